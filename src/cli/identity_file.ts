@@ -1,0 +1,69 @@
+/** The local identity file `SFS_HOME/identity.json`: atomic writes, mode 0600, passphrase prompts. */
+import { join } from "node:path";
+import { SfsError } from "../errors.ts";
+import type { Identity, PublicIdentity } from "../crypto/identity.ts";
+import { importIdentity, importPublicIdentity, isEncrypted } from "../crypto/keystore.ts";
+import { readSecret } from "./prompt.ts";
+
+/** Name of the identity file inside the sfs home. */
+export const IDENTITY_FILE = "identity.json";
+
+/** Path of the identity file in `home`. */
+export function identityPath(home: string): string {
+  return join(home, IDENTITY_FILE);
+}
+
+/** Reads the identity file's text; NO_IDENTITY with a hint when there is none. */
+export async function readIdentityText(home: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(identityPath(home));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new SfsError("NO_IDENTITY", `No identity in "${home}"`, {
+        hint: "Create one with: sfs keygen",
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Loads the full identity, asking for the passphrase when it is encrypted: `SFS_PASSPHRASE`
+ * first, else a no-echo prompt on a terminal, else a clear error (never a hang).
+ */
+export async function loadIdentity(home: string): Promise<Identity> {
+  const text = await readIdentityText(home);
+  if (!isEncrypted(text)) return await importIdentity(text);
+  const passphrase = Deno.env.get("SFS_PASSPHRASE") ??
+    await readSecret("Passphrase for the sfs identity: ");
+  return await importIdentity(text, passphrase);
+}
+
+/** Loads only the public half; needs no passphrase. */
+export async function loadPublicIdentity(home: string): Promise<PublicIdentity> {
+  return await importPublicIdentity(await readIdentityText(home));
+}
+
+/**
+ * Writes `text` to `path` atomically with mode 0600: a temporary file in the same folder, synced,
+ * then renamed over the target, so a crash leaves the old file or the new one, never half.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+    const bytes = new TextEncoder().encode(text);
+    let done = 0;
+    while (done < bytes.length) done += await file.write(bytes.subarray(done));
+    await file.sync();
+  } catch (err) {
+    await Deno.remove(temp).catch(() => {});
+    throw err;
+  }
+  await Deno.rename(temp, path);
+}
+
+/** Creates the sfs home folder, private to this user where the OS supports modes. */
+export async function ensureHome(home: string): Promise<void> {
+  await Deno.mkdir(home, { recursive: true, mode: 0o700 });
+}

@@ -1,0 +1,72 @@
+/** `sfs keygen` and `sfs whoami`: create the local identity, show its fingerprint. */
+import { SfsError } from "../errors.ts";
+import { formatFingerprint, generateIdentity } from "../crypto/identity.ts";
+import { exportIdentity } from "../crypto/keystore.ts";
+import { ensureHome, identityPath, loadPublicIdentity, writeFileAtomic } from "./identity_file.ts";
+import type { Output } from "./output.ts";
+import { readSecret } from "./prompt.ts";
+
+/** Options of `sfs keygen`. */
+export interface KeygenOptions {
+  home: string;
+  /** Replace an existing identity. @default false */
+  force?: boolean;
+}
+
+/** Creates an identity; refuses to replace one without `force`. */
+export async function runKeygen(options: KeygenOptions, out: Output): Promise<void> {
+  const path = identityPath(options.home);
+  if (!options.force && await exists(path)) {
+    throw new SfsError("EXISTS", `An identity already exists at "${path}"`, {
+      hint: "Use --force to replace it (the old keys are lost)",
+    });
+  }
+  const passphrase = await choosePassphrase(out);
+  out.note("Generating RSA-3072 (OAEP and PSS) and Ed25519 keys…");
+  const identity = await generateIdentity();
+  await ensureHome(options.home);
+  await writeFileAtomic(path, await exportIdentity(identity, { passphrase }));
+  const fingerprint = formatFingerprint(identity.public.fingerprint);
+  out.event("identity", { fingerprint, path, encrypted: passphrase !== undefined });
+  out.info(`Identity saved to ${path}`);
+  out.info(`Fingerprint: ${fingerprint}`);
+}
+
+/** Prints the local fingerprint. */
+export async function runWhoami(options: { home: string }, out: Output): Promise<void> {
+  const identity = await loadPublicIdentity(options.home);
+  const fingerprint = formatFingerprint(identity.fingerprint);
+  out.event("identity", { fingerprint, path: identityPath(options.home) });
+  out.info(fingerprint);
+}
+
+/**
+ * `SFS_PASSPHRASE` when set (empty means none); else asked twice on a terminal (empty means
+ * none); else none, said out loud, because scripts and CI must never hang on a prompt.
+ */
+async function choosePassphrase(out: Output): Promise<string | undefined> {
+  const fromEnv = Deno.env.get("SFS_PASSPHRASE");
+  if (fromEnv !== undefined) return fromEnv === "" ? undefined : fromEnv;
+  if (!Deno.stdin.isTerminal()) {
+    out.warn("No terminal and no SFS_PASSPHRASE: the private keys are stored unencrypted");
+    return undefined;
+  }
+  const first = await readSecret("Passphrase to encrypt the keys (empty for none): ");
+  if (first === "") {
+    out.warn("No passphrase: the private keys are stored unencrypted");
+    return undefined;
+  }
+  const second = await readSecret("Repeat the passphrase: ");
+  if (first !== second) throw new SfsError("USAGE", "The passphrases do not match");
+  return first;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * Everything sfs prints, except the progress bar (progress.ts), goes through {@link Output}, so
+ * `--json`, `--quiet` and `--debug` behave the same in every command.
+ *
+ * Streams:
+ * - stdout carries results only: human text from {@link Output.info} or, with `--json`, one JSON
+ *   object per line from {@link Output.event}. Scripts can parse it without filtering chatter.
+ * - stderr carries everything meant for the person at the terminal: notes, warnings, errors,
+ *   debug lines and the progress bar.
+ *
+ * `--quiet` silences only optional chatter on stderr (notes and the progress bar). It never hides
+ * results, warnings or errors: `sfs send --quiet` must still print the ticket or it is useless.
+ *
+ * @module
+ */
+
+import { type ErrorCode, SfsError } from "../errors.ts";
+
+/** Where output goes; `Deno.stdout` and `Deno.stderr` satisfy it. */
+export interface Sink {
+  /** Writes some of `p` and returns how many bytes were written. */
+  writeSync(p: Uint8Array): number;
+}
+
+/** Options for {@link Output}. */
+export interface OutputOptions {
+  /** Print machine-readable JSON lines instead of human text. */
+  json: boolean;
+  /** Silence notes and the progress bar (results, warnings and errors still print). */
+  quiet: boolean;
+  /** Print debug lines and stack traces. */
+  debug: boolean;
+  /**
+   * Results go here.
+   * @default {Deno.stdout}
+   */
+  stdout?: Sink;
+  /**
+   * Notes, warnings and errors go here.
+   * @default {Deno.stderr}
+   */
+  stderr?: Sink;
+}
+
+/** A JSON-encodable value for {@link Output.event} fields. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue | undefined };
+
+/**
+ * Process exit codes: scripts branch on these, so they are part of the CLI's interface.
+ *
+ * | code | meaning                                                              |
+ * | ---- | -------------------------------------------------------------------- |
+ * | 0    | success                                                              |
+ * | 1    | any other error                                                      |
+ * | 2    | usage: bad arguments or options, or a prompt that could not be asked |
+ * | 3    | verification failed: the data or a key is not what was promised      |
+ * | 4    | network: could not connect, connection lost, or timed out            |
+ */
+export const ExitCode = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  VERIFY: 3,
+  NETWORK: 4,
+} as const;
+
+/** One of the {@link ExitCode} values. */
+export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
+
+// Verification failures get their own exit code because a script must never mistake a tampered or
+// corrupt transfer for a flaky network and simply retry into accepting it.
+const VERIFY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "BAD_SIGNATURE",
+  "KEY_MISMATCH",
+  "CHUNK_AUTH_FAILED",
+  "HASH_MISMATCH",
+  "SIZE_MISMATCH",
+  "TRUNCATED",
+  "TRAILING_DATA",
+  "DECRYPT_FAILED",
+]);
+
+const NETWORK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "CONNECTION_CLOSED",
+  "CONNECTION_FAILED",
+  "TIMEOUT",
+]);
+
+/** Returns the process exit code for an error code (see the table on {@link ExitCode}). */
+export function exitCodeFor(code: ErrorCode): ExitCode {
+  if (code === "USAGE") return ExitCode.USAGE;
+  if (VERIFY_CODES.has(code)) return ExitCode.VERIFY;
+  if (NETWORK_CODES.has(code)) return ExitCode.NETWORK;
+  return ExitCode.ERROR;
+}
+
+// Keyed by constructor rather than by `name` so a user-made Error named "NotFound" is not mistaken
+// for a Deno I/O error. Codes chosen for what the user can do about it, not for the syscall.
+const DENO_ERROR_CODES: ReadonlyArray<readonly [new (...args: never[]) => Error, ErrorCode]> = [
+  [Deno.errors.NotFound, "NOT_FOUND"],
+  [Deno.errors.AlreadyExists, "EXISTS"],
+  [Deno.errors.PermissionDenied, "IO"],
+  [Deno.errors.ConnectionRefused, "CONNECTION_FAILED"],
+  [Deno.errors.ConnectionReset, "CONNECTION_CLOSED"],
+  [Deno.errors.ConnectionAborted, "CONNECTION_CLOSED"],
+  [Deno.errors.NotConnected, "CONNECTION_CLOSED"],
+  [Deno.errors.BrokenPipe, "CONNECTION_CLOSED"],
+  [Deno.errors.UnexpectedEof, "CONNECTION_CLOSED"],
+  [Deno.errors.AddrInUse, "IO"],
+  [Deno.errors.AddrNotAvailable, "IO"],
+  [Deno.errors.NetworkUnreachable, "CONNECTION_FAILED"],
+  [Deno.errors.TimedOut, "TIMEOUT"],
+  [Deno.errors.Interrupted, "IO"],
+  [Deno.errors.WriteZero, "IO"],
+  [Deno.errors.InvalidData, "IO"],
+  [Deno.errors.Busy, "IO"],
+  [Deno.errors.IsADirectory, "IO"],
+  [Deno.errors.NotADirectory, "IO"],
+  [Deno.errors.FilesystemLoop, "IO"],
+];
+
+// `node:` modules throw plain Errors carrying a libuv `code` instead of Deno.errors classes.
+const NODE_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
+  ENOENT: "NOT_FOUND",
+  EEXIST: "EXISTS",
+  EACCES: "IO",
+  EPERM: "IO",
+  EISDIR: "IO",
+  ENOTDIR: "IO",
+  ENOSPC: "IO",
+  EADDRINUSE: "IO",
+  ECONNREFUSED: "CONNECTION_FAILED",
+  EHOSTUNREACH: "CONNECTION_FAILED",
+  ENETUNREACH: "CONNECTION_FAILED",
+  ECONNRESET: "CONNECTION_CLOSED",
+  ECONNABORTED: "CONNECTION_CLOSED",
+  EPIPE: "CONNECTION_CLOSED",
+  ETIMEDOUT: "TIMEOUT",
+};
+
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  CONNECTION_FAILED: "Check the address and that the other side is running",
+};
+
+/**
+ * Turns anything thrown into an SfsError with a stable code; unknown errors become INTERNAL.
+ *
+ * The original error is kept as `cause`, so `--debug` can still show where it came from.
+ */
+export function toSfsError(err: unknown): SfsError {
+  if (err instanceof SfsError) return err;
+  if (err instanceof Deno.errors.NotCapable) {
+    // A missing Deno permission is a packaging bug in sfs, not something the user did wrong.
+    return new SfsError("INTERNAL", err.message, {
+      cause: err,
+      hint:
+        "Run sfs through `deno task sfs` or a released binary, which grant the needed permissions",
+    });
+  }
+  if (err instanceof Error) {
+    const message = err.message || err.name;
+    for (const [ctor, code] of DENO_ERROR_CODES) {
+      if (err instanceof ctor) {
+        return new SfsError(code, message, { cause: err, hint: HINTS[code] });
+      }
+    }
+    if (err.name === "TimeoutError") return new SfsError("TIMEOUT", message, { cause: err });
+    const nodeCode = (err as { code?: unknown }).code;
+    if (typeof nodeCode === "string") {
+      const code = NODE_ERROR_CODES[nodeCode];
+      if (code !== undefined) return new SfsError(code, message, { cause: err, hint: HINTS[code] });
+      // Commander reports bad arguments with codes like "commander.unknownOption".
+      if (nodeCode.startsWith("commander.")) {
+        return new SfsError("USAGE", message.replace(/^error: /, ""), { cause: err });
+      }
+    }
+    return new SfsError("INTERNAL", message, { cause: err });
+  }
+  return new SfsError("INTERNAL", `Unexpected error: ${String(err)}`, { cause: err });
+}
+
+const ENCODER = new TextEncoder();
+
+/** Writes all of `text`; `writeSync` may write only part of a buffer. */
+function writeAll(sink: Sink, text: string): void {
+  let bytes = ENCODER.encode(text);
+  while (bytes.length > 0) {
+    const n = sink.writeSync(bytes);
+    bytes = bytes.subarray(n);
+  }
+}
+
+/** Formats an error's stack, followed by the stacks of its causes. */
+function stackOf(err: unknown): string {
+  const parts: string[] = [];
+  // Depth limit: a cause chain can be cyclic.
+  for (let e = err, depth = 0; e !== undefined && depth < 8; depth++) {
+    parts.push(e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join("\nCaused by: ");
+}
+
+/** The CLI's printer: human text or JSON lines on stdout, diagnostics on stderr. */
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly debugEnabled: boolean;
+  #stdout: Sink;
+  #stderr: Sink;
+
+  constructor(options: OutputOptions) {
+    this.json = options.json;
+    this.quiet = options.quiet;
+    this.debugEnabled = options.debug;
+    this.#stdout = options.stdout ?? Deno.stdout;
+    this.#stderr = options.stderr ?? Deno.stderr;
+  }
+
+  /**
+   * Prints `{"event":name,...fields}` as one line on stdout in JSON mode; does nothing otherwise.
+   *
+   * Commands call both `event()` and `info()` for each result, so each mode gets its own form.
+   */
+  event(name: string, fields: Record<string, JsonValue | undefined> = {}): void {
+    if (!this.json) return;
+    // `event` goes first because people read these logs too; a field cannot override it.
+    const { event: _ignored, ...rest } = fields;
+    writeAll(this.#stdout, JSON.stringify({ event: name, ...rest }) + "\n");
+  }
+
+  /** Prints a human-readable result line on stdout; does nothing in JSON mode. */
+  info(text: string): void {
+    if (this.json) return;
+    writeAll(this.#stdout, text + "\n");
+  }
+
+  /** Prints optional chatter (`Listening on …`) on stderr, unless quiet. */
+  note(text: string): void {
+    if (this.quiet) return;
+    writeAll(this.#stderr, text + "\n");
+  }
+
+  /** Prints `sfs: warning: …` on stderr; warnings are never silenced. */
+  warn(text: string): void {
+    writeAll(this.#stderr, `sfs: warning: ${text}\n`);
+  }
+
+  /** Prints `sfs: debug: …` on stderr when debugging. */
+  debug(text: string): void {
+    if (!this.debugEnabled) return;
+    writeAll(this.#stderr, `sfs: debug: ${text}\n`);
+  }
+
+  /**
+   * Reports a failure on stderr and returns its SfsError, so the caller can pick the exit code.
+   *
+   * Human mode prints `sfs: error: …` and `sfs: hint: …`; JSON mode prints one line
+   * `{"error":{"code":…,"message":…,"hint":…}}` instead. Stack traces only with `--debug`.
+   */
+  error(err: unknown): SfsError {
+    const e = toSfsError(err);
+    if (this.json) {
+      const body = { code: e.code, message: e.message, hint: e.hint };
+      writeAll(this.#stderr, JSON.stringify({ error: body }) + "\n");
+    } else {
+      writeAll(this.#stderr, `sfs: error: ${e.message}\n`);
+      if (e.hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${e.hint}\n`);
+    }
+    if (this.debugEnabled) writeAll(this.#stderr, stackOf(e) + "\n");
+    return e;
+  }
+}

@@ -1,0 +1,23 @@
+/** The one HKDF-SHA256 helper (docs/PROTOCOL.md §3.3). */
+import { type Bytes, utf8 } from "./bytes.ts";
+
+/** Derives `length` bytes with HKDF-SHA256 from `ikm`, `salt` and the label `info`. */
+export async function hkdf(
+  ikm: Bytes,
+  salt: Bytes,
+  info: string,
+  length = 32,
+): Promise<Bytes> {
+  const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt, info: utf8(info) },
+    key,
+    length * 8,
+  );
+  return new Uint8Array(bits);
+}
+
+/** Imports 32 raw bytes as a non-extractable AES-256-GCM key. */
+export function aesKey(raw: Bytes): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+}

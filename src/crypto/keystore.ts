@@ -1,0 +1,257 @@
+/**
+ * Identities at rest (docs/PROTOCOL.md §4.3): a JSON document holding the public identity and
+ * the private keys, the latter optionally sealed with AES-256-GCM under a key derived from a
+ * passphrase with scrypt. Pure: the caller reads and writes the file.
+ */
+import { scrypt } from "node:crypto";
+import { SfsError } from "../errors.ts";
+import { type Bytes, fromBase64, toBase64 } from "./bytes.ts";
+import { ByteReader, ByteWriter } from "./encoding.ts";
+import {
+  decodePublicIdentity,
+  formatFingerprint,
+  type Identity,
+  type PublicIdentity,
+} from "./identity.ts";
+import { aesKey } from "./kdf.ts";
+
+/** scrypt cost parameters; stored with the file so they can be raised later. */
+export interface ScryptParams {
+  /** CPU/memory cost, a power of two. @default 2 ** 17 */
+  n: number;
+  /** Block size. @default 8 */
+  r: number;
+  /** Parallelism. @default 1 */
+  p: number;
+}
+
+/** Default cost: 128 MiB of memory, about a third of a second here; see README "Keys at rest". */
+export const DEFAULT_SCRYPT: ScryptParams = { n: 2 ** 17, r: 8, p: 1 };
+const MAX_SCRYPT_N = 2 ** 20;
+const FORMAT = "sfs-identity";
+const PRIVATE_VERSION = 1;
+const MAX_PKCS8_BYTES = 4096;
+
+interface StoredIdentity {
+  format: typeof FORMAT;
+  version: 1;
+  fingerprint: string;
+  public: string;
+  private:
+    | { protection: "none"; keys: string }
+    | {
+      protection: "scrypt-aes-256-gcm";
+      n: number;
+      r: number;
+      p: number;
+      salt: string;
+      nonce: string;
+      ciphertext: string;
+    };
+}
+
+/** Serialises an identity; with a passphrase the private keys are encrypted. */
+export async function exportIdentity(
+  identity: Identity,
+  options: { passphrase?: string; scrypt?: ScryptParams } = {},
+): Promise<string> {
+  const keys = new ByteWriter()
+    .u8(PRIVATE_VERSION)
+    .bytes16(new Uint8Array(await crypto.subtle.exportKey("pkcs8", identity.oaepPrivate)))
+    .bytes16(new Uint8Array(await crypto.subtle.exportKey("pkcs8", identity.pssPrivate)))
+    .bytes16(new Uint8Array(await crypto.subtle.exportKey("pkcs8", identity.ed25519Private)))
+    .finish();
+  const stored: StoredIdentity = {
+    format: FORMAT,
+    version: 1,
+    fingerprint: formatFingerprint(identity.public.fingerprint),
+    public: toBase64(identity.public.encoded),
+    private: { protection: "none", keys: toBase64(keys) },
+  };
+  if (options.passphrase !== undefined) {
+    const params = options.scrypt ?? DEFAULT_SCRYPT;
+    const salt = crypto.getRandomValues(new Uint8Array(32));
+    const nonce = crypto.getRandomValues(new Uint8Array(12));
+    const key = await aesKey(await deriveKey(options.passphrase, salt, params));
+    // The public identity is the associated data, so sealed private keys cannot be paired with
+    // someone else's public keys.
+    const ciphertext = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv: nonce, additionalData: identity.public.encoded },
+        key,
+        keys,
+      ),
+    );
+    keys.fill(0);
+    stored.private = {
+      protection: "scrypt-aes-256-gcm",
+      ...params,
+      salt: toBase64(salt),
+      nonce: toBase64(nonce),
+      ciphertext: toBase64(ciphertext),
+    };
+  }
+  return JSON.stringify(stored, null, 2) + "\n";
+}
+
+/** True when a stored identity needs a passphrase to open. */
+export function isEncrypted(text: string): boolean {
+  return parseStored(text).private.protection !== "none";
+}
+
+/**
+ * Parses a stored identity, decrypting it with `passphrase` when needed, and checks that the
+ * private keys belong to the public ones.
+ */
+export async function importIdentity(text: string, passphrase?: string): Promise<Identity> {
+  const stored = parseStored(text);
+  const publicBytes = decodeField(stored.public, "public");
+  const publicIdentity = await decodePublicIdentity(publicBytes);
+  let keys: Bytes;
+  if (stored.private.protection === "none") {
+    keys = decodeField(stored.private.keys, "private keys");
+  } else {
+    const sealed = stored.private;
+    if (passphrase === undefined) {
+      throw new SfsError(
+        "BAD_PASSPHRASE",
+        "The identity is encrypted and no passphrase was given",
+        {
+          hint: "Set SFS_PASSPHRASE or run on a terminal to be asked",
+        },
+      );
+    }
+    const key = await aesKey(
+      await deriveKey(passphrase, decodeField(sealed.salt, "salt"), sealed),
+    );
+    try {
+      keys = new Uint8Array(
+        await crypto.subtle.decrypt(
+          {
+            name: "AES-GCM",
+            iv: decodeField(sealed.nonce, "nonce"),
+            additionalData: publicBytes,
+          },
+          key,
+          decodeField(sealed.ciphertext, "ciphertext"),
+        ),
+      );
+    } catch {
+      throw new SfsError("BAD_PASSPHRASE", "Wrong passphrase, or the identity file was altered");
+    }
+  }
+  const reader = new ByteReader(keys, "private keys");
+  if (reader.u8() !== PRIVATE_VERSION) reader.fail("unknown version");
+  const oaepPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
+  const pssPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
+  const edPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
+  reader.end();
+  let identity: Identity;
+  try {
+    identity = {
+      public: publicIdentity,
+      oaepPrivate: await crypto.subtle.importKey(
+        "pkcs8",
+        oaepPkcs8,
+        { name: "RSA-OAEP", hash: "SHA-256" },
+        true,
+        ["decrypt"],
+      ),
+      pssPrivate: await crypto.subtle.importKey(
+        "pkcs8",
+        pssPkcs8,
+        { name: "RSA-PSS", hash: "SHA-256" },
+        true,
+        ["sign"],
+      ),
+      ed25519Private: await crypto.subtle.importKey("pkcs8", edPkcs8, { name: "Ed25519" }, true, [
+        "sign",
+      ]),
+    };
+  } catch (cause) {
+    throw new SfsError("BAD_IDENTITY", "The identity file holds an invalid private key", { cause });
+  } finally {
+    keys.fill(0);
+  }
+  await checkKeysMatch(identity);
+  return identity;
+}
+
+/** Proves each private key matches its public key, so a mixed-up file fails now, not mid-transfer. */
+async function checkKeysMatch(identity: Identity): Promise<void> {
+  const probe = crypto.getRandomValues(new Uint8Array(32));
+  const pub = identity.public;
+  const pss = { name: "RSA-PSS", saltLength: 32 };
+  const ok = await crypto.subtle.verify(
+    pss,
+    pub.pss,
+    await crypto.subtle.sign(pss, identity.pssPrivate, probe),
+    probe,
+  ) &&
+    await crypto.subtle.verify(
+      "Ed25519",
+      pub.ed25519,
+      await crypto.subtle.sign("Ed25519", identity.ed25519Private, probe),
+      probe,
+    );
+  const roundTrip = await crypto.subtle.decrypt(
+    "RSA-OAEP",
+    identity.oaepPrivate,
+    await crypto.subtle.encrypt("RSA-OAEP", pub.oaep, probe),
+  ).catch(() => new ArrayBuffer(0));
+  if (!ok || toBase64(new Uint8Array(roundTrip)) !== toBase64(probe)) {
+    throw new SfsError(
+      "BAD_IDENTITY",
+      "The identity file's private keys do not match its public keys",
+    );
+  }
+}
+
+function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams): Promise<Bytes> {
+  const { n, r, p } = params;
+  if (
+    !Number.isInteger(n) || n < 2 || n > MAX_SCRYPT_N || (n & (n - 1)) !== 0 ||
+    !Number.isInteger(r) || r < 1 || r > 32 || !Number.isInteger(p) || p < 1 || p > 16
+  ) {
+    throw new SfsError("BAD_IDENTITY", "The identity file has unacceptable scrypt parameters");
+  }
+  return new Promise((resolve, reject) => {
+    scrypt(
+      passphrase.normalize("NFC"),
+      salt,
+      32,
+      { N: n, r, p, maxmem: 256 * n * r + 16 * 1024 * 1024 },
+      (err, key) => err ? reject(err) : resolve(new Uint8Array(key)),
+    );
+  });
+}
+
+function parseStored(text: string): StoredIdentity {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new SfsError("BAD_IDENTITY", "The identity file is not valid JSON");
+  }
+  const v = value as Partial<StoredIdentity> | null;
+  const priv = v?.private as Record<string, unknown> | undefined;
+  const shapeOk = v !== null && typeof v === "object" && v.format === FORMAT && v.version === 1 &&
+    typeof v.public === "string" && typeof priv === "object" && priv !== null &&
+    ((priv.protection === "none" && typeof priv.keys === "string") ||
+      (priv.protection === "scrypt-aes-256-gcm" &&
+        ["n", "r", "p"].every((k) => typeof priv[k] === "number") &&
+        ["salt", "nonce", "ciphertext"].every((k) => typeof priv[k] === "string")));
+  if (!shapeOk) throw new SfsError("BAD_IDENTITY", "The identity file has an unknown format");
+  return v as StoredIdentity;
+}
+
+function decodeField(text: string, what: string): Bytes {
+  const bytes = fromBase64(text);
+  if (!bytes) throw new SfsError("BAD_IDENTITY", `The identity file's ${what} is not base64`);
+  return bytes;
+}
+
+/** Reads only the public identity of a stored identity; no passphrase needed. */
+export async function importPublicIdentity(text: string): Promise<PublicIdentity> {
+  return await decodePublicIdentity(decodeField(parseStored(text).public, "public"));
+}

@@ -1,0 +1,143 @@
+/**
+ * The payload stream (docs/PROTOCOL.md §7): the file cut into fixed-size chunks, each sealed with
+ * AES-256-GCM under nonce = 88-bit big-endian chunk index ‖ 8-bit last flag. Because the index is
+ * in the nonce, a reordered, repeated or dropped chunk fails to open; because the last flag is in
+ * the nonce, a cut stream cannot pass a middle chunk off as its end, nor extend past it.
+ */
+import { SfsError } from "../errors.ts";
+import type { Bytes } from "./bytes.ts";
+
+/** Bytes added to each chunk by the GCM tag. */
+export const TAG_BYTES = 16;
+/** Default chunk size, chosen by measurement (docs/PERFORMANCE.md). */
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+/** Smallest and largest chunk size a receiver accepts. */
+export const MIN_CHUNK_SIZE = 16 * 1024;
+export const MAX_CHUNK_SIZE = 4 * 1024 * 1024;
+
+/** The 12-byte nonce of chunk `index`. */
+export function chunkNonce(index: number, last: boolean): Bytes {
+  if (!Number.isSafeInteger(index) || index < 0) {
+    throw new SfsError("INTERNAL", `Chunk index ${index} out of range`);
+  }
+  const nonce = new Uint8Array(12);
+  const view = new DataView(nonce.buffer);
+  // 88 bits of index: the top 3 bytes stay zero since index < 2^53.
+  view.setBigUint64(3, BigInt(index));
+  nonce[11] = last ? 1 : 0;
+  return nonce;
+}
+
+/** Number of chunks a file of `size` bytes takes; an empty file is one empty last chunk. */
+export function chunkCount(size: number, chunkSize: number): number {
+  return Math.max(1, Math.ceil(size / chunkSize));
+}
+
+/** Plaintext length of chunk `index` of a file of `size` bytes. */
+export function chunkLength(size: number, chunkSize: number, index: number): number {
+  return Math.min(chunkSize, size - index * chunkSize);
+}
+
+/** Seals chunk `index` of the stream. */
+export async function sealChunk(
+  key: CryptoKey,
+  index: number,
+  last: boolean,
+  plaintext: Bytes,
+): Promise<Bytes> {
+  return new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv: chunkNonce(index, last) }, key, plaintext),
+  );
+}
+
+/** Opens chunk `index`; throws CHUNK_AUTH_FAILED (and reveals nothing else) when it fails. */
+export async function openChunk(
+  key: CryptoKey,
+  index: number,
+  last: boolean,
+  ciphertext: Bytes,
+): Promise<Bytes> {
+  try {
+    return new Uint8Array(
+      await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: chunkNonce(index, last) },
+        key,
+        ciphertext,
+      ),
+    );
+  } catch {
+    throw new SfsError("CHUNK_AUTH_FAILED", `Cannot open chunk ${index}: authentication failed`);
+  }
+}
+
+/**
+ * Opens a stream of chunks in order for a file of known size, starting at chunk `first` (a
+ * resumed transfer). Errors are sticky: once a chunk fails, every later call fails the same way,
+ * so a caller cannot skip a bad chunk by accident.
+ */
+export class StreamOpener {
+  readonly #key: CryptoKey;
+  readonly #size: number;
+  readonly #chunkSize: number;
+  readonly #count: number;
+  #next: number;
+  #error?: SfsError;
+
+  constructor(key: CryptoKey, options: { size: number; chunkSize: number; first?: number }) {
+    this.#key = key;
+    this.#size = options.size;
+    this.#chunkSize = options.chunkSize;
+    this.#count = chunkCount(options.size, options.chunkSize);
+    this.#next = options.first ?? 0;
+  }
+
+  /** True once every chunk has been handed to {@link open}. */
+  get done(): boolean {
+    return this.#next >= this.#count;
+  }
+
+  /** Index of the next chunk expected. */
+  get nextIndex(): number {
+    return this.#next;
+  }
+
+  /**
+   * Opens the next chunk; its length must be exactly what the manifest size implies. The index is
+   * taken before the first await, so several calls may be in flight and still get consecutive
+   * indices in call order.
+   */
+  async open(ciphertext: Bytes): Promise<Bytes> {
+    if (this.#error) throw this.#error;
+    const index = this.#next++;
+    try {
+      if (index >= this.#count) {
+        throw new SfsError("TRAILING_DATA", "Data after the last chunk");
+      }
+      const expected = chunkLength(this.#size, this.#chunkSize, index) + TAG_BYTES;
+      if (ciphertext.length !== expected) {
+        throw new SfsError(
+          "CHUNK_AUTH_FAILED",
+          `Chunk ${index} has ${ciphertext.length} bytes, expected ${expected}`,
+        );
+      }
+      return await openChunk(this.#key, index, index === this.#count - 1, ciphertext);
+    } catch (err) {
+      this.#error ??= err instanceof SfsError
+        ? err
+        : new SfsError("CHUNK_AUTH_FAILED", "Cannot open chunk", { cause: err });
+      throw this.#error;
+    }
+  }
+
+  /** Throws TRUNCATED unless the last chunk was opened (a stream must not just stop). */
+  finish(): void {
+    if (this.#error) throw this.#error;
+    if (!this.done) {
+      this.#error = new SfsError(
+        "TRUNCATED",
+        `Stream ended after chunk ${this.#next - 1} of ${this.#count}`,
+      );
+      throw this.#error;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * File names received from a peer are untrusted: this turns one into a single safe path
+ * component before the receiver touches the file system.
+ *
+ * @module
+ */
+
+import { SfsError } from "../errors.ts";
+
+/** Our own temporary suffixes; a peer must not be able to create or clobber such files. */
+const RESERVED_SUFFIXES = [".sfs-part", ".sfs-state"] as const;
+
+/**
+ * Most file systems (ext4, APFS, NTFS) allow 255 bytes or units in a name; ten are kept free so
+ * that `NAME.sfs-part` and `NAME.sfs-state` fit too.
+ */
+const MAX_NAME_BYTES = 245;
+
+/** An extension longer than this is not worth keeping when the name must be shortened. */
+const MAX_KEPT_EXTENSION_BYTES = 32;
+
+// C0 controls, DEL and C1 controls: invisible, and some terminals act on them.
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+// Bidi overrides, embeddings and isolates, plus the invisible direction marks (LRM, RLM, ALM):
+// they let "invoice\u202Etxt.exe" display as "invoiceexe.txt".
+const BIDI_CHARS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// Forbidden in Windows file names; harmless elsewhere but confusing in shells.
+const WINDOWS_FORBIDDEN = /[<>:"|?*]/g;
+// Windows device names, matched on the part before the first dot with trailing spaces removed
+// ("con .txt" also opens the console). Superscript digits count too on Windows.
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[1-9¹²³]|lpt[1-9¹²³])$/i;
+
+const ENCODER = new TextEncoder();
+
+function byteLength(s: string): number {
+  return ENCODER.encode(s).length;
+}
+
+/**
+ * Returns a safe base name for an untrusted file name, or throws SfsError UNSAFE_NAME.
+ *
+ * A name that was fine on the sender's system is repaired rather than refused, as long as the
+ * repair cannot make it mean something else; only names with no safe reading are refused.
+ *
+ * | rule                                                       | action                     |
+ * | ---------------------------------------------------------- | -------------------------- |
+ * | directories (`a/b`, `..\b`, `/abs`, `C:\x`)                | keep the last component    |
+ * | control chars U+0000–001F, U+007F–009F                     | drop                       |
+ * | bidi controls U+202A–202E, U+2066–2069, U+200E/F, U+061C   | drop                       |
+ * | Unicode form                                               | normalise to NFC           |
+ * | `< > : " \| ? *`                                           | replace with `_`           |
+ * | leading/trailing spaces, trailing dots                     | strip                      |
+ * | empty, `.`, `..` (also after the steps above)              | refuse                     |
+ * | Windows devices (`CON`, `nul.txt`, `COM1`, `LPT9.log` …)   | prefix with `_`            |
+ * | over 245 UTF-8 bytes                                       | shorten, keeping extension |
+ * | ends in `.sfs-part` or `.sfs-state` (any case)             | refuse                     |
+ *
+ * Refusing our temp suffixes (instead of renaming) is deliberate: such a name is never an
+ * honest file, so the receiver should say so rather than save it under a made-up name.
+ */
+export function safeFileName(untrusted: string): string {
+  // Both separators on every platform: a Windows sender's "dir\file" must not become a file
+  // literally named "dir\file" on Unix, and a Unix receiver must not let it through to Windows.
+  const last = untrusted.split(/[/\\]/).pop() ?? "";
+  let name = last.replace(CONTROL_CHARS, "").replace(BIDI_CHARS, "").normalize("NFC");
+  // Normalising can only compose characters, never create separators or controls, so the
+  // checks above still hold; forbidden ASCII is replaced after it for the same reason.
+  name = name.replace(WINDOWS_FORBIDDEN, "_");
+  if (name === "." || name === "..") throw unsafe(untrusted, "is a directory reference");
+  // Windows silently drops trailing dots and spaces, so "a.txt. " would alias "a.txt" there.
+  name = name.replace(/^ +/, "").replace(/[. ]+$/, "");
+  if (name === "") throw unsafe(untrusted, "is empty once unsafe characters are removed");
+  const stem = name.split(".")[0].replace(/ +$/, "");
+  if (WINDOWS_DEVICE.test(stem)) name = `_${name}`;
+  name = shorten(name, MAX_NAME_BYTES);
+  const lower = name.toLowerCase();
+  if (RESERVED_SUFFIXES.some((suffix) => lower.endsWith(suffix))) {
+    throw unsafe(untrusted, "uses a suffix reserved for sfs temporary files");
+  }
+  return name;
+}
+
+function unsafe(untrusted: string, why: string): SfsError {
+  // JSON.stringify quotes the name and escapes control characters, so the message is safe to
+  // print on a terminal.
+  const shown = JSON.stringify(untrusted.length > 80 ? `${untrusted.slice(0, 80)}…` : untrusted);
+  return new SfsError("UNSAFE_NAME", `File name ${shown} ${why}`);
+}
+
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** Cuts `name` to at most `max` UTF-8 bytes between characters, keeping a short extension. */
+function shorten(name: string, max: number): string {
+  if (byteLength(name) <= max) return name;
+  const dot = name.lastIndexOf(".");
+  const ext = dot > 0 ? name.slice(dot) : "";
+  const keepExt = ext !== "" && byteLength(ext) <= MAX_KEPT_EXTENSION_BYTES;
+  const base = keepExt ? name.slice(0, dot) : name;
+  const budget = max - (keepExt ? byteLength(ext) : 0);
+  let out = "";
+  let used = 0;
+  // Cut between grapheme clusters, not code points, so no accent or emoji is left half-built.
+  for (const { segment: ch } of GRAPHEMES.segment(base)) {
+    const n = byteLength(ch);
+    if (used + n > budget) break;
+    out += ch;
+    used += n;
+  }
+  // Cutting can expose a trailing space or dot, which Windows would silently drop.
+  out = out.replace(/[. ]+$/, "");
+  return keepExt ? out + ext : out;
+}

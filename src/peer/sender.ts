@@ -1,0 +1,201 @@
+/** The sending side of a transfer: serve one file to one receiver (docs/PROTOCOL.md §7). */
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+import { SfsError } from "../errors.ts";
+import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
+import type { Identity, PublicIdentity } from "../crypto/identity.ts";
+import { LABEL } from "../crypto/labels.ts";
+import { sign, type SignaturePolicy } from "../crypto/sign.ts";
+import { chunkCount, chunkLength, DEFAULT_CHUNK_SIZE, sealChunk } from "../crypto/stream.ts";
+import { type Channel, respond } from "../wire/channel.ts";
+import type { Transport } from "../wire/frame.ts";
+import { type Manifest, MAX_WIRE_NAME_BYTES, MessageType } from "../wire/messages.ts";
+import { CHUNKS_IN_FLIGHT, fileIdOf, finalSignedData } from "./transfer.ts";
+
+/** A file ready to be served: hashed once, identified by {@link fileIdOf}. */
+export interface SharedFile {
+  readonly id: Bytes;
+  readonly path: string;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: Bytes;
+  /** Modification time when hashed; a change means the file is no longer what was announced. */
+  readonly mtimeMs: number;
+}
+
+/** Options of {@link serveTransfer}. */
+export interface ServeOptions {
+  /** Finds a shared file by id; undefined means "not shared here". */
+  lookup: (id: Bytes) => SharedFile | undefined;
+  /** Algorithms to sign with. @default "both" */
+  sign?: SignaturePolicy;
+  /** Chunk size of the payload stream. @default 1 MiB */
+  chunkSize?: number;
+  /** Throws SfsError REFUSED to turn a receiver away (e.g. not among `--to` users). */
+  acceptReceiver?: (receiver: PublicIdentity) => void | Promise<void>;
+  /** Called once the manifest is known. */
+  onStart?: (file: SharedFile, receiver: PublicIdentity, firstByte: number) => void;
+  /** Called as bytes go out (absolute offset in the file). */
+  onProgress?: (sentBytes: number) => void;
+  /** Bound on any single wait for the receiver. @default 30000 */
+  idleTimeoutMs?: number;
+}
+
+/** What one finished transfer did. */
+export interface ServeResult {
+  readonly file: SharedFile;
+  readonly receiver: PublicIdentity;
+  readonly bytesSent: number;
+}
+
+/** Hashes a regular file and describes it for sharing. */
+export async function prepareFile(path: string, owner: PublicIdentity): Promise<SharedFile> {
+  const info = await Deno.stat(path);
+  if (!info.isFile) throw new SfsError("USAGE", `"${path}" is not a regular file`);
+  const name = basename(path);
+  if (new TextEncoder().encode(name).length > MAX_WIRE_NAME_BYTES) {
+    throw new SfsError("USAGE", `The name of "${path}" is too long to share`);
+  }
+  const hasher = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE);
+  let size = 0;
+  for (;;) {
+    const n = await file.read(buffer);
+    if (n === null) break;
+    hasher.update(buffer.subarray(0, n));
+    size += n;
+  }
+  const sha256 = new Uint8Array(hasher.digest());
+  return {
+    id: await fileIdOf(owner.fingerprint, sha256, name),
+    path,
+    name,
+    size,
+    sha256,
+    mtimeMs: info.mtime?.getTime() ?? 0,
+  };
+}
+
+/** Serves one connection: handshake, request, manifest, chunks, final signatures, receipt. */
+export async function serveTransfer(
+  transport: Transport,
+  identity: Identity,
+  options: ServeOptions,
+): Promise<ServeResult> {
+  const channel = await respond(transport, identity, {
+    sign: options.sign,
+    acceptInitiator: options.acceptReceiver,
+    idleTimeoutMs: options.idleTimeoutMs,
+  });
+  try {
+    return await serveOnChannel(channel, identity, options);
+  } catch (err) {
+    const failure = err instanceof SfsError
+      ? err
+      : new SfsError("INTERNAL", "Sending failed", { cause: err });
+    await channel.fail(failure);
+    throw failure;
+  } finally {
+    channel.close();
+  }
+}
+
+async function serveOnChannel(
+  channel: Channel,
+  identity: Identity,
+  options: ServeOptions,
+): Promise<ServeResult> {
+  const request = await channel.expect(MessageType.GET);
+  const file = options.lookup(request.fileId);
+  if (!file) throw new SfsError("NOT_FOUND", "No such file is shared here");
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const count = chunkCount(file.size, chunkSize);
+  if (request.firstChunk >= count) {
+    throw new SfsError("BAD_MESSAGE", `Resume from chunk ${request.firstChunk} is past the end`);
+  }
+  await checkUnchanged(file);
+  const manifest: Manifest = {
+    type: MessageType.MANIFEST,
+    fileId: file.id,
+    name: file.name,
+    size: file.size,
+    sha256: file.sha256,
+    chunkSize,
+    firstChunk: request.firstChunk,
+  };
+  await channel.send(manifest);
+  options.onStart?.(file, channel.peer, request.firstChunk * chunkSize);
+
+  const sentSha256 = await streamChunks(channel, file, manifest, options.onProgress);
+  // A file edited while being served must not be signed as the announced content.
+  await checkUnchanged(file);
+  if (sentSha256 && !constantTimeEqual(sentSha256, file.sha256)) {
+    throw new SfsError("IO", `"${file.name}" changed while it was being sent`);
+  }
+  const signatures = await sign(
+    identity,
+    LABEL.FINAL_SIGNATURE,
+    await finalSignedData(channel.transcriptHash, manifest),
+    options.sign ?? "both",
+  );
+  await channel.send({ type: MessageType.FINAL, signatures });
+  const receipt = await channel.expect(MessageType.RECEIPT);
+  if (!constantTimeEqual(receipt.sha256, file.sha256)) {
+    throw new SfsError("HASH_MISMATCH", "The receiver stored different content");
+  }
+  return { file, receiver: channel.peer, bytesSent: file.size - request.firstChunk * chunkSize };
+}
+
+/**
+ * Reads, seals and sends chunks with a few in flight, so reading and sealing the next chunks
+ * overlaps sending this one; awaiting each send bounds memory by backpressure. Returns the
+ * SHA-256 of what was sent when the whole file was sent, for the changed-file check.
+ */
+async function streamChunks(
+  channel: Channel,
+  file: SharedFile,
+  manifest: Manifest,
+  onProgress?: (sentBytes: number) => void,
+): Promise<Bytes | undefined> {
+  const { chunkSize, firstChunk, size } = manifest;
+  const count = chunkCount(size, chunkSize);
+  const hasher = firstChunk === 0 ? createHash("sha256") : undefined;
+  using handle = await Deno.open(file.path, { read: true });
+  await handle.seek(firstChunk * chunkSize, Deno.SeekMode.Start);
+  const inFlight: Promise<Bytes>[] = [];
+  let sent = firstChunk * chunkSize;
+  const sendOldest = async (): Promise<void> => {
+    const sealed = await inFlight.shift()!;
+    await channel.sendChunk(sealed);
+    sent += sealed.length - 16;
+    onProgress?.(sent);
+  };
+  for (let index = firstChunk; index < count; index++) {
+    const plaintext = new Uint8Array(chunkLength(size, chunkSize, index));
+    await readFull(handle, plaintext, file.name);
+    hasher?.update(plaintext);
+    inFlight.push(sealChunk(channel.payloadKey, index, index === count - 1, plaintext));
+    if (inFlight.length >= CHUNKS_IN_FLIGHT) await sendOldest();
+  }
+  while (inFlight.length > 0) await sendOldest();
+  return hasher && new Uint8Array(hasher.digest());
+}
+
+async function readFull(file: Deno.FsFile, into: Uint8Array, name: string): Promise<void> {
+  let filled = 0;
+  while (filled < into.length) {
+    const n = await file.read(into.subarray(filled));
+    if (n === null) throw new SfsError("IO", `"${name}" shrank while it was being sent`);
+    filled += n;
+  }
+}
+
+async function checkUnchanged(file: SharedFile): Promise<void> {
+  const info = await Deno.stat(file.path).catch(() => undefined);
+  if (!info || info.size !== file.size || (info.mtime?.getTime() ?? 0) !== file.mtimeMs) {
+    throw new SfsError("IO", `"${file.name}" changed since it was shared`, {
+      hint: "Share it again so its hash is recomputed",
+    });
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The one table of messages (docs/PROTOCOL.md §9): a type number, a typed value and a codec for
+ * each. Decoders validate every field and reject trailing bytes, so code past `decodeMessage`
+ * only ever sees well-formed values.
+ */
+import { type ErrorCode, ErrorCode as ErrorCodes, SfsError } from "../errors.ts";
+import type { Bytes } from "../crypto/bytes.ts";
+import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
+import { NONCE_BYTES, X25519_BYTES } from "../crypto/exchange.ts";
+import type { Signatures } from "../crypto/sign.ts";
+
+/** Protocol version spoken by this build. */
+export const PROTOCOL_VERSION = 1;
+/** Bytes of a file id. */
+export const FILE_ID_BYTES = 16;
+/** Longest file name a manifest may carry, in UTF-8 bytes (the receiver shortens further). */
+export const MAX_WIRE_NAME_BYTES = 1024;
+/** Longest error message accepted from a peer. */
+export const MAX_ERROR_TEXT_BYTES = 512;
+const MAX_IDENTITY_BYTES = 2048;
+const MAX_WRAPPED_BYTES = 512;
+const MAX_SIGNATURE_BYTES = 512;
+
+/** Message type numbers. Plain types travel before keys exist; the rest only sealed. */
+export const MessageType = {
+  HELLO: 1,
+  HELLO_REPLY: 2,
+  ABORT: 3,
+  GET: 16,
+  MANIFEST: 17,
+  FINAL: 18,
+  RECEIPT: 19,
+  ERROR: 20,
+} as const;
+/** One of the message type numbers. */
+export type MessageType = typeof MessageType[keyof typeof MessageType];
+
+/** Types allowed in plaintext frames; every other type must arrive sealed. */
+export const PLAIN_TYPES: ReadonlySet<number> = new Set([
+  MessageType.HELLO,
+  MessageType.HELLO_REPLY,
+  MessageType.ABORT,
+]);
+
+/** Initiator's first message (§6.1). */
+export interface Hello {
+  type: typeof MessageType.HELLO;
+  version: number;
+  identity: Bytes;
+  ephemeral: Bytes;
+  nonce: Bytes;
+}
+
+/** Responder's answer (§6.2); the signatures cover the transcript hash. */
+export interface HelloReply {
+  type: typeof MessageType.HELLO_REPLY;
+  version: number;
+  identity: Bytes;
+  ephemeral: Bytes;
+  nonce: Bytes;
+  wrappedSecret: Bytes;
+  signatures: Signatures;
+}
+
+/** A refusal before keys exist (bad version, busy, refused key). */
+export interface Abort {
+  type: typeof MessageType.ABORT;
+  code: ErrorCode;
+  message: string;
+}
+
+/** Receiver asks for a file, from chunk `firstChunk` on (0 unless resuming). */
+export interface Get {
+  type: typeof MessageType.GET;
+  fileId: Bytes;
+  firstChunk: number;
+}
+
+/** What the sender will stream (§7.1). */
+export interface Manifest {
+  type: typeof MessageType.MANIFEST;
+  fileId: Bytes;
+  name: string;
+  size: number;
+  sha256: Bytes;
+  chunkSize: number;
+  firstChunk: number;
+}
+
+/** Sender's closing signatures over the transcript, manifest, content hash and size (§7.3). */
+export interface Final {
+  type: typeof MessageType.FINAL;
+  signatures: Signatures;
+}
+
+/** Receiver confirms it verified and stored the file. */
+export interface Receipt {
+  type: typeof MessageType.RECEIPT;
+  sha256: Bytes;
+}
+
+/** A failure report on an established channel. */
+export interface ErrorMessage {
+  type: typeof MessageType.ERROR;
+  code: ErrorCode;
+  message: string;
+}
+
+/** Any message. */
+export type Message = Hello | HelloReply | Abort | Get | Manifest | Final | Receipt | ErrorMessage;
+
+interface Codec<M extends Message> {
+  encode(writer: ByteWriter, message: M): void;
+  decode(reader: ByteReader): Omit<M, "type">;
+}
+
+const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
+  [MessageType.HELLO]: {
+    encode: (w, m) => w.u16(m.version).bytes16(m.identity).raw(m.ephemeral).raw(m.nonce),
+    decode: (r) => ({
+      version: r.u16(),
+      identity: r.bytes16(MAX_IDENTITY_BYTES),
+      ephemeral: r.raw(X25519_BYTES),
+      nonce: r.raw(NONCE_BYTES),
+    }),
+  },
+  [MessageType.HELLO_REPLY]: {
+    encode: (w, m) => {
+      encodeHelloReplyUnsigned(w, m);
+      encodeSignatures(w, m.signatures);
+    },
+    decode: (r) => ({
+      version: r.u16(),
+      identity: r.bytes16(MAX_IDENTITY_BYTES),
+      ephemeral: r.raw(X25519_BYTES),
+      nonce: r.raw(NONCE_BYTES),
+      wrappedSecret: r.bytes16(MAX_WRAPPED_BYTES),
+      signatures: decodeSignatures(r),
+    }),
+  },
+  [MessageType.ABORT]: { encode: encodeFailure, decode: decodeFailure },
+  [MessageType.GET]: {
+    encode: (w, m) => w.raw(m.fileId).u64(m.firstChunk),
+    decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), firstChunk: r.u64() }),
+  },
+  [MessageType.MANIFEST]: {
+    encode: (w, m) =>
+      w.raw(m.fileId).text(m.name).u64(m.size).raw(m.sha256).u32(m.chunkSize).u64(m.firstChunk),
+    decode: (r) => ({
+      fileId: r.raw(FILE_ID_BYTES),
+      name: r.text(MAX_WIRE_NAME_BYTES),
+      size: r.u64(),
+      sha256: r.raw(32),
+      chunkSize: r.u32(),
+      firstChunk: r.u64(),
+    }),
+  },
+  [MessageType.FINAL]: {
+    encode: (w, m) => encodeSignatures(w, m.signatures),
+    decode: (r) => ({ signatures: decodeSignatures(r) }),
+  },
+  [MessageType.RECEIPT]: {
+    encode: (w, m) => w.raw(m.sha256),
+    decode: (r) => ({ sha256: r.raw(32) }),
+  },
+  [MessageType.ERROR]: { encode: encodeFailure, decode: decodeFailure },
+};
+
+/** Encodes a message body (without its type byte). */
+export function encodeMessage(message: Message): Bytes {
+  const writer = new ByteWriter();
+  (CODECS[message.type] as Codec<Message>).encode(writer, message);
+  return writer.finish();
+}
+
+/** Decodes and validates a message body of type `type`; unknown types are BAD_MESSAGE. */
+export function decodeMessage(type: number, body: Uint8Array): Message {
+  const codec = (CODECS as Record<number, Codec<Message> | undefined>)[type];
+  if (!codec) throw new SfsError("BAD_MESSAGE", `Unknown message type ${type}`);
+  const reader = new ByteReader(body, `message ${type}`);
+  const fields = codec.decode(reader);
+  reader.end();
+  return { type, ...fields } as Message;
+}
+
+/** The signed part of a hello reply: every field but the signatures, as in the transcript. */
+export function encodeHelloReplyUnsigned(
+  writer: ByteWriter,
+  m: Omit<HelloReply, "type" | "signatures">,
+): ByteWriter {
+  return writer.u16(m.version).bytes16(m.identity).raw(m.ephemeral).raw(m.nonce).bytes16(
+    m.wrappedSecret,
+  );
+}
+
+function encodeSignatures(writer: ByteWriter, signatures: Signatures): void {
+  // An absent signature is an empty field; decodeSignatures maps it back to undefined.
+  writer.bytes16(signatures.rsa ?? new Uint8Array()).bytes16(
+    signatures.ed25519 ?? new Uint8Array(),
+  );
+}
+
+function decodeSignatures(reader: ByteReader): Signatures {
+  const rsa = reader.bytes16(MAX_SIGNATURE_BYTES);
+  const ed25519 = reader.bytes16(64);
+  if (ed25519.length !== 0 && ed25519.length !== 64) reader.fail("Ed25519 signature not 64 bytes");
+  return {
+    rsa: rsa.length ? rsa : undefined,
+    ed25519: ed25519.length ? ed25519 : undefined,
+  };
+}
+
+function encodeFailure(writer: ByteWriter, m: { code: ErrorCode; message: string }): void {
+  writer.text(m.code).text(m.message);
+}
+
+function decodeFailure(reader: ByteReader): { code: ErrorCode; message: string } {
+  const code = reader.text(64);
+  const message = reader.text(MAX_ERROR_TEXT_BYTES);
+  // Peer text reaches a terminal: control characters could rewrite what the user sees.
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(message)) {
+    reader.fail("control characters in error text");
+  }
+  const known = (Object.values(ErrorCodes) as string[]).includes(code);
+  return { code: known ? code as ErrorCode : "REMOTE_ERROR", message };
+}
