@@ -1,0 +1,53 @@
+/**
+ * Test identities, generated once per test run: RSA-3072 key generation takes up to ~1.5 s, so
+ * each named identity is made by the first test that asks and cached on disk for the others
+ * (deno test runs every test file in one process, so the process id names the run).
+ */
+import { join } from "node:path";
+import type { Identity } from "../src/crypto/identity.ts";
+import { generateIdentity } from "../src/crypto/identity.ts";
+import { exportIdentity, importIdentity } from "../src/crypto/keystore.ts";
+
+const CACHE_DIR = join(
+  Deno.env.get("TMPDIR") ?? "/tmp",
+  `sfs-test-identities-${Deno.pid}`,
+);
+const memory = new Map<string, Promise<string>>();
+
+/** The stored form (identity.json text) of the named test identity, unencrypted. */
+export function identityText(name: string): Promise<string> {
+  let text = memory.get(name);
+  if (!text) {
+    text = loadOrCreate(name);
+    memory.set(name, text);
+  }
+  return text;
+}
+
+/** The named test identity, imported. */
+export async function testIdentity(name: string): Promise<Identity> {
+  return await importIdentity(await identityText(name));
+}
+
+/** Creates an sfs home folder inside `parent` holding the named identity; returns its path. */
+export async function testHome(parent: string, name: string): Promise<string> {
+  const home = join(parent, `home-${name}`);
+  await Deno.mkdir(home, { recursive: true });
+  await Deno.writeTextFile(join(home, "identity.json"), await identityText(name), { mode: 0o600 });
+  return home;
+}
+
+async function loadOrCreate(name: string): Promise<string> {
+  const path = join(CACHE_DIR, `${name}.json`);
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    const text = await exportIdentity(await generateIdentity());
+    await Deno.mkdir(CACHE_DIR, { recursive: true });
+    // Write then rename: a test file running at the same time never reads half a file.
+    const temp = `${path}.${crypto.randomUUID()}`;
+    await Deno.writeTextFile(temp, text);
+    await Deno.rename(temp, path);
+    return text;
+  }
+}
