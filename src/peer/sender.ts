@@ -87,6 +87,9 @@ export async function serveTransfer(
     sign: options.sign,
     acceptInitiator: options.acceptReceiver,
     idleTimeoutMs: options.idleTimeoutMs,
+  }).catch((err) => {
+    closeQuietly(transport);
+    throw err;
   });
   try {
     return await serveOnChannel(channel, identity, options);
@@ -197,5 +200,13 @@ async function checkUnchanged(file: SharedFile): Promise<void> {
     throw new SfsError("IO", `"${file.name}" changed since it was shared`, {
       hint: "Share it again so its hash is recomputed",
     });
+  }
+}
+
+function closeQuietly(transport: Transport): void {
+  try {
+    transport.close();
+  } catch {
+    // Already closed by the peer or by a deadline.
   }
 }

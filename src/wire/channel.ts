@@ -76,7 +76,7 @@ export async function initiate(
   options: InitiateOptions,
 ): Promise<Channel> {
   const reader = new FrameReader(transport, options);
-  const writer = new FrameWriter(transport);
+  const writer = new FrameWriter(transport, options);
   const ephemeral = await generateEphemeral();
   const hello: Hello = {
     type: MessageType.HELLO,
@@ -137,7 +137,7 @@ export async function respond(
   options: RespondOptions = {},
 ): Promise<Channel> {
   const reader = new FrameReader(transport, options);
-  const writer = new FrameWriter(transport);
+  const writer = new FrameWriter(transport, options);
   const abort = async (err: SfsError): Promise<never> => {
     const body = encodeMessage({ type: MessageType.ABORT, code: err.code, message: err.message });
     await writer.write(FrameKind.PLAIN, withType(MessageType.ABORT, body)).catch(() => {});

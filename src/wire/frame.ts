@@ -1,8 +1,10 @@
 /**
  * Frames (docs/PROTOCOL.md §8): `u32 length ‖ u8 kind ‖ body`, where length counts the kind byte
- * and the body. The reader checks the length against the caller's limit before it allocates, and
- * every read has an idle deadline, so a peer can neither make us allocate at will nor hold a
- * connection open by going quiet.
+ * and the body. The reader checks the length against the caller's limit before it allocates.
+ * Deadlines keep a peer from holding a connection: every read and every write must make progress
+ * within the idle timeout, and a PLAIN or SEALED frame must arrive whole within it once its first
+ * byte is in (so trickling one byte at a time does not help). CHUNK frames, up to 4 MiB from the
+ * authenticated sender, only need steady progress.
  */
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
@@ -46,6 +48,8 @@ export class FrameReader {
   #start = 0;
   #end = 0;
 
+  #frameDeadline = Infinity;
+
   /** `idleTimeoutMs` bounds how long one read may wait for the peer. */
   constructor(transport: Transport, options: { idleTimeoutMs?: number } = {}) {
     this.#transport = transport;
@@ -57,7 +61,9 @@ export class FrameReader {
    * at a frame boundary; an end inside a frame is CONNECTION_CLOSED.
    */
   async read(maxBody: number): Promise<Frame | null> {
+    this.#frameDeadline = Infinity;
     if (!await this.#fill(1, true)) return null;
+    this.#frameDeadline = Date.now() + this.#idleTimeoutMs;
     await this.#fill(FRAME_HEADER_BYTES, false);
     const view = new DataView(this.#buffer.buffer, this.#start, FRAME_HEADER_BYTES);
     const length = view.getUint32(0);
@@ -70,6 +76,7 @@ export class FrameReader {
     if (bodyLength > maxBody) {
       throw new SfsError("FRAME_TOO_LARGE", `Frame of ${bodyLength} bytes exceeds ${maxBody}`);
     }
+    if (kind === FrameKind.CHUNK) this.#frameDeadline = Infinity;
     this.#start += FRAME_HEADER_BYTES;
     const body = new Uint8Array(bodyLength);
     let filled = Math.min(bodyLength, this.#end - this.#start);
@@ -104,22 +111,8 @@ export class FrameReader {
   }
 
   async #readSome(into: Uint8Array): Promise<number | null> {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      // Closing is the only portable way to abandon a pending read on a Deno.Conn.
-      this.#transport.close();
-    }, this.#idleTimeoutMs);
-    try {
-      return await this.#transport.read(into);
-    } catch (cause) {
-      if (timedOut) {
-        throw new SfsError("TIMEOUT", `Peer sent nothing for ${this.#idleTimeoutMs / 1000} s`);
-      }
-      throw new SfsError("CONNECTION_CLOSED", "Connection lost", { cause });
-    } finally {
-      clearTimeout(timer);
-    }
+    const wait = Math.max(0, Math.min(this.#idleTimeoutMs, this.#frameDeadline - Date.now()));
+    return await withDeadline(this.#transport, wait, () => this.#transport.read(into), "receive");
   }
 }
 
@@ -129,10 +122,13 @@ export class FrameReader {
  */
 export class FrameWriter {
   readonly #transport: Transport;
+  readonly #idleTimeoutMs: number;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(transport: Transport) {
+  /** `idleTimeoutMs` bounds how long one write may wait for the peer to read. */
+  constructor(transport: Transport, options: { idleTimeoutMs?: number } = {}) {
     this.#transport = transport;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   }
 
   /** Writes one frame; resolves once it is handed to the transport. */
@@ -146,24 +142,64 @@ export class FrameWriter {
         const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length);
         frame.set(header);
         frame.set(body, FRAME_HEADER_BYTES);
-        await writeAll(this.#transport, frame);
+        await this.#writeAll(frame);
       } else {
-        await writeAll(this.#transport, header);
-        await writeAll(this.#transport, body);
+        await this.#writeAll(header);
+        await this.#writeAll(body);
       }
     });
     // A failed write poisons the queue: later frames must not go out after a gap.
     this.#queue = next;
     return next;
   }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < data.length) {
+      const rest = data.subarray(written);
+      written += await withDeadline(
+        this.#transport,
+        this.#idleTimeoutMs,
+        () => this.#transport.write(rest),
+        "send",
+      );
+    }
+  }
 }
 
-async function writeAll(transport: Transport, data: Uint8Array): Promise<void> {
-  let written = 0;
+/**
+ * Runs one transport operation with a deadline. Closing the transport is the only portable way
+ * to abandon a pending read or write on a Deno.Conn, so that is what the timer does.
+ */
+async function withDeadline<T>(
+  transport: Transport,
+  timeoutMs: number,
+  operation: () => Promise<T>,
+  what: "send" | "receive",
+): Promise<T> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      transport.close();
+    } catch {
+      // Already closed.
+    }
+  }, timeoutMs);
   try {
-    while (written < data.length) written += await transport.write(data.subarray(written));
+    return await operation();
   } catch (cause) {
-    throw new SfsError("CONNECTION_CLOSED", "Connection lost while sending", { cause });
+    if (timedOut) {
+      throw new SfsError(
+        "TIMEOUT",
+        what === "receive"
+          ? `The other side sent nothing for ${timeoutMs / 1000} s`
+          : `The other side stopped reading for ${timeoutMs / 1000} s`,
+      );
+    }
+    throw new SfsError("CONNECTION_CLOSED", "Connection lost", { cause });
+  } finally {
+    clearTimeout(timer);
   }
 }
 
