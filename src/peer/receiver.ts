@@ -92,7 +92,7 @@ async function fetchOnChannel(
   options: FetchOptions,
   require: SignaturePolicy,
 ): Promise<FetchResult> {
-  await channel.send({ type: MessageType.GET, fileId: options.fileId, firstChunk: 0 });
+  await channel.send({ type: MessageType.GET, fileId: options.fileId, offset: 0 });
   const manifest = await channel.expect(MessageType.MANIFEST);
   checkManifest(manifest, options.fileId, 0);
   const name = safeFileName(manifest.name);
@@ -133,7 +133,7 @@ async function fetchOnChannel(
 }
 
 /** Rejects a manifest that does not answer our request or that no honest sender would send. */
-function checkManifest(manifest: Manifest, fileId: Bytes, firstChunk: number): void {
+function checkManifest(manifest: Manifest, fileId: Bytes, offset: number): void {
   if (!constantTimeEqual(manifest.fileId, fileId)) {
     throw new SfsError("BAD_MESSAGE", "The sender answered with a different file");
   }
@@ -143,7 +143,10 @@ function checkManifest(manifest: Manifest, fileId: Bytes, firstChunk: number): v
   ) {
     throw new SfsError("BAD_MESSAGE", `Unacceptable chunk size ${manifest.chunkSize}`);
   }
-  if (manifest.firstChunk !== firstChunk) {
+  if (
+    manifest.offset !== offset || manifest.offset % manifest.chunkSize !== 0 ||
+    manifest.offset > manifest.size
+  ) {
     throw new SfsError("BAD_MESSAGE", "The sender starts at a chunk that was not asked for");
   }
 }
@@ -163,7 +166,7 @@ async function receiveChunks(
   const opener = new StreamOpener(channel.payloadKey, {
     size: manifest.size,
     chunkSize: manifest.chunkSize,
-    first: manifest.firstChunk,
+    first: manifest.offset / manifest.chunkSize,
   });
   const count = chunkCount(manifest.size, manifest.chunkSize);
   const inFlight: Promise<Bytes>[] = [];
@@ -174,7 +177,7 @@ async function receiveChunks(
     onProgress?.(part.written);
   };
   try {
-    for (let index = manifest.firstChunk; index < count; index++) {
+    for (let index = manifest.offset / manifest.chunkSize; index < count; index++) {
       const frame = await channel.receive(manifest.chunkSize + TAG_BYTES);
       if (frame.type !== "chunk") {
         throw new SfsError("TRUNCATED", `Stream ended after chunk ${index - 1} of ${count}`);

@@ -114,8 +114,12 @@ async function serveOnChannel(
   if (!file) throw new SfsError("NOT_FOUND", "No such file is shared here");
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const count = chunkCount(file.size, chunkSize);
-  if (request.firstChunk >= count) {
-    throw new SfsError("BAD_MESSAGE", `Resume from chunk ${request.firstChunk} is past the end`);
+  // A resume point must be a chunk boundary inside the file (0 is always fine, even when empty).
+  if (request.offset % chunkSize !== 0 || request.offset / chunkSize >= count) {
+    throw new SfsError(
+      "BAD_MESSAGE",
+      `Cannot resume at byte ${request.offset}: not a chunk boundary inside the file`,
+    );
   }
   await checkUnchanged(file);
   const manifest: Manifest = {
@@ -125,10 +129,10 @@ async function serveOnChannel(
     size: file.size,
     sha256: file.sha256,
     chunkSize,
-    firstChunk: request.firstChunk,
+    offset: request.offset,
   };
   await channel.send(manifest);
-  options.onStart?.(file, channel.peer, request.firstChunk * chunkSize);
+  options.onStart?.(file, channel.peer, request.offset);
 
   const sentSha256 = await streamChunks(channel, file, manifest, options.onProgress);
   // A file edited while being served must not be signed as the announced content.
@@ -147,7 +151,7 @@ async function serveOnChannel(
   if (!constantTimeEqual(receipt.sha256, file.sha256)) {
     throw new SfsError("HASH_MISMATCH", "The receiver stored different content");
   }
-  return { file, receiver: channel.peer, bytesSent: file.size - request.firstChunk * chunkSize };
+  return { file, receiver: channel.peer, bytesSent: file.size - request.offset };
 }
 
 /**
@@ -161,13 +165,14 @@ async function streamChunks(
   manifest: Manifest,
   onProgress?: (sentBytes: number) => void,
 ): Promise<Bytes | undefined> {
-  const { chunkSize, firstChunk, size } = manifest;
+  const { chunkSize, offset, size } = manifest;
   const count = chunkCount(size, chunkSize);
-  const hasher = firstChunk === 0 ? createHash("sha256") : undefined;
+  const firstChunk = offset / chunkSize;
+  const hasher = offset === 0 ? createHash("sha256") : undefined;
   using handle = await Deno.open(file.path, { read: true });
-  await handle.seek(firstChunk * chunkSize, Deno.SeekMode.Start);
+  await handle.seek(offset, Deno.SeekMode.Start);
   const inFlight: Promise<Bytes>[] = [];
-  let sent = firstChunk * chunkSize;
+  let sent = offset;
   const sendOldest = async (): Promise<void> => {
     const sealed = await inFlight.shift()!;
     await channel.sendChunk(sealed);

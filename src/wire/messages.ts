@@ -69,11 +69,14 @@ export interface Abort {
   message: string;
 }
 
-/** Receiver asks for a file, from chunk `firstChunk` on (0 unless resuming). */
+/**
+ * Receiver asks for a file from byte `offset` on: 0, or a chunk boundary when resuming. Bytes,
+ * not a chunk index, so a sender restarted with another chunk size cannot misread a resume.
+ */
 export interface Get {
   type: typeof MessageType.GET;
   fileId: Bytes;
-  firstChunk: number;
+  offset: number;
 }
 
 /** What the sender will stream (§7.1). */
@@ -84,7 +87,8 @@ export interface Manifest {
   size: number;
   sha256: Bytes;
   chunkSize: number;
-  firstChunk: number;
+  /** Where the stream starts: the GET's offset, echoed. */
+  offset: number;
 }
 
 /** Sender's closing signatures over the transcript, manifest, content hash and size (§7.3). */
@@ -140,19 +144,19 @@ const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
   },
   [MessageType.ABORT]: { encode: encodeFailure, decode: decodeFailure },
   [MessageType.GET]: {
-    encode: (w, m) => w.raw(m.fileId).u64(m.firstChunk),
-    decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), firstChunk: r.u64() }),
+    encode: (w, m) => w.raw(m.fileId).u64(m.offset),
+    decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), offset: r.u64() }),
   },
   [MessageType.MANIFEST]: {
     encode: (w, m) =>
-      w.raw(m.fileId).text(m.name).u64(m.size).raw(m.sha256).u32(m.chunkSize).u64(m.firstChunk),
+      w.raw(m.fileId).text(m.name).u64(m.size).raw(m.sha256).u32(m.chunkSize).u64(m.offset),
     decode: (r) => ({
       fileId: r.raw(FILE_ID_BYTES),
       name: r.text(MAX_WIRE_NAME_BYTES),
       size: r.u64(),
       sha256: r.raw(32),
       chunkSize: r.u32(),
-      firstChunk: r.u64(),
+      offset: r.u64(),
     }),
   },
   [MessageType.FINAL]: {
