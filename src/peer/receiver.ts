@@ -1,7 +1,7 @@
 /** The receiving side of a transfer: fetch, verify and store one file (docs/PROTOCOL.md §7). */
 import { createHash } from "node:crypto";
 import { SfsError } from "../errors.ts";
-import { type Bytes, constantTimeEqual, toHex } from "../crypto/bytes.ts";
+import { type Bytes, constantTimeEqual, release, toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
 import { type SignaturePolicy, verify } from "../crypto/sign.ts";
@@ -174,6 +174,7 @@ async function receiveChunks(
     const plaintext = await inFlight.shift()!;
     hasher.update(plaintext);
     await part.write(plaintext);
+    release(plaintext);
     onProgress?.(part.written);
   };
   try {
@@ -182,7 +183,7 @@ async function receiveChunks(
       if (frame.type !== "chunk") {
         throw new SfsError("TRUNCATED", `Stream ended after chunk ${index - 1} of ${count}`);
       }
-      const opened = opener.open(frame.data);
+      const opened = opener.open(frame.data).finally(() => release(frame.data));
       // Failures surface in order through writeOldest; this stops an early one going unhandled.
       opened.catch(() => {});
       inFlight.push(opened);
