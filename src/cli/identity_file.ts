@@ -35,7 +35,9 @@ export async function loadIdentity(home: string): Promise<Identity> {
   const text = await readIdentityText(home);
   if (!isEncrypted(text)) return await importIdentity(text);
   const passphrase = Deno.env.get("SFS_PASSPHRASE") ??
-    await readSecret("Passphrase for the sfs identity: ");
+    await readSecret("Passphrase for the sfs identity: ", {
+      hint: "Set SFS_PASSPHRASE, or run sfs in a terminal to be asked",
+    });
   return await importIdentity(text, passphrase);
 }
 

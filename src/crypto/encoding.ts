@@ -7,7 +7,8 @@
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "./bytes.ts";
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF as text: stripping it would let "\ufeffx" and "x" decode alike.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** Builds an encoding piece by piece. */

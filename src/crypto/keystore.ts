@@ -140,14 +140,15 @@ export async function importIdentity(text: string, passphrase?: string): Promise
       throw new SfsError("BAD_PASSPHRASE", "Wrong passphrase, or the identity file was altered");
     }
   }
-  const reader = new ByteReader(keys, "private keys");
-  if (reader.u8() !== PRIVATE_VERSION) reader.fail("unknown version");
-  const oaepPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
-  const pssPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
-  const edPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
-  reader.end();
   let identity: Identity;
   try {
+    // Inside the try: a malformed key blob is a bad identity file, not a wire BAD_MESSAGE.
+    const reader = new ByteReader(keys, "private keys");
+    if (reader.u8() !== PRIVATE_VERSION) reader.fail("unknown version");
+    const oaepPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
+    const pssPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
+    const edPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
+    reader.end();
     identity = {
       public: publicIdentity,
       oaepPrivate: await crypto.subtle.importKey(

@@ -14,7 +14,7 @@ import {
 } from "../crypto/stream.ts";
 import { type Channel, initiate } from "../wire/channel.ts";
 import type { Transport } from "../wire/frame.ts";
-import { type Manifest, MessageType } from "../wire/messages.ts";
+import { type Final, type Manifest, MessageType } from "../wire/messages.ts";
 import { safeFileName } from "./names.ts";
 import { PartFile } from "./part_file.ts";
 import { CHUNKS_IN_FLIGHT, finalSignedData } from "./transfer.ts";
@@ -100,7 +100,7 @@ async function fetchOnChannel(
   try {
     options.onStart?.(manifest, channel.peer);
     const sha256 = await receiveChunks(channel, part, manifest, options.onProgress);
-    const final = await channel.expect(MessageType.FINAL);
+    const final = await expectFinal(channel, manifest.chunkSize + TAG_BYTES);
     if (part.written !== manifest.size) {
       throw new SfsError(
         "SIZE_MISMATCH",
@@ -130,6 +130,19 @@ async function fetchOnChannel(
     sha256: toHex(manifest.sha256),
     sender: channel.peer,
   };
+}
+
+/** The FINAL after the last chunk; one more chunk there is TRAILING_DATA (§7.2), not a stray. */
+async function expectFinal(channel: Channel, maxChunkBytes: number): Promise<Final> {
+  const message = await channel.receive(maxChunkBytes);
+  if (message.type === "chunk") throw new SfsError("TRAILING_DATA", "Data after the last chunk");
+  if (message.type !== MessageType.FINAL) {
+    throw new SfsError(
+      "UNEXPECTED_MESSAGE",
+      `Expected message ${MessageType.FINAL}, got ${message.type}`,
+    );
+  }
+  return message;
 }
 
 /** Rejects a manifest that does not answer our request or that no honest sender would send. */

@@ -1,0 +1,368 @@
+/**
+ * Hostile peers against the real CLI: raw TCP clients that send `sfs send` garbage or nothing,
+ * and an in-process sender that speaks the protocol correctly but announces a hostile file name
+ * to a real `sfs get`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Bytes, sha256, toHex } from "../src/crypto/bytes.ts";
+import { ByteWriter } from "../src/crypto/encoding.ts";
+import { generateEphemeral, NONCE_BYTES } from "../src/crypto/exchange.ts";
+import type { Identity } from "../src/crypto/identity.ts";
+import { LABEL } from "../src/crypto/labels.ts";
+import { sign } from "../src/crypto/sign.ts";
+import { chunkCount, chunkLength, DEFAULT_CHUNK_SIZE, sealChunk } from "../src/crypto/stream.ts";
+import { fileIdOf, finalSignedData } from "../src/peer/transfer.ts";
+import { formatTicket } from "../src/peer/ticket.ts";
+import { respond } from "../src/wire/channel.ts";
+import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
+import { decodeMessage, encodeMessage, type Manifest, MessageType } from "../src/wire/messages.ts";
+import { randomFile, sha256File, tempDir } from "./harness.ts";
+import { testHome, testIdentity } from "./identities.ts";
+import {
+  closeQuietly,
+  doneOf,
+  errorOf,
+  get,
+  listTree,
+  readyOf,
+  startSender,
+  writeAll,
+} from "./peers.ts";
+
+/** A frame as a raw client would put it on the wire. */
+function frame(kind: number, body: Uint8Array): Bytes {
+  const out = new Uint8Array(FRAME_HEADER_BYTES + body.length);
+  new DataView(out.buffer).setUint32(0, body.length + 1);
+  out[4] = kind;
+  out.set(body, FRAME_HEADER_BYTES);
+  return out;
+}
+
+function random(length: number): Bytes {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
+  return out;
+}
+
+async function hello(version: number, identity: Uint8Array): Promise<Bytes> {
+  const body = encodeMessage({
+    type: MessageType.HELLO,
+    version,
+    identity: new Uint8Array(identity),
+    ephemeral: (await generateEphemeral()).publicKey,
+    nonce: random(NONCE_BYTES),
+  });
+  return frame(FrameKind.PLAIN, new Uint8Array([MessageType.HELLO, ...body]));
+}
+
+/** A public identity that is well formed (§4.1) but whose keys are random bytes. */
+function unusableIdentity(): Bytes {
+  const spki = random(400);
+  return new ByteWriter().u8(1).bytes16(spki).bytes16(spki).raw(random(32)).finish();
+}
+
+/**
+ * Connects, sends `data`, then reads until the sender closes (true) or `timeoutMs` passes
+ * (false). With `endInput` our side of the stream is ended after the data.
+ */
+async function exchange(
+  port: number,
+  data: Uint8Array,
+  options: { endInput?: boolean; timeoutMs?: number } = {},
+): Promise<{ closed: boolean; reply: Bytes }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    closeQuietly(conn);
+  }, options.timeoutMs ?? 5000);
+  const received: number[] = [];
+  try {
+    // The sender may close before reading everything; that is its right.
+    await writeAll(conn, data).catch(() => {});
+    if (options.endInput) await conn.closeWrite().catch(() => {});
+    const buffer = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      received.push(...buffer.subarray(0, n));
+    }
+  } catch {
+    // A reset also means the sender closed, unless our own timer did it.
+  } finally {
+    clearTimeout(timer);
+    closeQuietly(conn);
+  }
+  return { closed: !timedOut, reply: new Uint8Array(received) };
+}
+
+/** The code of the ABORT frame a sender answered with, if that is what it sent. */
+function abortCode(reply: Uint8Array): string | undefined {
+  if (reply.length < FRAME_HEADER_BYTES + 1 || reply[4] !== FrameKind.PLAIN) return undefined;
+  const length = new DataView(reply.buffer, reply.byteOffset).getUint32(0);
+  const body = reply.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES - 1 + length);
+  if (body[0] !== MessageType.ABORT) return undefined;
+  const message = decodeMessage(MessageType.ABORT, body.subarray(1));
+  return message.type === MessageType.ABORT ? message.code : undefined;
+}
+
+Deno.test("sfs send closes a connection that opens with a bad frame, and keeps serving", async (t) => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bob = await testHome(dir.path, "bob");
+  const source = join(dir.path, "served.bin");
+  await randomFile(source, 200_000);
+  await using sender = startSender(alice, source);
+  const ready = await readyOf(sender);
+  const bobIdentity = (await testIdentity("bob")).public.encoded;
+
+  const cases: Array<[string, Uint8Array, { code?: string; endInput?: boolean }]> = [
+    ["a header announcing 0xFFFFFFF0 bytes", new Uint8Array([0xff, 0xff, 0xff, 0xf0, 1]), {
+      code: "FRAME_TOO_LARGE",
+    }],
+    ["a frame of length 0", new Uint8Array([0, 0, 0, 0, 1]), { code: "BAD_FRAME" }],
+    ["an unknown frame kind", frame(9, random(10)), { code: "BAD_FRAME" }],
+    ["a sealed frame before the handshake", frame(FrameKind.SEALED, random(40)), {
+      code: "UNEXPECTED_MESSAGE",
+    }],
+    ["a chunk frame before the handshake", frame(FrameKind.CHUNK, random(40)), {
+      code: "UNEXPECTED_MESSAGE",
+    }],
+    ["a hello of protocol version 2", await hello(2, bobIdentity), { code: "VERSION_MISMATCH" }],
+    ["a hello with a malformed identity", await hello(1, random(300)), { code: "BAD_MESSAGE" }],
+    ["a hello with keys that do not import", await hello(1, unusableIdentity()), {
+      code: "BAD_KEY",
+    }],
+    ["a plain frame of random bytes", frame(FrameKind.PLAIN, random(500)), {}],
+    ["64 KiB of random bytes", random(64 * 1024), {}],
+    ["half a header, then the end of input", new Uint8Array([0, 0]), { endInput: true }],
+  ];
+  for (const [name, data, expected] of cases) {
+    await t.step(name, async () => {
+      const { closed, reply } = await exchange(ready.port, data, { endInput: expected.endInput });
+      assert.ok(closed, "the sender closed the connection");
+      const failed = await sender.nextEvent((e) => e.event === "transfer_failed");
+      if (expected.code) {
+        assert.equal(abortCode(reply), expected.code, `reply: ${toHex(reply.subarray(0, 64))}`);
+        assert.equal(failed.code, expected.code);
+      }
+    });
+  }
+
+  await t.step("a real receiver afterwards", async () => {
+    const done = doneOf(await get(bob, ready.ticket, join(dir.path, "out")));
+    assert.equal(done.sha256, await sha256File(source));
+  });
+  // The garbage never got as far as a transfer: the real receiver's is the only one started.
+  await sender.nextEvent((e) => e.event === "sent");
+  assert.equal(sender.events.filter((e) => e.event === "start").length, 1);
+});
+
+Deno.test("sfs send keeps serving others while clients stay silent", async () => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bob = await testHome(dir.path, "bob");
+  const source = join(dir.path, "served.bin");
+  await randomFile(source, 200_000);
+  await using sender = startSender(alice, source);
+  const ready = await readyOf(sender);
+
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port: ready.port });
+  // And one that starts a frame and stalls in the middle of its header.
+  const stalled = await Deno.connect({ hostname: "127.0.0.1", port: ready.port });
+  await writeAll(stalled, new Uint8Array([0, 0, 1]));
+  try {
+    for (const out of ["out-1", "out-2"]) {
+      const done = doneOf(await get(bob, ready.ticket, join(dir.path, out)));
+      assert.equal(done.sha256, await sha256File(source));
+    }
+  } finally {
+    silent.close();
+    stalled.close();
+  }
+  // Once they hang up, the sender notices and reports each as a failed transfer.
+  for (let i = 0; i < 2; i++) {
+    const failed = await sender.nextEvent((e) => e.event === "transfer_failed");
+    assert.equal(failed.code, "CONNECTION_CLOSED");
+  }
+});
+
+/** How a hostile sender departs from the protocol, besides the name it announces. */
+type Lie =
+  | "none"
+  | "chunk-after-last"
+  | "manifest-hash"
+  | "final-signature"
+  | "other-file-id";
+
+/**
+ * A sender that follows the protocol to the letter (handshake, manifest, chunks, signed final)
+ * but announces `name` instead of the file's real name, and tells `lie` if asked to.
+ */
+async function startHostileSender(
+  identity: Identity,
+  name: string,
+  content: Bytes,
+  lie: Lie = "none",
+): Promise<AsyncDisposable & { ticket: string }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const contentSha256 = await sha256(content);
+  const fileId = await fileIdOf(identity.public.fingerprint, contentSha256, name);
+  const conns = new Set<Deno.Conn>();
+  const serving = new Set<Promise<void>>();
+  const serve = async (conn: Deno.Conn): Promise<void> => {
+    const channel = await respond(conn, identity, { idleTimeoutMs: 10_000 });
+    try {
+      const request = await channel.expect(MessageType.GET);
+      const manifest: Manifest = {
+        type: MessageType.MANIFEST,
+        fileId: lie === "other-file-id" ? random(16) : request.fileId,
+        name,
+        size: content.length,
+        sha256: lie === "manifest-hash" ? random(32) : contentSha256,
+        chunkSize: DEFAULT_CHUNK_SIZE,
+        offset: 0,
+      };
+      await channel.send(manifest);
+      const count = chunkCount(content.length, DEFAULT_CHUNK_SIZE);
+      for (let i = 0; i < count; i++) {
+        const start = i * DEFAULT_CHUNK_SIZE;
+        const plaintext = content.subarray(
+          start,
+          start + chunkLength(content.length, DEFAULT_CHUNK_SIZE, i),
+        );
+        await channel.sendChunk(
+          await sealChunk(channel.payloadKey, i, i === count - 1, plaintext),
+        );
+      }
+      if (lie === "chunk-after-last") {
+        await channel.sendChunk(await sealChunk(channel.payloadKey, count, true, random(10)));
+      }
+      // Signing another size is what a sender would do to pass off a longer or shorter file.
+      const signedManifest = lie === "final-signature"
+        ? { ...manifest, size: manifest.size + 1 }
+        : manifest;
+      const signed = await finalSignedData(channel.transcriptHash, signedManifest);
+      const signatures = await sign(identity, LABEL.FINAL_SIGNATURE, signed, "both");
+      await channel.send({ type: MessageType.FINAL, signatures });
+      await channel.expect(MessageType.RECEIPT);
+    } finally {
+      channel.close();
+    }
+  };
+  const accepting = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return;
+      }
+      conns.add(conn);
+      // A receiver that refuses the name hangs up on us: that is the expected outcome.
+      serving.add(serve(conn).catch(() => {}));
+    }
+  })();
+  return {
+    ticket: formatTicket({
+      host: "127.0.0.1",
+      port: (listener.addr as Deno.NetAddr).port,
+      fileId,
+      fingerprint: identity.public.fingerprint,
+    }),
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of conns) closeQuietly(conn);
+      await accepting;
+      await Promise.allSettled(serving);
+    },
+  };
+}
+
+Deno.test("sfs get stores a hostile file name inside --out, sanitised, or refuses it", async (t) => {
+  await using dir = await tempDir();
+  const bob = await testHome(dir.path, "bob");
+  const alice = await testIdentity("alice");
+  // --out sits two levels down, so "../../x" would land in the temp folder we inspect.
+  const out = join(dir.path, "one", "two", "out");
+  await Deno.mkdir(join(dir.path, "one", "two"), { recursive: true });
+  const content = random(3000);
+  const contentSha256 = toHex(await sha256(content));
+
+  const cases: Array<[string, string, string | "UNSAFE_NAME"]> = [
+    ["parent traversal", "../../evil.txt", "evil.txt"],
+    ["an absolute path", "/etc/passwd", "passwd"],
+    ["an absolute path into the temp folder", join(dir.path, "planted.txt"), "planted.txt"],
+    ["Windows separators", "a\\b\\..\\c.txt", "c.txt"],
+    ["a Windows drive path", "C:\\Windows\\System32\\evil.dll", "evil.dll"],
+    ["a Windows device name", "CON", "_CON"],
+    ["a right-to-left override", "invoice\u202etxt.exe", "invoicetxt.exe"],
+    ["terminal escapes and controls", "a\u0007\u001b[2J\nb.txt", "a[2Jb.txt"],
+    ["a 1000-byte name", "n".repeat(996) + ".txt", "n".repeat(241) + ".txt"],
+    ["our part-file suffix", "x.sfs-part", "UNSAFE_NAME"],
+    ["our part-file suffix behind a path", "../x.txt.sfs-part", "UNSAFE_NAME"],
+    ["a parent reference", "..", "UNSAFE_NAME"],
+    ["a trailing separator", "dir/", "UNSAFE_NAME"],
+    ["an empty name", "", "UNSAFE_NAME"],
+  ];
+  for (const [what, name, expected] of cases) {
+    const shown = expected.length > 40 ? `${expected.slice(0, 8)}….txt` : expected;
+    await t.step(`${what}: ${shown}`, async () => {
+      const before = await listTree(dir.path);
+      await using hostile = await startHostileSender(alice, name, content);
+      const result = await get(bob, hostile.ticket, out);
+      if (expected === "UNSAFE_NAME") {
+        assert.equal(result.code, 1, result.stderr);
+        assert.equal(errorOf(result).code, "UNSAFE_NAME");
+        // Refused before anything was created: --out holds nothing, and nothing is elsewhere.
+        assert.deepEqual(await listTree(out), []);
+        const outRel = join("one", "two", "out");
+        assert.deepEqual((await listTree(dir.path)).filter((p) => p !== outRel), before);
+      } else {
+        const done = doneOf(result);
+        assert.equal(done.path, join(out, expected));
+        assert.equal(done.sha256, contentSha256);
+        assert.equal(await sha256File(join(out, expected)), contentSha256);
+        // Exactly one new file, inside --out; nothing anywhere else in the temp folder.
+        const outRel = join("one", "two", "out");
+        assert.deepEqual(
+          await listTree(dir.path),
+          [...before, outRel, join(outRel, expected)].sort(),
+        );
+      }
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    });
+  }
+});
+
+Deno.test("sfs get refuses what an authenticated sender cannot vouch for", async (t) => {
+  await using dir = await tempDir();
+  const bob = await testHome(dir.path, "bob");
+  const alice = await testIdentity("alice");
+  const content = random(1024 * 1024 + 5000); // two chunks
+  const cases: Array<[string, Lie, string, number]> = [
+    ["a chunk after the last one", "chunk-after-last", "TRAILING_DATA", 3],
+    ["content that does not match the manifest's SHA-256", "manifest-hash", "HASH_MISMATCH", 3],
+    ["final signatures over another size", "final-signature", "BAD_SIGNATURE", 3],
+    ["a manifest for another file", "other-file-id", "BAD_MESSAGE", 1],
+  ];
+  let n = 0;
+  for (const [what, lie, code, exit] of cases) {
+    await t.step(`${what}: ${code}`, async () => {
+      await using hostile = await startHostileSender(alice, "data.bin", content, lie);
+      const out = join(dir.path, `out-${n++}`);
+      const result = await get(bob, hostile.ticket, out);
+      assert.equal(result.code, exit, result.stderr);
+      assert.equal(errorOf(result).code, code);
+      assert.deepEqual(await listTree(out), [], "no final file, no part file");
+    });
+  }
+  await t.step("the same sender telling no lie: the control", async () => {
+    await using hostile = await startHostileSender(alice, "data.bin", content);
+    const out = join(dir.path, "out-honest");
+    const done = doneOf(await get(bob, hostile.ticket, out));
+    assert.equal(done.sha256, toHex(await sha256(content)));
+    assert.deepEqual(await listTree(out), ["data.bin"]);
+  });
+});

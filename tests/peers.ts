@@ -1,0 +1,233 @@
+/**
+ * Helpers shared by the transfer integration tests: a running `sfs send`, an `sfs get`, what a
+ * command reported, what is left in a folder, and a TCP proxy on 127.0.0.1 that can edit or cut
+ * the sender's stream.
+ *
+ * @module
+ */
+
+import { join, relative } from "node:path";
+import { FRAME_HEADER_BYTES } from "../src/wire/frame.ts";
+import { runSfs, type SfsEvent, type SfsProcess, type SfsResult, startSfs } from "./harness.ts";
+
+/** What `sfs send --json` reports first. */
+export interface Ready {
+  ticket: string;
+  port: number;
+  fingerprint: string;
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** Starts `sfs send FILE` on 127.0.0.1, port 0, in JSON mode; use with `await using`. */
+export function startSender(home: string, file: string, extraArgs: string[] = []): SfsProcess {
+  return startSfs(["send", file, "--listen", "127.0.0.1:0", "--json", ...extraArgs], { home });
+}
+
+/** Waits for the sender's `ready` event. */
+export async function readyOf(sender: SfsProcess): Promise<Ready> {
+  const event = await sender.nextEvent((e) => e.event === "ready");
+  return event as unknown as Ready;
+}
+
+/** The same ticket with another port, e.g. a proxy's. */
+export function withPort(ticket: string, port: number): string {
+  const changed = ticket.replace(/^(sfs:\/\/[^/]*:)\d+\//, `$1${port}/`);
+  if (changed === ticket) throw new Error(`Cannot find the port in ${ticket}`);
+  return changed;
+}
+
+/** Runs `sfs get TICKET --out DIR --json` to completion. */
+export function get(
+  home: string,
+  ticket: string,
+  outDir: string,
+  extraArgs: string[] = [],
+): Promise<SfsResult> {
+  return runSfs(["get", ticket, "--out", outDir, "--json", ...extraArgs], { home });
+}
+
+/** The `{"error":{…}}` a command printed on stderr with `--json`, if any. */
+export function errorOf(result: SfsResult): { code: string; message: string; hint?: string } {
+  for (const line of result.stderr.split("\n").reverse()) {
+    try {
+      const value = JSON.parse(line) as { error?: { code: string; message: string } };
+      if (value?.error?.code) return value.error;
+    } catch {
+      // Not the error line.
+    }
+  }
+  throw new Error(`No JSON error on stderr (exit ${result.code}):\n${result.stderr}`);
+}
+
+/** The `done` event of a successful `sfs get`; throws with stderr when there is none. */
+export function doneOf(result: SfsResult): SfsEvent {
+  const done = result.events.find((e) => e.event === "done");
+  if (result.code !== 0 || !done) {
+    throw new Error(`sfs get failed (exit ${result.code}):\n${result.stderr}`);
+  }
+  return done;
+}
+
+/** Every file, link and folder under `root`, as sorted paths relative to it ([] if absent). */
+export async function listTree(root: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = join(dir, entry.name);
+      found.push(relative(root, path));
+      if (entry.isDirectory) await walk(path);
+    }
+  };
+  try {
+    await walk(root);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return found.sort();
+}
+
+/** One frame the sender sent, as the proxy sees it; `body` may be edited in place. */
+export interface RelayedFrame {
+  /** 0 for the first frame of the connection (the HELLO_REPLY). */
+  readonly index: number;
+  readonly kind: number;
+  readonly body: Uint8Array;
+}
+
+/** Options of {@link startProxy}; without any, the proxy forwards everything unchanged. */
+export interface ProxyOptions {
+  /**
+   * Sees each sender→receiver frame before it is forwarded; may edit its body, wait, or return
+   * "cut" to close both connections instead of forwarding it.
+   */
+  onFrame?: (frame: RelayedFrame) => void | "cut" | Promise<void | "cut">;
+  /** Forwards only this many sender→receiver bytes, then closes both connections. */
+  cutAfterBytes?: number;
+}
+
+/** A TCP proxy on 127.0.0.1; `await using` closes it and every connection through it. */
+export interface Proxy extends AsyncDisposable {
+  readonly port: number;
+}
+
+/** Starts a proxy to `127.0.0.1:targetPort`; receiver→sender bytes always pass unchanged. */
+export function startProxy(targetPort: number, options: ProxyOptions = {}): Proxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const sessions = new Set<Promise<void>>();
+  const accepting = (async () => {
+    for (;;) {
+      let client: Deno.Conn;
+      try {
+        client = await listener.accept();
+      } catch {
+        return; // Listener closed.
+      }
+      sessions.add(relaySession(client, targetPort, options, conns));
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of conns) closeQuietly(conn);
+      await accepting;
+      await Promise.allSettled(sessions);
+    },
+  };
+}
+
+async function relaySession(
+  client: Deno.Conn,
+  targetPort: number,
+  options: ProxyOptions,
+  conns: Set<Deno.Conn>,
+): Promise<void> {
+  conns.add(client);
+  let server: Deno.Conn;
+  try {
+    server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+  } catch {
+    closeQuietly(client);
+    return;
+  }
+  conns.add(server);
+  const up = copy(client, server, Infinity);
+  const down = options.onFrame
+    ? relayFrames(server, client, options.onFrame)
+    : copy(server, client, options.cutAfterBytes ?? Infinity);
+  // Either side ending ends the session: a receiver that gives up, a sender done, or a cut.
+  await Promise.race([up, down]);
+  closeQuietly(client);
+  closeQuietly(server);
+  await Promise.allSettled([up, down]);
+}
+
+async function copy(from: Deno.Conn, to: Deno.Conn, limit: number): Promise<void> {
+  const buffer = new Uint8Array(64 * 1024);
+  let passed = 0;
+  try {
+    while (passed < limit) {
+      const n = await from.read(buffer.subarray(0, Math.min(buffer.length, limit - passed)));
+      if (n === null) return;
+      await writeAll(to, buffer.subarray(0, n));
+      passed += n;
+    }
+  } catch {
+    // Either side went away; the session ends.
+  }
+}
+
+/** Frames larger than this are not ours to parse; the proxy stops instead. */
+const MAX_RELAYED_FRAME = 8 * 1024 * 1024;
+
+async function relayFrames(
+  from: Deno.Conn,
+  to: Deno.Conn,
+  onFrame: NonNullable<ProxyOptions["onFrame"]>,
+): Promise<void> {
+  try {
+    for (let index = 0;; index++) {
+      const header = new Uint8Array(FRAME_HEADER_BYTES);
+      if (!await readFull(from, header)) return;
+      const length = new DataView(header.buffer).getUint32(0);
+      if (length < 1 || length > MAX_RELAYED_FRAME) return;
+      const frame = new Uint8Array(FRAME_HEADER_BYTES - 1 + length);
+      frame.set(header);
+      const body = frame.subarray(FRAME_HEADER_BYTES);
+      if (!await readFull(from, body)) return;
+      if (await onFrame({ index, kind: header[4], body }) === "cut") return;
+      await writeAll(to, frame);
+    }
+  } catch {
+    // Either side went away; the session ends.
+  }
+}
+
+/** Fills `into` completely; false when the stream ends first. */
+export async function readFull(conn: Deno.Conn, into: Uint8Array): Promise<boolean> {
+  let filled = 0;
+  while (filled < into.length) {
+    const n = await conn.read(into.subarray(filled));
+    if (n === null) return false;
+    filled += n;
+  }
+  return true;
+}
+
+/** Writes all of `data`. */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let done = 0; done < data.length;) done += await conn.write(data.subarray(done));
+}
+
+/** Closes a connection that may already be closed. */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
