@@ -46,24 +46,8 @@ export async function loadPublicIdentity(home: string): Promise<PublicIdentity> 
   return await importPublicIdentity(await readIdentityText(home));
 }
 
-/**
- * Writes `text` to `path` atomically with mode 0600: a temporary file in the same folder, synced,
- * then renamed over the target, so a crash leaves the old file or the new one, never half.
- */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    const bytes = new TextEncoder().encode(text);
-    let done = 0;
-    while (done < bytes.length) done += await file.write(bytes.subarray(done));
-    await file.sync();
-  } catch (err) {
-    await Deno.remove(temp).catch(() => {});
-    throw err;
-  }
-  await Deno.rename(temp, path);
-}
+/** Atomic 0600 writes, re-exported for the CLI's other small files. */
+export { writeFileAtomic } from "../fs.ts";
 
 /** Creates the sfs home folder, private to this user where the OS supports modes. */
 export async function ensureHome(home: string): Promise<void> {

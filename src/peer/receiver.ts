@@ -1,6 +1,8 @@
 /** The receiving side of a transfer: fetch, verify and store one file (docs/PROTOCOL.md §7). */
-import { createHash } from "node:crypto";
-import { SfsError } from "../errors.ts";
+import { createHash, type Hash } from "node:crypto";
+import { join } from "node:path";
+import { type ErrorCode, SfsError } from "../errors.ts";
+import { lstatOrUndefined } from "../fs.ts";
 import { type Bytes, constantTimeEqual, release, toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
@@ -16,7 +18,13 @@ import { type Channel, initiate } from "../wire/channel.ts";
 import type { Transport } from "../wire/frame.ts";
 import { type Final, type Manifest, MessageType } from "../wire/messages.ts";
 import { safeFileName } from "./names.ts";
-import { PartFile } from "./part_file.ts";
+import { PART_SUFFIX, PartFile } from "./part_file.ts";
+import {
+  findResumeState,
+  loadResumeState,
+  type ResumeState,
+  STATE_SUFFIX,
+} from "./resume_state.ts";
 import { CHUNKS_IN_FLIGHT, finalSignedData } from "./transfer.ts";
 
 /** Options of {@link fetchFile}. */
@@ -33,8 +41,10 @@ export interface FetchOptions {
   require?: SignaturePolicy;
   /** Called once the manifest is known and accepted. */
   onStart?: (manifest: Manifest, sender: PublicIdentity) => void;
-  /** Called as verified bytes are written. */
+  /** Called as verified bytes are written (absolute offset in the file). */
   onProgress?: (receivedBytes: number) => void;
+  /** Called with one-line notes for the user, e.g. that a download resumes. */
+  onNote?: (text: string) => void;
   /** Bound on any single wait for the sender. @default 30000 */
   idleTimeoutMs?: number;
 }
@@ -45,6 +55,8 @@ export interface FetchResult {
   readonly bytes: number;
   readonly sha256: string;
   readonly sender: PublicIdentity;
+  /** Bytes kept from an interrupted earlier run (0 when the download started fresh). */
+  readonly resumedFrom: number;
 }
 
 /** Fetches one file: nothing appears under its final name unless every check passed. */
@@ -92,14 +104,54 @@ async function fetchOnChannel(
   options: FetchOptions,
   require: SignaturePolicy,
 ): Promise<FetchResult> {
-  await channel.send({ type: MessageType.GET, fileId: options.fileId, offset: 0 });
+  const force = options.force ?? false;
+  const earlier = await findResumeState(options.outDir, options.fileId, channel.peer.fingerprint);
+  const resumeFrom = earlier && await partHolds(options.outDir, earlier) ? earlier.verified : 0;
+  await channel.send({ type: MessageType.GET, fileId: options.fileId, offset: resumeFrom });
   const manifest = await channel.expect(MessageType.MANIFEST);
-  checkManifest(manifest, options.fileId, 0);
+  checkManifest(manifest, options.fileId, resumeFrom);
   const name = safeFileName(manifest.name);
-  const part = await PartFile.create(options.outDir, name, options.force ?? false);
+  const hasher = createHash("sha256");
+  let part: PartFile | undefined;
+  if (resumeFrom > 0 && earlier) {
+    if (
+      earlier.name !== name || earlier.size !== manifest.size ||
+      !constantTimeEqual(earlier.sha256, manifest.sha256)
+    ) {
+      // The file id covers name and hash, so only a lying sender gets here.
+      throw new SfsError("BAD_MESSAGE", "The sender's manifest contradicts the file id");
+    }
+    part = await PartFile.resume(options.outDir, name, force, resumeFrom, (b) => hasher.update(b));
+    if (!part) throw new SfsError("IO", "The part file changed while resuming; run again");
+    options.onNote?.(`Resuming "${name}" from byte ${resumeFrom} of ${manifest.size}`);
+  } else {
+    const stale = await loadResumeState(join(options.outDir, name + STATE_SUFFIX));
+    if (stale) {
+      options.onNote?.(
+        `Starting "${name}" over: the interrupted download was of ${
+          constantTimeEqual(stale.sender, channel.peer.fingerprint)
+            ? "another version of the file"
+            : "a file from another sender"
+        }`,
+      );
+    }
+    part = await PartFile.create(options.outDir, name, force);
+  }
+  const resumeInfo = {
+    fileId: options.fileId,
+    sender: channel.peer.fingerprint,
+    sha256: manifest.sha256,
+    size: manifest.size,
+    name,
+  };
+  let streamDone = false;
   try {
     options.onStart?.(manifest, channel.peer);
-    const sha256 = await receiveChunks(channel, part, manifest, options.onProgress);
+    const sha256 = await receiveChunks(channel, part, manifest, hasher, {
+      onProgress: options.onProgress,
+      checkpoint: () => part.checkpoint(resumeInfo),
+    });
+    streamDone = true;
     const final = await expectFinal(channel, manifest.chunkSize + TAG_BYTES);
     if (part.written !== manifest.size) {
       throw new SfsError(
@@ -119,7 +171,11 @@ async function fetchOnChannel(
     );
     await part.publish();
   } catch (err) {
-    await part.discard();
+    if (!streamDone && part.written > 0 && isResumable(err)) {
+      await part.keep(resumeInfo);
+    } else {
+      await part.discard();
+    }
     throw err;
   }
   // The file is verified and in place; a receipt that cannot be delivered changes nothing here.
@@ -129,7 +185,32 @@ async function fetchOnChannel(
     bytes: manifest.size,
     sha256: toHex(manifest.sha256),
     sender: channel.peer,
+    resumedFrom: resumeFrom,
   };
+}
+
+/**
+ * Failures that leave the verified prefix worth keeping: the connection or the disk gave out,
+ * or a chunk was damaged in transit (every chunk before it was authenticated). A file that
+ * turns out wrong as a whole (hash, size, signatures) is never kept.
+ */
+function isResumable(err: unknown): boolean {
+  return err instanceof SfsError && RESUMABLE_CODES.has(err.code);
+}
+
+const RESUMABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "CONNECTION_CLOSED",
+  "TRUNCATED",
+  "TIMEOUT",
+  "CHUNK_AUTH_FAILED",
+  "DECRYPT_FAILED",
+  "IO",
+]);
+
+/** True when the part file an earlier run left still holds the bytes its state claims. */
+async function partHolds(outDir: string, state: ResumeState): Promise<boolean> {
+  const info = await lstatOrUndefined(join(outDir, state.name + PART_SUFFIX));
+  return info !== undefined && info.isFile && info.size >= state.verified;
 }
 
 /** The FINAL after the last chunk; one more chunk there is TRAILING_DATA (§7.2), not a stray. */
@@ -164,18 +245,22 @@ function checkManifest(manifest: Manifest, fileId: Bytes, offset: number): void 
   }
 }
 
+/** Bytes between two resume checkpoints: each costs one sync of the part file. */
+const CHECKPOINT_BYTES = 64 * 1024 * 1024;
+
 /**
  * Receives chunks with a few openings in flight: reading the next frame overlaps opening and
- * writing earlier ones. Only opened (authenticated) plaintext is written. Returns the SHA-256 of
- * everything written.
+ * writing earlier ones. Only opened (authenticated) plaintext is written, in order, and fed to
+ * `hasher`; every {@link CHECKPOINT_BYTES} the progress is recorded for a resume. Returns the
+ * SHA-256 of the whole file (the hasher already holds any resumed prefix).
  */
 async function receiveChunks(
   channel: Channel,
   part: PartFile,
   manifest: Manifest,
-  onProgress?: (receivedBytes: number) => void,
+  hasher: Hash,
+  hooks: { onProgress?: (receivedBytes: number) => void; checkpoint: () => Promise<void> },
 ): Promise<Bytes> {
-  const hasher = createHash("sha256");
   const opener = new StreamOpener(channel.payloadKey, {
     size: manifest.size,
     chunkSize: manifest.chunkSize,
@@ -183,12 +268,17 @@ async function receiveChunks(
   });
   const count = chunkCount(manifest.size, manifest.chunkSize);
   const inFlight: Promise<Bytes>[] = [];
+  let nextCheckpoint = part.written + CHECKPOINT_BYTES;
   const writeOldest = async (): Promise<void> => {
     const plaintext = await inFlight.shift()!;
     hasher.update(plaintext);
     await part.write(plaintext);
     release(plaintext);
-    onProgress?.(part.written);
+    hooks.onProgress?.(part.written);
+    if (part.written >= nextCheckpoint) {
+      nextCheckpoint = part.written + CHECKPOINT_BYTES;
+      await hooks.checkpoint();
+    }
   };
   try {
     for (let index = manifest.offset / manifest.chunkSize; index < count; index++) {
@@ -204,7 +294,13 @@ async function receiveChunks(
     }
     while (inFlight.length > 0) await writeOldest();
   } catch (err) {
-    // Let pending openings settle so no rejection is left unobserved.
+    // Chunks opened before the failure are verified: write them so a resume need not fetch them
+    // again, stopping at the first that failed. Then let the rest settle, observed.
+    try {
+      while (inFlight.length > 0) await writeOldest();
+    } catch {
+      // The first failure is the one reported.
+    }
     await Promise.allSettled(inFlight);
     if (err instanceof SfsError && err.code === "CONNECTION_CLOSED") {
       throw new SfsError(
