@@ -4,10 +4,16 @@ import { SfsError } from "./src/errors.ts";
 import { SIGNATURE_POLICIES, type SignaturePolicy } from "./src/crypto/sign.ts";
 import { runGet } from "./src/cli/get.ts";
 import { resolveHome } from "./src/cli/home.ts";
+import type { IndexFlags } from "./src/cli/index_connect.ts";
 import { runKeygen, runWhoami } from "./src/cli/keygen.ts";
+import { runLs } from "./src/cli/ls.ts";
 import { parseHostPort } from "./src/cli/net.ts";
 import { exitCodeFor, Output } from "./src/cli/output.ts";
+import { runLogin, runRegister } from "./src/cli/register.ts";
+import { runSearch } from "./src/cli/search.ts";
 import { runSend } from "./src/cli/send.ts";
+import { runServer } from "./src/cli/server.ts";
+import { runUnshare } from "./src/cli/unshare.ts";
 import { VERSION } from "./src/version.ts";
 
 interface GlobalFlags {
@@ -55,41 +61,131 @@ export async function main(args: string[]): Promise<number> {
       await runWhoami({ home }, out);
     });
 
-  program.command("send")
-    .description("share a file and print a ticket for the receiver")
-    .argument("<file>", "the file to share")
-    .option("--listen <host:port>", "address to listen on", "0.0.0.0:0")
-    .option("--advertise <host:port>", "address to put in the ticket")
-    .option("--once", "exit after the first successful transfer")
-    .addOption(signatureOption("--sign <algorithms>", "signatures to make"))
-    .action(async (file: string, opts: SendFlags, command: Command) => {
+  withIndexFlags(
+    program.command("send")
+      .description("share files: print tickets, and announce them when an index is configured")
+      .argument("<files...>", "the files to share")
+      .option("--listen <host:port>", "address to listen on", "0.0.0.0:0")
+      .option("--advertise <host:port>", "address to put in tickets and announcements")
+      .option("--once", "exit after the first successful transfer (and unshare)")
+      .option("--keyword <word>", "search keyword for the index (repeatable)", collect, [])
+      .option("--to <user>", "share only with this index user (repeatable)", collect, [])
+      .option("--no-index", "direct mode even when an index server is configured")
+      .addOption(signatureOption("--sign <algorithms>", "signatures to make")),
+  ).action(async (files: string[], opts: SendFlags, command: Command) => {
+    const { home, out } = context(command);
+    await runSend({
+      ...indexFlags(opts),
+      home,
+      files,
+      listen: parseHostPort(opts.listen, "--listen"),
+      advertise: opts.advertise ? parseHostPort(opts.advertise, "--advertise") : undefined,
+      once: opts.once,
+      sign: opts.sign,
+      keywords: opts.keyword,
+      to: opts.to,
+      noIndex: opts.index === false,
+    }, out);
+  });
+
+  withIndexFlags(
+    program.command("get")
+      .description(
+        "download, verify and save a file named by a ticket, or by ID or name on the index",
+      )
+      .argument("<what>", "sfs://HOST:PORT/FILEID#FINGERPRINT, or a file ID or name on the index")
+      .option("-o, --out <dir>", "folder to save into", ".")
+      .option("--force", "replace an existing file of the same name")
+      .addOption(signatureOption("--require <algorithms>", "signatures that must verify")),
+  ).action(async (ticket: string, opts: GetFlags, command: Command) => {
+    const { home, out } = context(command);
+    await runGet({
+      ...indexFlags(opts),
+      home,
+      ticket,
+      outDir: opts.out,
+      force: opts.force,
+      require: opts.require,
+    }, out);
+  });
+
+  program.command("server")
+    .description("run an index server (accounts, announcements, search, presence)")
+    .option("--listen <host:port>", "address to listen on", "0.0.0.0:9999")
+    .option("--db <path>", "SQLite database (default: index.db in the sfs home)")
+    .option("--max-connections <n>", "connections served at once", "256")
+    .option("--idle-timeout <seconds>", "close connections silent this long", "60")
+    .action(async (opts: ServerFlags, command: Command) => {
       const { home, out } = context(command);
-      await runSend({
+      await runServer({
         home,
-        file,
         listen: parseHostPort(opts.listen, "--listen"),
-        advertise: opts.advertise ? parseHostPort(opts.advertise, "--advertise") : undefined,
-        once: opts.once,
-        sign: opts.sign,
+        db: opts.db,
+        maxConnections: positiveInt(opts.maxConnections, "--max-connections", 65_535),
+        idleTimeoutMs: positiveInt(opts.idleTimeout, "--idle-timeout", 86_400) * 1000,
       }, out);
     });
 
-  program.command("get")
-    .description("download, verify and save the file a ticket names")
-    .argument("<ticket>", "sfs://HOST:PORT/FILEID#FINGERPRINT")
-    .option("-o, --out <dir>", "folder to save into", ".")
-    .option("--force", "replace an existing file of the same name")
-    .addOption(signatureOption("--require <algorithms>", "signatures that must verify"))
-    .action(async (ticket: string, opts: GetFlags, command: Command) => {
-      const { home, out } = context(command);
-      await runGet({
-        home,
-        ticket,
-        outDir: opts.out,
-        force: opts.force,
-        require: opts.require,
-      }, out);
-    });
+  withIndexFlags(
+    program.command("register")
+      .description("create an account on an index server for your identity (made if missing)")
+      .option("--user <name>", "username to register"),
+  ).action(async (opts: AccountFlags, command: Command) => {
+    const { home, out } = context(command);
+    await runRegister({ ...indexFlags(opts), home, user: opts.user }, out);
+  });
+
+  withIndexFlags(
+    program.command("login")
+      .description("check your password on an index server and save it as the default")
+      .option("--user <name>", "username")
+      .option("--rotate-keys", "register this identity's keys in place of the old ones"),
+  ).action(async (opts: AccountFlags, command: Command) => {
+    const { home, out } = context(command);
+    await runLogin(
+      { ...indexFlags(opts), home, user: opts.user, rotateKeys: opts.rotateKeys },
+      out,
+    );
+  });
+
+  withIndexFlags(
+    program.command("search")
+      .description("search the index by file name and keywords")
+      .argument("<terms...>", "words to look for")
+      .option("--limit <n>", "most results", "50"),
+  ).action(async (terms: string[], opts: ListFlags, command: Command) => {
+    const { home, out } = context(command);
+    await runSearch({
+      ...indexFlags(opts),
+      home,
+      terms,
+      limit: positiveInt(opts.limit, "--limit", 100),
+    }, out);
+  });
+
+  withIndexFlags(
+    program.command("ls")
+      .description("list the files on the index you may see")
+      .option("--mine", "only your own files")
+      .option("--limit <n>", "most results", "50"),
+  ).action(async (opts: ListFlags, command: Command) => {
+    const { home, out } = context(command);
+    await runLs({
+      ...indexFlags(opts),
+      home,
+      mine: opts.mine,
+      limit: positiveInt(opts.limit, "--limit", 100),
+    }, out);
+  });
+
+  withIndexFlags(
+    program.command("unshare")
+      .description("withdraw one of your files from the index")
+      .argument("<id>", "the file ID (32 hex digits)"),
+  ).action(async (id: string, opts: IndexFlagValues, command: Command) => {
+    const { home, out } = context(command);
+    await runUnshare({ ...indexFlags(opts), home, id }, out);
+  });
 
   try {
     await program.parseAsync(args, { from: "user" });
@@ -104,17 +200,68 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-interface SendFlags {
+interface IndexFlagValues {
+  server?: string;
+  serverFingerprint?: string;
+  yes?: boolean;
+}
+
+interface SendFlags extends IndexFlagValues {
   listen: string;
   advertise?: string;
   once?: boolean;
   sign: SignaturePolicy;
+  keyword: string[];
+  to: string[];
+  index: boolean;
 }
 
-interface GetFlags {
+interface GetFlags extends IndexFlagValues {
   out: string;
   force?: boolean;
   require: SignaturePolicy;
+}
+
+interface ServerFlags {
+  listen: string;
+  db?: string;
+  maxConnections: string;
+  idleTimeout: string;
+}
+
+interface AccountFlags extends IndexFlagValues {
+  user?: string;
+  rotateKeys?: boolean;
+}
+
+interface ListFlags extends IndexFlagValues {
+  limit: string;
+  mine?: boolean;
+}
+
+/** Adds the options every command that talks to the index shares. */
+function withIndexFlags(command: Command): Command {
+  return command
+    .option("--server <host:port>", "index server (default: $SFS_SERVER or the saved one)")
+    .option("--server-fingerprint <fp>", "fingerprint a new index server must present")
+    .option("-y, --yes", "trust a first contact (server or user key) without asking");
+}
+
+function indexFlags(opts: IndexFlagValues): IndexFlags {
+  return { server: opts.server, serverFingerprint: opts.serverFingerprint, yes: opts.yes };
+}
+
+/** Commander reducer for repeatable options. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(text: string, what: string, max: number): number {
+  const value = /^[0-9]{1,9}$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(value >= 1 && value <= max)) {
+    throw new SfsError("USAGE", `${what} must be a whole number from 1 to ${max}, got "${text}"`);
+  }
+  return value;
 }
 
 function signatureOption(flags: string, description: string): Option {

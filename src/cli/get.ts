@@ -1,16 +1,29 @@
-/** `sfs get TICKET`: fetch one file from a sender, verify everything, then store it. */
-import { formatFingerprint } from "../crypto/identity.ts";
+/**
+ * `sfs get TICKET|ID|NAME`: fetch one file from its sender, verify everything, then store it. A
+ * ticket names the sender's address and key itself (direct mode); a file id or name is resolved
+ * through the index, whose listing is trusted only as far as the owner's signature and the
+ * locally pinned owner key go.
+ */
+import { SfsError } from "../errors.ts";
+import type { Bytes } from "../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
+import type { VerifiedListing } from "../index/announcement.ts";
 import { fetchFile } from "../peer/receiver.ts";
 import { parseTicket } from "../peer/ticket.ts";
+import { type IndexTarget, resolveIndex } from "./config.ts";
 import { loadIdentity } from "./identity_file.ts";
-import { connect } from "./net.ts";
-import type { Output } from "./output.ts";
+import { type IndexFlags, openIndex } from "./index_connect.ts";
+import { formatListingTable, listingJson, listingView, verifyListings } from "./listings.ts";
+import { connect, type HostPort, parseHostPort } from "./net.ts";
+import type { JsonValue, Output } from "./output.ts";
+import { trustUser } from "./pins.ts";
 import { Progress } from "./progress.ts";
 
 /** Options of `sfs get`. */
-export interface GetOptions {
+export interface GetOptions extends IndexFlags {
   home: string;
+  /** A ticket (`sfs://…`), or with an index configured a file id or an exact file name. */
   ticket: string;
   outDir: string;
   force?: boolean;
@@ -18,17 +31,125 @@ export interface GetOptions {
   idleTimeoutMs?: number;
 }
 
-/** Downloads the file a ticket names. */
+/** What to fetch from whom, however it was found. */
+interface Source {
+  readonly address: HostPort;
+  readonly fileId: Bytes;
+  readonly fingerprint: Bytes;
+  /** Extra fields for the `done` event (index mode: id and owner). */
+  readonly extra?: Record<string, JsonValue>;
+}
+
+/** Downloads the file a ticket, file id or name designates. */
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
-  const ticket = parseTicket(options.ticket);
+  const what = options.ticket.trim();
+  const target = what.startsWith("sfs://")
+    ? undefined
+    : await resolveIndex(options.home, { server: options.server });
+  if (target === undefined) {
+    // Not an index lookup: it must be a ticket, and parseTicket says clearly if it is not.
+    const ticket = parseTicket(what);
+    const identity = await loadIdentity(options.home);
+    return await fetchFrom(identity, ticket, options, out, {
+      address: ticket,
+      fileId: ticket.fileId,
+      fingerprint: ticket.fingerprint,
+    });
+  }
   const identity = await loadIdentity(options.home);
-  const conn = await connect(ticket);
+  const source = await resolveThroughIndex(identity, target, what, options, out);
+  await fetchFrom(identity, source.address, options, out, source);
+}
+
+/**
+ * Finds exactly one listing for `what`, checks its signature and its owner's key pin, and says
+ * where to fetch it from.
+ */
+async function resolveThroughIndex(
+  identity: Identity,
+  target: IndexTarget,
+  what: string,
+  options: GetOptions,
+  out: Output,
+): Promise<Source> {
+  const client = await openIndex(options.home, target, identity, { flags: options, out });
+  let listings;
+  try {
+    listings = await client.resolve(what);
+  } finally {
+    client.close();
+  }
+  const { valid, invalid } = await verifyListings(listings);
+  if (invalid > 0) {
+    // A listing the owner did not sign as shown: the index, or its database, is lying.
+    throw new SfsError(
+      "BAD_SIGNATURE",
+      `The index returned ${invalid} listing(s) for "${what}" whose owner signature does not verify`,
+      { hint: "The index server or its database may be compromised; nothing was downloaded" },
+    );
+  }
+  if (valid.length === 0) {
+    throw new SfsError("NOT_FOUND", `No file "${what}" is visible to you on ${target.name}`, {
+      hint: "Search with sfs search, and use the ID it shows",
+    });
+  }
+  if (valid.length > 1) {
+    const views = valid.map(listingView);
+    out.event("ambiguous", { matches: views.map(listingJson) });
+    for (const line of formatListingTable(views)) out.info(line);
+    throw new SfsError("USAGE", `${valid.length} files are named "${what}"`, {
+      hint: "Run sfs get again with one of the IDs above",
+    });
+  }
+  return await sourceOf(valid[0], target, options, out);
+}
+
+async function sourceOf(
+  listing: VerifiedListing,
+  target: IndexTarget,
+  options: GetOptions,
+  out: Output,
+): Promise<Source> {
+  const a = listing.announcement;
+  // The announcement verified against the key the index says is the owner's; the pin decides
+  // whether that really is the owner's key.
+  await trustUser(options.home, target.name, a.owner, a.ownerFingerprint, {
+    yes: options.yes,
+    out,
+  });
+  if (!listing.online) {
+    throw new SfsError(
+      "CONNECTION_FAILED",
+      `"${a.name}" is offline: ${a.owner} last shared it ${
+        new Date(listing.lastSeen).toISOString()
+      }`,
+      { hint: `Ask ${a.owner} to run sfs send again` },
+    );
+  }
+  const view = listingView(listing);
+  out.note(`Fetching "${a.name}" from ${a.owner} (${view.fingerprint}) at ${a.address}`);
+  return {
+    address: parseHostPort(a.address, "The listing's address"),
+    fileId: a.fileId,
+    fingerprint: a.ownerFingerprint,
+    extra: { id: view.id, owner: a.owner },
+  };
+}
+
+async function fetchFrom(
+  identity: Identity,
+  address: HostPort,
+  options: GetOptions,
+  out: Output,
+  source: Source,
+): Promise<void> {
+  const conn = await connect(address);
   const progress = new Progress({ quiet: out.quiet || out.json });
   const require = options.require ?? "both";
   try {
     const result = await fetchFile(conn, identity, {
-      fileId: ticket.fileId,
-      expectedFingerprint: ticket.fingerprint,
+      fileId: source.fileId,
+      expectedFingerprint: source.fingerprint,
       outDir: options.outDir,
       force: options.force,
       require,
@@ -38,6 +159,7 @@ export async function runGet(options: GetOptions, out: Output): Promise<void> {
         progress.start(manifest.name, manifest.size);
       },
       onProgress: (received) => progress.update(received),
+      onNote: (text) => out.note(text),
     });
     progress.finish();
     const sender = formatFingerprint(result.sender.fingerprint);
@@ -52,6 +174,7 @@ export async function runGet(options: GetOptions, out: Output): Promise<void> {
       sha256: result.sha256,
       sender,
       verified: ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
+      ...source.extra,
     });
     out.info(`Saved ${result.path} (${result.bytes} bytes)`);
     out.info(`SHA-256  ${result.sha256}`);

@@ -1,6 +1,6 @@
 /** `sfs keygen` and `sfs whoami`: create the local identity, show its fingerprint. */
 import { SfsError } from "../errors.ts";
-import { formatFingerprint, generateIdentity } from "../crypto/identity.ts";
+import { formatFingerprint, generateIdentity, type Identity } from "../crypto/identity.ts";
 import { exportIdentity } from "../crypto/keystore.ts";
 import { ensureHome, identityPath, loadPublicIdentity, writeFileAtomic } from "./identity_file.ts";
 import type { Output } from "./output.ts";
@@ -21,15 +21,31 @@ export async function runKeygen(options: KeygenOptions, out: Output): Promise<vo
       hint: "Use --force to replace it (the old keys are lost)",
     });
   }
+  await createIdentity(options.home, out);
+}
+
+/**
+ * Generates an identity, asks for a passphrase to protect it (see {@link choosePassphrase}),
+ * saves it to `home` and reports it. Shared by `sfs keygen` and `sfs register`, which creates an
+ * identity when there is none. Overwrites: callers check for an existing one first.
+ */
+export async function createIdentity(home: string, out: Output): Promise<Identity> {
+  const path = identityPath(home);
   const passphrase = await choosePassphrase(out);
   out.note("Generating RSA-3072 (OAEP and PSS) and Ed25519 keys…");
   const identity = await generateIdentity();
-  await ensureHome(options.home);
+  await ensureHome(home);
   await writeFileAtomic(path, await exportIdentity(identity, { passphrase }));
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("identity", { fingerprint, path, encrypted: passphrase !== undefined });
   out.info(`Identity saved to ${path}`);
   out.info(`Fingerprint: ${fingerprint}`);
+  return identity;
+}
+
+/** True when `home` holds an identity file. */
+export function hasIdentity(home: string): Promise<boolean> {
+  return exists(identityPath(home));
 }
 
 /** Prints the local fingerprint. */

@@ -235,6 +235,15 @@ export class Output {
     writeAll(this.#stdout, JSON.stringify({ event: name, ...rest }) + "\n");
   }
 
+  /**
+   * Prints `value` as one JSON line on stdout in JSON mode (a result that is not an event, such
+   * as the array `sfs search --json` prints); does nothing otherwise.
+   */
+  result(value: JsonValue): void {
+    if (!this.json) return;
+    writeAll(this.#stdout, JSON.stringify(value) + "\n");
+  }
+
   /** Prints a human-readable result line on stdout; does nothing in JSON mode. */
   info(text: string): void {
     if (this.json) return;

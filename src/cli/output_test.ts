@@ -34,6 +34,15 @@ Deno.test("Output.event() prints one JSON line with event first in JSON mode onl
   assert.equal(human.stdout.text, "");
 });
 
+Deno.test("Output.result() prints any JSON value as one line in JSON mode only", () => {
+  const json = setup({ json: true });
+  json.out.result([{ id: "ab", online: false }]);
+  assert.equal(json.stdout.text, '[{"id":"ab","online":false}]\n');
+  const human = setup();
+  human.out.result([1]);
+  assert.equal(human.stdout.text, "");
+});
+
 Deno.test("Output.info() prints to stdout in human mode, even when quiet", () => {
   const { out, stdout } = setup({ quiet: true });
   out.info("sfs://ticket");

@@ -82,6 +82,8 @@ export class StreamOpener {
   readonly #count: number;
   #next: number;
   #error?: SfsError;
+  /** Settles when the latest chunk handed to open() settled; rejects if any of them failed. */
+  #previous: Promise<void> = Promise.resolve();
 
   constructor(key: CryptoKey, options: { size: number; chunkSize: number; first?: number }) {
     this.#key = key;
@@ -102,11 +104,29 @@ export class StreamOpener {
   }
 
   /**
-   * Opens the next chunk; its length must be exactly what the manifest size implies. The index is
-   * taken before the first await, so several calls may be in flight and still get consecutive
-   * indices in call order.
+   * Opens the next chunk; its length must be exactly what the manifest size implies. Several
+   * calls may be in flight: each takes its index before the first await, decrypts at once, and
+   * settles only after the call before it did — failing if that one failed. So a caller that
+   * awaits results in order can never get chunk i + 1 after chunk i failed, even though their
+   * decryptions ran side by side.
    */
-  async open(ciphertext: Bytes): Promise<Bytes> {
+  open(ciphertext: Bytes): Promise<Bytes> {
+    const previous = this.#previous;
+    const opened = this.#openOne(ciphertext);
+    const result = (async () => {
+      const [before, self] = await Promise.allSettled([previous, opened]);
+      // The earliest failure in stream order is the one reported, by this and every later chunk.
+      if (before.status === "rejected") throw before.reason;
+      if (self.status === "rejected") throw self.reason;
+      return self.value;
+    })();
+    this.#previous = result.then(() => {});
+    // The chain only orders results; the caller observes `result`, so silence this copy.
+    this.#previous.catch(() => {});
+    return result;
+  }
+
+  async #openOne(ciphertext: Bytes): Promise<Bytes> {
     if (this.#error) throw this.#error;
     const index = this.#next++;
     try {

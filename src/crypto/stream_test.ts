@@ -248,3 +248,23 @@ Deno.test("chunkCount() and chunkLength() cut a file as the spec says", () => {
   assert.equal(chunkLength(CHUNK + 1, CHUNK, 1), 1);
   assert.equal(chunkLength(2 * CHUNK, CHUNK, 1), CHUNK);
 });
+
+Deno.test("StreamOpener.open() never yields a chunk after a failed one, even in flight", async () => {
+  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+    "encrypt",
+    "decrypt",
+  ]);
+  const chunkSize = MIN_CHUNK_SIZE;
+  const size = 3 * chunkSize;
+  const sealed = await Promise.all(
+    [0, 1, 2].map((i) => sealChunk(key, i, i === 2, new Uint8Array(chunkSize).fill(i))),
+  );
+  sealed[0][5] ^= 1;
+  const opener = new StreamOpener(key, { size, chunkSize });
+  // All three decrypt side by side; chunks 1 and 2 are valid on their own.
+  const results = await Promise.allSettled(sealed.map((chunk) => opener.open(chunk)));
+  assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected", "rejected"]);
+  for (const r of results) {
+    assert.ok(r.status === "rejected" && isSfsError(r.reason, "CHUNK_AUTH_FAILED"));
+  }
+});

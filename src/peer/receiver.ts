@@ -269,15 +269,23 @@ async function receiveChunks(
   const count = chunkCount(manifest.size, manifest.chunkSize);
   const inFlight: Promise<Bytes>[] = [];
   let nextCheckpoint = part.written + CHECKPOINT_BYTES;
+  let writing = true;
   const writeOldest = async (): Promise<void> => {
-    const plaintext = await inFlight.shift()!;
-    hasher.update(plaintext);
-    await part.write(plaintext);
-    release(plaintext);
-    hooks.onProgress?.(part.written);
-    if (part.written >= nextCheckpoint) {
-      nextCheckpoint = part.written + CHECKPOINT_BYTES;
-      await hooks.checkpoint();
+    try {
+      const plaintext = await inFlight.shift()!;
+      hasher.update(plaintext);
+      await part.write(plaintext);
+      release(plaintext);
+      hooks.onProgress?.(part.written);
+      if (part.written >= nextCheckpoint) {
+        nextCheckpoint = part.written + CHECKPOINT_BYTES;
+        await hooks.checkpoint();
+      }
+    } catch (err) {
+      // After a bad chunk or a failed write nothing more may be appended: the part file must
+      // stay exactly the verified prefix its length claims.
+      writing = false;
+      throw err;
     }
   };
   try {
@@ -294,13 +302,9 @@ async function receiveChunks(
     }
     while (inFlight.length > 0) await writeOldest();
   } catch (err) {
-    // Chunks opened before the failure are verified: write them so a resume need not fetch them
-    // again, stopping at the first that failed. Then let the rest settle, observed.
-    try {
-      while (inFlight.length > 0) await writeOldest();
-    } catch {
-      // The first failure is the one reported.
-    }
+    // The connection failed, not a chunk or the disk: the chunks already received are verified
+    // in order (the opener fails every chunk after a bad one), so keep them for a resume.
+    while (writing && inFlight.length > 0) await writeOldest().catch(() => {});
     await Promise.allSettled(inFlight);
     if (err instanceof SfsError && err.code === "CONNECTION_CLOSED") {
       throw new SfsError(

@@ -297,14 +297,25 @@ export class Channel {
     if (frame === null) {
       throw new SfsError("CONNECTION_CLOSED", "The other side closed the connection");
     }
+    // The reader's bound is the larger of the two limits; each kind is held to its own (§8).
     if (frame.kind === FrameKind.CHUNK) {
+      if (maxChunkBytes === 0) throw new SfsError("UNEXPECTED_MESSAGE", "Unexpected payload chunk");
       if (frame.body.length > maxChunkBytes) {
-        throw new SfsError("UNEXPECTED_MESSAGE", "Unexpected payload chunk");
+        throw new SfsError(
+          "FRAME_TOO_LARGE",
+          `Chunk of ${frame.body.length} bytes exceeds ${maxChunkBytes}`,
+        );
       }
       return { type: "chunk", data: frame.body };
     }
-    if (frame.kind !== FrameKind.SEALED || frame.body.length > this.#maxRecordBytes + TAG_BYTES) {
+    if (frame.kind !== FrameKind.SEALED) {
       throw new SfsError("UNEXPECTED_MESSAGE", "Unexpected plaintext frame after the handshake");
+    }
+    if (frame.body.length > this.#maxRecordBytes + TAG_BYTES) {
+      throw new SfsError(
+        "FRAME_TOO_LARGE",
+        `Record of ${frame.body.length} bytes exceeds ${this.#maxRecordBytes + TAG_BYTES}`,
+      );
     }
     let plaintext: Bytes;
     try {

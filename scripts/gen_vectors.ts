@@ -1,0 +1,746 @@
+/**
+ * Generates the test vectors in testdata/vectors/, one scenario per file, checked by
+ * src/wire/vectors_test.ts. Run `deno task vectors` after changing the wire format; never edit
+ * the files by hand.
+ *
+ * File format (testdata/vectors/README.md has the field list of every kind): UTF-8 text, one
+ * `key: value` per line. Line 1 is `expect: ok` or `expect: error CODE` (an SfsError code);
+ * line 2 is `kind: KIND`; then `note:` (free text, ignored) and the fields. Byte strings are
+ * lower-case hex (empty for zero bytes), integers decimal, flags `true` or `false`. A field may
+ * repeat (the `chunk` lines of a stream), in order.
+ *
+ * Deterministic: every "random" byte comes from SEED through SHA-256 in counter mode, drawn
+ * under a name per use, so a second run writes identical files (`git status` stays clean) and
+ * adding a scenario leaves the others alone. The expected values are computed here with
+ * WebCrypto and encodings built field by field from docs/PROTOCOL.md, not by the functions under
+ * test (only ByteWriter and the hex/base32 helpers are shared), so a vector can catch a change
+ * in that code. Two things cannot be derived from a
+ * seed through WebCrypto and are data instead: the two public identities below (generated once
+ * with generateIdentity() and kept), and RSA-OAEP wrapped secrets and RSA-PSS signatures, which
+ * are randomised (message vectors carry opaque stand-in bytes of the right size for them).
+ */
+import { type Bytes, concat, fromBase64, toBase32, toHex, utf8 } from "../src/crypto/bytes.ts";
+import { ByteWriter } from "../src/crypto/encoding.ts";
+import { MessageType } from "../src/wire/messages.ts";
+
+const SEED = utf8("sfs test vectors v1");
+const OUT_DIR = new URL("../testdata/vectors/", import.meta.url);
+/** PKCS#8 header of a raw 32-byte X25519 private key (RFC 8410). */
+const X25519_PKCS8_PREFIX = "302e020100300506032b656e04220420";
+
+/** Joins base64 lines and decodes them; the identities are kept as data, not regenerated. */
+function fromBase64Strict(lines: string[]): Bytes {
+  const bytes = fromBase64(lines.join(""));
+  if (!bytes) throw new Error("Embedded identity is not base64");
+  return bytes;
+}
+
+const RESPONDER_IDENTITY = fromBase64Strict([
+  "AQGmMIIBojANBgkqhkiG9w0BAQEFAAOCAY8AMIIBigKCAYEAv4uLOoaVLr2HrrBv4Qqr7quc49pmtJ07+nojyAZn",
+  "rCR14ik2xrb7HDFRe1p0grN9dmc/lg20KZ4q0X4Gm/e3Nxxst1oFYwkSeehh0iOQxtV1SmZGNEyaayTzMDaBx/ZK",
+  "tcGwFLCNm6B/w4D+lkgebZr4vIBW4h8KguPAMlh9FKX7NSW/F1e+98H2eCf8JK2uzViAe8JnL+BwKOJgLTiPaUt2",
+  "FCCpAqDaT85a30bDmyO1lNFGggy56z4RgNhu7Ic6yHdn7MKGdW98y2IDWrz2XzsDlEoOqbyq4qnJFw0I+xyVme5t",
+  "dcoXg3adVWgTbiGXLGRfMSErpWuxCulB9RzdhwCmUibXLkOQUahF02kkUMnuJyPetPvXqrR/u8WjGFODbHZC7zbS",
+  "zcZeJn/1MfSdVHEq4i/UetV1LaGb2QZOKKvIVMnumlUzwrugP/HQtvS1ij5gGIhNSWg3mnbM3DbBJ82MezjOMGT0",
+  "wk4L31fIvU9GtcwkARZM8Kr9309n8JV9AgMBAAEBpjCCAaIwDQYJKoZIhvcNAQEBBQADggGPADCCAYoCggGBANDe",
+  "uCZNeCRV9MSr02jtifQQF1xmSuo5ZiDcSKe0pFywxeQW73YsbkRvpy0x48gm0U6i6jdj1svxGlxBQ0rpzhw7Yhyt",
+  "eG/h/yvAJKMUv2r4CY7juPSytg50OKUcolJVhe6l5TeP83OZNv1CEsgbtXfmf5IMbmKlE4gudUIpE9y8Yt6fDyK+",
+  "68aPsAEpyaKa5TdnmIkAOJtr1KM0fK9ULvHIx31i02ShuQ7yJHz8WFV9CRPmIbNPo3bj4NYPED53oN1W/t2bJ9xe",
+  "3vROVJKi+1szfhnc10GLTrV/+a7H8yKKsS8JcKUxNy589oSgT14wgzwc1GXXF2rnKIhJLSi1iw8yuAr8jt9MPflg",
+  "ZNw/8eNOpeIcze0KIH/Uy9dZoMFO9HVdex2vL+H98+tr9wp7sTeV4l/EOLuCBvXCyFUlmcLSkp8GMSH+GlZitOmv",
+  "mI6+FBM0XAPndX6mML+RUCG+ybzJjtuUHroc9sJ6qIPToet32FRkTRy6g5OT9w1zbmZv8QIDAQAB1mP4M/Km/4+R",
+  "/Cv8I5pxS4xc0fYbwwDXbicLHevqv5I=",
+]);
+
+const INITIATOR_IDENTITY = fromBase64Strict([
+  "AQGmMIIBojANBgkqhkiG9w0BAQEFAAOCAY8AMIIBigKCAYEAp/yUN+S7RGCDtoBmi6G2TCQyX45CDrQSR73YZSX5",
+  "ZRs3uRrXVhdMkJ71ahRsXA9ss8L1BQ9yIkQdzRl4rSYMcvgPFgJsuHclJjob5/Cg5bEanUe66ZLltKEL4+P+iaWs",
+  "C9C8lLIwLpDQibGKElc/CSDUin4cBZitfSQuha4/Mnln26ddRIC63G446MCYqwPmpFvPoDuV+kg2oAfwoHnBFCDq",
+  "lRu6EAuYourjrELBIQuz8HzZoNdPiCd4Kp5dti7VntIn3yF5hqwQa9nLyDulVeg9XhV/O9tM+ZRXZ3KiPlMVGtnr",
+  "qmpRmRjTbiXo0ffz2HxGtPW9cyIhVuW+BQjQSxR8KmIgNLKGL6Nkxcp0wPVcd4Y1/WE64u9sYWTwpVlg6W5GgYAT",
+  "kJ2CqKz2gryHRYhokl+1GWcSAQtXah/S517bY4ykp9+ihysXytXmajorUGPTvfiyf02kZxvVAN//7a1trhs5oFgv",
+  "6+z6SjDd39yEbHGXcin9Xr3TiuBvj9NDAgMBAAEBpjCCAaIwDQYJKoZIhvcNAQEBBQADggGPADCCAYoCggGBAL1U",
+  "mX+XCM7OVgq10ndRKrXX64e70q/0r3U61iIJlnmyCvHyKx/vYQlzvjHfC6840Qya6pR5flvVZhkPMLxlSoR8X5gw",
+  "u/jHkBqfH4P5SVdU5d7BmBHyP1z78kKHYqBXcx0+abUC7H+ajkykvuKtwI+mFyayd3ktOWsOnnWPB0942cMa5cd0",
+  "p8d6CniPXIqCsNotaFf/rK+H6SDU0Bwh98TTTLrMKo8uB1dWCjncGxYHRb8KrhbdSnTy7i5X0HsY6npiWvBa7i68",
+  "hQaGqkZLX7eLsZEzVp3rE85rcgbE5CTzocDCLX64gXwzplPPJXCfng1/TM8g1Wdl1/fEz3qc0eCFoaxYaltqZ66g",
+  "K/YCJJD+0OfIoSCdYY1ya5ughK1hvYabN5Jv9RN+UxFk66g57kEycdjIgf/dlC7xCBk6CGlRsysgOz5BP1x4rQP5",
+  "mt8NgmtYgbB66/7kkvt6bwOPUdLVRov9xX2SOxqVHcJqWgJv1o2Grst4ov+TviZyInUy/wIDAQABdUklTjhI7R+6",
+  "Jyq2XWe13xbgYzwaGMWnIMTyNoebYLI=",
+]);
+
+/** One scenario: written as `NAME.txt`. */
+interface Scenario {
+  name: string;
+  expect: "ok" | `error ${string}`;
+  kind: string;
+  note: string;
+  fields: [string, string | number | boolean | Uint8Array][];
+}
+
+/** `length` deterministic bytes drawn under `name`: SHA-256(SEED ‖ 0 ‖ name ‖ 0 ‖ u32 i)… */
+async function draw(name: string, length: number): Promise<Bytes> {
+  const blocks: Uint8Array[] = [];
+  for (let i = 0; blocks.length * 32 < length; i++) {
+    const input = new ByteWriter().raw(SEED).u8(0).raw(utf8(name)).u8(0).u32(i).finish();
+    blocks.push(new Uint8Array(await crypto.subtle.digest("SHA-256", input)));
+  }
+  return concat(...blocks).slice(0, length);
+}
+
+async function sha256(data: Uint8Array): Promise<Bytes> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(data)));
+}
+
+/** `label ‖ 0x00 ‖ data` (§3.1), written out here rather than imported. */
+function labelled(label: string, ...parts: Uint8Array[]): Bytes {
+  return concat(utf8(label), Uint8Array.of(0), ...parts);
+}
+
+function hexOf(text: string): Bytes {
+  return Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+}
+
+async function x25519Private(seed: Uint8Array): Promise<CryptoKey> {
+  return await crypto.subtle.importKey(
+    "pkcs8",
+    concat(hexOf(X25519_PKCS8_PREFIX), seed),
+    "X25519",
+    false,
+    ["deriveBits"],
+  );
+}
+
+async function x25519(privateKey: CryptoKey, peer: Uint8Array): Promise<Bytes> {
+  const key = await crypto.subtle.importKey("raw", new Uint8Array(peer), "X25519", false, []);
+  return new Uint8Array(
+    await crypto.subtle.deriveBits({ name: "X25519", public: key }, privateKey, 256),
+  );
+}
+
+/** The public key of an X25519 private key: X25519 with the base point u = 9. */
+function x25519Public(privateKey: CryptoKey): Promise<Bytes> {
+  const basePoint = new Uint8Array(32);
+  basePoint[0] = 9;
+  return x25519(privateKey, basePoint);
+}
+
+async function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string): Promise<Bytes> {
+  const key = await crypto.subtle.importKey("raw", new Uint8Array(ikm), "HKDF", false, [
+    "deriveBits",
+  ]);
+  return new Uint8Array(
+    await crypto.subtle.deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(salt), info: utf8(info) },
+      key,
+      256,
+    ),
+  );
+}
+
+/** Chunk nonce (§7.2): 11-byte big-endian index ‖ last flag, built byte by byte. */
+function chunkNonce(index: number, last: boolean): Bytes {
+  const nonce = new Uint8Array(12);
+  let rest = BigInt(index);
+  for (let i = 10; i >= 0; i--) {
+    nonce[i] = Number(rest & 0xffn);
+    rest >>= 8n;
+  }
+  nonce[11] = last ? 1 : 0;
+  return nonce;
+}
+
+async function seal(rawKey: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Promise<Bytes> {
+  const key = await crypto.subtle.importKey("raw", new Uint8Array(rawKey), "AES-GCM", false, [
+    "encrypt",
+  ]);
+  return new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: new Uint8Array(nonce) },
+      key,
+      new Uint8Array(plaintext),
+    ),
+  );
+}
+
+function flip(bytes: Uint8Array, index: number): Bytes {
+  const out = new Uint8Array(bytes);
+  out[index < 0 ? out.length + index : index] ^= 0x01;
+  return out;
+}
+
+function u64(value: bigint): Bytes {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, value);
+  return out;
+}
+
+function w(): ByteWriter {
+  return new ByteWriter();
+}
+
+/** §4.2: SHA256: and base32 in groups of four. */
+function formatFingerprint(fingerprint: Uint8Array): string {
+  return `SHA256:${(toBase32(fingerprint).match(/.{1,4}/g) ?? []).join("-")}`;
+}
+
+/** A full handshake's worth of values, shared by the key-schedule and transcript scenarios. */
+async function handshakeValues() {
+  const initiatorSeed = await draw("handshake/initiator-x25519", 32);
+  const responderSeed = await draw("handshake/responder-x25519", 32);
+  const initiatorKey = await x25519Private(initiatorSeed);
+  const responderKey = await x25519Private(responderSeed);
+  const initiatorPublic = await x25519Public(initiatorKey);
+  const responderPublic = await x25519Public(responderKey);
+  const shared = await x25519(initiatorKey, responderPublic);
+  const other = await x25519(responderKey, initiatorPublic);
+  if (toHex(shared) !== toHex(other)) throw new Error("X25519 disagrees with itself");
+  const helloBody = w().u16(1).bytes16(INITIATOR_IDENTITY).raw(initiatorPublic).raw(
+    await draw("handshake/initiator-nonce", 32),
+  ).finish();
+  const reply = {
+    version: 1,
+    identity: RESPONDER_IDENTITY,
+    ephemeral: responderPublic,
+    nonce: await draw("handshake/responder-nonce", 32),
+    // RSA-OAEP is randomised: a stand-in of the size a 3072-bit key produces.
+    wrappedSecret: await draw("handshake/wrapped-secret", 384),
+  };
+  const replyUnsigned = w().u16(reply.version).bytes16(reply.identity).raw(reply.ephemeral).raw(
+    reply.nonce,
+  ).bytes16(reply.wrappedSecret).finish();
+  const transcriptHash = await sha256(
+    labelled("sfs/v1/transcript", w().bytes32(helloBody).bytes32(replyUnsigned).finish()),
+  );
+  const secret = await draw("handshake/secret", 32);
+  const ikm = concat(shared, secret);
+  return {
+    initiatorSeed,
+    responderSeed,
+    initiatorPublic,
+    responderPublic,
+    shared,
+    secret,
+    helloBody,
+    reply,
+    replyUnsigned,
+    transcriptHash,
+    responderKey: await hkdf(ikm, transcriptHash, "sfs/v1/key/responder"),
+    initiatorKey: await hkdf(ikm, transcriptHash, "sfs/v1/key/initiator"),
+    payloadKey: await hkdf(ikm, transcriptHash, "sfs/v1/key/payload"),
+  };
+}
+
+async function handshakeScenarios(): Promise<Scenario[]> {
+  const h = await handshakeValues();
+  const scenarios: Scenario[] = [{
+    name: "key-schedule",
+    expect: "ok",
+    kind: "key-schedule",
+    note: "X25519 keys from fixed seeds (PKCS#8), then HKDF over shared ‖ secret (§6.3)",
+    fields: [
+      ["initiator_x25519_seed", h.initiatorSeed],
+      ["responder_x25519_seed", h.responderSeed],
+      ["initiator_x25519_public", h.initiatorPublic],
+      ["responder_x25519_public", h.responderPublic],
+      ["shared", h.shared],
+      ["secret", h.secret],
+      ["transcript_hash", h.transcriptHash],
+      ["responder_key", h.responderKey],
+      ["initiator_key", h.initiatorKey],
+      ["payload_key", h.payloadKey],
+    ],
+  }, {
+    name: "transcript",
+    expect: "ok",
+    kind: "transcript",
+    note: "transcript hash of a HELLO body and the unsigned HELLO_REPLY fields (§6.3)",
+    fields: [
+      ["hello_body", h.helloBody],
+      ["reply_version", h.reply.version],
+      ["reply_identity", h.reply.identity],
+      ["reply_ephemeral", h.reply.ephemeral],
+      ["reply_nonce", h.reply.nonce],
+      ["reply_wrapped_secret", h.reply.wrappedSecret],
+      ["reply_unsigned", h.replyUnsigned],
+      ["transcript_hash", h.transcriptHash],
+    ],
+  }];
+  const lowOrder: [string, string, Uint8Array][] = [
+    ["zero", "the all-zero point", new Uint8Array(32)],
+    ["one", "u = 1, a point of order 1", hexOf("01".padEnd(64, "0"))],
+    [
+      "order-8",
+      "a point of order 8 (RFC 7748 §6.1 forbids all-zero results)",
+      hexOf("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+    ],
+  ];
+  for (const [name, note, peer] of lowOrder) {
+    scenarios.push({
+      name: `x25519-error-low-order-${name}`,
+      expect: "error BAD_KEY",
+      kind: "x25519",
+      note: `peer public key is ${note}`,
+      fields: [["private_seed", h.initiatorSeed], ["peer_public", peer]],
+    });
+  }
+  return scenarios;
+}
+
+async function fingerprintScenarios(): Promise<Scenario[]> {
+  const scenarios: Scenario[] = [];
+  for (
+    const [name, encoded] of [["initiator", INITIATOR_IDENTITY], [
+      "responder",
+      RESPONDER_IDENTITY,
+    ]] as const
+  ) {
+    const fingerprint = await sha256(labelled("sfs/v1/fingerprint", encoded));
+    scenarios.push({
+      name: `fingerprint-${name}`,
+      expect: "ok",
+      kind: "fingerprint",
+      note: `fingerprint of the fixed ${name} public identity (§4.1, §4.2)`,
+      fields: [
+        ["public_identity", encoded],
+        ["fingerprint", fingerprint],
+        ["formatted", formatFingerprint(fingerprint)],
+      ],
+    });
+  }
+  const version2 = new Uint8Array(RESPONDER_IDENTITY);
+  version2[0] = 2;
+  const spkiGarbage = await draw("identity/garbage-spki", 422);
+  const bad: [string, string, string, Uint8Array][] = [
+    ["version-2", "BAD_MESSAGE", "version byte 2", version2],
+    [
+      "trailing-byte",
+      "BAD_MESSAGE",
+      "one byte after the Ed25519 key",
+      concat(RESPONDER_IDENTITY, Uint8Array.of(0)),
+    ],
+    ["truncated", "BAD_MESSAGE", "Ed25519 key one byte short", RESPONDER_IDENTITY.slice(0, -1)],
+    [
+      "spki-too-long",
+      "BAD_MESSAGE",
+      "OAEP key field of 1025 bytes",
+      w().u8(1).bytes16(new Uint8Array(1025)).bytes16(new Uint8Array()).raw(new Uint8Array(32))
+        .finish(),
+    ],
+    [
+      "garbage-spki",
+      "BAD_KEY",
+      "OAEP key field holds random bytes",
+      w().u8(1).bytes16(spkiGarbage).bytes16(spkiGarbage).raw(await draw("identity/ed25519", 32))
+        .finish(),
+    ],
+  ];
+  for (const [name, code, note, encoded] of bad) {
+    scenarios.push({
+      name: `public-identity-error-${name}`,
+      expect: `error ${code}`,
+      kind: "public-identity",
+      note,
+      fields: [["public_identity", encoded]],
+    });
+  }
+  return scenarios;
+}
+
+async function chunkScenarios(): Promise<Scenario[]> {
+  const key = (await handshakeValues()).payloadKey;
+  const scenarios: Scenario[] = [];
+  const cases: [string, number, boolean, number][] = [
+    ["first", 0, false, 64],
+    ["second-last", 1, true, 100],
+    ["empty-file", 0, true, 0],
+    ["index-2-40", 2 ** 40 + 5, false, 17],
+    ["index-max", Number.MAX_SAFE_INTEGER, true, 1],
+  ];
+  for (const [name, index, last, size] of cases) {
+    const plaintext = await draw(`chunk/${name}`, size);
+    const nonce = chunkNonce(index, last);
+    scenarios.push({
+      name: `chunk-${name}`,
+      expect: "ok",
+      kind: "chunk",
+      note: `chunk ${index}${last ? ", last" : ""}, ${size} bytes (§7.2)`,
+      fields: [
+        ["key", key],
+        ["index", index],
+        ["last", last],
+        ["nonce", nonce],
+        ["plaintext", plaintext],
+        ["ciphertext", await seal(key, nonce, plaintext)],
+      ],
+    });
+  }
+  const plaintext = await draw("chunk/tamper", 48);
+  const sealed = await seal(key, chunkNonce(1, false), plaintext);
+  const otherKey = await draw("chunk/other-key", 32);
+  const bad: [string, string, Uint8Array, number, boolean, Uint8Array][] = [
+    ["flipped-ciphertext", "first ciphertext byte flipped", key, 1, false, flip(sealed, 0)],
+    ["flipped-tag", "last tag byte flipped", key, 1, false, flip(sealed, -1)],
+    ["wrong-index", "sealed as chunk 1, opened as chunk 2", key, 2, false, sealed],
+    ["wrong-last", "sealed as not last, opened as last", key, 1, true, sealed],
+    ["wrong-key", "opened under another key", otherKey, 1, false, sealed],
+    ["no-tag", "tag cut off", key, 1, false, sealed.slice(0, -16)],
+  ];
+  for (const [name, note, useKey, index, last, ciphertext] of bad) {
+    scenarios.push({
+      name: `chunk-error-${name}`,
+      expect: "error CHUNK_AUTH_FAILED",
+      kind: "chunk",
+      note,
+      fields: [["key", useKey], ["index", index], ["last", last], ["ciphertext", ciphertext]],
+    });
+  }
+  return scenarios;
+}
+
+async function streamScenarios(): Promise<Scenario[]> {
+  const key = (await handshakeValues()).payloadKey;
+  const chunkSize = 16 * 1024;
+  const content = await draw("stream/content", 20);
+  const empty = await seal(key, chunkNonce(0, true), new Uint8Array());
+  const whole = await seal(key, chunkNonce(0, true), content);
+  const notLast = await seal(key, chunkNonce(0, false), content);
+  const base = (size: number, chunks: Uint8Array[]): Scenario["fields"] => [
+    ["key", key],
+    ["size", size],
+    ["chunk_size", chunkSize],
+    ...chunks.map((chunk) => ["chunk", chunk] as [string, Uint8Array]),
+  ];
+  return [{
+    name: "stream-empty-file",
+    expect: "ok",
+    kind: "stream",
+    note: "an empty file is one empty last chunk",
+    fields: [...base(0, [empty]), ["content", new Uint8Array()]],
+  }, {
+    name: "stream-one-chunk",
+    expect: "ok",
+    kind: "stream",
+    note: "a file shorter than a chunk",
+    fields: [...base(content.length, [whole]), ["content", content]],
+  }, {
+    name: "stream-error-no-chunks",
+    expect: "error TRUNCATED",
+    kind: "stream",
+    note: "the stream ends before its last chunk",
+    fields: base(content.length, []),
+  }, {
+    name: "stream-error-empty-file-no-chunks",
+    expect: "error TRUNCATED",
+    kind: "stream",
+    note: "even an empty file needs its empty last chunk",
+    fields: base(0, []),
+  }, {
+    name: "stream-error-trailing-chunk",
+    expect: "error TRAILING_DATA",
+    kind: "stream",
+    note: "a chunk after the last one",
+    fields: base(0, [empty, empty]),
+  }, {
+    name: "stream-error-not-last",
+    expect: "error CHUNK_AUTH_FAILED",
+    kind: "stream",
+    note: "chunk 0 of a longer stream, cut and passed off as the whole file",
+    fields: base(content.length, [notLast]),
+  }, {
+    name: "stream-error-wrong-length",
+    expect: "error CHUNK_AUTH_FAILED",
+    kind: "stream",
+    note: "the manifest says 21 bytes, the chunk holds 20",
+    fields: base(content.length + 1, [whole]),
+  }];
+}
+
+/** Hand-built message bodies, by type number (§9.3). Every MessageType needs at least one. */
+async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
+  const h = await handshakeValues();
+  const rsaSig = await draw("message/rsa-signature", 384);
+  const edSig = await draw("message/ed25519-signature", 64);
+  const fileId = await draw("message/file-id", 16);
+  const sha = await draw("message/sha256", 32);
+  const sigs = (rsa: Uint8Array, ed: Uint8Array) => w().bytes16(rsa).bytes16(ed).finish();
+  const both = sigs(rsaSig, edSig);
+  const none = new Uint8Array();
+  const samples: [number, string, Bytes][] = [
+    [1, "hello", h.helloBody],
+    [2, "hello-reply", concat(h.replyUnsigned, both)],
+    [2, "hello-reply-ed25519-only", concat(h.replyUnsigned, sigs(none, edSig))],
+    [3, "abort", w().text("REFUSED").text("Not on the allow list").finish()],
+    [16, "get", w().raw(fileId).u64(0).finish()],
+    [16, "get-resume", w().raw(fileId).u64(3 * 1024 * 1024).finish()],
+    [
+      17,
+      "manifest",
+      w().raw(fileId).text("holiday photo ✓.jpg").u64(5 * 1024 * 1024 + 7).raw(sha).u32(
+        1024 * 1024,
+      ).u64(0).finish(),
+    ],
+    [
+      17,
+      "manifest-name-bom",
+      // A leading U+FEFF is text like any other: it must survive the round trip.
+      w().raw(fileId).text("\ufeffnotes.txt").u64(0).raw(sha).u32(16 * 1024).u64(0).finish(),
+    ],
+    [18, "final", both],
+    [18, "final-rsa-only", sigs(rsaSig, none)],
+    [19, "receipt", sha],
+    [20, "error", w().text("NOT_FOUND").text("No file with that id").finish()],
+    [32, "register", concat(w().text("alice").text("correct horse").finish(), both)],
+    [33, "login", concat(w().text("alice").text("correct horse").u8(1).finish(), both)],
+    [34, "auth", concat(w().text("alice").finish(), sigs(none, edSig))],
+    [35, "ok", new Uint8Array()],
+    [36, "user-keys", w().u16(2).text("alice").text("bob").finish()],
+    [37, "user-keys-reply", w().u16(1).text("bob").bytes16(RESPONDER_IDENTITY).finish()],
+    [38, "announce", concat(w().bytes16(await draw("message/announcement", 120)).finish(), both)],
+    [39, "heartbeat", new Uint8Array()],
+    [40, "unshare", fileId],
+    [41, "search", w().text("holiday").u16(20).u32(40).finish()],
+    [42, "list", w().u8(1).u16(100).u32(0).finish()],
+    [43, "resolve", w().text(toHex(fileId)).finish()],
+    [
+      44,
+      "listings",
+      concat(
+        w().u16(1).bytes16(await draw("message/announcement", 120)).finish(),
+        both,
+        w().bytes16(RESPONDER_IDENTITY).u8(1).u64(1_790_000_000_000).finish(),
+      ),
+    ],
+  ];
+  const byType = new Map<number, [string, Bytes][]>();
+  for (const [type, name, body] of samples) {
+    byType.set(type, [...byType.get(type) ?? [], [name, body]]);
+  }
+  const missing = (Object.entries(MessageType) as [string, number][]).filter(([, type]) =>
+    !byType.has(type)
+  );
+  if (missing.length > 0) {
+    throw new Error(`No message vector for ${missing.map(([name]) => name).join(", ")}: add one`);
+  }
+  return byType;
+}
+
+async function messageScenarios(): Promise<Scenario[]> {
+  const scenarios: Scenario[] = [];
+  for (const [type, samples] of await messageSamples()) {
+    for (const [name, body] of samples) {
+      scenarios.push({
+        name: `message-${String(type).padStart(2, "0")}-${name}`,
+        expect: "ok",
+        kind: "message",
+        note: `${name.replaceAll("-", " ")} body (§9.3)`,
+        fields: [["type", type], ["body", body]],
+      });
+    }
+  }
+  const fileId = await draw("message/file-id", 16);
+  const sha = await draw("message/sha256", 32);
+  const edSig = await draw("message/ed25519-signature", 64);
+  const get = w().raw(fileId).u64(0).finish();
+  const manifest = (name: Uint8Array) =>
+    w().raw(fileId).bytes16(name).u64(1).raw(sha).u32(16 * 1024).u64(0).finish();
+  scenarios.push({
+    name: "message-20-error-unknown-code",
+    expect: "ok",
+    kind: "message",
+    note: "an error code this version does not know reads as REMOTE_ERROR",
+    fields: [
+      ["type", 20],
+      ["body", w().text("SOMETHING_NEW").text("From the future").finish()],
+      ["canonical", w().text("REMOTE_ERROR").text("From the future").finish()],
+    ],
+  });
+  const bad: [string, string, number, Uint8Array][] = [
+    ["unknown-type-0", "type 0 is not a message", 0, new Uint8Array()],
+    ["unknown-type-4", "type 4 is not a message", 4, new Uint8Array()],
+    ["unknown-type-255", "type 255 is not a message", 255, new Uint8Array()],
+    ["get-trailing-byte", "a byte after the offset", 16, concat(get, Uint8Array.of(0))],
+    ["get-truncated", "offset one byte short", 16, get.slice(0, -1)],
+    ["get-offset-2-53", "offset 2^53, above 2^53 − 1", 16, concat(fileId, u64(2n ** 53n))],
+    ["get-offset-2-64", "offset 2^64 − 1", 16, concat(fileId, u64(2n ** 64n - 1n))],
+    [
+      "hello-identity-too-long",
+      "identity field of 2049 bytes",
+      1,
+      w().u16(1).bytes16(new Uint8Array(2049)).raw(new Uint8Array(64)).finish(),
+    ],
+    [
+      "hello-reply-wrapped-too-long",
+      "wrapped secret of 513 bytes",
+      2,
+      w().u16(1).bytes16(new Uint8Array(10)).raw(new Uint8Array(64)).bytes16(new Uint8Array(513))
+        .bytes16(new Uint8Array()).bytes16(edSig).finish(),
+    ],
+    ["manifest-name-not-utf8", "name holds the byte 0xff", 17, manifest(Uint8Array.of(0x61, 0xff))],
+    [
+      "manifest-name-overlong",
+      "name encodes '/' as 0xc0 0xaf",
+      17,
+      manifest(Uint8Array.of(0xc0, 0xaf)),
+    ],
+    ["manifest-name-too-long", "name of 1025 bytes", 17, manifest(utf8("n".repeat(1025)))],
+    [
+      "final-ed25519-63-bytes",
+      "Ed25519 signature of 63 bytes",
+      18,
+      w().bytes16(new Uint8Array()).bytes16(edSig.slice(1)).finish(),
+    ],
+    [
+      "final-rsa-too-long",
+      "RSA signature of 513 bytes",
+      18,
+      w().bytes16(new Uint8Array(513)).bytes16(edSig).finish(),
+    ],
+    ["receipt-short", "hash of 31 bytes", 19, sha.slice(1)],
+    [
+      "error-escape",
+      "error text holds an escape sequence",
+      20,
+      w().text("INTERNAL").text("\u001b[2J").finish(),
+    ],
+    [
+      "error-bidi",
+      "error text holds a right-to-left override",
+      20,
+      w().text("INTERNAL").text("a\u202eb").finish(),
+    ],
+    [
+      "error-code-too-long",
+      "error code of 65 bytes",
+      20,
+      w().text("E".repeat(65)).text("").finish(),
+    ],
+    [
+      "abort-text-too-long",
+      "abort text of 513 bytes",
+      3,
+      w().text("BUSY").text("x".repeat(513)).finish(),
+    ],
+    ["list-flag-2", "flag byte 2", 42, w().u8(2).u16(1).u32(0).finish()],
+  ];
+  for (const [name, note, type, body] of bad) {
+    scenarios.push({
+      name: `message-error-${name}`,
+      expect: "error BAD_MESSAGE",
+      kind: "message",
+      note,
+      fields: [["type", type], ["body", body]],
+    });
+  }
+  return scenarios;
+}
+
+function frameScenarios(): Scenario[] {
+  const header = (length: number, kind: number) => w().u32(length).u8(kind).finish();
+  const ok: [string, number, number, Uint8Array, string][] = [
+    ["plain", 8192, 1, Uint8Array.of(1, 0, 1), "a PLAIN frame"],
+    ["sealed-at-limit", 32, 2, new Uint8Array(32).fill(0xab), "a body exactly at the limit"],
+    ["chunk-empty-body", 100, 3, new Uint8Array(), "length 1: the kind byte alone"],
+  ];
+  const scenarios: Scenario[] = ok.map(([name, maxBody, kind, body, note]) => ({
+    name: `frame-${name}`,
+    expect: "ok",
+    kind: "frame",
+    note,
+    fields: [
+      ["max_body", maxBody],
+      ["bytes", concat(header(body.length + 1, kind), body)],
+      ["frame_kind", kind],
+      ["body", body],
+    ],
+  }));
+  const bad: [string, string, number, Uint8Array, string][] = [
+    [
+      "oversized-4-gib",
+      "FRAME_TOO_LARGE",
+      8192,
+      header(0xffffffff, 2),
+      "length 0xffffffff, no body",
+    ],
+    [
+      "over-limit",
+      "FRAME_TOO_LARGE",
+      32,
+      concat(header(34, 2), new Uint8Array(33)),
+      "body one byte over",
+    ],
+    ["zero-length", "BAD_FRAME", 8192, header(0, 1), "length 0"],
+    ["kind-0", "BAD_FRAME", 8192, concat(header(2, 0), Uint8Array.of(0)), "unknown kind 0"],
+    ["kind-4", "BAD_FRAME", 8192, concat(header(2, 4), Uint8Array.of(0)), "unknown kind 4"],
+    [
+      "cut-header",
+      "CONNECTION_CLOSED",
+      8192,
+      Uint8Array.of(0, 0, 0),
+      "input ends inside the header",
+    ],
+    [
+      "cut-body",
+      "CONNECTION_CLOSED",
+      8192,
+      concat(header(9, 1), new Uint8Array(4)),
+      "input ends inside the body",
+    ],
+  ];
+  for (const [name, code, maxBody, bytes, note] of bad) {
+    scenarios.push({
+      name: `frame-error-${name}`,
+      expect: `error ${code}`,
+      kind: "frame",
+      note,
+      fields: [["max_body", maxBody], ["bytes", bytes]],
+    });
+  }
+  return scenarios;
+}
+
+function render(scenario: Scenario): string {
+  const lines = [`expect: ${scenario.expect}`, `kind: ${scenario.kind}`, `note: ${scenario.note}`];
+  for (const [key, value] of scenario.fields) {
+    lines.push(`${key}: ${value instanceof Uint8Array ? toHex(value) : String(value)}`.trimEnd());
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Every vector file this script writes, by file name, in order. */
+export async function vectorFiles(): Promise<Map<string, string>> {
+  const scenarios = [
+    ...await handshakeScenarios(),
+    ...await fingerprintScenarios(),
+    ...await chunkScenarios(),
+    ...await streamScenarios(),
+    ...await messageScenarios(),
+    ...frameScenarios(),
+  ];
+  const files = new Map(scenarios.map((s) => [`${s.name}.txt`, render(s)]));
+  if (files.size !== scenarios.length) throw new Error("Two scenarios share a name");
+  return files;
+}
+
+async function main(): Promise<void> {
+  const files = await vectorFiles();
+  await Deno.mkdir(OUT_DIR, { recursive: true });
+  // Files of scenarios that no longer exist go, so the folder always matches this script.
+  for await (const entry of Deno.readDir(OUT_DIR)) {
+    if (entry.isFile && entry.name.endsWith(".txt") && !files.has(entry.name)) {
+      await Deno.remove(new URL(entry.name, OUT_DIR));
+    }
+  }
+  let written = 0;
+  for (const [name, text] of files) {
+    const url = new URL(name, OUT_DIR);
+    const old = await Deno.readTextFile(url).catch(() => undefined);
+    if (old !== text) {
+      await Deno.writeTextFile(url, text);
+      written++;
+    }
+  }
+  console.log(`${files.size} vectors in ${OUT_DIR.pathname} (${written} changed)`);
+}
+
+if (import.meta.main) await main();

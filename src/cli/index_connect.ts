@@ -1,0 +1,100 @@
+/**
+ * Opening an index connection from the CLI: dial, handshake with the server key checked against
+ * the local pin (trust on first use), and authenticate as the configured user.
+ */
+import { SfsError } from "../errors.ts";
+import type { Identity } from "../crypto/identity.ts";
+import { IndexClient } from "../index/client.ts";
+import { type IndexTarget, resolveIndex } from "./config.ts";
+import { connect } from "./net.ts";
+import type { Output } from "./output.ts";
+import { pinServer, trustServer } from "./pins.ts";
+
+/** Flags every index command shares. */
+export interface IndexFlags {
+  /** `--server HOST:PORT`, overriding SFS_SERVER and config.json. */
+  server?: string;
+  /** `--server-fingerprint FP`: the fingerprint a new server must present. */
+  serverFingerprint?: string;
+  /** `--yes`: accept first contacts without asking. */
+  yes?: boolean;
+}
+
+/** The configured index; SfsError USAGE with a hint when there is none. */
+export async function requireIndex(home: string, flags: IndexFlags): Promise<IndexTarget> {
+  const target = await resolveIndex(home, { server: flags.server });
+  if (target === undefined) {
+    throw new SfsError("USAGE", "No index server is configured", {
+      hint: "Run sfs register or sfs login, or pass --server HOST:PORT (or set SFS_SERVER)",
+    });
+  }
+  return target;
+}
+
+/** Connects to the index and checks (or pins) the server's key; no authentication yet. */
+export async function connectIndex(
+  home: string,
+  target: IndexTarget,
+  identity: Identity,
+  options: { flags: IndexFlags; out: Output; idleTimeoutMs?: number },
+): Promise<IndexClient> {
+  let isNew = false;
+  const conn = await connect(target.address).catch((err) => {
+    if (err instanceof SfsError && err.code === "CONNECTION_FAILED") {
+      throw new SfsError(err.code, `Cannot connect to index server ${target.name}`, {
+        cause: err,
+        hint: "Is the server running, and is the address reachable from here?",
+      });
+    }
+    throw err;
+  });
+  const client = await IndexClient.connect(conn, identity, {
+    idleTimeoutMs: options.idleTimeoutMs,
+    verifyServer: async (server) => {
+      isNew = await trustServer(home, target.name, server.fingerprint, {
+        expected: options.flags.serverFingerprint,
+        yes: options.flags.yes,
+        out: options.out,
+      });
+    },
+  });
+  // Pinned only now: the handshake has proved the server holds the key it showed.
+  if (isNew) {
+    await pinServer(home, target.name, client.server.fingerprint);
+    options.out.note(`Pinned the key of index server ${target.name}`);
+  }
+  return client;
+}
+
+/**
+ * Connects and authenticates as the configured user; `requireUser` makes a missing user an
+ * error, otherwise the connection stays anonymous (public listings only).
+ */
+export async function openIndex(
+  home: string,
+  target: IndexTarget,
+  identity: Identity,
+  options: { flags: IndexFlags; out: Output; requireUser?: boolean; idleTimeoutMs?: number },
+): Promise<IndexClient> {
+  if (target.user === undefined && options.requireUser) {
+    throw new SfsError("USAGE", `No user is configured for index server ${target.name}`, {
+      hint: "Run sfs register or sfs login first",
+    });
+  }
+  const client = await connectIndex(home, target, identity, options);
+  if (target.user !== undefined) {
+    try {
+      await client.auth(target.user);
+    } catch (err) {
+      client.close();
+      if (err instanceof SfsError && err.code === "AUTH_FAILED") {
+        throw new SfsError(err.code, err.message, {
+          hint: `Is "${target.user}" registered with this identity? Run sfs login --rotate-keys ` +
+            "after changing keys",
+        });
+      }
+      throw err;
+    }
+  }
+  return client;
+}

@@ -1,0 +1,102 @@
+/** `sfs register` and `sfs login`: create or open an account on an index server. */
+import { SfsError } from "../errors.ts";
+import { constantTimeEqual } from "../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../crypto/identity.ts";
+import { validateUsername } from "../index/store.ts";
+import { readConfig, resolveIndex, updateConfig } from "./config.ts";
+import { loadIdentity } from "./identity_file.ts";
+import { connectIndex, type IndexFlags } from "./index_connect.ts";
+import { createIdentity, hasIdentity } from "./keygen.ts";
+import type { Output } from "./output.ts";
+import { readPassword } from "./password_input.ts";
+
+/** Options of `sfs register` and `sfs login`. */
+export interface AccountOptions extends IndexFlags {
+  home: string;
+  /** `--user NAME`; defaults to the configured user. */
+  user?: string;
+  /** `sfs login --rotate-keys`: register this identity's keys instead of the old ones. */
+  rotateKeys?: boolean;
+}
+
+/** Registers the local identity (created if missing) under a new username. */
+export async function runRegister(options: AccountOptions, out: Output): Promise<void> {
+  const { target, user } = await accountTarget(options);
+  // The password first: without one there is no point in generating keys.
+  const password = await readPassword({ repeat: true });
+  const identity = await hasIdentity(options.home)
+    ? await loadIdentity(options.home)
+    : await createIdentity(options.home, out);
+  const client = await connectIndex(options.home, target, identity, { flags: options, out });
+  try {
+    await client.register(user, password);
+  } finally {
+    client.close();
+  }
+  await updateConfig(options.home, { server: target.name, user });
+  const fingerprint = formatFingerprint(identity.public.fingerprint);
+  out.event("registered", {
+    server: target.name,
+    user,
+    fingerprint,
+    serverFingerprint: formatFingerprint(client.server.fingerprint),
+  });
+  out.info(`Registered "${user}" on ${target.name} with key ${fingerprint}`);
+}
+
+/** Logs in with the password; with `rotateKeys` registers the local identity's keys. */
+export async function runLogin(options: AccountOptions, out: Output): Promise<void> {
+  const { target, user } = await accountTarget(options);
+  const identity = await loadIdentity(options.home);
+  const password = await readPassword();
+  const client = await connectIndex(options.home, target, identity, { flags: options, out });
+  let matches: boolean;
+  try {
+    await client.login(user, password, { rotateKeys: options.rotateKeys });
+    matches = await registeredKeyMatches(client, user, identity);
+  } finally {
+    client.close();
+  }
+  await updateConfig(options.home, { server: target.name, user });
+  const fingerprint = formatFingerprint(identity.public.fingerprint);
+  out.event("logged_in", {
+    server: target.name,
+    user,
+    fingerprint,
+    rotated: !!options.rotateKeys,
+    keysMatch: matches,
+  });
+  out.info(`Logged in as "${user}" on ${target.name}`);
+  if (options.rotateKeys) out.info(`Registered key is now ${fingerprint}`);
+  if (!matches) {
+    out.warn(
+      `The index holds other keys for "${user}" than this identity's (${fingerprint}); ` +
+        "run sfs login --rotate-keys to register this identity",
+    );
+  }
+}
+
+async function accountTarget(options: AccountOptions) {
+  const target = await resolveIndex(options.home, { server: options.server });
+  if (target === undefined) {
+    throw new SfsError("USAGE", "No index server given", {
+      hint: "Pass --server HOST:PORT (or set SFS_SERVER)",
+    });
+  }
+  const user = options.user ?? (await readConfig(options.home)).user;
+  if (user === undefined) {
+    throw new SfsError("USAGE", "No username given", { hint: "Pass --user NAME" });
+  }
+  validateUsername(user);
+  return { target, user };
+}
+
+async function registeredKeyMatches(
+  client: Awaited<ReturnType<typeof connectIndex>>,
+  user: string,
+  identity: Identity,
+): Promise<boolean> {
+  const registered = (await client.userKeys([user])).get(validateUsername(user));
+  return registered !== undefined &&
+    constantTimeEqual(registered.fingerprint, identity.public.fingerprint);
+}

@@ -1,0 +1,216 @@
+/**
+ * The index client (docs/PROTOCOL.md §12): the secure handshake as initiator, then one request at
+ * a time. Requests from different callers (a heartbeat timer and an unshare, say) are queued, so
+ * replies never get mixed up. Listings come back as the server sent them; verify them with
+ * `verifyListing` before trusting a byte.
+ */
+import { SfsError } from "../errors.ts";
+import type { Bytes } from "../crypto/bytes.ts";
+import { decodePublicIdentity, type Identity, type PublicIdentity } from "../crypto/identity.ts";
+import { type Channel, initiate } from "../wire/channel.ts";
+import type { Transport } from "../wire/frame.ts";
+import { type Message, MessageType, type WireListing } from "../wire/messages.ts";
+import type { SignedAnnouncement } from "./announcement.ts";
+import { signProof } from "./proof.ts";
+import { validateUsername } from "./store.ts";
+
+/** Options of {@link IndexClient.connect}. */
+export interface IndexClientOptions {
+  /** Checks the server's identity (pinning); throws to refuse it before anything is sent. */
+  verifyServer: (server: PublicIdentity) => void | Promise<void>;
+  /** Bound on waiting for a reply. @default 30000 */
+  idleTimeoutMs?: number;
+}
+
+/** A page of results. */
+export interface PageRequest {
+  /** Listings per page, 1 to 100. @default 50 */
+  limit?: number;
+  /** Listings to skip. @default 0 */
+  offset?: number;
+}
+
+const DEFAULT_LIMIT = 50;
+
+/** A connection to an index server. */
+export class IndexClient {
+  /** The server's identity, as verified during the handshake. */
+  readonly server: PublicIdentity;
+  readonly #channel: Channel;
+  readonly #identity: Identity;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(channel: Channel, identity: Identity) {
+    this.#channel = channel;
+    this.#identity = identity;
+    this.server = channel.peer;
+  }
+
+  /** Runs the handshake over `transport` as `identity`; closes the transport if it fails. */
+  static async connect(
+    transport: Transport,
+    identity: Identity,
+    options: IndexClientOptions,
+  ): Promise<IndexClient> {
+    try {
+      const channel = await initiate(transport, identity, {
+        verifyResponder: options.verifyServer,
+        idleTimeoutMs: options.idleTimeoutMs,
+      });
+      return new IndexClient(channel, identity);
+    } catch (err) {
+      try {
+        transport.close();
+      } catch {
+        // Already closed.
+      }
+      throw err;
+    }
+  }
+
+  /** True once closed, by us or because the connection failed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Creates an account for this identity; the connection is then authenticated. */
+  async register(username: string, password: string): Promise<void> {
+    validateUsername(username);
+    const proof = await this.#proof(username, "both");
+    await this.#request({ type: MessageType.REGISTER, username, password, proof }, MessageType.OK);
+  }
+
+  /**
+   * Checks the password; with `rotateKeys` this identity replaces the registered keys. The
+   * connection is authenticated when the registered keys are (now) this identity's.
+   */
+  async login(
+    username: string,
+    password: string,
+    options: { rotateKeys?: boolean } = {},
+  ): Promise<void> {
+    validateUsername(username);
+    const proof = await this.#proof(username, "both");
+    await this.#request({
+      type: MessageType.LOGIN,
+      username,
+      password,
+      rotateKeys: options.rotateKeys ?? false,
+      proof,
+    }, MessageType.OK);
+  }
+
+  /** Authenticates as `username` with an Ed25519 proof (no password). */
+  async auth(username: string): Promise<void> {
+    validateUsername(username);
+    const proof = await this.#proof(username, "ed25519");
+    await this.#request({ type: MessageType.AUTH, username, proof }, MessageType.OK);
+  }
+
+  /**
+   * The registered identities of `usernames`, keyed by canonical (lower-case) username; unknown
+   * users are missing from the map.
+   */
+  async userKeys(usernames: readonly string[]): Promise<Map<string, PublicIdentity>> {
+    const reply = await this.#request(
+      { type: MessageType.USER_KEYS, usernames: [...usernames] },
+      MessageType.USER_KEYS_REPLY,
+    );
+    const asked = new Set(usernames.map((name) => validateUsername(name)));
+    const keys = new Map<string, PublicIdentity>();
+    for (const entry of reply.users) {
+      const key = validateUsername(entry.username);
+      // Only answers to what was asked: a server cannot slip in keys for other names.
+      if (asked.has(key)) keys.set(key, await decodePublicIdentity(entry.identity));
+    }
+    return keys;
+  }
+
+  /** Publishes a signed announcement. */
+  async announce(signed: SignedAnnouncement): Promise<void> {
+    await this.#request({
+      type: MessageType.ANNOUNCE,
+      announcement: signed.bytes,
+      signatures: signed.signatures,
+    }, MessageType.OK);
+  }
+
+  /** Tells the server this sharing session is alive. */
+  async heartbeat(): Promise<void> {
+    await this.#request({ type: MessageType.HEARTBEAT }, MessageType.OK);
+  }
+
+  /** Withdraws one of this user's announcements; SfsError NOT_FOUND if there is none. */
+  async unshare(fileId: Bytes): Promise<void> {
+    await this.#request({ type: MessageType.UNSHARE, fileId }, MessageType.OK);
+  }
+
+  /** Full-text search over names and keywords. */
+  async search(query: string, page: PageRequest = {}): Promise<WireListing[]> {
+    const reply = await this.#request({
+      type: MessageType.SEARCH,
+      query,
+      limit: page.limit ?? DEFAULT_LIMIT,
+      offset: page.offset ?? 0,
+    }, MessageType.LISTINGS);
+    return reply.listings;
+  }
+
+  /** Everything visible, newest first; with `mine`, only this user's own files. */
+  async list(options: PageRequest & { mine?: boolean } = {}): Promise<WireListing[]> {
+    const reply = await this.#request({
+      type: MessageType.LIST,
+      mine: options.mine ?? false,
+      limit: options.limit ?? DEFAULT_LIMIT,
+      offset: options.offset ?? 0,
+    }, MessageType.LISTINGS);
+    return reply.listings;
+  }
+
+  /** Listings with this file id (32 hex digits) or exactly this name. */
+  async resolve(query: string): Promise<WireListing[]> {
+    const reply = await this.#request({ type: MessageType.RESOLVE, query }, MessageType.LISTINGS);
+    return reply.listings;
+  }
+
+  /** Closes the connection; safe to call twice. */
+  close(): void {
+    this.#closed = true;
+    this.#channel.close();
+  }
+
+  #proof(username: string, policy: "both" | "ed25519") {
+    return signProof(this.#identity, this.#channel.transcriptHash, username, policy);
+  }
+
+  /** Sends one request and waits for its reply, after every request queued before it. */
+  #request<T extends MessageType>(
+    message: Message,
+    replyType: T,
+  ): Promise<Extract<Message, { type: T }>> {
+    const run = async () => {
+      if (this.#closed) {
+        throw new SfsError("CONNECTION_CLOSED", "The index connection is closed");
+      }
+      try {
+        await this.#channel.send(message);
+        return await this.#channel.expect(replyType);
+      } catch (err) {
+        // An ERROR reply is the server refusing this request; anything else breaks the channel
+        // (a reply could be left in flight), so the connection is done.
+        if (!(err instanceof SfsError) || isTransportFailure(err)) this.close();
+        throw err;
+      }
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+}
+
+function isTransportFailure(err: SfsError): boolean {
+  return err.code === "CONNECTION_CLOSED" || err.code === "TIMEOUT" ||
+    err.code === "DECRYPT_FAILED" || err.code === "UNEXPECTED_MESSAGE" ||
+    err.code === "BAD_MESSAGE" || err.code === "FRAME_TOO_LARGE" || err.code === "BAD_FRAME";
+}

@@ -1,0 +1,274 @@
+/**
+ * The index server's accept loop (docs/PROTOCOL.md §12.1): one async task per connection, each
+ * running the secure handshake as responder and then answering requests one at a time. A slow or
+ * silent client only ever holds its own task; idle deadlines and a connection cap bound what
+ * clients can hold in total. Presence expiry runs on a timer.
+ */
+import { SfsError } from "../errors.ts";
+import { formatFingerprint, type Identity } from "../crypto/identity.ts";
+import { type Channel, respond } from "../wire/channel.ts";
+import { MessageType } from "../wire/messages.ts";
+import {
+  type ConnectionState,
+  type HandlerOptions,
+  IndexHandlers,
+  type LogFields,
+} from "./handlers.ts";
+import type { IndexStore } from "./store.ts";
+
+/** Connections served at once by default; more are closed as soon as they are accepted. */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+/** Default idle deadline: a connection silent this long is closed (heartbeats come every 10 s). */
+export const DEFAULT_SERVER_IDLE_MS = 60_000;
+/** A sharing session not heard from for this long is shown offline. */
+export const PRESENCE_TIMEOUT_MS = 30_000;
+/** Default bound on waiting for in-flight requests at shutdown. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
+/** Sessions offline this long are deleted with their announcements. */
+export const DEFAULT_SESSION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const PRESENCE_SWEEP_MS = 5_000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/** Options of {@link IndexServer.listen}. */
+export interface IndexServerOptions extends HandlerOptions {
+  /** The server's own identity; clients pin its fingerprint. */
+  identity: Identity;
+  /** Open store; the server closes it on shutdown. */
+  store: IndexStore;
+  /** Address to bind. */
+  hostname: string;
+  /** Port to bind; 0 picks a free one. */
+  port: number;
+  /** Connections served at once. @default 256 */
+  maxConnections?: number;
+  /** Idle deadline of every read. @default 60000 */
+  idleTimeoutMs?: number;
+  /** Silence after which a sharing session is offline. @default 30000 */
+  presenceTimeoutMs?: number;
+  /** Interval of the presence sweep. @default 5000 */
+  presenceSweepMs?: number;
+  /** Offline sessions older than this are pruned. @default 7 days */
+  sessionRetentionMs?: number;
+}
+
+interface Connection {
+  readonly conn: Deno.TcpConn;
+  channel?: Channel;
+  busy: boolean;
+}
+
+/** A running index server. */
+export class IndexServer {
+  readonly #listener: Deno.TcpListener;
+  readonly #options: IndexServerOptions;
+  readonly #handlers: IndexHandlers;
+  readonly #store: IndexStore;
+  readonly #connections = new Set<Connection>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #log: (event: string, fields: LogFields) => void;
+  #stopping = false;
+  #accepting: Promise<void>;
+  #stopped: Promise<void> | undefined;
+
+  private constructor(listener: Deno.TcpListener, options: IndexServerOptions) {
+    this.#listener = listener;
+    this.#options = options;
+    this.#store = options.store;
+    this.#log = options.log ?? (() => {});
+    this.#handlers = new IndexHandlers(options.store, options);
+    // Nobody is connected yet, so every session the database remembers as online is stale
+    // (left over from a crash).
+    this.#store.expireStale(0);
+    const presenceTimeout = options.presenceTimeoutMs ?? PRESENCE_TIMEOUT_MS;
+    const retention = options.sessionRetentionMs ?? DEFAULT_SESSION_RETENTION_MS;
+    this.#timers.push(
+      setInterval(
+        () => this.#housekeeping(() => this.#store.expireStale(presenceTimeout)),
+        options.presenceSweepMs ?? PRESENCE_SWEEP_MS,
+      ),
+      setInterval(
+        () => this.#housekeeping(() => this.#store.pruneOfflineSessions(retention)),
+        PRUNE_EVERY_MS,
+      ),
+    );
+    this.#accepting = this.#acceptLoop();
+  }
+
+  /** Binds the address and starts serving; throws SfsError CONNECTION_FAILED if it cannot bind. */
+  static listen(options: IndexServerOptions): IndexServer {
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+    } catch (err) {
+      throw new SfsError(
+        "CONNECTION_FAILED",
+        `Cannot listen on ${options.hostname}:${options.port}`,
+        {
+          cause: err,
+          hint: err instanceof Deno.errors.AddrInUse
+            ? "The port is in use; pick another"
+            : undefined,
+        },
+      );
+    }
+    return new IndexServer(listener, options);
+  }
+
+  /** The bound address. */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** The server identity's fingerprint, formatted. */
+  get fingerprint(): string {
+    return formatFingerprint(this.#options.identity.public.fingerprint);
+  }
+
+  /** Connections open right now (including ones still in the handshake). */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Stops accepting, closes idle connections, lets requests in flight finish (up to
+   * `graceMs`), then closes the rest and the store. Safe to call more than once.
+   */
+  shutdown(graceMs: number = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> {
+    this.#stopped ??= this.#shutdown(graceMs);
+    return this.#stopped;
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#accepting;
+    // Idle connections (waiting for a request, or still in the handshake) have nothing in
+    // flight: close them now. Busy ones finish their reply and then see #stopping.
+    for (const c of this.#connections) if (!c.busy) closeConnection(c);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const graceOver = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+    await Promise.race([Promise.allSettled([...this.#tasks]), graceOver]);
+    clearTimeout(timer);
+    for (const c of this.#connections) closeConnection(c);
+    await Promise.allSettled([...this.#tasks]);
+    this.#store.close();
+    this.#log("stopped", {});
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const max = this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (this.#stopping || err instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: back off briefly instead of spinning.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (this.#stopping || this.#connections.size >= max) {
+        // Over the cap: closing costs nothing, a handshake to say "busy" would cost RSA work.
+        conn.close();
+        this.#log("rejected", { address: addressOf(conn), reason: "too many connections" });
+        continue;
+      }
+      conn.setNoDelay(true);
+      const connection: Connection = { conn, busy: false };
+      this.#connections.add(connection);
+      const task = this.#serve(connection).finally(() => {
+        this.#connections.delete(connection);
+        this.#tasks.delete(task);
+      });
+      this.#tasks.add(task);
+    }
+  }
+
+  async #serve(c: Connection): Promise<void> {
+    const address = addressOf(c.conn);
+    let state: ConnectionState | undefined;
+    try {
+      const channel = await respond(c.conn, this.#options.identity, {
+        idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS,
+      });
+      c.channel = channel;
+      state = {
+        peer: channel.peer,
+        transcriptHash: channel.transcriptHash,
+        address,
+        host: (c.conn.remoteAddr as Deno.NetAddr).hostname,
+      };
+      this.#log("connected", { address, peer: formatFingerprint(channel.peer.fingerprint) });
+      while (!this.#stopping) {
+        const request = await channel.receive();
+        if (request.type === "chunk") {
+          throw new SfsError("UNEXPECTED_MESSAGE", "The index takes no payload chunks");
+        }
+        c.busy = true;
+        try {
+          await channel.send(await this.#handlers.handle(state, request));
+        } catch (err) {
+          const e = asSfsError(err);
+          if (e.code === "INTERNAL") this.#log("error", { address, message: String(err) });
+          // A refused request is answered and the connection goes on; a protocol violation or
+          // a failed send ends it.
+          if (e.code === "UNEXPECTED_MESSAGE" || e.code === "CONNECTION_CLOSED") throw e;
+          await channel.send({ type: MessageType.ERROR, code: e.code, message: e.message });
+        } finally {
+          c.busy = false;
+        }
+      }
+    } catch (err) {
+      const e = asSfsError(err);
+      if (e.code === "INTERNAL") this.#log("error", { address, message: String(err) });
+      if (c.channel && e.code !== "CONNECTION_CLOSED" && !this.#stopping) {
+        await c.channel.fail(e);
+      }
+      if (e.code !== "CONNECTION_CLOSED") {
+        this.#log("dropped", { address, code: e.code, message: e.message });
+      }
+    } finally {
+      closeConnection(c);
+      if (state !== undefined) {
+        this.#housekeeping(() => this.#handlers.closed(state!));
+        this.#log("disconnected", { address });
+      }
+    }
+  }
+
+  /** Runs a store chore; a failure is logged, never allowed to kill the server. */
+  #housekeeping(chore: () => unknown): void {
+    try {
+      chore();
+    } catch (err) {
+      this.#log("error", { message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+function closeConnection(c: Connection): void {
+  if (c.channel) c.channel.close();
+  else {
+    try {
+      c.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+function addressOf(conn: Deno.TcpConn): string {
+  const { hostname, port } = conn.remoteAddr as Deno.NetAddr;
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** Keeps SfsErrors; anything else is a bug, reported to the client without detail. */
+function asSfsError(err: unknown): SfsError {
+  return err instanceof SfsError ? err : new SfsError("INTERNAL", "Internal server error");
+}

@@ -1,0 +1,122 @@
+/**
+ * A sharing session (docs/PROTOCOL.md §12.6): announce files, then keep the index connection open
+ * with a heartbeat every 10 s so the files show as online. When the connection fails the session
+ * reconnects with backoff and announces again; errors that retrying cannot fix (a changed server
+ * key, refused authentication) stop it.
+ */
+import { SfsError } from "../errors.ts";
+import type { Bytes } from "../crypto/bytes.ts";
+import type { SignedAnnouncement } from "./announcement.ts";
+import type { IndexClient } from "./client.ts";
+
+/** Interval between heartbeats. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+const RECONNECT_MIN_MS = 1_000;
+const RECONNECT_MAX_MS = 30_000;
+/** Codes after which reconnecting is pointless until someone changes something. */
+const FATAL_CODES = new Set(["KEY_MISMATCH", "AUTH_FAILED", "REFUSED", "BAD_SIGNATURE", "USAGE"]);
+
+/** The part of {@link IndexClient} a session uses. */
+export type ShareClient = Pick<
+  IndexClient,
+  "announce" | "heartbeat" | "unshare" | "close" | "closed"
+>;
+
+/** Options of {@link ShareSession.start}. */
+export interface ShareSessionOptions {
+  /** Opens an authenticated index connection. */
+  connect: () => Promise<ShareClient>;
+  /** The files to announce, signed. */
+  announcements: readonly SignedAnnouncement[];
+  /** Heartbeat interval. @default 10000 */
+  heartbeatMs?: number;
+  /** Shortest wait before reconnecting; doubles up to 30 s. @default 1000 */
+  reconnectMs?: number;
+  /** Told when the session drops (with why) and when it is back. */
+  onStatus?: (status: "offline" | "online" | "stopped", error?: SfsError) => void;
+}
+
+/** A live announcement of some files, kept online until closed. */
+export class ShareSession {
+  readonly #options: ShareSessionOptions;
+  #client: ShareClient | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #backoff: number;
+
+  private constructor(options: ShareSessionOptions, client: ShareClient) {
+    this.#options = options;
+    this.#client = client;
+    this.#backoff = options.reconnectMs ?? RECONNECT_MIN_MS;
+    this.#schedule(options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** Connects and announces everything; errors of this first attempt are thrown. */
+  static async start(options: ShareSessionOptions): Promise<ShareSession> {
+    const client = await options.connect();
+    try {
+      for (const signed of options.announcements) await client.announce(signed);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return new ShareSession(options, client);
+  }
+
+  /** Withdraws the given files (best effort: the caller is usually about to exit). */
+  async unshare(fileIds: readonly Bytes[]): Promise<void> {
+    const client = this.#client;
+    if (client === undefined || client.closed) return;
+    for (const id of fileIds) await client.unshare(id).catch(() => {});
+  }
+
+  /** Stops heartbeats and closes the connection; the server then shows the files offline. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#client?.close();
+    this.#client = undefined;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => this.#tick(), delayMs);
+  }
+
+  async #tick(): Promise<void> {
+    const heartbeatMs = this.#options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
+    try {
+      if (this.#client === undefined || this.#client.closed) {
+        this.#client = undefined;
+        const client = await this.#options.connect();
+        if (this.#closed) return client.close();
+        for (const signed of this.#options.announcements) await client.announce(signed);
+        this.#client = client;
+        this.#backoff = this.#options.reconnectMs ?? RECONNECT_MIN_MS;
+        this.#options.onStatus?.("online");
+      } else {
+        await this.#client.heartbeat();
+      }
+      this.#schedule(heartbeatMs);
+    } catch (err) {
+      if (this.#closed) return;
+      const e = err instanceof SfsError ? err : new SfsError("INTERNAL", String(err));
+      const wasOnline = this.#client !== undefined;
+      this.#client?.close();
+      this.#client = undefined;
+      if (FATAL_CODES.has(e.code)) {
+        this.#closed = true;
+        this.#options.onStatus?.("stopped", e);
+        return;
+      }
+      if (wasOnline) this.#options.onStatus?.("offline", e);
+      this.#schedule(wasOnline ? this.#backoff : this.#nextBackoff());
+    }
+  }
+
+  #nextBackoff(): number {
+    const wait = this.#backoff;
+    this.#backoff = Math.min(this.#backoff * 2, RECONNECT_MAX_MS);
+    return wait;
+  }
+}

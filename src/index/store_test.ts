@@ -1,0 +1,734 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { type ErrorCode, isSfsError } from "../errors.ts";
+import {
+  type Announcement,
+  IndexStore,
+  type IndexStoreOptions,
+  MAX_KEYWORD_BYTES,
+  MAX_KEYWORDS,
+  MAX_NAME_BYTES,
+  MAX_OFFSET,
+  MAX_PAGE_SIZE,
+  MAX_RECIPIENTS,
+  SCHEMA_VERSION,
+  toFtsQuery,
+  validateUsername,
+} from "./store.ts";
+
+const HOUR = 60 * 60 * 1000;
+const T0 = Date.UTC(2025, 0, 1);
+
+/** A manual clock: tests move time with `advance`, never by waiting. */
+class Clock {
+  ms = T0;
+  readonly now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+/** A temp directory holding one database file, removed on dispose. */
+async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "sfs-store-test-" });
+  return {
+    path: `${dir}/index.db`,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+function code(expected: ErrorCode): (err: unknown) => boolean {
+  return (err) => isSfsError(err, expected);
+}
+
+let nextFileId = 1;
+function fileId(): string {
+  return (nextFileId++).toString(16).padStart(64, "0");
+}
+
+/** Three users with one online session each, and helpers to announce files. */
+class Fixture implements Disposable {
+  readonly clock = new Clock();
+  readonly store: IndexStore;
+  readonly alice: number;
+  readonly bob: number;
+  readonly carol: number;
+
+  constructor(path: string, options: IndexStoreOptions = {}) {
+    this.store = IndexStore.open(path, { now: this.clock.now, ...options });
+    this.alice = this.#user("Alice");
+    this.bob = this.#user("bob");
+    this.carol = this.#user("carol");
+    this.store.setOnline(this.alice, "s-alice", "127.0.0.1:4001");
+    this.store.setOnline(this.bob, "s-bob", "127.0.0.1:4002");
+    this.store.setOnline(this.carol, "s-carol", "[::1]:4003");
+  }
+
+  #user(name: string): number {
+    return this.store.createUser({
+      username: name,
+      passwordHash: `hash-of-${name}`,
+      identity: new TextEncoder().encode(`identity-of-${name}`),
+      fingerprint: `fp-${name.toLowerCase()}`,
+    });
+  }
+
+  /** A valid announcement by alice unless overridden. */
+  file(fields: Partial<Announcement> = {}): Announcement {
+    return {
+      id: fileId(),
+      ownerId: this.alice,
+      sessionId: "s-alice",
+      name: "report.pdf",
+      size: 1234,
+      sha256: "ab".repeat(32),
+      keywords: [],
+      recipients: [],
+      address: "127.0.0.1:4001",
+      createdAt: T0 - 1000,
+      announcement: Uint8Array.of(1, 2, 3),
+      signature: Uint8Array.of(9, 9),
+      ...fields,
+    };
+  }
+
+  /** Announces and returns the file. */
+  share(fields: Partial<Announcement> = {}): Announcement {
+    const file = this.file(fields);
+    this.store.announce(file);
+    return file;
+  }
+
+  [Symbol.dispose](): void {
+    this.store.close();
+  }
+}
+
+function ids(rows: { id: string }[]): string[] {
+  return rows.map((row) => row.id).sort();
+}
+
+Deno.test("IndexStore.open() migrates once and reopens without migrating again", async () => {
+  await using dir = await tempDir();
+  const first = IndexStore.open(dir.path);
+  assert.equal(first.schemaVersion(), SCHEMA_VERSION);
+  first.createUser({
+    username: "alice",
+    passwordHash: "h",
+    identity: Uint8Array.of(1),
+    fingerprint: "fp",
+  });
+  first.close();
+  for (let i = 0; i < 2; i++) {
+    // A second run of migration 1 would fail on CREATE TABLE, so success means it was skipped.
+    const again = IndexStore.open(dir.path);
+    assert.equal(again.schemaVersion(), SCHEMA_VERSION);
+    assert.equal(again.getUser("alice")?.fingerprint, "fp");
+    assert.equal(again.integrityCheck(), "ok");
+    again.close();
+  }
+});
+
+Deno.test("IndexStore.open() puts the database in WAL mode", async () => {
+  await using dir = await tempDir();
+  IndexStore.open(dir.path).close();
+  const raw = new DatabaseSync(dir.path);
+  try {
+    // WAL is recorded in the file; foreign_keys is per connection and the cascade tests show it.
+    assert.equal(raw.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
+  } finally {
+    raw.close();
+  }
+});
+
+Deno.test("IndexStore.open() refuses a database from a newer sfs", async () => {
+  await using dir = await tempDir();
+  const raw = new DatabaseSync(dir.path);
+  raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+  raw.close();
+  assert.throws(() => IndexStore.open(dir.path), code("VERSION_MISMATCH"));
+});
+
+Deno.test("IndexStore.open() reports an unusable path as IO", () => {
+  assert.throws(() => IndexStore.open("/nonexistent-dir/sub/index.db"), code("IO"));
+});
+
+Deno.test("validateUsername() returns the lower-case key or throws USAGE", async (t) => {
+  for (const [input, key] of [["Alice", "alice"], ["bob.smith_2-x", "bob.smith_2-x"]]) {
+    await t.step(`accepts ${input}`, () => assert.equal(validateUsername(input), key));
+  }
+  await t.step("accepts 3 and 32 characters", () => {
+    assert.equal(validateUsername("abc"), "abc");
+    assert.equal(validateUsername("a".repeat(32)), "a".repeat(32));
+  });
+  const bad = [
+    "ab",
+    "a".repeat(33),
+    "",
+    "_alice",
+    ".alice",
+    "-x1",
+    "al ice",
+    "al/ice",
+    "äli",
+    "al\n",
+  ];
+  for (const input of bad) {
+    await t.step(`rejects ${JSON.stringify(input)}`, () => {
+      assert.throws(() => validateUsername(input), code("USAGE"));
+    });
+  }
+});
+
+Deno.test("createUser() refuses a taken username in any case with EXISTS", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const user = { passwordHash: "h", identity: Uint8Array.of(1), fingerprint: "fp" };
+  assert.throws(() => f.store.createUser({ username: "ALICE", ...user }), code("EXISTS"));
+  assert.throws(() => f.store.createUser({ username: "alice", ...user }), code("EXISTS"));
+  assert.throws(() => f.store.createUser({ username: "no", ...user }), code("USAGE"));
+  const dave = f.store.createUser({ username: "Dave", ...user });
+  assert.ok(dave > f.carol);
+});
+
+Deno.test("getUser() finds a user ignoring case and keeps the typed spelling", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const user = f.store.getUser("aLiCe");
+  assert.deepEqual(user, {
+    id: f.alice,
+    username: "Alice",
+    passwordHash: "hash-of-Alice",
+    identity: new TextEncoder().encode("identity-of-Alice"),
+    fingerprint: "fp-alice",
+    createdAt: T0,
+    keysUpdatedAt: T0,
+  });
+  assert.deepEqual(f.store.getUserById(f.alice), user);
+  assert.equal(f.store.getUser("nobody"), undefined);
+  assert.equal(f.store.getUser("not a valid name!"), undefined);
+  assert.equal(f.store.getUserById(9999), undefined);
+});
+
+Deno.test("updateUserKeys() replaces the identity and stamps the time", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  f.clock.advance(HOUR);
+  f.store.updateUserKeys(f.bob, Uint8Array.of(7, 7), "fp-new");
+  const bob = f.store.getUser("bob");
+  assert.deepEqual(bob?.identity, Uint8Array.of(7, 7));
+  assert.equal(bob?.fingerprint, "fp-new");
+  assert.equal(bob?.keysUpdatedAt, T0 + HOUR);
+  assert.equal(bob?.createdAt, T0);
+  assert.throws(() => f.store.updateUserKeys(9999, Uint8Array.of(1), "x"), code("NOT_FOUND"));
+});
+
+Deno.test("updatePasswordHash() replaces the stored hash", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  f.store.updatePasswordHash(f.carol, "scrypt$new");
+  assert.equal(f.store.getUser("carol")?.passwordHash, "scrypt$new");
+  assert.throws(() => f.store.updatePasswordHash(9999, "x"), code("NOT_FOUND"));
+});
+
+Deno.test("recordFailedLogin() counts per key and time, and clearFailedLogins() resets", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  f.store.recordFailedLogin("user:alice");
+  f.clock.advance(1000);
+  f.store.recordFailedLogin("user:alice");
+  f.store.recordFailedLogin("addr:127.0.0.1");
+  assert.equal(f.store.failedLoginsSince("user:alice", T0), 2);
+  assert.equal(f.store.failedLoginsSince("user:alice", T0 + 1), 1);
+  assert.equal(f.store.failedLoginsSince("addr:127.0.0.1", T0), 1);
+  assert.equal(f.store.failedLoginsSince("user:bob", T0), 0);
+  f.store.clearFailedLogins("user:alice");
+  assert.equal(f.store.failedLoginsSince("user:alice", 0), 0);
+  assert.equal(f.store.failedLoginsSince("addr:127.0.0.1", 0), 1);
+});
+
+Deno.test("recordFailedLogin() prunes rows older than the retention", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path, { failedLoginRetentionMs: HOUR });
+  f.store.recordFailedLogin("user:alice");
+  f.store.recordFailedLogin("user:alice");
+  f.clock.advance(HOUR + 1);
+  f.store.recordFailedLogin("user:alice");
+  // Counting from 0 would still see pruned rows if they were kept.
+  assert.equal(f.store.failedLoginsSince("user:alice", 0), 1);
+});
+
+Deno.test("setOnline() creates a session; heartbeat() and setOffline() track presence", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ name: "presence.txt" });
+  const row = () => f.store.getAnnouncement(file.id);
+  assert.equal(row()?.online, true);
+  assert.equal(row()?.lastSeen, T0);
+
+  f.clock.advance(5000);
+  assert.equal(f.store.heartbeat("s-alice"), true);
+  assert.equal(row()?.lastSeen, T0 + 5000);
+
+  f.clock.advance(1000);
+  assert.equal(f.store.setOffline("s-alice"), true);
+  assert.equal(row()?.online, false);
+  assert.equal(row()?.lastSeen, T0 + 6000);
+
+  f.store.setOnline(f.alice, "s-alice", "127.0.0.1:5001");
+  assert.equal(row()?.online, true);
+
+  assert.equal(f.store.heartbeat("no-such-session"), false);
+  assert.equal(f.store.setOffline("no-such-session"), false);
+});
+
+Deno.test("setOnline() refuses another user's session id and unknown users", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  assert.throws(() => f.store.setOnline(f.bob, "s-alice", "127.0.0.1:1"), code("EXISTS"));
+  assert.throws(() => f.store.setOnline(9999, "s-new", "127.0.0.1:1"), code("NOT_FOUND"));
+  assert.throws(() => f.store.setOnline(f.bob, "", "127.0.0.1:1"), code("BAD_MESSAGE"));
+  assert.throws(() => f.store.setOnline(f.bob, "s2", "no-port"), code("BAD_MESSAGE"));
+  assert.throws(() => f.store.setOnline(f.bob, "s2", "host:70000"), code("BAD_MESSAGE"));
+});
+
+Deno.test("expireStale() marks silent sessions offline and heartbeat() revives them", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const aliceFile = f.share();
+  const bobFile = f.share({ ownerId: f.bob, sessionId: "s-bob" });
+  f.clock.advance(60_000);
+  f.store.heartbeat("s-bob");
+  f.clock.advance(30_000);
+  // alice was last heard 90 s ago, bob 30 s ago, carol 90 s ago.
+  assert.equal(f.store.expireStale(60_000), 2);
+  assert.equal(f.store.getAnnouncement(aliceFile.id)?.online, false);
+  assert.equal(f.store.getAnnouncement(bobFile.id)?.online, true);
+  assert.equal(f.store.expireStale(60_000), 0);
+  f.store.heartbeat("s-alice");
+  assert.equal(f.store.getAnnouncement(aliceFile.id)?.online, true);
+});
+
+Deno.test("pruneOfflineSessions() deletes long-gone sessions with their announcements", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ name: "gone.bin", keywords: ["vanishing"] });
+  f.store.setOffline("s-alice");
+  f.clock.advance(HOUR);
+  assert.equal(f.store.pruneOfflineSessions(2 * HOUR), 0);
+  assert.equal(f.store.pruneOfflineSessions(HOUR - 1), 1);
+  assert.equal(f.store.heartbeat("s-alice"), false);
+  // Reviving the session id must not bring back the listing: the cascade really deleted it.
+  f.store.setOnline(f.alice, "s-alice", "127.0.0.1:4001");
+  assert.equal(f.store.getAnnouncement(file.id, f.alice), undefined);
+  // The next listing may reuse the deleted rowid; a stale FTS entry would then match it.
+  const next = f.share({ name: "fresh.bin" });
+  assert.deepEqual(f.store.search("vanishing"), []);
+  assert.deepEqual(ids(f.store.search("fresh")), [next.id]);
+  assert.equal(f.store.integrityCheck(), "ok");
+});
+
+Deno.test("announce() stores a file that search() returns with every field", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ name: "Quarterly Report.pdf", keywords: ["finance", "Q3 2025"] });
+  const rows = f.store.search("quarterly");
+  assert.deepEqual(rows, [{
+    id: file.id,
+    name: "Quarterly Report.pdf",
+    size: 1234,
+    sha256: "ab".repeat(32),
+    owner: "Alice",
+    ownerFingerprint: "fp-alice",
+    ownerIdentity: new TextEncoder().encode("identity-of-Alice"),
+    online: true,
+    lastSeen: T0,
+    keywords: ["finance", "Q3 2025"],
+    createdAt: T0 - 1000,
+    address: "127.0.0.1:4001",
+    announcement: Uint8Array.of(1, 2, 3),
+    signature: Uint8Array.of(9, 9),
+  }]);
+});
+
+Deno.test("announce() replaces an announcement with the same id", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ name: "draft.txt", keywords: ["old"] });
+  f.store.setOnline(f.alice, "s-alice-2", "127.0.0.1:4999");
+  f.store.announce({
+    ...file,
+    name: "final.txt",
+    keywords: ["new"],
+    sessionId: "s-alice-2",
+    address: "127.0.0.1:4999",
+  });
+  assert.deepEqual(f.store.search("draft"), []);
+  assert.deepEqual(f.store.search("old"), []);
+  assert.deepEqual(ids(f.store.search("final new")), [file.id]);
+  const row = f.store.getAnnouncement(file.id);
+  assert.equal(row?.address, "127.0.0.1:4999");
+  assert.equal(f.store.list({ viewer: f.alice, mine: true }).length, 1);
+  // The listing moved to the new session, so dropping the old one leaves it alone.
+  assert.equal(f.store.removeSessionAnnouncements("s-alice"), 0);
+  assert.equal(f.store.integrityCheck(), "ok");
+});
+
+Deno.test("announce() refuses a file id owned by another user with EXISTS", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ name: "mine.txt" });
+  assert.throws(
+    () => f.store.announce({ ...file, ownerId: f.bob, sessionId: "s-bob", name: "stolen.txt" }),
+    code("EXISTS"),
+  );
+  assert.equal(f.store.getAnnouncement(file.id)?.name, "mine.txt");
+});
+
+Deno.test("announce() refuses a session that is not the owner's with NOT_FOUND", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  assert.throws(() => f.store.announce(f.file({ sessionId: "s-bob" })), code("NOT_FOUND"));
+  assert.throws(() => f.store.announce(f.file({ sessionId: "s-none" })), code("NOT_FOUND"));
+  assert.deepEqual(f.store.list(), []);
+});
+
+Deno.test("announce() enforces the limits with BAD_MESSAGE", async (t) => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const at = (n: number) => "k".repeat(n);
+  const users = Array.from({ length: MAX_RECIPIENTS + 1 }, (_, i) => `user${i}`);
+  const ok: [string, Partial<Announcement>][] = [
+    [`${MAX_KEYWORDS} keywords`, {
+      keywords: Array.from({ length: MAX_KEYWORDS }, (_, i) => at(i + 1)),
+    }],
+    [`keyword of ${MAX_KEYWORD_BYTES} bytes`, { keywords: [at(MAX_KEYWORD_BYTES)] }],
+    [`name of ${MAX_NAME_BYTES} bytes`, { name: "é".repeat(127) + "x" }],
+    [`${MAX_RECIPIENTS} recipients`, { recipients: users.slice(0, MAX_RECIPIENTS) }],
+    ["empty file", { size: 0 }],
+    ["IPv6 address", { address: "[::1]:1" }],
+  ];
+  for (const [name, fields] of ok) {
+    await t.step(`accepts ${name}`, () => f.store.announce(f.file(fields)));
+  }
+  const bad: [string, Partial<Announcement>][] = [
+    [`${MAX_KEYWORDS + 1} keywords`, {
+      keywords: Array.from({ length: MAX_KEYWORDS + 1 }, (_, i) => at(i + 1)),
+    }],
+    [`keyword of ${MAX_KEYWORD_BYTES + 1} bytes`, { keywords: [at(MAX_KEYWORD_BYTES + 1)] }],
+    ["multi-byte keyword over the limit", { keywords: ["é".repeat(33)] }],
+    ["empty keyword", { keywords: [""] }],
+    ["keyword with newline", { keywords: ["a\nb"] }],
+    [`name of ${MAX_NAME_BYTES + 1} bytes`, { name: "é".repeat(128) }],
+    ["empty name", { name: "" }],
+    ["name with NUL", { name: "a\u0000b" }],
+    ["name with C1 control", { name: "a\u0085b" }],
+    ["name with lone surrogate", { name: "a\ud800b" }],
+    [`${MAX_RECIPIENTS + 1} recipients`, { recipients: users }],
+    ["invalid recipient", { recipients: ["not valid!"] }],
+    ["upper-case hex id", { id: "AB".repeat(32) }],
+    ["short id", { id: "ab".repeat(7) }],
+    ["odd-length id", { id: "a".repeat(33) }],
+    ["bad sha256", { sha256: "ab".repeat(31) }],
+    ["negative size", { size: -1 }],
+    ["fractional size", { size: 1.5 }],
+    ["unsafe size", { size: 2 ** 53 }],
+    ["address without port", { address: "example.org" }],
+    ["port zero", { address: "example.org:0" }],
+    ["empty signed bytes", { announcement: new Uint8Array(0) }],
+    ["oversized signature", { signature: new Uint8Array(2000) }],
+    ["negative creation time", { createdAt: -1 }],
+  ];
+  for (const [name, fields] of bad) {
+    await t.step(`rejects ${name}`, () => {
+      assert.throws(() => f.store.announce(f.file(fields)), code("BAD_MESSAGE"));
+    });
+  }
+  await t.step("stored only the accepted ones", () => {
+    assert.equal(f.store.list({ viewer: f.alice, mine: true }).length, ok.length);
+  });
+});
+
+Deno.test("announceMany() stores all or nothing", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const good = [f.file({ name: "one.txt" }), f.file({ name: "two.txt" })];
+  assert.throws(
+    () => f.store.announceMany([...good, f.file({ sessionId: "s-bob" })]),
+    code("NOT_FOUND"),
+  );
+  assert.deepEqual(f.store.list(), []);
+  f.store.announceMany(good);
+  assert.deepEqual(ids(f.store.list()), ids(good));
+  f.store.announceMany([]);
+});
+
+Deno.test("search(), list(), getAnnouncement() and findByName() apply visibility", async (t) => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const pub = f.share({ name: "shared notes.txt" });
+  const forBob = f.share({ name: "secret notes.txt", recipients: ["BOB"] });
+  const carols = f.share({
+    ownerId: f.carol,
+    sessionId: "s-carol",
+    name: "carol notes.txt",
+    recipients: ["alice"],
+  });
+  const cases: [string, number | undefined, string[]][] = [
+    ["anonymous", undefined, [pub.id]],
+    ["alice (owner of two, recipient of one)", f.alice, [pub.id, forBob.id, carols.id]],
+    ["bob (recipient)", f.bob, [pub.id, forBob.id]],
+    ["carol (owner of one)", f.carol, [pub.id, carols.id]],
+    ["unknown user id", 9999, [pub.id]],
+  ];
+  for (const [who, viewer, expected] of cases) {
+    await t.step(who, () => {
+      const sorted = [...expected].sort();
+      assert.deepEqual(ids(f.store.search("notes", { viewer })), sorted);
+      assert.deepEqual(ids(f.store.list({ viewer })), sorted);
+      assert.deepEqual(
+        ids(f.store.findByName("SECRET NOTES.TXT", viewer)),
+        ids(
+          expected.includes(forBob.id) ? [forBob] : [],
+        ),
+      );
+      for (const file of [pub, forBob, carols]) {
+        assert.equal(
+          f.store.getAnnouncement(file.id, viewer)?.id,
+          expected.find((id) => id === file.id),
+        );
+      }
+    });
+  }
+  await t.step("mine lists only the viewer's own", () => {
+    assert.deepEqual(ids(f.store.list({ viewer: f.alice, mine: true })), ids([pub, forBob]));
+    assert.deepEqual(ids(f.store.list({ viewer: f.bob, mine: true })), []);
+    assert.deepEqual(f.store.list({ mine: true }), []);
+  });
+});
+
+Deno.test("a recipient who registers later sees files addressed to the name", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ recipients: ["dave"] });
+  const dave = f.store.createUser({
+    username: "Dave",
+    passwordHash: "h",
+    identity: Uint8Array.of(1),
+    fingerprint: "fp",
+  });
+  assert.equal(f.store.getAnnouncement(file.id, dave)?.id, file.id);
+});
+
+Deno.test("search() matches name tokens, keywords, prefixes, case and accents", async (t) => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const report = f.share({ name: "Quarterly_Report-2025.final.PDF", keywords: ["finance"] });
+  const photos = f.share({ name: "holiday photos.tar.gz", keywords: ["Beach", "été"] });
+  const cafe = f.share({ name: "Café Menu.txt", keywords: ["日本語のファイル"] });
+  // Decomposed accents, as macOS file names have them.
+  const resume = f.share({ name: "Re\u0301sume\u0301 2024.pdf", keywords: ["cv"] });
+  const cases: [string, Announcement[]][] = [
+    ["report", [report]],
+    ["REPORT", [report]],
+    ["2025", [report]],
+    ["pdf", [report, resume]],
+    ["résumé", [resume]],
+    ["resume", [resume]],
+    ["RÉSUMÉ 2024", [resume]],
+    ["finance", [report]],
+    ["fin", [report]],
+    ["quart rep", [report]],
+    ["Quarterly_Report-2025", [report]],
+    ["beach", [photos]],
+    ["ete", [photos]],
+    ["été", [photos]],
+    ["cafe", [cafe]],
+    ["CAFÉ", [cafe]],
+    ["cafe\u0301", [cafe]],
+    ["日本語", [cafe]],
+    ["photos beach", [photos]],
+    ["photos finance", []],
+    ["ho", [photos]],
+    ["txt", [cafe]],
+    ["t", []],
+    ["nothing-matches", []],
+  ];
+  for (const [query, expected] of cases) {
+    await t.step(JSON.stringify(query), () => {
+      assert.deepEqual(ids(f.store.search(query)), ids(expected));
+    });
+  }
+});
+
+Deno.test("search() never throws on hostile query text", async (t) => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ name: "near or not.txt", keywords: ["and"] });
+  const hostile = [
+    '"',
+    '""',
+    '"unterminated',
+    "*",
+    "**",
+    "a*",
+    "*a",
+    "NEAR(",
+    "NEAR(a b, 2)",
+    "OR",
+    "AND",
+    "NOT",
+    "a OR b",
+    "-",
+    "-near",
+    "+",
+    "^near",
+    "name:near",
+    "{name keywords}: near",
+    "(",
+    ")",
+    "near)",
+    "\u0000",
+    "\u202e",
+    "🙂",
+    "Ω≈ç√∫",
+    "\ud800",
+    "'; DROP TABLE users; --",
+    "x".repeat(100_000),
+    Array.from({ length: 200 }, (_, i) => `w${i}`).join(" "),
+  ];
+  for (const query of hostile) {
+    await t.step(JSON.stringify(query.slice(0, 40)), () => {
+      const rows = f.store.search(query);
+      assert.ok(Array.isArray(rows));
+    });
+  }
+  await t.step("operator words are searched as words", () => {
+    assert.deepEqual(ids(f.store.search("NEAR(")), [file.id]);
+    assert.deepEqual(ids(f.store.search("OR")), [file.id]);
+    assert.deepEqual(ids(f.store.search("and")), [file.id]);
+    assert.deepEqual(ids(f.store.search("-near")), [file.id]);
+  });
+  await t.step("queries without letters or digits find nothing", () => {
+    for (const query of ["", "   ", '"', "*", "-", "()", "🙂", "..."]) {
+      assert.deepEqual(f.store.search(query), []);
+    }
+  });
+  assert.equal(f.store.integrityCheck(), "ok");
+});
+
+Deno.test("toFtsQuery() quotes every term and adds prefix stars only to longer words", () => {
+  assert.equal(toFtsQuery("report"), '"report"*');
+  assert.equal(toFtsQuery('say "hi" a'), '"say"* AND """hi"""* AND "a"');
+  assert.equal(toFtsQuery("NEAR( x-y"), '"NEAR("* AND "x-y"');
+  assert.equal(toFtsQuery("dup dup"), '"dup"*');
+  assert.equal(toFtsQuery(' * - " '), undefined);
+  assert.equal(toFtsQuery(""), undefined);
+  const many = toFtsQuery(Array.from({ length: 20 }, (_, i) => `t${i}`).join(" "));
+  assert.equal(many?.split(" AND ").length, 8);
+});
+
+Deno.test("search() and list() page through results newest first", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const files = Array.from({ length: 7 }, (_, i) => f.file({ name: `page ${i}.txt` }));
+  f.store.announceMany(files);
+  const newestFirst = files.map((file) => file.id).reverse();
+  for (const page of [(o: number) => f.store.search("page", { limit: 3, offset: o })]) {
+    assert.deepEqual([0, 3, 6].flatMap((o) => page(o).map((r) => r.id)), newestFirst);
+  }
+  const listed = [0, 3, 6].flatMap((o) => f.store.list({ limit: 3, offset: o }).map((r) => r.id));
+  assert.deepEqual(listed, newestFirst);
+});
+
+Deno.test("search() and list() reject out-of-range pages with BAD_MESSAGE", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  for (
+    const options of [
+      { limit: 0 },
+      { limit: MAX_PAGE_SIZE + 1 },
+      { limit: 1.5 },
+      { offset: -1 },
+      { offset: MAX_OFFSET + 1 },
+    ]
+  ) {
+    assert.throws(() => f.store.search("x", options), code("BAD_MESSAGE"));
+    assert.throws(() => f.store.list(options), code("BAD_MESSAGE"));
+  }
+  assert.deepEqual(f.store.search("x", { limit: MAX_PAGE_SIZE, offset: MAX_OFFSET }), []);
+});
+
+Deno.test("findByName() matches the exact name ignoring case and may return several", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const a = f.share({ name: "Notes.txt" });
+  const b = f.share({ ownerId: f.bob, sessionId: "s-bob", name: "NOTES.TXT" });
+  f.share({ name: "Notes.txt.bak" });
+  f.store.setOffline("s-alice");
+  const rows = f.store.findByName("notes.txt");
+  // Online first: bob's copy can be fetched right now.
+  assert.deepEqual(rows.map((r) => r.id), [b.id, a.id]);
+  assert.deepEqual(f.store.findByName("notes"), []);
+});
+
+Deno.test("unshare() removes only the owner's announcement", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ name: "temporary.txt", recipients: ["bob"] });
+  assert.equal(f.store.unshare(f.bob, file.id), false);
+  assert.equal(f.store.getAnnouncement(file.id, f.bob)?.id, file.id);
+  assert.equal(f.store.unshare(f.alice, file.id), true);
+  assert.equal(f.store.getAnnouncement(file.id, f.alice), undefined);
+  assert.deepEqual(f.store.search("temporary", { viewer: f.alice }), []);
+  assert.equal(f.store.unshare(f.alice, file.id), false);
+  assert.equal(f.store.integrityCheck(), "ok");
+});
+
+Deno.test("unshareAll() removes every announcement of one owner", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  f.store.setOnline(f.alice, "s-alice-2", "127.0.0.1:4999");
+  f.share({ name: "a1.txt" });
+  f.share({ name: "a2.txt", sessionId: "s-alice-2", recipients: ["bob"] });
+  const kept = f.share({ ownerId: f.bob, sessionId: "s-bob", name: "b1.txt" });
+  assert.equal(f.store.unshareAll(f.alice), 2);
+  assert.deepEqual(ids(f.store.list({ viewer: f.bob })), [kept.id]);
+  assert.deepEqual(f.store.search("a2", { viewer: f.bob }), []);
+  assert.equal(f.store.unshareAll(f.alice), 0);
+  assert.equal(f.store.integrityCheck(), "ok");
+});
+
+Deno.test("removeSessionAnnouncements() removes that session's files only", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  f.share({ name: "a1.txt" });
+  f.share({ name: "a2.txt" });
+  const kept = f.share({ ownerId: f.bob, sessionId: "s-bob", name: "b1.txt" });
+  assert.equal(f.store.removeSessionAnnouncements("s-alice"), 2);
+  assert.deepEqual(ids(f.store.list()), [kept.id]);
+  assert.deepEqual(f.store.search("a1"), []);
+  assert.equal(f.store.removeSessionAnnouncements("s-alice"), 0);
+});
+
+Deno.test("IndexStore keeps users, sessions and announcements across close and reopen", async () => {
+  await using dir = await tempDir();
+  let file: Announcement;
+  {
+    using f = new Fixture(dir.path);
+    file = f.share({ name: "durable.bin", keywords: ["persist"], recipients: ["bob"] });
+    f.store.recordFailedLogin("addr:127.0.0.1");
+  }
+  const store = IndexStore.open(dir.path, { now: () => T0 });
+  try {
+    const bob = store.getUser("bob");
+    assert.ok(bob);
+    assert.deepEqual(ids(store.search("persist", { viewer: bob.id })), [file.id]);
+    assert.deepEqual(store.search("persist"), []);
+    assert.equal(store.getAnnouncement(file.id, bob.id)?.online, true);
+    assert.equal(store.failedLoginsSince("addr:127.0.0.1", 0), 1);
+    assert.equal(store.integrityCheck(), "ok");
+  } finally {
+    store.close();
+  }
+});

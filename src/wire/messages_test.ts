@@ -1,0 +1,326 @@
+import assert from "node:assert/strict";
+import { ErrorCode, isSfsError } from "../errors.ts";
+import { type Bytes, concat, toHex, utf8 } from "../crypto/bytes.ts";
+import { ByteWriter } from "../crypto/encoding.ts";
+import {
+  decodeMessage,
+  encodeHelloReplyUnsigned,
+  encodeMessage,
+  MAX_ERROR_TEXT_BYTES,
+  MAX_WIRE_NAME_BYTES,
+  type Message,
+  MessageType,
+  PLAIN_TYPES,
+} from "./messages.ts";
+
+function bytes(length: number, seed = 1): Bytes {
+  return Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
+}
+
+const RSA_SIG = bytes(384, 2);
+const ED_SIG = bytes(64, 3);
+const IDENTITY = bytes(860, 4);
+const FILE_ID = bytes(16, 5);
+const SHA = bytes(32, 6);
+
+/**
+ * At least one sample of every message type, keyed by type. A type added to MessageType
+ * without a sample here fails "every MessageType has a codec that round-trips".
+ */
+const SAMPLES: { [T in MessageType]?: Extract<Message, { type: T }>[] } = {
+  [MessageType.HELLO]: [{
+    type: MessageType.HELLO,
+    version: 1,
+    identity: IDENTITY,
+    ephemeral: bytes(32, 7),
+    nonce: bytes(32, 8),
+  }, {
+    type: MessageType.HELLO,
+    version: 0xffff,
+    identity: new Uint8Array(),
+    ephemeral: new Uint8Array(32),
+    nonce: new Uint8Array(32),
+  }],
+  [MessageType.HELLO_REPLY]: [{
+    type: MessageType.HELLO_REPLY,
+    version: 1,
+    identity: IDENTITY,
+    ephemeral: bytes(32, 9),
+    nonce: bytes(32, 10),
+    wrappedSecret: bytes(384, 11),
+    signatures: { rsa: RSA_SIG, ed25519: ED_SIG },
+  }, {
+    type: MessageType.HELLO_REPLY,
+    version: 1,
+    identity: IDENTITY,
+    ephemeral: bytes(32, 9),
+    nonce: bytes(32, 10),
+    wrappedSecret: bytes(512, 11),
+    signatures: { rsa: undefined, ed25519: ED_SIG },
+  }],
+  [MessageType.ABORT]: [
+    { type: MessageType.ABORT, code: "REFUSED", message: "Not on the allow list" },
+    { type: MessageType.ABORT, code: "VERSION_MISMATCH", message: "" },
+  ],
+  [MessageType.GET]: [
+    { type: MessageType.GET, fileId: FILE_ID, offset: 0 },
+    { type: MessageType.GET, fileId: FILE_ID, offset: Number.MAX_SAFE_INTEGER },
+  ],
+  [MessageType.MANIFEST]: [{
+    type: MessageType.MANIFEST,
+    fileId: FILE_ID,
+    name: "report — final ✓.pdf",
+    size: 5 * 1024 * 1024 + 3,
+    sha256: SHA,
+    chunkSize: 1024 * 1024,
+    offset: 2 * 1024 * 1024,
+  }, {
+    type: MessageType.MANIFEST,
+    fileId: FILE_ID,
+    name: "x".repeat(MAX_WIRE_NAME_BYTES),
+    size: 0,
+    sha256: SHA,
+    chunkSize: 0xffffffff,
+    offset: 0,
+  }],
+  [MessageType.FINAL]: [
+    { type: MessageType.FINAL, signatures: { rsa: RSA_SIG, ed25519: ED_SIG } },
+    { type: MessageType.FINAL, signatures: { rsa: RSA_SIG, ed25519: undefined } },
+    { type: MessageType.FINAL, signatures: { rsa: undefined, ed25519: undefined } },
+  ],
+  [MessageType.RECEIPT]: [{ type: MessageType.RECEIPT, sha256: SHA }],
+  [MessageType.ERROR]: [
+    { type: MessageType.ERROR, code: "NOT_FOUND", message: 'No file "abc" here' },
+    { type: MessageType.ERROR, code: "INTERNAL", message: "é".repeat(MAX_ERROR_TEXT_BYTES / 2) },
+  ],
+  [MessageType.REGISTER]: [{
+    type: MessageType.REGISTER,
+    username: "alice",
+    password: "pässword",
+    proof: { rsa: RSA_SIG, ed25519: ED_SIG },
+  }],
+  [MessageType.LOGIN]: [
+    {
+      type: MessageType.LOGIN,
+      username: "alice",
+      password: "secret",
+      rotateKeys: false,
+      proof: { rsa: undefined, ed25519: ED_SIG },
+    },
+    {
+      type: MessageType.LOGIN,
+      username: "bob",
+      password: "",
+      rotateKeys: true,
+      proof: { rsa: RSA_SIG, ed25519: ED_SIG },
+    },
+  ],
+  [MessageType.AUTH]: [{
+    type: MessageType.AUTH,
+    username: "alice",
+    proof: { rsa: RSA_SIG, ed25519: undefined },
+  }],
+  [MessageType.OK]: [{ type: MessageType.OK }],
+  [MessageType.USER_KEYS]: [
+    { type: MessageType.USER_KEYS, usernames: ["alice", "bob"] },
+    { type: MessageType.USER_KEYS, usernames: [] },
+  ],
+  [MessageType.USER_KEYS_REPLY]: [{
+    type: MessageType.USER_KEYS_REPLY,
+    users: [{ username: "alice", identity: IDENTITY }, { username: "bob", identity: bytes(5) }],
+  }],
+  [MessageType.ANNOUNCE]: [{
+    type: MessageType.ANNOUNCE,
+    announcement: bytes(300, 12),
+    signatures: { rsa: RSA_SIG, ed25519: ED_SIG },
+  }],
+  [MessageType.HEARTBEAT]: [{ type: MessageType.HEARTBEAT }],
+  [MessageType.UNSHARE]: [{ type: MessageType.UNSHARE, fileId: FILE_ID }],
+  [MessageType.SEARCH]: [{
+    type: MessageType.SEARCH,
+    query: "holiday photos",
+    limit: 20,
+    offset: 40,
+  }],
+  [MessageType.LIST]: [
+    { type: MessageType.LIST, mine: true, limit: 1, offset: 0 },
+    { type: MessageType.LIST, mine: false, limit: 50, offset: 100 },
+  ],
+  [MessageType.RESOLVE]: [{ type: MessageType.RESOLVE, query: toHex(FILE_ID) }],
+  [MessageType.LISTINGS]: [
+    { type: MessageType.LISTINGS, listings: [] },
+    {
+      type: MessageType.LISTINGS,
+      listings: [{
+        announcement: bytes(200, 13),
+        signatures: { rsa: RSA_SIG, ed25519: ED_SIG },
+        ownerIdentity: IDENTITY,
+        online: true,
+        lastSeen: 1_790_000_000_000,
+      }, {
+        announcement: bytes(10, 14),
+        signatures: { rsa: undefined, ed25519: ED_SIG },
+        ownerIdentity: bytes(20),
+        online: false,
+        lastSeen: 0,
+      }],
+    },
+  ],
+};
+
+const ALL_TYPES = Object.values(MessageType) as number[];
+
+function allSamples(): Message[] {
+  return Object.values(SAMPLES).flat() as Message[];
+}
+
+function isBadMessage(err: unknown): boolean {
+  return isSfsError(err, "BAD_MESSAGE");
+}
+
+function failure(code: string, message: string): Bytes {
+  return new ByteWriter().text(code).text(message).finish();
+}
+
+Deno.test("every MessageType has a codec that round-trips", async (t) => {
+  const sampled = Object.keys(SAMPLES).map(Number).sort((a, b) => a - b);
+  assert.deepEqual(sampled, [...ALL_TYPES].sort((a, b) => a - b), "a message type has no sample");
+  for (const [name, type] of Object.entries(MessageType)) {
+    await t.step(name, () => {
+      const samples = SAMPLES[type] as Message[] | undefined;
+      assert.ok(samples && samples.length > 0);
+      for (const sample of samples) {
+        assert.equal(sample.type, type);
+        const body = encodeMessage(sample);
+        const decoded = decodeMessage(type, body);
+        assert.deepEqual(decoded, sample);
+        assert.deepEqual(encodeMessage(decoded), body);
+      }
+    });
+  }
+});
+
+Deno.test("MessageType numbers are distinct bytes", () => {
+  assert.equal(new Set(ALL_TYPES).size, ALL_TYPES.length);
+  for (const type of ALL_TYPES) assert.ok(Number.isInteger(type) && type >= 1 && type <= 255);
+});
+
+Deno.test("PLAIN_TYPES are exactly HELLO, HELLO_REPLY and ABORT", () => {
+  assert.deepEqual([...PLAIN_TYPES].sort(), [1, 2, 3]);
+});
+
+Deno.test("decodeMessage() rejects unknown types with BAD_MESSAGE", () => {
+  const unknown = Array.from({ length: 257 }, (_, i) => i).filter((n) => !ALL_TYPES.includes(n));
+  assert.ok(unknown.includes(0) && unknown.includes(256));
+  for (const type of unknown) {
+    assert.throws(() => decodeMessage(type, new Uint8Array()), isBadMessage, `type ${type}`);
+  }
+});
+
+Deno.test("decodeMessage() rejects trailing bytes", () => {
+  for (const sample of allSamples()) {
+    const body = concat(encodeMessage(sample), Uint8Array.of(0));
+    assert.throws(() => decodeMessage(sample.type, body), isBadMessage, `type ${sample.type}`);
+  }
+});
+
+Deno.test("decodeMessage() rejects every truncation of a valid body", () => {
+  for (const sample of allSamples()) {
+    const body = encodeMessage(sample);
+    for (let length = 0; length < body.length; length++) {
+      assert.throws(
+        () => decodeMessage(sample.type, body.subarray(0, length)),
+        isBadMessage,
+        `type ${sample.type} cut to ${length} of ${body.length} bytes`,
+      );
+    }
+  }
+});
+
+Deno.test("decodeMessage() reads ERROR and ABORT codes it does not know as REMOTE_ERROR", async (t) => {
+  for (const type of [MessageType.ERROR, MessageType.ABORT]) {
+    await t.step(`type ${type}`, () => {
+      for (const code of ["NO_SUCH_CODE", "", "not_found", "toString", "__proto__"]) {
+        const decoded = decodeMessage(type, failure(code, "Something went wrong"));
+        assert.deepEqual(decoded, { type, code: "REMOTE_ERROR", message: "Something went wrong" });
+      }
+      for (const code of Object.values(ErrorCode)) {
+        assert.equal((decodeMessage(type, failure(code, "")) as { code: string }).code, code);
+      }
+    });
+  }
+});
+
+Deno.test("decodeMessage() rejects control characters in ERROR and ABORT text", async (t) => {
+  const texts: [string, string][] = [
+    ["newline", "line one\nline two"],
+    ["carriage return", "100%\rdone"],
+    ["escape sequence", "\u001b[2Jcleared"],
+    ["NUL", "a\u0000b"],
+    ["DEL", "a\u007fb"],
+    ["C1 CSI", "a\u009bb"],
+    ["right-to-left override", "txt.\u202eexe"],
+    ["first strong isolate", "a\u2068b"],
+  ];
+  for (const type of [MessageType.ERROR, MessageType.ABORT]) {
+    for (const [name, text] of texts) {
+      await t.step(`type ${type}: ${name}`, () => {
+        assert.throws(() => decodeMessage(type, failure("INTERNAL", text)), isBadMessage);
+      });
+    }
+  }
+});
+
+Deno.test("decodeMessage() enforces field limits", async (t) => {
+  const hello = (identity: Bytes) =>
+    new ByteWriter().u16(1).bytes16(identity).raw(bytes(32)).raw(bytes(32)).finish();
+  const signatures = (rsa: Bytes, ed: Bytes) => new ByteWriter().bytes16(rsa).bytes16(ed).finish();
+  const manifest = (name: Uint8Array) =>
+    new ByteWriter().raw(FILE_ID).bytes16(name).u64(1).raw(SHA).u32(16384).u64(0).finish();
+  const cases: [string, number, Bytes][] = [
+    ["HELLO identity over 2048 bytes", MessageType.HELLO, hello(new Uint8Array(2049))],
+    ["FINAL Ed25519 signature of 63 bytes", MessageType.FINAL, signatures(RSA_SIG, bytes(63))],
+    ["FINAL Ed25519 signature of 65 bytes", MessageType.FINAL, signatures(RSA_SIG, bytes(65))],
+    ["FINAL RSA signature over 512 bytes", MessageType.FINAL, signatures(bytes(513), ED_SIG)],
+    ["MANIFEST name over 1024 bytes", MessageType.MANIFEST, manifest(utf8("x".repeat(1025)))],
+    ["MANIFEST name not UTF-8", MessageType.MANIFEST, manifest(Uint8Array.of(0x61, 0xff))],
+    [
+      "GET offset over 2^53 − 1",
+      MessageType.GET,
+      concat(FILE_ID, Uint8Array.of(0, 0x20, 0, 0, 0, 0, 0, 0)),
+    ],
+    ["GET file id short", MessageType.GET, concat(FILE_ID.subarray(1), new Uint8Array(8))],
+    ["ERROR code over 64 bytes", MessageType.ERROR, failure("X".repeat(65), "")],
+    ["ERROR text over 512 bytes", MessageType.ERROR, failure("INTERNAL", "x".repeat(513))],
+    [
+      "ERROR text not UTF-8",
+      MessageType.ERROR,
+      new ByteWriter().text("INTERNAL").bytes16(Uint8Array.of(0xc3)).finish(),
+    ],
+    ["LIST flag byte 2", MessageType.LIST, new ByteWriter().u8(2).u16(1).u32(0).finish()],
+  ];
+  for (const [name, type, body] of cases) {
+    await t.step(name, () => assert.throws(() => decodeMessage(type, body), isBadMessage));
+  }
+});
+
+Deno.test("encodeMessage() lays out GET, RECEIPT and ERROR as the spec says", () => {
+  assert.equal(
+    toHex(encodeMessage({ type: MessageType.GET, fileId: FILE_ID, offset: 0x0102 })),
+    toHex(FILE_ID) + "0000000000000102",
+  );
+  assert.equal(toHex(encodeMessage({ type: MessageType.RECEIPT, sha256: SHA })), toHex(SHA));
+  assert.equal(
+    toHex(encodeMessage({ type: MessageType.ERROR, code: "IO", message: "é" })),
+    "0002" + "494f" + "0002" + "c3a9",
+  );
+});
+
+Deno.test("encodeHelloReplyUnsigned() is the HELLO_REPLY body without its signatures", () => {
+  const reply = SAMPLES[MessageType.HELLO_REPLY]![0];
+  const unsigned = encodeHelloReplyUnsigned(new ByteWriter(), reply).finish();
+  const full = encodeMessage(reply);
+  assert.deepEqual(full.subarray(0, unsigned.length), unsigned);
+  const tail = new ByteWriter().bytes16(RSA_SIG).bytes16(ED_SIG).finish();
+  assert.deepEqual(full.subarray(unsigned.length), tail);
+});

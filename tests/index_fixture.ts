@@ -1,0 +1,152 @@
+/**
+ * Helpers for the index integration tests: a real `sfs server` process, users registered through
+ * the real CLI, and `sfs send` processes announcing through it.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { importIdentity } from "../src/crypto/keystore.ts";
+import type { Identity } from "../src/crypto/identity.ts";
+import { constantTimeEqual } from "../src/crypto/bytes.ts";
+import { parseFingerprint } from "../src/crypto/identity.ts";
+import { IndexClient } from "../src/index/client.ts";
+import { runSfs, type SfsEvent, type SfsProcess, type SfsResult, startSfs } from "./harness.ts";
+import { identityText, testHome } from "./identities.ts";
+
+/** The password every test account uses. */
+export const PASSWORD = "correct horse battery staple";
+
+/** A running index server process. */
+export interface ServerProcess extends AsyncDisposable {
+  readonly proc: SfsProcess;
+  readonly port: number;
+  /** `127.0.0.1:PORT`. */
+  readonly address: string;
+  readonly fingerprint: string;
+  /** The database path. */
+  readonly db: string;
+}
+
+/**
+ * Starts `sfs server --json` with its database in `dir`, on `port` (0 picks one); resolves once it
+ * printed its `listening` event.
+ */
+export async function startServer(dir: string, port = 0): Promise<ServerProcess> {
+  const db = join(dir, "index.db");
+  const proc = startSfs(["server", "--listen", `127.0.0.1:${port}`, "--db", db, "--json"], {
+    home: dir,
+  });
+  const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
+  assert.equal(proc.events[0].event, "listening", "the first line must be the listening event");
+  const bound = Number(listening.port);
+  return {
+    proc,
+    port: bound,
+    address: `127.0.0.1:${bound}`,
+    fingerprint: String(listening.fingerprint),
+    db,
+    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
+  };
+}
+
+/** Runs sfs as the user whose home is `home`, with the test password available. */
+export function sfs(
+  home: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<SfsResult> {
+  return runSfs(args, { home, env: { SFS_PASSWORD: PASSWORD, ...env } });
+}
+
+/** Creates a home holding the named test identity and registers it on the server. */
+export async function registeredHome(
+  parent: string,
+  server: ServerProcess,
+  name: string,
+): Promise<string> {
+  const home = await testHome(parent, name);
+  const result = await sfs(home, [
+    "register",
+    "--server",
+    server.address,
+    "--user",
+    name,
+    "--server-fingerprint",
+    server.fingerprint,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  return home;
+}
+
+/** The `{"error":{…}}` line a failed `--json` command printed on stderr. */
+export function jsonError(result: SfsResult): { code: string; message: string } {
+  for (const line of result.stderr.split("\n").reverse()) {
+    try {
+      const value = JSON.parse(line);
+      if (value?.error?.code) return value.error;
+    } catch {
+      // Not the error line.
+    }
+  }
+  throw new Error(`No JSON error on stderr:\n${result.stderr}`);
+}
+
+/** Asserts a command failed with `code` (from its `--json` error line) and `exit` status. */
+export function assertFails(result: SfsResult, code: string, exit: number): void {
+  assert.equal(jsonError(result).code, code, result.stderr);
+  assert.equal(result.code, exit, result.stderr);
+}
+
+/** A running `sfs send --json` and its ready event. */
+export interface Sender extends AsyncDisposable {
+  readonly proc: SfsProcess;
+  readonly ready: SfsEvent;
+  /** The first file's id. */
+  readonly id: string;
+}
+
+/** Starts `sfs send FILES… --listen 127.0.0.1:0 --json …extra` as `home`; waits until ready. */
+export async function startSender(
+  home: string,
+  files: readonly string[],
+  extra: readonly string[] = [],
+): Promise<Sender> {
+  const proc = startSfs(["send", ...files, "--listen", "127.0.0.1:0", "--json", ...extra], {
+    home,
+    env: { SFS_PASSWORD: PASSWORD },
+  });
+  const ready = await proc.nextEvent((e) => e.event === "ready");
+  return {
+    proc,
+    ready,
+    id: String(ready.id),
+    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
+  };
+}
+
+/** Connects in-process to the server process as the named test identity, pinning its key. */
+export async function connectClient(server: ServerProcess, name: string): Promise<IndexClient> {
+  const identity: Identity = await importIdentity(await identityText(name));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  return await IndexClient.connect(conn, identity, {
+    verifyServer: (s) => {
+      if (!constantTimeEqual(s.fingerprint, parseFingerprint(server.fingerprint))) {
+        throw new Error("Unexpected server key");
+      }
+    },
+  });
+}
+
+/** Polls `check` every 100 ms until it returns true or `timeoutMs` passes. */
+export async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

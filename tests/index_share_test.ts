@@ -1,0 +1,173 @@
+/** Sharing through a real index server: announce, search, get, presence, --once, --to. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { randomFile, sha256File, tempDir } from "./harness.ts";
+import {
+  assertFails,
+  eventually,
+  registeredHome,
+  sfs,
+  startSender,
+  startServer,
+} from "./index_fixture.ts";
+
+interface ListingJson {
+  id: string;
+  name: string;
+  owner: string;
+  online: boolean;
+  keywords: string[];
+}
+
+/** The JSON array `sfs search|ls --json` printed. */
+function listings(stdout: string): ListingJson[] {
+  const line = stdout.split("\n").find((l) => l.startsWith("["));
+  assert.ok(line !== undefined, `no JSON array in:\n${stdout}`);
+  return JSON.parse(line);
+}
+
+Deno.test("announce, search and get through the index", async (t) => {
+  await using dir = await tempDir();
+  await using server = await startServer(join(dir.path, "server"));
+  const alice = await registeredHome(dir.path, server, "alice");
+  const bob = await registeredHome(dir.path, server, "bob");
+  const file = join(dir.path, "q3-report.bin");
+  await randomFile(file, 300_000);
+  await using sender = await startSender(alice, [file], [
+    "--keyword",
+    "quarterly",
+    "--keyword",
+    "finance",
+  ]);
+  assert.deepEqual(sender.ready.ids, [sender.id]);
+  assert.equal(sender.ready.server, server.address);
+  const out = join(dir.path, "out");
+  await Deno.mkdir(out);
+
+  await t.step("search finds the file by keyword, online", async () => {
+    const result = await sfs(bob, ["search", "quarterly", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const found = listings(result.stdout);
+    assert.equal(found.length, 1);
+    assert.equal(found[0].id, sender.id);
+    assert.equal(found[0].owner, "alice");
+    assert.equal(found[0].online, true);
+    assert.deepEqual(found[0].keywords, ["quarterly", "finance"]);
+    // And by a prefix of its name, in the human table.
+    const human = await sfs(bob, ["search", "q3-rep"]);
+    assert.match(human.stdout, new RegExp(sender.id));
+  });
+
+  await t.step("get asks before trusting the owner's key for the first time", async () => {
+    assertFails(await sfs(bob, ["get", sender.id, "--out", out, "--json"]), "USAGE", 2);
+  });
+
+  await t.step("get by id downloads the same bytes from the owner", async () => {
+    const result = await sfs(bob, ["get", sender.id, "--out", out, "--yes", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const done = result.events.find((e) => e.event === "done");
+    assert.equal(done?.sha256, await sha256File(file));
+    assert.equal(done?.owner, "alice");
+    assert.equal(await sha256File(join(out, "q3-report.bin")), await sha256File(file));
+  });
+
+  await t.step("get by name works too (the owner key is pinned now)", async () => {
+    const result = await sfs(bob, ["get", "Q3-REPORT.BIN", "--out", out, "--force", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  await t.step("the file goes offline when the sender stops", async () => {
+    sender.proc.kill("SIGTERM");
+    await sender.proc.status;
+    await eventually(
+      async () => {
+        const result = await sfs(bob, ["ls", "--json"]);
+        return listings(result.stdout)[0]?.online === false;
+      },
+      10_000,
+      "the listing shows offline",
+    );
+    const result = await sfs(bob, ["get", sender.id, "--out", out, "--force", "--json"]);
+    assertFails(result, "CONNECTION_FAILED", 4);
+  });
+
+  await t.step("sfs unshare removes the listing", async () => {
+    assertFails(await sfs(bob, ["unshare", sender.id, "--json"]), "NOT_FOUND", 1);
+    const result = await sfs(alice, ["unshare", sender.id, "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(listings((await sfs(bob, ["ls", "--json"])).stdout), []);
+  });
+});
+
+Deno.test("a name shared twice asks for an id; --once unshares after its transfer", async () => {
+  await using dir = await tempDir();
+  await using server = await startServer(join(dir.path, "server"));
+  const alice = await registeredHome(dir.path, server, "alice");
+  const bob = await registeredHome(dir.path, server, "bob");
+  await Deno.mkdir(join(dir.path, "a"));
+  await Deno.mkdir(join(dir.path, "b"));
+  await randomFile(join(dir.path, "a", "notes.txt"), 1000);
+  await randomFile(join(dir.path, "b", "notes.txt"), 2000);
+  const out = join(dir.path, "out");
+  await Deno.mkdir(out);
+
+  {
+    await using both = await startSender(alice, [
+      join(dir.path, "a", "notes.txt"),
+      join(dir.path, "b", "notes.txt"),
+    ]);
+    assert.equal((both.ready.ids as string[]).length, 2);
+    const result = await sfs(bob, ["get", "notes.txt", "--out", out, "--yes", "--json"]);
+    assertFails(result, "USAGE", 2);
+    const ambiguous = result.events.find((e) => e.event === "ambiguous");
+    assert.equal((ambiguous?.matches as unknown[]).length, 2);
+  }
+
+  await using once = await startSender(alice, [join(dir.path, "a", "notes.txt")], ["--once"]);
+  const result = await sfs(bob, ["get", once.id, "--out", out, "--yes", "--json"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal((await once.proc.status).code, 0);
+  const ls = await sfs(bob, ["ls", "--json"]);
+  assert.ok(!listings(ls.stdout).some((l) => l.id === once.id), "--once must unshare");
+});
+
+Deno.test("--to limits who sees the file, and the sender refuses anyone else", async () => {
+  await using dir = await tempDir();
+  await using server = await startServer(join(dir.path, "server"));
+  const alice = await registeredHome(dir.path, server, "alice");
+  const bob = await registeredHome(dir.path, server, "bob");
+  const carol = await registeredHome(dir.path, server, "carol");
+  const file = join(dir.path, "for-bob.bin");
+  await randomFile(file, 5000);
+  const out = join(dir.path, "out");
+  await Deno.mkdir(out);
+
+  // A recipient is a first contact too: the sender must agree to bob's key.
+  const refused = await sfs(alice, [
+    "send",
+    file,
+    "--to",
+    "bob",
+    "--listen",
+    "127.0.0.1:0",
+    "--json",
+  ]);
+  assertFails(refused, "USAGE", 2);
+
+  await using sender = await startSender(alice, [file], ["--to", "bob", "--yes"]);
+  assert.deepEqual(sender.ready.to, ["bob"]);
+
+  const carolSees = await sfs(carol, ["search", "for-bob", "--json"]);
+  assert.deepEqual(listings(carolSees.stdout), []);
+  assertFails(await sfs(carol, ["get", sender.id, "--out", out, "--json"]), "NOT_FOUND", 1);
+  // Even with the ticket, which skips the index, the sender turns carol's key away.
+  const ticket = String((sender.ready.files as { ticket: string }[])[0].ticket);
+  assertFails(await sfs(carol, ["get", ticket, "--out", out, "--json"]), "REFUSED", 1);
+  assert.deepEqual([...Deno.readDirSync(out)], []);
+
+  const bobSees = await sfs(bob, ["search", "for-bob", "--json"]);
+  assert.equal(listings(bobSees.stdout).length, 1);
+  const got = await sfs(bob, ["get", sender.id, "--out", out, "--yes", "--json"]);
+  assert.equal(got.code, 0, got.stderr);
+  assert.equal(await sha256File(join(out, "for-bob.bin")), await sha256File(file));
+});
