@@ -188,6 +188,28 @@ Deno.test("sfs send keeps serving others while clients stay silent", async () =>
   }
 });
 
+Deno.test("sfs send still serves a receiver while a flood of silent connections exceeds its limits", async () => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bob = await testHome(dir.path, "bob");
+  const source = join(dir.path, "served.bin");
+  await randomFile(source, 100_000);
+  await using sender = startSender(alice, source);
+  const ready = await readyOf(sender);
+  // More silent connections than DEFAULT_SERVE_LIMITS allows in the handshake stage (64) and
+  // at work (32) together: the oldest are dropped to make room, so the real receiver gets in.
+  const flood: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      flood.push(await Deno.connect({ hostname: "127.0.0.1", port: ready.port }));
+    }
+    const done = doneOf(await get(bob, ready.ticket, join(dir.path, "out")));
+    assert.equal(done.sha256, await sha256File(source));
+  } finally {
+    for (const conn of flood) closeQuietly(conn);
+  }
+});
+
 /** How a hostile sender departs from the protocol, besides the name it announces. */
 type Lie =
   | "none"

@@ -174,9 +174,13 @@ async function fetchFrom(
       sha256: result.sha256,
       sender,
       verified: ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
+      resumed_from: result.resumedFrom,
       ...source.extra,
     });
-    out.info(`Saved ${result.path} (${result.bytes} bytes)`);
+    out.info(
+      `Saved ${result.path} (${result.bytes} bytes` +
+        (result.resumedFrom > 0 ? `, resumed from byte ${result.resumedFrom})` : ")"),
+    );
     out.info(`SHA-256  ${result.sha256}`);
     out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
   } finally {

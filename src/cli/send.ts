@@ -11,7 +11,8 @@ import { canonicalLists, signAnnouncement } from "../index/announcement.ts";
 import type { IndexClient } from "../index/client.ts";
 import { ShareSession } from "../index/sharing.ts";
 import { validateUsername } from "../index/store.ts";
-import { prepareFile, serveTransfer, type SharedFile } from "../peer/sender.ts";
+import { prepareFile, type SharedFile } from "../peer/sender.ts";
+import { serveFiles } from "../peer/serve.ts";
 import { formatTicket } from "../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "./config.ts";
 import { loadIdentity } from "./identity_file.ts";
@@ -20,9 +21,6 @@ import { formatHostPort, type HostPort, isWildcard, primaryAddress } from "./net
 import type { JsonValue, Output } from "./output.ts";
 import { trustUser } from "./pins.ts";
 import { Progress } from "./progress.ts";
-
-/** Most receivers served at once; more are turned away so the sender stays responsive. */
-export const MAX_CONCURRENT_TRANSFERS = 32;
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags {
@@ -150,7 +148,6 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
       lookup: (id) => files.get(toHex(id)),
       allowed: announced?.allowed,
       onceDone: async () => {
-        // The process is about to stop serving: take the files off the index, not just offline.
         await announced?.session.unshare(list.map((f) => f.id));
       },
     });
@@ -255,7 +252,7 @@ async function recipientKeys(
   return allowed;
 }
 
-/** Accepts receivers until the listener closes; with `once`, until one transfer succeeded. */
+/** Serves receivers, showing progress and outcomes; with `once`, until one transfer succeeded. */
 async function serve(
   listener: Deno.TcpListener,
   identity: Identity,
@@ -268,41 +265,27 @@ async function serve(
   },
 ): Promise<void> {
   const progress = new Progress({ quiet: out.quiet || out.json });
-  let active = 0;
-  let finished = false;
-  const transfers = new Set<Promise<void>>();
   const allowed = how.allowed;
-  for await (const conn of acceptAll(listener)) {
-    if (active >= MAX_CONCURRENT_TRANSFERS) {
-      // Turned away before any work: closing is cheaper than a handshake to say "busy".
-      conn.close();
-      continue;
-    }
-    active++;
-    conn.setNoDelay(true);
-    const peer = formatHostPort({
-      host: (conn.remoteAddr as Deno.NetAddr).hostname,
-      port: (conn.remoteAddr as Deno.NetAddr).port,
-    });
-    const transfer = serveTransfer(conn, identity, {
-      lookup: how.lookup,
-      sign: options.sign,
-      idleTimeoutMs: options.idleTimeoutMs,
-      acceptReceiver: allowed === undefined ? undefined : (receiver) => {
-        if (!allowed.has(toHex(receiver.fingerprint))) {
-          throw new SfsError("REFUSED", "These files are not shared with your key");
-        }
-      },
-      onStart: (shared, receiver) => {
-        out.event("start", {
-          peer,
-          receiver: formatFingerprint(receiver.fingerprint),
-          name: shared.name,
-        });
-        progress.start(`→ ${peer}`, shared.size);
-      },
-      onProgress: (sent) => progress.update(sent),
-    }).then(async (result) => {
+  await serveFiles(listener, identity, {
+    lookup: how.lookup,
+    sign: options.sign,
+    idleTimeoutMs: options.idleTimeoutMs,
+    once: options.once,
+    acceptReceiver: allowed === undefined ? undefined : (receiver) => {
+      if (!allowed.has(toHex(receiver.fingerprint))) {
+        throw new SfsError("REFUSED", "These files are not shared with your key");
+      }
+    },
+    onStart: (peer, shared, receiver) => {
+      out.event("start", {
+        peer,
+        receiver: formatFingerprint(receiver.fingerprint),
+        name: shared.name,
+      });
+      progress.start(`→ ${peer}`, shared.size);
+    },
+    onProgress: (_peer, sent) => progress.update(sent),
+    onSent: async (peer, result, last) => {
       progress.finish();
       out.event("sent", {
         peer,
@@ -312,24 +295,15 @@ async function serve(
       out.note(
         `Sent "${result.file.name}" to ${peer} (${formatFingerprint(result.receiver.fingerprint)})`,
       );
-      if (options.once && !finished) {
-        finished = true;
-        listener.close();
-        await how.onceDone();
-      }
-    }, (err) => {
+      // The process is about to stop serving: take the files off the index, not just offline.
+      if (last) await how.onceDone();
+    },
+    onFailed: (peer, e) => {
       progress.finish();
-      const e = err instanceof SfsError ? err : new SfsError("INTERNAL", String(err));
       out.event("transfer_failed", { peer, code: e.code, message: e.message });
       out.warn(`Transfer to ${peer} failed: ${e.message}`);
-    }).finally(() => {
-      active--;
-      transfers.delete(transfer);
-    });
-    transfers.add(transfer);
-  }
-  // With --once, let any other transfer in flight finish rather than cut it off.
-  await Promise.allSettled([...transfers]);
+    },
+  });
 }
 
 function listen(address: HostPort): Deno.TcpListener {
@@ -340,18 +314,5 @@ function listen(address: HostPort): Deno.TcpListener {
       cause: err,
       hint: err instanceof Deno.errors.AddrInUse ? "The port is in use; pick another" : undefined,
     });
-  }
-}
-
-/** Accepted connections until the listener is closed; a failed accept does not end the loop. */
-async function* acceptAll(listener: Deno.TcpListener): AsyncGenerator<Deno.TcpConn> {
-  for (;;) {
-    try {
-      yield await listener.accept();
-    } catch (err) {
-      if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-      // Out of file descriptors and the like: back off briefly instead of spinning.
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 }

@@ -6,6 +6,7 @@
  */
 import { SfsError } from "../errors.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
+import { Admission } from "../wire/admission.ts";
 import { type Channel, respond } from "../wire/channel.ts";
 import { MessageType } from "../wire/messages.ts";
 import {
@@ -16,8 +17,15 @@ import {
 } from "./handlers.ts";
 import type { IndexStore } from "./store.ts";
 
-/** Connections served at once by default; more are closed as soon as they are accepted. */
+/** Connections served at once by default, past their handshake. */
 export const DEFAULT_MAX_CONNECTIONS = 256;
+/**
+ * Connections allowed in their handshake at once; past that the oldest waiting one is dropped,
+ * so a flood of silent connections cannot lock honest clients out (see wire/admission.ts).
+ */
+export const DEFAULT_MAX_PENDING = 64;
+/** A connection must finish its handshake within this time. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default idle deadline: a connection silent this long is closed (heartbeats come every 10 s). */
 export const DEFAULT_SERVER_IDLE_MS = 60_000;
 /** A sharing session not heard from for this long is shown offline. */
@@ -64,6 +72,7 @@ export class IndexServer {
   readonly #handlers: IndexHandlers;
   readonly #store: IndexStore;
   readonly #connections = new Set<Connection>();
+  readonly #admission: Admission<Deno.TcpConn>;
   readonly #tasks = new Set<Promise<void>>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #log: (event: string, fields: LogFields) => void;
@@ -77,6 +86,10 @@ export class IndexServer {
     this.#store = options.store;
     this.#log = options.log ?? (() => {});
     this.#handlers = new IndexHandlers(options.store, options);
+    this.#admission = new Admission({
+      maxPending: DEFAULT_MAX_PENDING,
+      maxActive: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    });
     // Nobody is connected yet, so every session the database remembers as online is stale
     // (left over from a crash).
     this.#store.expireStale(0);
@@ -162,7 +175,6 @@ export class IndexServer {
   }
 
   async #acceptLoop(): Promise<void> {
-    const max = this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     for (;;) {
       let conn: Deno.TcpConn;
       try {
@@ -173,16 +185,16 @@ export class IndexServer {
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      if (this.#stopping || this.#connections.size >= max) {
-        // Over the cap: closing costs nothing, a handshake to say "busy" would cost RSA work.
+      if (this.#stopping) {
         conn.close();
-        this.#log("rejected", { address: addressOf(conn), reason: "too many connections" });
         continue;
       }
+      this.#admission.admit(conn);
       conn.setNoDelay(true);
       const connection: Connection = { conn, busy: false };
       this.#connections.add(connection);
       const task = this.#serve(connection).finally(() => {
+        this.#admission.release(conn);
         this.#connections.delete(connection);
         this.#tasks.delete(task);
       });
@@ -193,10 +205,20 @@ export class IndexServer {
   async #serve(c: Connection): Promise<void> {
     const address = addressOf(c.conn);
     let state: ConnectionState | undefined;
+    const deadline = setTimeout(() => closeConnection(c), HANDSHAKE_TIMEOUT_MS);
     try {
       const channel = await respond(c.conn, this.#options.identity, {
         idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS,
+        acceptInitiator: () => {
+          if (!this.#admission.promote(c.conn)) {
+            this.#log("rejected", { address, reason: "too many connections" });
+            throw new SfsError("BUSY", "The index server is at its connection limit", {
+              hint: "Try again in a moment",
+            });
+          }
+        },
       });
+      clearTimeout(deadline);
       c.channel = channel;
       state = {
         peer: channel.peer,
@@ -234,6 +256,7 @@ export class IndexServer {
         this.#log("dropped", { address, code: e.code, message: e.message });
       }
     } finally {
+      clearTimeout(deadline);
       closeConnection(c);
       if (state !== undefined) {
         this.#housekeeping(() => this.#handlers.closed(state!));
