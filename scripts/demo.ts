@@ -1,9 +1,11 @@
 /**
- * `deno task demo`: two fresh identities, one file, one transfer, told as a short story.
+ * `deno task demo`: two fresh identities and two transfers, told as a short story.
  *
- * Alice and Bob each run `sfs keygen`; Alice shares a few MiB of random data with
- * `sfs send --once`, Bob fetches it with `sfs get`, and the script checks what both sides
- * reported against the files on disk. Exits 1 if anything did not hold. Everything happens in a
+ * Part one, direct mode: Alice and Bob each run `sfs keygen`; Alice shares a few MiB of random
+ * data with `sfs send --once`, Bob fetches it with the ticket, and the script checks what both
+ * sides reported against the files on disk. Part two, through an index server: an `sfs server`
+ * starts, both register, Alice shares a file under keywords, Bob finds it with `sfs search` and
+ * fetches it by name. Exits 1 if anything did not hold. Everything happens on 127.0.0.1 in a
  * temporary folder, which is removed afterwards.
  *
  * @module
@@ -14,7 +16,7 @@ import { randomFile, runSfs, type SfsEvent, sha256File, startSfs } from "../test
 
 const DEMO_BYTES = 4 * 1024 * 1024 + 321;
 // An empty passphrase means "store unencrypted, do not ask": the demo never waits for a prompt.
-const ENV = { SFS_PASSPHRASE: "" };
+const ENV = { SFS_PASSPHRASE: "", SFS_PASSWORD: "demo password 1234" };
 
 const say = (text = ""): void => console.log(text);
 const failures: string[] = [];
@@ -85,6 +87,83 @@ async function demo(dir: string): Promise<void> {
   check(left.length === 1, `only the final file is in Bob's folder (${left.join(", ")})`);
 }
 
+/** Part two: the same people, now through an index server with search. */
+async function demoIndex(dir: string): Promise<void> {
+  const aliceHome = join(dir, "alice");
+  const bobHome = join(dir, "bob");
+  say();
+  say("5. An index server starts (sfs server). It has its own identity, and it stores accounts");
+  say("   and signed listings in SQLite; it never sees file contents.");
+  await using server = startSfs(
+    ["server", "--listen", "127.0.0.1:0", "--db", join(dir, "index.db"), "--json"],
+    { home: join(dir, "server"), env: ENV },
+  );
+  const listening = await server.nextEvent((e) => e.event === "listening");
+  const address = `127.0.0.1:${listening.port}`;
+  say(`   Listening on ${address}, fingerprint ${listening.fingerprint}`);
+
+  say();
+  say("6. Both register (sfs register); each pins the server's key on first use, like SSH.");
+  for (const [name, home] of [["alice", aliceHome], ["bob", bobHome]]) {
+    const result = await runSfs(
+      [
+        "register",
+        "--server",
+        address,
+        "--user",
+        name,
+        "--server-fingerprint",
+        String(listening.fingerprint),
+        "--json",
+      ],
+      { home, env: ENV },
+    );
+    check(result.code === 0, `${name} registered${result.code === 0 ? "" : `: ${result.stderr}`}`);
+  }
+
+  const file = join(dir, "q3-report.pdf");
+  await randomFile(file, 1_500_000);
+  const original = await sha256File(file);
+  say();
+  say('7. Alice shares "q3-report.pdf" under the keywords quarterly and finance. The listing is');
+  say("   signed with her keys, so a compromised index could hide it but not alter it.");
+  await using sender = startSfs(
+    [
+      "send",
+      file,
+      "--keyword",
+      "quarterly",
+      "--keyword",
+      "finance",
+      "--listen",
+      "127.0.0.1:0",
+      "--once",
+      "--json",
+    ],
+    { home: aliceHome, env: ENV },
+  );
+  const ready = await sender.nextEvent((e) => e.event === "ready");
+  say(`   Announced as ${ready.id}`);
+
+  say();
+  say('8. Bob searches for "quarterly" (sfs search) and fetches the file by name (sfs get).');
+  const found = await runSfs(["search", "quarterly", "--json"], { home: bobHome, env: ENV });
+  const listings = found.code === 0 ? JSON.parse(found.stdout) as SfsEvent[] : [];
+  const hit = listings.find((l) => l.id === ready.id);
+  check(hit !== undefined && hit.online === true, "the search shows Alice's file, online");
+  check(hit?.owner === "alice", "listed as Alice's, signature checked by Bob's sfs");
+  const out = join(dir, "bob-index-downloads");
+  const got = await runSfs(["get", "q3-report.pdf", "--out", out, "--yes", "--json"], {
+    home: bobHome,
+    env: ENV,
+  });
+  const done = got.events.find((e) => e.event === "done");
+  if (got.code !== 0 || !done) throw new Error(`sfs get by name failed:\n${got.stderr}`);
+  say(`   Saved ${done.path}`);
+  check(await sha256File(String(done.path)) === original, "the file arrived intact, by name");
+  check((await sender.status).code === 0, "Alice's sfs send --once withdrew the file and exited");
+}
+
 async function run(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "sfs-demo-" });
   say("sfs demo: an end-to-end encrypted, signed transfer between two fresh identities");
@@ -92,6 +171,7 @@ async function run(): Promise<number> {
   say();
   try {
     await demo(dir);
+    await demoIndex(dir);
   } catch (err) {
     failures.push(err instanceof Error ? err.message : String(err));
     console.error(`\ndemo failed: ${failures.at(-1)}`);
