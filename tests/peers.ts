@@ -231,3 +231,74 @@ export function closeQuietly(conn: Deno.Conn): void {
     // Already closed.
   }
 }
+
+/** A raw TCP connection that reads everything until the other side closes it. */
+export interface Watched {
+  readonly conn: Deno.TcpConn;
+  /** Our end as a server logs it, `127.0.0.1:PORT`. */
+  readonly address: string;
+  /** Resolves once the other side ended the connection: when (ms after connecting), and its bytes. */
+  readonly closed: Promise<{ afterMs: number; reply: Uint8Array }>;
+  /** True until the other side has ended the connection. */
+  isOpen(): boolean;
+}
+
+/**
+ * Connects to `127.0.0.1:port` and reads until the other side closes, so a test can tell that a
+ * server dropped a hostile connection by itself. Close `conn` when done (after the assertions).
+ */
+export async function connectWatched(port: number): Promise<Watched> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const opened = Date.now();
+  let open = true;
+  const closed = (async () => {
+    const received: number[] = [];
+    const buffer = new Uint8Array(4096);
+    try {
+      for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+        received.push(...buffer.subarray(0, n));
+      }
+    } catch {
+      // A reset is a close too (or the test's own cleanup, after its assertions).
+    }
+    open = false;
+    return { afterMs: Date.now() - opened, reply: new Uint8Array(received) };
+  })();
+  return {
+    conn,
+    address: `127.0.0.1:${(conn.localAddr as Deno.NetAddr).port}`,
+    closed,
+    isOpen: () => open,
+  };
+}
+
+/** Resolves to whether the other side closed `watched` within `ms`. */
+export async function closedWithin(watched: Watched, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  const result = await Promise.race([watched.closed.then(() => true as const), late]);
+  clearTimeout(timer);
+  return result;
+}
+
+/**
+ * Sends `data` one byte every `intervalMs` until it is all sent or the other side closes;
+ * resolves to the number of bytes sent (slowloris).
+ */
+export async function trickle(
+  watched: Watched,
+  data: Uint8Array,
+  intervalMs: number,
+): Promise<number> {
+  let sent = 0;
+  try {
+    while (sent < data.length && watched.isOpen()) {
+      await writeAll(watched.conn, data.subarray(sent, sent + 1));
+      sent++;
+      await closedWithin(watched, intervalMs);
+    }
+  } catch {
+    // Closed under our write.
+  }
+  return sent;
+}

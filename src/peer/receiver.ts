@@ -302,18 +302,24 @@ async function receiveChunks(
     }
     while (inFlight.length > 0) await writeOldest();
   } catch (err) {
-    // The connection failed, not a chunk or the disk: the chunks already received are verified
-    // in order (the opener fails every chunk after a bad one), so keep them for a resume.
-    while (writing && inFlight.length > 0) await writeOldest().catch(() => {});
+    // Reading stopped (the connection, or a frame that is not a chunk): the chunks already
+    // received are verified in order (the opener fails every chunk after a bad one), so keep
+    // them for a resume. One of them failing came earlier in the stream than what stopped the
+    // reading, and is the fault to report: a dropped chunk shows first as the next chunk failing
+    // to open under the dropped one's nonce, and only then as a stream that ends short.
+    let failure: unknown = err;
+    while (writing && inFlight.length > 0) {
+      await writeOldest().catch((chunkFailure) => failure = chunkFailure);
+    }
     await Promise.allSettled(inFlight);
-    if (err instanceof SfsError && err.code === "CONNECTION_CLOSED") {
+    if (failure instanceof SfsError && failure.code === "CONNECTION_CLOSED") {
       throw new SfsError(
         "TRUNCATED",
         `Connection lost after ${part.written} of ${manifest.size} bytes`,
-        { cause: err },
+        { cause: failure },
       );
     }
-    throw err;
+    throw failure;
   }
   opener.finish();
   return new Uint8Array(hasher.digest());
