@@ -119,6 +119,13 @@ async function importRsa(
       `${algorithm.name} key of ${modulusLength} bits is outside the accepted ${RSA_BITS_MIN}–${RSA_BITS_MAX}`,
     );
   }
+  // The importer ignores parts of the DER (the algorithm's NULL parameters, the BIT STRING's
+  // unused-bits byte), so one key would have many encodings and as many fingerprints. Only the
+  // encoding WebCrypto exports is canonical (§2).
+  const canonical = new Uint8Array(await crypto.subtle.exportKey("spki", key));
+  if (canonical.length !== spki.length || canonical.some((byte, i) => byte !== spki[i])) {
+    throw new SfsError("BAD_KEY", `${algorithm.name} public key is not in canonical DER form`);
+  }
   return key;
 }
 

@@ -27,7 +27,13 @@ export interface ScryptParams {
 
 /** Default cost: 128 MiB of memory, 0.4 s measured on the 2-core build machine. */
 export const DEFAULT_SCRYPT: ScryptParams = { n: 2 ** 17, r: 8, p: 1 };
-const MAX_SCRYPT_N = 2 ** 20;
+/**
+ * Bounds on the scrypt cost an identity file may ask for: memory 128·N·r ≤ 256 MiB and p ≤ 4,
+ * so a planted file costs at most a few seconds before the passphrase is checked (the widest
+ * bounds, N = 2^20, r = 32, p = 16, took 196 s and 4.2 GB here).
+ */
+const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+const MAX_SCRYPT_P = 4;
 const FORMAT = "sfs-identity";
 const PRIVATE_VERSION = 1;
 const MAX_PKCS8_BYTES = 4096;
@@ -180,6 +186,18 @@ export async function importIdentity(text: string, passphrase?: string): Promise
 
 /** Proves each private key matches its public key, so a mixed-up file fails now, not mid-transfer. */
 async function checkKeysMatch(identity: Identity): Promise<void> {
+  // WebCrypto imports some damaged PKCS#8 keys and only fails once a key is used, with a plain
+  // Error ("PKCS#8 cryptographic key data malformed", or "internal error" for an RSA key too
+  // small to sign): a key that cannot be used matches nothing.
+  if (!await keysMatch(identity).catch(() => false)) {
+    throw new SfsError(
+      "BAD_IDENTITY",
+      "The identity file's private keys do not match its public keys",
+    );
+  }
+}
+
+async function keysMatch(identity: Identity): Promise<boolean> {
   const probe = crypto.getRandomValues(new Uint8Array(32));
   const pub = identity.public;
   const pss = { name: "RSA-PSS", saltLength: 32 };
@@ -199,20 +217,15 @@ async function checkKeysMatch(identity: Identity): Promise<void> {
     "RSA-OAEP",
     identity.oaepPrivate,
     await crypto.subtle.encrypt("RSA-OAEP", pub.oaep, probe),
-  ).catch(() => new ArrayBuffer(0));
-  if (!ok || toBase64(new Uint8Array(roundTrip)) !== toBase64(probe)) {
-    throw new SfsError(
-      "BAD_IDENTITY",
-      "The identity file's private keys do not match its public keys",
-    );
-  }
+  );
+  return ok && toBase64(new Uint8Array(roundTrip)) === toBase64(probe);
 }
 
 function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams): Promise<Bytes> {
   const { n, r, p } = params;
   if (
-    !Number.isInteger(n) || n < 2 || n > MAX_SCRYPT_N || (n & (n - 1)) !== 0 ||
-    !Number.isInteger(r) || r < 1 || r > 32 || !Number.isInteger(p) || p < 1 || p > 16
+    !Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0 || !Number.isInteger(r) || r < 1 ||
+    128 * n * r > MAX_SCRYPT_MEMORY || !Number.isInteger(p) || p < 1 || p > MAX_SCRYPT_P
   ) {
     throw new SfsError("BAD_IDENTITY", "The identity file has unacceptable scrypt parameters");
   }
@@ -222,7 +235,14 @@ function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams): Promi
       salt,
       32,
       { N: n, r, p, maxmem: 256 * n * r + 16 * 1024 * 1024 },
-      (err, key) => err ? reject(err) : resolve(new Uint8Array(key)),
+      (err, key) =>
+        err
+          ? reject(
+            new SfsError("BAD_IDENTITY", "Cannot derive the key to open the identity", {
+              cause: err,
+            }),
+          )
+          : resolve(new Uint8Array(key)),
     );
   });
 }

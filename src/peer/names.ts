@@ -71,9 +71,12 @@ export function safeFileName(untrusted: string): string {
   // Windows silently drops trailing dots and spaces, so "a.txt. " would alias "a.txt" there.
   name = name.replace(/^ +/, "").replace(/[. ]+$/, "");
   if (name === "") throw unsafe(untrusted, "is empty once unsafe characters are removed");
-  const stem = name.split(".")[0].replace(/ +$/, "");
-  if (WINDOWS_DEVICE.test(stem)) name = `_${name}`;
   name = shorten(name, MAX_NAME_BYTES);
+  // Shortening cuts between graphemes, so a single grapheme over the limit leaves nothing.
+  if (name === "") throw unsafe(untrusted, "cannot be shortened to fit a file name");
+  // Checked after shortening, which can cut "con x\u0301\u0301….txt" down to "con.txt".
+  const stem = name.split(".")[0].replace(/ +$/, "");
+  if (WINDOWS_DEVICE.test(stem)) name = shorten(`_${name}`, MAX_NAME_BYTES);
   const lower = name.toLowerCase();
   if (RESERVED_SUFFIXES.some((suffix) => lower.endsWith(suffix))) {
     throw unsafe(untrusted, "uses a suffix reserved for sfs temporary files");

@@ -351,10 +351,12 @@ export class Channel {
 
   /** Tells the peer why we stop (best effort) and closes. */
   async fail(err: SfsError): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.send({ type: MessageType.ERROR, code: err.code, message: err.message }).catch(() => {}),
-      new Promise((resolve) => setTimeout(resolve, 1000)),
+      new Promise((resolve) => timer = setTimeout(resolve, 1000)),
     ]);
+    clearTimeout(timer);
     this.close();
   }
 
