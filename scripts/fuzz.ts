@@ -1,5 +1,5 @@
 /**
- * The long fuzz run (not part of CI): the targets of src/wire/fuzz_cases.ts with many more cases
+ * The long fuzz run (not part of CI): the targets of tests/fuzz/targets.ts with many more cases
  * and a fresh seed each time, printed first so a failure can be replayed.
  *
  *   deno task fuzz [--runs N] [--seed S] [--target TEXT]… [--path P]
@@ -9,7 +9,9 @@
  * fast-check on a failure) replays one failing case. Exits 1 if any target failed.
  */
 import { parseArgs } from "node:util";
-import { FuzzContext, fuzzTargets, runsFor, Stats } from "../tests/fuzz/cases.ts";
+import { FuzzContext } from "../tests/fuzz/context.ts";
+import { runsFor, Stats } from "../tests/fuzz/run.ts";
+import { fuzzTargets } from "../tests/fuzz/targets.ts";
 
 const DEFAULT_RUNS = 200_000;
 

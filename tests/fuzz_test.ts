@@ -1,5 +1,5 @@
 /**
- * The CI-sized fuzz run (issue 5, "Hostile input"): every target of fuzz_cases.ts with a fixed
+ * The CI-sized fuzz run (issue 5, "Hostile input"): every target of fuzz/targets.ts with a fixed
  * seed, about 12,000 cases in all. `FUZZ_SEED` and `FUZZ_RUNS` (total cases, shared out as in
  * CI) override both; fast-check prints the seed and path of a failure. The long run is
  * `deno task fuzz`.
@@ -13,18 +13,13 @@ import { decodePublicIdentity, encodePublicKeys } from "../src/crypto/identity.t
 import { importIdentity } from "../src/crypto/keystore.ts";
 import { safeFileName } from "../src/peer/names.ts";
 import { MessageType } from "../src/wire/messages.ts";
-import {
-  checkDecode,
-  checkSafeName,
-  checkSessionCase,
-  DEFAULT_SEED,
-  discoverBodies,
-  FuzzContext,
-  fuzzTargets,
-  runsFor,
-  Stats,
-  typesWithoutArbitrary,
-} from "./fuzz/cases.ts";
+import { FuzzContext } from "./fuzz/context.ts";
+import { checkSafeName } from "./fuzz/file_names.ts";
+import { typesWithoutArbitrary } from "./fuzz/message_values.ts";
+import { checkDecode, discoverBodies } from "./fuzz/messages.ts";
+import { DEFAULT_SEED, runsFor, Stats } from "./fuzz/run.ts";
+import { checkSessionCase } from "./fuzz/session_mutation.ts";
+import { fuzzTargets } from "./fuzz/targets.ts";
 
 /** An integer from the environment, if set and readable. */
 function envInteger(name: string): number | undefined {
