@@ -1,0 +1,447 @@
+/**
+ * The reporting half of the benchmark (scripts/bench.ts): size parsing, units, statistics, the
+ * summary of the runs, issue 4's targets and the Markdown table. Nothing here touches
+ * processes, files or the clock: numbers in, report out.
+ *
+ * @module
+ */
+
+const UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+};
+
+/**
+ * Parses a size such as `1GiB`, `64MiB`, `1.5GB` or `1024` (bytes) into a whole number of bytes.
+ * Binary units (KiB, MiB, GiB, or K, M, G) are powers of 1024; KB, MB, GB are powers of 1000.
+ */
+export function parseSize(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new Error(`Cannot parse size "${text}": use e.g. 1GiB, 64MiB, 500MB or 1024`);
+  }
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new Error(`Size "${text}" is out of range`);
+  }
+  return bytes;
+}
+
+/** Formats a byte count the way a person would write it: `1 GiB`, `4 MiB`, `1.5 GB`, `1000 B`. */
+export function formatSize(bytes: number): string {
+  const units = [
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024],
+    ["GB", 1e9],
+    ["MB", 1e6],
+    ["kB", 1e3],
+  ] as const;
+  for (const [unit, factor] of units) {
+    const hundredths = (bytes / factor) * 100;
+    const exact = Math.abs(hundredths - Math.round(hundredths)) < 1e-6;
+    if (exact && hundredths >= 100 && hundredths < 1_000_000) {
+      return `${trim(bytes / factor)} ${unit}`;
+    }
+  }
+  return `${bytes} B`;
+}
+
+/** The median of a non-empty list (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error("median() of an empty list");
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Decimal megabytes (10^6 bytes) per second. */
+export function megabytesPerSecond(bytes: number, seconds: number): number {
+  return bytes / 1e6 / seconds;
+}
+
+/** Binary mebibytes (2^20 bytes) per second. */
+export function mebibytesPerSecond(bytes: number, seconds: number): number {
+  return bytes / 1024 ** 2 / seconds;
+}
+
+/** `173 MB/s (165 MiB/s)`: a rate in both units, decimal first. */
+export function formatRate(bytes: number, seconds: number): string {
+  return `${group(megabytesPerSecond(bytes, seconds))} MB/s (${
+    group(mebibytesPerSecond(bytes, seconds))
+  } MiB/s)`;
+}
+
+/** A duration for the table: whole milliseconds below 1 s, seconds with two decimals above. */
+export function formatSeconds(seconds: number): string {
+  return seconds < 1 ? `${(seconds * 1000).toFixed(0)} ms` : `${seconds.toFixed(2)} s`;
+}
+
+/** A ratio as `1.23×`. */
+export function formatRatio(ratio: number): string {
+  return `${ratio.toFixed(2)}×`;
+}
+
+/** What GNU `time -v` says about a finished process. */
+export interface ProcessUsage {
+  /** "Maximum resident set size (kbytes)". */
+  peakRssKiB: number;
+  /** User plus system CPU time. */
+  cpuSeconds: number;
+}
+
+/** Parses GNU `time -v` output; undefined when a line is missing (e.g. the command was killed). */
+export function parseTimeVerbose(timeOutput: string): ProcessUsage | undefined {
+  const number = (label: string) => {
+    const match = new RegExp(`${label}:\\s*([\\d.]+)`).exec(timeOutput);
+    return match ? Number(match[1]) : undefined;
+  };
+  const peakRssKiB = number("Maximum resident set size \\(kbytes\\)");
+  const user = number("User time \\(seconds\\)");
+  const system = number("System time \\(seconds\\)");
+  if (peakRssKiB === undefined || user === undefined || system === undefined) return undefined;
+  return { peakRssKiB, cpuSeconds: user + system };
+}
+
+/** Renders rows as a Markdown table with padded columns; the first row is the header. */
+export function markdownTable(header: readonly string[], rows: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    `| ${widths.map((w, i) => (cells[i] ?? "").padEnd(w)).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** A whole number with thousands separators, or one decimal below 100. */
+function group(value: number): string {
+  return value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString("en-US");
+}
+
+function trim(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(2).replace(/0+$/, "");
+}
+
+/** Size of the small-file latency test. */
+export const LATENCY_SIZE = 1024;
+/** The cipher scp is pinned to, so both tools use AES-256-GCM. */
+export const SCP_CIPHER = "aes256-gcm@openssh.com";
+
+/** What the report says about how the benchmark ran. */
+export interface ReportConfig {
+  size: number;
+  runs: number;
+  warmup: number;
+  smoke: boolean;
+}
+
+/** Issue 4's targets; the benchmark reports them but never fails on them. */
+export const TARGET = {
+  THROUGHPUT_RATIO: 1.5,
+  SHARE_OF_OPEN_RATE: 0.6,
+  PEAK_RSS_MIB: 80,
+  LATENCY_TIME_RATIO: 0.5,
+} as const;
+
+/** The tools compared. */
+export type Tool = "sfs" | "scp";
+/** A 1 GiB-style throughput run, or the 1 KiB whole-process latency run. */
+export type Test = "transfer" | "latency";
+
+/** One timed run of one tool, as stored in results.json. */
+export interface RunRecord {
+  test: Test;
+  tool: Tool;
+  warmup: boolean;
+  /** Which (sfs, scp) pair this run belongs to, from 1; warm-up runs count separately. */
+  pair: number;
+  bytes: number;
+  seconds: number;
+  sha256Verified: boolean;
+  senderPeakRssMiB?: number;
+  receiverPeakRssMiB?: number;
+  /** User + system CPU time; the sender's includes hashing the file before it listens. */
+  senderCpuSeconds?: number;
+  receiverCpuSeconds?: number;
+}
+
+/** The crypto limit measured in the bench process, in MB/s (10^6 bytes). */
+export interface CryptoRates {
+  chunkSize: number;
+  bytes: number;
+  sealMBps: number;
+  openMBps: number;
+  sealParallelMBps: number;
+  openParallelMBps: number;
+  inFlight: number;
+  sha256MBps: number;
+}
+
+/** One of issue 4's targets, judged against this run; `met` is null when not measurable. */
+export interface Target {
+  name: string;
+  goal: string;
+  value: string;
+  met: boolean | null;
+}
+
+/** Where the benchmark ran. */
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryBytes: number;
+  os: string;
+  deno: string;
+  openssh: string;
+  sfsCommit: string | null;
+  sfsSourceModified: boolean | null;
+  /** 1-minute load average when the measurements began: other work on the machine skews them. */
+  loadAverage: number;
+}
+
+/** Medians and ratios of the counted runs. */
+export interface Summary {
+  transfer: {
+    bytes: number;
+    sfsMedianSeconds: number;
+    sfsMBps: number;
+    sfsMiBps: number;
+    scpMedianSeconds: number | null;
+    scpMBps: number | null;
+    scpMiBps: number | null;
+    /** scp time / sfs time: above 1 means sfs is faster. */
+    throughputRatioOfMedians: number | null;
+    throughputRatioPerPair: number[];
+    shareOfOpenRate: number;
+    senderPeakRssMiB: number | null;
+    receiverPeakRssMiB: number | null;
+    senderMedianCpuSeconds: number | null;
+    receiverMedianCpuSeconds: number | null;
+  };
+  latency: {
+    bytes: number;
+    sfsMedianSeconds: number;
+    scpMedianSeconds: number | null;
+    /** sfs time / scp time: below 1 means sfs is faster. */
+    timeRatioOfMedians: number | null;
+    timeRatioPerPair: number[];
+  };
+}
+
+/** Reduces the counted (non-warm-up) runs to medians, ratios and peaks. */
+export function summarize(records: RunRecord[], crypto: CryptoRates, size: number): Summary {
+  const counted = (test: Test, tool: Tool) =>
+    records.filter((r) => r.test === test && r.tool === tool && !r.warmup);
+  const pairs = (test: Test, ratio: (sfs: number, scp: number) => number) => {
+    const scp = counted(test, "scp");
+    return counted(test, "sfs").flatMap((s) => {
+      const other = scp.find((r) => r.pair === s.pair);
+      return other ? [ratio(s.seconds, other.seconds)] : [];
+    });
+  };
+  const medianOf = (test: Test, tool: Tool) => {
+    const runs = counted(test, tool);
+    return runs.length === 0 ? null : median(runs.map((r) => r.seconds));
+  };
+  const known = (values: (number | undefined)[]) => values.filter((v) => v !== undefined);
+  const maxOf = (values: (number | undefined)[]) =>
+    known(values).length === 0 ? null : Math.max(...known(values));
+  const medianOrNull = (values: (number | undefined)[]) =>
+    known(values).length === 0 ? null : median(known(values));
+  const sfs = medianOf("transfer", "sfs")!;
+  const scp = medianOf("transfer", "scp");
+  const sfsSmall = medianOf("latency", "sfs")!;
+  const scpSmall = medianOf("latency", "scp");
+  const sfsRuns = counted("transfer", "sfs");
+  return {
+    transfer: {
+      bytes: size,
+      sfsMedianSeconds: sfs,
+      sfsMBps: megabytesPerSecond(size, sfs),
+      sfsMiBps: mebibytesPerSecond(size, sfs),
+      scpMedianSeconds: scp,
+      scpMBps: scp === null ? null : megabytesPerSecond(size, scp),
+      scpMiBps: scp === null ? null : mebibytesPerSecond(size, scp),
+      throughputRatioOfMedians: scp === null ? null : scp / sfs,
+      throughputRatioPerPair: pairs("transfer", (s, o) => o / s),
+      shareOfOpenRate: megabytesPerSecond(size, sfs) / crypto.openMBps,
+      senderPeakRssMiB: maxOf(sfsRuns.map((r) => r.senderPeakRssMiB)),
+      receiverPeakRssMiB: maxOf(sfsRuns.map((r) => r.receiverPeakRssMiB)),
+      senderMedianCpuSeconds: medianOrNull(sfsRuns.map((r) => r.senderCpuSeconds)),
+      receiverMedianCpuSeconds: medianOrNull(sfsRuns.map((r) => r.receiverCpuSeconds)),
+    },
+    latency: {
+      bytes: LATENCY_SIZE,
+      sfsMedianSeconds: sfsSmall,
+      scpMedianSeconds: scpSmall,
+      timeRatioOfMedians: scpSmall === null ? null : sfsSmall / scpSmall,
+      timeRatioPerPair: pairs("latency", (s, o) => s / o),
+    },
+  };
+}
+
+/** Judges the summary against issue 4's targets. */
+export function targets(summary: Summary): Target[] {
+  const { transfer, latency } = summary;
+  const peak = transfer.senderPeakRssMiB === null || transfer.receiverPeakRssMiB === null
+    ? null
+    : Math.max(transfer.senderPeakRssMiB, transfer.receiverPeakRssMiB);
+  return [
+    {
+      name: "throughput vs scp",
+      goal: `≥ ${formatRatio(TARGET.THROUGHPUT_RATIO)}`,
+      value: transfer.throughputRatioOfMedians === null
+        ? "no scp"
+        : formatRatio(transfer.throughputRatioOfMedians),
+      met: transfer.throughputRatioOfMedians === null
+        ? null
+        : transfer.throughputRatioOfMedians >= TARGET.THROUGHPUT_RATIO,
+    },
+    {
+      name: "share of AES-GCM open rate",
+      goal: `≥ ${TARGET.SHARE_OF_OPEN_RATE * 100}%`,
+      value: `${(transfer.shareOfOpenRate * 100).toFixed(0)}%`,
+      met: transfer.shareOfOpenRate >= TARGET.SHARE_OF_OPEN_RATE,
+    },
+    {
+      name: "peak RSS of each sfs process",
+      goal: `≤ ${TARGET.PEAK_RSS_MIB} MiB (at 4 GiB)`,
+      value: peak === null
+        ? "not measured"
+        : `${peak.toFixed(0)} MiB at ${formatSize(transfer.bytes)}`,
+      met: peak === null ? null : peak <= TARGET.PEAK_RSS_MIB,
+    },
+    {
+      name: `${formatSize(LATENCY_SIZE)} latency vs scp`,
+      goal: `≤ ${formatRatio(TARGET.LATENCY_TIME_RATIO)} the time`,
+      value: latency.timeRatioOfMedians === null
+        ? "no scp"
+        : formatRatio(latency.timeRatioOfMedians),
+      met: latency.timeRatioOfMedians === null
+        ? null
+        : latency.timeRatioOfMedians <= TARGET.LATENCY_TIME_RATIO,
+    },
+  ];
+}
+
+/** The printed report: machine line, method line and the Markdown table. */
+export function renderReport(
+  machine: Machine,
+  config: ReportConfig,
+  summary: Summary,
+  crypto: CryptoRates,
+  scpSkipped: string | undefined,
+): string {
+  const { transfer: t, latency: l } = summary;
+  const none = scpSkipped ? "skipped" : "—";
+  const goal = targets(summary);
+  const judged = (i: number) =>
+    config.smoke
+      ? "n/a (smoke)"
+      : `${goal[i].goal}: ${goal[i].met === null ? "n/a" : goal[i].met ? "met" : "not met"}`;
+  const rate = (mbps: number) => `${Math.round(mbps).toLocaleString("en-US")} MB/s`;
+  const size = formatSize(config.size);
+  const rows: string[][] = [
+    [
+      `${size} transfer, median time`,
+      formatSeconds(t.sfsMedianSeconds),
+      t.scpMedianSeconds === null ? none : formatSeconds(t.scpMedianSeconds),
+      "",
+      "",
+    ],
+    [
+      `${size} transfer, median throughput`,
+      formatRate(t.bytes, t.sfsMedianSeconds),
+      t.scpMedianSeconds === null ? none : formatRate(t.bytes, t.scpMedianSeconds),
+      t.throughputRatioOfMedians === null ? "—" : formatRatio(t.throughputRatioOfMedians),
+      judged(0),
+    ],
+    [
+      `${size} throughput ratio, each pair`,
+      "",
+      "",
+      t.throughputRatioPerPair.map(formatRatio).join(", ") || "—",
+      "",
+    ],
+    [
+      "sfs throughput / AES-GCM open rate",
+      `${(t.shareOfOpenRate * 100).toFixed(0)}%`,
+      "",
+      "",
+      judged(1),
+    ],
+    [
+      `peak RSS, send / get (max of runs, ${size})`,
+      t.senderPeakRssMiB === null
+        ? "not measured"
+        : `${t.senderPeakRssMiB.toFixed(0)} / ${t.receiverPeakRssMiB?.toFixed(0)} MiB`,
+      "",
+      "",
+      judged(2),
+    ],
+    [
+      `CPU time, send (incl. hashing before listening) / get, median`,
+      t.senderMedianCpuSeconds === null
+        ? "not measured"
+        : `${t.senderMedianCpuSeconds.toFixed(2)} s / ${t.receiverMedianCpuSeconds?.toFixed(2)} s`,
+      "",
+      "",
+      "",
+    ],
+    [
+      `${formatSize(LATENCY_SIZE)} transfer, median whole-process time`,
+      formatSeconds(l.sfsMedianSeconds),
+      l.scpMedianSeconds === null ? none : formatSeconds(l.scpMedianSeconds),
+      l.timeRatioOfMedians === null ? "—" : `${formatRatio(l.timeRatioOfMedians)} time`,
+      judged(3),
+    ],
+    [
+      `${formatSize(LATENCY_SIZE)} time ratio, each pair`,
+      "",
+      "",
+      l.timeRatioPerPair.map((r) => `${formatRatio(r)}`).join(", ") || "—",
+      "",
+    ],
+    [
+      `AES-256-GCM seal, ${formatSize(crypto.chunkSize)} chunks (1 / ${crypto.inFlight} in flight)`,
+      `${rate(crypto.sealMBps)} / ${rate(crypto.sealParallelMBps)}`,
+      "",
+      "",
+      "",
+    ],
+    [
+      `AES-256-GCM open, ${formatSize(crypto.chunkSize)} chunks (1 / ${crypto.inFlight} in flight)`,
+      `${rate(crypto.openMBps)} / ${rate(crypto.openParallelMBps)}`,
+      "",
+      "",
+      "",
+    ],
+    ["SHA-256 (node:crypto)", rate(crypto.sha256MBps), "", "", ""],
+  ];
+  const memory = (machine.memoryBytes / 1024 ** 3).toFixed(1);
+  const revision = machine.sfsCommit === null
+    ? "sfs source not in git"
+    : `sfs ${machine.sfsCommit.slice(0, 12)}${machine.sfsSourceModified ? " + local changes" : ""}`;
+  return [
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${memory} GiB RAM, ${machine.os}; ` +
+    `${machine.deno}; ${machine.openssh}; ${revision}; load ${machine.loadAverage.toFixed(2)}`,
+    "",
+    `${size} random file and ${
+      formatSize(LATENCY_SIZE)
+    } file over 127.0.0.1, ${config.runs} counted run(s) of each ` +
+    `tool after ${config.warmup} warm-up(s), alternating; medians; MB = 10^6 bytes. ` +
+    `scp: -c ${SCP_CIPHER}. Crypto limit: one Deno process, ${formatSize(crypto.bytes)}.` +
+    (scpSkipped ? ` scp row skipped: ${scpSkipped}.` : ""),
+    "",
+    markdownTable(["Measurement", "sfs", "scp", "sfs/scp", "Target (issue 4)"], rows),
+    "",
+  ].join("\n");
+}
