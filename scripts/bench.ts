@@ -528,10 +528,8 @@ async function alternate(
       bytes: source.size,
       seconds: sfs.seconds,
       sha256Verified: true,
-      senderPeakRssMiB: sfs.sender && sfs.sender.peakRssKiB / 1024,
-      receiverPeakRssMiB: sfs.receiver && sfs.receiver.peakRssKiB / 1024,
-      senderCpuSeconds: sfs.sender?.cpuSeconds,
-      receiverCpuSeconds: sfs.receiver?.cpuSeconds,
+      sender: sfs.sender,
+      receiver: sfs.receiver,
     });
     const usage = (u: ProcessUsage) =>
       `${Math.round(u.peakRssKiB / 1024)} MiB, ${u.cpuSeconds.toFixed(2)} s CPU`;

@@ -92,12 +92,16 @@ export function formatRatio(ratio: number): string {
   return `${ratio.toFixed(2)}×`;
 }
 
-/** What GNU `time -v` says about a finished process. */
+/** What GNU `time -v` says about a finished process (all its threads). */
 export interface ProcessUsage {
   /** "Maximum resident set size (kbytes)". */
   peakRssKiB: number;
   /** User plus system CPU time. */
   cpuSeconds: number;
+  /** System (kernel) CPU time alone. */
+  systemSeconds: number;
+  /** Minor page faults: mostly fresh memory touched for the first time. */
+  minorPageFaults: number;
 }
 
 /** Parses GNU `time -v` output; undefined when a line is missing (e.g. the command was killed). */
@@ -109,8 +113,14 @@ export function parseTimeVerbose(timeOutput: string): ProcessUsage | undefined {
   const peakRssKiB = number("Maximum resident set size \\(kbytes\\)");
   const user = number("User time \\(seconds\\)");
   const system = number("System time \\(seconds\\)");
-  if (peakRssKiB === undefined || user === undefined || system === undefined) return undefined;
-  return { peakRssKiB, cpuSeconds: user + system };
+  const minorPageFaults = number("Minor \\(reclaiming a frame\\) page faults");
+  if (
+    peakRssKiB === undefined || user === undefined || system === undefined ||
+    minorPageFaults === undefined
+  ) {
+    return undefined;
+  }
+  return { peakRssKiB, cpuSeconds: user + system, systemSeconds: system, minorPageFaults };
 }
 
 /** Renders rows as a Markdown table with padded columns; the first row is the header. */
@@ -166,11 +176,10 @@ export interface RunRecord {
   bytes: number;
   seconds: number;
   sha256Verified: boolean;
-  senderPeakRssMiB?: number;
-  receiverPeakRssMiB?: number;
-  /** User + system CPU time; the sender's includes hashing the file before it listens. */
-  senderCpuSeconds?: number;
-  receiverCpuSeconds?: number;
+  /** The `sfs send` process; it includes hashing the file before it listens. */
+  sender?: ProcessUsage;
+  /** The `sfs get` process. */
+  receiver?: ProcessUsage;
 }
 
 /** The crypto limit measured in the bench process, in MB/s (10^6 bytes). */
@@ -225,6 +234,11 @@ export interface Summary {
     receiverPeakRssMiB: number | null;
     senderMedianCpuSeconds: number | null;
     receiverMedianCpuSeconds: number | null;
+    senderMedianSystemSeconds: number | null;
+    receiverMedianSystemSeconds: number | null;
+    /** Minor page faults per MiB moved; 256 means one freshly touched 1 MiB buffer per MiB. */
+    senderMedianFaultsPerMiB: number | null;
+    receiverMedianFaultsPerMiB: number | null;
   };
   latency: {
     bytes: number;
@@ -256,6 +270,9 @@ export function summarize(records: RunRecord[], crypto: CryptoRates, size: numbe
     known(values).length === 0 ? null : Math.max(...known(values));
   const medianOrNull = (values: (number | undefined)[]) =>
     known(values).length === 0 ? null : median(known(values));
+  const mib = (kib: number | undefined) => kib === undefined ? undefined : kib / 1024;
+  const perMiB = (u: ProcessUsage | undefined) =>
+    u === undefined ? undefined : u.minorPageFaults / (size / 1024 ** 2);
   const sfs = medianOf("transfer", "sfs")!;
   const scp = medianOf("transfer", "scp");
   const sfsSmall = medianOf("latency", "sfs")!;
@@ -273,10 +290,14 @@ export function summarize(records: RunRecord[], crypto: CryptoRates, size: numbe
       throughputRatioOfMedians: scp === null ? null : scp / sfs,
       throughputRatioPerPair: pairs("transfer", (s, o) => o / s),
       shareOfOpenRate: megabytesPerSecond(size, sfs) / crypto.openMBps,
-      senderPeakRssMiB: maxOf(sfsRuns.map((r) => r.senderPeakRssMiB)),
-      receiverPeakRssMiB: maxOf(sfsRuns.map((r) => r.receiverPeakRssMiB)),
-      senderMedianCpuSeconds: medianOrNull(sfsRuns.map((r) => r.senderCpuSeconds)),
-      receiverMedianCpuSeconds: medianOrNull(sfsRuns.map((r) => r.receiverCpuSeconds)),
+      senderPeakRssMiB: maxOf(sfsRuns.map((r) => mib(r.sender?.peakRssKiB))),
+      receiverPeakRssMiB: maxOf(sfsRuns.map((r) => mib(r.receiver?.peakRssKiB))),
+      senderMedianCpuSeconds: medianOrNull(sfsRuns.map((r) => r.sender?.cpuSeconds)),
+      receiverMedianCpuSeconds: medianOrNull(sfsRuns.map((r) => r.receiver?.cpuSeconds)),
+      senderMedianSystemSeconds: medianOrNull(sfsRuns.map((r) => r.sender?.systemSeconds)),
+      receiverMedianSystemSeconds: medianOrNull(sfsRuns.map((r) => r.receiver?.systemSeconds)),
+      senderMedianFaultsPerMiB: medianOrNull(sfsRuns.map((r) => perMiB(r.sender))),
+      receiverMedianFaultsPerMiB: medianOrNull(sfsRuns.map((r) => perMiB(r.receiver))),
     },
     latency: {
       bytes: LATENCY_SIZE,
@@ -348,6 +369,8 @@ export function renderReport(
       ? "n/a (smoke)"
       : `${goal[i].goal}: ${goal[i].met === null ? "n/a" : goal[i].met ? "met" : "not met"}`;
   const rate = (mbps: number) => `${Math.round(mbps).toLocaleString("en-US")} MB/s`;
+  const seconds = (cpu: number | null, sys: number | null) =>
+    `${cpu?.toFixed(2)} s (${sys?.toFixed(2)} s)`;
   const size = formatSize(config.size);
   const rows: string[][] = [
     [
@@ -388,10 +411,21 @@ export function renderReport(
       judged(2),
     ],
     [
-      `CPU time, send (incl. hashing before listening) / get, median`,
+      "CPU user+sys (sys), send / get, median",
       t.senderMedianCpuSeconds === null
         ? "not measured"
-        : `${t.senderMedianCpuSeconds.toFixed(2)} s / ${t.receiverMedianCpuSeconds?.toFixed(2)} s`,
+        : `${seconds(t.senderMedianCpuSeconds, t.senderMedianSystemSeconds)} / ${
+          seconds(t.receiverMedianCpuSeconds, t.receiverMedianSystemSeconds)
+        }`,
+      "",
+      "",
+      "",
+    ],
+    [
+      "minor page faults per MiB moved, send / get (256 = one fresh buffer per MiB)",
+      t.senderMedianFaultsPerMiB === null
+        ? "not measured"
+        : `${t.senderMedianFaultsPerMiB.toFixed(0)} / ${t.receiverMedianFaultsPerMiB?.toFixed(0)}`,
       "",
       "",
       "",

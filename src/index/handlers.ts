@@ -26,9 +26,10 @@ import {
   type WireListing,
 } from "../wire/messages.ts";
 import { decodeSignatureSet, encodeSignatureSet, verifyAnnouncement } from "./announcement.ts";
+import { GroupCommit } from "./group_commit.ts";
 import { hashPassword, needsRehash, type PasswordHashOptions, verifyPassword } from "./password.ts";
 import { verifyProof } from "./proof.ts";
-import { type IndexStore, type Listing, type User, validateUsername } from "./store.ts";
+import { type IndexStore, type ListingRecord, type User, validateUsername } from "./store.ts";
 
 /** Failed logins allowed per user and per client address within the window. */
 export const DEFAULT_MAX_FAILURES = 5;
@@ -85,6 +86,7 @@ export class IndexHandlers {
   readonly #maxFailures: number;
   readonly #windowMs: number;
   readonly #log: (event: string, fields: LogFields) => void;
+  readonly #commits: GroupCommit;
   #dummyHash: Promise<string> | undefined;
 
   constructor(store: IndexStore, options: HandlerOptions = {}) {
@@ -94,6 +96,7 @@ export class IndexHandlers {
     this.#maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
     this.#windowMs = options.failureWindowMs ?? DEFAULT_FAILURE_WINDOW_MS;
     this.#log = options.log ?? (() => {});
+    this.#commits = new GroupCommit(store);
   }
 
   /**
@@ -126,13 +129,13 @@ export class IndexHandlers {
         return { type: MessageType.OK };
       }
       case MessageType.SEARCH:
-        return this.#listings(this.#store.search(request.query, {
+        return this.#listings(this.#store.searchRecords(request.query, {
           viewer: state.userId,
           limit: request.limit,
           offset: request.offset,
         }));
       case MessageType.LIST:
-        return this.#listings(this.#store.list({
+        return this.#listings(this.#store.listRecords({
           viewer: state.userId,
           mine: request.mine,
           limit: request.limit,
@@ -271,7 +274,10 @@ export class IndexHandlers {
       state.sessionId = sessionId;
     }
     const id = toHex(a.fileId);
-    this.#store.announce({
+    // Stored together with the announcements of other connections that arrive meanwhile, in one
+    // transaction; the reply waits until it is committed. The fingerprint is re-checked in that
+    // transaction, so a key rotation during the signature check cannot slip this one in.
+    await this.#commits.add({
       id,
       ownerId: user.id,
       sessionId: state.sessionId,
@@ -284,6 +290,7 @@ export class IndexHandlers {
       createdAt: a.createdAt,
       announcement: request.announcement,
       signature: encodeSignatureSet(request.signatures),
+      ownerFingerprint: user.fingerprint,
     });
     this.#log("announce", { user: user.username, id, name: a.name, address: a.address });
     return { type: MessageType.OK };
@@ -292,13 +299,13 @@ export class IndexHandlers {
   #resolve(state: ConnectionState, request: Resolve): Listings {
     const query = request.query.trim();
     if (FILE_ID_RE.test(query)) {
-      const found = this.#store.getAnnouncement(query.toLowerCase(), state.userId);
+      const found = this.#store.getRecord(query.toLowerCase(), state.userId);
       if (found !== undefined) return this.#listings([found]);
     }
-    return this.#listings(this.#store.findByName(query, state.userId));
+    return this.#listings(this.#store.findRecordsByName(query, state.userId));
   }
 
-  #listings(rows: Listing[]): Listings {
+  #listings(rows: ListingRecord[]): Listings {
     const listings: WireListing[] = [];
     for (const row of rows.slice(0, MAX_LISTINGS)) {
       let signatures;
@@ -316,10 +323,11 @@ export class IndexHandlers {
         this.#log("bad_row", { id: row.id });
         continue;
       }
+      // No copies: the rows are fresh from the store and the encoder only reads them.
       listings.push({
-        announcement: new Uint8Array(row.announcement),
+        announcement: row.announcement,
         signatures,
-        ownerIdentity: new Uint8Array(row.ownerIdentity),
+        ownerIdentity: row.ownerIdentity,
         online: row.online,
         lastSeen: row.lastSeen,
       });

@@ -292,6 +292,23 @@ Deno.test("AUTH needs the registered key and a valid Ed25519 proof", async () =>
   assert.equal(state.userId, undefined);
 });
 
+Deno.test("concurrent ANNOUNCEs of several connections are all stored", async () => {
+  await using f = await Fixture.create();
+  const alice = await testIdentity("alice");
+  const bob = await testIdentity("bob");
+  const aliceState = await f.register(alice, "alice");
+  const bobState = await f.register(bob, "bob");
+  // In flight together, so group commit stores them in shared transactions.
+  await Promise.all([
+    ...["a1", "a2", "a3"].map((name) => f.announce(aliceState, alice, { owner: "alice", name })),
+    ...["b1", "b2"].map((name) => f.announce(bobState, bob, { owner: "bob", name })),
+    assert.rejects(f.announce(bobState, bob, { owner: "alice", name: "b3" }), code("REFUSED")),
+  ]);
+  const found = await f.search(aliceState, "quarterly");
+  const names = await Promise.all(found.map(async (l) => (await verifyListing(l)).announcement));
+  assert.deepEqual(names.map((a) => a.name).sort(), ["a1", "a2", "a3", "b1", "b2"]);
+});
+
 Deno.test("ANNOUNCE stores verified announcements of the authenticated owner only", async (t) => {
   await using f = await Fixture.create();
   const alice = await testIdentity("alice");

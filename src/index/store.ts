@@ -61,6 +61,12 @@ const TOKEN_RE = /[\p{L}\p{N}\p{Co}]+/gu;
 const KEYWORD_SEPARATOR = "\n";
 const DAY_MS = 24 * 60 * 60 * 1000;
 const FAILED_LOGIN_PRUNE_EVERY = 1000;
+/**
+ * Owner identity bytes the `…Records` queries keep in memory, keyed by fingerprint. A fingerprint
+ * is a hash of the identity, so an entry can never go stale; the bound keeps the map small (about
+ * 1 KiB per entry), and past it the oldest entry goes.
+ */
+const IDENTITY_CACHE_SIZE = 1024;
 const encoder = new TextEncoder();
 
 /** Options of {@linkcode IndexStore.open}. */
@@ -129,10 +135,41 @@ export interface Announcement {
   announcement: Uint8Array;
   /** Signature over `announcement`, opaque to the store. */
   signature: Uint8Array;
+  /**
+   * The owner's fingerprint the signature was verified with. When given, it must still be the
+   * registered one when the row is written (checked in the same transaction), so a key rotation
+   * racing with the request cannot let in an announcement signed by the replaced keys.
+   */
+  ownerFingerprint?: string;
+}
+
+/**
+ * What a LISTINGS reply carries of one visible announcement: the signed bytes, the owner's
+ * identity to check them with, and presence. The `…Records` queries return only this, which is
+ * what the server sends; {@linkcode Listing} adds the parsed fields.
+ */
+export interface ListingRecord {
+  /** File id (hex). */
+  id: string;
+  /** Owner's identity fingerprint. */
+  ownerFingerprint: string;
+  /**
+   * Owner's canonical public identity bytes, to verify `signature`. In records, one array is
+   * shared by every record of the same identity: read it, never modify it.
+   */
+  ownerIdentity: Bytes;
+  /** Whether the session serving the file is online. */
+  online: boolean;
+  /** Last time the serving session was heard from (ms since the epoch). */
+  lastSeen: number;
+  /** The signed announcement bytes. */
+  announcement: Bytes;
+  /** Signature over `announcement`. */
+  signature: Bytes;
 }
 
 /** One visible announcement as returned by search, list and lookups. */
-export interface Listing {
+export interface Listing extends ListingRecord {
   /** File id (hex). */
   id: string;
   /** File name. */
@@ -222,6 +259,7 @@ export class IndexStore {
   readonly #now: () => number;
   readonly #failedRetentionMs: number;
   readonly #sql: ReturnType<typeof prepareAll>;
+  readonly #identities = new Map<string, Bytes>();
   #failedSincePrune = 0;
   #inTransaction = false;
 
@@ -429,6 +467,7 @@ export class IndexStore {
     const now = this.#now();
     this.#transaction(() => {
       const sessionOwners = new Map<string, number | undefined>();
+      const fingerprints = new Map<number, string | undefined>();
       for (const { a, keywords, recipients, nameKey } of rows) {
         if (!sessionOwners.has(a.sessionId)) {
           const owner = this.#sql.sessionOwner.get(a.sessionId);
@@ -436,6 +475,15 @@ export class IndexStore {
         }
         if (sessionOwners.get(a.sessionId) !== a.ownerId) {
           throw new SfsError("NOT_FOUND", `Owner ${a.ownerId} has no session "${a.sessionId}"`);
+        }
+        if (a.ownerFingerprint !== undefined) {
+          if (!fingerprints.has(a.ownerId)) {
+            const user = this.#sql.userFingerprint.get(a.ownerId);
+            fingerprints.set(a.ownerId, user === undefined ? undefined : text(user.fingerprint));
+          }
+          if (fingerprints.get(a.ownerId) !== a.ownerFingerprint) {
+            throw new SfsError("AUTH_FAILED", "The account's keys changed; authenticate again");
+          }
         }
         const row = this.#sql.upsertAnnouncement.get(
           a.id,
@@ -488,37 +536,105 @@ export class IndexStore {
    * slower for broad terms over 100,000 listings.
    */
   search(terms: string, options: PageOptions = {}): Listing[] {
-    const { limit, offset } = page(options);
-    const query = toFtsQuery(terms);
-    if (query === undefined) return [];
-    return this.#guard(() =>
-      this.#sql.search.all({ query, viewer: options.viewer ?? null, limit, offset }).map(toListing)
-    );
+    return this.#search(this.#sql.full, terms, options, toListing);
+  }
+
+  /** {@linkcode IndexStore.search}, returning only what a LISTINGS reply carries. */
+  searchRecords(terms: string, options: PageOptions = {}): ListingRecord[] {
+    return this.#search(this.#sql.records, terms, options, this.#toRecord);
   }
 
   /** Visible announcements, newest first; with `mine`, only the viewer's own. */
   list(options: ListOptions = {}): Listing[] {
-    const { limit, offset } = page(options);
-    const viewer = options.viewer ?? null;
-    if (options.mine && viewer === null) return [];
-    const statement = options.mine ? this.#sql.listMine : this.#sql.listVisible;
-    return this.#guard(() => statement.all({ viewer, limit, offset }).map(toListing));
+    return this.#list(this.#sql.full, options, toListing);
+  }
+
+  /** {@linkcode IndexStore.list}, returning only what a LISTINGS reply carries. */
+  listRecords(options: ListOptions = {}): ListingRecord[] {
+    return this.#list(this.#sql.records, options, this.#toRecord);
   }
 
   /** The announcement `id` if the viewer may see it; hidden and missing look the same. */
   getAnnouncement(id: string, viewer?: number): Listing | undefined {
-    const row = this.#guard(() => this.#sql.byId.get({ id, viewer: viewer ?? null }));
+    const row = this.#guard(() => this.#sql.full.byId.get({ id, viewer: viewer ?? null }));
     return row === undefined ? undefined : toListing(row);
+  }
+
+  /** {@linkcode IndexStore.getAnnouncement}, returning only what a LISTINGS reply carries. */
+  getRecord(id: string, viewer?: number): ListingRecord | undefined {
+    const row = this.#guard(() => this.#sql.records.byId.get({ id, viewer: viewer ?? null }));
+    return row === undefined ? undefined : this.#toRecord(row);
   }
 
   /** Visible announcements named exactly `name` ignoring case, online and newest first. */
   findByName(name: string, viewer?: number): Listing[] {
-    const nameKey = name.normalize("NFC").toLowerCase();
+    return this.#findByName(this.#sql.full, name, viewer, toListing);
+  }
+
+  /** {@linkcode IndexStore.findByName}, returning only what a LISTINGS reply carries. */
+  findRecordsByName(name: string, viewer?: number): ListingRecord[] {
+    return this.#findByName(this.#sql.records, name, viewer, this.#toRecord);
+  }
+
+  #search<T>(sql: Queries, terms: string, options: PageOptions, convert: (row: Row) => T): T[] {
+    const { limit, offset } = page(options);
+    const query = toFtsQuery(terms);
+    if (query === undefined) return [];
     return this.#guard(() =>
-      this.#sql.byName.all({ nameKey, viewer: viewer ?? null, limit: DEFAULT_PAGE_SIZE })
-        .map(toListing)
+      sql.search.all({ query, viewer: options.viewer ?? null, limit, offset }).map(convert)
     );
   }
+
+  #list<T>(sql: Queries, options: ListOptions, convert: (row: Row) => T): T[] {
+    const { limit, offset } = page(options);
+    const viewer = options.viewer ?? null;
+    if (options.mine && viewer === null) return [];
+    const statement = options.mine ? sql.listMine : sql.listVisible;
+    return this.#guard(() => statement.all({ viewer, limit, offset }).map(convert));
+  }
+
+  #findByName<T>(
+    sql: Queries,
+    name: string,
+    viewer: number | undefined,
+    convert: (row: Row) => T,
+  ): T[] {
+    const nameKey = name.normalize("NFC").toLowerCase();
+    return this.#guard(() =>
+      sql.byName.all({ nameKey, viewer: viewer ?? null, limit: DEFAULT_PAGE_SIZE }).map(convert)
+    );
+  }
+
+  /**
+   * A record row to a {@linkcode ListingRecord}. The row names the owner's fingerprint; the
+   * identity comes from the cache, or from the users table when it still has that fingerprint.
+   * Every listing of one owner shares one identity array: callers only read it.
+   */
+  #toRecord = (row: Row): ListingRecord => {
+    let fingerprint = text(row.owner_fingerprint);
+    let identity = this.#identities.get(fingerprint);
+    if (identity === undefined) {
+      const user = this.#sql.userIdentity.get(int(row.owner_id));
+      if (user === undefined) throw new SfsError("INTERNAL", "Listing without an owner");
+      // Identity and fingerprint are read together, so the record and the cache never pair an
+      // identity with another one's fingerprint (another process may change keys in between).
+      identity = blob(user.identity);
+      fingerprint = text(user.fingerprint);
+      if (this.#identities.size >= IDENTITY_CACHE_SIZE) {
+        this.#identities.delete(this.#identities.keys().next().value!);
+      }
+      this.#identities.set(fingerprint, identity);
+    }
+    return {
+      id: text(row.id),
+      ownerFingerprint: fingerprint,
+      ownerIdentity: identity,
+      online: int(row.online) === 1,
+      lastSeen: int(row.last_seen),
+      announcement: blob(row.announcement),
+      signature: blob(row.signature),
+    };
+  };
 
   /** Runs `fn` in a write transaction; BEGIN IMMEDIATE takes the write lock up front. */
   #transaction<T>(fn: () => T): T {
@@ -585,6 +701,11 @@ const LISTING_COLUMNS = `
   u.identity AS owner_identity, s.online, s.last_seen, a.keywords, a.created_at, a.address,
   a.announcement, a.signature`;
 
+// The identity is left out: it comes from a cache by fingerprint (see IndexStore.#toRecord).
+const RECORD_COLUMNS = `
+  a.id, a.announcement, a.signature, a.owner_id, u.fingerprint AS owner_fingerprint, s.online,
+  s.last_seen`;
+
 const LISTING_JOINS = `
   JOIN users u ON u.id = a.owner_id
   JOIN sessions s ON s.id = a.session_id`;
@@ -621,6 +742,8 @@ function prepareAll(db: DatabaseSync) {
       RETURNING id`),
     userByKey: p(`SELECT ${USER_COLUMNS} FROM users WHERE username_key = ?`),
     userById: p(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`),
+    userFingerprint: p("SELECT fingerprint FROM users WHERE id = ?"),
+    userIdentity: p("SELECT identity, fingerprint FROM users WHERE id = ?"),
     updateKeys: p(
       "UPDATE users SET identity = ?, fingerprint = ?, keys_updated_at = ? WHERE id = ?",
     ),
@@ -666,28 +789,39 @@ function prepareAll(db: DatabaseSync) {
     unshareAll: p("DELETE FROM announcements WHERE owner_id = ?"),
     removeSession: p("DELETE FROM announcements WHERE session_id = ?"),
 
-    // bm25 weights: a keyword the owner chose says more than a word in the file name. The seq
-    // tie-break makes pages stable.
+    // Full listings (tests, tools) and the lean records LISTINGS replies need.
+    full: prepareQueries(db, LISTING_COLUMNS),
+    records: prepareQueries(db, RECORD_COLUMNS),
+  };
+}
+
+type Queries = ReturnType<typeof prepareQueries>;
+
+/** The visible-listing queries, selecting `columns`. */
+function prepareQueries(db: DatabaseSync, columns: string) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    // Newest first, not bm25: see IndexStore.search. The seq order makes pages stable.
     search: p(`
-      SELECT ${LISTING_COLUMNS}
+      SELECT ${columns}
       FROM announcements_fts f
       JOIN announcements a ON a.seq = f.rowid ${LISTING_JOINS}
       WHERE announcements_fts MATCH :query AND ${VISIBLE}
       ORDER BY f.rowid DESC
       LIMIT :limit OFFSET :offset`),
     listVisible: p(`
-      SELECT ${LISTING_COLUMNS} FROM announcements a ${LISTING_JOINS}
+      SELECT ${columns} FROM announcements a ${LISTING_JOINS}
       WHERE ${VISIBLE}
       ORDER BY a.seq DESC LIMIT :limit OFFSET :offset`),
     listMine: p(`
-      SELECT ${LISTING_COLUMNS} FROM announcements a ${LISTING_JOINS}
+      SELECT ${columns} FROM announcements a ${LISTING_JOINS}
       WHERE a.owner_id = :viewer
       ORDER BY a.seq DESC LIMIT :limit OFFSET :offset`),
     byId: p(`
-      SELECT ${LISTING_COLUMNS} FROM announcements a ${LISTING_JOINS}
+      SELECT ${columns} FROM announcements a ${LISTING_JOINS}
       WHERE a.id = :id AND ${VISIBLE}`),
     byName: p(`
-      SELECT ${LISTING_COLUMNS} FROM announcements a ${LISTING_JOINS}
+      SELECT ${columns} FROM announcements a ${LISTING_JOINS}
       WHERE a.name_key = :nameKey AND ${VISIBLE}
       ORDER BY s.online DESC, a.seq DESC LIMIT :limit`),
   };

@@ -351,6 +351,59 @@ Deno.test("announce() stores a file that search() returns with every field", asy
   }]);
 });
 
+Deno.test("the record queries return what a LISTINGS reply carries", async (t) => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ name: "Quarterly Report.pdf", keywords: ["finance"] });
+  const record = {
+    id: file.id,
+    ownerFingerprint: "fp-alice",
+    ownerIdentity: new TextEncoder().encode("identity-of-Alice"),
+    online: true,
+    lastSeen: T0,
+    announcement: Uint8Array.of(1, 2, 3),
+    signature: Uint8Array.of(9, 9),
+  };
+  await t.step("each query agrees with its full-listing twin", () => {
+    assert.deepEqual(f.store.searchRecords("quarterly"), [record]);
+    assert.deepEqual(f.store.listRecords(), [record]);
+    assert.deepEqual(f.store.listRecords({ viewer: f.alice, mine: true }), [record]);
+    assert.deepEqual(f.store.getRecord(file.id), record);
+    assert.deepEqual(f.store.findRecordsByName("quarterly report.PDF"), [record]);
+    assert.deepEqual(f.store.searchRecords("finance"), [record], "a second read, from the cache");
+  });
+  await t.step("hidden and missing look the same", () => {
+    const secret = f.share({ name: "secret.txt", recipients: ["bob"] });
+    assert.equal(f.store.getRecord(secret.id, f.carol), undefined);
+    assert.equal(f.store.getRecord("00".repeat(16)), undefined);
+    assert.deepEqual(f.store.searchRecords("secret", { viewer: f.carol }), []);
+    assert.equal(f.store.searchRecords("secret", { viewer: f.bob }).length, 1);
+  });
+  await t.step("a key change shows the new identity, never a cached old one", () => {
+    f.store.updateUserKeys(f.alice, Uint8Array.of(7, 7), "fp-alice-2");
+    const [after] = f.store.searchRecords("quarterly");
+    assert.equal(after.ownerFingerprint, "fp-alice-2");
+    assert.deepEqual(after.ownerIdentity, Uint8Array.of(7, 7));
+  });
+});
+
+Deno.test("announce() refuses a row verified with keys that are no longer registered", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const current = f.file({ name: "current.txt", ownerFingerprint: "fp-alice" });
+  f.store.announce(current);
+  assert.equal(f.store.searchRecords("current").length, 1);
+  // As if the keys rotated while the request's signatures were being checked.
+  f.store.updateUserKeys(f.alice, Uint8Array.of(7, 7), "fp-alice-2");
+  const stale = f.file({ name: "stale.txt", ownerFingerprint: "fp-alice" });
+  assert.throws(
+    () => f.store.announceMany([f.file({ name: "ok.txt" }), stale]),
+    code("AUTH_FAILED"),
+  );
+  assert.deepEqual(f.store.search("stale"), []);
+  assert.deepEqual(f.store.search("ok"), [], "all or nothing");
+});
+
 Deno.test("announce() replaces an announcement with the same id", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
