@@ -60,7 +60,7 @@ async function demo(dir: string): Promise<void> {
 
   say();
   say("3. Bob fetches it with sfs get. Before any byte of the file arrives, sfs checks that the");
-  say("   sender holds the key named in the ticket; every 1 MiB chunk is authenticated as it");
+  say("   sender holds the key named in the ticket; every 256 KiB chunk is authenticated as it");
   say("   arrives, and the file appears under its name only after all checks passed.");
   const out = join(dir, "bob-downloads");
   const got = await runSfs(["get", ticket, "--out", out, "--json"], { home: bobHome, env: ENV });

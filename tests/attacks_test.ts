@@ -7,6 +7,7 @@
  * tamper_test.ts; hostile names and symlinks: hostile_peer_test.ts and out_dir_test.ts.)
  */
 import assert from "node:assert/strict";
+import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Bytes } from "../src/crypto/bytes.ts";
@@ -68,8 +69,9 @@ import {
 } from "./peers.ts";
 
 const MIB = 1024 * 1024;
-/** Three full chunks of 1 MiB, so a reordered chunk has the right length and only its nonce is wrong. */
-const FILE_SIZE = 3 * MIB;
+const CHUNK = DEFAULT_CHUNK_SIZE;
+/** Three full chunks, so a reordered chunk has the right length and only its nonce is wrong. */
+const FILE_SIZE = 3 * CHUNK;
 const NAME = "payload.bin";
 
 /** One frame on the wire. */
@@ -523,8 +525,8 @@ Deno.test("sfs get refuses chunks reordered, duplicated, dropped or replayed by 
   const cases: Array<[string, Rewrite, string, number | "nothing"]> = [
     // [what, rewrite, code, most bytes a resumable part may keep]
     ["chunks 0 and 1 swapped", swap(0, 1), "CHUNK_AUTH_FAILED", 0],
-    ["the last chunk sent before the middle one", swap(1, 2), "CHUNK_AUTH_FAILED", MIB],
-    ["chunk 0 sent twice", chunks((n, f) => n === 0 ? [f, f] : [f]), "CHUNK_AUTH_FAILED", MIB],
+    ["the last chunk sent before the middle one", swap(1, 2), "CHUNK_AUTH_FAILED", CHUNK],
+    ["chunk 0 sent twice", chunks((n, f) => n === 0 ? [f, f] : [f]), "CHUNK_AUTH_FAILED", CHUNK],
     [
       "the last chunk sent twice",
       chunks((n, f) => n === 2 ? [f, f] : [f]),
@@ -532,13 +534,13 @@ Deno.test("sfs get refuses chunks reordered, duplicated, dropped or replayed by 
       "nothing",
     ],
     ["chunk 0 dropped", chunks((n, f) => n === 0 ? [] : [f]), "CHUNK_AUTH_FAILED", 0],
-    ["chunk 1 dropped", chunks((n, f) => n === 1 ? [] : [f]), "CHUNK_AUTH_FAILED", MIB],
-    ["the last chunk dropped", chunks((n, f) => n === 2 ? [] : [f]), "TRUNCATED", 2 * MIB],
+    ["chunk 1 dropped", chunks((n, f) => n === 1 ? [] : [f]), "CHUNK_AUTH_FAILED", CHUNK],
+    ["the last chunk dropped", chunks((n, f) => n === 2 ? [] : [f]), "TRUNCATED", 2 * CHUNK],
     [
       "chunk 1 replaced by chunk 1 of an earlier session",
       chunks((n, f) => n === 1 ? [{ kind: f.kind, body: earlier! }] : [f]),
       "CHUNK_AUTH_FAILED",
-      MIB,
+      CHUNK,
     ],
   ];
   let n = 0;
@@ -605,8 +607,8 @@ Deno.test("sfs get refuses a part file altered between runs and keeps no final f
       await file.write(byte);
     }],
     ["a chunk of junk appended and claimed as verified", async (part, state) => {
-      await Deno.writeFile(part, new Uint8Array(MIB).fill(0x41), { append: true });
-      state.verified += MIB;
+      await Deno.writeFile(part, new Uint8Array(CHUNK).fill(0x41), { append: true });
+      state.verified += CHUNK;
     }],
   ];
   let n = 0;
@@ -615,13 +617,13 @@ Deno.test("sfs get refuses a part file altered between runs and keeps no final f
       const out = join(s.dir.path, `out-${n++}`);
       {
         // A download cut inside chunk 1 keeps chunk 0 for a resume.
-        await using proxy = startProxy(s.ready.port, { cutAfterBytes: MIB + 300 * 1024 });
+        await using proxy = startProxy(s.ready.port, { cutAfterBytes: Math.floor(1.3 * CHUNK) });
         const cut = await get(s.bob, withPort(s.ready.ticket, proxy.port), out);
         assert.equal(errorOf(cut).code, "TRUNCATED");
       }
       const statePath = join(out, `${NAME}.sfs-state`);
       const state = JSON.parse(await Deno.readTextFile(statePath));
-      assert.equal(state.verified, MIB);
+      assert.equal(state.verified, CHUNK);
       // Someone with write access to the folder edits the files between the two runs.
       await alter(join(out, `${NAME}.sfs-part`), state);
       await Deno.writeTextFile(statePath, JSON.stringify(state));

@@ -114,7 +114,7 @@ Deno.test("sfs send refuses a resume that is not on a chunk boundary or past the
   await using dir = await tempDir();
   const alice = await testHome(dir.path, "alice");
   const source = join(dir.path, "f.bin");
-  await randomFile(source, 2 * MIB + 5);
+  await randomFile(source, 2 * DEFAULT_CHUNK_SIZE + 5);
   await using sender = startSender(alice, source);
   const ready = await readyOf(sender);
   const ticket = parseTicket(ready.ticket);
@@ -135,13 +135,17 @@ Deno.test("sfs send refuses a resume that is not on a chunk boundary or past the
     });
   }
   // A resume on a boundary inside the file is served.
-  await t.step("offset 2 MiB is served", async () => {
+  await t.step("offset 2 chunks is served", async () => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: ready.port });
     const channel = await initiate(conn, bob, { verifyResponder: () => {} });
     try {
-      await channel.send({ type: MessageType.GET, fileId: ticket.fileId, offset: 2 * MIB });
+      await channel.send({
+        type: MessageType.GET,
+        fileId: ticket.fileId,
+        offset: 2 * DEFAULT_CHUNK_SIZE,
+      });
       const manifest = await channel.expect(MessageType.MANIFEST);
-      assert.equal(manifest.offset, 2 * MIB);
+      assert.equal(manifest.offset, 2 * DEFAULT_CHUNK_SIZE);
       const chunk = await channel.receive(DEFAULT_CHUNK_SIZE + 16);
       assert.equal(chunk.type, "chunk");
       assert.equal(chunk.type === "chunk" && chunk.data.length, 5 + 16);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { formatFingerprint } from "../src/crypto/identity.ts";
+import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { FrameKind } from "../src/wire/frame.ts";
 import { randomFile, type SfsProcess, sha256File, type TempDir, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
@@ -23,9 +24,9 @@ import {
   withPort,
 } from "./peers.ts";
 
-const MIB = 1024 * 1024;
-/** Three chunks of 1 MiB, 1 MiB and 512 KiB: frames 2, 3 and 4 after HELLO_REPLY and MANIFEST. */
-const FILE_SIZE = 2.5 * MIB;
+const CHUNK = DEFAULT_CHUNK_SIZE;
+/** Three chunks, the last half full: frames 2, 3 and 4 after HELLO_REPLY and MANIFEST. */
+const FILE_SIZE = 2.5 * CHUNK;
 
 interface Setup extends AsyncDisposable {
   dir: TempDir;
@@ -176,8 +177,8 @@ Deno.test("sfs get fails on a stream cut short and leaves no final file", async 
   };
   const cases: Array<[string, ProxyOptions, string[]]> = [
     ["in the handshake", { cutAfterBytes: 100 }, ["CONNECTION_CLOSED"]],
-    ["inside the first chunk", { cutAfterBytes: 512 * 1024 }, ["TRUNCATED"]],
-    ["inside the last chunk", { cutAfterBytes: 2 * MIB + 300 * 1024 }, ["TRUNCATED"]],
+    ["inside the first chunk", { cutAfterBytes: CHUNK / 2 }, ["TRUNCATED"]],
+    ["inside the last chunk", { cutAfterBytes: Math.floor(2.3 * CHUNK) }, ["TRUNCATED"]],
     ["between two chunks", cutBefore({ kind: FrameKind.CHUNK, nth: 1 }), ["TRUNCATED"]],
     [
       "after the last chunk, before the final signatures",

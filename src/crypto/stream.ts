@@ -10,7 +10,7 @@ import type { Bytes } from "./bytes.ts";
 /** Bytes added to each chunk by the GCM tag. */
 export const TAG_BYTES = 16;
 /** Default chunk size, chosen by measurement (docs/PERFORMANCE.md). */
-export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 256 * 1024;
 /** Smallest and largest chunk size a receiver accepts. */
 export const MIN_CHUNK_SIZE = 16 * 1024;
 export const MAX_CHUNK_SIZE = 4 * 1024 * 1024;

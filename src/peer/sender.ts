@@ -35,7 +35,7 @@ export interface ServeOptions {
   lookup: (id: Bytes) => SharedFile | undefined;
   /** Algorithms to sign with. @default "both" */
   sign?: SignaturePolicy;
-  /** Chunk size of the payload stream. @default 1 MiB */
+  /** Chunk size of the payload stream. @default 256 KiB (DEFAULT_CHUNK_SIZE) */
   chunkSize?: number;
   /** Throws SfsError REFUSED to turn a receiver away (e.g. not among `--to` users). */
   acceptReceiver?: (receiver: PublicIdentity) => void | Promise<void>;
