@@ -45,6 +45,7 @@ import {
   type Test,
   type Tool,
 } from "./bench_lib.ts";
+import { cpuModel, readProc, sourceRevision } from "./bench_host.ts";
 
 const USAGE =
   "Usage: deno task bench [--size 1GiB] [--runs 3] [--warmup 1] [--json-out FILE] [--smoke]";
@@ -123,16 +124,6 @@ class Resources {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   }
-}
-
-/**
- * Reads a /proc file through `cat`: Deno refuses /proc reads without --allow-all, and a child
- * process keeps the task's permission list explicit. Empty when unreadable (or not Linux).
- */
-async function readProc(path: string): Promise<string> {
-  if (Deno.build.os !== "linux") return "";
-  const result = await runCommand(["cat", path], { timeoutMs: 5_000 }).catch(() => undefined);
-  return result?.success ? result.stdout : "";
 }
 
 /** Kills the children (and theirs) of `pid`, found through Linux's /proc; elsewhere a no-op. */
@@ -607,7 +598,7 @@ async function measureCrypto(totalBytes: number): Promise<CryptoRates> {
 /** Describes this machine; `loadAverage` is the one seen before the benchmark made any load. */
 async function machineInfo(loadAverage: number): Promise<Machine> {
   const cpuinfo = await readProc("/proc/cpuinfo");
-  const cpu = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1].trim() ??
+  const cpu = cpuModel(cpuinfo) ??
     (Deno.build.os === "darwin"
       ? await tryCommand(["sysctl", "-n", "machdep.cpu.brand_string"])
       : undefined) ??
@@ -615,18 +606,6 @@ async function machineInfo(loadAverage: number): Promise<Machine> {
   const deno = (await tryCommand([Deno.execPath(), "--version"]))?.split("\n")[0] ?? "unknown";
   const ssh = await findExecutable("ssh");
   const openssh = ssh ? (await tryCommand([ssh, "-V"]))?.split("\n")[0] : undefined;
-  const commit = await tryCommand(["git", "-C", ROOT, "rev-parse", "HEAD"]);
-  const status = await tryCommand([
-    "git",
-    "-C",
-    ROOT,
-    "status",
-    "--porcelain",
-    "--",
-    "main.ts",
-    "src",
-  ]);
-  const isCommit = commit !== undefined && /^[0-9a-f]{40}$/.test(commit);
   return {
     cpu,
     cores: navigator.hardwareConcurrency,
@@ -634,8 +613,7 @@ async function machineInfo(loadAverage: number): Promise<Machine> {
     os: `${Deno.build.os} ${Deno.osRelease()}`,
     deno,
     openssh: openssh ?? "not installed",
-    sfsCommit: isCommit ? commit : null,
-    sfsSourceModified: isCommit ? status !== "" : null,
+    ...await sourceRevision(ROOT),
     loadAverage,
   };
 }

@@ -58,6 +58,7 @@ import {
   type ToWorker,
 } from "./bench_index_lib.ts";
 import { markdownTable } from "./bench_lib.ts";
+import { cpuModel, readProc, sourceRevision } from "./bench_host.ts";
 
 const USAGE = "Usage: deno task bench:index [--clients 64] [--listings 100000] [--seconds 10]\n" +
   "  [--users 16] [--load-workers 2] [--search-rates 3000,1000] [--announce-pool 20000] [--seed 1]\n" +
@@ -441,18 +442,6 @@ async function startServer(config: Config, dir: string, corpus: Corpus): Promise
   };
 }
 
-/** Reads a /proc file through `cat` (Deno refuses /proc reads without --allow-all). */
-async function readProc(path: string): Promise<string> {
-  if (Deno.build.os !== "linux") return "";
-  try {
-    const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
-      .output();
-    return out.success ? new TextDecoder().decode(out.stdout) : "";
-  } catch {
-    return "";
-  }
-}
-
 /** User + system CPU seconds of a process so far, or NaN when unknown. */
 async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readProc(`/proc/${pid}/stat`);
@@ -737,41 +726,15 @@ interface Machine {
   loadAverage: number;
 }
 
-async function tryCommand(args: string[]): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command(args[0], {
-      args: args.slice(1),
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function machineInfo(): Promise<Machine> {
   const cpuinfo = await readProc("/proc/cpuinfo");
-  const commit = await tryCommand(["git", "-C", ROOT, "rev-parse", "HEAD"]);
-  const status = await tryCommand([
-    "git",
-    "-C",
-    ROOT,
-    "status",
-    "--porcelain",
-    "--",
-    "main.ts",
-    "src",
-  ]);
-  const isCommit = commit !== undefined && /^[0-9a-f]{40}$/.test(commit);
   return {
-    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1].trim() ?? "unknown CPU",
+    cpu: cpuModel(cpuinfo) ?? "unknown CPU",
     cores: navigator.hardwareConcurrency,
     memoryBytes: Deno.systemMemoryInfo().total,
     os: `${Deno.build.os} ${Deno.osRelease()}`,
     deno: `deno ${Deno.version.deno}`,
-    sfsCommit: isCommit ? commit : null,
-    sfsSourceModified: isCommit ? status !== "" : null,
+    ...await sourceRevision(ROOT),
     loadAverage: Deno.loadavg()[0],
   };
 }
