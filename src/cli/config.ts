@@ -5,7 +5,8 @@
  */
 import { join } from "node:path";
 import { SfsError } from "../errors.ts";
-import { ensureHome, writeFileAtomic } from "./identity_file.ts";
+import { ensureHome } from "./identity_file.ts";
+import { writeFileAtomic } from "../fs.ts";
 import { formatHostPort, type HostPort, parseHostPort } from "./net.ts";
 
 /** Name of the settings file inside the sfs home. */

@@ -46,9 +46,6 @@ export async function loadPublicIdentity(home: string): Promise<PublicIdentity> 
   return await importPublicIdentity(await readIdentityText(home));
 }
 
-/** Atomic 0600 writes, re-exported for the CLI's other small files. */
-export { writeFileAtomic } from "../fs.ts";
-
 /** Creates the sfs home folder, private to this user where the OS supports modes. */
 export async function ensureHome(home: string): Promise<void> {
   await Deno.mkdir(home, { recursive: true, mode: 0o700 });

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { SfsError } from "../errors.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
 import { formatFingerprint, parseFingerprint } from "../crypto/identity.ts";
-import { ensureHome, writeFileAtomic } from "./identity_file.ts";
+import { ensureHome } from "./identity_file.ts";
+import { writeFileAtomic } from "../fs.ts";
 import type { Output } from "./output.ts";
 import { confirm } from "./prompt.ts";
 

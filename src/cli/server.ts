@@ -9,7 +9,7 @@ import { exportIdentity, importIdentity } from "../crypto/keystore.ts";
 import type { LogFields } from "../index/handlers.ts";
 import { IndexServer } from "../index/server.ts";
 import { IndexStore } from "../index/store.ts";
-import { writeFileAtomic } from "./identity_file.ts";
+import { writeFileAtomic } from "../fs.ts";
 import { formatHostPort, type HostPort } from "./net.ts";
 import type { Output } from "./output.ts";
 

@@ -15,7 +15,7 @@ import {
   TAG_BYTES,
 } from "../crypto/stream.ts";
 import { type Channel, initiate } from "../wire/channel.ts";
-import type { Transport } from "../wire/frame.ts";
+import { closeQuietly, type Transport } from "../wire/frame.ts";
 import { type Final, type Manifest, MessageType } from "../wire/messages.ts";
 import { safeFileName } from "./names.ts";
 import { PART_SUFFIX, PartFile } from "./part_file.ts";
@@ -81,9 +81,7 @@ export async function fetchFile(
       }
     },
   }).catch((err) => {
-    try {
-      transport.close();
-    } catch { /* already closed */ }
+    closeQuietly(transport);
     throw err;
   });
   try {

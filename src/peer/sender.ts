@@ -14,7 +14,7 @@ import {
   TAG_BYTES,
 } from "../crypto/stream.ts";
 import { type Channel, respond } from "../wire/channel.ts";
-import type { Transport } from "../wire/frame.ts";
+import { closeQuietly, type Transport } from "../wire/frame.ts";
 import { type Manifest, MAX_WIRE_NAME_BYTES, MessageType } from "../wire/messages.ts";
 import { CHUNKS_IN_FLIGHT, fileIdOf, finalSignedData } from "./transfer.ts";
 
@@ -212,13 +212,5 @@ async function checkUnchanged(file: SharedFile): Promise<void> {
     throw new SfsError("IO", `"${file.name}" changed since it was shared`, {
       hint: "Share it again so its hash is recomputed",
     });
-  }
-}
-
-function closeQuietly(transport: Transport): void {
-  try {
-    transport.close();
-  } catch {
-    // Already closed by the peer or by a deadline.
   }
 }

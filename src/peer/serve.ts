@@ -6,6 +6,7 @@ import { SfsError } from "../errors.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
 import { Admission, type AdmissionLimits } from "../wire/admission.ts";
+import { closeQuietly } from "../wire/frame.ts";
 import { type ServeOptions, type ServeResult, serveTransfer } from "./sender.ts";
 
 /** Default limits: transfers at work, and connections still in their handshake. */
@@ -110,13 +111,5 @@ async function* acceptAll(listener: Deno.Listener<Deno.TcpConn>): AsyncGenerator
       // Out of file descriptors and the like: back off briefly instead of spinning.
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-  }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
   }
 }

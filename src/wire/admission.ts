@@ -5,6 +5,7 @@
  * then only pushes out other silent connections, while an honest client, whose handshake takes
  * milliseconds, gets through.
  */
+import { closeQuietly } from "./frame.ts";
 
 /** Anything that can be closed, such as a Deno.Conn. */
 export interface Closable {
@@ -69,13 +70,5 @@ export class Admission<C extends Closable> {
     for (const conn of [...this.#pending, ...this.#active]) closeQuietly(conn);
     this.#pending.clear();
     this.#active.clear();
-  }
-}
-
-function closeQuietly(conn: Closable): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
   }
 }

@@ -21,7 +21,7 @@ import { aesKey } from "../crypto/kdf.ts";
 import { LABEL, labelled } from "../crypto/labels.ts";
 import { sign, type SignaturePolicy, verify } from "../crypto/sign.ts";
 import { TAG_BYTES } from "../crypto/stream.ts";
-import { FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
+import { closeQuietly, FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
 import {
   decodeMessage,
   encodeHelloReplyUnsigned,
@@ -114,19 +114,11 @@ export async function initiate(
   );
   const secret = await unwrapSecret(identity.oaepPrivate, reply.wrappedSecret);
   const shared = await x25519(ephemeral.privateKey, reply.ephemeral);
-  const keys = await deriveSessionKeys(shared, secret, transcriptHash);
-  secret.fill(0);
-  shared.fill(0);
-  return new Channel({
-    reader,
-    writer,
-    transport,
+  return await establish("initiator", { reader, writer, transport, options }, {
     peer: responder,
+    shared,
+    secret,
     transcriptHash,
-    sendKey: await aesKey(keys.initiator),
-    receiveKey: await aesKey(keys.responder),
-    payloadKey: await aesKey(keys.payload),
-    maxRecordBytes: options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
   });
 }
 
@@ -185,19 +177,39 @@ export async function respond(
   const reply: HelloReply = { type: MessageType.HELLO_REPLY, ...unsigned, signatures };
   await writer.write(FrameKind.PLAIN, withType(MessageType.HELLO_REPLY, encodeMessage(reply)));
   const shared = await x25519(ephemeral.privateKey, hello.ephemeral);
-  const keys = await deriveSessionKeys(shared, secret, transcriptHash);
-  secret.fill(0);
-  shared.fill(0);
-  return new Channel({
-    reader,
-    writer,
-    transport,
+  return await establish("responder", { reader, writer, transport, options }, {
     peer: initiator,
+    shared,
+    secret,
     transcriptHash,
-    sendKey: await aesKey(keys.responder),
-    receiveKey: await aesKey(keys.initiator),
+  });
+}
+
+/**
+ * Derives the session keys (§6.3), wipes the secrets they came from, and opens the channel with
+ * this side's direction keys.
+ */
+async function establish(
+  role: "initiator" | "responder",
+  io: { reader: FrameReader; writer: FrameWriter; transport: Transport; options: ChannelOptions },
+  agreed: { peer: PublicIdentity; shared: Bytes; secret: Bytes; transcriptHash: Bytes },
+): Promise<Channel> {
+  const keys = await deriveSessionKeys(agreed.shared, agreed.secret, agreed.transcriptHash);
+  agreed.secret.fill(0);
+  agreed.shared.fill(0);
+  const [send, receive] = role === "initiator"
+    ? [keys.initiator, keys.responder]
+    : [keys.responder, keys.initiator];
+  return new Channel({
+    reader: io.reader,
+    writer: io.writer,
+    transport: io.transport,
+    peer: agreed.peer,
+    transcriptHash: agreed.transcriptHash,
+    sendKey: await aesKey(send),
+    receiveKey: await aesKey(receive),
     payloadKey: await aesKey(keys.payload),
-    maxRecordBytes: options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
+    maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
   });
 }
 
@@ -369,11 +381,7 @@ export class Channel {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#transport.close();
-    } catch {
-      // Already closed by the peer or by a timeout.
-    }
+    closeQuietly(this.#transport);
   }
 }
 

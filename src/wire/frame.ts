@@ -180,11 +180,7 @@ async function withDeadline<T>(
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    try {
-      transport.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(transport);
   }, timeoutMs);
   try {
     return await operation();
@@ -205,4 +201,13 @@ async function withDeadline<T>(
 
 function closedMidFrame(): SfsError {
   return new SfsError("CONNECTION_CLOSED", "Connection closed in the middle of a frame");
+}
+
+/** Closes a transport (or anything closable) that may already be closed. */
+export function closeQuietly(transport: { close(): void }): void {
+  try {
+    transport.close();
+  } catch {
+    // Already closed by the peer, by a deadline or by us.
+  }
 }
