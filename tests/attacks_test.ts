@@ -32,14 +32,7 @@ import { initiate, respond } from "../src/wire/channel.ts";
 import { fileIdOf } from "../src/wire/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";
-import {
-  randomFile,
-  type SfsEvent,
-  type SfsProcess,
-  sha256File,
-  type TempDir,
-  tempDir,
-} from "./harness.ts";
+import { randomFile, type SfsEvent, type SfsProcess, sha256File, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import {
   assertFails,
@@ -59,10 +52,9 @@ import {
   get,
   listTree,
   readFull,
-  type Ready,
-  readyOf,
+  shareFile,
+  type Sharing,
   startProxy,
-  startSender,
   trickle,
   withPort,
   writeAll,
@@ -245,37 +237,6 @@ function startImpostor(
   return Object.assign(listening, { loot });
 }
 
-interface Setup extends AsyncDisposable {
-  dir: TempDir;
-  bob: string;
-  sender: SfsProcess;
-  ready: Ready;
-  source: string;
-  sha256: string;
-}
-
-/** A temp folder, alice sharing a 3 MiB file in direct mode (no --once), and bob's home. */
-async function setup(): Promise<Setup> {
-  const dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, NAME);
-  await randomFile(source, FILE_SIZE);
-  const sender = startSender(alice, source);
-  return {
-    dir,
-    bob,
-    sender,
-    ready: await readyOf(sender),
-    source,
-    sha256: await sha256File(source),
-    async [Symbol.asyncDispose]() {
-      await sender[Symbol.asyncDispose]();
-      await dir[Symbol.asyncDispose]();
-    },
-  };
-}
-
 /** Every JSON event a process printed so far, whether or not nextEvent() consumed it. */
 function eventsOf(proc: SfsProcess): SfsEvent[] {
   return proc.stdoutText().split("\n").flatMap((line) => {
@@ -293,7 +254,7 @@ function startsOf(sender: SfsProcess): number {
 }
 
 /** Asserts a clean transfer still works, i.e. the sender survived what came before. */
-async function assertStillServes(s: Setup, out: string): Promise<void> {
+async function assertStillServes(s: Sharing, out: string): Promise<void> {
   const done = doneOf(await get(s.bob, s.ready.ticket, out));
   assert.equal(done.sha256, s.sha256);
   assert.equal(await sha256File(join(out, NAME)), s.sha256);
@@ -305,7 +266,7 @@ async function assertStillServes(s: Setup, out: string): Promise<void> {
  * With "nothing", `out` must be empty.
  */
 async function assertNoFinalFile(
-  s: Setup,
+  s: Sharing,
   out: string,
   keepAtMost: number | "nothing",
 ): Promise<void> {
@@ -322,7 +283,7 @@ async function assertNoFinalFile(
 }
 
 Deno.test("sfs get refuses a man in the middle that swaps in its own keys", async (t) => {
-  await using s = await setup();
+  await using s = await shareFile(NAME, FILE_SIZE);
   const alice = await testIdentity("alice");
   const mallory = await testIdentity("mallory");
   let n = 0;
@@ -396,7 +357,7 @@ Deno.test("sfs get refuses a man in the middle that swaps in its own keys", asyn
 });
 
 Deno.test("sfs get refuses a sender handshake replayed from a recorded session", async (t) => {
-  await using s = await setup();
+  await using s = await shareFile(NAME, FILE_SIZE);
   const carol = await testHome(s.dir.path, "carol");
   // Record everything alice sends bob in one genuine session.
   const recorded: WireFrame[] = [];
@@ -431,7 +392,7 @@ Deno.test("sfs get refuses a sender handshake replayed from a recorded session",
 });
 
 Deno.test("sfs get refuses a downgrade of the version or of the signatures in the handshake", async (t) => {
-  await using s = await setup();
+  await using s = await shareFile(NAME, FILE_SIZE);
   /** Rewrites the first frame (the HELLO or the HELLO_REPLY). */
   const first = (edit: (body: Uint8Array) => Uint8Array): Rewrite => (frame, index) =>
     index === 0 ? [{ kind: frame.kind, body: edit(frame.body.slice()) }] : [frame];
@@ -509,7 +470,7 @@ function swap(a: number, b: number): Rewrite {
 }
 
 Deno.test("sfs get refuses chunks reordered, duplicated, dropped or replayed by a proxy", async (t) => {
-  await using s = await setup();
+  await using s = await shareFile(NAME, FILE_SIZE);
   // Chunk 1 of an earlier genuine session, to splice into a later one.
   let earlier: Uint8Array | undefined;
   {
@@ -558,7 +519,7 @@ Deno.test("sfs get refuses chunks reordered, duplicated, dropped or replayed by 
 });
 
 Deno.test("sfs send drops slowloris connections at its handshake deadline and keeps serving", async () => {
-  await using s = await setup();
+  await using s = await shareFile(NAME, FILE_SIZE);
   const hello = frameBytes({
     kind: FrameKind.PLAIN,
     body: new Uint8Array([
@@ -595,7 +556,7 @@ Deno.test("sfs send drops slowloris connections at its handshake deadline and ke
 });
 
 Deno.test("sfs get refuses a part file altered between runs and keeps no final file", async (t) => {
-  await using s = await setup();
+  await using s = await shareFile(NAME, FILE_SIZE);
   const cases: Array<[string, (part: string, state: Record<string, number>) => Promise<void>]> = [
     ["a byte of the verified prefix flipped", async (part) => {
       using file = await Deno.open(part, { read: true, write: true });

@@ -8,7 +8,18 @@
 
 import { join, relative } from "node:path";
 import { FRAME_HEADER_BYTES } from "../src/wire/frame.ts";
-import { runSfs, type SfsEvent, type SfsProcess, type SfsResult, startSfs } from "./harness.ts";
+import {
+  randomFile,
+  runSfs,
+  type SfsEvent,
+  type SfsProcess,
+  type SfsResult,
+  sha256File,
+  startSfs,
+  type TempDir,
+  tempDir,
+} from "./harness.ts";
+import { testHome } from "./identities.ts";
 
 /** What `sfs send --json` reports first. */
 export interface Ready {
@@ -37,6 +48,38 @@ export function withPort(ticket: string, port: number): string {
   const changed = ticket.replace(/^(sfs:\/\/[^/]*:)\d+\//, `$1${port}/`);
   if (changed === ticket) throw new Error(`Cannot find the port in ${ticket}`);
   return changed;
+}
+
+/** Alice sharing one random file in direct mode (no --once), and bob's home, in a temp folder. */
+export interface Sharing extends AsyncDisposable {
+  readonly dir: TempDir;
+  readonly bob: string;
+  readonly sender: SfsProcess;
+  readonly ready: Ready;
+  readonly source: string;
+  readonly sha256: string;
+}
+
+/** Starts alice sharing `size` random bytes named `name`; `await using` stops and cleans up. */
+export async function shareFile(name: string, size: number): Promise<Sharing> {
+  const dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bob = await testHome(dir.path, "bob");
+  const source = join(dir.path, name);
+  await randomFile(source, size);
+  const sender = startSender(alice, source);
+  return {
+    dir,
+    bob,
+    sender,
+    ready: await readyOf(sender),
+    source,
+    sha256: await sha256File(source),
+    async [Symbol.asyncDispose]() {
+      await sender[Symbol.asyncDispose]();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
 }
 
 /** Runs `sfs get TICKET --out DIR --json` to completion. */

@@ -8,19 +8,18 @@ import { join } from "node:path";
 import { formatFingerprint } from "../src/crypto/identity.ts";
 import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { FrameKind } from "../src/wire/frame.ts";
-import { randomFile, type SfsProcess, sha256File, type TempDir, tempDir } from "./harness.ts";
-import { testHome, testIdentity } from "./identities.ts";
+import { sha256File } from "./harness.ts";
+import { testIdentity } from "./identities.ts";
 import {
   doneOf,
   errorOf,
   get,
   listTree,
   type ProxyOptions,
-  type Ready,
-  readyOf,
   type RelayedFrame,
+  shareFile,
+  type Sharing,
   startProxy,
-  startSender,
   withPort,
 } from "./peers.ts";
 
@@ -28,37 +27,8 @@ const CHUNK = DEFAULT_CHUNK_SIZE;
 /** Three chunks, the last half full: frames 2, 3 and 4 after HELLO_REPLY and MANIFEST. */
 const FILE_SIZE = 2.5 * CHUNK;
 
-interface Setup extends AsyncDisposable {
-  dir: TempDir;
-  bob: string;
-  sender: SfsProcess;
-  ready: Ready;
-  sha256: string;
-}
-
-/** A temp folder, alice sharing a 2.5 MiB file (no --once), and bob's home. */
-async function setup(): Promise<Setup> {
-  const dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "payload.bin");
-  await randomFile(source, FILE_SIZE);
-  const sender = startSender(alice, source);
-  return {
-    dir,
-    bob,
-    sender,
-    ready: await readyOf(sender),
-    sha256: await sha256File(source),
-    async [Symbol.asyncDispose]() {
-      await sender[Symbol.asyncDispose]();
-      await dir[Symbol.asyncDispose]();
-    },
-  };
-}
-
 /** Asserts a clean transfer still works, i.e. the sender survived what came before. */
-async function assertStillServes(s: Setup): Promise<void> {
+async function assertStillServes(s: Sharing): Promise<void> {
   const out = join(s.dir.path, "out-after");
   const done = doneOf(await get(s.bob, s.ready.ticket, out));
   assert.equal(done.sha256, s.sha256);
@@ -70,7 +40,7 @@ async function assertStillServes(s: Setup): Promise<void> {
  * its resume state (chunks verified before the failure). Then a clean `get` into the same
  * folder must finish the file with the right content.
  */
-async function assertNothingFinal(s: Setup, out: string): Promise<void> {
+async function assertNothingFinal(s: Sharing, out: string): Promise<void> {
   const left = await listTree(out);
   if (left.length > 0) {
     assert.deepEqual(
@@ -106,7 +76,7 @@ function flipping(target: Target, at: (body: Uint8Array) => number, hits: { n: n
 }
 
 Deno.test("sfs get refuses a stream with one flipped byte and leaves no final file", async (t) => {
-  await using s = await setup();
+  await using s = await shareFile("payload.bin", FILE_SIZE);
   const cases: Array<[string, Target, (body: Uint8Array) => number, string]> = [
     // 64 KiB into the first chunk: well past the handshake, in the payload ciphertext.
     [
@@ -164,7 +134,7 @@ Deno.test("sfs get refuses a stream with one flipped byte and leaves no final fi
 });
 
 Deno.test("sfs get fails on a stream cut short and leaves no final file", async (t) => {
-  await using s = await setup();
+  await using s = await shareFile("payload.bin", FILE_SIZE);
   const cutBefore = (target: Target): ProxyOptions => {
     const seen = new Map<number, number>();
     return {
@@ -203,7 +173,7 @@ Deno.test("sfs get fails on a stream cut short and leaves no final file", async 
 });
 
 Deno.test("sfs get refuses a sender whose key differs from the ticket", async () => {
-  await using s = await setup();
+  await using s = await shareFile("payload.bin", FILE_SIZE);
   const bobFingerprint = formatFingerprint((await testIdentity("bob")).public.fingerprint);
   const [rest, aliceFingerprint] = s.ready.ticket.split("#");
   assert.notEqual(aliceFingerprint, bobFingerprint);
@@ -222,7 +192,7 @@ Deno.test("sfs get refuses a sender whose key differs from the ticket", async ()
 
 Deno.test("sfs get through a proxy that changes nothing succeeds", async () => {
   // The control for the tests above: the proxy itself does not break transfers.
-  await using s = await setup();
+  await using s = await shareFile("payload.bin", FILE_SIZE);
   let frames = 0;
   await using proxy = startProxy(s.ready.port, { onFrame: () => void frames++ });
   const out = join(s.dir.path, "out");
