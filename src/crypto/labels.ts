@@ -1,6 +1,7 @@
 /**
- * Domain-separation labels (docs/PROTOCOL.md §3). Every hash, key derivation and signature in
- * sfs starts from one of these, so a value made for one purpose is never valid for another.
+ * Domain-separation labels (docs/PROTOCOL.md §3.1). Every hash, key derivation and signature in
+ * sfs starts from one of these, so a value made for one purpose is never valid for another. The
+ * table in §3.1 lists exactly these labels; add a row there when you add one here.
  */
 export const LABEL = {
   FINGERPRINT: "sfs/v1/fingerprint",
@@ -12,7 +13,6 @@ export const LABEL = {
   KEY_RESPONDER: "sfs/v1/key/responder",
   KEY_INITIATOR: "sfs/v1/key/initiator",
   KEY_PAYLOAD: "sfs/v1/key/payload",
-  IDENTITY_AT_REST: "sfs/v1/identity-at-rest",
   ANNOUNCEMENT_SIGNATURE: "sfs/v1/announcement-signature",
   AUTH_SIGNATURE: "sfs/v1/auth-signature",
 } as const;
