@@ -1,7 +1,10 @@
 /**
  * Generates the test vectors in testdata/vectors/, one scenario per file, checked by
- * src/wire/vectors_test.ts. Run `deno task vectors` after changing the wire format; never edit
- * the files by hand.
+ * tests/vectors_test.ts. Run `deno task vectors` after changing an encoding; never edit the files
+ * by hand. The wire and crypto scenarios are here; those above the wire format are in
+ * ./vectors/transfer.ts (file id, FINAL data, records, tickets) and ./vectors/index_protocol.ts
+ * (proofs, announcements), the shared helpers in ./vectors/common.ts and the signing owner in
+ * ./vectors/signer.ts.
  *
  * File format (testdata/vectors/README.md has the field list of every kind): UTF-8 text, one
  * `key: value` per line. Line 1 is `expect: ok` or `expect: error CODE` (an SfsError code);
@@ -14,10 +17,12 @@
  * adding a scenario leaves the others alone. The expected values are computed here with
  * WebCrypto and encodings built field by field from docs/PROTOCOL.md, not by the functions under
  * test (only ByteWriter and the hex/base32 helpers are shared), so a vector can catch a change
- * in that code. Two things cannot be derived from a
- * seed through WebCrypto and are data instead: the two public identities below (generated once
- * with generateIdentity() and kept), and RSA-OAEP wrapped secrets and RSA-PSS signatures, which
- * are randomised (message vectors carry opaque stand-in bytes of the right size for them).
+ * in that code. Some things cannot be derived from a seed through WebCrypto and are data instead:
+ * the two public identities in ./vectors/common.ts and the owner's RSA-PSS key in
+ * ./vectors/signer.ts (generated once and kept), and RSA-OAEP wrapped secrets, which are
+ * randomised (message vectors carry opaque stand-in bytes of the right size for them, as they do
+ * for signatures). Real signatures (proofs, FINAL, announcements) are made by ./vectors/signer.ts
+ * without randomness: Ed25519 is deterministic, and RSA-PSS takes a salt drawn from SEED.
  */
 import { type Bytes, concat, toHex, utf8 } from "../src/crypto/bytes.ts";
 import { MessageType } from "../src/wire/messages.ts";
@@ -37,6 +42,13 @@ import {
   u64,
   w,
 } from "./vectors/common.ts";
+import { announcementScenarios, proofScenarios } from "./vectors/index_protocol.ts";
+import {
+  fileIdScenarios,
+  finalScenarios,
+  recordScenarios,
+  ticketScenarios,
+} from "./vectors/transfer.ts";
 
 const OUT_DIR = new URL("../testdata/vectors/", import.meta.url);
 
@@ -525,6 +537,12 @@ export async function vectorFiles(): Promise<Map<string, string>> {
     ...await streamScenarios(),
     ...await messageScenarios(),
     ...frameScenarios(),
+    ...await fileIdScenarios(),
+    ...await finalScenarios(),
+    ...await recordScenarios(),
+    ...await ticketScenarios(),
+    ...await proofScenarios(),
+    ...await announcementScenarios(),
   ];
   const files = new Map(scenarios.map((s) => [`${s.name}.txt`, render(s)]));
   if (files.size !== scenarios.length) throw new Error("Two scenarios share a name");

@@ -217,3 +217,11 @@ export async function handshakeValues() {
     payloadKey: await hkdf(ikm, transcriptHash, "sfs/v1/key/payload"),
   };
 }
+
+/** §7.1: the first 16 bytes of SHA-256(labelled(file-id, fingerprint, content hash, name)). */
+export async function fileId(fingerprint: Uint8Array, contentHash: Uint8Array, name: string) {
+  return (await sha256(labelled("sfs/v1/file-id", fingerprint, contentHash, utf8(name)))).slice(
+    0,
+    16,
+  );
+}
