@@ -94,3 +94,19 @@ Deno.test("docs/PROTOCOL.md §3.1 lists exactly the labels of src/crypto/labels.
     .map((m) => m[1]);
   assert.deepEqual([...table].sort(), Object.values(LABEL).sort());
 });
+
+Deno.test("every vector file docs/PROTOCOL.md names exists", async () => {
+  const spec = await Deno.readTextFile(new URL(SPEC, ROOT));
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(new URL("testdata/vectors/", ROOT))) {
+    files.push(entry.name);
+  }
+  const paragraphs = spec.split("\n\n").filter((p) => p.startsWith("Vectors: "));
+  assert.ok(paragraphs.length >= 10, `only ${paragraphs.length} "Vectors:" lines`);
+  for (const paragraph of paragraphs) {
+    for (const [, name] of paragraph.matchAll(/`(?:testdata\/vectors\/)?([a-z0-9*-]+\.txt)`/g)) {
+      const pattern = new RegExp(`^${name.replaceAll(".", "\\.").replaceAll("*", ".*")}$`);
+      assert.ok(files.some((file) => pattern.test(file)), `no vector matches ${name}`);
+    }
+  }
+});
