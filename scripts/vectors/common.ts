@@ -7,6 +7,7 @@
 import { type Bytes, concat, fromBase64, toBase32, toHex, utf8 } from "../../src/crypto/bytes.ts";
 import { ByteWriter } from "../../src/crypto/encoding.ts";
 
+/** Every "random" byte of the vectors derives from this. */
 export const SEED = utf8("sfs test vectors v1");
 /** PKCS#8 header of a raw 32-byte X25519 private key (RFC 8410). */
 export const X25519_PKCS8_PREFIX = "302e020100300506032b656e04220420";
@@ -18,6 +19,7 @@ function fromBase64Strict(lines: string[]): Bytes {
   return bytes;
 }
 
+/** The responder's public identity (§4.1), generated once and kept. */
 export const RESPONDER_IDENTITY = fromBase64Strict([
   "AQGmMIIBojANBgkqhkiG9w0BAQEFAAOCAY8AMIIBigKCAYEAv4uLOoaVLr2HrrBv4Qqr7quc49pmtJ07+nojyAZn",
   "rCR14ik2xrb7HDFRe1p0grN9dmc/lg20KZ4q0X4Gm/e3Nxxst1oFYwkSeehh0iOQxtV1SmZGNEyaayTzMDaBx/ZK",
@@ -35,6 +37,7 @@ export const RESPONDER_IDENTITY = fromBase64Strict([
   "/Cv8I5pxS4xc0fYbwwDXbicLHevqv5I=",
 ]);
 
+/** The initiator's public identity (§4.1), generated once and kept. */
 export const INITIATOR_IDENTITY = fromBase64Strict([
   "AQGmMIIBojANBgkqhkiG9w0BAQEFAAOCAY8AMIIBigKCAYEAp/yUN+S7RGCDtoBmi6G2TCQyX45CDrQSR73YZSX5",
   "ZRs3uRrXVhdMkJ71ahRsXA9ss8L1BQ9yIkQdzRl4rSYMcvgPFgJsuHclJjob5/Cg5bEanUe66ZLltKEL4+P+iaWs",
@@ -71,6 +74,7 @@ export async function draw(name: string, length: number): Promise<Bytes> {
   return concat(...blocks).slice(0, length);
 }
 
+/** SHA-256 through WebCrypto. */
 export async function sha256(data: Uint8Array): Promise<Bytes> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(data)));
 }
@@ -80,10 +84,12 @@ export function labelled(label: string, ...parts: Uint8Array[]): Bytes {
   return concat(utf8(label), Uint8Array.of(0), ...parts);
 }
 
+/** Lower-case hex to bytes (trusted input: the generator's own constants). */
 export function hexOf(text: string): Bytes {
   return Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));
 }
 
+/** Imports a 32-byte X25519 private key seed behind its PKCS#8 header. */
 export async function x25519Private(seed: Uint8Array): Promise<CryptoKey> {
   return await crypto.subtle.importKey(
     "pkcs8",
@@ -94,6 +100,7 @@ export async function x25519Private(seed: Uint8Array): Promise<CryptoKey> {
   );
 }
 
+/** X25519 of a private key and a raw peer public key (§6.3). */
 export async function x25519(privateKey: CryptoKey, peer: Uint8Array): Promise<Bytes> {
   const key = await crypto.subtle.importKey("raw", new Uint8Array(peer), "X25519", false, []);
   return new Uint8Array(
@@ -108,6 +115,7 @@ export function x25519Public(privateKey: CryptoKey): Promise<Bytes> {
   return x25519(privateKey, basePoint);
 }
 
+/** HKDF-SHA256 to 32 bytes (§6.3). */
 export async function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string): Promise<Bytes> {
   const key = await crypto.subtle.importKey("raw", new Uint8Array(ikm), "HKDF", false, [
     "deriveBits",
@@ -133,6 +141,7 @@ export function chunkNonce(index: number, last: boolean): Bytes {
   return nonce;
 }
 
+/** AES-256-GCM with a raw key and no associated data. */
 export async function seal(
   rawKey: Uint8Array,
   nonce: Uint8Array,
@@ -150,18 +159,21 @@ export async function seal(
   );
 }
 
+/** A copy with one bit flipped at `index` (negative counts from the end). */
 export function flip(bytes: Uint8Array, index: number): Bytes {
   const out = new Uint8Array(bytes);
   out[index < 0 ? out.length + index : index] ^= 0x01;
   return out;
 }
 
+/** A big-endian u64 from a bigint, so values past 2^53 can be written. */
 export function u64(value: bigint): Bytes {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, value);
   return out;
 }
 
+/** A fresh ByteWriter. */
 export function w(): ByteWriter {
   return new ByteWriter();
 }
@@ -219,9 +231,11 @@ export async function handshakeValues() {
 }
 
 /** §7.1: the first 16 bytes of SHA-256(labelled(file-id, fingerprint, content hash, name)). */
-export async function fileId(fingerprint: Uint8Array, contentHash: Uint8Array, name: string) {
-  return (await sha256(labelled("sfs/v1/file-id", fingerprint, contentHash, utf8(name)))).slice(
-    0,
-    16,
-  );
+export async function fileId(
+  fingerprint: Uint8Array,
+  contentHash: Uint8Array,
+  name: string,
+): Promise<Bytes> {
+  const digest = await sha256(labelled("sfs/v1/file-id", fingerprint, contentHash, utf8(name)));
+  return digest.slice(0, 16);
 }

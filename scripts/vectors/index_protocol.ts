@@ -30,6 +30,7 @@ function proofData(transcriptHash: Uint8Array, username: string): Bytes {
   return w().raw(transcriptHash).text(username).finish();
 }
 
+/** Proofs of possession, good and bad (§12.2). */
 export async function proofScenarios(): Promise<Scenario[]> {
   const transcriptHash = (await handshakeValues()).transcriptHash;
   const owner = await ownerIdentity();
@@ -124,6 +125,7 @@ function announcementFields(a: AnnouncementFields, bytes: Uint8Array): Fields {
   ];
 }
 
+/** Signed announcements, and ones a verifier must refuse (§12.5). */
 export async function announcementScenarios(): Promise<Scenario[]> {
   const owner = await ownerIdentity();
   const base: AnnouncementFields = {

@@ -24,6 +24,7 @@ import {
   signerFields,
 } from "./signer.ts";
 
+/** File ids of one owner for three names (§7.1). */
 export async function fileIdScenarios(): Promise<Scenario[]> {
   const fingerprint = (await ownerIdentity()).fingerprint;
   const cases: [string, string, string][] = [
@@ -65,6 +66,7 @@ async function finalData(
   return concat(transcriptHash, await sha256(manifest), contentHash, w().u64(size).finish());
 }
 
+/** The data FINAL signs, signed and tampered with (§7.3). */
 export async function finalScenarios(): Promise<Scenario[]> {
   const transcriptHash = (await handshakeValues()).transcriptHash;
   const owner = await ownerIdentity();
@@ -141,6 +143,7 @@ async function sealRecords(key: Uint8Array, plaintexts: Uint8Array[]) {
   return records;
 }
 
+/** The first sealed records of each direction, and broken sequences (§9.2). */
 export async function recordScenarios(): Promise<Scenario[]> {
   const h = await handshakeValues();
   const sigs = w().bytes16(new Uint8Array()).bytes16(await draw("record/ed25519", 64)).finish();
@@ -203,6 +206,7 @@ export async function recordScenarios(): Promise<Scenario[]> {
   return scenarios;
 }
 
+/** Tickets that parse, and tickets that must be refused (§10). */
 export async function ticketScenarios(): Promise<Scenario[]> {
   const id = await draw("ticket/file-id", 16);
   const fingerprint = (await ownerIdentity()).fingerprint;
