@@ -17,15 +17,14 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHUNK_SIZE, openChunk, sealChunk } from "../src/crypto/stream.ts";
+import { randomFile, sha256File } from "./lib/files.ts";
 import {
-  randomFile,
   SFS_CMD,
   type SfsEvent,
   type SfsOptions,
   type SfsProcess,
-  sha256File,
   startProcess,
-} from "../tests/harness.ts";
+} from "./lib/sfs_process.ts";
 import {
   type CryptoRates,
   formatRate,

@@ -36,7 +36,7 @@ import { hashPassword } from "../src/index/password.ts";
 import { type Announcement, IndexStore } from "../src/index/store.ts";
 import { fileIdOf } from "../src/wire/file_id.ts";
 import type { WireListing } from "../src/wire/messages.ts";
-import { SFS_CMD } from "../tests/harness.ts";
+import { SFS_CMD } from "./lib/sfs_process.ts";
 import {
   type ClientSpec,
   type FromWorker,
