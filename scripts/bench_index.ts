@@ -57,7 +57,7 @@ import {
   TAGS,
   type ToWorker,
 } from "./bench_index_lib.ts";
-import { markdownTable } from "./bench_lib.ts";
+import { markdownTable } from "./bench/format.ts";
 import { cpuModel, readProc, sourceRevision } from "./bench_host.ts";
 
 const USAGE = "Usage: deno task bench:index [--clients 64] [--listings 100000] [--seconds 10]\n" +
