@@ -20,11 +20,12 @@ import { findExecutable, tryCommand } from "./bench/commands.ts";
 import { formatSize, megabytesPerSecond } from "./bench/format.ts";
 import { loadBeforeStart, machineInfo } from "./bench/machine.ts";
 import { type Cleanup, makeLog, runBenchmark, writeResults } from "./bench/run.ts";
-import { detectRss } from "./bench/transfer/gnu_time.ts";
+import { detectRss, type RssMode } from "./bench/transfer/gnu_time.ts";
 import {
   type CryptoRates,
   LATENCY_SIZE,
   renderReport,
+  type RunRecord,
   SCP_CIPHER,
   summarize,
   targets,
@@ -168,29 +169,42 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   console.log(renderReport(machine, config, summary, crypto, scpSkipped));
 
   if (config.jsonOut) {
-    const results = {
-      date: new Date().toISOString(),
-      machine,
-      config: {
-        sizeBytes: config.size,
-        latencyBytes: LATENCY_SIZE,
-        runs: config.runs,
-        warmup: config.warmup,
-        smoke: config.smoke,
-        scpCipher: SCP_CIPHER,
-        rssMethod: b.rss.kind,
-        cryptoBytes: crypto.bytes,
-      },
-      loadAverageAfter: Deno.loadavg()[0],
-      scpSkipped: scpSkipped ?? null,
-      crypto,
-      runs: records,
-      medians: summary,
-      targets: targets(summary),
-    };
+    const results = transferResults(config, { machine, rss: b.rss, scpSkipped, crypto, records });
     await writeResults(config.jsonOut, results, log);
   }
   return 0;
+}
+
+/** The results.json document: configuration, every run, the medians and the targets. */
+function transferResults(config: Config, facts: {
+  machine: TransferMachine;
+  rss: RssMode;
+  scpSkipped: string | undefined;
+  crypto: CryptoRates;
+  records: RunRecord[];
+}): Record<string, unknown> {
+  const { machine, scpSkipped, crypto, records } = facts;
+  const summary = summarize(records, crypto, config.size);
+  return {
+    date: new Date().toISOString(),
+    machine,
+    config: {
+      sizeBytes: config.size,
+      latencyBytes: LATENCY_SIZE,
+      runs: config.runs,
+      warmup: config.warmup,
+      smoke: config.smoke,
+      scpCipher: SCP_CIPHER,
+      rssMethod: facts.rss.kind,
+      cryptoBytes: crypto.bytes,
+    },
+    loadAverageAfter: Deno.loadavg()[0],
+    scpSkipped: scpSkipped ?? null,
+    crypto,
+    runs: records,
+    medians: summary,
+    targets: targets(summary),
+  };
 }
 
 if (import.meta.main) {

@@ -130,7 +130,49 @@ export function startSfs(args: readonly string[], options: SfsOptions = {}): Sfs
  * helper processes and for testing the harness itself.
  */
 export function startProcess(command: readonly string[], options: SfsOptions = {}): SfsProcess {
-  const child = new Deno.Command(command[0], {
+  const child = spawn(command, options);
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const pipes = readPipes(child);
+  const drained = Promise.all([pipes.done, writeInput(child, options.input)]).then(() => {});
+  const events: SfsEvent[] = [];
+  return {
+    pid: child.pid,
+    status,
+    events,
+    stdoutText: pipes.stdout,
+    stderrText: pipes.stderr,
+    drained: () => drained,
+    kill(signal: Deno.Signal = "SIGTERM") {
+      if (!exited) {
+        try {
+          child.kill(signal);
+        } catch {
+          // Lost the race with the child exiting on its own.
+        }
+      }
+    },
+    nextEvent: (predicate = () => true, timeoutMs = 30_000) =>
+      nextEvent(pipes, events, predicate, timeoutMs),
+    async [Symbol.asyncDispose]() {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+      await status;
+      await drained;
+    },
+  };
+}
+
+function spawn(command: readonly string[], options: SfsOptions): Deno.ChildProcess {
+  return new Deno.Command(command[0], {
     args: command.slice(1),
     cwd: options.cwd,
     env: {
@@ -144,27 +186,32 @@ export function startProcess(command: readonly string[], options: SfsOptions = {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
 
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+/** Writes `input` to the child's stdin and closes it; resolves at once without input. */
+async function writeInput(child: Deno.ChildProcess, input: string | undefined): Promise<void> {
+  if (input === undefined) return;
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  } catch {
+    // The child may exit without reading its input; that is the test's business, not ours.
+  }
+}
 
-  const input = options.input;
-  const stdinDone = input === undefined ? Promise.resolve() : (async () => {
-    const writer = child.stdin.getWriter();
-    try {
-      await writer.write(new TextEncoder().encode(input));
-      await writer.close();
-    } catch {
-      // The child may exit without reading its input; that is the test's business, not ours.
-    }
-  })();
+/** A child's output as it arrives: stdout as lines to take and as text, stderr as text. */
+interface Pipes {
+  lines: LineQueue;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when both pipes are read to the end. */
+  done: Promise<unknown>;
+}
 
-  // Both pipes are read to the end from the start, so a chatty child never blocks on a full pipe.
+/** Reads both pipes to the end from the start, so a chatty child never blocks on a full pipe. */
+function readPipes(child: Deno.ChildProcess): Pipes {
   const lines = new LineQueue();
-  const events: SfsEvent[] = [];
   let stdout = "";
   const stdoutDone = (async () => {
     let rest = "";
@@ -181,56 +228,37 @@ export function startProcess(command: readonly string[], options: SfsOptions = {
   const stderrDone = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
   })();
-  const drained = Promise.all([stdoutDone, stderrDone, stdinDone]).then(() => {});
-
   return {
-    pid: child.pid,
-    status,
-    events,
-    stdoutText: () => stdout,
-    stderrText: () => stderr,
-    drained: () => drained,
-    kill(signal: Deno.Signal = "SIGTERM") {
-      if (!exited) {
-        try {
-          child.kill(signal);
-        } catch {
-          // Lost the race with the child exiting on its own.
-        }
-      }
-    },
-    async nextEvent(predicate = () => true, timeoutMs = 30_000) {
-      const signal = AbortSignal.timeout(timeoutMs);
-      while (true) {
-        const line = await lines.next(signal).catch(() => {
-          throw new Error(
-            `No matching event within ${timeoutMs} ms; stderr:\n${stderr}`,
-          );
-        });
-        if (line === undefined) {
-          throw new Error(`stdout ended before a matching event; stderr:\n${stderr}`);
-        }
-        if (line.trim() === "") continue;
-        const event = parseEvent(line);
-        if (event === undefined) {
-          throw new Error(`stdout line is not a JSON object: ${JSON.stringify(line)}`);
-        }
-        events.push(event);
-        if (predicate(event)) return event;
-      }
-    },
-    async [Symbol.asyncDispose]() {
-      if (!exited) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already gone.
-        }
-      }
-      await status;
-      await drained;
-    },
+    lines,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    done: Promise.all([stdoutDone, stderrDone]),
   };
+}
+
+/** Takes stdout lines until one parses to an event matching `predicate`; see SfsProcess. */
+async function nextEvent(
+  pipes: Pipes,
+  events: SfsEvent[],
+  predicate: (event: SfsEvent) => boolean,
+  timeoutMs: number,
+): Promise<SfsEvent> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  while (true) {
+    const line = await pipes.lines.next(signal).catch(() => {
+      throw new Error(`No matching event within ${timeoutMs} ms; stderr:\n${pipes.stderr()}`);
+    });
+    if (line === undefined) {
+      throw new Error(`stdout ended before a matching event; stderr:\n${pipes.stderr()}`);
+    }
+    if (line.trim() === "") continue;
+    const event = parseEvent(line);
+    if (event === undefined) {
+      throw new Error(`stdout line is not a JSON object: ${JSON.stringify(line)}`);
+    }
+    events.push(event);
+    if (predicate(event)) return event;
+  }
 }
 
 /**

@@ -221,7 +221,10 @@ export function targets(summary: Summary): Target[] {
   ];
 }
 
-/** The printed report: machine line, method line and the Markdown table. */
+/**
+ * The printed report: machine line, method line and the Markdown table. Long because the table
+ * is: one literal row per measurement reads better than rows assembled from pieces.
+ */
 export function renderReport(
   machine: TransferMachine,
   config: ReportConfig,
