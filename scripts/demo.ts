@@ -12,7 +12,8 @@
  */
 
 import { join } from "node:path";
-import { randomFile, runSfs, type SfsEvent, sha256File, startSfs } from "../tests/harness.ts";
+import { randomFile, sha256File } from "./lib/files.ts";
+import { runSfs, type SfsEvent, startSfs } from "./lib/sfs_process.ts";
 
 const DEMO_BYTES = 4 * 1024 * 1024 + 321;
 // An empty passphrase means "store unencrypted, do not ask": the demo never waits for a prompt.

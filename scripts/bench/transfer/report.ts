@@ -1,144 +1,23 @@
 /**
- * The reporting half of the benchmark (scripts/bench.ts): size parsing, units, statistics, the
- * summary of the runs, issue 4's targets and the Markdown table. Nothing here touches
- * processes, files or the clock: numbers in, report out.
+ * The reporting half of the transfer benchmark (scripts/bench.ts): the summary of the runs,
+ * issue 4's targets and the Markdown table. Nothing here touches processes, files or the clock:
+ * numbers in, report out.
  *
  * @module
  */
 
-const UNITS: Readonly<Record<string, number>> = {
-  "": 1,
-  b: 1,
-  k: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gib: 1024 ** 3,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-};
-
-/**
- * Parses a size such as `1GiB`, `64MiB`, `1.5GB` or `1024` (bytes) into a whole number of bytes.
- * Binary units (KiB, MiB, GiB, or K, M, G) are powers of 1024; KB, MB, GB are powers of 1000.
- */
-export function parseSize(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
-  if (!match || unit === undefined) {
-    throw new Error(`Cannot parse size "${text}": use e.g. 1GiB, 64MiB, 500MB or 1024`);
-  }
-  const bytes = Math.round(Number(match[1]) * unit);
-  if (!Number.isSafeInteger(bytes) || bytes < 1) {
-    throw new Error(`Size "${text}" is out of range`);
-  }
-  return bytes;
-}
-
-/** Formats a byte count the way a person would write it: `1 GiB`, `4 MiB`, `1.5 GB`, `1000 B`. */
-export function formatSize(bytes: number): string {
-  const units = [
-    ["GiB", 1024 ** 3],
-    ["MiB", 1024 ** 2],
-    ["KiB", 1024],
-    ["GB", 1e9],
-    ["MB", 1e6],
-    ["kB", 1e3],
-  ] as const;
-  for (const [unit, factor] of units) {
-    const hundredths = (bytes / factor) * 100;
-    const exact = Math.abs(hundredths - Math.round(hundredths)) < 1e-6;
-    if (exact && hundredths >= 100 && hundredths < 1_000_000) {
-      return `${trim(bytes / factor)} ${unit}`;
-    }
-  }
-  return `${bytes} B`;
-}
-
-/** The median of a non-empty list (mean of the middle two for an even count). */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error("median() of an empty list");
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** Decimal megabytes (10^6 bytes) per second. */
-export function megabytesPerSecond(bytes: number, seconds: number): number {
-  return bytes / 1e6 / seconds;
-}
-
-/** Binary mebibytes (2^20 bytes) per second. */
-export function mebibytesPerSecond(bytes: number, seconds: number): number {
-  return bytes / 1024 ** 2 / seconds;
-}
-
-/** `173 MB/s (165 MiB/s)`: a rate in both units, decimal first. */
-export function formatRate(bytes: number, seconds: number): string {
-  return `${group(megabytesPerSecond(bytes, seconds))} MB/s (${
-    group(mebibytesPerSecond(bytes, seconds))
-  } MiB/s)`;
-}
-
-/** A duration for the table: whole milliseconds below 1 s, seconds with two decimals above. */
-export function formatSeconds(seconds: number): string {
-  return seconds < 1 ? `${(seconds * 1000).toFixed(0)} ms` : `${seconds.toFixed(2)} s`;
-}
-
-/** A ratio as `1.23×`. */
-export function formatRatio(ratio: number): string {
-  return `${ratio.toFixed(2)}×`;
-}
-
-/** What GNU `time -v` says about a finished process (all its threads). */
-export interface ProcessUsage {
-  /** "Maximum resident set size (kbytes)". */
-  peakRssKiB: number;
-  /** User plus system CPU time. */
-  cpuSeconds: number;
-  /** System (kernel) CPU time alone. */
-  systemSeconds: number;
-  /** Minor page faults: mostly fresh memory touched for the first time. */
-  minorPageFaults: number;
-}
-
-/** Parses GNU `time -v` output; undefined when a line is missing (e.g. the command was killed). */
-export function parseTimeVerbose(timeOutput: string): ProcessUsage | undefined {
-  const number = (label: string) => {
-    const match = new RegExp(`${label}:\\s*([\\d.]+)`).exec(timeOutput);
-    return match ? Number(match[1]) : undefined;
-  };
-  const peakRssKiB = number("Maximum resident set size \\(kbytes\\)");
-  const user = number("User time \\(seconds\\)");
-  const system = number("System time \\(seconds\\)");
-  const minorPageFaults = number("Minor \\(reclaiming a frame\\) page faults");
-  if (
-    peakRssKiB === undefined || user === undefined || system === undefined ||
-    minorPageFaults === undefined
-  ) {
-    return undefined;
-  }
-  return { peakRssKiB, cpuSeconds: user + system, systemSeconds: system, minorPageFaults };
-}
-
-/** Renders rows as a Markdown table with padded columns; the first row is the header. */
-export function markdownTable(header: readonly string[], rows: readonly string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    `| ${widths.map((w, i) => (cells[i] ?? "").padEnd(w)).join(" | ")} |`;
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
-
-/** A whole number with thousands separators, or one decimal below 100. */
-function group(value: number): string {
-  return value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString("en-US");
-}
-
-function trim(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(2).replace(/0+$/, "");
-}
+import {
+  formatRate,
+  formatRatio,
+  formatSeconds,
+  formatSize,
+  markdownTable,
+  mebibytesPerSecond,
+  megabytesPerSecond,
+} from "../format.ts";
+import type { Machine } from "../machine.ts";
+import { median } from "../stats.ts";
+import type { ProcessUsage } from "./gnu_time.ts";
 
 /** Size of the small-file latency test. */
 export const LATENCY_SIZE = 1024;
@@ -202,19 +81,8 @@ export interface Target {
   met: boolean | null;
 }
 
-/** Where the benchmark ran. */
-export interface Machine {
-  cpu: string;
-  cores: number;
-  memoryBytes: number;
-  os: string;
-  deno: string;
-  openssh: string;
-  sfsCommit: string | null;
-  sfsSourceModified: boolean | null;
-  /** 1-minute load average when the measurements began: other work on the machine skews them. */
-  loadAverage: number;
-}
+/** Where the benchmark ran, and which OpenSSH the scp row used. */
+export type TransferMachine = Machine & { openssh: string };
 
 /** Medians and ratios of the counted runs. */
 export interface Summary {
@@ -353,9 +221,12 @@ export function targets(summary: Summary): Target[] {
   ];
 }
 
-/** The printed report: machine line, method line and the Markdown table. */
+/**
+ * The printed report: machine line, method line and the Markdown table. Long because the table
+ * is: one literal row per measurement reads better than rows assembled from pieces.
+ */
 export function renderReport(
-  machine: Machine,
+  machine: TransferMachine,
   config: ReportConfig,
   summary: Summary,
   crypto: CryptoRates,
