@@ -106,6 +106,8 @@ Deno.test("IndexServer marks a session offline when its connection drops", async
 Deno.test("IndexServer answers BUSY beyond maxConnections, leaving the others unaffected", async () => {
   await using s = await startServer({ maxConnections: 1 });
   const first = await s.connect(await testIdentity("alice"));
+  // A connection takes its slot with its first request, the proof that it holds its keys.
+  assert.deepEqual(await first.list(), []);
   await assert.rejects(s.connect(await testIdentity("bob")), code("BUSY"));
   assert.deepEqual(await first.list(), []);
 });

@@ -39,6 +39,11 @@ export interface ServeOptions {
   chunkSize?: number;
   /** Throws SfsError REFUSED to turn a receiver away (e.g. not among `--to` users). */
   acceptReceiver?: (receiver: PublicIdentity) => void | Promise<void>;
+  /**
+   * Called once the receiver's first sealed record (its GET) opened, which proves it holds the
+   * keys it claimed (§6.4); throws SfsError BUSY to turn it away.
+   */
+  admitProven?: (receiver: PublicIdentity) => void | Promise<void>;
   /** Called once the manifest is known. */
   onStart?: (file: SharedFile, receiver: PublicIdentity, firstByte: number) => void;
   /** Called as bytes go out (absolute offset in the file). */
@@ -116,6 +121,7 @@ async function serveOnChannel(
   options: ServeOptions,
 ): Promise<ServeResult> {
   const request = await channel.expect(MessageType.GET);
+  await options.admitProven?.(channel.peer);
   const file = options.lookup(request.fileId);
   if (!file) throw new SfsError("NOT_FOUND", "No such file is shared here");
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
