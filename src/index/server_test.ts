@@ -112,6 +112,16 @@ Deno.test("IndexServer answers BUSY beyond maxConnections, leaving the others un
   assert.deepEqual(await first.list(), []);
 });
 
+Deno.test("IndexServer answers BUSY to a first request once the last slot went to a proven client", async () => {
+  await using s = await startServer({ maxConnections: 1 });
+  // Both finish their handshake: neither has proved its keys yet, so neither holds the slot.
+  const first = await s.connect(await testIdentity("alice"));
+  const second = await s.connect(await testIdentity("bob"));
+  assert.deepEqual(await first.list(), []);
+  await assert.rejects(second.list(), code("BUSY"));
+  assert.deepEqual(await first.list(), []);
+});
+
 Deno.test("IndexServer serves a client while a flood of silent connections exceeds its limits", async () => {
   await using s = await startServer({ maxConnections: 8 });
   const flood: Deno.TcpConn[] = [];
