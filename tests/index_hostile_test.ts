@@ -243,8 +243,15 @@ Deno.test("sfs server closes hostile connections and keeps serving a real search
       `beyond --max-connections ${MAX_CONNECTIONS}: BUSY, the others unaffected`,
       async () => {
         while (clients.length < MAX_CONNECTIONS) {
-          // The last search's connection may take a moment to be released: retry a BUSY.
-          const client = await connectClient(server, "bob").catch((err) => {
+          // The last search's connection may take a moment to be released: retry a BUSY. A
+          // connection takes its slot with its first request, the proof that it holds its keys.
+          const client = await connectClient(server, "bob").then(async (client) => {
+            await client.search("beacon").catch((err) => {
+              client.close();
+              throw err;
+            });
+            return client;
+          }).catch((err) => {
             if (isSfsError(err, "BUSY")) return undefined;
             throw err;
           });

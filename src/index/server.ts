@@ -17,10 +17,10 @@ import {
 } from "./handlers.ts";
 import type { IndexStore } from "./store.ts";
 
-/** Connections served at once by default, past their handshake. */
+/** Connections served at once by default, once they proved their keys (first request). */
 export const DEFAULT_MAX_CONNECTIONS = 256;
 /**
- * Connections allowed in their handshake at once; past that the oldest waiting one is dropped,
+ * Connections allowed at once before they proved their keys; past that the oldest is dropped,
  * so a flood of silent connections cannot lock honest clients out (see wire/admission.ts).
  */
 export const DEFAULT_MAX_PENDING = 64;
@@ -209,15 +209,14 @@ export class IndexServer {
     try {
       const channel = await respond(c.conn, this.#options.identity, {
         idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS,
+        // Refused in the clear while every slot is held by a client that proved its keys.
         acceptInitiator: () => {
-          if (!this.#admission.promote(c.conn)) {
-            this.#log("rejected", { address, reason: "too many connections" });
-            throw new SfsError("BUSY", "The index server is at its connection limit", {
-              hint: "Try again in a moment",
-            });
-          }
+          if (this.#admission.full) throw this.#busy(address);
         },
       });
+      // The handshake is over, but its HELLO only claimed an identity: the connection stays
+      // pending (evictable, no slot at work) until its first request opens (§6.4). No deadline
+      // but the idle one: the client may be asking its user to trust this server's key.
       clearTimeout(deadline);
       c.channel = channel;
       state = {
@@ -227,8 +226,13 @@ export class IndexServer {
         host: (c.conn.remoteAddr as Deno.NetAddr).hostname,
       };
       this.#log("connected", { address, peer: formatFingerprint(channel.peer.fingerprint) });
+      let proven = false;
       while (!this.#stopping) {
         const request = await channel.receive();
+        if (!proven) {
+          proven = true;
+          if (!this.#admission.promote(c.conn)) throw this.#busy(address);
+        }
         if (request.type === "chunk") {
           throw new SfsError("UNEXPECTED_MESSAGE", "The index takes no payload chunks");
         }
@@ -263,6 +267,14 @@ export class IndexServer {
         this.#log("disconnected", { address });
       }
     }
+  }
+
+  /** Logs the refusal of a client over the connection limit and returns the error it gets. */
+  #busy(address: string): SfsError {
+    this.#log("rejected", { address, reason: "too many connections" });
+    return new SfsError("BUSY", "The index server is at its connection limit", {
+      hint: "Try again in a moment",
+    });
   }
 
   /** Runs a store chore; a failure is logged, never allowed to kill the server. */

@@ -106,7 +106,19 @@ Deno.test("IndexServer marks a session offline when its connection drops", async
 Deno.test("IndexServer answers BUSY beyond maxConnections, leaving the others unaffected", async () => {
   await using s = await startServer({ maxConnections: 1 });
   const first = await s.connect(await testIdentity("alice"));
+  // A connection takes its slot with its first request, the proof that it holds its keys.
+  assert.deepEqual(await first.list(), []);
   await assert.rejects(s.connect(await testIdentity("bob")), code("BUSY"));
+  assert.deepEqual(await first.list(), []);
+});
+
+Deno.test("IndexServer answers BUSY to a first request once the last slot went to a proven client", async () => {
+  await using s = await startServer({ maxConnections: 1 });
+  // Both finish their handshake: neither has proved its keys yet, so neither holds the slot.
+  const first = await s.connect(await testIdentity("alice"));
+  const second = await s.connect(await testIdentity("bob"));
+  assert.deepEqual(await first.list(), []);
+  await assert.rejects(second.list(), code("BUSY"));
   assert.deepEqual(await first.list(), []);
 });
 

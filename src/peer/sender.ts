@@ -1,7 +1,6 @@
 /** The sending side of a transfer: serve one file to one receiver (docs/PROTOCOL.md §7). */
-import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { SfsError } from "../errors.ts";
+import { isSfsError, SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
@@ -15,7 +14,8 @@ import {
 } from "../crypto/stream.ts";
 import { type Channel, respond } from "../wire/channel.ts";
 import { closeQuietly, type Transport } from "../wire/frame.ts";
-import { type Manifest, MAX_WIRE_NAME_BYTES, MessageType } from "../wire/messages.ts";
+import { type Get, type Manifest, MAX_WIRE_NAME_BYTES, MessageType } from "../wire/messages.ts";
+import { type ContentHash, hashContent, hasherAt } from "./content_hash.ts";
 import { CHUNKS_IN_FLIGHT, fileIdOf, finalSignedData } from "./transfer.ts";
 
 /** A file ready to be served: hashed once, identified by {@link fileIdOf}. */
@@ -27,6 +27,13 @@ export interface SharedFile {
   readonly sha256: Bytes;
   /** Modification time when hashed; a change means the file is no longer what was announced. */
   readonly mtimeMs: number;
+  /** The hash with its kept states, to check what a (resumed) transfer sends. */
+  readonly content: ContentHash;
+  /**
+   * Set once the file was found to differ from what was hashed: it is never served again, and
+   * every later request for it is answered FILE_CHANGED.
+   */
+  stale: boolean;
 }
 
 /** Options of {@link serveTransfer}. */
@@ -39,6 +46,11 @@ export interface ServeOptions {
   chunkSize?: number;
   /** Throws SfsError REFUSED to turn a receiver away (e.g. not among `--to` users). */
   acceptReceiver?: (receiver: PublicIdentity) => void | Promise<void>;
+  /**
+   * Called once the receiver's first sealed record (its GET) opened, which proves it holds the
+   * keys it claimed (§6.4); throws SfsError BUSY to turn it away.
+   */
+  admitProven?: (receiver: PublicIdentity) => void | Promise<void>;
   /** Called once the manifest is known. */
   onStart?: (file: SharedFile, receiver: PublicIdentity, firstByte: number) => void;
   /** Called as bytes go out (absolute offset in the file). */
@@ -62,24 +74,17 @@ export async function prepareFile(path: string, owner: PublicIdentity): Promise<
   if (new TextEncoder().encode(name).length > MAX_WIRE_NAME_BYTES) {
     throw new SfsError("USAGE", `The name of "${path}" is too long to share`);
   }
-  const hasher = createHash("sha256");
   using file = await Deno.open(path, { read: true });
-  const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE);
-  let size = 0;
-  for (;;) {
-    const n = await file.read(buffer);
-    if (n === null) break;
-    hasher.update(buffer.subarray(0, n));
-    size += n;
-  }
-  const sha256 = new Uint8Array(hasher.digest());
+  const content = await hashContent(file);
   return {
-    id: await fileIdOf(owner.fingerprint, sha256, name),
+    id: await fileIdOf(owner.fingerprint, content.sha256, name),
     path,
     name,
-    size,
-    sha256,
+    size: content.size,
+    sha256: content.sha256,
     mtimeMs: info.mtime?.getTime() ?? 0,
+    content,
+    stale: false,
   };
 }
 
@@ -116,8 +121,27 @@ async function serveOnChannel(
   options: ServeOptions,
 ): Promise<ServeResult> {
   const request = await channel.expect(MessageType.GET);
+  await options.admitProven?.(channel.peer);
   const file = options.lookup(request.fileId);
   if (!file) throw new SfsError("NOT_FOUND", "No such file is shared here");
+  if (file.stale) throw changedError(file);
+  try {
+    return await serveFile(channel, identity, options, file, request);
+  } catch (err) {
+    // Once is enough: serving it again could only fail the same way, after sending it all.
+    if (isSfsError(err, "FILE_CHANGED")) file.stale = true;
+    throw err;
+  }
+}
+
+/** Serves `file` from the requested offset: manifest, chunks, final signatures, receipt. */
+async function serveFile(
+  channel: Channel,
+  identity: Identity,
+  options: ServeOptions,
+  file: SharedFile,
+  request: Get,
+): Promise<ServeResult> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const count = chunkCount(file.size, chunkSize);
   // A resume point must be a chunk boundary inside the file (0 is always fine, even when empty).
@@ -140,11 +164,12 @@ async function serveOnChannel(
   await channel.send(manifest);
   options.onStart?.(file, channel.peer, request.offset);
 
-  await streamChunks(channel, file, manifest, options.onProgress);
-  // A file edited while being served must not be signed as the announced content. Size and
-  // modification time catch that without hashing every byte twice; should they miss an edit,
-  // the receiver's SHA-256 check still refuses the file.
+  const sent = await streamChunks(channel, file, manifest, options.onProgress);
+  // A file edited since it was hashed must not be signed as the announced content (§7.3). Size
+  // and modification time catch most edits; the SHA-256 of what was sent catches the rest (an
+  // edit that kept the size and put the time back).
   await checkUnchanged(file);
+  if (!constantTimeEqual(sent, file.sha256)) throw changedError(file);
   const signatures = await sign(
     identity,
     LABEL.FINAL_SIGNATURE,
@@ -162,18 +187,21 @@ async function serveOnChannel(
 /**
  * Reads, seals and sends chunks with a few in flight, so reading and sealing the next chunks
  * overlaps sending this one; awaiting each send bounds memory by backpressure, and each buffer
- * is released as soon as it is used, so memory stays flat whatever the file size.
+ * is released as soon as it is used, so memory stays flat whatever the file size. Returns the
+ * SHA-256 of the whole content as sent: each chunk is hashed as it is read, on top of the
+ * content before `offset` when resuming (see content_hash.ts).
  */
 async function streamChunks(
   channel: Channel,
   file: SharedFile,
   manifest: Manifest,
   onProgress?: (sentBytes: number) => void,
-): Promise<void> {
+): Promise<Bytes> {
   const { chunkSize, offset, size } = manifest;
   const count = chunkCount(size, chunkSize);
   using handle = await Deno.open(file.path, { read: true });
-  await handle.seek(offset, Deno.SeekMode.Start);
+  // Leaves the handle at `offset`.
+  const hasher = await hasherAt(handle, file.content, offset, file.name);
   const inFlight: Promise<Bytes>[] = [];
   let sent = offset;
   const sendOldest = async (): Promise<void> => {
@@ -187,6 +215,7 @@ async function streamChunks(
     for (let index = offset / chunkSize; index < count; index++) {
       const plaintext = new Uint8Array(chunkLength(size, chunkSize, index));
       await readFull(handle, plaintext, file.name);
+      hasher.update(plaintext);
       const sealed = sealChunk(channel.payloadKey, index, index === count - 1, plaintext);
       inFlight.push(sealed.finally(() => release(plaintext)));
       if (inFlight.length >= CHUNKS_IN_FLIGHT) await sendOldest();
@@ -195,13 +224,16 @@ async function streamChunks(
   } finally {
     await Promise.allSettled(inFlight);
   }
+  return new Uint8Array(hasher.digest());
 }
 
 async function readFull(file: Deno.FsFile, into: Uint8Array, name: string): Promise<void> {
   let filled = 0;
   while (filled < into.length) {
     const n = await file.read(into.subarray(filled));
-    if (n === null) throw new SfsError("IO", `"${name}" shrank while it was being sent`);
+    if (n === null) {
+      throw new SfsError("FILE_CHANGED", `"${name}" shrank while it was being sent`);
+    }
     filled += n;
   }
 }
@@ -209,8 +241,14 @@ async function readFull(file: Deno.FsFile, into: Uint8Array, name: string): Prom
 async function checkUnchanged(file: SharedFile): Promise<void> {
   const info = await Deno.stat(file.path).catch(() => undefined);
   if (!info || info.size !== file.size || (info.mtime?.getTime() ?? 0) !== file.mtimeMs) {
-    throw new SfsError("IO", `"${file.name}" changed since it was shared`, {
-      hint: "Share it again so its hash is recomputed",
-    });
+    throw changedError(file);
   }
+}
+
+function changedError(file: SharedFile): SfsError {
+  return new SfsError(
+    "FILE_CHANGED",
+    `"${file.name}" changed since it was shared and is no longer served`,
+    { hint: "Share it again so its hash is recomputed" },
+  );
 }

@@ -9,9 +9,12 @@ import { Admission, type AdmissionLimits } from "../wire/admission.ts";
 import { closeQuietly } from "../wire/frame.ts";
 import { type ServeOptions, type ServeResult, serveTransfer } from "./sender.ts";
 
-/** Default limits: transfers at work, and connections still in their handshake. */
+/** Default limits: transfers at work, and connections that have not proved their keys yet. */
 export const DEFAULT_SERVE_LIMITS: AdmissionLimits = { maxPending: 64, maxActive: 32 };
-/** A connection must finish its handshake within this time. */
+/**
+ * A connection must finish its handshake and prove its keys (send a GET that opens) within this
+ * time; a receiver does both in milliseconds.
+ */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Where each transfer's progress and outcome are reported; `peer` is its remote address. */
@@ -41,7 +44,7 @@ export interface ServeFilesOptions extends ServeEvents {
 /**
  * Serves receivers until the listener is closed, or with `once` until one transfer succeeded;
  * then waits for transfers still running. A receiver over the active limit is told BUSY; a
- * flood of connections that never finish their handshake only pushes out one another.
+ * flood of connections that never prove their keys only pushes out one another.
  */
 export async function serveFiles(
   listener: Deno.Listener<Deno.TcpConn>,
@@ -58,9 +61,9 @@ export async function serveFiles(
     const peer = address.hostname.includes(":")
       ? `[${address.hostname}]:${address.port}`
       : `${address.hostname}:${address.port}`;
-    let handshakeDone = false;
+    let proven = false;
     const deadline = setTimeout(() => {
-      if (!handshakeDone) closeQuietly(conn);
+      if (!proven) closeQuietly(conn);
     }, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     const transfer = serveTransfer(conn, identity, {
       lookup: options.lookup,
@@ -68,12 +71,15 @@ export async function serveFiles(
       idleTimeoutMs: options.idleTimeoutMs,
       acceptReceiver: async (receiver) => {
         await options.acceptReceiver?.(receiver);
-        if (!admission.promote(conn)) {
-          throw new SfsError("BUSY", "The sender is serving as many receivers as it can", {
-            hint: "Try again in a moment",
-          });
-        }
-        handshakeDone = true;
+        // Every slot is taken by a proven receiver: say so now, in the clear, and spare the
+        // RSA work of a reply.
+        if (admission.full) throw busy();
+      },
+      // A HELLO with a copied public key is only a claim: the connection stays pending (evicted
+      // oldest first, the deadline running) until its GET opened under the session keys.
+      admitProven: () => {
+        if (!admission.promote(conn)) throw busy();
+        proven = true;
         clearTimeout(deadline);
       },
       onStart: (file, receiver) => options.onStart?.(peer, file, receiver),
@@ -99,6 +105,12 @@ export async function serveFiles(
   }
   // With `once`, let any other transfer in flight finish rather than cut it off.
   await Promise.allSettled([...transfers]);
+}
+
+function busy(): SfsError {
+  return new SfsError("BUSY", "The sender is serving as many receivers as it can", {
+    hint: "Try again in a moment",
+  });
 }
 
 /** Accepted connections until the listener is closed; a failed accept does not end the loop. */

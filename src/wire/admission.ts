@@ -1,9 +1,15 @@
 /**
- * Admission control for a listening side (sender or index server). Connections still in their
- * handshake are bounded separately from connections at work, and when too many are waiting the
- * oldest waiting one is dropped rather than the newest refused: a flood of silent connections
- * then only pushes out other silent connections, while an honest client, whose handshake takes
- * milliseconds, gets through.
+ * Admission control for a listening side (sender or index server). Connections that have not yet
+ * proved who they are are bounded separately from connections at work, and when too many are
+ * waiting the oldest waiting one is dropped rather than the newest refused: a flood of silent
+ * connections then only pushes out other silent connections, while an honest client, whose
+ * handshake takes milliseconds, gets through.
+ *
+ * A HELLO only *claims* an identity: anyone can copy a public key into one. The proof comes with
+ * the peer's first sealed record, which opens only under keys derived from a secret wrapped for
+ * the claimed RSA-OAEP key (docs/PROTOCOL.md §6.4). So a connection stays pending until that
+ * record opened, and only then may take one of the slots at work; otherwise a few dozen HELLOs
+ * with a copied key would hold every slot and lock the real key holder out.
  */
 import { closeQuietly } from "./frame.ts";
 
@@ -14,9 +20,9 @@ export interface Closable {
 
 /** Limits for {@link Admission}. */
 export interface AdmissionLimits {
-  /** Connections allowed to be in their handshake at once. */
+  /** Connections allowed at once before they proved their keys. */
   maxPending: number;
-  /** Connections allowed past the handshake at once. */
+  /** Connections allowed at work (keys proved) at once. */
   maxActive: number;
 }
 
@@ -31,14 +37,22 @@ export class Admission<C extends Closable> {
     this.#limits = limits;
   }
 
-  /** Connections waiting in their handshake. */
+  /** Connections that have not proved their keys yet. */
   get pending(): number {
     return this.#pending.size;
   }
 
-  /** Connections past the handshake. */
+  /** Connections at work. */
   get active(): number {
     return this.#active.size;
+  }
+
+  /**
+   * True when every slot at work is taken, so a new peer would be refused at promotion anyway:
+   * a listener can then say BUSY during the handshake, before spending an RSA operation on it.
+   */
+  get full(): boolean {
+    return this.#active.size >= this.#limits.maxActive;
   }
 
   /** Takes a new connection in as pending, dropping the oldest pending one if over the limit. */
@@ -51,7 +65,10 @@ export class Admission<C extends Closable> {
     this.#pending.add(conn);
   }
 
-  /** Moves a connection past its handshake; false when the active limit is reached. */
+  /**
+   * Moves a connection to work once it proved its keys (its first sealed record opened); false
+   * when the active limit is reached. Either way it no longer counts as pending.
+   */
   promote(conn: C): boolean {
     this.#pending.delete(conn);
     if (this.#active.size >= this.#limits.maxActive) return false;

@@ -41,3 +41,18 @@ Deno.test("Admission.closeAll() closes pending and active connections", () => {
   admission.closeAll();
   assert.deepEqual([a.closed, b.closed], [true, true]);
 });
+
+Deno.test("Admission.full turns true only once promoted connections fill the active limit", () => {
+  const admission = new Admission<FakeConn>({ maxPending: 4, maxActive: 1 });
+  const [a, b, c] = [new FakeConn(), new FakeConn(), new FakeConn()];
+  // Pending connections (claims without a proof) never fill the slots at work.
+  admission.admit(a);
+  admission.admit(b);
+  admission.admit(c);
+  assert.equal(admission.full, false);
+  admission.promote(b);
+  assert.equal(admission.full, true);
+  assert.equal(admission.pending, 2);
+  admission.release(b);
+  assert.equal(admission.full, false);
+});

@@ -1,0 +1,76 @@
+/**
+ * The SHA-256 of a shared file, and what the sender needs to re-check it against what it sends
+ * (docs/PROTOCOL.md §7.3). A full transfer is simply hashed as it streams. A resumed one streams
+ * only the tail past its offset, and SHA-256 cannot be finished from the tail alone; hashing the
+ * skipped prefix again before the FINAL would cost minutes on a large file while the receiver's
+ * idle deadline runs. So while a file is hashed for sharing, the hash state is copied every
+ * {@link MIDSTATE_INTERVAL} bytes; a resumed send starts from the copy at or below its offset,
+ * re-reads at most one interval from disk, then takes in the tail as it is sent. The digest then
+ * covers exactly the bytes this connection sent, on top of the content that was announced.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { SfsError } from "../errors.ts";
+import type { Bytes } from "../crypto/bytes.ts";
+
+/** Bytes between two kept hash states: 16 states per GiB, each a few hundred bytes. */
+export const MIDSTATE_INTERVAL = 64 * 1024 * 1024;
+const READ_BYTES = 256 * 1024;
+
+/** A file's size and SHA-256 as hashed for sharing, with the states to resume a check from. */
+export interface ContentHash {
+  readonly size: number;
+  readonly sha256: Bytes;
+  /** Bytes between kept states. */
+  readonly interval: number;
+  /** `midstates[k]` holds the hash state after the first `(k + 1) * interval` bytes. */
+  readonly midstates: readonly Hash[];
+}
+
+/** Hashes `file` from its current position to its end, keeping a state every `interval` bytes. */
+export async function hashContent(
+  file: Deno.FsFile,
+  options: { interval?: number } = {},
+): Promise<ContentHash> {
+  const interval = options.interval ?? MIDSTATE_INTERVAL;
+  const hasher = createHash("sha256");
+  const midstates: Hash[] = [];
+  const buffer = new Uint8Array(READ_BYTES);
+  let size = 0;
+  for (;;) {
+    // A read never crosses a state boundary, so the state can be copied exactly there.
+    const room = interval - (size % interval);
+    const n = await file.read(buffer.subarray(0, Math.min(buffer.length, room)));
+    if (n === null) break;
+    hasher.update(buffer.subarray(0, n));
+    size += n;
+    if (size % interval === 0) midstates.push(hasher.copy());
+  }
+  return { size, sha256: new Uint8Array(hasher.digest()), interval, midstates };
+}
+
+/**
+ * A hasher that has taken in the first `offset` bytes of the content: the kept state at or below
+ * `offset`, then the bytes up to it read again from `file`, which is left positioned at `offset`.
+ * `name` is for the error when the file is now shorter (FILE_CHANGED).
+ */
+export async function hasherAt(
+  file: Deno.FsFile,
+  content: ContentHash,
+  offset: number,
+  name: string,
+): Promise<Hash> {
+  const k = Math.min(Math.floor(offset / content.interval), content.midstates.length);
+  const hasher = k === 0 ? createHash("sha256") : content.midstates[k - 1].copy();
+  let position = k * content.interval;
+  await file.seek(position, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(Math.min(READ_BYTES, Math.max(1, offset - position)));
+  while (position < offset) {
+    const n = await file.read(buffer.subarray(0, Math.min(buffer.length, offset - position)));
+    if (n === null) {
+      throw new SfsError("FILE_CHANGED", `"${name}" shrank since it was shared`);
+    }
+    hasher.update(buffer.subarray(0, n));
+    position += n;
+  }
+  return hasher;
+}
