@@ -231,31 +231,31 @@ Deno.test("updatePasswordHash() replaces the stored hash", async () => {
   assert.throws(() => f.store.updatePasswordHash(9999, "x"), code("NOT_FOUND"));
 });
 
-Deno.test("recordFailedLogin() counts per key and time, and clearFailedLogins() resets", async () => {
+Deno.test("recordAttempt() counts per key and time, and clearAttempts() resets", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
-  f.store.recordFailedLogin("user:alice");
+  f.store.recordAttempt("user:alice");
   f.clock.advance(1000);
-  f.store.recordFailedLogin("user:alice");
-  f.store.recordFailedLogin("addr:127.0.0.1");
-  assert.equal(f.store.failedLoginsSince("user:alice", T0), 2);
-  assert.equal(f.store.failedLoginsSince("user:alice", T0 + 1), 1);
-  assert.equal(f.store.failedLoginsSince("addr:127.0.0.1", T0), 1);
-  assert.equal(f.store.failedLoginsSince("user:bob", T0), 0);
-  f.store.clearFailedLogins("user:alice");
-  assert.equal(f.store.failedLoginsSince("user:alice", 0), 0);
-  assert.equal(f.store.failedLoginsSince("addr:127.0.0.1", 0), 1);
+  f.store.recordAttempt("user:alice");
+  f.store.recordAttempt("addr:127.0.0.1");
+  assert.equal(f.store.attemptsSince("user:alice", T0), 2);
+  assert.equal(f.store.attemptsSince("user:alice", T0 + 1), 1);
+  assert.equal(f.store.attemptsSince("addr:127.0.0.1", T0), 1);
+  assert.equal(f.store.attemptsSince("user:bob", T0), 0);
+  f.store.clearAttempts("user:alice");
+  assert.equal(f.store.attemptsSince("user:alice", 0), 0);
+  assert.equal(f.store.attemptsSince("addr:127.0.0.1", 0), 1);
 });
 
-Deno.test("recordFailedLogin() prunes rows older than the retention", async () => {
+Deno.test("recordAttempt() prunes rows older than the retention", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path, { failedLoginRetentionMs: HOUR });
-  f.store.recordFailedLogin("user:alice");
-  f.store.recordFailedLogin("user:alice");
+  f.store.recordAttempt("user:alice");
+  f.store.recordAttempt("user:alice");
   f.clock.advance(HOUR + 1);
-  f.store.recordFailedLogin("user:alice");
+  f.store.recordAttempt("user:alice");
   // Counting from 0 would still see pruned rows if they were kept.
-  assert.equal(f.store.failedLoginsSince("user:alice", 0), 1);
+  assert.equal(f.store.attemptsSince("user:alice", 0), 1);
 });
 
 Deno.test("setOnline() creates a session; heartbeat() and setOffline() track presence", async () => {
@@ -770,7 +770,7 @@ Deno.test("IndexStore keeps users, sessions and announcements across close and r
   {
     using f = new Fixture(dir.path);
     file = f.share({ name: "durable.bin", keywords: ["persist"], recipients: ["bob"] });
-    f.store.recordFailedLogin("addr:127.0.0.1");
+    f.store.recordAttempt("addr:127.0.0.1");
   }
   const store = IndexStore.open(dir.path, { now: () => T0 });
   try {
@@ -779,7 +779,7 @@ Deno.test("IndexStore keeps users, sessions and announcements across close and r
     assert.deepEqual(ids(store.search("persist", { viewer: bob.id })), [file.id]);
     assert.deepEqual(store.search("persist"), []);
     assert.equal(store.getAnnouncement(file.id, bob.id)?.online, true);
-    assert.equal(store.failedLoginsSince("addr:127.0.0.1", 0), 1);
+    assert.equal(store.attemptsSince("addr:127.0.0.1", 0), 1);
     assert.equal(store.integrityCheck(), "ok");
   } finally {
     store.close();
