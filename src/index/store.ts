@@ -295,6 +295,7 @@ export class IndexStore {
   static open(path: string, options: IndexStoreOptions = {}): IndexStore {
     let db: DatabaseSync;
     try {
+      if (path !== ":memory:") keepPrivate(path);
       db = new DatabaseSync(path);
     } catch (err) {
       throw new SfsError("IO", `Cannot open index database "${path}"`, { cause: err });
@@ -746,6 +747,29 @@ export class IndexStore {
       if (err instanceof SfsError) throw err;
       const detail = err instanceof Error ? err.message : String(err);
       throw new SfsError("IO", `Index database error: ${detail}`, { cause: err });
+    }
+  }
+}
+
+/**
+ * Makes the database file owner-only before SQLite opens it: it holds password hashes. A new
+ * file is created with mode 0600; SQLite gives the `-wal` and `-shm` files it creates the
+ * database file's mode. Files an older sfs left readable by others are narrowed to 0600.
+ */
+function keepPrivate(path: string): void {
+  try {
+    Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 }).close();
+  } catch {
+    // Not ours to create (a read-only folder, say): SQLite reports the real problem.
+    return;
+  }
+  if (Deno.build.os === "windows") return;
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      const mode = Deno.statSync(file).mode;
+      if (mode !== null && (mode & 0o077) !== 0) Deno.chmodSync(file, mode & 0o700);
+    } catch {
+      // Not there (no WAL yet), or not ours to change.
     }
   }
 }

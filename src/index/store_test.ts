@@ -108,6 +108,29 @@ function ids(rows: { id: string }[]): string[] {
   return rows.map((row) => row.id).sort();
 }
 
+Deno.test({
+  name: "IndexStore.open() creates the database 0600 and narrows one readable by others",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await using dir = await tempDir();
+    const modes = () =>
+      ["", "-wal", "-shm"].map((suffix) => (Deno.statSync(dir.path + suffix).mode! & 0o777));
+    const store = IndexStore.open(dir.path);
+    store.createUser({
+      username: "alice",
+      passwordHash: "h",
+      identity: Uint8Array.of(1),
+      fingerprint: "fp",
+    });
+    assert.deepEqual(modes(), [0o600, 0o600, 0o600]);
+    store.close();
+    // As an older sfs left it: readable by everyone.
+    Deno.chmodSync(dir.path, 0o644);
+    IndexStore.open(dir.path).close();
+    assert.equal(Deno.statSync(dir.path).mode! & 0o777, 0o600);
+  },
+});
+
 Deno.test("IndexStore.open() migrates once and reopens without migrating again", async () => {
   await using dir = await tempDir();
   const first = IndexStore.open(dir.path);
