@@ -356,6 +356,9 @@ async function startServer(config: Config, dir: string, corpus: Corpus): Promise
       "--db",
       join(dir, "index.db"),
       "--json",
+      // Each benchmark user holds thousands of listings, far past the default quota.
+      "--max-listings-per-user",
+      "100000000",
     ],
     env: { SFS_HOME: join(dir, "home"), NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
     stdin: "null",

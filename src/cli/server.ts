@@ -28,6 +28,10 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Idle deadline per connection in ms. @default 60000 */
   idleTimeoutMs?: number;
+  /** Listings one account may have stored. @default 1000 */
+  maxListingsPerUser?: number;
+  /** Registrations per client address (IPv6: /64) an hour. @default 10 */
+  maxRegistrationsPerAddress?: number;
 }
 
 /** Runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
@@ -59,6 +63,8 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       port: options.listen.port,
       maxConnections: options.maxConnections,
       idleTimeoutMs: options.idleTimeoutMs,
+      maxListingsPerUser: options.maxListingsPerUser,
+      maxRegistrationsPerAddress: options.maxRegistrationsPerAddress,
       log,
     });
   } catch (err) {
