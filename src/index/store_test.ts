@@ -761,6 +761,45 @@ Deno.test("unshare() removes only the owner's announcement", async () => {
   assert.equal(f.store.integrityCheck(), "ok");
 });
 
+Deno.test("unshare() remembers the withdrawal: the same announcement is refused, a newer one not", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ createdAt: T0 - 1000 });
+  f.clock.advance(10);
+  assert.equal(f.store.unshare(f.alice, file.id), true);
+  assert.deepEqual(f.store.withdrawalsSince(f.alice, T0 + 10), [{
+    id: file.id,
+    createdAt: T0 - 1000,
+  }]);
+  assert.deepEqual(f.store.withdrawalsSince(f.alice, T0 + 11), []);
+  assert.deepEqual(f.store.withdrawalsSince(f.bob, 0), []);
+  // A running sender announcing again what it signed before: refused, and nothing stored.
+  assert.throws(() => f.store.announce(file), code("WITHDRAWN"));
+  assert.throws(() => f.store.announce({ ...file, createdAt: T0 - 5000 }), code("WITHDRAWN"));
+  assert.equal(f.store.getAnnouncement(file.id, f.alice), undefined);
+  // A new send signs anew: accepted, and the withdrawal forgotten.
+  f.store.announce({ ...file, createdAt: T0 + 5 });
+  assert.equal(f.store.getAnnouncement(file.id, f.alice)?.id, file.id);
+  assert.deepEqual(f.store.withdrawalsSince(f.alice, 0), []);
+  f.store.announce({ ...file, createdAt: T0 - 1000 });
+  f.clock.advance(31 * 24 * 60 * 60 * 1000);
+  f.store.unshare(f.alice, file.id);
+  assert.equal(f.store.pruneWithdrawals(1), 0);
+  f.clock.advance(2);
+  assert.equal(f.store.pruneWithdrawals(1), 1);
+});
+
+Deno.test("announce() with maxOwnerListings refuses a new id past the quota, not a replacement", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const first = f.share({ maxOwnerListings: 2 });
+  f.share({ maxOwnerListings: 2 });
+  assert.throws(() => f.share({ maxOwnerListings: 2 }), code("QUOTA_EXCEEDED"));
+  f.store.announce({ ...first, name: "renamed.pdf", maxOwnerListings: 2 });
+  f.share({ ownerId: f.bob, sessionId: "s-bob", maxOwnerListings: 2 });
+  assert.equal(f.store.list({ viewer: f.alice, mine: true }).length, 2);
+});
+
 Deno.test("unshareAll() removes every announcement of one owner", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
