@@ -115,6 +115,8 @@ export async function main(args: string[]): Promise<number> {
     .option("--db <path>", "SQLite database (default: index.db in the sfs home)")
     .option("--max-connections <n>", "connections served at once", "256")
     .option("--idle-timeout <seconds>", "close connections silent this long", "60")
+    .option("--max-listings-per-user <n>", "listings one account may have", "1000")
+    .option("--max-registrations-per-address <n>", "new accounts per address an hour", "10")
     .action(async (opts: ServerFlags, command: Command) => {
       const { home, out } = context(command);
       await runServer({
@@ -123,6 +125,16 @@ export async function main(args: string[]): Promise<number> {
         db: opts.db,
         maxConnections: positiveInt(opts.maxConnections, "--max-connections", 65_535),
         idleTimeoutMs: positiveInt(opts.idleTimeout, "--idle-timeout", 86_400) * 1000,
+        maxListingsPerUser: positiveInt(
+          opts.maxListingsPerUser,
+          "--max-listings-per-user",
+          100_000_000,
+        ),
+        maxRegistrationsPerAddress: positiveInt(
+          opts.maxRegistrationsPerAddress,
+          "--max-registrations-per-address",
+          1_000_000,
+        ),
       }, out);
     });
 
@@ -227,6 +239,8 @@ interface ServerFlags {
   db?: string;
   maxConnections: string;
   idleTimeout: string;
+  maxListingsPerUser: string;
+  maxRegistrationsPerAddress: string;
 }
 
 interface AccountFlags extends IndexFlagValues {

@@ -34,9 +34,17 @@ export interface ServerProcess extends AsyncDisposable {
  */
 export async function startServer(dir: string, port = 0): Promise<ServerProcess> {
   const db = join(dir, "index.db");
-  const proc = startSfs(["server", "--listen", `127.0.0.1:${port}`, "--db", db, "--json"], {
-    home: dir,
-  });
+  // Tests register many accounts from 127.0.0.1, past the default quota of 10 an hour.
+  const proc = startSfs([
+    "server",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--db",
+    db,
+    "--json",
+    "--max-registrations-per-address",
+    "10000",
+  ], { home: dir });
   const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
   assert.equal(proc.events[0].event, "listening", "the first line must be the listening event");
   const bound = Number(listening.port);

@@ -6,6 +6,7 @@ import {
   assertFails,
   eventually,
   registeredHome,
+  seedServerIdentity,
   sfs,
   startSender,
   startServer,
@@ -170,4 +171,65 @@ Deno.test("--to limits who sees the file, and the sender refuses anyone else", a
   const got = await sfs(bob, ["get", sender.id, "--out", out, "--yes", "--json"]);
   assert.equal(got.code, 0, got.stderr);
   assert.equal(await sha256File(join(out, "for-bob.bin")), await sha256File(file));
+});
+
+Deno.test("a file unshared while sfs send shares it stays withdrawn; a new send shares it again", async (t) => {
+  await using dir = await tempDir();
+  const serverDir = join(dir.path, "server");
+  await seedServerIdentity(serverDir);
+  let server = await startServer(serverDir);
+  try {
+    const alice = await registeredHome(dir.path, server, "alice");
+    const bob = await registeredHome(dir.path, server, "bob");
+    const a = join(dir.path, "a.bin");
+    const b = join(dir.path, "b.bin");
+    await randomFile(a, 2000);
+    await randomFile(b, 3000);
+    const out = join(dir.path, "out");
+    await Deno.mkdir(out);
+    await using sender = await startSender(alice, [a, b]);
+    const [idA, idB] = sender.ready.ids as string[];
+    const ticketA = (sender.ready.files as { ticket: string }[])[0].ticket;
+    const visible = async () =>
+      listings((await sfs(bob, ["ls", "--json"])).stdout).map((l) => l.id);
+
+    await t.step(
+      "unshared while connected: the sender hears at its heartbeat, stops serving",
+      async () => {
+        const result = await sfs(alice, ["unshare", idA, "--json"]);
+        assert.equal(result.code, 0, result.stderr);
+        const withdrawn = await sender.proc.nextEvent((e) => e.event === "withdrawn", 25_000);
+        assert.equal(withdrawn.id, idA);
+        assertFails(await sfs(bob, ["get", ticketA, "--out", out, "--json"]), "NOT_FOUND", 1);
+        assert.deepEqual(await visible(), [idB]);
+      },
+    );
+
+    await t.step("unshared, then the server restarts: the re-announcement is refused", async () => {
+      const result = await sfs(alice, ["unshare", idB, "--json"]);
+      assert.equal(result.code, 0, result.stderr);
+      // Restarted at once: the sender finds out when it reconnects and announces again (or, if
+      // its heartbeat came first, from that).
+      server.proc.kill("SIGTERM");
+      assert.equal((await server.proc.status).code, 0);
+      await server[Symbol.asyncDispose]();
+      server = await startServer(serverDir, server.port);
+      const withdrawn = await sender.proc.nextEvent((e) => e.event === "withdrawn", 40_000);
+      assert.equal(withdrawn.id, idB);
+      // Nothing is left to share, so the sender stops by itself.
+      assert.equal((await sender.proc.status).code, 0);
+      assert.deepEqual(await visible(), []);
+    });
+
+    await t.step("a new sfs send of the same file shares it again", async () => {
+      await using again = await startSender(alice, [a]);
+      assert.equal(again.id, idA);
+      assert.deepEqual(await visible(), [idA]);
+      const got = await sfs(bob, ["get", idA, "--out", out, "--yes", "--json"]);
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(await sha256File(join(out, "a.bin")), await sha256File(a));
+    });
+  } finally {
+    await server[Symbol.asyncDispose]();
+  }
 });

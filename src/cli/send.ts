@@ -7,7 +7,7 @@ import { SfsError } from "../errors.ts";
 import { type Bytes, toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
-import { canonicalLists, signAnnouncement } from "../index/announcement.ts";
+import { canonicalLists, decodeAnnouncement, signAnnouncement } from "../index/announcement.ts";
 import type { IndexClient } from "../index/client.ts";
 import { ShareSession } from "../index/sharing.ts";
 import { validateUsername } from "../index/store.ts";
@@ -79,6 +79,18 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
   const ticketOf = (file: SharedFile) =>
     formatTicket({ host, port, fileId: file.id, fingerprint: identity.public.fingerprint });
 
+  // A file unshared elsewhere (sfs unshare) while this process shares it: stop serving it.
+  const withdraw = (id: string) => {
+    const file = files.get(id);
+    if (file === undefined || target === undefined) return;
+    files.delete(id);
+    out.event("withdrawn", { id, name: file.name });
+    out.warn(`"${file.name}" (${id}) was unshared on ${target.name}; no longer serving it`);
+    if (files.size === 0) {
+      out.note("Every file was unshared; stopping");
+      listener.close();
+    }
+  };
   let announced: Announced | undefined;
   try {
     if (target !== undefined) {
@@ -88,6 +100,7 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
         files: [...files.values()],
         address: formatHostPort({ host, port }),
         ...lists,
+        onWithdrawn: withdraw,
       });
     }
   } catch (err) {
@@ -170,6 +183,8 @@ async function announce(
     address: string;
     keywords: string[];
     recipients: string[];
+    /** Told the hex id of each file the owner unshared meanwhile. */
+    onWithdrawn: (id: string) => void;
   },
 ): Promise<Announced> {
   const { target, identity } = share;
@@ -212,6 +227,7 @@ async function announce(
       return client ? Promise.resolve(client) : open();
     },
     announcements,
+    onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
     onStatus: (status, error) => {
       out.event("index", { status, code: error?.code, message: error?.message });
       if (status === "online") out.note(`Back online on ${target.name}`);

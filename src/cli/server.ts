@@ -28,6 +28,10 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Idle deadline per connection in ms. @default 60000 */
   idleTimeoutMs?: number;
+  /** Listings one account may have stored. @default 1000 */
+  maxListingsPerUser?: number;
+  /** Registrations per client address (IPv6: /64) an hour. @default 10 */
+  maxRegistrationsPerAddress?: number;
 }
 
 /** Runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
@@ -45,7 +49,7 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
     if (!out.json) {
       const detail = Object.entries(fields)
         .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${k}=${typeof v === "string" && /\s/.test(v) ? JSON.stringify(v) : v}`)
+        .map(([k, v]) => `${k}=${formatLogValue(v!)}`)
         .join(" ");
       out.note(`${time} ${event}${detail ? " " + detail : ""}`);
     }
@@ -59,6 +63,8 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       port: options.listen.port,
       maxConnections: options.maxConnections,
       idleTimeoutMs: options.idleTimeoutMs,
+      maxListingsPerUser: options.maxListingsPerUser,
+      maxRegistrationsPerAddress: options.maxRegistrationsPerAddress,
       log,
     });
   } catch (err) {
@@ -75,6 +81,34 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
   const signal = await waitForStopSignal();
   log("stopping", { signal });
   await server.shutdown();
+}
+
+/** A value a text log may print bare: printable ASCII without space, quote, backslash or '='. */
+const BARE_LOG_VALUE = /^[!#-<>-\[\]-~]+$/;
+/**
+ * What a text log never prints raw: controls (C0, DEL, C1: terminal escapes), format characters
+ * (bidi overrides, zero-width), every separator but the ASCII space (line separators, look-alike
+ * spaces), private use, lone surrogates and unassigned code points.
+ */
+const LOG_UNSAFE = /[\p{Cc}\p{Cf}\p{Z}\p{Co}\p{Cs}\p{Cn}]/u;
+
+/**
+ * One value of a text log entry: bare when plainly safe, otherwise quoted with `"` and `\`
+ * escaped and every character of {@link LOG_UNSAFE} but the space written as `\uXXXX`, so
+ * client-chosen text can neither drive the operator's terminal nor forge or disguise an entry.
+ */
+export function formatLogValue(value: string | number | boolean): string {
+  const text = String(value);
+  if (BARE_LOG_VALUE.test(text)) return text;
+  let out = "";
+  for (const char of text) {
+    if (char === '"' || char === "\\") out += "\\" + char;
+    else if (char !== " " && LOG_UNSAFE.test(char)) {
+      const hex = char.codePointAt(0)!.toString(16).padStart(4, "0");
+      out += hex.length > 4 ? `\\u{${hex}}` : `\\u${hex}`;
+    } else out += char;
+  }
+  return `"${out}"`;
 }
 
 /** Loads the server identity, or generates and saves one (unencrypted, mode 0600). */

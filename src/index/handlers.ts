@@ -30,11 +30,13 @@ import { GroupCommit } from "./group_commit.ts";
 import { hashPassword, needsRehash, type PasswordHashOptions, verifyPassword } from "./password.ts";
 import { verifyProof } from "./proof.ts";
 import { type IndexStore, type ListingRecord, type User, validateUsername } from "./store.ts";
+import { MAX_AUTH_FAILURES_PER_CONNECTION, Throttle } from "./throttle.ts";
 
-/** Failed logins allowed per user and per client address within the window. */
-export const DEFAULT_MAX_FAILURES = 5;
-/** Window of the failed-login rate limit. */
-export const DEFAULT_FAILURE_WINDOW_MS = 5 * 60 * 1000;
+/**
+ * Listings one account may have stored at once by default: far more than a person shares at a
+ * time, and it bounds one account's share of the disk to about 6 MB (rows of at most ~6 KiB).
+ */
+export const DEFAULT_MAX_LISTINGS_PER_USER = 1000;
 /** Shortest password a new account may have, in characters. */
 export const MIN_PASSWORD_CHARS = 8;
 /** How far in the future an announcement's creation time may lie (clock skew). */
@@ -54,10 +56,16 @@ export interface HandlerOptions {
   now?: () => number;
   /** scrypt cost for new password hashes. @default {password.ts defaults} */
   passwordHash?: PasswordHashOptions;
-  /** Failed logins allowed per user and per address within the window. @default 5 */
+  /** Wrong passwords allowed per (username, address) within the window. @default 5 */
   maxFailures?: number;
-  /** Rate-limit window. @default 300000 */
+  /** Window of the failed-login counts. @default 300000 */
   failureWindowMs?: number;
+  /** Registrations allowed per address (IPv6: per /64) an hour. @default 10 */
+  maxRegistrationsPerAddress?: number;
+  /** Listings one account may have stored at once. @default 1000 */
+  maxListingsPerUser?: number;
+  /** Waits `ms` (the login delay of throttle.ts); tests inject their own. @default {setTimeout} */
+  sleep?: (ms: number) => Promise<void>;
   /** Receives log entries (`register`, `login_failed`, `announce`, …). */
   log?: (event: string, fields: LogFields) => void;
 }
@@ -70,12 +78,20 @@ export interface ConnectionState {
   readonly transcriptHash: Bytes;
   /** The client's address, `HOST:PORT`, recorded with its sharing session. */
   readonly address: string;
-  /** The client's host alone, the key of the per-address rate limit. */
+  /** The client's host alone, the key of the per-address rate limits. */
   readonly host: string;
+  /** Failed AUTHs on this connection; at the limit the server closes it. */
+  authFailures?: number;
+  /** Set by a handler when the connection must end once its reply is sent. */
+  closeAfterReply?: boolean;
   /** The authenticated user's id, once REGISTER, LOGIN or AUTH succeeded for this identity. */
   userId?: number;
   /** The sharing session, created by the first ANNOUNCE. */
   sessionId?: string;
+  /** File ids this connection announced, with their signed creation times. */
+  announced?: Map<string, number>;
+  /** Server time up to which withdrawals of `announced` files have been reported. */
+  withdrawalsCheckedAt?: number;
 }
 
 /** The index's request handlers over one store. */
@@ -83,8 +99,8 @@ export class IndexHandlers {
   readonly #store: IndexStore;
   readonly #now: () => number;
   readonly #hashOptions: PasswordHashOptions;
-  readonly #maxFailures: number;
-  readonly #windowMs: number;
+  readonly #throttle: Throttle;
+  readonly #maxListings: number;
   readonly #log: (event: string, fields: LogFields) => void;
   readonly #commits: GroupCommit;
   #dummyHash: Promise<string> | undefined;
@@ -93,8 +109,14 @@ export class IndexHandlers {
     this.#store = store;
     this.#now = options.now ?? Date.now;
     this.#hashOptions = options.passwordHash ?? {};
-    this.#maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
-    this.#windowMs = options.failureWindowMs ?? DEFAULT_FAILURE_WINDOW_MS;
+    this.#throttle = new Throttle(store, {
+      now: this.#now,
+      sleep: options.sleep,
+      maxFailures: options.maxFailures,
+      failureWindowMs: options.failureWindowMs,
+      maxRegistrations: options.maxRegistrationsPerAddress,
+    });
+    this.#maxListings = options.maxListingsPerUser ?? DEFAULT_MAX_LISTINGS_PER_USER;
     this.#log = options.log ?? (() => {});
     this.#commits = new GroupCommit(store);
   }
@@ -115,10 +137,12 @@ export class IndexHandlers {
         return this.#userKeys(request);
       case MessageType.ANNOUNCE:
         return await this.#announce(state, request);
-      case MessageType.HEARTBEAT:
-        this.#requireUser(state);
+      case MessageType.HEARTBEAT: {
+        const user = this.#requireUser(state);
         if (state.sessionId !== undefined) this.#store.heartbeat(state.sessionId);
+        this.#reportWithdrawals(state, user);
         return { type: MessageType.OK };
+      }
       case MessageType.UNSHARE: {
         const user = this.#requireUser(state);
         const id = toHex(request.fileId);
@@ -157,12 +181,13 @@ export class IndexHandlers {
 
   async #register(state: ConnectionState, request: Register): Promise<Message> {
     this.#requireAnonymous(state);
-    validateUsername(request.username);
+    const key = validateUsername(request.username);
     if ([...request.password].length < MIN_PASSWORD_CHARS) {
       throw new SfsError("USAGE", `Passwords must have at least ${MIN_PASSWORD_CHARS} characters`);
     }
     // Proof first: it is cheap, and a client that cannot sign has no business costing a hash.
     await verifyProof(state.peer, state.transcriptHash, request.username, request.proof, "both");
+    await this.#throttled(state, key, () => this.#throttle.registration(state.host));
     const passwordHash = await hashPassword(request.password, this.#hashOptions);
     const userId = this.#store.createUser({
       username: request.username,
@@ -183,19 +208,16 @@ export class IndexHandlers {
     this.#requireAnonymous(state);
     const key = validateUsername(request.username);
     await verifyProof(state.peer, state.transcriptHash, request.username, request.proof, "both");
-    const limitKeys = [`user:${key}`, `addr:${state.host}`];
-    this.#checkRateLimit(limitKeys, request.username, state);
+    await this.#throttled(state, key, () => this.#throttle.beforeLogin(key, state.host));
     const user = this.#store.getUser(key);
     // Unknown users cost one hash too, against a dummy, so timing does not reveal who exists.
     const ok = await verifyPassword(request.password, user?.passwordHash ?? await this.#dummy());
     if (user === undefined || !ok) {
-      for (const limitKey of limitKeys) this.#store.recordFailedLogin(limitKey);
-      this.#log("login_failed", { user: request.username, address: state.address });
+      this.#throttle.loginFailed(key, state.host);
+      this.#log("login_failed", { user: key, address: state.address });
       throw new SfsError("AUTH_FAILED", LOGIN_FAILED);
     }
-    // Only the user's count is cleared: a login to one's own account must not reset what an
-    // address has spent guessing other people's passwords.
-    this.#store.clearFailedLogins(limitKeys[0]);
+    this.#throttle.loginSucceeded(key, state.host);
     if (needsRehash(user.passwordHash, this.#hashOptions)) {
       this.#store.updatePasswordHash(
         user.id,
@@ -218,14 +240,17 @@ export class IndexHandlers {
 
   async #auth(state: ConnectionState, request: Auth): Promise<Message> {
     this.#requireAnonymous(state);
-    const addressKey = `addr:${state.host}`;
-    this.#checkRateLimit([addressKey], request.username, state);
-    const user = this.#store.getUser(request.username);
+    // Validated before anything else, so only a well-formed name can reach the log.
+    const key = validateUsername(request.username);
+    // No per-address limit: a signature proof cannot be guessed, so a failure costs the client
+    // its own round trip and nobody else anything. A connection gets a few tries, then ends.
     const fail = (): never => {
-      this.#store.recordFailedLogin(addressKey);
-      this.#log("auth_failed", { user: request.username, address: state.address });
+      state.authFailures = (state.authFailures ?? 0) + 1;
+      if (state.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) state.closeAfterReply = true;
+      this.#log("auth_failed", { user: key, address: state.address });
       throw new SfsError("AUTH_FAILED", AUTH_FAILED_TEXT);
     };
+    const user = this.#store.getUser(key);
     if (user === undefined || user.fingerprint !== formatFingerprint(state.peer.fingerprint)) {
       return fail();
     }
@@ -274,6 +299,8 @@ export class IndexHandlers {
       state.sessionId = sessionId;
     }
     const id = toHex(a.fileId);
+    // Before the write: a withdrawal committed while it waits is then still reported.
+    state.withdrawalsCheckedAt ??= this.#now();
     // Stored together with the announcements of other connections that arrive meanwhile, in one
     // transaction; the reply waits until it is committed. The fingerprint is re-checked in that
     // transaction, so a key rotation during the signature check cannot slip this one in.
@@ -291,9 +318,37 @@ export class IndexHandlers {
       announcement: request.announcement,
       signature: encodeSignatureSet(request.signatures),
       ownerFingerprint: user.fingerprint,
+      maxOwnerListings: this.#maxListings,
     });
+    state.announced ??= new Map();
+    state.announced.set(id, a.createdAt);
     this.#log("announce", { user: user.username, id, name: a.name, address: a.address });
     return { type: MessageType.OK };
+  }
+
+  /**
+   * Tells a sharing connection, in the reply to its HEARTBEAT, that files it announced were
+   * unshared meanwhile (by `sfs unshare` elsewhere): the reply is ERROR WITHDRAWN, and the
+   * client re-announces to learn which (each withdrawn one is refused with WITHDRAWN).
+   */
+  #reportWithdrawals(state: ConnectionState, user: User): void {
+    const announced = state.announced;
+    if (announced === undefined || state.withdrawalsCheckedAt === undefined) return;
+    const since = state.withdrawalsCheckedAt;
+    state.withdrawalsCheckedAt = this.#now();
+    let withdrawn = 0;
+    for (const w of this.#store.withdrawalsSince(user.id, since)) {
+      const createdAt = announced.get(w.id);
+      if (createdAt !== undefined && createdAt <= w.createdAt) {
+        announced.delete(w.id);
+        withdrawn++;
+      }
+    }
+    if (withdrawn > 0) {
+      throw new SfsError("WITHDRAWN", `${withdrawn} of your shared files were unshared`, {
+        hint: "Announce again to learn which",
+      });
+    }
   }
 
   #resolve(state: ConnectionState, request: Resolve): Listings {
@@ -350,14 +405,13 @@ export class IndexHandlers {
     }
   }
 
-  #checkRateLimit(keys: string[], username: string, state: ConnectionState): void {
-    const since = this.#now() - this.#windowMs;
-    if (keys.some((key) => this.#store.failedLoginsSince(key, since) >= this.#maxFailures)) {
-      this.#log("rate_limited", { user: username, address: state.address });
-      throw new SfsError(
-        "RATE_LIMITED",
-        `Too many failed attempts; try again in ${Math.ceil(this.#windowMs / 60_000)} minutes`,
-      );
+  /** Runs a throttle check, logging a refusal. */
+  async #throttled(state: ConnectionState, user: string, check: () => unknown): Promise<void> {
+    try {
+      await check();
+    } catch (err) {
+      this.#log("rate_limited", { user, address: state.address });
+      throw err;
     }
   }
 

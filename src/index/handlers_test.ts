@@ -6,7 +6,7 @@ import { testIdentity } from "../../tests/identities.ts";
 import { fileIdOf } from "../wire/file_id.ts";
 import { type Message, MessageType, type WireListing } from "../wire/messages.ts";
 import { type FileAnnouncement, signAnnouncement, verifyListing } from "./announcement.ts";
-import { type ConnectionState, IndexHandlers } from "./handlers.ts";
+import { type ConnectionState, type HandlerOptions, IndexHandlers } from "./handlers.ts";
 import { signProof } from "./proof.ts";
 import { IndexStore } from "./store.ts";
 
@@ -24,9 +24,11 @@ class Fixture implements AsyncDisposable {
   readonly store: IndexStore;
   readonly handlers: IndexHandlers;
   readonly log: [string, Record<string, unknown>][] = [];
+  /** The login delays the handlers asked for, in order (nothing really waits). */
+  readonly delays: number[] = [];
   readonly #dir: string;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, options: HandlerOptions) {
     this.#dir = dir;
     const now = () => this.ms;
     this.store = IndexStore.open(`${dir}/index.db`, { now });
@@ -34,11 +36,16 @@ class Fixture implements AsyncDisposable {
       now,
       passwordHash: FAST_HASH,
       log: (event, fields) => this.log.push([event, fields]),
+      sleep: (ms) => {
+        this.delays.push(ms);
+        return Promise.resolve();
+      },
+      ...options,
     });
   }
 
-  static async create(): Promise<Fixture> {
-    return new Fixture(await Deno.makeTempDir({ prefix: "sfs-handlers-test-" }));
+  static async create(options: HandlerOptions = {}): Promise<Fixture> {
+    return new Fixture(await Deno.makeTempDir({ prefix: "sfs-handlers-test-" }), options);
   }
 
   /** A new connection from `host` by `identity`, with its own random challenge. */
@@ -213,41 +220,73 @@ Deno.test("LOGIN answers unknown user and wrong password alike", async () => {
   assert.ok(state.userId !== undefined);
 });
 
-Deno.test("LOGIN is rate-limited per user and per address", async (t) => {
+Deno.test("LOGIN throttles guesses per user and address, and only delays the others", async (t) => {
   await using f = await Fixture.create();
   const alice = await testIdentity("alice");
   const bob = await testIdentity("bob");
   await f.register(alice, "alice");
   await f.register(bob, "bob");
-
-  await t.step("five failures for one user lock that user, from any address", async () => {
-    for (let i = 0; i < 5; i++) {
-      await assert.rejects(
-        f.login(alice, "alice", "guess" + i, { state: f.connection(alice, `198.51.100.${i}`) }),
-        code("AUTH_FAILED"),
-      );
-    }
-    await assert.rejects(f.login(alice, "alice", PASSWORD), code("RATE_LIMITED"));
-    // Another user from a fresh address is not affected.
-    await f.login(bob, "bob", PASSWORD, { state: f.connection(bob, "203.0.113.9") });
-  });
-  await t.step("the lock lifts when the window has passed", async () => {
-    f.ms += 5 * 60 * 1000 + 1;
-    await f.login(alice, "alice", PASSWORD);
-  });
-  await t.step("five failures from one address lock that address for every user", async () => {
-    for (let i = 0; i < 5; i++) {
-      await assert.rejects(
-        f.login(alice, `user${i}`, PASSWORD, { state: f.connection(alice, "203.0.113.66") }),
-        code("AUTH_FAILED"),
-      );
-    }
-    await assert.rejects(
-      f.login(bob, "bob", PASSWORD, { state: f.connection(bob, "203.0.113.66") }),
-      code("RATE_LIMITED"),
+  const guess = (host: string, user = "alice") =>
+    assert.rejects(
+      f.login(alice, user, "wrong guess", { state: f.connection(alice, host) }),
+      code("AUTH_FAILED"),
     );
-    await f.login(bob, "bob", PASSWORD, { state: f.connection(bob, "203.0.113.67") });
+  const login = (host: string, user = "alice", identity = alice) =>
+    f.login(identity, user, PASSWORD, { state: f.connection(identity, host) });
+
+  await t.step("five failures lock that user from that address only", async () => {
+    for (let i = 0; i < 5; i++) await guess("198.51.100.7");
+    await assert.rejects(login("198.51.100.7"), code("RATE_LIMITED"));
+    // The same address as an IPv4-mapped IPv6 address is the same client.
+    await assert.rejects(login("::ffff:198.51.100.7"), code("RATE_LIMITED"));
+    await login("198.51.100.8");
+    await login("198.51.100.7", "bob", bob);
+    assert.deepEqual(f.delays, []);
   });
+  await t.step("an IPv6 client is counted by its /64", async () => {
+    for (let i = 0; i < 5; i++) await guess(`2001:db8::${i + 1}`);
+    await assert.rejects(login("2001:db8::ffff"), code("RATE_LIMITED"));
+    await login("2001:db8:0:1::1");
+  });
+  await t.step(
+    "past the username's ceiling a right password is delayed, never refused",
+    async () => {
+      // Ten failures for alice so far (already a delay for the last login); each more doubles
+      // the delay, up to 4 s.
+      assert.deepEqual(f.delays, [250]);
+      f.delays.length = 0;
+      await login("203.0.113.1");
+      for (let i = 0; i < 6; i++) await guess(`203.0.113.${10 + i}`);
+      await login("203.0.113.2");
+      assert.deepEqual(f.delays, [250, 250, 500, 1000, 2000, 4000, 4000, 4000]);
+      // bob is not slowed by alice's trouble.
+      await login("203.0.113.2", "bob", bob);
+      assert.equal(f.delays.length, 8);
+    },
+  );
+  await t.step("the limits lift when the window has passed", async () => {
+    f.ms += 5 * 60 * 1000 + 1;
+    await login("198.51.100.7");
+    assert.equal(f.delays.length, 8);
+  });
+});
+
+Deno.test("failed AUTHs lock nobody out and end their own connection", async () => {
+  await using f = await Fixture.create();
+  const alice = await testIdentity("alice");
+  const mallory = await testIdentity("mallory");
+  await f.register(alice, "alice");
+  for (let i = 0; i < 10; i++) {
+    await assert.rejects(f.auth(mallory, i % 2 ? "alice" : "nobody"), code("AUTH_FAILED"));
+  }
+  await f.auth(alice, "alice");
+  await f.login(alice, "alice", PASSWORD);
+  const state = f.connection(mallory);
+  for (let i = 1; i <= 3; i++) {
+    assert.ok(!state.closeAfterReply);
+    await assert.rejects(f.auth(mallory, "alice", state), code("AUTH_FAILED"));
+  }
+  assert.ok(state.closeAfterReply);
 });
 
 Deno.test("LOGIN --rotate-keys replaces the keys and withdraws old announcements", async () => {

@@ -118,4 +118,17 @@ export const MIGRATIONS: readonly string[] = [
     VALUES (new.seq, new.name, new.keywords);
   END;
   `,
+  // 2: withdrawals, so a running sender cannot bring back a file its owner unshared.
+  `
+  CREATE TABLE withdrawals (
+    owner_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    -- Signed creation time of the withdrawn announcement: an announcement of this id signed at
+    -- or before it is that share coming back, not a new one.
+    created_at INTEGER NOT NULL,
+    withdrawn_at INTEGER NOT NULL,
+    PRIMARY KEY (owner_id, id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX withdrawals_at ON withdrawals (withdrawn_at);
+  `,
 ];

@@ -34,6 +34,8 @@ export const PRESENCE_TIMEOUT_MS = 30_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 /** Sessions offline this long are deleted with their announcements. */
 export const DEFAULT_SESSION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** A withdrawal is remembered this long: a sender offline longer may bring the file back. */
+export const WITHDRAWAL_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const PRESENCE_SWEEP_MS = 5_000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
@@ -101,7 +103,11 @@ export class IndexServer {
         options.presenceSweepMs ?? PRESENCE_SWEEP_MS,
       ),
       setInterval(
-        () => this.#housekeeping(() => this.#store.pruneOfflineSessions(retention)),
+        () =>
+          this.#housekeeping(() => {
+            this.#store.pruneOfflineSessions(retention);
+            this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
+          }),
         PRUNE_EVERY_MS,
       ),
     );
@@ -249,6 +255,8 @@ export class IndexServer {
         } finally {
           c.busy = false;
         }
+        // A handler asked to end the connection once answered (too many failed AUTHs).
+        if (state.closeAfterReply) break;
       }
     } catch (err) {
       const e = asSfsError(err);

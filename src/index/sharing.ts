@@ -3,6 +3,11 @@
  * with a heartbeat every 10 s so the files show as online. When the connection fails the session
  * reconnects with backoff and announces again; errors that retrying cannot fix (a changed server
  * key, refused authentication) stop it.
+ *
+ * A file its owner unshared meanwhile (`sfs unshare` in another terminal) stays withdrawn: the
+ * server refuses the old announcement with WITHDRAWN, whether it comes again after a reconnect or
+ * is found out through a heartbeat answered WITHDRAWN (the session then re-announces to learn
+ * which). The session drops each such file and reports it, so the caller stops serving it.
  */
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
@@ -34,11 +39,15 @@ export interface ShareSessionOptions {
   reconnectMs?: number;
   /** Told when the session drops (with why) and when it is back. */
   onStatus?: (status: "offline" | "online" | "stopped", error?: SfsError) => void;
+  /** Told of each file the owner unshared while it was shared; it is no longer announced. */
+  onWithdrawn?: (signed: SignedAnnouncement) => void;
 }
 
 /** A live announcement of some files, kept online until closed. */
 export class ShareSession {
   readonly #options: ShareSessionOptions;
+  /** What is still announced: the files, less those found withdrawn. */
+  #announcements: SignedAnnouncement[];
   #client: ShareClient | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -46,6 +55,7 @@ export class ShareSession {
 
   private constructor(options: ShareSessionOptions, client: ShareClient) {
     this.#options = options;
+    this.#announcements = [...options.announcements];
     this.#client = client;
     this.#backoff = options.reconnectMs ?? RECONNECT_MIN_MS;
     this.#schedule(options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
@@ -90,12 +100,16 @@ export class ShareSession {
         this.#client = undefined;
         const client = await this.#options.connect();
         if (this.#closed) return client.close();
-        for (const signed of this.#options.announcements) await client.announce(signed);
+        await this.#announceAll(client);
         this.#client = client;
         this.#backoff = this.#options.reconnectMs ?? RECONNECT_MIN_MS;
         this.#options.onStatus?.("online");
       } else {
-        await this.#client.heartbeat();
+        await this.#client.heartbeat().catch(async (err) => {
+          // Some file was unshared meanwhile: announcing again tells which.
+          if (!(err instanceof SfsError && err.code === "WITHDRAWN")) throw err;
+          await this.#announceAll(this.#client!);
+        });
       }
       this.#schedule(heartbeatMs);
     } catch (err) {
@@ -111,6 +125,19 @@ export class ShareSession {
       }
       if (wasOnline) this.#options.onStatus?.("offline", e);
       this.#schedule(wasOnline ? this.#backoff : this.#nextBackoff());
+    }
+  }
+
+  /** Announces what is still shared; drops and reports each file refused as WITHDRAWN. */
+  async #announceAll(client: ShareClient): Promise<void> {
+    for (const signed of [...this.#announcements]) {
+      try {
+        await client.announce(signed);
+      } catch (err) {
+        if (!(err instanceof SfsError && err.code === "WITHDRAWN")) throw err;
+        this.#announcements = this.#announcements.filter((a) => a !== signed);
+        this.#options.onWithdrawn?.(signed);
+      }
     }
   }
 

@@ -14,13 +14,23 @@ class FakeClient implements ShareClient {
   heartbeats = 0;
   closed = false;
   failHeartbeat?: SfsError;
+  /** Fails the next heartbeat only. */
+  failNextHeartbeat?: SfsError;
+  /** First bytes of announcements the "server" refuses as withdrawn. */
+  readonly withdrawn = new Set<number>();
 
   announce(signed: SignedAnnouncement): Promise<void> {
+    if (this.withdrawn.has(signed.bytes[0])) {
+      return Promise.reject(new SfsError("WITHDRAWN", "unshared"));
+    }
     this.announced.push(signed.bytes);
     return Promise.resolve();
   }
   heartbeat(): Promise<void> {
     this.heartbeats++;
+    const once = this.failNextHeartbeat;
+    this.failNextHeartbeat = undefined;
+    if (once) return Promise.reject(once);
     return this.failHeartbeat ? Promise.reject(this.failHeartbeat) : Promise.resolve();
   }
   unshare(): Promise<void> {
@@ -104,4 +114,50 @@ Deno.test("ShareSession.start() fails and closes the connection when announcing 
     (err) => err instanceof SfsError && err.code === "BAD_SIGNATURE",
   );
   assert.ok(client.closed);
+});
+
+Deno.test("ShareSession drops a file refused as WITHDRAWN after a reconnect or a heartbeat", async (t) => {
+  const clients: FakeClient[] = [];
+  const withdrawn: number[] = [];
+  const refused = new Set<number>();
+  const session = await ShareSession.start({
+    connect: () => {
+      const client = new FakeClient();
+      for (const b of refused) client.withdrawn.add(b);
+      clients.push(client);
+      return Promise.resolve(client);
+    },
+    announcements: [...SIGNED, { bytes: new Uint8Array([3]), signatures: {} }],
+    heartbeatMs: 10,
+    reconnectMs: 10,
+    onWithdrawn: (signed) => withdrawn.push(signed.bytes[0]),
+  });
+  try {
+    await t.step("re-announced after a reconnect: refused, dropped, reported", async () => {
+      refused.add(2);
+      clients[0].failHeartbeat = new SfsError("CONNECTION_CLOSED", "gone");
+      await waitFor(() => withdrawn.length === 1);
+      assert.deepEqual(withdrawn, [2]);
+      assert.deepEqual(clients[1].announced.map((b) => b[0]), [1, 3]);
+    });
+    await t.step(
+      "a heartbeat answered WITHDRAWN: announce again on it to learn which",
+      async () => {
+        const client = clients[1];
+        client.withdrawn.add(3);
+        client.failNextHeartbeat = new SfsError("WITHDRAWN", "unshared");
+        await waitFor(() => withdrawn.length === 2);
+        assert.deepEqual(withdrawn, [2, 3]);
+        assert.deepEqual(client.announced.map((b) => b[0]), [1, 3, 1]);
+        assert.ok(!client.closed, "the connection stays");
+        // And the dropped files are never announced again.
+        const heartbeats = client.heartbeats;
+        await waitFor(() => client.heartbeats > heartbeats + 2);
+        assert.deepEqual(client.announced.map((b) => b[0]), [1, 3, 1]);
+        assert.equal(clients.length, 2);
+      },
+    );
+  } finally {
+    session.close();
+  }
 });

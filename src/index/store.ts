@@ -141,6 +141,20 @@ export interface Announcement {
    * racing with the request cannot let in an announcement signed by the replaced keys.
    */
   ownerFingerprint?: string;
+  /**
+   * Most listings the owner may have stored. When given, a new file id (not a re-announcement of
+   * one the owner already has) beyond it is refused with QUOTA_EXCEEDED, counted in the same
+   * transaction as the insert, so concurrent announcements cannot overshoot.
+   */
+  maxOwnerListings?: number;
+}
+
+/** A file id its owner withdrew, as {@linkcode IndexStore.withdrawalsSince} returns it. */
+export interface Withdrawal {
+  /** File id (hex). */
+  id: string;
+  /** Signed creation time of the withdrawn announcement. */
+  createdAt: number;
 }
 
 /**
@@ -226,7 +240,11 @@ export function validateUsername(name: string): string {
   if (key === undefined) {
     throw new SfsError(
       "USAGE",
-      `Invalid username "${name.slice(0, 64)}": use ${USERNAME_MIN} to ${USERNAME_MAX} ` +
+      // The name is echoed only when plain printable ASCII: this text may reach a log or a
+      // terminal, and the name may come from anyone.
+      `Invalid username${
+        /^[\x20-\x7e]{1,64}$/.test(name) ? ` "${name}"` : ""
+      }: use ${USERNAME_MIN} to ${USERNAME_MAX} ` +
         "letters, digits, '.', '_' or '-', starting with a letter or digit",
     );
   }
@@ -277,6 +295,7 @@ export class IndexStore {
   static open(path: string, options: IndexStoreOptions = {}): IndexStore {
     let db: DatabaseSync;
     try {
+      if (path !== ":memory:") keepPrivate(path);
       db = new DatabaseSync(path);
     } catch (err) {
       throw new SfsError("IO", `Cannot open index database "${path}"`, { cause: err });
@@ -376,10 +395,13 @@ export class IndexStore {
     if (result.changes === 0) throw new SfsError("NOT_FOUND", `No user with id ${userId}`);
   }
 
-  // Failed logins
+  // Attempts (failed logins, registrations): timestamped events counted per key
 
-  /** Records one failed login under `key` (e.g. "user:alice", "addr:127.0.0.1"). */
-  recordFailedLogin(key: string): void {
+  /**
+   * Records one attempt under `key` (e.g. "login:alice@192.0.2.1", "register:192.0.2.1"). The
+   * table is still named failed_logins, from when it counted nothing else.
+   */
+  recordAttempt(key: string): void {
     const now = this.#now();
     const cutoff = now - this.#failedRetentionMs;
     this.#transaction(() => {
@@ -394,13 +416,13 @@ export class IndexStore {
     });
   }
 
-  /** Failed logins under `key` at or after `sinceMs` (ms since the epoch). */
-  failedLoginsSince(key: string, sinceMs: number): number {
+  /** Attempts under `key` at or after `sinceMs` (ms since the epoch). */
+  attemptsSince(key: string, sinceMs: number): number {
     return int(this.#guard(() => this.#sql.countFailed.get(key, sinceMs))?.n ?? 0);
   }
 
-  /** Forgets the failed logins under `key` (after a successful login). */
-  clearFailedLogins(key: string): void {
+  /** Forgets the attempts under `key` (after a successful login). */
+  clearAttempts(key: string): void {
     this.#guard(() => this.#sql.clearFailed.run(key));
   }
 
@@ -485,6 +507,8 @@ export class IndexStore {
             throw new SfsError("AUTH_FAILED", "The account's keys changed; authenticate again");
           }
         }
+        this.#checkWithdrawn(a);
+        if (a.maxOwnerListings !== undefined) this.#checkQuota(a, a.maxOwnerListings);
         const row = this.#sql.upsertAnnouncement.get(
           a.id,
           a.ownerId,
@@ -511,9 +535,64 @@ export class IndexStore {
     });
   }
 
-  /** Withdraws the owner's announcement `id`; false when there was none. */
+  /**
+   * Withdraws the owner's announcement `id` and remembers the withdrawal, so the same signed
+   * announcement (a running sender re-announcing after a reconnect) is refused from now on;
+   * false when there was none.
+   */
   unshare(ownerId: number, id: string): boolean {
-    return this.#transaction(() => this.#sql.unshare.run(ownerId, id)).changes > 0;
+    const now = this.#now();
+    return this.#transaction(() => {
+      const row = this.#sql.announcementCreatedAt.get(ownerId, id);
+      if (row === undefined) return false;
+      this.#sql.unshare.run(ownerId, id);
+      this.#sql.upsertWithdrawal.run(ownerId, id, int(row.created_at), now);
+      return true;
+    });
+  }
+
+  /** The owner's withdrawals made at or after `sinceMs` (ms since the epoch). */
+  withdrawalsSince(ownerId: number, sinceMs: number): Withdrawal[] {
+    return this.#guard(() => this.#sql.withdrawalsSince.all(ownerId, sinceMs)).map((row) => ({
+      id: text(row.id),
+      createdAt: int(row.created_at),
+    }));
+  }
+
+  /** Forgets withdrawals older than `olderThanMs`; returns how many. */
+  pruneWithdrawals(olderThanMs: number): number {
+    const cutoff = this.#now() - olderThanMs;
+    return Number(this.#guard(() => this.#sql.pruneWithdrawals.run(cutoff)).changes);
+  }
+
+  /**
+   * Refuses (WITHDRAWN) an announcement signed no later than one of the same id its owner
+   * withdrew; a newer one is a new share, and the withdrawal is forgotten.
+   */
+  #checkWithdrawn(a: Announcement): void {
+    const row = this.#sql.withdrawal.get(a.ownerId, a.id);
+    if (row === undefined) return;
+    if (a.createdAt <= int(row.created_at)) {
+      throw new SfsError("WITHDRAWN", `File ${a.id} was unshared by its owner`, {
+        hint: "Run sfs send again to share it anew",
+      });
+    }
+    this.#sql.deleteWithdrawal.run(a.ownerId, a.id);
+  }
+
+  /** Refuses (QUOTA_EXCEEDED) a new file id of an owner who has `max` listings already. */
+  #checkQuota(a: Announcement, max: number): void {
+    if (this.#sql.announcementOwner.get(a.id) !== undefined) return;
+    const count = int(this.#sql.countOwnerListings.get(a.ownerId)?.n ?? 0);
+    if (count >= max) {
+      throw new SfsError(
+        "QUOTA_EXCEEDED",
+        `You have ${count} listings, the most this index keeps`,
+        {
+          hint: "Unshare files you no longer share (sfs ls --mine, sfs unshare ID)",
+        },
+      );
+    }
   }
 
   /** Withdraws every announcement of `ownerId` (after a key change); returns how many. */
@@ -672,6 +751,29 @@ export class IndexStore {
   }
 }
 
+/**
+ * Makes the database file owner-only before SQLite opens it: it holds password hashes. A new
+ * file is created with mode 0600; SQLite gives the `-wal` and `-shm` files it creates the
+ * database file's mode. Files an older sfs left readable by others are narrowed to 0600.
+ */
+function keepPrivate(path: string): void {
+  try {
+    Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 }).close();
+  } catch {
+    // Not ours to create (a read-only folder, say): SQLite reports the real problem.
+    return;
+  }
+  if (Deno.build.os === "windows") return;
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      const mode = Deno.statSync(file).mode;
+      if (mode !== null && (mode & 0o077) !== 0) Deno.chmodSync(file, mode & 0o700);
+    } catch {
+      // Not there (no WAL yet), or not ours to change.
+    }
+  }
+}
+
 /** Applies the missing migrations in one transaction. */
 function migrate(db: DatabaseSync): void {
   const version = () => int(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
@@ -786,6 +888,21 @@ function prepareAll(db: DatabaseSync) {
     deleteRecipients: p("DELETE FROM recipients WHERE seq = ?"),
     insertRecipient: p("INSERT INTO recipients (username_key, seq) VALUES (?, ?)"),
     unshare: p("DELETE FROM announcements WHERE owner_id = ? AND id = ?"),
+    announcementCreatedAt: p(
+      "SELECT created_at FROM announcements WHERE owner_id = ? AND id = ?",
+    ),
+    announcementOwner: p("SELECT owner_id FROM announcements WHERE id = ?"),
+    countOwnerListings: p("SELECT count(*) AS n FROM announcements WHERE owner_id = ?"),
+    upsertWithdrawal: p(`
+      INSERT INTO withdrawals (owner_id, id, created_at, withdrawn_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (owner_id, id) DO UPDATE SET
+        created_at = max(created_at, excluded.created_at), withdrawn_at = excluded.withdrawn_at`),
+    withdrawal: p("SELECT created_at FROM withdrawals WHERE owner_id = ? AND id = ?"),
+    deleteWithdrawal: p("DELETE FROM withdrawals WHERE owner_id = ? AND id = ?"),
+    withdrawalsSince: p(
+      "SELECT id, created_at FROM withdrawals WHERE owner_id = ? AND withdrawn_at >= ?",
+    ),
+    pruneWithdrawals: p("DELETE FROM withdrawals WHERE withdrawn_at < ?"),
     unshareAll: p("DELETE FROM announcements WHERE owner_id = ?"),
     removeSession: p("DELETE FROM announcements WHERE session_id = ?"),
 

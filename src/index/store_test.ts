@@ -108,6 +108,29 @@ function ids(rows: { id: string }[]): string[] {
   return rows.map((row) => row.id).sort();
 }
 
+Deno.test({
+  name: "IndexStore.open() creates the database 0600 and narrows one readable by others",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await using dir = await tempDir();
+    const modes = () =>
+      ["", "-wal", "-shm"].map((suffix) => (Deno.statSync(dir.path + suffix).mode! & 0o777));
+    const store = IndexStore.open(dir.path);
+    store.createUser({
+      username: "alice",
+      passwordHash: "h",
+      identity: Uint8Array.of(1),
+      fingerprint: "fp",
+    });
+    assert.deepEqual(modes(), [0o600, 0o600, 0o600]);
+    store.close();
+    // As an older sfs left it: readable by everyone.
+    Deno.chmodSync(dir.path, 0o644);
+    IndexStore.open(dir.path).close();
+    assert.equal(Deno.statSync(dir.path).mode! & 0o777, 0o600);
+  },
+});
+
 Deno.test("IndexStore.open() migrates once and reopens without migrating again", async () => {
   await using dir = await tempDir();
   const first = IndexStore.open(dir.path);
@@ -231,31 +254,31 @@ Deno.test("updatePasswordHash() replaces the stored hash", async () => {
   assert.throws(() => f.store.updatePasswordHash(9999, "x"), code("NOT_FOUND"));
 });
 
-Deno.test("recordFailedLogin() counts per key and time, and clearFailedLogins() resets", async () => {
+Deno.test("recordAttempt() counts per key and time, and clearAttempts() resets", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
-  f.store.recordFailedLogin("user:alice");
+  f.store.recordAttempt("user:alice");
   f.clock.advance(1000);
-  f.store.recordFailedLogin("user:alice");
-  f.store.recordFailedLogin("addr:127.0.0.1");
-  assert.equal(f.store.failedLoginsSince("user:alice", T0), 2);
-  assert.equal(f.store.failedLoginsSince("user:alice", T0 + 1), 1);
-  assert.equal(f.store.failedLoginsSince("addr:127.0.0.1", T0), 1);
-  assert.equal(f.store.failedLoginsSince("user:bob", T0), 0);
-  f.store.clearFailedLogins("user:alice");
-  assert.equal(f.store.failedLoginsSince("user:alice", 0), 0);
-  assert.equal(f.store.failedLoginsSince("addr:127.0.0.1", 0), 1);
+  f.store.recordAttempt("user:alice");
+  f.store.recordAttempt("addr:127.0.0.1");
+  assert.equal(f.store.attemptsSince("user:alice", T0), 2);
+  assert.equal(f.store.attemptsSince("user:alice", T0 + 1), 1);
+  assert.equal(f.store.attemptsSince("addr:127.0.0.1", T0), 1);
+  assert.equal(f.store.attemptsSince("user:bob", T0), 0);
+  f.store.clearAttempts("user:alice");
+  assert.equal(f.store.attemptsSince("user:alice", 0), 0);
+  assert.equal(f.store.attemptsSince("addr:127.0.0.1", 0), 1);
 });
 
-Deno.test("recordFailedLogin() prunes rows older than the retention", async () => {
+Deno.test("recordAttempt() prunes rows older than the retention", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path, { failedLoginRetentionMs: HOUR });
-  f.store.recordFailedLogin("user:alice");
-  f.store.recordFailedLogin("user:alice");
+  f.store.recordAttempt("user:alice");
+  f.store.recordAttempt("user:alice");
   f.clock.advance(HOUR + 1);
-  f.store.recordFailedLogin("user:alice");
+  f.store.recordAttempt("user:alice");
   // Counting from 0 would still see pruned rows if they were kept.
-  assert.equal(f.store.failedLoginsSince("user:alice", 0), 1);
+  assert.equal(f.store.attemptsSince("user:alice", 0), 1);
 });
 
 Deno.test("setOnline() creates a session; heartbeat() and setOffline() track presence", async () => {
@@ -738,6 +761,45 @@ Deno.test("unshare() removes only the owner's announcement", async () => {
   assert.equal(f.store.integrityCheck(), "ok");
 });
 
+Deno.test("unshare() remembers the withdrawal: the same announcement is refused, a newer one not", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const file = f.share({ createdAt: T0 - 1000 });
+  f.clock.advance(10);
+  assert.equal(f.store.unshare(f.alice, file.id), true);
+  assert.deepEqual(f.store.withdrawalsSince(f.alice, T0 + 10), [{
+    id: file.id,
+    createdAt: T0 - 1000,
+  }]);
+  assert.deepEqual(f.store.withdrawalsSince(f.alice, T0 + 11), []);
+  assert.deepEqual(f.store.withdrawalsSince(f.bob, 0), []);
+  // A running sender announcing again what it signed before: refused, and nothing stored.
+  assert.throws(() => f.store.announce(file), code("WITHDRAWN"));
+  assert.throws(() => f.store.announce({ ...file, createdAt: T0 - 5000 }), code("WITHDRAWN"));
+  assert.equal(f.store.getAnnouncement(file.id, f.alice), undefined);
+  // A new send signs anew: accepted, and the withdrawal forgotten.
+  f.store.announce({ ...file, createdAt: T0 + 5 });
+  assert.equal(f.store.getAnnouncement(file.id, f.alice)?.id, file.id);
+  assert.deepEqual(f.store.withdrawalsSince(f.alice, 0), []);
+  f.store.announce({ ...file, createdAt: T0 - 1000 });
+  f.clock.advance(31 * 24 * 60 * 60 * 1000);
+  f.store.unshare(f.alice, file.id);
+  assert.equal(f.store.pruneWithdrawals(1), 0);
+  f.clock.advance(2);
+  assert.equal(f.store.pruneWithdrawals(1), 1);
+});
+
+Deno.test("announce() with maxOwnerListings refuses a new id past the quota, not a replacement", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const first = f.share({ maxOwnerListings: 2 });
+  f.share({ maxOwnerListings: 2 });
+  assert.throws(() => f.share({ maxOwnerListings: 2 }), code("QUOTA_EXCEEDED"));
+  f.store.announce({ ...first, name: "renamed.pdf", maxOwnerListings: 2 });
+  f.share({ ownerId: f.bob, sessionId: "s-bob", maxOwnerListings: 2 });
+  assert.equal(f.store.list({ viewer: f.alice, mine: true }).length, 2);
+});
+
 Deno.test("unshareAll() removes every announcement of one owner", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
@@ -770,7 +832,7 @@ Deno.test("IndexStore keeps users, sessions and announcements across close and r
   {
     using f = new Fixture(dir.path);
     file = f.share({ name: "durable.bin", keywords: ["persist"], recipients: ["bob"] });
-    f.store.recordFailedLogin("addr:127.0.0.1");
+    f.store.recordAttempt("addr:127.0.0.1");
   }
   const store = IndexStore.open(dir.path, { now: () => T0 });
   try {
@@ -779,7 +841,7 @@ Deno.test("IndexStore keeps users, sessions and announcements across close and r
     assert.deepEqual(ids(store.search("persist", { viewer: bob.id })), [file.id]);
     assert.deepEqual(store.search("persist"), []);
     assert.equal(store.getAnnouncement(file.id, bob.id)?.online, true);
-    assert.equal(store.failedLoginsSince("addr:127.0.0.1", 0), 1);
+    assert.equal(store.attemptsSince("addr:127.0.0.1", 0), 1);
     assert.equal(store.integrityCheck(), "ok");
   } finally {
     store.close();

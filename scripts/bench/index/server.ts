@@ -104,6 +104,9 @@ function serverCommand(config: IndexConfig, dir: string): string[] {
     "--db",
     join(dir, "index.db"),
     "--json",
+    // Each benchmark user holds thousands of listings, far past the default quota.
+    "--max-listings-per-user",
+    "100000000",
   ];
 }
 

@@ -1,0 +1,171 @@
+/**
+ * Throttling of password guesses and registrations on the index server (docs/PROTOCOL.md §12.3),
+ * designed so that no client can use it to lock another one out:
+ *
+ * - A wrong password counts against the pair (username, client address). Five in five minutes
+ *   and that pair is refused (`RATE_LIMITED`, no hash spent) until the oldest failure ages out:
+ *   the guesser is stopped, the same user from any other address is not.
+ * - The same failure also counts against the username alone and against the address alone.
+ *   Past a ceiling (10 per username, 20 per address, in five minutes) every LOGIN for that
+ *   username, or from that address, is delayed before its password is checked: 250 ms doubling
+ *   with each further failure, at most 4 s. A delay slows a distributed guesser and costs an
+ *   honest user seconds; it never refuses the right password.
+ * - AUTH (a signature proof) is not throttled by address at all: a proof cannot be guessed, so a
+ *   failure only costs the client its own round trip. A connection is closed after three failed
+ *   AUTHs, so each further try costs the client a new handshake.
+ * - Registrations are counted per address: past the quota (10 an hour by default) REGISTER is
+ *   `RATE_LIMITED`.
+ *
+ * An IPv6 client is counted by its /64 prefix, the smallest block one subscriber is usually given:
+ * counting single addresses would let one host rotate through 2^64 of them. An IPv4-mapped IPv6
+ * address counts as the IPv4 address.
+ */
+import { SfsError } from "../errors.ts";
+import type { IndexStore } from "./store.ts";
+
+/** Wrong passwords allowed per (username, address) within the window. */
+export const DEFAULT_MAX_FAILURES = 5;
+/** Window of every failed-login count. */
+export const DEFAULT_FAILURE_WINDOW_MS = 5 * 60 * 1000;
+/** Failures for one username (from anywhere) in the window after which its logins are delayed. */
+export const DEFAULT_USER_DELAY_AFTER = 10;
+/** Failures from one address (for any username) in the window after which its logins are delayed. */
+export const DEFAULT_ADDRESS_DELAY_AFTER = 20;
+/** First delay past a ceiling; it doubles with each further failure. */
+export const BASE_LOGIN_DELAY_MS = 250;
+/** Longest delay: well under the server's shutdown grace, and short for an honest user. */
+export const MAX_LOGIN_DELAY_MS = 4_000;
+/** Failed AUTHs after which the server closes the connection. */
+export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
+/** Registrations allowed per address within the registration window. */
+export const DEFAULT_MAX_REGISTRATIONS = 10;
+/** Window of the registration quota. */
+export const REGISTRATION_WINDOW_MS = 60 * 60 * 1000;
+
+/** Options of {@link Throttle}. */
+export interface ThrottleOptions {
+  /** Clock in ms since the epoch. @default {Date.now} */
+  now?: () => number;
+  /** Waits `ms`; tests inject one that records instead. @default {setTimeout} */
+  sleep?: (ms: number) => Promise<void>;
+  /** Wrong passwords per (username, address) in the window. @default 5 */
+  maxFailures?: number;
+  /** Window of the failure counts. @default 300000 */
+  failureWindowMs?: number;
+  /** Registrations per address per hour. @default 10 */
+  maxRegistrations?: number;
+}
+
+/**
+ * The rate-limit key of a client host: an IPv4 address as is, an IPv6 address by its /64 prefix
+ * (`2001:db8:0:1::/64`), an IPv4-mapped IPv6 address as its IPv4 address.
+ */
+export function addressKey(host: string): string {
+  const bare = host.replace(/^\[|\]$/g, "").replace(/%.*$/, "").toLowerCase();
+  if (!bare.includes(":")) return bare;
+  const groups = expandIpv6(bare);
+  if (groups === undefined) return bare;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join(".");
+  }
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 allowed), or undefined. */
+function expandIpv6(text: string): number[] | undefined {
+  let s = text;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number);
+    s = s.slice(0, v4.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const parse = (part: string) => part === "" ? [] : part.split(":").map((g) => parseInt(g, 16));
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 1 ? fill !== 0 : fill < 0) return undefined;
+  const groups = [...head, ...new Array(Math.max(0, fill)).fill(0), ...tail];
+  return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+/** Failed-login and registration throttling over the store's attempt counts. */
+export class Throttle {
+  readonly #store: IndexStore;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #maxFailures: number;
+  readonly #windowMs: number;
+  readonly #maxRegistrations: number;
+
+  constructor(store: IndexStore, options: ThrottleOptions = {}) {
+    this.#store = store;
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ??
+      ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
+    this.#windowMs = options.failureWindowMs ?? DEFAULT_FAILURE_WINDOW_MS;
+    this.#maxRegistrations = options.maxRegistrations ?? DEFAULT_MAX_REGISTRATIONS;
+  }
+
+  /**
+   * Call before checking a password for canonical `user` from `host`: throws SfsError
+   * RATE_LIMITED when this pair has used up its guesses, otherwise waits out the delay the
+   * username's and the address's recent failures call for.
+   */
+  async beforeLogin(user: string, host: string): Promise<void> {
+    const keys = loginKeys(user, host);
+    const since = this.#now() - this.#windowMs;
+    if (this.#store.attemptsSince(keys.pair, since) >= this.#maxFailures) {
+      throw new SfsError(
+        "RATE_LIMITED",
+        `Too many wrong passwords from your address; try again in ${
+          Math.ceil(this.#windowMs / 60_000)
+        } minutes`,
+      );
+    }
+    const excess = Math.max(
+      this.#store.attemptsSince(keys.user, since) - DEFAULT_USER_DELAY_AFTER,
+      this.#store.attemptsSince(keys.address, since) - DEFAULT_ADDRESS_DELAY_AFTER,
+    );
+    if (excess >= 0) {
+      await this.#sleep(Math.min(MAX_LOGIN_DELAY_MS, BASE_LOGIN_DELAY_MS * 2 ** excess));
+    }
+  }
+
+  /** Records a wrong password (or unknown user) for `user` from `host`. */
+  loginFailed(user: string, host: string): void {
+    const keys = loginKeys(user, host);
+    for (const key of [keys.pair, keys.user, keys.address]) this.#store.recordAttempt(key);
+  }
+
+  /**
+   * Forgets the pair's failures after the right password. The username's and the address's
+   * counts stay: they measure pressure from everyone, which one success does not end.
+   */
+  loginSucceeded(user: string, host: string): void {
+    this.#store.clearAttempts(loginKeys(user, host).pair);
+  }
+
+  /**
+   * Counts one registration attempt from `host`; throws SfsError RATE_LIMITED past the quota.
+   * Counted before the password is hashed, so parallel requests cannot all slip under it.
+   */
+  registration(host: string): void {
+    const key = `register:${addressKey(host)}`;
+    const since = this.#now() - REGISTRATION_WINDOW_MS;
+    if (this.#store.attemptsSince(key, since) >= this.#maxRegistrations) {
+      throw new SfsError(
+        "RATE_LIMITED",
+        `Too many registrations from your address; at most ${this.#maxRegistrations} an hour`,
+      );
+    }
+    this.#store.recordAttempt(key);
+  }
+}
+
+function loginKeys(user: string, host: string): { pair: string; user: string; address: string } {
+  const address = addressKey(host);
+  return { pair: `login:${user}@${address}`, user: `user:${user}`, address: `addr:${address}` };
+}
