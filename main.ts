@@ -7,7 +7,7 @@ import { resolveHome } from "./src/cli/home.ts";
 import type { IndexFlags } from "./src/cli/index_connect.ts";
 import { runKeygen, runWhoami } from "./src/cli/keygen.ts";
 import { runLs } from "./src/cli/ls.ts";
-import { parseHostPort } from "./src/cli/net.ts";
+import { parseHostPort } from "./src/net/address.ts";
 import { exitCodeFor, Output } from "./src/cli/output.ts";
 import { runLogin, runRegister } from "./src/cli/register.ts";
 import { runSearch } from "./src/cli/search.ts";
@@ -78,7 +78,7 @@ export async function main(args: string[]): Promise<number> {
       ...indexFlags(opts),
       home,
       files,
-      listen: parseHostPort(opts.listen, "--listen"),
+      listen: parseHostPort(opts.listen, "--listen", { listener: true }),
       advertise: opts.advertise ? parseHostPort(opts.advertise, "--advertise") : undefined,
       once: opts.once,
       sign: opts.sign,
@@ -121,7 +121,7 @@ export async function main(args: string[]): Promise<number> {
       const { home, out } = context(command);
       await runServer({
         home,
-        listen: parseHostPort(opts.listen, "--listen"),
+        listen: parseHostPort(opts.listen, "--listen", { listener: true }),
         db: opts.db,
         maxConnections: positiveInt(opts.maxConnections, "--max-connections", 65_535),
         idleTimeoutMs: positiveInt(opts.idleTimeout, "--idle-timeout", 86_400) * 1000,

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { SfsError } from "../errors.ts";
 import { ensureHome } from "./identity_file.ts";
 import { writeFileAtomic } from "../fs.ts";
-import { formatHostPort, type HostPort, parseHostPort } from "./net.ts";
+import { formatHostPort, type HostPort, parseHostPort } from "../net/address.ts";
 
 /** Name of the settings file inside the sfs home. */
 export const CONFIG_FILE = "config.json";
@@ -85,9 +85,5 @@ export async function resolveIndex(
 
 /** Parses a server address; the host is required (there is no sensible default to dial). */
 export function parseServer(text: string): HostPort {
-  const address = parseHostPort(text, "The index server address", "");
-  if (address.host === "" || address.port === 0) {
-    throw new SfsError("USAGE", `The index server address must be HOST:PORT, got "${text}"`);
-  }
-  return address;
+  return parseHostPort(text, "The index server address");
 }

@@ -6,7 +6,7 @@ import { SfsError } from "../errors.ts";
 import type { Identity } from "../crypto/identity.ts";
 import { IndexClient } from "../index/client.ts";
 import { type IndexTarget, resolveIndex } from "./config.ts";
-import { connect } from "./net.ts";
+import { connect } from "../net/connect.ts";
 import type { Output } from "./output.ts";
 import { pinServer, trustServer } from "./pins.ts";
 

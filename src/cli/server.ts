@@ -10,7 +10,7 @@ import type { LogFields } from "../index/handlers.ts";
 import { IndexServer } from "../index/server.ts";
 import { IndexStore } from "../index/store.ts";
 import { writeFileAtomic } from "../fs.ts";
-import { formatHostPort, type HostPort } from "./net.ts";
+import { formatHostPort, type HostPort } from "../net/address.ts";
 import type { Output } from "./output.ts";
 
 /** Name of the server's identity file, in the database's folder. */

@@ -25,6 +25,7 @@ import {
   MAX_ANNOUNCEMENT_BYTES,
   type WireListing,
 } from "../wire/messages.ts";
+import { tryParseHostPort } from "../net/address.ts";
 import {
   MAX_ADDRESS_BYTES,
   MAX_KEYWORD_BYTES,
@@ -39,8 +40,6 @@ import {
 export const ANNOUNCEMENT_VERSION = 1;
 /** Bytes of a SHA-256 value or fingerprint. */
 const HASH_BYTES = 32;
-/** Peer addresses as `sfs send` writes them: a DNS name, IPv4 or bracketed IPv6, and a port. */
-const ADDRESS_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 // C0, DEL and C1 controls and the bidi overrides: names and keywords reach other people's
 // terminals, where these could disguise what is shown.
 const UNSAFE_TEXT_RE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
@@ -236,9 +235,9 @@ function checkFields(a: FileAnnouncement): string | undefined {
   if (a.sha256.length !== HASH_BYTES) return "SHA-256 must be 32 bytes";
   const lists = checkLists(a.keywords, a.recipients);
   if (lists !== undefined) return lists;
-  const port = ADDRESS_RE.exec(a.address)?.[1];
+  // Exactly as `sfs send` writes it (net/address.ts): a DNS name, IPv4 or bracketed IPv6, a port.
   if (
-    port === undefined || Number(port) < 1 || Number(port) > 65535 ||
+    typeof tryParseHostPort(a.address) === "string" ||
     encoder.encode(a.address).length > MAX_ADDRESS_BYTES
   ) {
     return `address must be HOST:PORT, got "${a.address.slice(0, 64)}"`;

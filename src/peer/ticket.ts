@@ -6,6 +6,7 @@ import { SfsError } from "../errors.ts";
 import { type Bytes, fromHex, toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, parseFingerprint } from "../crypto/identity.ts";
 import { FILE_ID_BYTES } from "../wire/messages.ts";
+import { formatHostPort, tryParseHostPort } from "../net/address.ts";
 
 /** A parsed ticket. */
 export interface Ticket {
@@ -19,8 +20,7 @@ const MAX_TICKET_LENGTH = 512;
 
 /** Formats a ticket; IPv6 hosts are bracketed. */
 export function formatTicket(ticket: Ticket): string {
-  const host = ticket.host.includes(":") ? `[${ticket.host}]` : ticket.host;
-  return `sfs://${host}:${ticket.port}/${toHex(ticket.fileId)}#${
+  return `sfs://${formatHostPort(ticket)}/${toHex(ticket.fileId)}#${
     formatFingerprint(ticket.fingerprint)
   }`;
 }
@@ -34,12 +34,12 @@ export function parseTicket(text: string): Ticket {
   };
   const trimmed = text.trim();
   if (trimmed.length > MAX_TICKET_LENGTH) bad("too long");
-  const match = /^sfs:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/([0-9a-fA-F]+)#(.+)$/
-    .exec(trimmed);
+  // The address is everything up to the first slash; net/address.ts says what it may be.
+  const match = /^sfs:\/\/([^/]*)\/([0-9a-fA-F]+)#(.+)$/.exec(trimmed);
   if (!match) return bad("expected sfs://HOST:PORT/FILEID#FINGERPRINT");
-  const [, rawHost, rawPort, rawId, rawFingerprint] = match;
-  const port = Number(rawPort);
-  if (port < 1 || port > 65535) bad(`port ${rawPort} out of range`);
+  const [, rawAddress, rawId, rawFingerprint] = match;
+  const address = tryParseHostPort(rawAddress);
+  if (typeof address === "string") return bad(address);
   const fileId = fromHex(rawId);
   if (!fileId || fileId.length !== FILE_ID_BYTES) return bad("file id must be 32 hex digits");
   let fingerprint: Bytes;
@@ -48,6 +48,5 @@ export function parseTicket(text: string): Ticket {
   } catch {
     return bad("the fingerprint part is malformed");
   }
-  const host = rawHost.startsWith("[") ? rawHost.slice(1, -1) : rawHost;
-  return { host, port, fileId, fingerprint };
+  return { host: address.host, port: address.port, fileId, fingerprint };
 }
