@@ -84,6 +84,7 @@ const VERIFY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "TRUNCATED",
   "TRAILING_DATA",
   "DECRYPT_FAILED",
+  "LISTING_MISMATCH",
 ]);
 
 const NETWORK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

@@ -232,6 +232,16 @@ export interface Resolve {
   query: string;
 }
 
+const FILE_ID_QUERY_RE = /^[0-9a-f]{32}$/i;
+
+/**
+ * True when a RESOLVE query (trimmed) is a file id, which is then looked up by id alone: never
+ * by name, or a file named like the id could stand in for the one asked for (§12.4).
+ */
+export function isFileIdQuery(query: string): boolean {
+  return FILE_ID_QUERY_RE.test(query.trim());
+}
+
 /** One listing as the server returns it: signed bytes plus the server's presence claims. */
 export interface WireListing {
   announcement: Bytes;
