@@ -15,6 +15,7 @@
  */
 
 import { type ErrorCode, SfsError } from "../errors.ts";
+import { escapeForDisplay } from "../text.ts";
 
 /** Where output goes; `Deno.stdout` and `Deno.stderr` satisfy it. */
 export interface Sink {
@@ -188,6 +189,23 @@ export function toSfsError(err: unknown): SfsError {
 
 const ENCODER = new TextEncoder();
 
+/**
+ * Human text for a terminal: each line with its refused characters escaped (src/text.ts), so a
+ * name or message from someone else cannot move the cursor, retitle the window, write the
+ * clipboard or flip what follows. Line breaks between lines are ours and stay.
+ */
+function forTerminal(text: string): string {
+  return text.split("\n").map((line) => escapeForDisplay(line)).join("\n");
+}
+
+/**
+ * A JSON line with every refused character written as a `\uXXXX` escape: the same JSON value,
+ * but nothing a terminal acts on (JSON.stringify leaves DEL, C1 and bidi characters raw).
+ */
+function jsonLine(value: unknown): string {
+  return escapeForDisplay(JSON.stringify(value), { json: true }) + "\n";
+}
+
 /** Writes all of `text`; `writeSync` may write only part of a buffer. */
 function writeAll(sink: Sink, text: string): void {
   let bytes = ENCODER.encode(text);
@@ -233,7 +251,7 @@ export class Output {
     if (!this.json) return;
     // `event` goes first because people read these logs too; a field cannot override it.
     const { event: _ignored, ...rest } = fields;
-    writeAll(this.#stdout, JSON.stringify({ event: name, ...rest }) + "\n");
+    writeAll(this.#stdout, jsonLine({ event: name, ...rest }));
   }
 
   /**
@@ -242,30 +260,30 @@ export class Output {
    */
   result(value: JsonValue): void {
     if (!this.json) return;
-    writeAll(this.#stdout, JSON.stringify(value) + "\n");
+    writeAll(this.#stdout, jsonLine(value));
   }
 
   /** Prints a human-readable result line on stdout; does nothing in JSON mode. */
   info(text: string): void {
     if (this.json) return;
-    writeAll(this.#stdout, text + "\n");
+    writeAll(this.#stdout, forTerminal(text) + "\n");
   }
 
   /** Prints optional chatter (`Listening on …`) on stderr, unless quiet. */
   note(text: string): void {
     if (this.quiet) return;
-    writeAll(this.#stderr, text + "\n");
+    writeAll(this.#stderr, forTerminal(text) + "\n");
   }
 
   /** Prints `sfs: warning: …` on stderr; warnings are never silenced. */
   warn(text: string): void {
-    writeAll(this.#stderr, `sfs: warning: ${text}\n`);
+    writeAll(this.#stderr, `sfs: warning: ${forTerminal(text)}\n`);
   }
 
   /** Prints `sfs: debug: …` on stderr when debugging. */
   debug(text: string): void {
     if (!this.debugEnabled) return;
-    writeAll(this.#stderr, `sfs: debug: ${text}\n`);
+    writeAll(this.#stderr, `sfs: debug: ${forTerminal(text)}\n`);
   }
 
   /**
@@ -278,12 +296,12 @@ export class Output {
     const e = toSfsError(err);
     if (this.json) {
       const body = { code: e.code, message: e.message, hint: e.hint };
-      writeAll(this.#stderr, JSON.stringify({ error: body }) + "\n");
+      writeAll(this.#stderr, jsonLine({ error: body }));
     } else {
-      writeAll(this.#stderr, `sfs: error: ${e.message}\n`);
-      if (e.hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${e.hint}\n`);
+      writeAll(this.#stderr, `sfs: error: ${forTerminal(e.message)}\n`);
+      if (e.hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${forTerminal(e.hint)}\n`);
     }
-    if (this.debugEnabled) writeAll(this.#stderr, stackOf(e) + "\n");
+    if (this.debugEnabled) writeAll(this.#stderr, forTerminal(stackOf(e)) + "\n");
     return e;
   }
 }

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { SfsError } from "../errors.ts";
+import { escapeForDisplay, isDisplaySafe } from "../text.ts";
 import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
@@ -59,6 +60,14 @@ export async function prepareFile(path: string, owner: PublicIdentity): Promise<
   const info = await Deno.stat(path);
   if (!info.isFile) throw new SfsError("USAGE", `"${path}" is not a regular file`);
   const name = basename(path);
+  // Receivers refuse such a manifest (§7.1) and the index such an announcement: say so now.
+  if (!isDisplaySafe(name)) {
+    throw new SfsError(
+      "UNSAFE_NAME",
+      `The name of "${escapeForDisplay(path)}" has control or bidi characters`,
+      { hint: "Rename the file, then share it" },
+    );
+  }
   if (new TextEncoder().encode(name).length > MAX_WIRE_NAME_BYTES) {
     throw new SfsError("USAGE", `The name of "${path}" is too long to share`);
   }
