@@ -15,6 +15,7 @@
  */
 
 import { type ErrorCode, SfsError } from "../errors.ts";
+import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay } from "../text.ts";
 
 /** Where output goes; `Deno.stdout` and `Deno.stderr` satisfy it. */
@@ -102,61 +103,12 @@ export function exitCodeFor(code: ErrorCode): ExitCode {
   return ExitCode.ERROR;
 }
 
-// Keyed by constructor rather than by `name` so a user-made Error named "NotFound" is not mistaken
-// for a Deno I/O error. Codes chosen for what the user can do about it, not for the syscall.
-const DENO_ERROR_CODES: ReadonlyArray<readonly [new (...args: never[]) => Error, ErrorCode]> = [
-  [Deno.errors.NotFound, "NOT_FOUND"],
-  [Deno.errors.AlreadyExists, "EXISTS"],
-  [Deno.errors.PermissionDenied, "IO"],
-  [Deno.errors.ConnectionRefused, "CONNECTION_FAILED"],
-  [Deno.errors.ConnectionReset, "CONNECTION_CLOSED"],
-  [Deno.errors.ConnectionAborted, "CONNECTION_CLOSED"],
-  [Deno.errors.NotConnected, "CONNECTION_CLOSED"],
-  [Deno.errors.BrokenPipe, "CONNECTION_CLOSED"],
-  [Deno.errors.UnexpectedEof, "CONNECTION_CLOSED"],
-  [Deno.errors.AddrInUse, "IO"],
-  [Deno.errors.AddrNotAvailable, "IO"],
-  [Deno.errors.NetworkUnreachable, "CONNECTION_FAILED"],
-  [Deno.errors.TimedOut, "TIMEOUT"],
-  [Deno.errors.Interrupted, "IO"],
-  [Deno.errors.WriteZero, "IO"],
-  [Deno.errors.InvalidData, "IO"],
-  [Deno.errors.Busy, "IO"],
-  [Deno.errors.IsADirectory, "IO"],
-  [Deno.errors.NotADirectory, "IO"],
-  [Deno.errors.FilesystemLoop, "IO"],
-];
-
-// `node:` modules throw plain Errors carrying a libuv `code` instead of Deno.errors classes.
-const NODE_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
-  ENOENT: "NOT_FOUND",
-  EEXIST: "EXISTS",
-  EACCES: "IO",
-  EPERM: "IO",
-  EISDIR: "IO",
-  ENOTDIR: "IO",
-  ENOSPC: "IO",
-  EADDRINUSE: "IO",
-  ECONNREFUSED: "CONNECTION_FAILED",
-  EHOSTUNREACH: "CONNECTION_FAILED",
-  ENETUNREACH: "CONNECTION_FAILED",
-  ECONNRESET: "CONNECTION_CLOSED",
-  ECONNABORTED: "CONNECTION_CLOSED",
-  EPIPE: "CONNECTION_CLOSED",
-  ETIMEDOUT: "TIMEOUT",
-};
-
-const HINTS: Partial<Record<ErrorCode, string>> = {
-  CONNECTION_FAILED: "Check the address and that the other side is running",
-};
-
 /**
  * Turns anything thrown into an SfsError with a stable code; unknown errors become INTERNAL.
  *
  * The original error is kept as `cause`, so `--debug` can still show where it came from.
  */
 export function toSfsError(err: unknown): SfsError {
-  if (err instanceof SfsError) return err;
   if (err instanceof Deno.errors.NotCapable) {
     // A missing Deno permission is a packaging bug in sfs, not something the user did wrong.
     return new SfsError("INTERNAL", err.message, {
@@ -165,22 +117,14 @@ export function toSfsError(err: unknown): SfsError {
         "Run sfs through `deno task sfs` or a released binary, which grant the needed permissions",
     });
   }
+  const known = fromOsError(err);
+  if (known !== undefined) return known;
   if (err instanceof Error) {
     const message = err.message || err.name;
-    for (const [ctor, code] of DENO_ERROR_CODES) {
-      if (err instanceof ctor) {
-        return new SfsError(code, message, { cause: err, hint: HINTS[code] });
-      }
-    }
-    if (err.name === "TimeoutError") return new SfsError("TIMEOUT", message, { cause: err });
-    const nodeCode = (err as { code?: unknown }).code;
-    if (typeof nodeCode === "string") {
-      const code = NODE_ERROR_CODES[nodeCode];
-      if (code !== undefined) return new SfsError(code, message, { cause: err, hint: HINTS[code] });
-      // Commander reports bad arguments with codes like "commander.unknownOption".
-      if (nodeCode.startsWith("commander.")) {
-        return new SfsError("USAGE", message.replace(/^error: /, ""), { cause: err });
-      }
+    // Commander reports bad arguments with codes like "commander.unknownOption".
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("commander.")) {
+      return new SfsError("USAGE", message.replace(/^error: /, ""), { cause: err });
     }
     return new SfsError("INTERNAL", message, { cause: err });
   }

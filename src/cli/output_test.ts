@@ -104,7 +104,7 @@ Deno.test("toSfsError() maps thrown values to stable codes", async (t) => {
     ["SfsError passes through", new SfsError("BUSY", "Busy"), "BUSY"],
     ["NotFound", new Deno.errors.NotFound("gone"), "NOT_FOUND"],
     ["AlreadyExists", new Deno.errors.AlreadyExists("there"), "EXISTS"],
-    ["PermissionDenied", new Deno.errors.PermissionDenied("no"), "IO"],
+    ["PermissionDenied", new Deno.errors.PermissionDenied("no"), "PERMISSION_DENIED"],
     ["ConnectionRefused", new Deno.errors.ConnectionRefused("no"), "CONNECTION_FAILED"],
     ["ConnectionReset", new Deno.errors.ConnectionReset("reset"), "CONNECTION_CLOSED"],
     ["BrokenPipe", new Deno.errors.BrokenPipe("pipe"), "CONNECTION_CLOSED"],
@@ -115,6 +115,8 @@ Deno.test("toSfsError() maps thrown values to stable codes", async (t) => {
     ["node ENOENT", nodeError("ENOENT"), "NOT_FOUND"],
     ["node ECONNREFUSED", nodeError("ECONNREFUSED"), "CONNECTION_FAILED"],
     ["node EPIPE", nodeError("EPIPE"), "CONNECTION_CLOSED"],
+    ["node ENOSPC", nodeError("ENOSPC"), "NO_SPACE"],
+    ["a code named like an object key", nodeError("constructor"), "INTERNAL"],
     ["commander usage error", nodeError("commander.unknownOption"), "USAGE"],
     ["plain Error", new Error("boom"), "INTERNAL"],
     [

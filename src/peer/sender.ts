@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { SfsError } from "../errors.ts";
+import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay, isDisplaySafe } from "../text.ts";
 import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
@@ -109,9 +110,8 @@ export async function serveTransfer(
   try {
     return await serveOnChannel(channel, identity, options);
   } catch (err) {
-    const failure = err instanceof SfsError
-      ? err
-      : new SfsError("INTERNAL", "Sending failed", { cause: err });
+    // As on the receiving side: OS errors get their own code, and only the code goes out.
+    const failure = fromOsError(err) ?? new SfsError("INTERNAL", "Sending failed", { cause: err });
     await channel.fail(failure);
     throw failure;
   } finally {
