@@ -9,6 +9,12 @@ export const ErrorCode = {
   EXISTS: "EXISTS",
   UNSAFE_NAME: "UNSAFE_NAME",
   IO: "IO",
+  // Files and folders: what the user can do about each differs, so each has its code
+  NO_SPACE: "NO_SPACE",
+  READ_ONLY: "READ_ONLY",
+  NOT_A_FOLDER: "NOT_A_FOLDER",
+  IS_A_FOLDER: "IS_A_FOLDER",
+  PERMISSION_DENIED: "PERMISSION_DENIED",
   // Identities and keys
   NO_IDENTITY: "NO_IDENTITY",
   BAD_IDENTITY: "BAD_IDENTITY",
@@ -33,6 +39,7 @@ export const ErrorCode = {
   TRAILING_DATA: "TRAILING_DATA",
   SIZE_MISMATCH: "SIZE_MISMATCH",
   HASH_MISMATCH: "HASH_MISMATCH",
+  LISTING_MISMATCH: "LISTING_MISMATCH",
   // Peer and index
   REFUSED: "REFUSED",
   REMOTE_ERROR: "REMOTE_ERROR",
@@ -45,6 +52,62 @@ export const ErrorCode = {
 
 /** One of the stable error codes. */
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
+
+/**
+ * What an ERROR or ABORT message says for each code (docs/PROTOCOL.md §9.3): a fixed text, so
+ * nothing local (a path, a database error, a user's input) ever crosses the wire, and what a
+ * peer shows of another's failure is its own text, never the other's words. Complete by type:
+ * a new code without a text does not compile.
+ */
+const WIRE_TEXT: { readonly [C in ErrorCode]: string } = {
+  USAGE: "The request is not valid",
+  BAD_TICKET: "Bad ticket",
+  BAD_FINGERPRINT: "Bad fingerprint",
+  NOT_FOUND: "Not found",
+  FILE_CHANGED: "The file changed since it was shared",
+  EXISTS: "Already exists",
+  UNSAFE_NAME: "Unsafe file name",
+  IO: "A file could not be read or written",
+  NO_SPACE: "Out of disk space",
+  READ_ONLY: "Read-only file system",
+  NOT_A_FOLDER: "Not a folder",
+  IS_A_FOLDER: "A folder is in the way",
+  PERMISSION_DENIED: "Permission denied",
+  NO_IDENTITY: "No identity",
+  BAD_IDENTITY: "Bad identity",
+  BAD_PASSPHRASE: "Wrong passphrase",
+  BAD_KEY: "Unusable key",
+  KEY_MISMATCH: "Unexpected key",
+  FRAME_TOO_LARGE: "Frame too large",
+  BAD_FRAME: "Malformed frame",
+  BAD_MESSAGE: "Malformed message",
+  UNEXPECTED_MESSAGE: "Unexpected message",
+  VERSION_MISMATCH: "Unsupported protocol version",
+  TIMEOUT: "Timed out",
+  CONNECTION_CLOSED: "Connection closed",
+  CONNECTION_FAILED: "Connection failed",
+  BUSY: "Too busy, try again later",
+  BAD_SIGNATURE: "A signature does not verify",
+  DECRYPT_FAILED: "Decryption failed",
+  CHUNK_AUTH_FAILED: "A chunk failed authentication",
+  TRUNCATED: "The data ended early",
+  TRAILING_DATA: "Data after the end",
+  SIZE_MISMATCH: "Wrong size",
+  HASH_MISMATCH: "Wrong SHA-256",
+  LISTING_MISMATCH: "The listing is of another file",
+  REFUSED: "Refused",
+  REMOTE_ERROR: "An error this version does not know",
+  AUTH_FAILED: "Authentication failed",
+  RATE_LIMITED: "Too many attempts, try again later",
+  QUOTA_EXCEEDED: "Quota exceeded",
+  WITHDRAWN: "The file is no longer shared",
+  INTERNAL: "Internal error",
+};
+
+/** The fixed text an ERROR or ABORT carries for `code` (see {@link WIRE_TEXT}). */
+export function wireText(code: ErrorCode): string {
+  return WIRE_TEXT[code];
+}
 
 /** An error with a stable code; its message is safe to show (it never carries secrets). */
 export class SfsError extends Error {

@@ -14,10 +14,11 @@ import { sign } from "../src/crypto/sign.ts";
 import { chunkCount, chunkLength, DEFAULT_CHUNK_SIZE, sealChunk } from "../src/crypto/stream.ts";
 import { fileIdOf, finalSignedData } from "../src/peer/transfer.ts";
 import { formatTicket } from "../src/peer/ticket.ts";
+import { isDisplaySafe } from "../src/text.ts";
 import { respond } from "../src/wire/channel.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, type Manifest, MessageType } from "../src/wire/messages.ts";
-import { randomFile, sha256File, tempDir } from "./harness.ts";
+import { randomFile, runSfs, sha256File, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import {
   closeQuietly,
@@ -312,15 +313,19 @@ Deno.test("sfs get stores a hostile file name inside --out, sanitised, or refuse
   const content = random(3000);
   const contentSha256 = toHex(await sha256(content));
 
-  const cases: Array<[string, string, string | "UNSAFE_NAME"]> = [
+  // The third column is the name stored in --out, or the code of the refusal.
+  const refusals = new Set(["UNSAFE_NAME", "BAD_MESSAGE"]);
+  const cases: Array<[string, string, string]> = [
     ["parent traversal", "../../evil.txt", "evil.txt"],
     ["an absolute path", "/etc/passwd", "passwd"],
     ["an absolute path into the temp folder", join(dir.path, "planted.txt"), "planted.txt"],
     ["Windows separators", "a\\b\\..\\c.txt", "c.txt"],
     ["a Windows drive path", "C:\\Windows\\System32\\evil.dll", "evil.dll"],
     ["a Windows device name", "CON", "_CON"],
-    ["a right-to-left override", "invoice\u202etxt.exe", "invoicetxt.exe"],
-    ["terminal escapes and controls", "a\u0007\u001b[2J\nb.txt", "a[2Jb.txt"],
+    // Control and bidi characters make the manifest malformed, as they would an announcement.
+    ["a right-to-left override", "invoice\u202etxt.exe", "BAD_MESSAGE"],
+    ["terminal escapes and controls", "a\u0007\u001b[2J\nb.txt", "BAD_MESSAGE"],
+    ["a left-to-right mark", "a\u200eb.txt", "BAD_MESSAGE"],
     ["a 1000-byte name", "n".repeat(996) + ".txt", "n".repeat(241) + ".txt"],
     ["our part-file suffix", "x.sfs-part", "UNSAFE_NAME"],
     ["our part-file suffix behind a path", "../x.txt.sfs-part", "UNSAFE_NAME"],
@@ -334,9 +339,9 @@ Deno.test("sfs get stores a hostile file name inside --out, sanitised, or refuse
       const before = await listTree(dir.path);
       await using hostile = await startHostileSender(alice, name, content);
       const result = await get(bob, hostile.ticket, out);
-      if (expected === "UNSAFE_NAME") {
+      if (refusals.has(expected)) {
         assert.equal(result.code, 1, result.stderr);
-        assert.equal(errorOf(result).code, "UNSAFE_NAME");
+        assert.equal(errorOf(result).code, expected);
         // Refused before anything was created: --out holds nothing, and nothing is elsewhere.
         assert.deepEqual(await listTree(out), []);
         const outRel = join("one", "two", "out");
@@ -387,4 +392,27 @@ Deno.test("sfs get refuses what an authenticated sender cannot vouch for", async
     assert.equal(done.sha256, toHex(await sha256(content)));
     assert.deepEqual(await listTree(out), ["data.bin"]);
   });
+});
+
+Deno.test("sfs get refuses a name with terminal escapes, and no escape reaches its output", async (t) => {
+  await using dir = await tempDir();
+  const bob = await testHome(dir.path, "bob");
+  const alice = await testIdentity("alice");
+  // OSC 52 asks the terminal to put text on the clipboard; U+202E flips what follows.
+  const name = "\u001b]52;c;cm0gLXJmIH4K\u0007report\u202efdp.exe";
+  await using hostile = await startHostileSender(alice, name, random(3000));
+  for (const mode of ["human", "json"]) {
+    await t.step(`${mode} output`, async () => {
+      const out = join(dir.path, `out-${mode}`);
+      const args = ["get", hostile.ticket, "--out", out, ...(mode === "json" ? ["--json"] : [])];
+      const result = await runSfs(args, { home: bob });
+      assert.equal(result.code, 1, result.stderr);
+      if (mode === "json") assert.equal(errorOf(result).code, "BAD_MESSAGE");
+      for (const [stream, text] of [["stdout", result.stdout], ["stderr", result.stderr]]) {
+        // Line breaks are the CLI's own; anything else refused must not be there.
+        assert.ok(isDisplaySafe(text.replaceAll("\n", "")), `${stream}: ${JSON.stringify(text)}`);
+      }
+      assert.deepEqual(await listTree(out), []);
+    });
+  }
 });

@@ -9,6 +9,7 @@ import type { Bytes } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
 import type { VerifiedListing } from "../index/announcement.ts";
+import { checkResolved } from "../index/client.ts";
 import { fetchFile } from "../peer/receiver.ts";
 import { parseTicket } from "../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "./config.ts";
@@ -89,6 +90,7 @@ async function resolveThroughIndex(
       { hint: "The index server or its database may be compromised; nothing was downloaded" },
     );
   }
+  checkResolved(what, valid.map((l) => l.announcement));
   if (valid.length === 0) {
     throw new SfsError("NOT_FOUND", `No file "${what}" is visible to you on ${target.name}`, {
       hint: "Search with sfs search, and use the ID it shows",

@@ -15,6 +15,8 @@
  */
 
 import { type ErrorCode, SfsError } from "../errors.ts";
+import { fromOsError } from "../os_error.ts";
+import { escapeForDisplay } from "../text.ts";
 
 /** Where output goes; `Deno.stdout` and `Deno.stderr` satisfy it. */
 export interface Sink {
@@ -84,6 +86,7 @@ const VERIFY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "TRUNCATED",
   "TRAILING_DATA",
   "DECRYPT_FAILED",
+  "LISTING_MISMATCH",
 ]);
 
 const NETWORK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -100,61 +103,12 @@ export function exitCodeFor(code: ErrorCode): ExitCode {
   return ExitCode.ERROR;
 }
 
-// Keyed by constructor rather than by `name` so a user-made Error named "NotFound" is not mistaken
-// for a Deno I/O error. Codes chosen for what the user can do about it, not for the syscall.
-const DENO_ERROR_CODES: ReadonlyArray<readonly [new (...args: never[]) => Error, ErrorCode]> = [
-  [Deno.errors.NotFound, "NOT_FOUND"],
-  [Deno.errors.AlreadyExists, "EXISTS"],
-  [Deno.errors.PermissionDenied, "IO"],
-  [Deno.errors.ConnectionRefused, "CONNECTION_FAILED"],
-  [Deno.errors.ConnectionReset, "CONNECTION_CLOSED"],
-  [Deno.errors.ConnectionAborted, "CONNECTION_CLOSED"],
-  [Deno.errors.NotConnected, "CONNECTION_CLOSED"],
-  [Deno.errors.BrokenPipe, "CONNECTION_CLOSED"],
-  [Deno.errors.UnexpectedEof, "CONNECTION_CLOSED"],
-  [Deno.errors.AddrInUse, "IO"],
-  [Deno.errors.AddrNotAvailable, "IO"],
-  [Deno.errors.NetworkUnreachable, "CONNECTION_FAILED"],
-  [Deno.errors.TimedOut, "TIMEOUT"],
-  [Deno.errors.Interrupted, "IO"],
-  [Deno.errors.WriteZero, "IO"],
-  [Deno.errors.InvalidData, "IO"],
-  [Deno.errors.Busy, "IO"],
-  [Deno.errors.IsADirectory, "IO"],
-  [Deno.errors.NotADirectory, "IO"],
-  [Deno.errors.FilesystemLoop, "IO"],
-];
-
-// `node:` modules throw plain Errors carrying a libuv `code` instead of Deno.errors classes.
-const NODE_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
-  ENOENT: "NOT_FOUND",
-  EEXIST: "EXISTS",
-  EACCES: "IO",
-  EPERM: "IO",
-  EISDIR: "IO",
-  ENOTDIR: "IO",
-  ENOSPC: "IO",
-  EADDRINUSE: "IO",
-  ECONNREFUSED: "CONNECTION_FAILED",
-  EHOSTUNREACH: "CONNECTION_FAILED",
-  ENETUNREACH: "CONNECTION_FAILED",
-  ECONNRESET: "CONNECTION_CLOSED",
-  ECONNABORTED: "CONNECTION_CLOSED",
-  EPIPE: "CONNECTION_CLOSED",
-  ETIMEDOUT: "TIMEOUT",
-};
-
-const HINTS: Partial<Record<ErrorCode, string>> = {
-  CONNECTION_FAILED: "Check the address and that the other side is running",
-};
-
 /**
  * Turns anything thrown into an SfsError with a stable code; unknown errors become INTERNAL.
  *
  * The original error is kept as `cause`, so `--debug` can still show where it came from.
  */
 export function toSfsError(err: unknown): SfsError {
-  if (err instanceof SfsError) return err;
   if (err instanceof Deno.errors.NotCapable) {
     // A missing Deno permission is a packaging bug in sfs, not something the user did wrong.
     return new SfsError("INTERNAL", err.message, {
@@ -163,22 +117,14 @@ export function toSfsError(err: unknown): SfsError {
         "Run sfs through `deno task sfs` or a released binary, which grant the needed permissions",
     });
   }
+  const known = fromOsError(err);
+  if (known !== undefined) return known;
   if (err instanceof Error) {
     const message = err.message || err.name;
-    for (const [ctor, code] of DENO_ERROR_CODES) {
-      if (err instanceof ctor) {
-        return new SfsError(code, message, { cause: err, hint: HINTS[code] });
-      }
-    }
-    if (err.name === "TimeoutError") return new SfsError("TIMEOUT", message, { cause: err });
-    const nodeCode = (err as { code?: unknown }).code;
-    if (typeof nodeCode === "string") {
-      const code = NODE_ERROR_CODES[nodeCode];
-      if (code !== undefined) return new SfsError(code, message, { cause: err, hint: HINTS[code] });
-      // Commander reports bad arguments with codes like "commander.unknownOption".
-      if (nodeCode.startsWith("commander.")) {
-        return new SfsError("USAGE", message.replace(/^error: /, ""), { cause: err });
-      }
+    // Commander reports bad arguments with codes like "commander.unknownOption".
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("commander.")) {
+      return new SfsError("USAGE", message.replace(/^error: /, ""), { cause: err });
     }
     return new SfsError("INTERNAL", message, { cause: err });
   }
@@ -186,6 +132,23 @@ export function toSfsError(err: unknown): SfsError {
 }
 
 const ENCODER = new TextEncoder();
+
+/**
+ * Human text for a terminal: each line with its refused characters escaped (src/text.ts), so a
+ * name or message from someone else cannot move the cursor, retitle the window, write the
+ * clipboard or flip what follows. Line breaks between lines are ours and stay.
+ */
+function forTerminal(text: string): string {
+  return text.split("\n").map((line) => escapeForDisplay(line)).join("\n");
+}
+
+/**
+ * A JSON line with every refused character written as a `\uXXXX` escape: the same JSON value,
+ * but nothing a terminal acts on (JSON.stringify leaves DEL, C1 and bidi characters raw).
+ */
+function jsonLine(value: unknown): string {
+  return escapeForDisplay(JSON.stringify(value), { json: true }) + "\n";
+}
 
 /** Writes all of `text`; `writeSync` may write only part of a buffer. */
 function writeAll(sink: Sink, text: string): void {
@@ -232,7 +195,7 @@ export class Output {
     if (!this.json) return;
     // `event` goes first because people read these logs too; a field cannot override it.
     const { event: _ignored, ...rest } = fields;
-    writeAll(this.#stdout, JSON.stringify({ event: name, ...rest }) + "\n");
+    writeAll(this.#stdout, jsonLine({ event: name, ...rest }));
   }
 
   /**
@@ -241,30 +204,30 @@ export class Output {
    */
   result(value: JsonValue): void {
     if (!this.json) return;
-    writeAll(this.#stdout, JSON.stringify(value) + "\n");
+    writeAll(this.#stdout, jsonLine(value));
   }
 
   /** Prints a human-readable result line on stdout; does nothing in JSON mode. */
   info(text: string): void {
     if (this.json) return;
-    writeAll(this.#stdout, text + "\n");
+    writeAll(this.#stdout, forTerminal(text) + "\n");
   }
 
   /** Prints optional chatter (`Listening on …`) on stderr, unless quiet. */
   note(text: string): void {
     if (this.quiet) return;
-    writeAll(this.#stderr, text + "\n");
+    writeAll(this.#stderr, forTerminal(text) + "\n");
   }
 
   /** Prints `sfs: warning: …` on stderr; warnings are never silenced. */
   warn(text: string): void {
-    writeAll(this.#stderr, `sfs: warning: ${text}\n`);
+    writeAll(this.#stderr, `sfs: warning: ${forTerminal(text)}\n`);
   }
 
   /** Prints `sfs: debug: …` on stderr when debugging. */
   debug(text: string): void {
     if (!this.debugEnabled) return;
-    writeAll(this.#stderr, `sfs: debug: ${text}\n`);
+    writeAll(this.#stderr, `sfs: debug: ${forTerminal(text)}\n`);
   }
 
   /**
@@ -277,12 +240,12 @@ export class Output {
     const e = toSfsError(err);
     if (this.json) {
       const body = { code: e.code, message: e.message, hint: e.hint };
-      writeAll(this.#stderr, JSON.stringify({ error: body }) + "\n");
+      writeAll(this.#stderr, jsonLine({ error: body }));
     } else {
-      writeAll(this.#stderr, `sfs: error: ${e.message}\n`);
-      if (e.hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${e.hint}\n`);
+      writeAll(this.#stderr, `sfs: error: ${forTerminal(e.message)}\n`);
+      if (e.hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${forTerminal(e.hint)}\n`);
     }
-    if (this.debugEnabled) writeAll(this.#stderr, stackOf(e) + "\n");
+    if (this.debugEnabled) writeAll(this.#stderr, forTerminal(stackOf(e)) + "\n");
     return e;
   }
 }

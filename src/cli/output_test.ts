@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ErrorCode, SfsError } from "../errors.ts";
+import { isDisplaySafe } from "../text.ts";
 import { exitCodeFor, Output, type OutputOptions, toSfsError } from "./output.ts";
 
 /** A Sink that records text and writes at most `chunk` bytes per call, like a busy pipe. */
@@ -103,7 +104,7 @@ Deno.test("toSfsError() maps thrown values to stable codes", async (t) => {
     ["SfsError passes through", new SfsError("BUSY", "Busy"), "BUSY"],
     ["NotFound", new Deno.errors.NotFound("gone"), "NOT_FOUND"],
     ["AlreadyExists", new Deno.errors.AlreadyExists("there"), "EXISTS"],
-    ["PermissionDenied", new Deno.errors.PermissionDenied("no"), "IO"],
+    ["PermissionDenied", new Deno.errors.PermissionDenied("no"), "PERMISSION_DENIED"],
     ["ConnectionRefused", new Deno.errors.ConnectionRefused("no"), "CONNECTION_FAILED"],
     ["ConnectionReset", new Deno.errors.ConnectionReset("reset"), "CONNECTION_CLOSED"],
     ["BrokenPipe", new Deno.errors.BrokenPipe("pipe"), "CONNECTION_CLOSED"],
@@ -114,6 +115,8 @@ Deno.test("toSfsError() maps thrown values to stable codes", async (t) => {
     ["node ENOENT", nodeError("ENOENT"), "NOT_FOUND"],
     ["node ECONNREFUSED", nodeError("ECONNREFUSED"), "CONNECTION_FAILED"],
     ["node EPIPE", nodeError("EPIPE"), "CONNECTION_CLOSED"],
+    ["node ENOSPC", nodeError("ENOSPC"), "NO_SPACE"],
+    ["a code named like an object key", nodeError("constructor"), "INTERNAL"],
     ["commander usage error", nodeError("commander.unknownOption"), "USAGE"],
     ["plain Error", new Error("boom"), "INTERNAL"],
     [
@@ -159,4 +162,35 @@ Deno.test("exitCodeFor() separates usage, verification and network failures", ()
   for (const code of ["INTERNAL", "NOT_FOUND", "BAD_TICKET", "IO", "REFUSED"] as const) {
     assert.equal(exitCodeFor(code), 1, code);
   }
+});
+
+Deno.test("Output escapes controls and bidi characters in every line it prints", async (t) => {
+  const hostile = "\u001b]0;pwned\u0007a\u202eb\u009bc\u2028d";
+  const shown = "\\u{1b}]0;pwned\\u{7}a\\u{202e}b\\u{9b}c\\u{2028}d";
+  await t.step("human lines keep their own line breaks", () => {
+    const { out, stdout, stderr } = setup({ debug: true });
+    out.info(`Saved ${hostile}`);
+    out.note(`Fetching ${hostile}\nsecond line`);
+    out.warn(hostile);
+    out.debug(hostile);
+    out.error(new SfsError("IO", hostile, { hint: hostile }));
+    assert.equal(stdout.text, `Saved ${shown}\n`);
+    assert.ok(stderr.text.startsWith(`Fetching ${shown}\nsecond line\nsfs: warning: ${shown}\n`));
+    assert.ok(stderr.text.includes(`sfs: error: ${shown}\nsfs: hint: ${shown}\n`));
+    for (const text of [stdout.text, stderr.text]) {
+      assert.ok(isDisplaySafe(text.replaceAll("\n", "")), text);
+    }
+  });
+  await t.step("JSON lines keep their values", () => {
+    const { out, stdout, stderr } = setup({ json: true });
+    out.event("start", { name: hostile });
+    out.result([hostile]);
+    out.error(new SfsError("IO", hostile));
+    assert.deepEqual(JSON.parse(stdout.text.split("\n")[0]), { event: "start", name: hostile });
+    assert.deepEqual(JSON.parse(stdout.text.split("\n")[1]), [hostile]);
+    assert.equal(JSON.parse(stderr.text).error.message, hostile);
+    for (const text of [stdout.text, stderr.text]) {
+      assert.ok(isDisplaySafe(text.replaceAll("\n", "")), text);
+    }
+  });
 });

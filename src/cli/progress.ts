@@ -10,6 +10,7 @@
 
 // @ts-types="@types/cli-progress"
 import cliProgress from "cli-progress";
+import { escapeForDisplay } from "../text.ts";
 
 const UPDATE_INTERVAL_MS = 100;
 
@@ -107,6 +108,9 @@ export class Progress {
   start(label: string, total: number): void {
     this.finish();
     if (!this.#enabled) return;
+    // The label can hold a name from the other side: the bar's own escape codes are the only
+    // ones that may reach the terminal.
+    const shown = escapeForDisplay(label);
     const write = this.#write;
     const columns = this.#columns;
     // cli-progress only needs these members of a Node stream; an adapter keeps the writer
@@ -142,7 +146,7 @@ export class Progress {
         // Before the first sample cli-progress reports an ETA of "0"; unknown reads better.
         const eta = params.value > 0 ? formatDuration(Number(params.eta)) : "--";
         const pct = Math.floor(Math.min(1, Math.max(0, params.progress)) * 100);
-        return `${label} [${bar}] ${String(pct).padStart(3)}% ` +
+        return `${shown} [${bar}] ${String(pct).padStart(3)}% ` +
           `${formatBytes(params.value)}/${formatBytes(params.total)} ` +
           `${formatRate(rate)} ETA ${eta}`;
       },

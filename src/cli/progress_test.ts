@@ -66,3 +66,15 @@ Deno.test("Progress.finish() draws the final state on a terminal and ends the li
   assert.ok(text.endsWith("\n"));
   assert.equal(text.split("\n").length, 2);
 });
+
+Deno.test("Progress.start() shows a label's escape sequences as text, never sends them", () => {
+  const written: string[] = [];
+  const bar = new Progress({ isTerminal: () => true, write: (s) => written.push(s), columns: 200 });
+  bar.start("\u001b]52;c;eA==\u0007a\u202etxt.exe", 10);
+  bar.update(10);
+  bar.finish();
+  const text = written.join("");
+  assert.ok(text.includes("\\u{1b}]52;c;eA==\\u{7}a\\u{202e}txt.exe ["), text);
+  assert.ok(!text.includes("\u001b]"), "no OSC sequence");
+  assert.ok(!text.includes("\u0007") && !text.includes("\u202e"), "no BEL, no bidi override");
+});

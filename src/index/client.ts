@@ -5,12 +5,12 @@
  * `verifyListing` before trusting a byte.
  */
 import { SfsError } from "../errors.ts";
-import type { Bytes } from "../crypto/bytes.ts";
+import { type Bytes, toHex } from "../crypto/bytes.ts";
 import { decodePublicIdentity, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import { type Channel, initiate } from "../wire/channel.ts";
 import type { Transport } from "../wire/frame.ts";
-import { type Message, MessageType, type WireListing } from "../wire/messages.ts";
-import type { SignedAnnouncement } from "./announcement.ts";
+import { isFileIdQuery, type Message, MessageType, type WireListing } from "../wire/messages.ts";
+import type { FileAnnouncement, SignedAnnouncement } from "./announcement.ts";
 import { signProof } from "./proof.ts";
 import { validateUsername } from "./store.ts";
 
@@ -207,6 +207,34 @@ export class IndexClient {
     this.#queue = result.catch(() => {});
     return result;
   }
+}
+
+/**
+ * Throws LISTING_MISMATCH unless every announcement answers the RESOLVE `query`: a file id query
+ * needs that exact id, a name query that name (ignoring case, as the server matches). Signatures
+ * cannot catch this: an index that substitutes another file's listing hands over one its owner
+ * really signed, so the receiver ties the answer to its own question (§12.4).
+ */
+export function checkResolved(query: string, announcements: readonly FileAnnouncement[]): void {
+  const wanted = query.trim();
+  const byId = isFileIdQuery(wanted);
+  const key = byId ? wanted.toLowerCase() : nameKey(wanted);
+  for (const a of announcements) {
+    const got = byId ? toHex(a.fileId) : nameKey(a.name);
+    if (got !== key) {
+      throw new SfsError(
+        "LISTING_MISMATCH",
+        `Asked the index for ${byId ? "file" : "name"} "${wanted}", got a listing of ` +
+          `${toHex(a.fileId)} by "${a.owner}"`,
+        { hint: "The index server may be compromised; nothing was downloaded" },
+      );
+    }
+  }
+}
+
+/** How names compare in RESOLVE: NFC, lower case (the server's name key). */
+function nameKey(name: string): string {
+  return name.normalize("NFC").toLowerCase();
 }
 
 function isTransportFailure(err: SfsError): boolean {

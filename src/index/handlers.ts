@@ -12,6 +12,7 @@ import { formatFingerprint, type PublicIdentity } from "../crypto/identity.ts";
 import {
   type Announce,
   type Auth,
+  isFileIdQuery,
   type Listings,
   type Login,
   MAX_ANNOUNCEMENT_BYTES,
@@ -45,7 +46,6 @@ export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 /** The one answer to a failed login, whatever failed: nothing tells which names exist. */
 const LOGIN_FAILED = "Wrong username or password";
 const AUTH_FAILED_TEXT = "Authentication failed: unknown user, or not the registered key";
-const FILE_ID_RE = /^[0-9a-f]{32}$/i;
 
 /** A server log entry; printed by the CLI, never by this module. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
@@ -353,9 +353,11 @@ export class IndexHandlers {
 
   #resolve(state: ConnectionState, request: Resolve): Listings {
     const query = request.query.trim();
-    if (FILE_ID_RE.test(query)) {
+    if (isFileIdQuery(query)) {
+      // An id names one file or none: no fallback to names, where anyone can pick one that
+      // spells the id of a file hidden from this user or withdrawn.
       const found = this.#store.getRecord(query.toLowerCase(), state.userId);
-      if (found !== undefined) return this.#listings([found]);
+      return this.#listings(found === undefined ? [] : [found]);
     }
     return this.#listings(this.#store.findRecordsByName(query, state.userId));
   }

@@ -8,7 +8,6 @@ import { SfsError } from "../errors.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
 import { Admission } from "../wire/admission.ts";
 import { type Channel, respond } from "../wire/channel.ts";
-import { MessageType } from "../wire/messages.ts";
 import {
   type ConnectionState,
   type HandlerOptions,
@@ -251,7 +250,7 @@ export class IndexServer {
           // A refused request is answered and the connection goes on; a protocol violation or
           // a failed send ends it.
           if (e.code === "UNEXPECTED_MESSAGE" || e.code === "CONNECTION_CLOSED") throw e;
-          await channel.send({ type: MessageType.ERROR, code: e.code, message: e.message });
+          await channel.sendError(e);
         } finally {
           c.busy = false;
         }

@@ -6,6 +6,7 @@
  */
 
 import { SfsError } from "../errors.ts";
+import { escapeForDisplay, removeUnsafe } from "../text.ts";
 
 /** Our own temporary suffixes; a peer must not be able to create or clobber such files. */
 const RESERVED_SUFFIXES = [".sfs-part", ".sfs-state"] as const;
@@ -19,12 +20,6 @@ const MAX_NAME_BYTES = 245;
 /** An extension longer than this is not worth keeping when the name must be shortened. */
 const MAX_KEPT_EXTENSION_BYTES = 32;
 
-// C0 controls, DEL and C1 controls: invisible, and some terminals act on them.
-// deno-lint-ignore no-control-regex -- matching control characters is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
-// Bidi overrides, embeddings and isolates, plus the invisible direction marks (LRM, RLM, ALM):
-// they let "invoice\u202Etxt.exe" display as "invoiceexe.txt".
-const BIDI_CHARS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 // Forbidden in Windows file names; harmless elsewhere but confusing in shells.
 const WINDOWS_FORBIDDEN = /[<>:"|?*]/g;
 // Windows device names, matched on the part before the first dot with trailing spaces removed
@@ -48,6 +43,7 @@ function byteLength(s: string): number {
  * | directories (`a/b`, `..\b`, `/abs`, `C:\x`)                | keep the last component    |
  * | control chars U+0000–001F, U+007F–009F                     | drop                       |
  * | bidi controls U+202A–202E, U+2066–2069, U+200E/F, U+061C   | drop                       |
+ * | line and paragraph separators U+2028, U+2029               | drop                       |
  * | Unicode form                                               | normalise to NFC           |
  * | `< > : " \| ? *`                                           | replace with `_`           |
  * | leading/trailing spaces, trailing dots                     | strip                      |
@@ -63,7 +59,10 @@ export function safeFileName(untrusted: string): string {
   // Both separators on every platform: a Windows sender's "dir\file" must not become a file
   // literally named "dir\file" on Unix, and a Unix receiver must not let it through to Windows.
   const last = untrusted.split(/[/\\]/).pop() ?? "";
-  let name = last.replace(CONTROL_CHARS, "").replace(BIDI_CHARS, "").normalize("NFC");
+  // Controls and bidi characters (src/text.ts): invisible, some acted on by terminals, and
+  // they let "invoice\u202Etxt.exe" display as "invoiceexe.txt". Manifests cannot carry them
+  // (§7.1); dropping them here keeps this function safe for any caller.
+  let name = removeUnsafe(last).normalize("NFC");
   // Normalising can only compose characters, never create separators or controls, so the
   // checks above still hold; forbidden ASCII is replaced after it for the same reason.
   name = name.replace(WINDOWS_FORBIDDEN, "_");
@@ -85,10 +84,8 @@ export function safeFileName(untrusted: string): string {
 }
 
 function unsafe(untrusted: string, why: string): SfsError {
-  // JSON.stringify quotes the name and escapes control characters, so the message is safe to
-  // print on a terminal.
-  const shown = JSON.stringify(untrusted.length > 80 ? `${untrusted.slice(0, 80)}…` : untrusted);
-  return new SfsError("UNSAFE_NAME", `File name ${shown} ${why}`);
+  const shown = escapeForDisplay(untrusted.length > 80 ? `${untrusted.slice(0, 80)}…` : untrusted);
+  return new SfsError("UNSAFE_NAME", `File name "${shown}" ${why}`);
 }
 
 const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });

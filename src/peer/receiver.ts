@@ -3,6 +3,7 @@ import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
 import { type ErrorCode, SfsError } from "../errors.ts";
 import { lstatOrUndefined } from "../fs.ts";
+import { fromFolderError } from "../os_error.ts";
 import { type Bytes, constantTimeEqual, release, toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
@@ -87,9 +88,10 @@ export async function fetchFile(
   try {
     return await fetchOnChannel(channel, options, require);
   } catch (err) {
-    const failure = err instanceof SfsError
-      ? err
-      : new SfsError("INTERNAL", "Receiving failed", { cause: err });
+    // OS errors get their code here (a full disk, --out a file), not INTERNAL; the sender is
+    // told only the code (channel.fail), never a local path.
+    const failure = await fromFolderError(err, options.outDir) ??
+      new SfsError("INTERNAL", "Receiving failed", { cause: err });
     await channel.fail(failure);
     throw failure;
   } finally {

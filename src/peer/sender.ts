@@ -1,6 +1,8 @@
 /** The sending side of a transfer: serve one file to one receiver (docs/PROTOCOL.md §7). */
 import { basename } from "node:path";
 import { isSfsError, SfsError } from "../errors.ts";
+import { fromOsError } from "../os_error.ts";
+import { escapeForDisplay, isDisplaySafe } from "../text.ts";
 import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
@@ -71,6 +73,14 @@ export async function prepareFile(path: string, owner: PublicIdentity): Promise<
   const info = await Deno.stat(path);
   if (!info.isFile) throw new SfsError("USAGE", `"${path}" is not a regular file`);
   const name = basename(path);
+  // Receivers refuse such a manifest (§7.1) and the index such an announcement: say so now.
+  if (!isDisplaySafe(name)) {
+    throw new SfsError(
+      "UNSAFE_NAME",
+      `The name of "${escapeForDisplay(path)}" has control or bidi characters`,
+      { hint: "Rename the file, then share it" },
+    );
+  }
   if (new TextEncoder().encode(name).length > MAX_WIRE_NAME_BYTES) {
     throw new SfsError("USAGE", `The name of "${path}" is too long to share`);
   }
@@ -105,9 +115,8 @@ export async function serveTransfer(
   try {
     return await serveOnChannel(channel, identity, options);
   } catch (err) {
-    const failure = err instanceof SfsError
-      ? err
-      : new SfsError("INTERNAL", "Sending failed", { cause: err });
+    // As on the receiving side: OS errors get their own code, and only the code goes out.
+    const failure = fromOsError(err) ?? new SfsError("INTERNAL", "Sending failed", { cause: err });
     await channel.fail(failure);
     throw failure;
   } finally {

@@ -4,7 +4,7 @@
  * that connects (a receiver, or an index client); the responder is the one that listens (a
  * sender, or the index server) and proves who it is by signing the transcript.
  */
-import { SfsError } from "../errors.ts";
+import { SfsError, wireText } from "../errors.ts";
 import { type Bytes, sha256 } from "../crypto/bytes.ts";
 import { ByteWriter } from "../crypto/encoding.ts";
 import {
@@ -131,7 +131,12 @@ export async function respond(
   const reader = new FrameReader(transport, options);
   const writer = new FrameWriter(transport, options);
   const abort = async (err: SfsError): Promise<never> => {
-    const body = encodeMessage({ type: MessageType.ABORT, code: err.code, message: err.message });
+    // Only the code and its fixed text cross the wire (§9.3); the detail stays in `err`.
+    const body = encodeMessage({
+      type: MessageType.ABORT,
+      code: err.code,
+      message: wireText(err.code),
+    });
     await writer.write(FrameKind.PLAIN, withType(MessageType.ABORT, body)).catch(() => {});
     throw err;
   };
@@ -347,7 +352,9 @@ export class Channel {
       throw new SfsError("UNEXPECTED_MESSAGE", `Message ${message.type} must not be sealed`);
     }
     if (message.type === MessageType.ERROR) {
-      throw new SfsError(message.code, `The other side reports: ${message.message}`);
+      // Our own text for the code: what the peer wrote is not shown, so a hostile peer cannot
+      // put words (advice to run something, say) in front of the user.
+      throw new SfsError(message.code, `The other side reports: ${wireText(message.code)}`);
     }
     return message;
   }
@@ -361,11 +368,19 @@ export class Channel {
     return message as Extract<Message, { type: T }>;
   }
 
-  /** Tells the peer why we stop (best effort) and closes. */
+  /**
+   * Answers with an ERROR of `err`'s code and that code's fixed text (§9.3): the message, which
+   * can hold local paths or database errors, stays here.
+   */
+  sendError(err: SfsError): Promise<void> {
+    return this.send({ type: MessageType.ERROR, code: err.code, message: wireText(err.code) });
+  }
+
+  /** Tells the peer why we stop (best effort, as {@link sendError}) and closes. */
   async fail(err: SfsError): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      this.send({ type: MessageType.ERROR, code: err.code, message: err.message }).catch(() => {}),
+      this.sendError(err).catch(() => {}),
       new Promise((resolve) => timer = setTimeout(resolve, 1000)),
     ]);
     clearTimeout(timer);

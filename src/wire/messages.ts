@@ -8,6 +8,7 @@ import type { Bytes } from "../crypto/bytes.ts";
 import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
 import { NONCE_BYTES, X25519_BYTES } from "../crypto/exchange.ts";
 import type { Signatures } from "../crypto/sign.ts";
+import { isDisplaySafe } from "../text.ts";
 
 /** Protocol version spoken by this build. */
 export const PROTOCOL_VERSION = 1;
@@ -232,6 +233,16 @@ export interface Resolve {
   query: string;
 }
 
+const FILE_ID_QUERY_RE = /^[0-9a-f]{32}$/i;
+
+/**
+ * True when a RESOLVE query (trimmed) is a file id, which is then looked up by id alone: never
+ * by name, or a file named like the id could stand in for the one asked for (§12.4).
+ */
+export function isFileIdQuery(query: string): boolean {
+  return FILE_ID_QUERY_RE.test(query.trim());
+}
+
 /** One listing as the server returns it: signed bytes plus the server's presence claims. */
 export interface WireListing {
   announcement: Bytes;
@@ -310,7 +321,7 @@ const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
       w.raw(m.fileId).text(m.name).u64(m.size).raw(m.sha256).u32(m.chunkSize).u64(m.offset),
     decode: (r) => ({
       fileId: r.raw(FILE_ID_BYTES),
-      name: r.text(MAX_WIRE_NAME_BYTES),
+      name: manifestName(r),
       size: r.u64(),
       sha256: r.raw(32),
       chunkSize: r.u32(),
@@ -480,6 +491,17 @@ function decodePage(reader: ByteReader): { limit: number; offset: number } {
   return { limit, offset };
 }
 
+/**
+ * Reads a manifest's file name: display-safe text only (src/text.ts). A name with control or
+ * bidi characters is refused, as in announcements (§12.5), rather than cleaned up, so a sender
+ * cannot put an escape sequence or a reversed extension in front of the user (§7.1).
+ */
+function manifestName(reader: ByteReader): string {
+  const name = reader.text(MAX_WIRE_NAME_BYTES);
+  if (!isDisplaySafe(name)) reader.fail("control or bidi characters in the file name");
+  return name;
+}
+
 function encodeFailure(writer: ByteWriter, m: { code: ErrorCode; message: string }): void {
   writer.text(m.code).text(m.message);
 }
@@ -488,10 +510,7 @@ function decodeFailure(reader: ByteReader): { code: ErrorCode; message: string }
   const code = reader.text(64);
   const message = reader.text(MAX_ERROR_TEXT_BYTES);
   // Peer text reaches a terminal: control characters could rewrite what the user sees.
-  // deno-lint-ignore no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(message)) {
-    reader.fail("control characters in error text");
-  }
+  if (!isDisplaySafe(message)) reader.fail("control characters in error text");
   const known = (Object.values(ErrorCodes) as string[]).includes(code);
   return { code: known ? code as ErrorCode : "REMOTE_ERROR", message };
 }

@@ -2,6 +2,7 @@
 import fc from "fast-check";
 import { type Bytes, utf8 } from "../../src/crypto/bytes.ts";
 import { ErrorCode } from "../../src/errors.ts";
+import { removeUnsafe } from "../../src/text.ts";
 import {
   FILE_ID_BYTES,
   MAX_ANNOUNCEMENT_BYTES,
@@ -47,9 +48,6 @@ function bytesUpTo(max: number): fc.Arbitrary<Bytes> {
   );
 }
 
-// deno-lint-ignore no-control-regex -- the characters a peer's error text must not contain
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-
 /** Text of at most `maxBytes` UTF-8 bytes: any code points, or long runs near the limit. */
 function textUpTo(maxBytes: number, options: { printable?: boolean } = {}): fc.Arbitrary<string> {
   const text = fc.oneof(
@@ -68,7 +66,7 @@ function textUpTo(maxBytes: number, options: { printable?: boolean } = {}): fc.A
       arbitrary: fc.constantFrom("é", "✓", "😀", "\ufeff").map((ch) => ch.repeat(maxBytes)),
     },
   ).map((s) => truncateUtf8(s, maxBytes));
-  return options.printable ? text.map((s) => s.replace(UNPRINTABLE, "")) : text;
+  return options.printable ? text.map(removeUnsafe) : text;
 }
 
 /** u64 field values: small, on a boundary, or up to the largest safe integer. */
@@ -130,7 +128,7 @@ export const VALID_MESSAGES: { [T in MessageType]?: fc.Arbitrary<Extract<Message
     [MessageType.MANIFEST]: fc.record({
       type: fc.constant(MessageType.MANIFEST),
       fileId: fixed(FILE_ID_BYTES),
-      name: textUpTo(MAX_WIRE_NAME_BYTES),
+      name: textUpTo(MAX_WIRE_NAME_BYTES, { printable: true }),
       size: u64Arb,
       sha256: fixed(32),
       chunkSize: u32Arb,
