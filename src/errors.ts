@@ -15,6 +15,7 @@ export const ErrorCode = {
   NOT_A_FOLDER: "NOT_A_FOLDER",
   IS_A_FOLDER: "IS_A_FOLDER",
   PERMISSION_DENIED: "PERMISSION_DENIED",
+  INTERRUPTED: "INTERRUPTED",
   // Identities and keys
   NO_IDENTITY: "NO_IDENTITY",
   BAD_IDENTITY: "BAD_IDENTITY",
@@ -40,6 +41,7 @@ export const ErrorCode = {
   SIZE_MISMATCH: "SIZE_MISMATCH",
   HASH_MISMATCH: "HASH_MISMATCH",
   LISTING_MISMATCH: "LISTING_MISMATCH",
+  MANIFEST_MISMATCH: "MANIFEST_MISMATCH",
   // Peer and index
   REFUSED: "REFUSED",
   REMOTE_ERROR: "REMOTE_ERROR",
@@ -73,6 +75,7 @@ const WIRE_TEXT: { readonly [C in ErrorCode]: string } = {
   NOT_A_FOLDER: "Not a folder",
   IS_A_FOLDER: "A folder is in the way",
   PERMISSION_DENIED: "Permission denied",
+  INTERRUPTED: "Interrupted",
   NO_IDENTITY: "No identity",
   BAD_IDENTITY: "Bad identity",
   BAD_PASSPHRASE: "Wrong passphrase",
@@ -95,6 +98,7 @@ const WIRE_TEXT: { readonly [C in ErrorCode]: string } = {
   SIZE_MISMATCH: "Wrong size",
   HASH_MISMATCH: "Wrong SHA-256",
   LISTING_MISMATCH: "The listing is of another file",
+  MANIFEST_MISMATCH: "The manifest is not of the file asked for",
   REFUSED: "Refused",
   REMOTE_ERROR: "An error this version does not know",
   AUTH_FAILED: "Authentication failed",

@@ -28,3 +28,29 @@ export async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | un
     throw err;
   }
 }
+
+/**
+ * True when two stats describe the same file (device and inode). Windows reports no inode
+ * numbers; there both are null and this cannot tell files apart, so it says true.
+ */
+export function sameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  if (a.ino === null || b.ino === null) return a.ino === b.ino;
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/**
+ * The owner a file created in `dir` gets: the current user as that file system sees it (a
+ * root-squashing NFS mount maps root to nobody, which `Deno.uid()` would not show, and needs
+ * no `--allow-sys=uid`). Found by creating and removing a uniquely named empty file; null
+ * where the OS has no user ids (Windows).
+ */
+export async function ownerOfNewFiles(dir: string): Promise<number | null> {
+  const probe = `${dir}/.sfs-owner-${crypto.randomUUID()}`;
+  const file = await Deno.open(probe, { write: true, createNew: true, mode: 0o600 });
+  try {
+    return (await file.stat()).uid;
+  } finally {
+    file.close();
+    await Deno.remove(probe).catch(() => {});
+  }
+}

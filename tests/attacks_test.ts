@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { Bytes } from "../src/crypto/bytes.ts";
+import { type Bytes, fromHex } from "../src/crypto/bytes.ts";
 import { generateEphemeral } from "../src/crypto/exchange.ts";
-import { formatFingerprint, type Identity } from "../src/crypto/identity.ts";
+import type { Identity } from "../src/crypto/identity.ts";
 import { LABEL } from "../src/crypto/labels.ts";
 import { sign } from "../src/crypto/sign.ts";
 import { chunkCount, openChunk, sealChunk, TAG_BYTES } from "../src/crypto/stream.ts";
@@ -26,7 +26,7 @@ import {
   verifyListing,
 } from "../src/index/announcement.ts";
 import { HANDSHAKE_TIMEOUT_MS as SEND_HANDSHAKE_TIMEOUT_MS } from "../src/peer/serve.ts";
-import { parseTicket } from "../src/peer/ticket.ts";
+import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
 import { finalSignedData } from "../src/peer/transfer.ts";
 import { initiate, respond } from "../src/wire/channel.ts";
 import { fileIdOf } from "../src/wire/file_id.ts";
@@ -198,6 +198,7 @@ function startImpostor(
   targetPort: number,
   presents: Identity,
   mallory: Identity,
+  reshare?: { ownId: Bytes; senderId: Bytes },
 ): Listening & { loot: Loot } {
   const loot: Loot = { gets: 0, plaintextBytes: 0 };
   const listening = listen(async (client, track) => {
@@ -211,8 +212,10 @@ function startImpostor(
     try {
       const request = await down.expect(MessageType.GET);
       loot.gets++;
-      await up.send(request);
-      const manifest = await up.expect(MessageType.MANIFEST);
+      // A file id names its owner's key (§7.1): re-shared, the file goes by mallory's own id.
+      await up.send(reshare ? { ...request, fileId: reshare.senderId } : request);
+      const received = await up.expect(MessageType.MANIFEST);
+      const manifest = reshare ? { ...received, fileId: reshare.ownId } : received;
       await down.send(manifest);
       const count = chunkCount(manifest.size, manifest.chunkSize);
       for (let i = manifest.offset / manifest.chunkSize; i < count; i++) {
@@ -342,10 +345,16 @@ Deno.test("sfs get refuses a man in the middle that swaps in its own keys", asyn
   await t.step(
     "control: the impostor relays the whole file to a ticket naming mallory",
     async () => {
-      // So the impostor works, and only bob's key check stopped it above.
-      await using mitm = startImpostor(s.ready.port, mallory, mallory);
-      const [rest] = s.ready.ticket.split("#");
-      const ticket = `${rest}#${formatFingerprint(mallory.public.fingerprint)}`;
+      // So the impostor works, and only bob's key check stopped it above. Openly re-sharing
+      // alice's file, mallory names it by her own file id, as `sfs send` would.
+      const senderId = parseTicket(s.ready.ticket).fileId;
+      const ownId = await fileIdOf(mallory.public.fingerprint, fromHex(s.sha256)!, NAME);
+      await using mitm = startImpostor(s.ready.port, mallory, mallory, { ownId, senderId });
+      const ticket = formatTicket({
+        ...parseTicket(s.ready.ticket),
+        fileId: ownId,
+        fingerprint: mallory.public.fingerprint,
+      });
       const out = join(s.dir.path, `out-${n++}`);
       const done = doneOf(await get(s.bob, withPort(ticket, mitm.port), out));
       assert.equal(done.sha256, s.sha256);

@@ -231,7 +231,9 @@ async function startHostileSender(
 ): Promise<AsyncDisposable & { ticket: string }> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const contentSha256 = await sha256(content);
-  const fileId = await fileIdOf(identity.public.fingerprint, contentSha256, name);
+  // A sender lying about the hash names the file by that hash too, or the id gives it away.
+  const announcedSha256 = lie === "manifest-hash" ? random(32) : contentSha256;
+  const fileId = await fileIdOf(identity.public.fingerprint, announcedSha256, name);
   const conns = new Set<Deno.Conn>();
   const serving = new Set<Promise<void>>();
   const serve = async (conn: Deno.Conn): Promise<void> => {
@@ -243,7 +245,7 @@ async function startHostileSender(
         fileId: lie === "other-file-id" ? random(16) : request.fileId,
         name,
         size: content.length,
-        sha256: lie === "manifest-hash" ? random(32) : contentSha256,
+        sha256: announcedSha256,
         chunkSize: DEFAULT_CHUNK_SIZE,
         offset: 0,
       };

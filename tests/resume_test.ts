@@ -28,12 +28,16 @@ import {
   get,
   listTree,
   readyOf,
+  shareFile,
+  type Sharing,
   startProxy,
   startSender,
   withPort,
 } from "./peers.ts";
+import { stalledOrExited, startStallingProxy } from "./stall.ts";
 
 const MIB = 1024 * 1024;
+const CHUNK = DEFAULT_CHUNK_SIZE;
 
 /** The resume state `sfs get` left beside the part file. */
 async function stateOf(out: string, name: string): Promise<{ verified: number; size: number }> {
@@ -235,4 +239,141 @@ Deno.test("sfs get --json reports resumed_from 0 for a fresh download", async ()
     home: bob,
   });
   assert.equal(doneOf(result).resumed_from, 0);
+});
+
+/** A download of `name` cut inside chunk 1: chunk 0 is kept for a resume. */
+async function cutAfterOneChunk(s: Sharing, out: string): Promise<void> {
+  await using proxy = startProxy(s.ready.port, { cutAfterBytes: Math.floor(1.5 * CHUNK) });
+  const cut = await get(s.bob, withPort(s.ready.ticket, proxy.port), out);
+  assert.equal(errorOf(cut).code, "TRUNCATED", cut.stderr);
+}
+
+Deno.test("sfs get never writes through a link planted as the part file", async (t) => {
+  await using s = await shareFile("data.bin", 3 * CHUNK);
+  const cases: Array<[string, (outside: string, part: string) => Promise<void>]> = [
+    ["a symlink to a file outside --out", (outside, part) => Deno.symlink(outside, part)],
+    ["a hard link to a file outside --out", (outside, part) => Deno.link(outside, part)],
+  ];
+  let n = 0;
+  for (const [what, plant] of cases) {
+    await t.step(what, async () => {
+      const out = join(s.dir.path, `out-${n}`);
+      const outside = join(s.dir.path, `outside-${n++}.txt`);
+      await cutAfterOneChunk(s, out);
+      assert.equal((await stateOf(out, "data.bin")).verified, CHUNK);
+      // Someone with write access to --out swaps the part for a link to another file of theirs
+      // (at least as long as the state claims, so a size check alone lets it through).
+      const part = join(out, "data.bin.sfs-part");
+      await Deno.remove(part);
+      await randomFile(outside, 2 * CHUNK);
+      const before = await sha256File(outside);
+      await plant(outside, part);
+      const result = await get(s.bob, s.ready.ticket, out);
+      assert.equal(await sha256File(outside), before, "the outside file is untouched");
+      const done = doneOf(result);
+      assert.equal(done.resumed_from, 0);
+      assert.match(result.stderr, /Starting "data\.bin" over/);
+      assert.equal(await sha256File(join(out, "data.bin")), s.sha256);
+      assert.deepEqual(await listTree(out), ["data.bin"]);
+    });
+  }
+});
+
+Deno.test("sfs get keeps a part whose every chunk arrived when the connection drops before FINAL, and finishes it", async () => {
+  // A size that is a multiple of the chunk size: the state then says every byte is verified.
+  await using s = await shareFile("whole.bin", 4 * CHUNK);
+  const out = join(s.dir.path, "out");
+  {
+    let chunks = 0;
+    await using proxy = startProxy(s.ready.port, {
+      onFrame: (frame) => {
+        if (frame.kind === FrameKind.CHUNK) chunks++;
+        else if (chunks === 4) return "cut"; // the FINAL after the last chunk
+      },
+    });
+    const cut = await get(s.bob, withPort(s.ready.ticket, proxy.port), out);
+    assert.equal(errorOf(cut).code, "CONNECTION_CLOSED", cut.stderr);
+  }
+  assert.deepEqual(await listTree(out), ["whole.bin.sfs-part", "whole.bin.sfs-state"]);
+  assert.equal((await stateOf(out, "whole.bin")).verified, 4 * CHUNK);
+  // The next get asks again for the last chunk, so the sender signs this session's transfer.
+  const done = doneOf(await get(s.bob, s.ready.ticket, out));
+  assert.equal(done.resumed_from, 3 * CHUNK);
+  assert.equal(await sha256File(join(out, "whole.bin")), s.sha256);
+  assert.deepEqual(await listTree(out), ["whole.bin"]);
+});
+
+Deno.test("sfs get discards, and says why, a resume state the sender would refuse", async (t) => {
+  await using s = await shareFile("doc.bin", 3 * CHUNK);
+  const cases: Array<[string, Record<string, number>, RegExp]> = [
+    ["an offset that is not a chunk boundary", { verified: 1000 }, /chunk boundary/],
+    [
+      "a chunk size the sender does not use",
+      { verified: CHUNK / 2, chunkSize: CHUNK / 2 },
+      /refused to resume/,
+    ],
+  ];
+  let n = 0;
+  for (const [what, edit, why] of cases) {
+    await t.step(what, async () => {
+      const out = join(s.dir.path, `out-${n++}`);
+      await cutAfterOneChunk(s, out);
+      const statePath = join(out, "doc.bin.sfs-state");
+      const state = JSON.parse(await Deno.readTextFile(statePath));
+      await Deno.writeTextFile(statePath, JSON.stringify({ ...state, ...edit }));
+      for (let run = 0; run < 2; run++) {
+        // Never the same failure forever: the first run starts over and finishes.
+        const result = await get(s.bob, s.ready.ticket, out, ["--force"]);
+        const done = doneOf(result);
+        assert.equal(done.resumed_from, 0);
+        if (run === 0) assert.match(result.stderr, why);
+        assert.equal(await sha256File(join(out, "doc.bin")), s.sha256);
+        assert.deepEqual(await listTree(out), ["doc.bin"]);
+      }
+    });
+  }
+});
+
+Deno.test("sfs get records progress every few seconds, so a killed receiver resumes", async () => {
+  // 2 MiB: far below the byte interval, so only the time interval can record progress.
+  await using s = await shareFile("slow.bin", 8 * CHUNK);
+  const out = join(s.dir.path, "out");
+  await using slow = startStallingProxy(s.ready.port, 6, { delayMs: 600 });
+  await using receiver = startSfs(
+    ["get", withPort(s.ready.ticket, slow.port), "--out", out, "--json"],
+    { home: s.bob },
+  );
+  await stalledOrExited(slow, receiver);
+  const state = await stateOf(out, "slow.bin").catch(() => ({ verified: 0 }));
+  assert.ok(state.verified > 0, "a checkpoint within 3.6 s of receiving");
+  receiver.kill("SIGKILL");
+  await receiver.status;
+  const done = doneOf(await get(s.bob, s.ready.ticket, out));
+  assert.equal(done.resumed_from, state.verified);
+  assert.equal(await sha256File(join(out, "slow.bin")), s.sha256);
+});
+
+Deno.test("sfs get stops on SIGINT keeping its verified chunks, exits 130 and resumes", async () => {
+  await using s = await shareFile("big.bin", 12 * CHUNK);
+  const out = join(s.dir.path, "out");
+  await using stalled = startStallingProxy(s.ready.port, 7);
+  await using receiver = startSfs(
+    ["get", withPort(s.ready.ticket, stalled.port), "--out", out, "--json"],
+    { home: s.bob },
+  );
+  await stalledOrExited(stalled, receiver);
+  Deno.kill(receiver.pid, "SIGINT");
+  const status = await receiver.status;
+  await receiver.drained();
+  assert.equal(status.code, 130, receiver.stderrText());
+  const interrupted = errorOf({ code: 130, stdout: "", stderr: receiver.stderrText(), events: [] });
+  assert.equal(interrupted.code, "INTERRUPTED");
+  assert.deepEqual(await listTree(out), ["big.bin.sfs-part", "big.bin.sfs-state"]);
+  // Chunks the proxy forwarded may still be unread in the socket when the signal lands.
+  const { verified } = await stateOf(out, "big.bin");
+  assert.ok(verified > 0 && verified <= 7 * CHUNK && verified % CHUNK === 0, `${verified}`);
+  assert.match(interrupted.message, new RegExp(`\\(${verified} of ${12 * CHUNK} bytes kept\\)`));
+  const done = doneOf(await get(s.bob, s.ready.ticket, out));
+  assert.equal(done.resumed_from, verified);
+  assert.equal(await sha256File(join(out, "big.bin")), s.sha256);
 });

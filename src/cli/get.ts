@@ -4,7 +4,7 @@
  * through the index, whose listing is trusted only as far as the owner's signature and the
  * locally pinned owner key go.
  */
-import { SfsError } from "../errors.ts";
+import { isSfsError, SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
@@ -18,7 +18,7 @@ import { type IndexFlags, openIndex } from "./index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "./listings.ts";
 import { type HostPort, parseHostPort } from "../net/address.ts";
 import { connect } from "../net/connect.ts";
-import type { JsonValue, Output } from "./output.ts";
+import { ExitCode, type JsonValue, type Output } from "./output.ts";
 import { trustUser } from "./pins.ts";
 import { Progress } from "./progress.ts";
 
@@ -40,6 +40,8 @@ interface Source {
   readonly fingerprint: Bytes;
   /** Extra fields for the `done` event (index mode: id and owner). */
   readonly extra?: Record<string, JsonValue>;
+  /** Index mode: the verified announcement's description, which the manifest must match. */
+  readonly listing?: { name: string; size: number; sha256: Bytes };
 }
 
 /** Downloads the file a ticket, file id or name designates. */
@@ -136,6 +138,7 @@ async function sourceOf(
     fileId: a.fileId,
     fingerprint: a.ownerFingerprint,
     extra: { id: view.id, owner: a.owner },
+    listing: { name: a.name, size: a.size, sha256: a.sha256 },
   };
 }
 
@@ -149,20 +152,30 @@ async function fetchFrom(
   const conn = await connect(address);
   const progress = new Progress({ quiet: out.quiet || out.json });
   const require = options.require ?? "both";
+  using interrupt = onStopSignal();
   try {
     const result = await fetchFile(conn, identity, {
       fileId: source.fileId,
       expectedFingerprint: source.fingerprint,
+      expectListing: source.listing,
       outDir: options.outDir,
       force: options.force,
       require,
       idleTimeoutMs: options.idleTimeoutMs,
+      signal: interrupt.signal,
+      reconnect: () => connect(address),
       onStart: (manifest) => {
         out.event("start", { name: manifest.name, size: manifest.size });
         progress.start(manifest.name, manifest.size);
       },
       onProgress: (received) => progress.update(received),
       onNote: (text) => out.note(text),
+    }).catch((err) => {
+      if (!interrupt.signal.aborted || isSfsError(err, "INTERRUPTED")) throw err;
+      // Stopped before any chunk arrived: whatever an earlier run kept is still there.
+      throw new SfsError("INTERRUPTED", "Interrupted; run the same command again to resume", {
+        cause: err,
+      });
     });
     progress.finish();
     const sender = formatFingerprint(result.sender.fingerprint);
@@ -189,4 +202,25 @@ async function fetchFrom(
   } finally {
     progress.finish();
   }
+}
+
+/**
+ * Turns the first SIGINT or SIGTERM into an abort, so the receiver keeps what it verified and
+ * the command exits 130 with a resume hint; a second one exits at once (the last recorded
+ * state still holds). Disposing removes the listeners.
+ */
+function onStopSignal(): Disposable & { signal: AbortSignal } {
+  const controller = new AbortController();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handler = () => {
+    if (controller.signal.aborted) Deno.exit(ExitCode.INTERRUPTED);
+    controller.abort();
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, handler);
+  return {
+    signal: controller.signal,
+    [Symbol.dispose]() {
+      for (const signal of signals) Deno.removeSignalListener(signal, handler);
+    },
+  };
 }

@@ -63,6 +63,7 @@ export type JsonValue =
  * | 2    | usage: bad arguments or options, or a prompt that could not be asked |
  * | 3    | verification failed: the data or a key is not what was promised      |
  * | 4    | network: could not connect, connection lost, or timed out            |
+ * | 130  | interrupted by SIGINT or SIGTERM (what was verified is kept)          |
  */
 export const ExitCode = {
   OK: 0,
@@ -70,6 +71,7 @@ export const ExitCode = {
   USAGE: 2,
   VERIFY: 3,
   NETWORK: 4,
+  INTERRUPTED: 130,
 } as const;
 
 /** One of the {@link ExitCode} values. */
@@ -82,6 +84,7 @@ const VERIFY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "KEY_MISMATCH",
   "CHUNK_AUTH_FAILED",
   "HASH_MISMATCH",
+  "MANIFEST_MISMATCH",
   "SIZE_MISMATCH",
   "TRUNCATED",
   "TRAILING_DATA",
@@ -98,6 +101,7 @@ const NETWORK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /** Returns the process exit code for an error code (see the table on {@link ExitCode}). */
 export function exitCodeFor(code: ErrorCode): ExitCode {
   if (code === "USAGE") return ExitCode.USAGE;
+  if (code === "INTERRUPTED") return ExitCode.INTERRUPTED;
   if (VERIFY_CODES.has(code)) return ExitCode.VERIFY;
   if (NETWORK_CODES.has(code)) return ExitCode.NETWORK;
   return ExitCode.ERROR;

@@ -9,7 +9,7 @@ import { SfsError } from "../errors.ts";
 import { escapeForDisplay, removeUnsafe } from "../text.ts";
 
 /** Our own temporary suffixes; a peer must not be able to create or clobber such files. */
-const RESERVED_SUFFIXES = [".sfs-part", ".sfs-state"] as const;
+const RESERVED_SUFFIXES = [".sfs-part", ".sfs-state", ".sfs-lock"] as const;
 
 /**
  * Most file systems (ext4, APFS, NTFS) allow 255 bytes or units in a name; ten are kept free so
@@ -50,7 +50,7 @@ function byteLength(s: string): number {
  * | empty, `.`, `..` (also after the steps above)              | refuse                     |
  * | Windows devices (`CON`, `nul.txt`, `COM1`, `LPT9.log` …)   | prefix with `_`            |
  * | over 245 UTF-8 bytes                                       | shorten, keeping extension |
- * | ends in `.sfs-part` or `.sfs-state` (any case)             | refuse                     |
+ * | ends in `.sfs-part`, `.sfs-state` or `.sfs-lock` (any case) | refuse                     |
  *
  * Refusing our temp suffixes (instead of renaming) is deliberate: such a name is never an
  * honest file, so the receiver should say so rather than save it under a made-up name.

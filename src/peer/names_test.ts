@@ -56,6 +56,7 @@ Deno.test("safeFileName() refuses names with no safe reading", async (t) => {
     ["a space then ..", " .."],
     ["our partial-download suffix", "movie.mkv.sfs-part"],
     ["our state suffix", "movie.mkv.sfs-state"],
+    ["our lock suffix", "movie.mkv.sfs-lock"],
     ["our suffix in another case", "x.SFS-Part"],
     ["our suffix hidden by trailing dots", "x.sfs-state. ."],
     ["our suffix behind a path", "../x.sfs-part"],

@@ -3,15 +3,24 @@
  * `NAME` only after every check passed, by an atomic link or rename. The destination is never
  * followed if it is a symlink and never overwritten without `force`. An interrupted download
  * keeps its part file and a state file (`NAME.sfs-state`) so it can resume.
+ *
+ * Everything goes through open handles, and a path is trusted only while `lstat` of it names
+ * the same file (device, inode) as `fstat` of our handle: someone who can write to the folder
+ * may swap a link or another file in under either name at any time, and we must neither write
+ * through it nor publish it. Callers hold the target's {@link TargetLock}, so no other `sfs get`
+ * touches these files meanwhile; the checks are for everyone else.
  */
 import { dirname, join } from "node:path";
 import { SfsError } from "../errors.ts";
-import { lstatOrUndefined } from "../fs.ts";
-import { type ResumeState, saveResumeState, STATE_SUFFIX } from "./resume_state.ts";
+import { lstatOrUndefined, ownerOfNewFiles, sameFile } from "../fs.ts";
+import { encodeResumeState, type ResumeState, STATE_SUFFIX } from "./resume_state.ts";
 
 /** Suffix of the temporary file a download is written to. */
 export const PART_SUFFIX = ".sfs-part";
 const REHASH_BUFFER_BYTES = 1024 * 1024;
+
+/** What the state file records besides the verified byte count. */
+export type PartInfo = Omit<ResumeState, "verified">;
 
 /** A file being received. */
 export class PartFile {
@@ -23,7 +32,11 @@ export class PartFile {
   readonly statePath: string;
   readonly #file: Deno.FsFile;
   readonly #force: boolean;
+  #info: PartInfo | undefined;
+  #state: Deno.FsFile | undefined;
   #written: number;
+  #checkpointing: Promise<void> | undefined;
+  #checkpointFailure: unknown;
   #open = true;
 
   private constructor(finalPath: string, file: Deno.FsFile, force: boolean, written: number) {
@@ -37,54 +50,88 @@ export class PartFile {
 
   /**
    * Creates a fresh `DIR/NAME.sfs-part` for a safe base name, replacing any stale part and
-   * state. Fails with EXISTS before any byte is received when `DIR/NAME` exists and `force` is
-   * off.
+   * state, and reserves the state file's space. Fails with EXISTS before any byte is received
+   * when `DIR/NAME` exists and `force` is off.
    */
-  static async create(outDir: string, safeName: string, force: boolean): Promise<PartFile> {
+  static async create(
+    outDir: string,
+    safeName: string,
+    force: boolean,
+    info: PartInfo,
+  ): Promise<PartFile> {
     const finalPath = await prepare(outDir, safeName, force);
     const partPath = finalPath + PART_SUFFIX;
-    // A stale part file (or a link planted under its name) is removed, not opened: remove()
-    // deletes a symlink itself, and createNew (O_EXCL) never follows one.
-    if (await lstatOrUndefined(partPath)) await Deno.remove(partPath);
-    await Deno.remove(finalPath + STATE_SUFFIX).catch(() => {});
+    // Whatever is under the part file's name (a stale part, or a link someone planted) loses
+    // its name only: removing a directory entry never changes the bytes of a file it named,
+    // and createNew (O_EXCL) never follows a link.
+    await removeName(partPath);
     const file = await Deno.open(partPath, { write: true, createNew: true, mode: 0o600 });
-    return new PartFile(finalPath, file, force, 0);
+    const part = new PartFile(finalPath, file, force, 0);
+    try {
+      await part.#reserveState(info);
+    } catch (err) {
+      await part.discard();
+      throw err;
+    }
+    return part;
   }
 
   /**
-   * Reopens an interrupted download's part file, keeps its first `verified` bytes (anything
-   * after them was never recorded as verified and is cut off) and feeds them to `rehash`, so the
-   * final SHA-256 still covers the whole file. Returns undefined when the part file is missing,
-   * not a regular file, or shorter than the state claims: then the caller starts over.
+   * Opens an interrupted download's part file without changing it, for a resume from at most
+   * `verified` bytes. Returns the reason instead when it must not be reused: it is missing,
+   * shorter than `verified`, a link, not a regular file, has other names (a hard link made to
+   * a file elsewhere), or belongs to another user. Then the caller starts over.
    */
-  static async resume(
+  static async reopen(
     outDir: string,
     safeName: string,
     force: boolean,
     verified: number,
-    rehash: (bytes: Uint8Array) => void,
-  ): Promise<PartFile | undefined> {
+  ): Promise<PartFile | { reason: string }> {
     const finalPath = await prepare(outDir, safeName, force);
     const partPath = finalPath + PART_SUFFIX;
-    const info = await lstatOrUndefined(partPath);
-    if (!info?.isFile || info.size < verified) return undefined;
-    const file = await Deno.open(partPath, { read: true, write: true });
+    const named = await lstatOrUndefined(partPath);
+    if (!named) return { reason: "the part file is missing" };
+    if (!named.isFile) return { reason: "the part file is a link or not a regular file" };
+    // Neither created nor truncated: if a link was swapped in after the lstat, opening it
+    // changes nothing, and the check below refuses it before any byte is written.
+    let file: Deno.FsFile;
     try {
-      await file.truncate(verified);
-      const buffer = new Uint8Array(REHASH_BUFFER_BYTES);
-      let done = 0;
-      while (done < verified) {
-        const n = await file.read(buffer.subarray(0, Math.min(buffer.length, verified - done)));
-        if (n === null) throw new SfsError("IO", `"${partPath}" shrank while resuming`);
-        rehash(buffer.subarray(0, n));
-        done += n;
-      }
-      await file.seek(verified, Deno.SeekMode.Start);
+      file = await Deno.open(partPath, { read: true, write: true });
     } catch (err) {
-      file.close();
+      if (err instanceof Deno.errors.NotFound) return { reason: "the part file is missing" };
       throw err;
     }
+    const reason = await unfitForResume(file, partPath, outDir, verified).catch((err) => {
+      file.close();
+      throw err;
+    });
+    if (reason !== undefined) {
+      file.close();
+      return { reason };
+    }
     return new PartFile(finalPath, file, force, verified);
+  }
+
+  /**
+   * Continues a reopened part at `offset` (at most what it was reopened for): cuts off what
+   * follows (never recorded as verified, or to be received again), feeds the kept bytes to
+   * `rehash` so the final SHA-256 covers the whole file, and records the new state.
+   */
+  async rewind(offset: number, info: PartInfo, rehash: (bytes: Uint8Array) => void): Promise<void> {
+    await this.#file.truncate(offset);
+    await this.#file.seek(0, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(REHASH_BUFFER_BYTES);
+    let done = 0;
+    while (done < offset) {
+      const n = await this.#file.read(buffer.subarray(0, Math.min(buffer.length, offset - done)));
+      if (n === null) throw new SfsError("IO", `"${this.partPath}" shrank while resuming`);
+      rehash(buffer.subarray(0, n));
+      done += n;
+    }
+    await this.#file.seek(offset, Deno.SeekMode.Start);
+    this.#written = offset;
+    await this.#reserveState(info);
   }
 
   /** Bytes written so far (including those kept from an earlier run). */
@@ -94,6 +141,11 @@ export class PartFile {
 
   /** Appends verified plaintext. */
   async write(data: Uint8Array): Promise<void> {
+    if (this.#checkpointFailure !== undefined) {
+      throw new SfsError("IO", `Cannot record progress in "${this.statePath}"`, {
+        cause: this.#checkpointFailure,
+      });
+    }
     let done = 0;
     try {
       while (done < data.length) done += await this.#file.write(data.subarray(done));
@@ -107,22 +159,36 @@ export class PartFile {
   }
 
   /**
-   * Records progress for a later resume: syncs the part file first, then writes the state, so
-   * the state never claims bytes that are not on disk.
+   * Starts recording progress in the background, unless a checkpoint is still running, so the
+   * sync overlaps receiving the next chunks. A failure surfaces at the next {@link write}.
+   * Returns whether one was started.
    */
-  async checkpoint(state: Omit<ResumeState, "verified">): Promise<void> {
-    await this.#file.syncData();
-    await saveResumeState(this.statePath, { ...state, verified: this.#written });
+  startCheckpoint(): boolean {
+    if (this.#checkpointing || this.#checkpointFailure !== undefined) return false;
+    this.#checkpointing = this.#checkpoint()
+      .catch((err) => void (this.#checkpointFailure = err))
+      .finally(() => this.#checkpointing = undefined);
+    return true;
+  }
+
+  /** Records progress for a later resume, after any checkpoint already running. */
+  async checkpoint(): Promise<void> {
+    await this.#checkpointing;
+    await this.#checkpoint();
   }
 
   /**
-   * Flushes to disk and publishes under the final name. Without `force` a hard link is used,
-   * which fails rather than replace a file created meanwhile; with `force`, a rename replaces
-   * the directory entry (a symlink there is replaced, never followed).
+   * Flushes to disk and publishes the file that was verified under the final name. Without
+   * `force` a hard link is used, which fails rather than replace a file created meanwhile;
+   * with `force`, a rename replaces the directory entry (a symlink there is replaced, never
+   * followed). The part's name must still be our file before, and the final name must be our
+   * file after; otherwise what we put under the final name is taken back and this fails.
    */
   async publish(): Promise<void> {
+    await this.#checkpointing;
     await this.#file.syncData();
-    this.#close();
+    const ours = await this.#file.stat();
+    await this.#requireOurs(this.partPath, ours);
     if (this.#force) {
       await Deno.rename(this.partPath, this.finalPath);
     } else {
@@ -138,38 +204,149 @@ export class PartFile {
         }
         await Deno.rename(this.partPath, this.finalPath);
       }
-      await Deno.remove(this.partPath).catch(() => {});
     }
-    await Deno.remove(this.statePath).catch(() => {});
+    const published = await lstatOrUndefined(this.finalPath);
+    if (!published || !sameFile(published, ours)) {
+      // The part's name was swapped between the check and the link: the final name now holds
+      // bytes nobody verified. It is the entry we just made, so it is ours to take back.
+      await Deno.remove(this.finalPath).catch(() => {});
+      throw replaced(this.partPath);
+    }
+    if (!this.#force) await removeIfSame(this.partPath, ours);
+    await this.#removeState();
+    this.#close();
     await syncDirectory(dirname(this.finalPath));
   }
 
   /**
    * Keeps the part file for a later resume: records the verified bytes and closes. If even
-   * that fails (a full disk can refuse the small state file), the previous state still holds,
-   * since it never claims more than is on disk.
+   * that fails, the previous state still holds, since it never claims more than is on disk.
    */
-  async keep(state: Omit<ResumeState, "verified">): Promise<void> {
-    try {
-      await this.checkpoint(state);
-    } catch {
-      // See above: the older state file, if any, stays valid.
+  async keep(): Promise<void> {
+    await this.#checkpointing;
+    if (this.#checkpointFailure === undefined) {
+      try {
+        await this.#checkpoint();
+      } catch {
+        // See above: the older state, if any, stays valid.
+      }
     }
     this.#close();
   }
 
-  /** Closes and deletes the part and state files; the final name is never created. */
-  async discard(): Promise<void> {
+  /** Closes without changing anything on disk (a reopened part that is not used after all). */
+  close(): void {
     this.#close();
-    await Deno.remove(this.partPath).catch(() => {});
-    await Deno.remove(this.statePath).catch(() => {});
+  }
+
+  /** Closes and deletes the part and state files (only if they still are ours). */
+  async discard(): Promise<void> {
+    if (!this.#open) return;
+    await this.#checkpointing;
+    try {
+      await removeIfSame(this.partPath, await this.#file.stat());
+      await this.#removeState();
+    } finally {
+      this.#close();
+    }
+  }
+
+  /**
+   * Syncs the part file first, then records the bytes written before the sync began, so the
+   * state never claims bytes that are not on disk.
+   */
+  async #checkpoint(): Promise<void> {
+    const verified = this.#written;
+    await this.#file.syncData();
+    await this.#writeState(verified);
+  }
+
+  /**
+   * Creates the state file at its full size (the old one, or a link planted under its name,
+   * loses its name only) and syncs it, so its blocks are allocated before the disk can fill:
+   * later checkpoints rewrite it in place. A crash right here loses only the resume point.
+   */
+  async #reserveState(info: PartInfo): Promise<void> {
+    this.#info = info;
+    await this.#removeState();
+    await removeName(this.statePath);
+    this.#state = await Deno.open(this.statePath, { write: true, createNew: true, mode: 0o600 });
+    await this.#writeState(this.#written);
+  }
+
+  /** Rewrites the whole state file in place through our handle and syncs it. */
+  async #writeState(verified: number): Promise<void> {
+    if (!this.#state || !this.#info) return;
+    const bytes = encodeResumeState({ ...this.#info, verified });
+    await this.#state.seek(0, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < bytes.length) done += await this.#state.write(bytes.subarray(done));
+    await this.#state.syncData();
+  }
+
+  async #removeState(): Promise<void> {
+    const state = this.#state;
+    if (!state) return;
+    this.#state = undefined;
+    try {
+      await removeIfSame(this.statePath, await state.stat());
+    } finally {
+      state.close();
+    }
+  }
+
+  async #requireOurs(path: string, ours: Deno.FileInfo): Promise<void> {
+    const named = await lstatOrUndefined(path);
+    if (!named || !sameFile(named, ours)) throw replaced(path);
   }
 
   #close(): void {
     if (!this.#open) return;
     this.#open = false;
     this.#file.close();
+    this.#state?.close();
+    this.#state = undefined;
   }
+}
+
+/** Why a reopened part file must not be resumed into, or undefined when it may. */
+async function unfitForResume(
+  file: Deno.FsFile,
+  path: string,
+  outDir: string,
+  verified: number,
+): Promise<string | undefined> {
+  const [opened, named] = await Promise.all([file.stat(), lstatOrUndefined(path)]);
+  if (!named || !sameFile(opened, named)) return "the part file changed while being opened";
+  if (!opened.isFile) return "the part file is not a regular file";
+  // Our part files have one name; a second one is a hard link someone made to a file elsewhere.
+  if (opened.nlink !== null && opened.nlink !== 1) return "the part file has other names (links)";
+  if (opened.uid !== null && opened.uid !== await ownerOfNewFiles(outDir)) {
+    return "the part file belongs to another user";
+  }
+  if (opened.size < verified) return "the part file is shorter than recorded";
+  return undefined;
+}
+
+function replaced(path: string): SfsError {
+  return new SfsError("IO", `"${path}" was replaced while receiving; nothing was saved`, {
+    hint: "Another program is changing files in this folder; run sfs get again once it stops",
+  });
+}
+
+/** Removes the directory entry at `path` (a link itself, never its target) if there is one. */
+async function removeName(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
+/** Removes `path` only while it still names the file `ours` describes. */
+async function removeIfSame(path: string, ours: Deno.FileInfo): Promise<void> {
+  const named = await lstatOrUndefined(path);
+  if (named && sameFile(named, ours)) await Deno.remove(path).catch(() => {});
 }
 
 /** Creates the output folder and refuses an existing destination unless `force`. */

@@ -1,0 +1,69 @@
+/**
+ * A proxy that holds the sender's stream at a chosen chunk, so a test knows a receiver is
+ * mid-transfer (with some verified chunks on disk) when it acts.
+ *
+ * @module
+ */
+
+import { FrameKind } from "../src/wire/frame.ts";
+import type { SfsProcess } from "./harness.ts";
+import { type Proxy, startProxy } from "./peers.ts";
+
+/**
+ * Resolves once `proxy` holds the stream, or throws with the receiver's stderr if the receiver
+ * exits first (so a test fails instead of waiting forever).
+ */
+export async function stalledOrExited(proxy: StallingProxy, receiver: SfsProcess): Promise<void> {
+  const outcome = await Promise.race([proxy.reached, receiver.status]);
+  if (outcome === undefined) return;
+  await receiver.drained();
+  throw new Error(`The receiver exited (${outcome.code}) first:\n${receiver.stderrText()}`);
+}
+
+/** A proxy that stops forwarding at one chunk until released; `await using` closes it. */
+export interface StallingProxy extends Proxy {
+  /** Resolves once the stream is held (chunks before `atChunk` were forwarded). */
+  readonly reached: Promise<void>;
+  /** Lets the stream go on. */
+  release(): void;
+}
+
+/**
+ * Forwards chunks 0 … `atChunk - 1` (each after `delayMs`), then holds the stream until
+ * {@link StallingProxy.release}; meant for one connection (chunks are counted per proxy).
+ */
+export function startStallingProxy(
+  targetPort: number,
+  atChunk: number,
+  options: { delayMs?: number } = {},
+): StallingProxy {
+  const reached = Promise.withResolvers<void>();
+  const gate = Promise.withResolvers<void>();
+  let released = false;
+  let chunks = 0;
+  const proxy = startProxy(targetPort, {
+    onFrame: async (frame) => {
+      if (frame.kind !== FrameKind.CHUNK || released) return;
+      const index = chunks++;
+      if (index >= atChunk) {
+        reached.resolve();
+        await gate.promise;
+        return;
+      }
+      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+    },
+  });
+  return {
+    port: proxy.port,
+    reached: reached.promise,
+    release() {
+      released = true;
+      gate.resolve();
+    },
+    async [Symbol.asyncDispose]() {
+      released = true;
+      gate.resolve();
+      await proxy[Symbol.asyncDispose]();
+    },
+  };
+}
