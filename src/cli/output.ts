@@ -173,7 +173,9 @@ export function toSfsError(err: unknown): SfsError {
     if (err.name === "TimeoutError") return new SfsError("TIMEOUT", message, { cause: err });
     const nodeCode = (err as { code?: unknown }).code;
     if (typeof nodeCode === "string") {
-      const code = NODE_ERROR_CODES[nodeCode];
+      const code = Object.hasOwn(NODE_ERROR_CODES, nodeCode)
+        ? NODE_ERROR_CODES[nodeCode]
+        : undefined;
       if (code !== undefined) return new SfsError(code, message, { cause: err, hint: HINTS[code] });
       // Commander reports bad arguments with codes like "commander.unknownOption".
       if (nodeCode.startsWith("commander.")) {

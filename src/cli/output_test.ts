@@ -116,6 +116,7 @@ Deno.test("toSfsError() maps thrown values to stable codes", async (t) => {
     ["node EPIPE", nodeError("EPIPE"), "CONNECTION_CLOSED"],
     ["commander usage error", nodeError("commander.unknownOption"), "USAGE"],
     ["plain Error", new Error("boom"), "INTERNAL"],
+    ["an error code named like an Object member", nodeError("constructor"), "INTERNAL"],
     [
       "a user Error named NotFound",
       Object.assign(new Error("x"), { name: "NotFound" }),
