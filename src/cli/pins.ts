@@ -57,7 +57,7 @@ export async function trustServer(
   const pinned = (await readServers(home)).get(server);
   if (pinned !== undefined) {
     if (sameFingerprint(pinned, fingerprint)) return false;
-    throw serverChanged(home, server, pinned, shown, options.out);
+    throw serverChanged(home, { server, pinned, shown }, options.out);
   }
   if (options.expected !== undefined) {
     if (constantTimeEqual(parseFingerprint(options.expected), fingerprint)) return true;
@@ -96,7 +96,7 @@ export async function pinServer(
     const pinned = servers.get(server);
     if (pinned !== undefined) {
       if (sameFingerprint(pinned, fingerprint)) return;
-      throw serverChanged(home, server, pinned, shown, options.out);
+      throw serverChanged(home, { server, pinned, shown }, options.out);
     }
     servers.set(server, shown);
     await writeJson(home, KNOWN_SERVERS_FILE, { version: 1, servers: Object.fromEntries(servers) });
@@ -147,13 +147,13 @@ export async function trustUser(
   });
 }
 
+/** Warns about a changed server key and returns the KEY_MISMATCH to throw. */
 function serverChanged(
   home: string,
-  server: string,
-  pinned: string,
-  shown: string,
+  pin: { server: string; pinned: string; shown: string },
   out: Output | undefined,
 ): SfsError {
+  const { server, pinned, shown } = pin;
   out?.warn(
     `THE KEY OF INDEX SERVER ${server} HAS CHANGED!\n` +
       `  pinned:    ${pinned}\n  presented: ${shown}\n` +
@@ -169,6 +169,7 @@ function serverChanged(
   );
 }
 
+/** Warns about a changed user key and returns the KEY_MISMATCH to throw. */
 function userChanged(
   home: string,
   pin: { server: string; username: string; pinned: string; shown: string },
