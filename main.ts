@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { SfsError } from "./src/errors.ts";
 import { SIGNATURE_POLICIES, type SignaturePolicy } from "./src/crypto/sign.ts";
 import { runGet } from "./src/cli/get.ts";
-import { resolveHome } from "./src/cli/home.ts";
+import { homeProblems, resolveHome } from "./src/cli/home.ts";
 import type { IndexFlags } from "./src/cli/index_connect.ts";
 import { runKeygen, runWhoami } from "./src/cli/keygen.ts";
 import { runLs } from "./src/cli/ls.ts";
@@ -33,7 +33,10 @@ export async function main(args: string[]): Promise<number> {
   const context = (command: Command): { home: string; out: Output } => {
     const flags = command.optsWithGlobals<GlobalFlags>();
     out = new Output({ json: !!flags.json, quiet: !!flags.quiet, debug: !!flags.debug });
-    return { home: resolveHome({ flag: flags.home }), out };
+    const home = resolveHome({ flag: flags.home });
+    // Once per process, before any command reads the home.
+    for (const problem of homeProblems(home)) out.warn(problem.message, { hint: problem.hint });
+    return { home, out };
   };
   const program = new Command("sfs")
     .description("Secure file sharing: end-to-end encrypted, signed, peer-to-peer transfers")

@@ -5,8 +5,9 @@
  */
 
 import { homedir } from "node:os";
-import { posix, win32 } from "node:path";
+import { join, posix, win32 } from "node:path";
 import { SfsError } from "../errors.ts";
+import { IDENTITY_FILE } from "./identity_file.ts";
 
 /** Options for {@link resolveHome}; everything is injectable so every platform can be tested. */
 export interface ResolveHomeOptions {
@@ -92,6 +93,80 @@ function userHome(given: string | undefined, fromEnv: () => string | undefined):
 function osHomeDir(): string | undefined {
   try {
     return homedir();
+  } catch {
+    return undefined;
+  }
+}
+
+/** What {@link homeProblems} can find. */
+export type HomeProblemKind = "HOME_WRITABLE" | "IDENTITY_WRITABLE" | "IDENTITY_SYMLINK";
+
+/** One way the sfs home is not private to its user, with what to do about it. */
+export interface HomeProblem {
+  readonly kind: HomeProblemKind;
+  readonly message: string;
+  readonly hint: string;
+}
+
+/** Group or other write permission. */
+const WRITABLE_BY_OTHERS = 0o022;
+
+/**
+ * Checks the sfs home and its identity file at rest: anyone who can write the home can replace
+ * pins, settings or the identity, and anyone who can write identity.json can swap in their own
+ * keys. Reports a home or identity.json (or a link's target) writable by group or others, and an
+ * identity.json that is a symbolic link. A missing home or identity is no problem (keygen makes
+ * them private). Unix modes only: Windows reports none, and its ACLs are not checked.
+ *
+ * A linked identity.json is reported, not refused: planting the link takes write access to the
+ * home, which already allows replacing the file itself, while refusing would break dotfile
+ * managers and identities kept on another volume. What matters is who can write the target,
+ * which is checked like the file itself; and sfs never writes through the link (an atomic
+ * rename replaces the link).
+ */
+export function homeProblems(home: string): HomeProblem[] {
+  const problems: HomeProblem[] = [];
+  const homeMode = tryStat(() => Deno.statSync(home))?.mode;
+  if (homeMode === null || homeMode === undefined) return problems;
+  if ((homeMode & WRITABLE_BY_OTHERS) !== 0) {
+    problems.push({
+      kind: "HOME_WRITABLE",
+      message: `The sfs home "${home}" can be written by other users, who could replace your ` +
+        "identity and pinned keys",
+      hint: `Run: chmod go-w "${home}"`,
+    });
+  }
+  const identity = join(home, IDENTITY_FILE);
+  const isLink = tryStat(() => Deno.lstatSync(identity))?.isSymlink ?? false;
+  // For a link, the target is what matters; a dangling link has no target to check.
+  const path = isLink ? tryStat(() => Deno.realPathSync(identity)) : identity;
+  if (isLink) {
+    problems.push({
+      kind: "IDENTITY_SYMLINK",
+      message: `"${identity}" is a symbolic link ` +
+        (path === undefined ? "to nothing" : `to "${path}"`),
+      hint: "If you did not make this link, someone may have planted it: remove it and restore " +
+        "your identity from a backup",
+    });
+  }
+  const mode = path === undefined ? undefined : tryStat(() => Deno.statSync(path))?.mode;
+  if (mode !== null && mode !== undefined && (mode & WRITABLE_BY_OTHERS) !== 0) {
+    problems.push({
+      kind: "IDENTITY_WRITABLE",
+      message: `"${path}" can be written by other users, who could swap in their own keys`,
+      hint: `Run: chmod 600 "${path}"`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Runs a stat-like call; undefined when it fails. These checks are advice: a path that cannot be
+ * examined (missing, not a folder, no permission) fails later with a proper error, or not at all.
+ */
+function tryStat<T>(stat: () => T): T | undefined {
+  try {
+    return stat();
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { isSfsError } from "../errors.ts";
-import { resolveHome } from "./home.ts";
+import { join } from "node:path";
+import { type HomeProblemKind, homeProblems, resolveHome } from "./home.ts";
 
 const envOf = (vars: Record<string, string>) => (name: string): string | undefined => vars[name];
 
@@ -78,4 +79,70 @@ Deno.test("resolveHome() reads Deno.env and Deno.build.os by default", () => {
   const explicit = resolveHome({ env: (name) => Deno.env.get(name), os: Deno.build.os });
   assert.equal(resolveHome(), explicit);
   assert.notEqual(explicit, "");
+});
+
+/** A fresh private home with a 0600 identity.json; removed after `fn`. */
+async function withHome(fn: (home: string, identity: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "sfs-home-test-" });
+  try {
+    const home = join(dir, "home");
+    await Deno.mkdir(home, { mode: 0o700 });
+    const identity = join(home, "identity.json");
+    await Deno.writeTextFile(identity, "{}", { mode: 0o600 });
+    await fn(home, identity);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const kinds = (home: string): HomeProblemKind[] => homeProblems(home).map((p) => p.kind);
+
+Deno.test({
+  name: "homeProblems() reports a home or identity.json others can write, and a linked identity",
+  ignore: Deno.build.os === "windows", // No Unix modes; ACLs are not checked.
+  fn: async (t) => {
+    await t.step("a private home and identity: none", () =>
+      withHome(async (home) => {
+        assert.deepEqual(kinds(home), []);
+        await Deno.chmod(home, 0o755); // Readable is fine: nothing in it can be replaced.
+        assert.deepEqual(kinds(home), []);
+      }));
+    await t.step("a missing home: none", () =>
+      withHome((home) => {
+        assert.deepEqual(kinds(join(home, "absent")), []);
+        return Promise.resolve();
+      }));
+    for (const mode of [0o770, 0o707, 0o1777]) {
+      await t.step(`home mode ${mode.toString(8)}`, () =>
+        withHome(async (home) => {
+          await Deno.chmod(home, mode);
+          assert.deepEqual(kinds(home), ["HOME_WRITABLE"]);
+        }));
+    }
+    for (const mode of [0o620, 0o602, 0o666]) {
+      await t.step(`identity mode ${mode.toString(8)}`, () =>
+        withHome(async (home, identity) => {
+          await Deno.chmod(identity, mode);
+          assert.deepEqual(kinds(home), ["IDENTITY_WRITABLE"]);
+        }));
+    }
+    await t.step(
+      "identity.json a link to a private file",
+      () =>
+        withHome(async (home, identity) => {
+          const target = join(home, "..", "elsewhere.json");
+          await Deno.rename(identity, target);
+          await Deno.symlink(target, identity);
+          assert.deepEqual(kinds(home), ["IDENTITY_SYMLINK"]);
+          await Deno.chmod(target, 0o666); // The target is what others would write.
+          assert.deepEqual(kinds(home), ["IDENTITY_SYMLINK", "IDENTITY_WRITABLE"]);
+        }),
+    );
+    await t.step("identity.json a dangling link", () =>
+      withHome(async (home, identity) => {
+        await Deno.remove(identity);
+        await Deno.symlink(join(home, "nowhere"), identity);
+        assert.deepEqual(kinds(home), ["IDENTITY_SYMLINK"]);
+      }));
+  },
 });

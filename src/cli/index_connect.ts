@@ -60,7 +60,11 @@ export async function connectIndex(
   });
   // Pinned only now: the handshake has proved the server holds the key it showed.
   if (isNew) {
-    await pinServer(home, target.name, client.server.fingerprint);
+    await pinServer(home, target.name, client.server.fingerprint, { out: options.out })
+      .catch((err) => {
+        client.close(); // Another process pinned a different key meanwhile.
+        throw err;
+      });
     options.out.note(`Pinned the key of index server ${target.name}`);
   }
   return client;

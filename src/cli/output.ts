@@ -223,9 +223,12 @@ export class Output {
     writeAll(this.#stderr, forTerminal(text) + "\n");
   }
 
-  /** Prints `sfs: warning: …` on stderr; warnings are never silenced. */
-  warn(text: string): void {
+  /** Prints `sfs: warning: …` (then `sfs: hint: …`) on stderr; warnings are never silenced. */
+  warn(text: string, options: { hint?: string } = {}): void {
     writeAll(this.#stderr, `sfs: warning: ${forTerminal(text)}\n`);
+    if (options.hint !== undefined) {
+      writeAll(this.#stderr, `sfs: hint: ${forTerminal(options.hint)}\n`);
+    }
   }
 
   /** Prints `sfs: debug: …` on stderr when debugging. */

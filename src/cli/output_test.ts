@@ -119,6 +119,7 @@ Deno.test("toSfsError() maps thrown values to stable codes", async (t) => {
     ["a code named like an object key", nodeError("constructor"), "INTERNAL"],
     ["commander usage error", nodeError("commander.unknownOption"), "USAGE"],
     ["plain Error", new Error("boom"), "INTERNAL"],
+    ["an error code named like an Object member", nodeError("constructor"), "INTERNAL"],
     [
       "a user Error named NotFound",
       Object.assign(new Error("x"), { name: "NotFound" }),

@@ -3,6 +3,11 @@
  * server's fingerprint per `HOST:PORT`, and `SFS_HOME/known_users.json` pins each user's key per
  * server. A first contact is accepted only when the person agrees (`--yes`, an explicit
  * fingerprint, or a y/N prompt on a terminal); a changed key is always refused.
+ *
+ * Names in these files come from servers and other people, so they are held in `Map`s, never
+ * looked up on plain objects (a user named `constructor` would find `Object`). Several sfs
+ * processes may pin at once: each write takes an exclusive lock on `FILE.lock`, re-reads the
+ * file, re-checks, and replaces it atomically, so no process overwrites another's pins.
  */
 import { join } from "node:path";
 import { SfsError } from "../errors.ts";
@@ -31,15 +36,10 @@ export interface TrustOptions {
   ask?: (question: string) => Promise<boolean>;
 }
 
-interface ServersFile {
-  version: 1;
-  servers: Record<string, string>;
-}
-
-interface UsersFile {
-  version: 1;
-  users: Record<string, Record<string, string>>;
-}
+/** Server `HOST:PORT` → pinned fingerprint. */
+type ServerPins = Map<string, string>;
+/** Server `HOST:PORT` → username → pinned fingerprint. */
+type UserPins = Map<string, Map<string, string>>;
 
 /**
  * Decides whether to trust the index server `server` presenting `fingerprint`. Returns true when
@@ -54,22 +54,10 @@ export async function trustServer(
   options: TrustOptions & { expected?: string },
 ): Promise<boolean> {
   const shown = formatFingerprint(fingerprint);
-  const pinned = (await readServers(home)).servers[server];
+  const pinned = (await readServers(home)).get(server);
   if (pinned !== undefined) {
     if (sameFingerprint(pinned, fingerprint)) return false;
-    options.out.warn(
-      `THE KEY OF INDEX SERVER ${server} HAS CHANGED!\n` +
-        `  pinned:    ${pinned}\n  presented: ${shown}\n` +
-        "Someone could be impersonating the server, or its operator replaced its key.",
-    );
-    throw new SfsError(
-      "KEY_MISMATCH",
-      `Index server ${server} presented key ${shown}, but ${pinned} is pinned`,
-      {
-        hint: `If the operator confirms the new key, delete the "${server}" entry from ` +
-          `${join(home, KNOWN_SERVERS_FILE)}`,
-      },
-    );
+    throw serverChanged(home, { server, pinned, shown }, options.out);
   }
   if (options.expected !== undefined) {
     if (constantTimeEqual(parseFingerprint(options.expected), fingerprint)) return true;
@@ -92,16 +80,27 @@ export async function trustServer(
   });
 }
 
-/** Records the server's fingerprint (after the handshake proved the server holds the key). */
+/**
+ * Records the server's fingerprint (after the handshake proved the server holds the key). Throws
+ * KEY_MISMATCH when another process pinned a different key for `server` in the meantime.
+ */
 export async function pinServer(
   home: string,
   server: string,
   fingerprint: Uint8Array,
+  options: { out?: Output } = {},
 ): Promise<void> {
-  const file = await readServers(home);
-  file.servers[server] = formatFingerprint(fingerprint);
-  await ensureHome(home);
-  await writeFileAtomic(join(home, KNOWN_SERVERS_FILE), JSON.stringify(file, null, 2) + "\n");
+  const shown = formatFingerprint(fingerprint);
+  await withPinLock(home, KNOWN_SERVERS_FILE, async () => {
+    const servers = await readServers(home);
+    const pinned = servers.get(server);
+    if (pinned !== undefined) {
+      if (sameFingerprint(pinned, fingerprint)) return;
+      throw serverChanged(home, { server, pinned, shown }, options.out);
+    }
+    servers.set(server, shown);
+    await writeJson(home, KNOWN_SERVERS_FILE, { version: 1, servers: Object.fromEntries(servers) });
+  });
 }
 
 /**
@@ -117,24 +116,10 @@ export async function trustUser(
   options: TrustOptions,
 ): Promise<void> {
   const shown = formatFingerprint(fingerprint);
-  const file = await readUsers(home);
-  const pinned = file.users[server]?.[username];
+  const pinned = (await readUsers(home)).get(server)?.get(username);
   if (pinned !== undefined) {
     if (sameFingerprint(pinned, fingerprint)) return;
-    options.out.warn(
-      `THE KEY OF USER "${username}" ON ${server} HAS CHANGED!\n` +
-        `  pinned:    ${pinned}\n  presented: ${shown}\n` +
-        "The user may have new keys, or the index server may be lying about them.",
-    );
-    throw new SfsError(
-      "KEY_MISMATCH",
-      `User "${username}" on ${server} now has key ${shown}, but ${pinned} is pinned`,
-      {
-        hint:
-          `Confirm the new fingerprint with ${username} in person, then delete the entry from ` +
-          join(home, KNOWN_USERS_FILE),
-      },
-    );
+    throw userChanged(home, { server, username, pinned, shown }, options.out);
   }
   const question =
     `First contact with "${username}" on ${server}. Their fingerprint is\n  ${shown}\n` +
@@ -146,9 +131,88 @@ export async function trustUser(
       { hint: `Check the fingerprint with ${username}, then run again with --yes to trust it` },
     );
   }
-  (file.users[server] ??= {})[username] = shown;
+  // The question was asked without the lock (a person may take minutes to answer); check again
+  // under it, so a key another process pinned meanwhile is neither lost nor overwritten.
+  await withPinLock(home, KNOWN_USERS_FILE, async () => {
+    const users = await readUsers(home);
+    const forServer = users.get(server) ?? new Map<string, string>();
+    const now = forServer.get(username);
+    if (now !== undefined) {
+      if (sameFingerprint(now, fingerprint)) return;
+      throw userChanged(home, { server, username, pinned: now, shown }, options.out);
+    }
+    users.set(server, forServer.set(username, shown));
+    const plain = Object.fromEntries([...users].map(([s, m]) => [s, Object.fromEntries(m)]));
+    await writeJson(home, KNOWN_USERS_FILE, { version: 1, users: plain });
+  });
+}
+
+/** Warns about a changed server key and returns the KEY_MISMATCH to throw. */
+function serverChanged(
+  home: string,
+  pin: { server: string; pinned: string; shown: string },
+  out: Output | undefined,
+): SfsError {
+  const { server, pinned, shown } = pin;
+  out?.warn(
+    `THE KEY OF INDEX SERVER ${server} HAS CHANGED!\n` +
+      `  pinned:    ${pinned}\n  presented: ${shown}\n` +
+      "Someone could be impersonating the server, or its operator replaced its key.",
+  );
+  return new SfsError(
+    "KEY_MISMATCH",
+    `Index server ${server} presented key ${shown}, but ${pinned} is pinned`,
+    {
+      hint: `If the operator confirms the new key, delete the "${server}" entry from ` +
+        `${join(home, KNOWN_SERVERS_FILE)}`,
+    },
+  );
+}
+
+/** Warns about a changed user key and returns the KEY_MISMATCH to throw. */
+function userChanged(
+  home: string,
+  pin: { server: string; username: string; pinned: string; shown: string },
+  out: Output | undefined,
+): SfsError {
+  const { server, username, pinned, shown } = pin;
+  out?.warn(
+    `THE KEY OF USER "${username}" ON ${server} HAS CHANGED!\n` +
+      `  pinned:    ${pinned}\n  presented: ${shown}\n` +
+      "The user may have new keys, or the index server may be lying about them.",
+  );
+  return new SfsError(
+    "KEY_MISMATCH",
+    `User "${username}" on ${server} now has key ${shown}, but ${pinned} is pinned`,
+    {
+      hint: `Confirm the new fingerprint with ${username} in person, then delete the entry from ` +
+        join(home, KNOWN_USERS_FILE),
+    },
+  );
+}
+
+/**
+ * Runs `fn` holding an exclusive lock on `home/file.lock` (flock on Unix, LockFileEx on Windows),
+ * so read-modify-write cycles of `file` by several processes run one after another. The lock
+ * file stays: removing it would let two processes lock two different files of the same name.
+ */
+async function withPinLock<T>(home: string, file: string, fn: () => Promise<T>): Promise<T> {
   await ensureHome(home);
-  await writeFileAtomic(join(home, KNOWN_USERS_FILE), JSON.stringify(file, null, 2) + "\n");
+  using lock = await Deno.open(join(home, `${file}.lock`), {
+    write: true,
+    create: true,
+    mode: 0o600,
+  });
+  await lock.lock(true);
+  try {
+    return await fn();
+  } finally {
+    await lock.unlock();
+  }
+}
+
+async function writeJson(home: string, file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(join(home, file), JSON.stringify(value, null, 2) + "\n");
 }
 
 function sameFingerprint(pinned: string, fingerprint: Uint8Array): boolean {
@@ -159,25 +223,28 @@ function sameFingerprint(pinned: string, fingerprint: Uint8Array): boolean {
   }
 }
 
-async function readServers(home: string): Promise<ServersFile> {
+async function readServers(home: string): Promise<ServerPins> {
   const value = await readJson(join(home, KNOWN_SERVERS_FILE));
-  const servers = value?.servers;
-  if (value === undefined) return { version: 1, servers: {} };
-  if (!isStringMap(servers)) throw malformed(KNOWN_SERVERS_FILE, home);
-  return { version: 1, servers: servers as Record<string, string> };
+  if (value === undefined) return new Map();
+  const servers = stringMap(value.servers);
+  if (servers === undefined) throw malformed(KNOWN_SERVERS_FILE, home);
+  return servers;
 }
 
-async function readUsers(home: string): Promise<UsersFile> {
+async function readUsers(home: string): Promise<UserPins> {
   const value = await readJson(join(home, KNOWN_USERS_FILE));
-  if (value === undefined) return { version: 1, users: {} };
+  if (value === undefined) return new Map();
   const users = value.users;
-  if (
-    typeof users !== "object" || users === null || Array.isArray(users) ||
-    !Object.values(users).every(isStringMap)
-  ) {
+  if (typeof users !== "object" || users === null || Array.isArray(users)) {
     throw malformed(KNOWN_USERS_FILE, home);
   }
-  return { version: 1, users: users as Record<string, Record<string, string>> };
+  const result: UserPins = new Map();
+  for (const [server, pins] of Object.entries(users)) {
+    const map = stringMap(pins);
+    if (map === undefined) throw malformed(KNOWN_USERS_FILE, home);
+    result.set(server, map);
+  }
+  return result;
 }
 
 async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
@@ -199,9 +266,12 @@ async function readJson(path: string): Promise<Record<string, unknown> | undefin
   return {};
 }
 
-function isStringMap(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value) &&
-    Object.values(value).every((v) => typeof v === "string");
+/** The own string properties of a JSON object as a Map; undefined for anything else. */
+function stringMap(value: unknown): Map<string, string> | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  if (!entries.every(([, v]) => typeof v === "string")) return undefined;
+  return new Map(entries as [string, string][]);
 }
 
 function malformed(file: string, home: string): SfsError {

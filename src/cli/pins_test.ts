@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type ErrorCode, isSfsError } from "../errors.ts";
 import { formatFingerprint } from "../crypto/identity.ts";
 import { Output } from "./output.ts";
-import { KNOWN_SERVERS_FILE, pinServer, trustServer, trustUser } from "./pins.ts";
+import { KNOWN_SERVERS_FILE, KNOWN_USERS_FILE, pinServer, trustServer, trustUser } from "./pins.ts";
 
 const FP_A = new Uint8Array(32).fill(1);
 const FP_B = new Uint8Array(32).fill(2);
@@ -110,5 +110,75 @@ Deno.test("trustUser() pins a first contact and refuses a changed key", async ()
     assert.match(stderr(), /HAS CHANGED/);
     // Pins are per server.
     await trustUser(home, "192.0.2.2:9999", "alice", FP_B, { out, yes: true });
+  });
+});
+
+Deno.test("trustUser() pins users named like Object.prototype members", async (t) => {
+  const never = () => Promise.resolve(false);
+  for (const name of ["constructor", "__proto__", "hasOwnProperty", "toString"]) {
+    await t.step(name, async () => {
+      await withHome(async (home) => {
+        const { out } = output();
+        // Another pin first, so the server's entry exists when `name` is looked up in it.
+        await trustUser(home, SERVER, "alice", FP_B, { out, yes: true });
+        await assert.rejects(
+          trustUser(home, SERVER, name, FP_A, { out, ask: never }),
+          code("USAGE"),
+        );
+        await trustUser(home, SERVER, name, FP_A, { out, yes: true });
+        // Pinned: no question asked, and a changed key is refused.
+        await trustUser(home, SERVER, name, FP_A, { out, ask: never });
+        await assert.rejects(
+          trustUser(home, SERVER, name, FP_B, { out, yes: true }),
+          code("KEY_MISMATCH"),
+        );
+        const file = JSON.parse(await Deno.readTextFile(join(home, KNOWN_USERS_FILE)));
+        assert.ok(Object.hasOwn(file.users[SERVER], name));
+        assert.equal(file.users[SERVER][name], formatFingerprint(FP_A));
+        assert.equal(file.users[SERVER].alice, formatFingerprint(FP_B));
+      });
+    });
+  }
+});
+
+Deno.test("trustServer() and trustUser() pin servers named like Object.prototype members", async () => {
+  await withHome(async (home) => {
+    const { out } = output();
+    const never = () => Promise.resolve(false);
+    for (const server of ["constructor", "__proto__"]) {
+      assert.equal(await trustServer(home, server, FP_A, { out, yes: true }), true);
+      await pinServer(home, server, FP_A);
+      assert.equal(await trustServer(home, server, FP_A, { out, ask: never }), false);
+      await trustUser(home, server, "alice", FP_A, { out, yes: true });
+      await trustUser(home, server, "alice", FP_A, { out, ask: never });
+    }
+  });
+});
+
+Deno.test("pinServer() refuses to replace a key another process pinned meanwhile", async () => {
+  await withHome(async (home) => {
+    const { out } = output();
+    assert.equal(await trustServer(home, SERVER, FP_B, { out, yes: true }), true);
+    await pinServer(home, SERVER, FP_A); // The other process finished its handshake first.
+    await assert.rejects(pinServer(home, SERVER, FP_B, { out }), code("KEY_MISMATCH"));
+    await pinServer(home, SERVER, FP_A);
+    assert.equal(await trustServer(home, SERVER, FP_A, { out }), false);
+  });
+});
+
+Deno.test("trustUser() keeps a key pinned while its question was open", async () => {
+  await withHome(async (home) => {
+    const { out } = output();
+    // While this process waits for an answer, another pins a different key for alice.
+    const ask = async () => {
+      await trustUser(home, SERVER, "alice", FP_B, { out, yes: true });
+      return true;
+    };
+    await assert.rejects(
+      trustUser(home, SERVER, "alice", FP_A, { out, ask }),
+      code("KEY_MISMATCH"),
+    );
+    const file = JSON.parse(await Deno.readTextFile(join(home, KNOWN_USERS_FILE)));
+    assert.equal(file.users[SERVER].alice, formatFingerprint(FP_B));
   });
 });

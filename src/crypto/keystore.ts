@@ -28,12 +28,20 @@ export interface ScryptParams {
 /** Default cost: 128 MiB of memory, 0.4 s measured on the 2-core build machine. */
 export const DEFAULT_SCRYPT: ScryptParams = { n: 2 ** 17, r: 8, p: 1 };
 /**
- * Bounds on the scrypt cost an identity file may ask for: memory 128·N·r ≤ 256 MiB and p ≤ 4,
- * so a planted file costs at most a few seconds before the passphrase is checked (the widest
- * bounds, N = 2^20, r = 32, p = 16, took 196 s and 4.2 GB here).
+ * Bounds on the scrypt cost an identity file may ask for (docs/PROTOCOL.md §4.3): memory
+ * 128·N·r ≤ 256 MiB, r ≤ 32 and p ≤ 4, so a planted file costs at most a few seconds before the
+ * passphrase is checked (the widest bounds once allowed, N = 2^20, r = 32, p = 16, took 196 s and
+ * 4.2 GB here). Inside them, N < 2^(16·r) is RFC 7914's own limit, which node:crypto enforces.
  */
 const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+const MAX_SCRYPT_R = 32;
 const MAX_SCRYPT_P = 4;
+/**
+ * The `maxmem` passed to scrypt. scrypt allocates V (128·N·r bytes), B (128·r·p) and XY (256·r);
+ * within the bounds above B + XY ≤ 24 KiB, so 1 MiB of headroom means node:crypto never refuses
+ * parameters that passed {@linkcode scryptProblem}, whatever its own default.
+ */
+const SCRYPT_MAXMEM = MAX_SCRYPT_MEMORY + 1024 * 1024;
 const FORMAT = "sfs-identity";
 const PRIVATE_VERSION = 1;
 const MAX_PKCS8_BYTES = 4096;
@@ -221,29 +229,43 @@ async function keysMatch(identity: Identity): Promise<boolean> {
   return ok && toBase64(new Uint8Array(roundTrip)) === toBase64(probe);
 }
 
-function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams): Promise<Bytes> {
-  const { n, r, p } = params;
-  if (
-    !Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0 || !Number.isInteger(r) || r < 1 ||
-    128 * n * r > MAX_SCRYPT_MEMORY || !Number.isInteger(p) || p < 1 || p > MAX_SCRYPT_P
-  ) {
-    throw new SfsError("BAD_IDENTITY", "The identity file has unacceptable scrypt parameters");
+/** Why `params` are outside §4.3's bounds, or undefined when scrypt may run with them. */
+function scryptProblem({ n, r, p }: ScryptParams): string | undefined {
+  if (!Number.isInteger(r) || r < 1 || r > MAX_SCRYPT_R) return `r must be 1 to ${MAX_SCRYPT_R}`;
+  if (!Number.isInteger(p) || p < 1 || p > MAX_SCRYPT_P) return `p must be 1 to ${MAX_SCRYPT_P}`;
+  // r ≥ 2 makes 2^(16·r) at least 2^32, beyond what the memory bound allows anyway.
+  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0 || (r === 1 && n >= 2 ** 16)) {
+    return "N must be a power of two from 2 to below 2^(16·r)";
   }
-  return new Promise((resolve, reject) => {
-    scrypt(
-      passphrase.normalize("NFC"),
-      salt,
-      32,
-      { N: n, r, p, maxmem: 256 * n * r + 16 * 1024 * 1024 },
-      (err, key) =>
-        err
-          ? reject(
-            new SfsError("BAD_IDENTITY", "Cannot derive the key to open the identity", {
-              cause: err,
-            }),
-          )
-          : resolve(new Uint8Array(key)),
+  if (128 * n * r > MAX_SCRYPT_MEMORY) return "128·N·r must be at most 256 MiB";
+  return undefined;
+}
+
+function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams): Promise<Bytes> {
+  const problem = scryptProblem(params);
+  if (problem !== undefined) {
+    throw new SfsError(
+      "BAD_IDENTITY",
+      `The identity file has unacceptable scrypt parameters: ${problem}`,
     );
+  }
+  const { n, r, p } = params;
+  return new Promise((resolve, reject) => {
+    const fail = (cause: unknown) =>
+      reject(new SfsError("BAD_IDENTITY", "Cannot derive the key to open the identity", { cause }));
+    try {
+      // node:crypto checks some parameters synchronously: a throw here must not escape as a
+      // RangeError (scryptProblem() should make it unreachable).
+      scrypt(
+        passphrase.normalize("NFC"),
+        salt,
+        32,
+        { N: n, r, p, maxmem: SCRYPT_MAXMEM },
+        (err, key) => err ? fail(err) : resolve(new Uint8Array(key)),
+      );
+    } catch (err) {
+      fail(err);
+    }
   });
 }
 

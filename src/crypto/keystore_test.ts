@@ -202,6 +202,43 @@ Deno.test("importIdentity() refuses absurd scrypt parameters before running scry
   }
 });
 
+Deno.test("importIdentity() refuses scrypt parameters the scrypt implementation would refuse", async (t) => {
+  // The long fuzz run (seed -366946702) found N = 2^21, r = 1: 256 MiB by 128·N·r, but RFC 7914
+  // requires N < 2^(16·r), and node:crypto threw a RangeError instead of an SfsError.
+  const alice = await testIdentity("alice");
+  const text = await exportIdentity(alice, { passphrase: PASSPHRASE, scrypt: FAST });
+  const cases: [string, ScryptParams][] = [
+    ["n = 2^21, r = 1, p = 1 (the fuzz case)", { n: 2 ** 21, r: 1, p: 1 }],
+    ["n = 2^16, r = 1 (n ≥ 2^(16·r))", { n: 2 ** 16, r: 1, p: 1 }],
+    ["r = 33", { n: 16, r: 33, p: 1 }],
+    ["r = 2^20 (B alone is 128·r·p bytes)", { n: 2, r: 2 ** 20, p: 4 }],
+  ];
+  for (const [name, params] of cases) {
+    await t.step(name, async () => {
+      const bad = edited(text, (d) => Object.assign(d.private, params));
+      await assert.rejects(
+        importIdentity(bad, PASSPHRASE),
+        (err) => isSfsError(err, "BAD_IDENTITY"),
+      );
+    });
+  }
+});
+
+Deno.test("importIdentity() accepts scrypt parameters at the edges of §4.3", async (t) => {
+  const alice = await testIdentity("alice");
+  const cases: [string, ScryptParams][] = [
+    ["n = 2^15, r = 1 (largest n for r = 1)", { n: 2 ** 15, r: 1, p: 1 }],
+    ["n = 2, r = 32, p = 4", { n: 2, r: 32, p: 4 }],
+    ["128·n·r = 256 MiB", { n: 2 ** 18, r: 8, p: 1 }],
+  ];
+  for (const [name, params] of cases) {
+    await t.step(name, async () => {
+      const text = await exportIdentity(alice, { passphrase: PASSPHRASE, scrypt: params });
+      await assertUsable(await importIdentity(text, PASSPHRASE), alice);
+    });
+  }
+});
+
 Deno.test("importIdentity() refuses malformed files with BAD_IDENTITY", async (t) => {
   const text = await identityText("alice");
   const sealed = await exportIdentity(await testIdentity("alice"), {

@@ -1,6 +1,7 @@
 /** Live transfer target: a real sender and receiver with one direction mutated in transit. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "../../src/wire/frame.ts";
 import { frameMutationArb } from "./frame_tap.ts";
 import { check, type FuzzTarget } from "./run.ts";
 import {
@@ -69,9 +70,18 @@ export async function checkSessionCase(
     const kept = await checkOutput(setup, result.outDir, published);
     if (kept === 0) return `${edit.direction} ${edit.mutation.op}: ${victimCode ?? "ok"}`;
     // A kept part file is a promise: the same download, run again, resumes to the exact file.
-    const again = await runSession(setup, { outDir: result.outDir });
+    // Nothing is altered this time, so the sides get the normal idle deadline: with the short
+    // one, a process starved of CPU for 0.25 s (a loaded machine; reproduced by SIGSTOP) failed
+    // a clean resume with TIMEOUT or a closed handshake. SESSION_BOUND_MS still catches a hang.
+    const again = await runSession(setup, {
+      outDir: result.outDir,
+      idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+    });
     if (again.receiver.status === "rejected") {
-      assert.fail(`resuming a kept part file failed: ${String(again.receiver.reason)}`);
+      assert.fail(
+        `resuming a kept part file failed: ${String(again.receiver.reason)}` +
+          (again.sender.status === "rejected" ? `; sender: ${String(again.sender.reason)}` : ""),
+      );
     }
     // A part holding every byte resumes at its last chunk, so the sender signs this session (§7.5).
     const size = setup.content.length;

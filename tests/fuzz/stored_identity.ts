@@ -48,7 +48,7 @@ const STORED_FIELDS = [
 
 /**
  * scrypt costs: valid ones stay cheap (N·r ≤ 2^10), and invalid ones must be refused before
- * any work. §4.3 allows at most 128·N·r ≤ 256 MiB and p ≤ 4.
+ * any work, as BAD_IDENTITY. 2^21 is the value that found N < 2^(16·r) missing from §4.3's bounds.
  */
 const SCRYPT_VALUES = [-1, 0, 1, 1.5, 2, 3, 4, 16, 17, 32, 33, 2 ** 21, 2 ** 31, 1e300] as const;
 
