@@ -93,34 +93,63 @@ export function defaultAeadBackend(): AeadBackend {
 
 /** An AES-256-GCM key on one backend; {@link dispose} frees it. */
 export class AeadKey implements Disposable {
-  /** The backend holding this key. */
-  readonly backend: AeadBackend["name"];
-  readonly #cipher: AeadCipher;
+  #cipher: AeadCipher | undefined;
+  #backend: AeadBackend["name"] | undefined;
+  /** A deferred key's own copy of the raw bytes, until it is imported or disposed. */
+  #raw: Bytes | undefined;
+  #choose: () => AeadBackend = defaultAeadBackend;
+  #importing: Promise<AeadCipher> | undefined;
   #disposed = false;
 
-  /** Wraps a backend's cipher; use {@link AeadKey.import}. */
-  constructor(backend: AeadBackend["name"], cipher: AeadCipher) {
-    this.backend = backend;
-    this.#cipher = cipher;
+  private constructor() {}
+
+  /** Imports 32 raw bytes now; the caller keeps `raw` and should wipe it once imported. */
+  static async import(raw: Bytes, options: { backend?: AeadBackend } = {}): Promise<AeadKey> {
+    checkKey(raw);
+    const backend = options.backend ?? defaultAeadBackend();
+    const key = new AeadKey();
+    key.#cipher = await backend.importKey(raw);
+    key.#backend = backend.name;
+    return key;
   }
 
-  /** Imports 32 raw bytes; the caller keeps `raw` and should wipe it once imported. */
-  static async import(raw: Bytes, options: { backend?: AeadBackend } = {}): Promise<AeadKey> {
-    if (raw.length !== KEY_BYTES) {
-      throw new SfsError("INTERNAL", `AES-256 key has ${raw.length} bytes, expected ${KEY_BYTES}`);
-    }
-    const backend = options.backend ?? defaultAeadBackend();
-    return new AeadKey(backend.name, await backend.importKey(raw));
+  /** Wraps a cipher a backend made already (a WebCrypto CryptoKey the caller holds). */
+  static wrap(cipher: AeadCipher, backend: AeadBackend["name"]): AeadKey {
+    const key = new AeadKey();
+    key.#cipher = cipher;
+    key.#backend = backend;
+    return key;
+  }
+
+  /**
+   * A key imported at its first use, on the backend chosen then: a channel that never carries
+   * a payload (an index connection) never loads a library. It copies `raw` (the caller may wipe
+   * its own at once) and wipes the copy when it imports it or is disposed.
+   */
+  static deferred(raw: Bytes, options: { backend?: AeadBackend } = {}): AeadKey {
+    checkKey(raw);
+    const key = new AeadKey();
+    key.#raw = raw.slice();
+    const backend = options.backend;
+    if (backend) key.#choose = () => backend;
+    return key;
+  }
+
+  /** The backend holding this key; undefined while a deferred key waits for its first use. */
+  get backend(): AeadBackend["name"] | undefined {
+    return this.#backend;
   }
 
   /** Seals `plaintext` under `nonce`; returns ciphertext ‖ tag. */
   async seal(nonce: Bytes, plaintext: Bytes, options: AeadOptions = {}): Promise<Bytes> {
-    this.#checkCall(nonce, plaintext, options.aad);
+    // Once imported, nothing is awaited before the backend runs: OpenSSL seals inside this call.
+    const cipher = this.#cipher ?? await this.#imported();
+    checkCall(nonce, plaintext, options.aad);
     if (plaintext.length > MAX_AEAD_BYTES) {
       throw new SfsError("INTERNAL", `Cannot seal ${plaintext.length} bytes in one call`);
     }
     const out = outputView(options.into, plaintext.length + TAG_BYTES, plaintext);
-    return await this.#cipher.seal(nonce, plaintext, options.aad, out);
+    return await cipher.seal(nonce, plaintext, options.aad, out);
   }
 
   /**
@@ -128,12 +157,13 @@ export class AeadKey implements Disposable {
    * it is too short, too long or does not authenticate.
    */
   async open(nonce: Bytes, sealed: Bytes, options: AeadOptions = {}): Promise<Bytes> {
-    this.#checkCall(nonce, sealed, options.aad);
+    const cipher = this.#cipher ?? await this.#imported();
+    checkCall(nonce, sealed, options.aad);
     if (sealed.length < TAG_BYTES || sealed.length > MAX_AEAD_BYTES + TAG_BYTES) {
       throw new SfsError("DECRYPT_FAILED", "Authentication failed");
     }
     const out = outputView(options.into, sealed.length - TAG_BYTES, sealed);
-    const opened = await this.#cipher.open(nonce, sealed, options.aad, out);
+    const opened = await cipher.open(nonce, sealed, options.aad, out);
     if (opened === null) throw new SfsError("DECRYPT_FAILED", "Authentication failed");
     return opened;
   }
@@ -142,24 +172,59 @@ export class AeadKey implements Disposable {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#cipher.dispose();
+    this.#raw?.fill(0);
+    this.#raw = undefined;
+    this.#cipher?.dispose();
+    this.#cipher = undefined;
   }
 
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  #checkCall(nonce: Bytes, input: Bytes, aad: Bytes | undefined): void {
-    if (this.#disposed) throw new SfsError("INTERNAL", "AES key used after it was disposed");
-    if (nonce.length !== NONCE_BYTES) {
-      throw new SfsError("INTERNAL", `Nonce has ${nonce.length} bytes, expected ${NONCE_BYTES}`);
+  /** The cipher, importing a deferred key once however many calls wait for it. */
+  #imported(): Promise<AeadCipher> {
+    if (this.#disposed) {
+      return Promise.reject(new SfsError("INTERNAL", "AES key used after it was disposed"));
     }
-    if (aad !== undefined && aad.length > MAX_AEAD_BYTES) {
-      throw new SfsError("INTERNAL", `Associated data of ${aad.length} bytes is too large`);
+    return this.#importing ??= this.#import();
+  }
+
+  async #import(): Promise<AeadCipher> {
+    const raw = this.#raw;
+    if (raw === undefined) throw new SfsError("INTERNAL", "AES key has no key material");
+    try {
+      const backend = this.#choose();
+      const cipher = await backend.importKey(raw);
+      if (this.#disposed) {
+        cipher.dispose();
+        throw new SfsError("INTERNAL", "AES key used after it was disposed");
+      }
+      this.#cipher = cipher;
+      this.#backend = backend.name;
+      return cipher;
+    } finally {
+      raw.fill(0);
+      this.#raw = undefined;
     }
-    if (input.length > MAX_AEAD_BYTES + TAG_BYTES) {
-      throw new SfsError("INTERNAL", `Input of ${input.length} bytes is too large`);
-    }
+  }
+}
+
+function checkKey(raw: Bytes): void {
+  if (raw.length !== KEY_BYTES) {
+    throw new SfsError("INTERNAL", `AES-256 key has ${raw.length} bytes, expected ${KEY_BYTES}`);
+  }
+}
+
+function checkCall(nonce: Bytes, input: Bytes, aad: Bytes | undefined): void {
+  if (nonce.length !== NONCE_BYTES) {
+    throw new SfsError("INTERNAL", `Nonce has ${nonce.length} bytes, expected ${NONCE_BYTES}`);
+  }
+  if (aad !== undefined && aad.length > MAX_AEAD_BYTES) {
+    throw new SfsError("INTERNAL", `Associated data of ${aad.length} bytes is too large`);
+  }
+  if (input.length > MAX_AEAD_BYTES + TAG_BYTES) {
+    throw new SfsError("INTERNAL", `Input of ${input.length} bytes is too large`);
   }
 }
 

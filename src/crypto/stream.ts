@@ -88,7 +88,7 @@ export async function openChunk(
 }
 
 function aeadOf(key: ChunkKey): AeadKey {
-  return key instanceof AeadKey ? key : new AeadKey("webcrypto", webCryptoCipher(key));
+  return key instanceof AeadKey ? key : AeadKey.wrap(webCryptoCipher(key), "webcrypto");
 }
 
 /**

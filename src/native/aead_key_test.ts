@@ -1,7 +1,8 @@
 /** AeadKey's checks and lifetime, on each backend. */
 import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../errors.ts";
-import { AeadKey, TAG_BYTES } from "../crypto/aead.ts";
+import { type AeadBackend, AeadKey, TAG_BYTES } from "../crypto/aead.ts";
+import { WEBCRYPTO_AEAD } from "../crypto/aead_webcrypto.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { bothBackends, NO_OPENSSL } from "./test_backends.ts";
 
@@ -108,4 +109,53 @@ Deno.test({
       await assert.rejects(key.open(NONCE, sealed), isCode("INTERNAL"), backend.name);
     }
   },
+});
+
+Deno.test({
+  name: "AeadKey.deferred() imports once, at first use, from its own copy of the key",
+  ignore: NO_OPENSSL,
+  fn: async () => {
+    for (const inner of bothBackends()) {
+      let imports = 0;
+      const backend: AeadBackend = {
+        ...inner,
+        importKey: (raw) => {
+          imports++;
+          return inner.importKey(raw);
+        },
+      };
+      using eager = await AeadKey.import(RAW, { backend: inner });
+      const expected = await eager.seal(NONCE, PLAINTEXT);
+      const raw = new Uint8Array(RAW);
+      using key = AeadKey.deferred(raw, { backend });
+      raw.fill(0); // the caller wipes its copy at once, as the channel does
+      assert.equal(imports, 0, inner.name);
+      assert.equal(key.backend, undefined);
+      // Calls that overlap the import share it.
+      const results = await Promise.all([
+        key.seal(NONCE, PLAINTEXT),
+        key.seal(NONCE, PLAINTEXT),
+        key.open(NONCE, expected),
+      ]);
+      assert.deepEqual(results, [expected, expected, PLAINTEXT], inner.name);
+      assert.equal(imports, 1, inner.name);
+      assert.equal(key.backend, inner.name);
+    }
+  },
+});
+
+Deno.test("AeadKey.deferred() disposed before its first use never imports", async () => {
+  let imports = 0;
+  const backend: AeadBackend = {
+    ...WEBCRYPTO_AEAD,
+    importKey: (raw) => {
+      imports++;
+      return WEBCRYPTO_AEAD.importKey(raw);
+    },
+  };
+  const key = AeadKey.deferred(RAW, { backend });
+  key.dispose();
+  await assert.rejects(key.seal(NONCE, PLAINTEXT), isCode("INTERNAL"));
+  assert.equal(imports, 0);
+  assert.throws(() => AeadKey.deferred(new Uint8Array(31)), isCode("INTERNAL"));
 });

@@ -210,11 +210,11 @@ async function establish(
       transcriptHash: agreed.transcriptHash,
       sendKey: await aesKey(send),
       receiveKey: await aesKey(receive),
-      payloadKey: await AeadKey.import(keys.payload),
+      payloadKey: AeadKey.deferred(keys.payload),
       maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
     });
   } finally {
-    // Imported (or failed): the raw keys are needed nowhere else.
+    // Imported or copied (or failed): the raw keys are needed nowhere else.
     for (const raw of [keys.responder, keys.initiator, keys.payload]) raw.fill(0);
   }
 }
