@@ -15,6 +15,7 @@ import { runSend } from "./src/cli/send.ts";
 import { runServer } from "./src/cli/server.ts";
 import { runUnshare } from "./src/cli/unshare.ts";
 import { VERSION } from "./src/version.ts";
+import { describeChoice, installAeadBackend } from "./src/native/libcrypto.ts";
 
 interface GlobalFlags {
   home?: string;
@@ -203,6 +204,12 @@ export async function main(args: string[]): Promise<number> {
   });
 
   try {
+    const aead = installAeadBackend(Deno.env.get("SFS_CRYPTO"));
+    if (args.includes("--verbose") && args.some((arg) => arg === "--version" || arg === "-V")) {
+      // Which AES-GCM runs decides transfer speed, so a bug report should say.
+      console.log(`${VERSION}\ncrypto: ${describeChoice(aead())}`);
+      return 0;
+    }
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {

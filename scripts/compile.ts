@@ -3,13 +3,16 @@
  *
  * Usage: `deno task compile [--target T]... [--out-dir dist]`
  *
- * The binaries get exactly the permission flags of the `sfs` task in deno.json, read from there
- * so the flags live in one place and a compiled sfs can do no more than `deno task sfs`.
+ * The binaries get the permission flags of the `sfs` task in deno.json, read from there so the
+ * flags live in one place and a compiled sfs can do no more than `deno task sfs`. One flag is
+ * narrowed per target: `--allow-ffi` keeps only the libcrypto paths of the target's OS (the
+ * fast AES-GCM path, src/native/libcrypto.ts); a binary that finds none uses WebCrypto.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { LIBCRYPTO_PATHS, type LibcryptoOs } from "../src/native/libcrypto.ts";
 
 /** The targets a release ships, as `deno compile --target` names them. */
 export const TARGETS = [
@@ -31,15 +34,17 @@ const ENTRY = "main.ts";
  *
  * Throws when the task is not of the form `deno run --flag… main.ts`, so a change to the task
  * that this parser does not understand fails loudly instead of silently dropping permissions.
+ * A whole word may be in double quotes (a path with spaces); quotes are removed as the task
+ * shell does.
  */
 export function sfsTaskFlags(denoJsonText: string): string[] {
   const config: unknown = JSON.parse(denoJsonText);
   const task = (config as { tasks?: { sfs?: unknown } })?.tasks?.sfs;
   if (typeof task !== "string") throw new Error('deno.json has no "sfs" task string');
-  const words = task.trim().split(/\s+/);
+  const words = [...task.matchAll(/"([^"]*)"(?=\s|$)|(\S+)/g)].map((m) => m[1] ?? m[2]);
   const flags = words.slice(2, -1);
   const wellFormed = words[0] === "deno" && words[1] === "run" && words.at(-1) === ENTRY &&
-    flags.every((f) => /^--[a-z][a-z-]*(=[^\s"']+)?$/.test(f));
+    flags.every((f) => /^--[a-z][a-z-]*(=[^"'\n]+)?$/.test(f));
   if (!wellFormed) {
     throw new Error(`Cannot parse the "sfs" task as "deno run --flag… ${ENTRY}": "${task}"`);
   }
@@ -58,7 +63,35 @@ export function outputPath(target: Target, outDir: string): string {
 
 /** Returns the `deno compile` arguments (after the executable) for one target. */
 export function compileArgs(target: Target, flags: readonly string[], outDir: string): string[] {
-  return ["compile", ...flags, "--target", target, "--output", outputPath(target, outDir), ENTRY];
+  return [
+    "compile",
+    ...flags.map((flag) => narrowFfi(target, flag)),
+    "--target",
+    target,
+    "--output",
+    outputPath(target, outDir),
+    ENTRY,
+  ];
+}
+
+/** The OS of a target, as LIBCRYPTO_PATHS names it. */
+export function targetOs(target: Target): LibcryptoOs {
+  if (target.endsWith("-linux-gnu")) return "linux";
+  if (target.endsWith("-apple-darwin")) return "darwin";
+  return "windows";
+}
+
+/**
+ * `--allow-ffi=…` keeps only the paths of the target's OS, and only those the task allows, so
+ * a binary may load less than `deno task sfs`, never more. Other flags pass unchanged.
+ */
+function narrowFfi(target: Target, flag: string): string {
+  const prefix = "--allow-ffi=";
+  if (!flag.startsWith(prefix)) return flag;
+  const allowed = new Set(flag.slice(prefix.length).split(","));
+  const kept = LIBCRYPTO_PATHS[targetOs(target)].filter((path) => allowed.has(path));
+  if (kept.length === 0) throw new Error(`--allow-ffi grants no libcrypto path for ${target}`);
+  return prefix + kept.join(",");
 }
 
 function isTarget(name: string): name is Target {

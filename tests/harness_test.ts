@@ -13,7 +13,9 @@ import {
 
 Deno.test("SFS_CMD runs main.ts with the sfs task's permission flags", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const taskFlags = (config.tasks.sfs as string).split(/\s+/).filter((w) => w.startsWith("--"));
+  // Words split as the task shell does: a double-quoted word (a path with spaces) is one word.
+  const words = (config.tasks.sfs as string).match(/"[^"]*"|\S+/g) ?? [];
+  const taskFlags = words.map((w) => w.replace(/^"(.*)"$/, "$1")).filter((w) => w.startsWith("--"));
   assert.equal(SFS_CMD[0], Deno.execPath());
   assert.equal(SFS_CMD[1], "run");
   assert.deepEqual(SFS_CMD.slice(2, -1), taskFlags);

@@ -4,11 +4,13 @@
  * in the nonce, a reordered, repeated or dropped chunk fails to open; because the last flag is in
  * the nonce, a cut stream cannot pass a middle chunk off as its end, nor extend past it.
  */
-import { SfsError } from "../errors.ts";
+import { isSfsError, SfsError } from "../errors.ts";
+import { AeadKey, NONCE_BYTES, TAG_BYTES } from "./aead.ts";
+import { webCryptoCipher } from "./aead_webcrypto.ts";
 import type { Bytes } from "./bytes.ts";
 
 /** Bytes added to each chunk by the GCM tag. */
-export const TAG_BYTES = 16;
+export { TAG_BYTES };
 /** Default chunk size, chosen by measurement (docs/PERFORMANCE.md). */
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
 /** Smallest and largest chunk size a receiver accepts. */
@@ -20,7 +22,7 @@ export function chunkNonce(index: number, last: boolean): Bytes {
   if (!Number.isSafeInteger(index) || index < 0) {
     throw new SfsError("INTERNAL", `Chunk index ${index} out of range`);
   }
-  const nonce = new Uint8Array(12);
+  const nonce = new Uint8Array(NONCE_BYTES);
   const view = new DataView(nonce.buffer);
   // 88 bits of index: the top 3 bytes stay zero since index < 2^53.
   view.setBigUint64(3, BigInt(index));
@@ -38,36 +40,55 @@ export function chunkLength(size: number, chunkSize: number, index: number): num
   return Math.min(chunkSize, size - index * chunkSize);
 }
 
+/**
+ * The key of a payload stream: an {@link AeadKey} on whichever backend the process chose, or a
+ * WebCrypto AES-GCM CryptoKey (used as is, on the WebCrypto backend).
+ */
+export type ChunkKey = AeadKey | CryptoKey;
+
+/** Options of {@link sealChunk} and {@link openChunk}. */
+export interface ChunkOptions {
+  /**
+   * Buffer to write the result into instead of allocating one (see {@link AeadKey.open}); the
+   * result is a view of its first bytes. Not to be reused before the promise settles.
+   * @default a new buffer
+   */
+  into?: Bytes;
+}
+
 /** Seals chunk `index` of the stream. */
 export async function sealChunk(
-  key: CryptoKey,
+  key: ChunkKey,
   index: number,
   last: boolean,
   plaintext: Bytes,
+  options: ChunkOptions = {},
 ): Promise<Bytes> {
-  return new Uint8Array(
-    await crypto.subtle.encrypt({ name: "AES-GCM", iv: chunkNonce(index, last) }, key, plaintext),
-  );
+  return await aeadOf(key).seal(chunkNonce(index, last), plaintext, options);
 }
 
-/** Opens chunk `index`; throws CHUNK_AUTH_FAILED (and reveals nothing else) when it fails. */
+/**
+ * Opens chunk `index`; throws CHUNK_AUTH_FAILED (and reveals nothing else) when it fails. On
+ * failure nothing unauthenticated is left in `options.into`.
+ */
 export async function openChunk(
-  key: CryptoKey,
+  key: ChunkKey,
   index: number,
   last: boolean,
   ciphertext: Bytes,
+  options: ChunkOptions = {},
 ): Promise<Bytes> {
+  const nonce = chunkNonce(index, last);
   try {
-    return new Uint8Array(
-      await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: chunkNonce(index, last) },
-        key,
-        ciphertext,
-      ),
-    );
-  } catch {
+    return await aeadOf(key).open(nonce, ciphertext, options);
+  } catch (err) {
+    if (!isSfsError(err, "DECRYPT_FAILED")) throw err;
     throw new SfsError("CHUNK_AUTH_FAILED", `Cannot open chunk ${index}: authentication failed`);
   }
+}
+
+function aeadOf(key: ChunkKey): AeadKey {
+  return key instanceof AeadKey ? key : AeadKey.wrap(webCryptoCipher(key), "webcrypto");
 }
 
 /**
@@ -76,7 +97,7 @@ export async function openChunk(
  * so a caller cannot skip a bad chunk by accident.
  */
 export class StreamOpener {
-  readonly #key: CryptoKey;
+  readonly #key: AeadKey;
   readonly #size: number;
   readonly #chunkSize: number;
   readonly #count: number;
@@ -85,8 +106,9 @@ export class StreamOpener {
   /** Settles when the latest chunk handed to open() settled; rejects if any of them failed. */
   #previous: Promise<void> = Promise.resolve();
 
-  constructor(key: CryptoKey, options: { size: number; chunkSize: number; first?: number }) {
-    this.#key = key;
+  /** The opener does not own `key`: whoever made it disposes it (the channel, on close). */
+  constructor(key: ChunkKey, options: { size: number; chunkSize: number; first?: number }) {
+    this.#key = aeadOf(key);
     this.#size = options.size;
     this.#chunkSize = options.chunkSize;
     this.#count = chunkCount(options.size, options.chunkSize);
@@ -108,11 +130,12 @@ export class StreamOpener {
    * calls may be in flight: each takes its index before the first await, decrypts at once, and
    * settles only after the call before it did — failing if that one failed. So a caller that
    * awaits results in order can never get chunk i + 1 after chunk i failed, even though their
-   * decryptions ran side by side.
+   * decryptions ran side by side. (With the OpenSSL backend each decryption runs inside this
+   * call, synchronously; the ordering still holds.) `options.into` receives the plaintext.
    */
-  open(ciphertext: Bytes): Promise<Bytes> {
+  open(ciphertext: Bytes, options: ChunkOptions = {}): Promise<Bytes> {
     const previous = this.#previous;
-    const opened = this.#openOne(ciphertext);
+    const opened = this.#openOne(ciphertext, options);
     const result = (async () => {
       const [before, self] = await Promise.allSettled([previous, opened]);
       // The earliest failure in stream order is the one reported, by this and every later chunk.
@@ -126,7 +149,7 @@ export class StreamOpener {
     return result;
   }
 
-  async #openOne(ciphertext: Bytes): Promise<Bytes> {
+  async #openOne(ciphertext: Bytes, options: ChunkOptions): Promise<Bytes> {
     if (this.#error) throw this.#error;
     const index = this.#next++;
     try {
@@ -140,7 +163,7 @@ export class StreamOpener {
           `Chunk ${index} has ${ciphertext.length} bytes, expected ${expected}`,
         );
       }
-      return await openChunk(this.#key, index, index === this.#count - 1, ciphertext);
+      return await openChunk(this.#key, index, index === this.#count - 1, ciphertext, options);
     } catch (err) {
       this.#error ??= err instanceof SfsError
         ? err

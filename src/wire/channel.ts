@@ -17,6 +17,7 @@ import {
   x25519,
 } from "../crypto/exchange.ts";
 import { decodePublicIdentity, type Identity, type PublicIdentity } from "../crypto/identity.ts";
+import { AeadKey } from "../crypto/aead.ts";
 import { aesKey } from "../crypto/kdf.ts";
 import { LABEL, labelled } from "../crypto/labels.ts";
 import { sign, type SignaturePolicy, verify } from "../crypto/sign.ts";
@@ -205,17 +206,22 @@ async function establish(
   const [send, receive] = role === "initiator"
     ? [keys.initiator, keys.responder]
     : [keys.responder, keys.initiator];
-  return new Channel({
-    reader: io.reader,
-    writer: io.writer,
-    transport: io.transport,
-    peer: agreed.peer,
-    transcriptHash: agreed.transcriptHash,
-    sendKey: await aesKey(send),
-    receiveKey: await aesKey(receive),
-    payloadKey: await aesKey(keys.payload),
-    maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
-  });
+  try {
+    return new Channel({
+      reader: io.reader,
+      writer: io.writer,
+      transport: io.transport,
+      peer: agreed.peer,
+      transcriptHash: agreed.transcriptHash,
+      sendKey: await aesKey(send),
+      receiveKey: await aesKey(receive),
+      payloadKey: AeadKey.deferred(keys.payload),
+      maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
+    });
+  } finally {
+    // Imported or copied (or failed): the raw keys are needed nowhere else.
+    for (const raw of [keys.responder, keys.initiator, keys.payload]) raw.fill(0);
+  }
 }
 
 /**
@@ -239,7 +245,7 @@ interface ChannelParts {
   transcriptHash: Bytes;
   sendKey: CryptoKey;
   receiveKey: CryptoKey;
-  payloadKey: CryptoKey;
+  payloadKey: AeadKey;
   maxRecordBytes: number;
 }
 
@@ -249,8 +255,8 @@ export class Channel {
   readonly peer: PublicIdentity;
   /** Hash of the handshake transcript; final signatures bind to it. */
   readonly transcriptHash: Bytes;
-  /** Key of the payload stream (§7). */
-  readonly payloadKey: CryptoKey;
+  /** Key of the payload stream (§7), on the process's AEAD backend; disposed by close(). */
+  readonly payloadKey: AeadKey;
   readonly #reader: FrameReader;
   readonly #writer: FrameWriter;
   readonly #transport: Transport;
@@ -397,6 +403,7 @@ export class Channel {
     if (this.#closed) return;
     this.#closed = true;
     closeQuietly(this.#transport);
+    this.payloadKey.dispose();
   }
 }
 
