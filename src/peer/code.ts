@@ -1,5 +1,5 @@
 /**
- * Short codes (docs/design/short-codes.md §1): `NAMEPLATE-WORD-WORD-WORD…`, e.g.
+ * Short codes (docs/design/short-codes.md, part 1): `NAMEPLATE-WORD-WORD-WORD…`, e.g.
  * `7-crimson-tiger-lamp`. The nameplate is a public rendezvous number the index allocates; the
  * words are the secret, drawn uniformly from {@link CODE_WORDS} (11 bits each). Pure: no I/O.
  */

@@ -1,5 +1,5 @@
 /**
- * The short-code word list (docs/design/short-codes.md §1): 2048 English words written for sfs,
+ * The short-code word list (docs/design/short-codes.md, part 1): 2048 English words written for sfs,
  * so each word carries exactly 11 bits. Every word is 3–8 lower-case ASCII letters; the list is
  * sorted, has no duplicates, no word is a prefix of another, and the first four letters of a word
  * identify it (so a future autocompletion can finish a word after four keys). Words with a common
