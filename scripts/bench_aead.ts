@@ -18,7 +18,7 @@ import { WEBCRYPTO_AEAD } from "../src/crypto/aead_webcrypto.ts";
 import type { Bytes } from "../src/crypto/bytes.ts";
 import { chunkNonce, DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { loadLibcrypto } from "../src/native/libcrypto.ts";
-import { megabytesPerSecond } from "./bench_lib.ts";
+import { megabytesPerSecond } from "./bench/format.ts";
 
 const GIB = 1024 ** 3;
 

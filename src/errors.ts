@@ -3,6 +3,7 @@ export const ErrorCode = {
   // Input and usage
   USAGE: "USAGE",
   BAD_TICKET: "BAD_TICKET",
+  BAD_CODE: "BAD_CODE",
   BAD_FINGERPRINT: "BAD_FINGERPRINT",
   NOT_FOUND: "NOT_FOUND",
   FILE_CHANGED: "FILE_CHANGED",
@@ -42,6 +43,7 @@ export const ErrorCode = {
   HASH_MISMATCH: "HASH_MISMATCH",
   LISTING_MISMATCH: "LISTING_MISMATCH",
   MANIFEST_MISMATCH: "MANIFEST_MISMATCH",
+  PAKE_FAILED: "PAKE_FAILED",
   // Peer and index
   REFUSED: "REFUSED",
   REMOTE_ERROR: "REMOTE_ERROR",
@@ -64,6 +66,7 @@ export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
 const WIRE_TEXT: { readonly [C in ErrorCode]: string } = {
   USAGE: "The request is not valid",
   BAD_TICKET: "Bad ticket",
+  BAD_CODE: "Bad code",
   BAD_FINGERPRINT: "Bad fingerprint",
   NOT_FOUND: "Not found",
   FILE_CHANGED: "The file changed since it was shared",
@@ -99,6 +102,7 @@ const WIRE_TEXT: { readonly [C in ErrorCode]: string } = {
   HASH_MISMATCH: "Wrong SHA-256",
   LISTING_MISMATCH: "The listing is of another file",
   MANIFEST_MISMATCH: "The manifest is not of the file asked for",
+  PAKE_FAILED: "The code did not match",
   REFUSED: "Refused",
   REMOTE_ERROR: "An error this version does not know",
   AUTH_FAILED: "Authentication failed",

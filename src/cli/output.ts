@@ -90,6 +90,7 @@ const VERIFY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "TRAILING_DATA",
   "DECRYPT_FAILED",
   "LISTING_MISMATCH",
+  "PAKE_FAILED",
 ]);
 
 const NETWORK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

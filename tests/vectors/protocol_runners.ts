@@ -6,6 +6,7 @@
  * also made again from the signer's seed and compared byte for byte.
  */
 import assert from "node:assert/strict";
+import { AeadKey } from "../../src/crypto/aead.ts";
 import { type Bytes, concat, fromHex } from "../../src/crypto/bytes.ts";
 import { decodePublicIdentity, type PublicIdentity } from "../../src/crypto/identity.ts";
 import { aesKey } from "../../src/crypto/kdf.ts";
@@ -83,7 +84,7 @@ async function channelOn(transport: BytesTransport, key: Bytes): Promise<Channel
     transcriptHash: new Uint8Array(32),
     sendKey: aes,
     receiveKey: aes,
-    payloadKey: aes,
+    payloadKey: AeadKey.deferred(key),
     maxRecordBytes: DEFAULT_MAX_RECORD,
   });
 }
