@@ -6,9 +6,9 @@
  * Store calls are synchronous and short; the slow parts (scrypt, signature checks) are awaited,
  * so one connection's work never holds up the others for long.
  */
-import { SfsError } from "../errors.ts";
-import { type Bytes, toHex } from "../crypto/bytes.ts";
-import { formatFingerprint, type PublicIdentity } from "../crypto/identity.ts";
+import { SfsError } from "../../errors.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
+import { formatFingerprint, type PublicIdentity } from "../../crypto/identity.ts";
 import {
   type Announce,
   type Auth,
@@ -25,11 +25,15 @@ import {
   type UserKeys,
   type UserKeysReply,
   type WireListing,
-} from "../wire/messages.ts";
-import { decodeSignatureSet, encodeSignatureSet, verifyAnnouncement } from "./announcement.ts";
+} from "../../wire/messages.ts";
+import {
+  decodeSignatureSet,
+  encodeSignatureSet,
+  verifyAnnouncement,
+} from "../protocol/announcement.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { hashPassword, needsRehash, type PasswordHashOptions, verifyPassword } from "./password.ts";
-import { verifyProof } from "./proof.ts";
+import { verifyProof } from "../protocol/proof.ts";
 import { type IndexStore, type ListingRecord, type User, validateUsername } from "./store.ts";
 import { MAX_AUTH_FAILURES_PER_CONNECTION, Throttle } from "./throttle.ts";
 

@@ -6,26 +6,26 @@
  *
  * Pure: no I/O. Used by the sender (sign), the server and the receiver (verify).
  */
-import { SfsError } from "../errors.ts";
-import { type Bytes, constantTimeEqual, toHex } from "../crypto/bytes.ts";
-import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
+import { SfsError } from "../../errors.ts";
+import { type Bytes, constantTimeEqual, toHex } from "../../crypto/bytes.ts";
+import { ByteReader, ByteWriter } from "../../crypto/encoding.ts";
 import {
   decodePublicIdentity,
   formatFingerprint,
   type Identity,
   type PublicIdentity,
-} from "../crypto/identity.ts";
-import { LABEL } from "../crypto/labels.ts";
-import { sign, type Signatures, verify } from "../crypto/sign.ts";
-import { fileIdOf } from "../wire/file_id.ts";
+} from "../../crypto/identity.ts";
+import { LABEL } from "../../crypto/labels.ts";
+import { sign, type Signatures, verify } from "../../crypto/sign.ts";
+import { fileIdOf } from "../../wire/file_id.ts";
 import {
   decodeSignatures,
   encodeSignatures,
   FILE_ID_BYTES,
   MAX_ANNOUNCEMENT_BYTES,
   type WireListing,
-} from "../wire/messages.ts";
-import { tryParseHostPort } from "../net/address.ts";
+} from "../../wire/messages.ts";
+import { tryParseHostPort } from "../../net/address.ts";
 import {
   MAX_ADDRESS_BYTES,
   MAX_KEYWORD_BYTES,
@@ -34,7 +34,7 @@ import {
   MAX_RECIPIENTS,
   USERNAME_MAX,
   validateUsername,
-} from "./store.ts";
+} from "../server/store.ts";
 
 /** Version byte of the announcement encoding. */
 export const ANNOUNCEMENT_VERSION = 1;

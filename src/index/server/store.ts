@@ -10,9 +10,9 @@
  * kept short (indexed lookups, bounded pages, one transaction per write) for that reason.
  */
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
-import type { Bytes } from "../crypto/bytes.ts";
-import { SfsError } from "../errors.ts";
-import { CONNECTION_PRAGMAS, MIGRATIONS } from "./schema.sql.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
+import { SfsError } from "../../errors.ts";
+import { CONNECTION_PRAGMAS, MIGRATIONS } from "./schema.ts";
 
 /** Most keywords one announcement may carry. */
 export const MAX_KEYWORDS = 16;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { type ErrorCode, isSfsError } from "../errors.ts";
+import { type ErrorCode, isSfsError } from "../../errors.ts";
 import {
   type Announcement,
   IndexStore,

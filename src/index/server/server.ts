@@ -4,10 +4,10 @@
  * silent client only ever holds its own task; idle deadlines and a connection cap bound what
  * clients can hold in total. Presence expiry runs on a timer.
  */
-import { SfsError } from "../errors.ts";
-import { formatFingerprint, type Identity } from "../crypto/identity.ts";
-import { Admission } from "../wire/admission.ts";
-import { type Channel, respond } from "../wire/channel.ts";
+import { SfsError } from "../../errors.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import { Admission } from "../../wire/admission.ts";
+import { type Channel, respond } from "../../wire/channel.ts";
 import {
   type ConnectionState,
   type HandlerOptions,

@@ -4,15 +4,15 @@
  * replies never get mixed up. Listings come back as the server sent them; verify them with
  * `verifyListing` before trusting a byte.
  */
-import { SfsError } from "../errors.ts";
-import { type Bytes, toHex } from "../crypto/bytes.ts";
-import { decodePublicIdentity, type Identity, type PublicIdentity } from "../crypto/identity.ts";
-import { type Channel, initiate } from "../wire/channel.ts";
-import type { Transport } from "../wire/frame.ts";
-import { isFileIdQuery, type Message, MessageType, type WireListing } from "../wire/messages.ts";
-import type { FileAnnouncement, SignedAnnouncement } from "./announcement.ts";
-import { signProof } from "./proof.ts";
-import { validateUsername } from "./store.ts";
+import { SfsError } from "../../errors.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
+import { decodePublicIdentity, type Identity, type PublicIdentity } from "../../crypto/identity.ts";
+import { type Channel, initiate } from "../../wire/channel.ts";
+import type { Transport } from "../../wire/frame.ts";
+import { isFileIdQuery, type Message, MessageType, type WireListing } from "../../wire/messages.ts";
+import type { FileAnnouncement, SignedAnnouncement } from "../protocol/announcement.ts";
+import { signProof } from "../protocol/proof.ts";
+import { validateUsername } from "../server/store.ts";
 
 /** Options of {@link IndexClient.connect}. */
 export interface IndexClientOptions {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { type ErrorCode, isSfsError } from "../errors.ts";
-import { type Bytes, concat } from "../crypto/bytes.ts";
-import { ByteWriter } from "../crypto/encoding.ts";
-import type { Identity } from "../crypto/identity.ts";
-import { testIdentity } from "../../tests/identities.ts";
-import { fileIdOf } from "../wire/file_id.ts";
+import { type ErrorCode, isSfsError } from "../../errors.ts";
+import { type Bytes, concat } from "../../crypto/bytes.ts";
+import { ByteWriter } from "../../crypto/encoding.ts";
+import type { Identity } from "../../crypto/identity.ts";
+import { testIdentity } from "../../../tests/identities.ts";
+import { fileIdOf } from "../../wire/file_id.ts";
 import {
   canonicalLists,
   decodeAnnouncement,

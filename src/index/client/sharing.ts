@@ -9,9 +9,9 @@
  * is found out through a heartbeat answered WITHDRAWN (the session then re-announces to learn
  * which). The session drops each such file and reports it, so the caller stops serving it.
  */
-import { SfsError } from "../errors.ts";
-import type { Bytes } from "../crypto/bytes.ts";
-import type { SignedAnnouncement } from "./announcement.ts";
+import { SfsError } from "../../errors.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
+import type { SignedAnnouncement } from "../protocol/announcement.ts";
 import type { IndexClient } from "./client.ts";
 
 /** Interval between heartbeats. */

@@ -20,7 +20,7 @@
  * counting single addresses would let one host rotate through 2^64 of them. An IPv4-mapped IPv6
  * address counts as the IPv4 address.
  */
-import { SfsError } from "../errors.ts";
+import { SfsError } from "../../errors.ts";
 import type { IndexStore } from "./store.ts";
 
 /** Wrong passwords allowed per (username, address) within the window. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_RECORD } from "../wire/channel.ts";
+import { DEFAULT_MAX_RECORD } from "../../wire/channel.ts";
 import {
   encodeMessage,
   MAX_ANNOUNCEMENT_BYTES,
@@ -8,9 +8,9 @@ import {
   MAX_LISTINGS,
   MAX_PASSWORD_BYTES,
   MessageType,
-} from "../wire/messages.ts";
-import * as password from "./password.ts";
-import * as store from "./store.ts";
+} from "../../wire/messages.ts";
+import * as password from "../server/password.ts";
+import * as store from "../server/store.ts";
 
 Deno.test("wire limits of the index protocol agree with the store and the hasher", () => {
   assert.equal(MAX_PASSWORD_BYTES, password.MAX_PASSWORD_BYTES);

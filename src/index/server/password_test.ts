@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isSfsError } from "../errors.ts";
+import { isSfsError } from "../../errors.ts";
 import {
   DEFAULT_SCRYPT_N,
   hashPassword,

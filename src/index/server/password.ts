@@ -11,8 +11,8 @@
  */
 import type { Buffer } from "node:buffer";
 import { scrypt, timingSafeEqual } from "node:crypto";
-import { SfsError } from "../errors.ts";
-import { fromBase64, toBase64 } from "../crypto/bytes.ts";
+import { SfsError } from "../../errors.ts";
+import { fromBase64, toBase64 } from "../../crypto/bytes.ts";
 
 /** scrypt cost parameters and sizes; every field is optional in {@linkcode hashPassword}. */
 export interface PasswordHashOptions {
