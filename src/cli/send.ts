@@ -14,7 +14,7 @@ import {
 } from "../index/protocol/announcement.ts";
 import type { IndexClient } from "../index/client/client.ts";
 import { ShareSession } from "../index/client/sharing.ts";
-import { validateUsername } from "../index/server/store.ts";
+import { validateUsername } from "../index/protocol/usernames.ts";
 import { prepareFile, type SharedFile } from "../peer/sender.ts";
 import { serveFiles } from "../peer/serve.ts";
 import { formatTicket } from "../peer/ticket.ts";

@@ -33,8 +33,8 @@ import {
   MAX_NAME_BYTES,
   MAX_RECIPIENTS,
   USERNAME_MAX,
-  validateUsername,
-} from "../server/store.ts";
+} from "./limits.ts";
+import { validateUsername } from "./usernames.ts";
 
 /** Version byte of the announcement encoding. */
 export const ANNOUNCEMENT_VERSION = 1;

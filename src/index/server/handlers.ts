@@ -34,7 +34,9 @@ import {
 import { GroupCommit } from "./group_commit.ts";
 import { hashPassword, needsRehash, type PasswordHashOptions, verifyPassword } from "./password.ts";
 import { verifyProof } from "../protocol/proof.ts";
-import { type IndexStore, type ListingRecord, type User, validateUsername } from "./store.ts";
+import { MAX_CLOCK_SKEW_MS, MIN_PASSWORD_CHARS } from "../protocol/limits.ts";
+import { validateUsername } from "../protocol/usernames.ts";
+import type { IndexStore, ListingRecord, User } from "./store.ts";
 import { MAX_AUTH_FAILURES_PER_CONNECTION, Throttle } from "./throttle.ts";
 
 /**
@@ -42,10 +44,6 @@ import { MAX_AUTH_FAILURES_PER_CONNECTION, Throttle } from "./throttle.ts";
  * time, and it bounds one account's share of the disk to about 6 MB (rows of at most ~6 KiB).
  */
 export const DEFAULT_MAX_LISTINGS_PER_USER = 1000;
-/** Shortest password a new account may have, in characters. */
-export const MIN_PASSWORD_CHARS = 8;
-/** How far in the future an announcement's creation time may lie (clock skew). */
-export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 
 /** The one answer to a failed login, whatever failed: nothing tells which names exist. */
 const LOGIN_FAILED = "Wrong username or password";

@@ -12,44 +12,30 @@
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
 import type { Bytes } from "../../crypto/bytes.ts";
 import { SfsError } from "../../errors.ts";
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_ADDRESS_BYTES,
+  MAX_ANNOUNCEMENT_BYTES,
+  MAX_KEYWORD_BYTES,
+  MAX_KEYWORDS,
+  MAX_LIST_OFFSET,
+  MAX_LISTINGS,
+  MAX_NAME_BYTES,
+  MAX_QUERY_BYTES,
+  MAX_RECIPIENTS,
+  MAX_SIGNATURE_SET_BYTES,
+} from "../protocol/limits.ts";
+import { canonicalUsername, validateUsername } from "../protocol/usernames.ts";
 import { CONNECTION_PRAGMAS, MIGRATIONS } from "./schema.ts";
 
-/** Most keywords one announcement may carry. */
-export const MAX_KEYWORDS = 16;
-/** Longest keyword in UTF-8 bytes. */
-export const MAX_KEYWORD_BYTES = 64;
-/** Most recipients of one non-public announcement. */
-export const MAX_RECIPIENTS = 32;
-/** Longest file name in UTF-8 bytes. */
-export const MAX_NAME_BYTES = 255;
-/** Longest peer address ("host:port") in UTF-8 bytes. */
-export const MAX_ADDRESS_BYTES = 262;
-/** Largest signed announcement in bytes; its fields are bounded above, so this has headroom. */
-export const MAX_ANNOUNCEMENT_BYTES = 16 * 1024;
-/** Largest signature in bytes (RSA-4096 needs 512, Ed25519 64). */
-export const MAX_SIGNATURE_BYTES = 1024;
 /** Longest session id. */
 export const MAX_SESSION_ID_LENGTH = 128;
-/** Most rows one page of search or list results may ask for. */
-export const MAX_PAGE_SIZE = 200;
-/** Page size when the caller gives none. */
-export const DEFAULT_PAGE_SIZE = 50;
-/** Deepest offset a page may start at: deeper pages cost a scan over everything before them. */
-export const MAX_OFFSET = 10_000;
 /** Search terms beyond this many are ignored, which bounds the work one query can cause. */
 export const MAX_SEARCH_TERMS = 8;
-/** Only this many leading characters of a search string are looked at. */
-export const MAX_SEARCH_CHARS = 512;
 
 /** Schema version this code creates and expects (`PRAGMA user_version`). */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
-/** Shortest username. */
-export const USERNAME_MIN = 3;
-/** Longest username. */
-export const USERNAME_MAX = 32;
-
-const USERNAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 const HEX_ID_RE = /^(?:[0-9a-f]{2}){8,64}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const ADDRESS_RE = /^.+:([0-9]{1,5})$/;
@@ -218,9 +204,9 @@ export interface Listing extends ListingRecord {
 export interface PageOptions {
   /** Viewer's user id (the server knows it after login); undefined for anonymous. */
   viewer?: number;
-  /** Rows per page, 1 to {@linkcode MAX_PAGE_SIZE}. @default {50} */
+  /** Rows per page, 1 to {@linkcode MAX_LISTINGS}. @default {50} */
   limit?: number;
-  /** Rows to skip, 0 to {@linkcode MAX_OFFSET}. @default {0} */
+  /** Rows to skip, 0 to {@linkcode MAX_LIST_OFFSET}. @default {0} */
   offset?: number;
 }
 
@@ -228,27 +214,6 @@ export interface PageOptions {
 export interface ListOptions extends PageOptions {
   /** Only the viewer's own announcements (none for an anonymous viewer). @default {false} */
   mine?: boolean;
-}
-
-/**
- * Checks a username typed by a person and returns its canonical key (lower case). Throws
- * SfsError USAGE: the name always starts with someone typing it, so the CLI can report it as
- * a usage error, and the server turns any SfsError into a rejection of the request anyway.
- */
-export function validateUsername(name: string): string {
-  const key = canonicalUsername(name);
-  if (key === undefined) {
-    throw new SfsError(
-      "USAGE",
-      // The name is echoed only when plain printable ASCII: this text may reach a log or a
-      // terminal, and the name may come from anyone.
-      `Invalid username${
-        /^[\x20-\x7e]{1,64}$/.test(name) ? ` "${name}"` : ""
-      }: use ${USERNAME_MIN} to ${USERNAME_MAX} ` +
-        "letters, digits, '.', '_' or '-', starting with a letter or digit",
-    );
-  }
-  return key;
 }
 
 /**
@@ -261,7 +226,7 @@ export function validateUsername(name: string): string {
  */
 export function toFtsQuery(input: string): string | undefined {
   const terms = new Set<string>();
-  for (const raw of input.slice(0, MAX_SEARCH_CHARS).normalize("NFC").split(/\s+/u)) {
+  for (const raw of input.slice(0, MAX_QUERY_BYTES).normalize("NFC").split(/\s+/u)) {
     if (terms.size === MAX_SEARCH_TERMS) break;
     const words = raw.match(TOKEN_RE);
     if (words === null) continue;
@@ -944,14 +909,6 @@ function prepareQueries(db: DatabaseSync, columns: string) {
   };
 }
 
-/** Lower-case key of a valid username, or undefined. */
-function canonicalUsername(name: string): string | undefined {
-  const key = name.normalize("NFC").toLowerCase();
-  return key.length >= USERNAME_MIN && key.length <= USERNAME_MAX && USERNAME_RE.test(key)
-    ? key
-    : undefined;
-}
-
 interface CheckedAnnouncement {
   a: Announcement;
   nameKey: string;
@@ -994,8 +951,8 @@ function checkAnnouncement(a: Announcement): CheckedAnnouncement {
   if (a.announcement.length === 0 || a.announcement.length > MAX_ANNOUNCEMENT_BYTES) {
     bad(`signed bytes must be 1 to ${MAX_ANNOUNCEMENT_BYTES} bytes`);
   }
-  if (a.signature.length === 0 || a.signature.length > MAX_SIGNATURE_BYTES) {
-    bad(`signature must be 1 to ${MAX_SIGNATURE_BYTES} bytes`);
+  if (a.signature.length === 0 || a.signature.length > MAX_SIGNATURE_SET_BYTES) {
+    bad(`signature must be 1 to ${MAX_SIGNATURE_SET_BYTES} bytes`);
   }
   return {
     a,
@@ -1030,11 +987,11 @@ function isText(value: string, maxBytes: number): boolean {
 function page(options: PageOptions): { limit: number; offset: number } {
   const limit = options.limit ?? DEFAULT_PAGE_SIZE;
   const offset = options.offset ?? 0;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new SfsError("BAD_MESSAGE", `Page size must be 1 to ${MAX_PAGE_SIZE}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LISTINGS) {
+    throw new SfsError("BAD_MESSAGE", `Page size must be 1 to ${MAX_LISTINGS}`);
   }
-  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
-    throw new SfsError("BAD_MESSAGE", `Offset must be 0 to ${MAX_OFFSET}`);
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_LIST_OFFSET) {
+    throw new SfsError("BAD_MESSAGE", `Offset must be 0 to ${MAX_LIST_OFFSET}`);
   }
   return { limit, offset };
 }

@@ -5,16 +5,17 @@ import {
   type Announcement,
   IndexStore,
   type IndexStoreOptions,
-  MAX_KEYWORD_BYTES,
-  MAX_KEYWORDS,
-  MAX_NAME_BYTES,
-  MAX_OFFSET,
-  MAX_PAGE_SIZE,
-  MAX_RECIPIENTS,
   SCHEMA_VERSION,
   toFtsQuery,
-  validateUsername,
 } from "./store.ts";
+import {
+  MAX_KEYWORD_BYTES,
+  MAX_KEYWORDS,
+  MAX_LIST_OFFSET,
+  MAX_LISTINGS,
+  MAX_NAME_BYTES,
+  MAX_RECIPIENTS,
+} from "../protocol/limits.ts";
 
 const HOUR = 60 * 60 * 1000;
 const T0 = Date.UTC(2025, 0, 1);
@@ -174,33 +175,6 @@ Deno.test("IndexStore.open() refuses a database from a newer sfs", async () => {
 
 Deno.test("IndexStore.open() reports an unusable path as IO", () => {
   assert.throws(() => IndexStore.open("/nonexistent-dir/sub/index.db"), code("IO"));
-});
-
-Deno.test("validateUsername() returns the lower-case key or throws USAGE", async (t) => {
-  for (const [input, key] of [["Alice", "alice"], ["bob.smith_2-x", "bob.smith_2-x"]]) {
-    await t.step(`accepts ${input}`, () => assert.equal(validateUsername(input), key));
-  }
-  await t.step("accepts 3 and 32 characters", () => {
-    assert.equal(validateUsername("abc"), "abc");
-    assert.equal(validateUsername("a".repeat(32)), "a".repeat(32));
-  });
-  const bad = [
-    "ab",
-    "a".repeat(33),
-    "",
-    "_alice",
-    ".alice",
-    "-x1",
-    "al ice",
-    "al/ice",
-    "äli",
-    "al\n",
-  ];
-  for (const input of bad) {
-    await t.step(`rejects ${JSON.stringify(input)}`, () => {
-      assert.throws(() => validateUsername(input), code("USAGE"));
-    });
-  }
 });
 
 Deno.test("createUser() refuses a taken username in any case with EXISTS", async () => {
@@ -723,16 +697,16 @@ Deno.test("search() and list() reject out-of-range pages with BAD_MESSAGE", asyn
   for (
     const options of [
       { limit: 0 },
-      { limit: MAX_PAGE_SIZE + 1 },
+      { limit: MAX_LISTINGS + 1 },
       { limit: 1.5 },
       { offset: -1 },
-      { offset: MAX_OFFSET + 1 },
+      { offset: MAX_LIST_OFFSET + 1 },
     ]
   ) {
     assert.throws(() => f.store.search("x", options), code("BAD_MESSAGE"));
     assert.throws(() => f.store.list(options), code("BAD_MESSAGE"));
   }
-  assert.deepEqual(f.store.search("x", { limit: MAX_PAGE_SIZE, offset: MAX_OFFSET }), []);
+  assert.deepEqual(f.store.search("x", { limit: MAX_LISTINGS, offset: MAX_LIST_OFFSET }), []);
 });
 
 Deno.test("findByName() matches the exact name ignoring case and may return several", async () => {
