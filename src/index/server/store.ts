@@ -14,7 +14,6 @@ import type { Bytes } from "../../crypto/bytes.ts";
 import { SfsError } from "../../errors.ts";
 import {
   DEFAULT_PAGE_SIZE,
-  MAX_ADDRESS_BYTES,
   MAX_ANNOUNCEMENT_BYTES,
   MAX_KEYWORD_BYTES,
   MAX_KEYWORDS,
@@ -25,6 +24,7 @@ import {
   MAX_RECIPIENTS,
   MAX_SIGNATURE_SET_BYTES,
 } from "../protocol/limits.ts";
+import { isAnnouncedName, isKeyword, isPeerAddress } from "../protocol/announcement.ts";
 import { canonicalUsername, validateUsername } from "../protocol/usernames.ts";
 import { CONNECTION_PRAGMAS, MIGRATIONS } from "./schema.ts";
 
@@ -38,9 +38,6 @@ export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
 const HEX_ID_RE = /^(?:[0-9a-f]{2}){8,64}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
-const ADDRESS_RE = /^.+:([0-9]{1,5})$/;
-// Cc is C0, DEL and C1: never part of a name, and newline separates stored keywords.
-const CONTROL_RE = /\p{Cc}/u;
 // Runs of what unicode61 treats as token characters (letters, numbers, private use); a search
 // term without one could only ever produce an empty phrase.
 const TOKEN_RE = /[\p{L}\p{N}\p{Co}]+/gu;
@@ -53,7 +50,6 @@ const FAILED_LOGIN_PRUNE_EVERY = 1000;
  * 1 KiB per entry), and past it the oldest entry goes.
  */
 const IDENTITY_CACHE_SIZE = 1024;
-const encoder = new TextEncoder();
 
 /** Options of {@linkcode IndexStore.open}. */
 export interface IndexStoreOptions {
@@ -924,17 +920,14 @@ function checkAnnouncement(a: Announcement): CheckedAnnouncement {
   if (!HEX_ID_RE.test(a.id)) bad("file id must be 8 to 64 bytes of lower-case hex");
   if (!Number.isSafeInteger(a.ownerId)) bad("owner id is not an integer");
   checkSessionId(a.sessionId);
-  if (!isText(a.name, MAX_NAME_BYTES)) {
-    bad(`name must be 1 to ${MAX_NAME_BYTES} bytes without control characters`);
-  }
+  if (!isAnnouncedName(a.name)) bad(`name must be 1 to ${MAX_NAME_BYTES} bytes of safe text`);
   if (!Number.isSafeInteger(a.size) || a.size < 0) bad("size must be a non-negative integer");
   if (!SHA256_RE.test(a.sha256)) bad("sha256 must be 64 lower-case hex digits");
   if (a.keywords.length > MAX_KEYWORDS) bad(`more than ${MAX_KEYWORDS} keywords`);
   const keywords = new Set<string>();
   for (const keyword of a.keywords) {
-    if (!isText(keyword, MAX_KEYWORD_BYTES)) {
-      bad(`keyword must be 1 to ${MAX_KEYWORD_BYTES} bytes without control characters`);
-    }
+    // Display-safe text has no newline, the separator of stored keywords.
+    if (!isKeyword(keyword)) bad(`keyword must be 1 to ${MAX_KEYWORD_BYTES} bytes of safe text`);
     keywords.add(keyword);
   }
   if (a.recipients.length > MAX_RECIPIENTS) bad(`more than ${MAX_RECIPIENTS} recipients`);
@@ -942,11 +935,7 @@ function checkAnnouncement(a: Announcement): CheckedAnnouncement {
   for (const recipient of a.recipients) {
     recipients.add(canonicalUsername(recipient) ?? bad("recipient is not a valid username"));
   }
-  try {
-    checkAddress(a.address);
-  } catch {
-    bad("address must be host:port");
-  }
+  if (!isPeerAddress(a.address)) bad("address must be HOST:PORT");
   if (!Number.isSafeInteger(a.createdAt) || a.createdAt < 0) bad("bad creation time");
   if (a.announcement.length === 0 || a.announcement.length > MAX_ANNOUNCEMENT_BYTES) {
     bad(`signed bytes must be 1 to ${MAX_ANNOUNCEMENT_BYTES} bytes`);
@@ -969,19 +958,9 @@ function checkSessionId(sessionId: string): void {
 }
 
 function checkAddress(address: string): void {
-  const port = ADDRESS_RE.exec(address)?.[1];
-  if (
-    port === undefined || Number(port) < 1 || Number(port) > 65535 ||
-    !isText(address, MAX_ADDRESS_BYTES)
-  ) {
+  if (!isPeerAddress(address)) {
     throw new SfsError("BAD_MESSAGE", `Invalid peer address "${address.slice(0, 64)}"`);
   }
-}
-
-/** Non-empty, well-formed, at most `maxBytes` UTF-8 bytes, no control characters. */
-function isText(value: string, maxBytes: number): boolean {
-  return value.length > 0 && value.isWellFormed() && !CONTROL_RE.test(value) &&
-    encoder.encode(value).length <= maxBytes;
 }
 
 function page(options: PageOptions): { limit: number; offset: number } {
