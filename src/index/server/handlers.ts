@@ -155,13 +155,13 @@ export class IndexHandlers {
         return { type: MessageType.OK };
       }
       case MessageType.SEARCH:
-        return this.#listings(this.#store.searchRecords(request.query, {
+        return this.#listings(this.#store.search(request.query, {
           viewer: state.userId,
           limit: request.limit,
           offset: request.offset,
         }));
       case MessageType.LIST:
-        return this.#listings(this.#store.listRecords({
+        return this.#listings(this.#store.list({
           viewer: state.userId,
           mine: request.mine,
           limit: request.limit,
@@ -358,10 +358,10 @@ export class IndexHandlers {
     if (isFileIdQuery(query)) {
       // An id names one file or none: no fallback to names, where anyone can pick one that
       // spells the id of a file hidden from this user or withdrawn.
-      const found = this.#store.getRecord(query.toLowerCase(), state.userId);
+      const found = this.#store.get(query.toLowerCase(), state.userId);
       return this.#listings(found === undefined ? [] : [found]);
     }
-    return this.#listings(this.#store.findRecordsByName(query, state.userId));
+    return this.#listings(this.#store.findByName(query, state.userId));
   }
 
   #listings(rows: ListingRecord[]): Listings {
