@@ -4,18 +4,17 @@
  * folder behind {@linkcode IndexStore}, so another backend only has to re-implement it:
  *
  * - database.ts opens the file and migrates it (schema.ts); statements.ts holds every statement;
- * - this file: accounts, attempts and presence, and the one entry point to the rest;
+ * - this file: sessions and presence, and the one entry point to the rest;
+ * - store_users.ts: accounts and attempt counts;
  * - store_listings.ts: announcing and withdrawing; store_queries.ts: the listing queries.
  *
  * `DatabaseSync` is synchronous, so every call blocks the event loop while it runs. Calls are
  * kept short (indexed lookups, bounded pages, one transaction per write) for that reason.
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Bytes } from "../../crypto/bytes.ts";
 import { SfsError } from "../../errors.ts";
-import { canonicalUsername, validateUsername } from "../protocol/usernames.ts";
 import { openDatabase } from "./database.ts";
-import { blob, int, type Row, SqlRunner, text } from "./sql.ts";
+import { int, SqlRunner } from "./sql.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import {
   type Announcement,
@@ -31,12 +30,14 @@ import {
   type PageOptions,
 } from "./store_queries.ts";
 
+import { type NewUser, type User, UserTable } from "./store_users.ts";
+
 export { SCHEMA_VERSION } from "./database.ts";
+export type { NewUser, User } from "./store_users.ts";
 export type { Announcement, Withdrawal } from "./store_listings.ts";
 export type { ListingRecord, ListOptions, PageOptions } from "./store_queries.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const FAILED_LOGIN_PRUNE_EVERY = 1000;
 
 /** Options of {@linkcode IndexStore.open}. */
 export interface IndexStoreOptions {
@@ -48,53 +49,23 @@ export interface IndexStoreOptions {
   failedLoginRetentionMs?: number;
 }
 
-/** An account as stored. */
-export interface User {
-  /** Store-assigned id. */
-  id: number;
-  /** Username as the user typed it at registration. */
-  username: string;
-  /** `scrypt$…` encoding from `hashPassword`. */
-  passwordHash: string;
-  /** Canonical public identity bytes. */
-  identity: Bytes;
-  /** Fingerprint of `identity`. */
-  fingerprint: string;
-  /** Registration time (ms since the epoch). */
-  createdAt: number;
-  /** Last time the identity changed (ms since the epoch). */
-  keysUpdatedAt: number;
-}
-
-/** Fields of a new account. */
-export interface NewUser {
-  /** Username; must pass `validateUsername`. */
-  username: string;
-  /** `scrypt$…` encoding from `hashPassword`. */
-  passwordHash: string;
-  /** Canonical public identity bytes. */
-  identity: Uint8Array;
-  /** Fingerprint of `identity`. */
-  fingerprint: string;
-}
-
 /** Persistent index state over one SQLite connection; see the module docs. */
 export class IndexStore {
   readonly #db: DatabaseSync;
   readonly #now: () => number;
-  readonly #failedRetentionMs: number;
   readonly #sql: Statements;
   readonly #runner: SqlRunner;
+  readonly #users: UserTable;
   readonly #writes: ListingWrites;
   readonly #queries: ListingQueries;
-  #failedSincePrune = 0;
 
   private constructor(db: DatabaseSync, options: IndexStoreOptions) {
     this.#db = db;
     this.#now = options.now ?? Date.now;
-    this.#failedRetentionMs = options.failedLoginRetentionMs ?? DAY_MS;
     this.#sql = prepareStatements(db);
     this.#runner = new SqlRunner(db);
+    const retention = options.failedLoginRetentionMs ?? DAY_MS;
+    this.#users = new UserTable(this.#sql, this.#runner, this.#now, retention);
     this.#writes = new ListingWrites(this.#sql, this.#runner, this.#now);
     this.#queries = new ListingQueries(this.#sql, this.#runner);
   }
@@ -135,87 +106,46 @@ export class IndexStore {
     });
   }
 
-  // Users
+  // Accounts and attempts (store_users.ts)
 
-  /**
-   * Creates an account and returns its id; SfsError EXISTS when the name is taken in any case,
-   * USAGE (§12.3's code) for an invalid name.
-   */
+  /** {@linkcode UserTable.createUser}: EXISTS when taken in any case, USAGE for a bad name. */
   createUser(user: NewUser): number {
-    const key = validateUsername(user.username);
-    const now = this.#now();
-    const row = this.#runner.guard(() =>
-      this.#sql.insertUser.get(
-        user.username.normalize("NFC"),
-        key,
-        user.passwordHash,
-        user.identity,
-        user.fingerprint,
-        now,
-        now,
-      )
-    );
-    if (row === undefined) throw new SfsError("EXISTS", `Username "${user.username}" is taken`);
-    return int(row.id);
+    return this.#users.createUser(user);
   }
 
-  /** Looks an account up by username, ignoring case. */
+  /** {@linkcode UserTable.getUser}: by username, ignoring case. */
   getUser(username: string): User | undefined {
-    const key = canonicalUsername(username);
-    if (key === undefined) return undefined;
-    const row = this.#runner.guard(() => this.#sql.userByKey.get(key));
-    return row === undefined ? undefined : toUser(row);
+    return this.#users.getUser(username);
   }
 
-  /** Looks an account up by id. */
+  /** {@linkcode UserTable.getUserById}. */
   getUserById(userId: number): User | undefined {
-    const row = this.#runner.guard(() => this.#sql.userById.get(userId));
-    return row === undefined ? undefined : toUser(row);
+    return this.#users.getUserById(userId);
   }
 
-  /** Replaces an account's identity; SfsError NOT_FOUND for an unknown user. */
+  /** {@linkcode UserTable.updateUserKeys}: NOT_FOUND for an unknown user. */
   updateUserKeys(userId: number, identity: Uint8Array, fingerprint: string): void {
-    const result = this.#runner.guard(() =>
-      this.#sql.updateKeys.run(identity, fingerprint, this.#now(), userId)
-    );
-    if (result.changes === 0) throw new SfsError("NOT_FOUND", `No user with id ${userId}`);
+    this.#users.updateUserKeys(userId, identity, fingerprint);
   }
 
-  /** Replaces an account's password hash (e.g. after a rehash); SfsError NOT_FOUND if unknown. */
+  /** {@linkcode UserTable.updatePasswordHash}: NOT_FOUND for an unknown user. */
   updatePasswordHash(userId: number, passwordHash: string): void {
-    const result = this.#runner.guard(() => this.#sql.updatePassword.run(passwordHash, userId));
-    if (result.changes === 0) throw new SfsError("NOT_FOUND", `No user with id ${userId}`);
+    this.#users.updatePasswordHash(userId, passwordHash);
   }
 
-  // Attempts (failed logins, registrations): timestamped events counted per key
-
-  /**
-   * Records one attempt under `key` (e.g. "login:alice@192.0.2.1", "register:192.0.2.1"). The
-   * table is still named failed_logins, from when it counted nothing else.
-   */
+  /** {@linkcode UserTable.recordAttempt}: one attempt under `key`. */
   recordAttempt(key: string): void {
-    const now = this.#now();
-    const cutoff = now - this.#failedRetentionMs;
-    this.#runner.transaction(() => {
-      this.#sql.insertFailed.run(key, now);
-      this.#sql.pruneFailedKey.run(key, cutoff);
-      // Keys that never fail again are swept now and then, so the table stays bounded by the
-      // failure rate times the retention window.
-      if (++this.#failedSincePrune >= FAILED_LOGIN_PRUNE_EVERY) {
-        this.#failedSincePrune = 0;
-        this.#sql.pruneFailedAll.run(cutoff);
-      }
-    });
+    this.#users.recordAttempt(key);
   }
 
-  /** Attempts under `key` at or after `sinceMs` (ms since the epoch). */
+  /** {@linkcode UserTable.attemptsSince}. */
   attemptsSince(key: string, sinceMs: number): number {
-    return int(this.#runner.guard(() => this.#sql.countFailed.get(key, sinceMs))?.n ?? 0);
+    return this.#users.attemptsSince(key, sinceMs);
   }
 
-  /** Forgets the attempts under `key` (after a successful login). */
+  /** {@linkcode UserTable.clearAttempts}. */
   clearAttempts(key: string): void {
-    this.#runner.guard(() => this.#sql.clearFailed.run(key));
+    this.#users.clearAttempts(key);
   }
 
   // Sessions and presence
@@ -321,16 +251,4 @@ export class IndexStore {
   findByName(name: string, viewer?: number): ListingRecord[] {
     return this.#queries.findByName(name, viewer);
   }
-}
-
-function toUser(row: Row): User {
-  return {
-    id: int(row.id),
-    username: text(row.username),
-    passwordHash: text(row.password_hash),
-    identity: blob(row.identity),
-    fingerprint: text(row.fingerprint),
-    createdAt: int(row.created_at),
-    keysUpdatedAt: int(row.keys_updated_at),
-  };
 }

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type ErrorCode, isSfsError } from "../../errors.ts";
-import {
-  type Announcement,
-  IndexStore,
-  type IndexStoreOptions,
-  SCHEMA_VERSION,
-} from "./store.ts";
+import { type Announcement, IndexStore, type IndexStoreOptions, SCHEMA_VERSION } from "./store.ts";
 import {
   MAX_KEYWORD_BYTES,
   MAX_KEYWORDS,
