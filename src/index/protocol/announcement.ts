@@ -26,7 +26,6 @@ import {
   type WireListing,
 } from "../../wire/messages.ts";
 import { tryParseHostPort } from "../../net/address.ts";
-import { isDisplaySafe } from "../../text.ts";
 import {
   MAX_ADDRESS_BYTES,
   MAX_KEYWORD_BYTES,
@@ -41,6 +40,11 @@ import { isCanonicalUsername, validateUsername } from "./usernames.ts";
 export const ANNOUNCEMENT_VERSION = 1;
 /** Bytes of a SHA-256 value or fingerprint. */
 const HASH_BYTES = 32;
+// §12.5: C0, DEL and C1 controls and the bidi overrides and isolates. Names and keywords reach
+// other people's terminals, where these could disguise what is shown. This is narrower than
+// src/text.ts's display-safe text (which also refuses U+061C, U+200E, U+200F, U+2028, U+2029);
+// adopting that here changes §12.5, so it waits for the spec (see the restructure issue, point 3).
+const UNSAFE_TEXT_RE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
 const encoder = new TextEncoder();
 
 /** The fields of an announcement, decoded and validated. */
@@ -227,7 +231,7 @@ function checkFields(a: FileAnnouncement): string | undefined {
   if (!isCanonicalUsername(a.owner)) return "owner must be a canonical username";
   if (a.ownerFingerprint.length !== HASH_BYTES) return "owner fingerprint must be 32 bytes";
   if (!isAnnouncedName(a.name)) {
-    return `name must be 1 to ${MAX_NAME_BYTES} bytes of display-safe text`;
+    return `name must be 1 to ${MAX_NAME_BYTES} bytes without control characters`;
   }
   if (!Number.isSafeInteger(a.size) || a.size < 0) return "size must be a non-negative integer";
   if (a.sha256.length !== HASH_BYTES) return "SHA-256 must be 32 bytes";
@@ -249,7 +253,7 @@ function checkLists(
   for (const keyword of keywords) {
     if (!isKeyword(keyword) || keyword !== keyword.normalize("NFC")) {
       return `keyword "${keyword.slice(0, 64)}" must be 1 to ${MAX_KEYWORD_BYTES} bytes of ` +
-        "display-safe NFC text";
+        "NFC text without control characters";
     }
     if (keyword.trim() !== keyword) return `keyword "${keyword}" has surrounding spaces`;
     if (seen.has(keyword)) return `keyword "${keyword}" appears twice`;
@@ -266,13 +270,13 @@ function checkLists(
 
 /**
  * True for a file name an announcement may carry (§12.5): 1 to {@link MAX_NAME_BYTES} bytes of
- * display-safe text (src/text.ts), since it reaches other people's terminals.
+ * well-formed text without controls or bidi overrides, since it reaches other people's terminals.
  */
 export function isAnnouncedName(name: string): boolean {
   return isBoundedSafeText(name, MAX_NAME_BYTES);
 }
 
-/** True for one keyword (§12.5): 1 to {@link MAX_KEYWORD_BYTES} bytes of display-safe text. */
+/** True for one keyword (§12.5): 1 to {@link MAX_KEYWORD_BYTES} bytes, as safe as a name. */
 export function isKeyword(keyword: string): boolean {
   return isBoundedSafeText(keyword, MAX_KEYWORD_BYTES);
 }
@@ -287,5 +291,6 @@ export function isPeerAddress(address: string): boolean {
 }
 
 function isBoundedSafeText(value: string, maxBytes: number): boolean {
-  return value.length > 0 && isDisplaySafe(value) && encoder.encode(value).length <= maxBytes;
+  return value.length > 0 && value.isWellFormed() && !UNSAFE_TEXT_RE.test(value) &&
+    encoder.encode(value).length <= maxBytes;
 }

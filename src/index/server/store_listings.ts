@@ -35,7 +35,7 @@ export interface Announcement {
   ownerId: number;
   /** Sharing session the file is served from; it must belong to the owner. */
   sessionId: string;
-  /** File name, at most {@linkcode MAX_NAME_BYTES} UTF-8 bytes of display-safe text. */
+  /** File name, at most {@linkcode MAX_NAME_BYTES} UTF-8 bytes; see `isAnnouncedName`. */
   name: string;
   /** File size in bytes. */
   size: number;
@@ -249,19 +249,21 @@ function checkAnnouncement(a: Announcement): CheckedAnnouncement {
   if (!HEX_ID_RE.test(a.id)) bad("file id must be 8 to 64 bytes of lower-case hex");
   if (!Number.isSafeInteger(a.ownerId)) bad("owner id is not an integer");
   checkSessionId(a.sessionId);
-  if (!isAnnouncedName(a.name)) bad(`name must be 1 to ${MAX_NAME_BYTES} bytes of safe text`);
+  if (!isAnnouncedName(a.name)) {
+    bad(`name must be 1 to ${MAX_NAME_BYTES} bytes without control characters`);
+  }
   if (!Number.isSafeInteger(a.size) || a.size < 0) bad("size must be a non-negative integer");
   if (!SHA256_RE.test(a.sha256)) bad("sha256 must be 64 lower-case hex digits");
   if (a.keywords.length > MAX_KEYWORDS) bad(`more than ${MAX_KEYWORDS} keywords`);
-  // Display-safe text has no newline, the separator of stored keywords.
+  // A keyword has no control character, so no newline, the separator of stored keywords.
   if (!a.keywords.every(isKeyword)) {
-    bad(`keyword must be 1 to ${MAX_KEYWORD_BYTES} bytes of safe text`);
+    bad(`keyword must be 1 to ${MAX_KEYWORD_BYTES} bytes without control characters`);
   }
   if (a.recipients.length > MAX_RECIPIENTS) bad(`more than ${MAX_RECIPIENTS} recipients`);
   const recipients = a.recipients.map((r) =>
     canonicalUsername(r) ?? bad("recipient is not a valid username")
   );
-  if (!isPeerAddress(a.address)) bad("address must be HOST:PORT");
+  if (!isPeerAddress(a.address)) bad("address must be host:port");
   if (!Number.isSafeInteger(a.createdAt) || a.createdAt < 0) bad("bad creation time");
   if (a.announcement.length === 0 || a.announcement.length > MAX_ANNOUNCEMENT_BYTES) {
     bad(`signed bytes must be 1 to ${MAX_ANNOUNCEMENT_BYTES} bytes`);
