@@ -24,7 +24,7 @@ import {
   signAnnouncement,
   type SignedAnnouncement,
   verifyListing,
-} from "../src/index/announcement.ts";
+} from "../src/index/protocol/announcement.ts";
 import { HANDSHAKE_TIMEOUT_MS as SEND_HANDSHAKE_TIMEOUT_MS } from "../src/peer/serve.ts";
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
 import { finalSignedData } from "../src/peer/transfer.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type Bytes, fromHex, toHex } from "../src/crypto/bytes.ts";
 import { formatFingerprint } from "../src/crypto/identity.ts";
 import { SfsError } from "../src/errors.ts";
-import { type FileAnnouncement, signAnnouncement } from "../src/index/announcement.ts";
+import { type FileAnnouncement, signAnnouncement } from "../src/index/protocol/announcement.ts";
 import { respond } from "../src/wire/channel.ts";
 import { fileIdOf } from "../src/wire/file_id.ts";
 import { MessageType, type WireListing } from "../src/wire/messages.ts";

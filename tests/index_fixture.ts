@@ -10,7 +10,7 @@ import { importIdentity } from "../src/crypto/keystore.ts";
 import type { Identity } from "../src/crypto/identity.ts";
 import { constantTimeEqual } from "../src/crypto/bytes.ts";
 import { parseFingerprint } from "../src/crypto/identity.ts";
-import { IndexClient } from "../src/index/client.ts";
+import { IndexClient } from "../src/index/client/client.ts";
 import { runSfs, type SfsEvent, type SfsProcess, type SfsResult, startSfs } from "./harness.ts";
 import { identityText, testHome } from "./identities.ts";
 

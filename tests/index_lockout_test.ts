@@ -15,7 +15,7 @@ import { constantTimeEqual } from "../src/crypto/bytes.ts";
 import { parseFingerprint } from "../src/crypto/identity.ts";
 import { importIdentity } from "../src/crypto/keystore.ts";
 import { isSfsError } from "../src/errors.ts";
-import { IndexClient } from "../src/index/client.ts";
+import { IndexClient } from "../src/index/client/client.ts";
 import type { Transport } from "../src/wire/frame.ts";
 import { startSfs, tempDir } from "./harness.ts";
 import { identityText } from "./identities.ts";

@@ -8,8 +8,8 @@ import { toHex } from "../src/crypto/bytes.ts";
 import { isSfsError } from "../src/errors.ts";
 import { parseFingerprint } from "../src/crypto/identity.ts";
 import { constantTimeEqual } from "../src/crypto/bytes.ts";
-import { signAnnouncement } from "../src/index/announcement.ts";
-import { signProof } from "../src/index/proof.ts";
+import { signAnnouncement } from "../src/index/protocol/announcement.ts";
+import { signProof } from "../src/index/protocol/proof.ts";
 import { initiate } from "../src/wire/channel.ts";
 import { MessageType } from "../src/wire/messages.ts";
 import { fileIdOf } from "../src/wire/file_id.ts";
@@ -22,7 +22,7 @@ import {
   type ServerProcess,
   startServer,
 } from "./index_fixture.ts";
-import { IndexClient } from "../src/index/client.ts";
+import { IndexClient } from "../src/index/client/client.ts";
 
 /** What a hostile client puts in names: an OSC title sequence, bidi, odd spaces and breaks. */
 const HOSTILE_USERNAMES = [

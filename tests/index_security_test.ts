@@ -13,7 +13,7 @@ import {
   encodeAnnouncement,
   encodeSignatureSet,
   signAnnouncement,
-} from "../src/index/announcement.ts";
+} from "../src/index/protocol/announcement.ts";
 import { fileIdOf } from "../src/wire/file_id.ts";
 import { randomFile, startSfs, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";

@@ -4,7 +4,7 @@
  */
 import { SfsError } from "../errors.ts";
 import type { Identity } from "../crypto/identity.ts";
-import { IndexClient } from "../index/client.ts";
+import { IndexClient } from "../index/client/client.ts";
 import { type IndexTarget, resolveIndex } from "./config.ts";
 import { connect } from "../net/connect.ts";
 import type { Output } from "./output.ts";

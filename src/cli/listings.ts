@@ -1,7 +1,7 @@
 /** Showing index listings: verified views, the human table and the JSON form. */
 import { toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, shortFingerprint } from "../crypto/identity.ts";
-import { type VerifiedListing, verifyListing } from "../index/announcement.ts";
+import { type VerifiedListing, verifyListing } from "../index/protocol/announcement.ts";
 import type { WireListing } from "../wire/messages.ts";
 import type { JsonValue } from "./output.ts";
 import { formatBytes } from "./progress.ts";

@@ -2,7 +2,7 @@
 import { SfsError } from "../errors.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
-import { validateUsername } from "../index/store.ts";
+import { validateUsername } from "../index/protocol/usernames.ts";
 import { readConfig, resolveIndex, updateConfig } from "./config.ts";
 import { loadIdentity } from "./identity_file.ts";
 import { connectIndex, type IndexFlags } from "./index_connect.ts";

@@ -7,10 +7,14 @@ import { SfsError } from "../errors.ts";
 import { type Bytes, toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
-import { canonicalLists, decodeAnnouncement, signAnnouncement } from "../index/announcement.ts";
-import type { IndexClient } from "../index/client.ts";
-import { ShareSession } from "../index/sharing.ts";
-import { validateUsername } from "../index/store.ts";
+import {
+  canonicalLists,
+  decodeAnnouncement,
+  signAnnouncement,
+} from "../index/protocol/announcement.ts";
+import type { IndexClient } from "../index/client/client.ts";
+import { ShareSession } from "../index/client/sharing.ts";
+import { validateUsername } from "../index/protocol/usernames.ts";
 import { prepareFile, type SharedFile } from "../peer/sender.ts";
 import { serveFiles } from "../peer/serve.ts";
 import { formatTicket } from "../peer/ticket.ts";

@@ -119,22 +119,35 @@ export function isIPv4(text: string): boolean {
  * which means nothing in a ticket or announcement read on another.
  */
 export function isIPv6(text: string): boolean {
+  return ipv6Groups(text) !== undefined;
+}
+
+/**
+ * The eight 16-bit groups of an IPv6 address in the text form {@link isIPv6} accepts (`::`
+ * expanded, a dotted-quad tail as the last two groups), or undefined for anything else.
+ */
+export function ipv6Groups(text: string): number[] | undefined {
   let hex = text;
   const lastColon = text.lastIndexOf(":");
-  if (lastColon < 0) return false;
+  if (lastColon < 0) return undefined;
   const tail = text.slice(lastColon + 1);
   if (tail.includes(".")) {
     // An embedded IPv4 address takes the place of the last two groups.
-    if (!isIPv4(tail)) return false;
-    hex = `${text.slice(0, lastColon + 1)}0:0`;
+    if (!isIPv4(tail)) return undefined;
+    const [a, b, c, d] = tail.split(".").map(Number);
+    hex = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${
+      ((c << 8) | d).toString(16)
+    }`;
   }
   const halves = hex.split("::");
-  if (halves.length > 2) return false;
-  const groups = halves.map((half) => half === "" ? [] : half.split(":"));
-  if (!groups.every((list) => list.every((g) => HEX_GROUP_RE.test(g)))) return false;
-  const count = groups.reduce((sum, list) => sum + list.length, 0);
+  if (halves.length > 2) return undefined;
+  const lists = halves.map((half) => half === "" ? [] : half.split(":"));
+  if (!lists.every((list) => list.every((g) => HEX_GROUP_RE.test(g)))) return undefined;
+  const [head, rest = []] = lists.map((list) => list.map((g) => parseInt(g, 16)));
+  const count = head.length + rest.length;
   // "::" stands for at least one zero group.
-  return halves.length === 1 ? count === 8 : count <= 7;
+  if (halves.length === 1 ? count !== 8 : count > 7) return undefined;
+  return [...head, ...new Array<number>(8 - count).fill(0), ...rest];
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   formatHostPort,
   formatNetAddr,
   type HostPort,
+  ipv6Groups,
   isIPv6,
   parseHostPort,
   type ParseHostPortOptions,
@@ -147,5 +148,18 @@ Deno.test("isIPv6() agrees with the WHATWG URL parser on bracketed hosts", async
   assert.ok(unique.length > 15);
   for (const host of unique) {
     await t.step(host, () => assert.equal(isIPv6(host), URL.canParse(`http://[${host}]/`)));
+  }
+});
+
+Deno.test("ipv6Groups() expands :: and a dotted-quad tail, and refuses what isIPv6() refuses", () => {
+  assert.deepEqual(ipv6Groups("::"), [0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(ipv6Groups("2001:db8::1"), [0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
+  assert.deepEqual(ipv6Groups("::ffff:198.51.100.7"), [0, 0, 0, 0, 0, 0xffff, 0xc633, 0x6407]);
+  assert.deepEqual(ipv6Groups("1:2:3:4:5:6:7:8"), [1, 2, 3, 4, 5, 6, 7, 8]);
+  for (
+    const bad of ["", "1.2.3.4", "1:2:3:4:5:6:7", "1::2::3", "fe80::1%eth0", "12345::", "::1.2.3"]
+  ) {
+    assert.equal(ipv6Groups(bad), undefined, bad);
+    assert.equal(isIPv6(bad), false, bad);
   }
 });

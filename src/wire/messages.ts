@@ -21,10 +21,16 @@ export const MAX_ERROR_TEXT_BYTES = 512;
 /** Largest encoded public identity (§4.1) accepted in any message. */
 export const MAX_IDENTITY_BYTES = 2048;
 const MAX_WRAPPED_BYTES = 512;
-const MAX_SIGNATURE_BYTES = 512;
+/** Longest RSA-PSS signature in a signature set (§5): RSA-4096 makes 512 bytes. */
+export const MAX_SIGNATURE_BYTES = 512;
+/** Length of an Ed25519 signature (§5). */
+export const ED25519_SIGNATURE_BYTES = 64;
+/** Largest encoded signature set (§5): two `bytes16` fields at their largest. */
+export const MAX_SIGNATURE_SET_BYTES = 2 + MAX_SIGNATURE_BYTES + 2 + ED25519_SIGNATURE_BYTES;
 
-// Index protocol limits (§12). The index store enforces its own, equal or tighter, limits; these
-// only bound what a decoder will allocate and read.
+// Index protocol limits (§12) that a decoder below enforces. They are defined here, the lowest
+// layer that needs them, and src/index/protocol/limits.ts re-exports them with the index's own
+// limits; nothing above defines them again.
 /** Longest username on the wire, in UTF-8 bytes (valid names are shorter; see §12.3). */
 export const MAX_USERNAME_BYTES = 64;
 /** Longest password on the wire, in UTF-8 bytes (equals the password hasher's limit). */
@@ -465,8 +471,10 @@ export function encodeSignatures(writer: ByteWriter, signatures: Signatures): vo
 /** Reads a signature set written by {@link encodeSignatures}, checking both lengths. */
 export function decodeSignatures(reader: ByteReader): Signatures {
   const rsa = reader.bytes16(MAX_SIGNATURE_BYTES);
-  const ed25519 = reader.bytes16(64);
-  if (ed25519.length !== 0 && ed25519.length !== 64) reader.fail("Ed25519 signature not 64 bytes");
+  const ed25519 = reader.bytes16(ED25519_SIGNATURE_BYTES);
+  if (ed25519.length !== 0 && ed25519.length !== ED25519_SIGNATURE_BYTES) {
+    reader.fail("Ed25519 signature not 64 bytes");
+  }
   return {
     rsa: rsa.length ? rsa : undefined,
     ed25519: ed25519.length ? ed25519 : undefined,

@@ -22,8 +22,8 @@ import {
   encodeAnnouncement,
   type FileAnnouncement,
   verifyAnnouncement,
-} from "../../src/index/announcement.ts";
-import { proofData, verifyProof } from "../../src/index/proof.ts";
+} from "../../src/index/protocol/announcement.ts";
+import { proofData, verifyProof } from "../../src/index/protocol/proof.ts";
 import { formatTicket, parseTicket } from "../../src/peer/ticket.ts";
 import { finalSignedData } from "../../src/peer/transfer.ts";
 import { Channel, DEFAULT_MAX_RECORD } from "../../src/wire/channel.ts";

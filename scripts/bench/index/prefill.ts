@@ -13,9 +13,9 @@ import {
   decodeAnnouncement,
   encodeSignatureSet,
   verifyAnnouncement,
-} from "../../../src/index/announcement.ts";
-import { hashPassword } from "../../../src/index/password.ts";
-import { type Announcement, IndexStore } from "../../../src/index/store.ts";
+} from "../../../src/index/protocol/announcement.ts";
+import { hashPassword } from "../../../src/index/server/password.ts";
+import { type Announcement, IndexStore } from "../../../src/index/server/store.ts";
 import type { IndexConfig } from "./config.ts";
 import { addressOf, type Corpus } from "./corpus.ts";
 import type { PoolItem } from "./load_group.ts";

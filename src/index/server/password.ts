@@ -11,8 +11,9 @@
  */
 import type { Buffer } from "node:buffer";
 import { scrypt, timingSafeEqual } from "node:crypto";
-import { SfsError } from "../errors.ts";
-import { fromBase64, toBase64 } from "../crypto/bytes.ts";
+import { SfsError } from "../../errors.ts";
+import { fromBase64, toBase64 } from "../../crypto/bytes.ts";
+import { MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
 
 /** scrypt cost parameters and sizes; every field is optional in {@linkcode hashPassword}. */
 export interface PasswordHashOptions {
@@ -40,8 +41,6 @@ export const MIN_SCRYPT_N = 2 ** 4;
 export const MAX_SCRYPT_RP = 16;
 /** Memory ceiling for one hash (128·N·r bytes): N=2^20 with r=8 just fits. */
 export const MAX_SCRYPT_MEMORY = 2 ** 30;
-/** Longest accepted password in UTF-8 bytes, so a request cannot make us hash megabytes. */
-export const MAX_PASSWORD_BYTES = 1024;
 
 const PREFIX = "scrypt";
 const MIN_BYTES = 16;

@@ -9,13 +9,12 @@
  * is found out through a heartbeat answered WITHDRAWN (the session then re-announces to learn
  * which). The session drops each such file and reports it, so the caller stops serving it.
  */
-import { SfsError } from "../errors.ts";
-import type { Bytes } from "../crypto/bytes.ts";
-import type { SignedAnnouncement } from "./announcement.ts";
+import { SfsError } from "../../errors.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
+import type { SignedAnnouncement } from "../protocol/announcement.ts";
+import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
 import type { IndexClient } from "./client.ts";
 
-/** Interval between heartbeats. */
-export const HEARTBEAT_INTERVAL_MS = 10_000;
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
 /** Codes after which reconnecting is pointless until someone changes something. */

@@ -6,9 +6,9 @@
  * Store calls are synchronous and short; the slow parts (scrypt, signature checks) are awaited,
  * so one connection's work never holds up the others for long.
  */
-import { SfsError } from "../errors.ts";
-import { type Bytes, toHex } from "../crypto/bytes.ts";
-import { formatFingerprint, type PublicIdentity } from "../crypto/identity.ts";
+import { SfsError } from "../../errors.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
+import { formatFingerprint, type PublicIdentity } from "../../crypto/identity.ts";
 import {
   type Announce,
   type Auth,
@@ -25,12 +25,18 @@ import {
   type UserKeys,
   type UserKeysReply,
   type WireListing,
-} from "../wire/messages.ts";
-import { decodeSignatureSet, encodeSignatureSet, verifyAnnouncement } from "./announcement.ts";
+} from "../../wire/messages.ts";
+import {
+  decodeSignatureSet,
+  encodeSignatureSet,
+  verifyAnnouncement,
+} from "../protocol/announcement.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { hashPassword, needsRehash, type PasswordHashOptions, verifyPassword } from "./password.ts";
-import { verifyProof } from "./proof.ts";
-import { type IndexStore, type ListingRecord, type User, validateUsername } from "./store.ts";
+import { verifyProof } from "../protocol/proof.ts";
+import { MAX_CLOCK_SKEW_MS, MIN_PASSWORD_CHARS } from "../protocol/limits.ts";
+import { validateUsername } from "../protocol/usernames.ts";
+import type { IndexStore, ListingRecord, User } from "./store.ts";
 import { MAX_AUTH_FAILURES_PER_CONNECTION, Throttle } from "./throttle.ts";
 
 /**
@@ -38,10 +44,6 @@ import { MAX_AUTH_FAILURES_PER_CONNECTION, Throttle } from "./throttle.ts";
  * time, and it bounds one account's share of the disk to about 6 MB (rows of at most ~6 KiB).
  */
 export const DEFAULT_MAX_LISTINGS_PER_USER = 1000;
-/** Shortest password a new account may have, in characters. */
-export const MIN_PASSWORD_CHARS = 8;
-/** How far in the future an announcement's creation time may lie (clock skew). */
-export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 
 /** The one answer to a failed login, whatever failed: nothing tells which names exist. */
 const LOGIN_FAILED = "Wrong username or password";
@@ -153,13 +155,13 @@ export class IndexHandlers {
         return { type: MessageType.OK };
       }
       case MessageType.SEARCH:
-        return this.#listings(this.#store.searchRecords(request.query, {
+        return this.#listings(this.#store.search(request.query, {
           viewer: state.userId,
           limit: request.limit,
           offset: request.offset,
         }));
       case MessageType.LIST:
-        return this.#listings(this.#store.listRecords({
+        return this.#listings(this.#store.list({
           viewer: state.userId,
           mine: request.mine,
           limit: request.limit,
@@ -356,10 +358,10 @@ export class IndexHandlers {
     if (isFileIdQuery(query)) {
       // An id names one file or none: no fallback to names, where anyone can pick one that
       // spells the id of a file hidden from this user or withdrawn.
-      const found = this.#store.getRecord(query.toLowerCase(), state.userId);
+      const found = this.#store.get(query.toLowerCase(), state.userId);
       return this.#listings(found === undefined ? [] : [found]);
     }
-    return this.#listings(this.#store.findRecordsByName(query, state.userId));
+    return this.#listings(this.#store.findByName(query, state.userId));
   }
 
   #listings(rows: ListingRecord[]): Listings {

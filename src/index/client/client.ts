@@ -4,15 +4,16 @@
  * replies never get mixed up. Listings come back as the server sent them; verify them with
  * `verifyListing` before trusting a byte.
  */
-import { SfsError } from "../errors.ts";
-import { type Bytes, toHex } from "../crypto/bytes.ts";
-import { decodePublicIdentity, type Identity, type PublicIdentity } from "../crypto/identity.ts";
-import { type Channel, initiate } from "../wire/channel.ts";
-import type { Transport } from "../wire/frame.ts";
-import { isFileIdQuery, type Message, MessageType, type WireListing } from "../wire/messages.ts";
-import type { FileAnnouncement, SignedAnnouncement } from "./announcement.ts";
-import { signProof } from "./proof.ts";
-import { validateUsername } from "./store.ts";
+import { SfsError } from "../../errors.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
+import { decodePublicIdentity, type Identity, type PublicIdentity } from "../../crypto/identity.ts";
+import { type Channel, initiate } from "../../wire/channel.ts";
+import type { Transport } from "../../wire/frame.ts";
+import { isFileIdQuery, type Message, MessageType, type WireListing } from "../../wire/messages.ts";
+import type { FileAnnouncement, SignedAnnouncement } from "../protocol/announcement.ts";
+import { signProof } from "../protocol/proof.ts";
+import { DEFAULT_PAGE_SIZE } from "../protocol/limits.ts";
+import { validateUsername } from "../protocol/usernames.ts";
 
 /** Options of {@link IndexClient.connect}. */
 export interface IndexClientOptions {
@@ -29,8 +30,6 @@ export interface PageRequest {
   /** Listings to skip. @default 0 */
   offset?: number;
 }
-
-const DEFAULT_LIMIT = 50;
 
 /** A connection to an index server. */
 export class IndexClient {
@@ -151,7 +150,7 @@ export class IndexClient {
     const reply = await this.#request({
       type: MessageType.SEARCH,
       query,
-      limit: page.limit ?? DEFAULT_LIMIT,
+      limit: page.limit ?? DEFAULT_PAGE_SIZE,
       offset: page.offset ?? 0,
     }, MessageType.LISTINGS);
     return reply.listings;
@@ -162,7 +161,7 @@ export class IndexClient {
     const reply = await this.#request({
       type: MessageType.LIST,
       mine: options.mine ?? false,
-      limit: options.limit ?? DEFAULT_LIMIT,
+      limit: options.limit ?? DEFAULT_PAGE_SIZE,
       offset: options.offset ?? 0,
     }, MessageType.LISTINGS);
     return reply.listings;

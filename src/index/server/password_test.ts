@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import { isSfsError } from "../errors.ts";
-import {
-  DEFAULT_SCRYPT_N,
-  hashPassword,
-  MAX_PASSWORD_BYTES,
-  needsRehash,
-  verifyPassword,
-} from "./password.ts";
+import { isSfsError } from "../../errors.ts";
+import { DEFAULT_SCRYPT_N, hashPassword, needsRehash, verifyPassword } from "./password.ts";
+import { MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
 
 // Cheap parameters keep the suite fast; one test below runs the real default once.
 const FAST = { N: 16 } as const;

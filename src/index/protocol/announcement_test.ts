@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { type ErrorCode, isSfsError } from "../errors.ts";
-import { type Bytes, concat } from "../crypto/bytes.ts";
-import { ByteWriter } from "../crypto/encoding.ts";
-import type { Identity } from "../crypto/identity.ts";
-import { testIdentity } from "../../tests/identities.ts";
-import { fileIdOf } from "../wire/file_id.ts";
+import { type ErrorCode, isSfsError } from "../../errors.ts";
+import { type Bytes, concat } from "../../crypto/bytes.ts";
+import { ByteWriter } from "../../crypto/encoding.ts";
+import type { Identity } from "../../crypto/identity.ts";
+import { testIdentity } from "../../../tests/identities.ts";
+import { fileIdOf } from "../../wire/file_id.ts";
 import {
   canonicalLists,
   decodeAnnouncement,
@@ -91,6 +91,7 @@ Deno.test("decodeAnnouncement() rejects malformed and non-canonical bytes", asyn
     ["keyword with spaces around", raw({ ...base, keywords: [" x"] })],
     ["control character in name", raw({ ...base, name: "a\u001b[2Jb" })],
     ["bidi override in name", raw({ ...base, name: "a\u202eb" })],
+    ["bidi isolate in keyword", raw({ ...base, keywords: ["a\u2066b"] })],
     ["empty name", raw({ ...base, name: "" })],
     ["address without port", raw({ ...base, address: "example.org" })],
     ["port 0", raw({ ...base, address: "example.org:0" })],

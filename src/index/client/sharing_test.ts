@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { SfsError } from "../errors.ts";
-import type { SignedAnnouncement } from "./announcement.ts";
+import { SfsError } from "../../errors.ts";
+import type { SignedAnnouncement } from "../protocol/announcement.ts";
 import { type ShareClient, ShareSession } from "./sharing.ts";
 
 const SIGNED: SignedAnnouncement[] = [

@@ -20,7 +20,8 @@
  * counting single addresses would let one host rotate through 2^64 of them. An IPv4-mapped IPv6
  * address counts as the IPv4 address.
  */
-import { SfsError } from "../errors.ts";
+import { SfsError } from "../../errors.ts";
+import { ipv6Groups } from "../../net/address.ts";
 import type { IndexStore } from "./store.ts";
 
 /** Wrong passwords allowed per (username, address) within the window. */
@@ -63,31 +64,12 @@ export interface ThrottleOptions {
 export function addressKey(host: string): string {
   const bare = host.replace(/^\[|\]$/g, "").replace(/%.*$/, "").toLowerCase();
   if (!bare.includes(":")) return bare;
-  const groups = expandIpv6(bare);
+  const groups = ipv6Groups(bare);
   if (groups === undefined) return bare;
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
     return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join(".");
   }
   return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
-}
-
-/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 allowed), or undefined. */
-function expandIpv6(text: string): number[] | undefined {
-  let s = text;
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number);
-    s = s.slice(0, v4.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return undefined;
-  const parse = (part: string) => part === "" ? [] : part.split(":").map((g) => parseInt(g, 16));
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 1 ? fill !== 0 : fill < 0) return undefined;
-  const groups = [...head, ...new Array(Math.max(0, fill)).fill(0), ...tail];
-  return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
 }
 
 /** Failed-login and registration throttling over the store's attempt counts. */

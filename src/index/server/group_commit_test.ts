@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SfsError } from "../errors.ts";
+import { SfsError } from "../../errors.ts";
 import { type AnnouncementWriter, GroupCommit } from "./group_commit.ts";
 import type { Announcement } from "./store.ts";
 

@@ -4,16 +4,17 @@
  * silent client only ever holds its own task; idle deadlines and a connection cap bound what
  * clients can hold in total. Presence expiry runs on a timer.
  */
-import { SfsError } from "../errors.ts";
-import { formatFingerprint, type Identity } from "../crypto/identity.ts";
-import { Admission } from "../wire/admission.ts";
-import { type Channel, respond } from "../wire/channel.ts";
+import { SfsError } from "../../errors.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import { Admission } from "../../wire/admission.ts";
+import { type Channel, respond } from "../../wire/channel.ts";
 import {
   type ConnectionState,
   type HandlerOptions,
   IndexHandlers,
   type LogFields,
 } from "./handlers.ts";
+import { PRESENCE_TIMEOUT_MS } from "../protocol/limits.ts";
 import type { IndexStore } from "./store.ts";
 
 /** Connections served at once by default, once they proved their keys (first request). */
@@ -27,8 +28,6 @@ export const DEFAULT_MAX_PENDING = 64;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default idle deadline: a connection silent this long is closed (heartbeats come every 10 s). */
 export const DEFAULT_SERVER_IDLE_MS = 60_000;
-/** A sharing session not heard from for this long is shown offline. */
-export const PRESENCE_TIMEOUT_MS = 30_000;
 /** Default bound on waiting for in-flight requests at shutdown. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 /** Sessions offline this long are deleted with their announcements. */

@@ -3,11 +3,11 @@
  * transcript hash and the username. The transcript hash covers the server's fresh nonce, so a
  * proof is a response to a per-connection challenge and is worthless on any other channel.
  */
-import type { Bytes } from "../crypto/bytes.ts";
-import { ByteWriter } from "../crypto/encoding.ts";
-import type { Identity, PublicIdentity } from "../crypto/identity.ts";
-import { LABEL } from "../crypto/labels.ts";
-import { sign, type SignaturePolicy, type Signatures, verify } from "../crypto/sign.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
+import { ByteWriter } from "../../crypto/encoding.ts";
+import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
+import { LABEL } from "../../crypto/labels.ts";
+import { sign, type SignaturePolicy, type Signatures, verify } from "../../crypto/sign.ts";
 
 /** The signed data: `transcript_hash ‖ bytes16 UTF-8 username` (the label is added by sign). */
 export function proofData(transcriptHash: Uint8Array, username: string): Bytes {

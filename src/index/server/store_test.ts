@@ -1,20 +1,15 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { type ErrorCode, isSfsError } from "../errors.ts";
+import { type ErrorCode, isSfsError } from "../../errors.ts";
+import { type Announcement, IndexStore, type IndexStoreOptions, SCHEMA_VERSION } from "./store.ts";
 import {
-  type Announcement,
-  IndexStore,
-  type IndexStoreOptions,
   MAX_KEYWORD_BYTES,
   MAX_KEYWORDS,
+  MAX_LIST_OFFSET,
+  MAX_LISTINGS,
   MAX_NAME_BYTES,
-  MAX_OFFSET,
-  MAX_PAGE_SIZE,
   MAX_RECIPIENTS,
-  SCHEMA_VERSION,
-  toFtsQuery,
-  validateUsername,
-} from "./store.ts";
+} from "../protocol/limits.ts";
 
 const HOUR = 60 * 60 * 1000;
 const T0 = Date.UTC(2025, 0, 1);
@@ -176,33 +171,6 @@ Deno.test("IndexStore.open() reports an unusable path as IO", () => {
   assert.throws(() => IndexStore.open("/nonexistent-dir/sub/index.db"), code("IO"));
 });
 
-Deno.test("validateUsername() returns the lower-case key or throws USAGE", async (t) => {
-  for (const [input, key] of [["Alice", "alice"], ["bob.smith_2-x", "bob.smith_2-x"]]) {
-    await t.step(`accepts ${input}`, () => assert.equal(validateUsername(input), key));
-  }
-  await t.step("accepts 3 and 32 characters", () => {
-    assert.equal(validateUsername("abc"), "abc");
-    assert.equal(validateUsername("a".repeat(32)), "a".repeat(32));
-  });
-  const bad = [
-    "ab",
-    "a".repeat(33),
-    "",
-    "_alice",
-    ".alice",
-    "-x1",
-    "al ice",
-    "al/ice",
-    "äli",
-    "al\n",
-  ];
-  for (const input of bad) {
-    await t.step(`rejects ${JSON.stringify(input)}`, () => {
-      assert.throws(() => validateUsername(input), code("USAGE"));
-    });
-  }
-});
-
 Deno.test("createUser() refuses a taken username in any case with EXISTS", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
@@ -285,7 +253,7 @@ Deno.test("setOnline() creates a session; heartbeat() and setOffline() track pre
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
   const file = f.share({ name: "presence.txt" });
-  const row = () => f.store.getAnnouncement(file.id);
+  const row = () => f.store.get(file.id);
   assert.equal(row()?.online, true);
   assert.equal(row()?.lastSeen, T0);
 
@@ -325,11 +293,11 @@ Deno.test("expireStale() marks silent sessions offline and heartbeat() revives t
   f.clock.advance(30_000);
   // alice was last heard 90 s ago, bob 30 s ago, carol 90 s ago.
   assert.equal(f.store.expireStale(60_000), 2);
-  assert.equal(f.store.getAnnouncement(aliceFile.id)?.online, false);
-  assert.equal(f.store.getAnnouncement(bobFile.id)?.online, true);
+  assert.equal(f.store.get(aliceFile.id)?.online, false);
+  assert.equal(f.store.get(bobFile.id)?.online, true);
   assert.equal(f.store.expireStale(60_000), 0);
   f.store.heartbeat("s-alice");
-  assert.equal(f.store.getAnnouncement(aliceFile.id)?.online, true);
+  assert.equal(f.store.get(aliceFile.id)?.online, true);
 });
 
 Deno.test("pruneOfflineSessions() deletes long-gone sessions with their announcements", async () => {
@@ -343,7 +311,7 @@ Deno.test("pruneOfflineSessions() deletes long-gone sessions with their announce
   assert.equal(f.store.heartbeat("s-alice"), false);
   // Reviving the session id must not bring back the listing: the cascade really deleted it.
   f.store.setOnline(f.alice, "s-alice", "127.0.0.1:4001");
-  assert.equal(f.store.getAnnouncement(file.id, f.alice), undefined);
+  assert.equal(f.store.get(file.id, f.alice), undefined);
   // The next listing may reuse the deleted rowid; a stale FTS entry would then match it.
   const next = f.share({ name: "fresh.bin" });
   assert.deepEqual(f.store.search("vanishing"), []);
@@ -358,20 +326,16 @@ Deno.test("announce() stores a file that search() returns with every field", asy
   const rows = f.store.search("quarterly");
   assert.deepEqual(rows, [{
     id: file.id,
-    name: "Quarterly Report.pdf",
-    size: 1234,
-    sha256: "ab".repeat(32),
-    owner: "Alice",
     ownerFingerprint: "fp-alice",
     ownerIdentity: new TextEncoder().encode("identity-of-Alice"),
     online: true,
     lastSeen: T0,
-    keywords: ["finance", "Q3 2025"],
-    createdAt: T0 - 1000,
-    address: "127.0.0.1:4001",
     announcement: Uint8Array.of(1, 2, 3),
     signature: Uint8Array.of(9, 9),
   }]);
+  // Name and keywords are what search and RESOLVE match on.
+  assert.deepEqual(f.store.search("Q3 2025"), rows);
+  assert.deepEqual(f.store.findByName("quarterly report.pdf"), rows);
 });
 
 Deno.test("the record queries return what a LISTINGS reply carries", async (t) => {
@@ -387,24 +351,24 @@ Deno.test("the record queries return what a LISTINGS reply carries", async (t) =
     announcement: Uint8Array.of(1, 2, 3),
     signature: Uint8Array.of(9, 9),
   };
-  await t.step("each query agrees with its full-listing twin", () => {
-    assert.deepEqual(f.store.searchRecords("quarterly"), [record]);
-    assert.deepEqual(f.store.listRecords(), [record]);
-    assert.deepEqual(f.store.listRecords({ viewer: f.alice, mine: true }), [record]);
-    assert.deepEqual(f.store.getRecord(file.id), record);
-    assert.deepEqual(f.store.findRecordsByName("quarterly report.PDF"), [record]);
-    assert.deepEqual(f.store.searchRecords("finance"), [record], "a second read, from the cache");
+  await t.step("each query returns the record", () => {
+    assert.deepEqual(f.store.search("quarterly"), [record]);
+    assert.deepEqual(f.store.list(), [record]);
+    assert.deepEqual(f.store.list({ viewer: f.alice, mine: true }), [record]);
+    assert.deepEqual(f.store.get(file.id), record);
+    assert.deepEqual(f.store.findByName("quarterly report.PDF"), [record]);
+    assert.deepEqual(f.store.search("finance"), [record], "a second read, from the cache");
   });
   await t.step("hidden and missing look the same", () => {
     const secret = f.share({ name: "secret.txt", recipients: ["bob"] });
-    assert.equal(f.store.getRecord(secret.id, f.carol), undefined);
-    assert.equal(f.store.getRecord("00".repeat(16)), undefined);
-    assert.deepEqual(f.store.searchRecords("secret", { viewer: f.carol }), []);
-    assert.equal(f.store.searchRecords("secret", { viewer: f.bob }).length, 1);
+    assert.equal(f.store.get(secret.id, f.carol), undefined);
+    assert.equal(f.store.get("00".repeat(16)), undefined);
+    assert.deepEqual(f.store.search("secret", { viewer: f.carol }), []);
+    assert.equal(f.store.search("secret", { viewer: f.bob }).length, 1);
   });
   await t.step("a key change shows the new identity, never a cached old one", () => {
     f.store.updateUserKeys(f.alice, Uint8Array.of(7, 7), "fp-alice-2");
-    const [after] = f.store.searchRecords("quarterly");
+    const [after] = f.store.search("quarterly");
     assert.equal(after.ownerFingerprint, "fp-alice-2");
     assert.deepEqual(after.ownerIdentity, Uint8Array.of(7, 7));
   });
@@ -415,7 +379,7 @@ Deno.test("announce() refuses a row verified with keys that are no longer regist
   using f = new Fixture(dir.path);
   const current = f.file({ name: "current.txt", ownerFingerprint: "fp-alice" });
   f.store.announce(current);
-  assert.equal(f.store.searchRecords("current").length, 1);
+  assert.equal(f.store.search("current").length, 1);
   // As if the keys rotated while the request's signatures were being checked.
   f.store.updateUserKeys(f.alice, Uint8Array.of(7, 7), "fp-alice-2");
   const stale = f.file({ name: "stale.txt", ownerFingerprint: "fp-alice" });
@@ -438,12 +402,14 @@ Deno.test("announce() replaces an announcement with the same id", async () => {
     keywords: ["new"],
     sessionId: "s-alice-2",
     address: "127.0.0.1:4999",
+    // The address a receiver uses is in the signed bytes, which are replaced with the row.
+    announcement: Uint8Array.of(4, 5, 6),
   });
   assert.deepEqual(f.store.search("draft"), []);
   assert.deepEqual(f.store.search("old"), []);
   assert.deepEqual(ids(f.store.search("final new")), [file.id]);
-  const row = f.store.getAnnouncement(file.id);
-  assert.equal(row?.address, "127.0.0.1:4999");
+  const row = f.store.get(file.id);
+  assert.deepEqual(row?.announcement, Uint8Array.of(4, 5, 6));
   assert.equal(f.store.list({ viewer: f.alice, mine: true }).length, 1);
   // The listing moved to the new session, so dropping the old one leaves it alone.
   assert.equal(f.store.removeSessionAnnouncements("s-alice"), 0);
@@ -458,7 +424,8 @@ Deno.test("announce() refuses a file id owned by another user with EXISTS", asyn
     () => f.store.announce({ ...file, ownerId: f.bob, sessionId: "s-bob", name: "stolen.txt" }),
     code("EXISTS"),
   );
-  assert.equal(f.store.getAnnouncement(file.id)?.name, "mine.txt");
+  assert.deepEqual(ids(f.store.findByName("mine.txt")), [file.id]);
+  assert.deepEqual(f.store.findByName("stolen.txt"), []);
 });
 
 Deno.test("announce() refuses a session that is not the owner's with NOT_FOUND", async () => {
@@ -539,7 +506,7 @@ Deno.test("announceMany() stores all or nothing", async () => {
   f.store.announceMany([]);
 });
 
-Deno.test("search(), list(), getAnnouncement() and findByName() apply visibility", async (t) => {
+Deno.test("search(), list(), get() and findByName() apply visibility", async (t) => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
   const pub = f.share({ name: "shared notes.txt" });
@@ -570,7 +537,7 @@ Deno.test("search(), list(), getAnnouncement() and findByName() apply visibility
       );
       for (const file of [pub, forBob, carols]) {
         assert.equal(
-          f.store.getAnnouncement(file.id, viewer)?.id,
+          f.store.get(file.id, viewer)?.id,
           expected.find((id) => id === file.id),
         );
       }
@@ -593,7 +560,7 @@ Deno.test("a recipient who registers later sees files addressed to the name", as
     identity: Uint8Array.of(1),
     fingerprint: "fp",
   });
-  assert.equal(f.store.getAnnouncement(file.id, dave)?.id, file.id);
+  assert.equal(f.store.get(file.id, dave)?.id, file.id);
 });
 
 Deno.test("search() matches name tokens, keywords, prefixes, case and accents", async (t) => {
@@ -693,17 +660,6 @@ Deno.test("search() never throws on hostile query text", async (t) => {
   assert.equal(f.store.integrityCheck(), "ok");
 });
 
-Deno.test("toFtsQuery() quotes every term and adds prefix stars only to longer words", () => {
-  assert.equal(toFtsQuery("report"), '"report"*');
-  assert.equal(toFtsQuery('say "hi" a'), '"say"* AND """hi"""* AND "a"');
-  assert.equal(toFtsQuery("NEAR( x-y"), '"NEAR("* AND "x-y"');
-  assert.equal(toFtsQuery("dup dup"), '"dup"*');
-  assert.equal(toFtsQuery(' * - " '), undefined);
-  assert.equal(toFtsQuery(""), undefined);
-  const many = toFtsQuery(Array.from({ length: 20 }, (_, i) => `t${i}`).join(" "));
-  assert.equal(many?.split(" AND ").length, 8);
-});
-
 Deno.test("search() and list() page through results newest first", async () => {
   await using dir = await tempDir();
   using f = new Fixture(dir.path);
@@ -723,16 +679,16 @@ Deno.test("search() and list() reject out-of-range pages with BAD_MESSAGE", asyn
   for (
     const options of [
       { limit: 0 },
-      { limit: MAX_PAGE_SIZE + 1 },
+      { limit: MAX_LISTINGS + 1 },
       { limit: 1.5 },
       { offset: -1 },
-      { offset: MAX_OFFSET + 1 },
+      { offset: MAX_LIST_OFFSET + 1 },
     ]
   ) {
     assert.throws(() => f.store.search("x", options), code("BAD_MESSAGE"));
     assert.throws(() => f.store.list(options), code("BAD_MESSAGE"));
   }
-  assert.deepEqual(f.store.search("x", { limit: MAX_PAGE_SIZE, offset: MAX_OFFSET }), []);
+  assert.deepEqual(f.store.search("x", { limit: MAX_LISTINGS, offset: MAX_LIST_OFFSET }), []);
 });
 
 Deno.test("findByName() matches the exact name ignoring case and may return several", async () => {
@@ -753,9 +709,9 @@ Deno.test("unshare() removes only the owner's announcement", async () => {
   using f = new Fixture(dir.path);
   const file = f.share({ name: "temporary.txt", recipients: ["bob"] });
   assert.equal(f.store.unshare(f.bob, file.id), false);
-  assert.equal(f.store.getAnnouncement(file.id, f.bob)?.id, file.id);
+  assert.equal(f.store.get(file.id, f.bob)?.id, file.id);
   assert.equal(f.store.unshare(f.alice, file.id), true);
-  assert.equal(f.store.getAnnouncement(file.id, f.alice), undefined);
+  assert.equal(f.store.get(file.id, f.alice), undefined);
   assert.deepEqual(f.store.search("temporary", { viewer: f.alice }), []);
   assert.equal(f.store.unshare(f.alice, file.id), false);
   assert.equal(f.store.integrityCheck(), "ok");
@@ -776,10 +732,10 @@ Deno.test("unshare() remembers the withdrawal: the same announcement is refused,
   // A running sender announcing again what it signed before: refused, and nothing stored.
   assert.throws(() => f.store.announce(file), code("WITHDRAWN"));
   assert.throws(() => f.store.announce({ ...file, createdAt: T0 - 5000 }), code("WITHDRAWN"));
-  assert.equal(f.store.getAnnouncement(file.id, f.alice), undefined);
+  assert.equal(f.store.get(file.id, f.alice), undefined);
   // A new send signs anew: accepted, and the withdrawal forgotten.
   f.store.announce({ ...file, createdAt: T0 + 5 });
-  assert.equal(f.store.getAnnouncement(file.id, f.alice)?.id, file.id);
+  assert.equal(f.store.get(file.id, f.alice)?.id, file.id);
   assert.deepEqual(f.store.withdrawalsSince(f.alice, 0), []);
   f.store.announce({ ...file, createdAt: T0 - 1000 });
   f.clock.advance(31 * 24 * 60 * 60 * 1000);
@@ -840,7 +796,7 @@ Deno.test("IndexStore keeps users, sessions and announcements across close and r
     assert.ok(bob);
     assert.deepEqual(ids(store.search("persist", { viewer: bob.id })), [file.id]);
     assert.deepEqual(store.search("persist"), []);
-    assert.equal(store.getAnnouncement(file.id, bob.id)?.online, true);
+    assert.equal(store.get(file.id, bob.id)?.online, true);
     assert.equal(store.attemptsSince("addr:127.0.0.1", 0), 1);
     assert.equal(store.integrityCheck(), "ok");
   } finally {

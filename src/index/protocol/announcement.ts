@@ -6,26 +6,26 @@
  *
  * Pure: no I/O. Used by the sender (sign), the server and the receiver (verify).
  */
-import { SfsError } from "../errors.ts";
-import { type Bytes, constantTimeEqual, toHex } from "../crypto/bytes.ts";
-import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
+import { SfsError } from "../../errors.ts";
+import { type Bytes, constantTimeEqual, toHex } from "../../crypto/bytes.ts";
+import { ByteReader, ByteWriter } from "../../crypto/encoding.ts";
 import {
   decodePublicIdentity,
   formatFingerprint,
   type Identity,
   type PublicIdentity,
-} from "../crypto/identity.ts";
-import { LABEL } from "../crypto/labels.ts";
-import { sign, type Signatures, verify } from "../crypto/sign.ts";
-import { fileIdOf } from "../wire/file_id.ts";
+} from "../../crypto/identity.ts";
+import { LABEL } from "../../crypto/labels.ts";
+import { sign, type Signatures, verify } from "../../crypto/sign.ts";
+import { fileIdOf } from "../../wire/file_id.ts";
 import {
   decodeSignatures,
   encodeSignatures,
   FILE_ID_BYTES,
   MAX_ANNOUNCEMENT_BYTES,
   type WireListing,
-} from "../wire/messages.ts";
-import { tryParseHostPort } from "../net/address.ts";
+} from "../../wire/messages.ts";
+import { tryParseHostPort } from "../../net/address.ts";
 import {
   MAX_ADDRESS_BYTES,
   MAX_KEYWORD_BYTES,
@@ -33,15 +33,17 @@ import {
   MAX_NAME_BYTES,
   MAX_RECIPIENTS,
   USERNAME_MAX,
-  validateUsername,
-} from "./store.ts";
+} from "./limits.ts";
+import { isCanonicalUsername, validateUsername } from "./usernames.ts";
 
 /** Version byte of the announcement encoding. */
 export const ANNOUNCEMENT_VERSION = 1;
 /** Bytes of a SHA-256 value or fingerprint. */
 const HASH_BYTES = 32;
-// C0, DEL and C1 controls and the bidi overrides: names and keywords reach other people's
-// terminals, where these could disguise what is shown.
+// §12.5: C0, DEL and C1 controls and the bidi overrides and isolates. Names and keywords reach
+// other people's terminals, where these could disguise what is shown. This is narrower than
+// src/text.ts's display-safe text (which also refuses U+061C, U+200E, U+200F, U+2028, U+2029);
+// adopting that here changes §12.5, so it waits for the spec (see the restructure issue, point 3).
 const UNSAFE_TEXT_RE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
 const encoder = new TextEncoder();
 
@@ -226,20 +228,16 @@ function writeFields(a: FileAnnouncement): Bytes {
 /** Returns what is wrong with the fields, or undefined when they are valid and canonical. */
 function checkFields(a: FileAnnouncement): string | undefined {
   if (a.fileId.length !== FILE_ID_BYTES) return "file id must be 16 bytes";
-  if (!isUsernameKey(a.owner)) return "owner must be a canonical username";
+  if (!isCanonicalUsername(a.owner)) return "owner must be a canonical username";
   if (a.ownerFingerprint.length !== HASH_BYTES) return "owner fingerprint must be 32 bytes";
-  if (!isSafeText(a.name, MAX_NAME_BYTES)) {
+  if (!isAnnouncedName(a.name)) {
     return `name must be 1 to ${MAX_NAME_BYTES} bytes without control characters`;
   }
   if (!Number.isSafeInteger(a.size) || a.size < 0) return "size must be a non-negative integer";
   if (a.sha256.length !== HASH_BYTES) return "SHA-256 must be 32 bytes";
   const lists = checkLists(a.keywords, a.recipients);
   if (lists !== undefined) return lists;
-  // Exactly as `sfs send` writes it (net/address.ts): a DNS name, IPv4 or bracketed IPv6, a port.
-  if (
-    typeof tryParseHostPort(a.address) === "string" ||
-    encoder.encode(a.address).length > MAX_ADDRESS_BYTES
-  ) {
+  if (!isPeerAddress(a.address)) {
     return `address must be HOST:PORT, got "${a.address.slice(0, 64)}"`;
   }
   if (!Number.isSafeInteger(a.createdAt) || a.createdAt < 0) return "bad creation time";
@@ -253,7 +251,7 @@ function checkLists(
   if (keywords.length > MAX_KEYWORDS) return `at most ${MAX_KEYWORDS} keywords`;
   const seen = new Set<string>();
   for (const keyword of keywords) {
-    if (!isSafeText(keyword, MAX_KEYWORD_BYTES) || keyword !== keyword.normalize("NFC")) {
+    if (!isKeyword(keyword) || keyword !== keyword.normalize("NFC")) {
       return `keyword "${keyword.slice(0, 64)}" must be 1 to ${MAX_KEYWORD_BYTES} bytes of ` +
         "NFC text without control characters";
     }
@@ -263,22 +261,36 @@ function checkLists(
   }
   if (recipients.length > MAX_RECIPIENTS) return `at most ${MAX_RECIPIENTS} recipients`;
   for (let i = 0; i < recipients.length; i++) {
-    if (!isUsernameKey(recipients[i])) return "recipients must be canonical usernames";
+    if (!isCanonicalUsername(recipients[i])) return "recipients must be canonical usernames";
     // Strictly ascending: one order, no duplicates, so one set has one encoding.
     if (i > 0 && recipients[i - 1] >= recipients[i]) return "recipients must be sorted and unique";
   }
   return undefined;
 }
 
-function isUsernameKey(name: string): boolean {
-  try {
-    return validateUsername(name) === name;
-  } catch {
-    return false;
-  }
+/**
+ * True for a file name an announcement may carry (§12.5): 1 to {@link MAX_NAME_BYTES} bytes of
+ * well-formed text without controls or bidi overrides, since it reaches other people's terminals.
+ */
+export function isAnnouncedName(name: string): boolean {
+  return isBoundedSafeText(name, MAX_NAME_BYTES);
 }
 
-function isSafeText(value: string, maxBytes: number): boolean {
+/** True for one keyword (§12.5): 1 to {@link MAX_KEYWORD_BYTES} bytes, as safe as a name. */
+export function isKeyword(keyword: string): boolean {
+  return isBoundedSafeText(keyword, MAX_KEYWORD_BYTES);
+}
+
+/**
+ * True for a peer address (§10, §12.5): `HOST:PORT` exactly as net/address.ts parses it (a DNS
+ * name, IPv4 or bracketed IPv6, a port), at most {@link MAX_ADDRESS_BYTES} bytes.
+ */
+export function isPeerAddress(address: string): boolean {
+  return typeof tryParseHostPort(address) !== "string" &&
+    encoder.encode(address).length <= MAX_ADDRESS_BYTES;
+}
+
+function isBoundedSafeText(value: string, maxBytes: number): boolean {
   return value.length > 0 && value.isWellFormed() && !UNSAFE_TEXT_RE.test(value) &&
     encoder.encode(value).length <= maxBytes;
 }

@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
-import { type ErrorCode, isSfsError } from "../errors.ts";
-import { toHex } from "../crypto/bytes.ts";
-import type { Identity } from "../crypto/identity.ts";
-import { testIdentity } from "../../tests/identities.ts";
-import { fileIdOf } from "../wire/file_id.ts";
-import { type Message, MessageType, type WireListing } from "../wire/messages.ts";
-import { type FileAnnouncement, signAnnouncement, verifyListing } from "./announcement.ts";
+import { type ErrorCode, isSfsError } from "../../errors.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import type { Identity } from "../../crypto/identity.ts";
+import { testIdentity } from "../../../tests/identities.ts";
+import { fileIdOf } from "../../wire/file_id.ts";
+import { type Message, MessageType, type WireListing } from "../../wire/messages.ts";
+import {
+  type FileAnnouncement,
+  signAnnouncement,
+  verifyListing,
+} from "../protocol/announcement.ts";
 import { type ConnectionState, type HandlerOptions, IndexHandlers } from "./handlers.ts";
-import { signProof } from "./proof.ts";
+import { signProof } from "../protocol/proof.ts";
 import { IndexStore } from "./store.ts";
 
 const PASSWORD = "correct horse battery";

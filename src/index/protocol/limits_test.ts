@@ -1,23 +1,12 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_RECORD } from "../wire/channel.ts";
+import { DEFAULT_MAX_RECORD } from "../../wire/channel.ts";
+import { encodeMessage, MessageType } from "../../wire/messages.ts";
 import {
-  encodeMessage,
   MAX_ANNOUNCEMENT_BYTES,
   MAX_IDENTITY_BYTES,
-  MAX_LIST_OFFSET,
   MAX_LISTINGS,
-  MAX_PASSWORD_BYTES,
-  MessageType,
-} from "../wire/messages.ts";
-import * as password from "./password.ts";
-import * as store from "./store.ts";
-
-Deno.test("wire limits of the index protocol agree with the store and the hasher", () => {
-  assert.equal(MAX_PASSWORD_BYTES, password.MAX_PASSWORD_BYTES);
-  assert.equal(MAX_LIST_OFFSET, store.MAX_OFFSET);
-  assert.ok(MAX_LISTINGS <= store.MAX_PAGE_SIZE);
-  assert.ok(MAX_ANNOUNCEMENT_BYTES <= store.MAX_ANNOUNCEMENT_BYTES);
-});
+  MAX_SIGNATURE_SET_BYTES,
+} from "./limits.ts";
 
 Deno.test("the largest LISTINGS reply fits one sealed record", () => {
   const listing = {
@@ -33,4 +22,12 @@ Deno.test("the largest LISTINGS reply fits one sealed record", () => {
   });
   // One type byte precedes the body in a record.
   assert.ok(1 + body.length <= DEFAULT_MAX_RECORD, `${body.length} bytes`);
+});
+
+Deno.test("MAX_SIGNATURE_SET_BYTES is the size of the largest signature set", () => {
+  const body = encodeMessage({
+    type: MessageType.FINAL,
+    signatures: { rsa: new Uint8Array(512), ed25519: new Uint8Array(64) },
+  });
+  assert.equal(body.length, MAX_SIGNATURE_SET_BYTES);
 });
