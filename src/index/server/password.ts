@@ -131,6 +131,8 @@ function checkParams({ N, r, p }: Params): string | undefined {
     }
   }
   if (128 * N * r > MAX_SCRYPT_MEMORY) return "N and r need more than 1 GiB of memory";
+  // RFC 7914 §2 requires N < 2^(128·r/8); node:crypto throws a RangeError otherwise.
+  if (Math.log2(N) >= 16 * r) return "N must be less than 2^(16·r)";
   return undefined;
 }
 
@@ -152,10 +154,19 @@ function derive(pw: Uint8Array, salt: Uint8Array, length: number, params: Params
   // and its 32 MiB default is exactly our default cost, so give twice the need.
   const maxmem = 2 * 128 * params.r * (params.N + params.p);
   return new Promise((resolve, reject) => {
-    scrypt(pw, salt, length, { ...params, maxmem }, (err, key) => {
-      if (err) reject(new SfsError("INTERNAL", "scrypt failed", { cause: err }));
-      else resolve(key);
-    });
+    const failed = (cause: unknown) => reject(new SfsError("INTERNAL", "scrypt failed", { cause }));
+    try {
+      // Parameters node:crypto refuses throw synchronously; they must still become an SfsError.
+      scrypt(
+        pw,
+        salt,
+        length,
+        { ...params, maxmem },
+        (err, key) => err ? failed(err) : resolve(key),
+      );
+    } catch (err) {
+      failed(err);
+    }
   });
 }
 

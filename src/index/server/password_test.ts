@@ -58,6 +58,7 @@ Deno.test("hashPassword() rejects bad passwords and absurd parameters", async (t
     ["r zero", "pw", { ...FAST, r: 0 }],
     ["p above 16", "pw", { ...FAST, p: 17 }],
     ["memory above 1 GiB", "pw", { N: 2 ** 20, r: 16 }],
+    ["N not below 2^(16·r) (RFC 7914)", "pw", { N: 2 ** 16, r: 1 }],
     ["short salt", "pw", { ...FAST, saltLength: 8 }],
     ["long hash", "pw", { ...FAST, hashLength: 65 }],
   ];
@@ -105,6 +106,7 @@ Deno.test("verifyPassword() rejects malformed encodings with INTERNAL", async (t
     ["r zero", `scrypt$16$0$1$${salt}$${hash}`],
     ["p above 16", `scrypt$16$8$17$${salt}$${hash}`],
     ["memory above 1 GiB", `scrypt$1048576$16$1$${salt}$${hash}`],
+    ["N not below 2^(16·r) (RFC 7914)", `scrypt$65536$1$1$${salt}$${hash}`],
     ["salt not base64", `scrypt$16$8$1$not*base64$${hash}`],
     ["salt without padding", `scrypt$16$8$1$${salt.replace("=", "")}$${hash}`],
     ["salt too short", `scrypt$16$8$1$AAAA$${hash}`],
