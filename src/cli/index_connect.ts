@@ -5,10 +5,10 @@
 import { SfsError } from "../errors.ts";
 import type { Identity } from "../crypto/identity.ts";
 import { IndexClient } from "../index/client/client.ts";
-import { type IndexTarget, resolveIndex } from "./config.ts";
+import { type IndexTarget, resolveIndex } from "./settings/config.ts";
 import { connect } from "../net/connect.ts";
 import type { Output } from "./output.ts";
-import { pinServer, trustServer } from "./pins.ts";
+import { pinServer, trustServer } from "./settings/pins.ts";
 
 /** Flags every index command shares. */
 export interface IndexFlags {

@@ -2,7 +2,7 @@
 import { SfsError } from "../errors.ts";
 import { formatFingerprint, generateIdentity, type Identity } from "../crypto/identity.ts";
 import { exportIdentity } from "../crypto/keystore.ts";
-import { ensureHome, identityPath, loadPublicIdentity } from "./identity_file.ts";
+import { ensureHome, identityPath, loadPublicIdentity } from "./settings/identity_file.ts";
 import { writeFileAtomic } from "../fs.ts";
 import type { Output } from "./output.ts";
 import { readSecret } from "./prompt.ts";

@@ -2,7 +2,7 @@
 import { SfsError } from "../errors.ts";
 import type { WireListing } from "../wire/messages.ts";
 import type { IndexClient } from "../index/client/client.ts";
-import { loadIdentity } from "./identity_file.ts";
+import { loadIdentity } from "./settings/identity_file.ts";
 import { type IndexFlags, openIndex, requireIndex } from "./index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "./listings.ts";
 import type { Output } from "./output.ts";

@@ -2,7 +2,7 @@
 import { SfsError } from "../errors.ts";
 import { fromHex } from "../crypto/bytes.ts";
 import { FILE_ID_BYTES } from "../wire/messages.ts";
-import { loadIdentity } from "./identity_file.ts";
+import { loadIdentity } from "./settings/identity_file.ts";
 import { type IndexFlags, openIndex, requireIndex } from "./index_connect.ts";
 import type { Output } from "./output.ts";
 

@@ -1,9 +1,9 @@
 /** The local identity file `SFS_HOME/identity.json`: atomic writes, mode 0600, passphrase prompts. */
 import { join } from "node:path";
-import { SfsError } from "../errors.ts";
-import type { Identity, PublicIdentity } from "../crypto/identity.ts";
-import { importIdentity, importPublicIdentity, isEncrypted } from "../crypto/keystore.ts";
-import { readSecret } from "./prompt.ts";
+import { SfsError } from "../../errors.ts";
+import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
+import { importIdentity, importPublicIdentity, isEncrypted } from "../../crypto/keystore.ts";
+import { readSecret } from "../prompt.ts";
 
 /** Name of the identity file inside the sfs home. */
 export const IDENTITY_FILE = "identity.json";

@@ -4,10 +4,10 @@
  * override the saved server.
  */
 import { join } from "node:path";
-import { SfsError } from "../errors.ts";
+import { SfsError } from "../../errors.ts";
 import { ensureHome } from "./identity_file.ts";
-import { writeFileAtomic } from "../fs.ts";
-import { formatHostPort, type HostPort, parseHostPort } from "../net/address.ts";
+import { writeFileAtomic } from "../../fs.ts";
+import { formatHostPort, type HostPort, parseHostPort } from "../../net/address.ts";
 
 /** Name of the settings file inside the sfs home. */
 export const CONFIG_FILE = "config.json";

@@ -10,13 +10,13 @@
  * file, re-checks, and replaces it atomically, so no process overwrites another's pins.
  */
 import { join } from "node:path";
-import { SfsError } from "../errors.ts";
-import { constantTimeEqual } from "../crypto/bytes.ts";
-import { formatFingerprint, parseFingerprint } from "../crypto/identity.ts";
+import { SfsError } from "../../errors.ts";
+import { constantTimeEqual } from "../../crypto/bytes.ts";
+import { formatFingerprint, parseFingerprint } from "../../crypto/identity.ts";
 import { ensureHome } from "./identity_file.ts";
-import { writeFileAtomic } from "../fs.ts";
-import type { Output } from "./output.ts";
-import { confirm } from "./prompt.ts";
+import { writeFileAtomic } from "../../fs.ts";
+import type { Output } from "../output.ts";
+import { confirm } from "../prompt.ts";
 
 /** Pinned index server keys. */
 export const KNOWN_SERVERS_FILE = "known_servers.json";
