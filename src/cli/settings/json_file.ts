@@ -106,7 +106,7 @@ export async function writeJsonFile(path: string, value: unknown): Promise<void>
 export async function updateJsonFile<T>(
   path: string,
   format: JsonFormat<T>,
-  update: (current: T) => unknown | undefined,
+  update: (current: T) => unknown,
 ): Promise<void> {
   using lock = await Deno.open(`${path}.lock`, { write: true, create: true, mode: 0o600 });
   await lock.lock(true);
