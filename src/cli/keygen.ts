@@ -1,9 +1,12 @@
 /** `sfs keygen` and `sfs whoami`: create the local identity, show its fingerprint. */
 import { SfsError } from "../errors.ts";
 import { formatFingerprint, generateIdentity, type Identity } from "../crypto/identity.ts";
-import { exportIdentity } from "../crypto/keystore.ts";
-import { ensureHome, identityPath, loadPublicIdentity } from "./settings/identity_file.ts";
-import { writeFileAtomic } from "../fs.ts";
+import {
+  ensureHome,
+  identityPath,
+  loadPublicIdentity,
+  writeIdentityFile,
+} from "./settings/identity_file.ts";
 import type { Output } from "./output.ts";
 import { readSecret } from "./prompt.ts";
 
@@ -36,7 +39,7 @@ export async function createIdentity(home: string, out: Output): Promise<Identit
   out.note("Generating RSA-3072 (OAEP and PSS) and Ed25519 keys…");
   const identity = await generateIdentity();
   await ensureHome(home);
-  await writeFileAtomic(path, await exportIdentity(identity, { passphrase }));
+  await writeIdentityFile(path, identity, { passphrase });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("identity", { fingerprint, path, encrypted: passphrase !== undefined });
   out.info(`Identity saved to ${path}`);

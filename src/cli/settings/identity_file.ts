@@ -2,7 +2,14 @@
 import { join } from "node:path";
 import { SfsError } from "../../errors.ts";
 import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
-import { importIdentity, importPublicIdentity, isEncrypted } from "../../crypto/keystore.ts";
+import {
+  exportIdentity,
+  importIdentity,
+  importPublicIdentity,
+  isEncrypted,
+} from "../../crypto/keystore.ts";
+import { writeFileAtomic } from "../../fs.ts";
+import { readSettingsText } from "./json_file.ts";
 import { readSecret } from "../prompt.ts";
 
 /** Name of the identity file inside the sfs home. */
@@ -15,16 +22,25 @@ export function identityPath(home: string): string {
 
 /** Reads the identity file's text; NO_IDENTITY with a hint when there is none. */
 export async function readIdentityText(home: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(identityPath(home));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new SfsError("NO_IDENTITY", `No identity in "${home}"`, {
-        hint: "Create one with: sfs keygen",
-      });
-    }
-    throw err;
+  const text = await readSettingsText(identityPath(home));
+  if (text === undefined) {
+    throw new SfsError("NO_IDENTITY", `No identity in "${home}"`, {
+      hint: "Create one with: sfs keygen",
+    });
   }
+  return text;
+}
+
+/**
+ * Saves `identity` to `path` atomically with mode 0600, encrypted when `passphrase` is given.
+ * The folder must exist.
+ */
+export async function writeIdentityFile(
+  path: string,
+  identity: Identity,
+  options: { passphrase?: string } = {},
+): Promise<void> {
+  await writeFileAtomic(path, await exportIdentity(identity, options));
 }
 
 /**
