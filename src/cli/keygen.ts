@@ -8,7 +8,7 @@ import {
   writeIdentityFile,
 } from "./settings/identity_file.ts";
 import type { Output } from "./output.ts";
-import { readSecret } from "./prompt.ts";
+import { readSecretInput } from "./secret_input.ts";
 
 /** Options of `sfs keygen`. */
 export interface KeygenOptions {
@@ -64,21 +64,19 @@ export async function runWhoami(options: { home: string }, out: Output): Promise
  * `SFS_PASSPHRASE` when set (empty means none); else asked twice on a terminal (empty means
  * none); else none, said out loud, because scripts and CI must never hang on a prompt.
  */
-async function choosePassphrase(out: Output): Promise<string | undefined> {
-  const fromEnv = Deno.env.get("SFS_PASSPHRASE");
-  if (fromEnv !== undefined) return fromEnv === "" ? undefined : fromEnv;
-  if (!Deno.stdin.isTerminal()) {
-    out.warn("No terminal and no SFS_PASSPHRASE: the private keys are stored unencrypted");
-    return undefined;
-  }
-  const first = await readSecret("Passphrase to encrypt the keys (empty for none): ");
-  if (first === "") {
-    out.warn("No passphrase: the private keys are stored unencrypted");
-    return undefined;
-  }
-  const second = await readSecret("Repeat the passphrase: ");
-  if (first !== second) throw new SfsError("USAGE", "The passphrases do not match");
-  return first;
+function choosePassphrase(out: Output): Promise<string | undefined> {
+  return readSecretInput({
+    env: "SFS_PASSPHRASE",
+    question: "Passphrase to encrypt the keys (empty for none): ",
+    empty: "none",
+    repeat: { question: "Repeat the passphrase: ", mismatch: "The passphrases do not match" },
+    onNone: (reason) =>
+      out.warn(
+        reason === "no terminal"
+          ? "No terminal and no SFS_PASSPHRASE: the private keys are stored unencrypted"
+          : "No passphrase: the private keys are stored unencrypted",
+      ),
+  });
 }
 
 async function exists(path: string): Promise<boolean> {

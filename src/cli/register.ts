@@ -8,7 +8,7 @@ import { loadIdentity } from "./settings/identity_file.ts";
 import { connectIndex, type IndexFlags } from "./index_connect.ts";
 import { createIdentity, hasIdentity } from "./keygen.ts";
 import type { Output } from "./output.ts";
-import { readPassword } from "./password_input.ts";
+import { readPassword } from "./secret_input.ts";
 
 /** Options of `sfs register` and `sfs login`. */
 export interface AccountOptions extends IndexFlags {

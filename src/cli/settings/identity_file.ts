@@ -10,7 +10,7 @@ import {
 } from "../../crypto/keystore.ts";
 import { writeFileAtomic } from "../../fs.ts";
 import { readSettingsText } from "./json_file.ts";
-import { readSecret } from "../prompt.ts";
+import { readSecretInput } from "../secret_input.ts";
 
 /** Name of the identity file inside the sfs home. */
 export const IDENTITY_FILE = "identity.json";
@@ -50,10 +50,12 @@ export async function writeIdentityFile(
 export async function loadIdentity(home: string): Promise<Identity> {
   const text = await readIdentityText(home);
   if (!isEncrypted(text)) return await importIdentity(text);
-  const passphrase = Deno.env.get("SFS_PASSPHRASE") ??
-    await readSecret("Passphrase for the sfs identity: ", {
-      hint: "Set SFS_PASSPHRASE, or run sfs in a terminal to be asked",
-    });
+  const passphrase = await readSecretInput({
+    env: "SFS_PASSPHRASE",
+    question: "Passphrase for the sfs identity: ",
+    empty: "value",
+    hint: "Set SFS_PASSPHRASE, or run sfs in a terminal to be asked",
+  });
   return await importIdentity(text, passphrase);
 }
 
