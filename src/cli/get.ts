@@ -14,7 +14,7 @@ import { fetchFile } from "../peer/receiver.ts";
 import { parseTicket } from "../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "./settings/config.ts";
 import { loadIdentity } from "./settings/identity_file.ts";
-import { type IndexFlags, openIndex } from "./index_connect.ts";
+import { type IndexFlags, withIndex } from "./index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "./listings.ts";
 import { type HostPort, parseHostPort } from "../net/address.ts";
 import { connect } from "../net/connect.ts";
@@ -76,13 +76,8 @@ async function resolveThroughIndex(
   options: GetOptions,
   out: Output,
 ): Promise<Source> {
-  const client = await openIndex(options.home, target, identity, { flags: options, out });
-  let listings;
-  try {
-    listings = await client.resolve(what);
-  } finally {
-    client.close();
-  }
+  const session = { home: options.home, target, identity, flags: options, out };
+  const listings = await withIndex(session, (client) => client.resolve(what));
   const { valid, invalid } = await verifyListings(listings);
   if (invalid > 0) {
     // A listing the owner did not sign as shown: the index, or its database, is lying.

@@ -102,3 +102,35 @@ export async function openIndex(
   }
   return client;
 }
+
+/** What {@link withIndex} connects to, as whom, and how. */
+export interface IndexSession {
+  readonly home: string;
+  readonly target: IndexTarget;
+  readonly identity: Identity;
+  readonly flags: IndexFlags;
+  readonly out: Output;
+  /** A missing configured user is a USAGE error. @default false */
+  readonly requireUser?: boolean;
+  /** Skip authenticating as the configured user (register and login use a password). @default false */
+  readonly anonymous?: boolean;
+}
+
+/**
+ * Opens the index (see {@link openIndex}, or {@link connectIndex} when `anonymous`), runs `fn`
+ * on the client and closes it, whether `fn` succeeds or throws.
+ */
+export async function withIndex<T>(
+  session: IndexSession,
+  fn: (client: IndexClient) => Promise<T>,
+): Promise<T> {
+  const { home, target, identity } = session;
+  const client = session.anonymous
+    ? await connectIndex(home, target, identity, session)
+    : await openIndex(home, target, identity, session);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
