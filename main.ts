@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { SfsError } from "./src/errors.ts";
 import { SIGNATURE_POLICIES, type SignaturePolicy } from "./src/crypto/sign.ts";
 import { runGet } from "./src/cli/get.ts";
-import { homeProblems, resolveHome } from "./src/cli/home.ts";
+import { homeProblems, resolveHome } from "./src/cli/settings/home.ts";
 import type { IndexFlags } from "./src/cli/index_connect.ts";
 import { runKeygen, runWhoami } from "./src/cli/keygen.ts";
 import { runLs } from "./src/cli/ls.ts";

@@ -4,7 +4,7 @@
  *
  *   deno run --allow-read --allow-write tests/pins_child.ts HOME START_FILE SERVER USER…
  */
-import { pinServer, trustUser } from "../src/cli/pins.ts";
+import { pinServer, trustUser } from "../src/cli/settings/pins.ts";
 import { Output } from "../src/cli/output.ts";
 
 const [home, startFile, server, ...users] = Deno.args;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KNOWN_SERVERS_FILE, KNOWN_USERS_FILE } from "../src/cli/pins.ts";
+import { KNOWN_SERVERS_FILE, KNOWN_USERS_FILE } from "../src/cli/settings/pins.ts";
 import { tempDir } from "./harness.ts";
 
 const CHILD = fileURLToPath(new URL("./pins_child.ts", import.meta.url));

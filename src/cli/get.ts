@@ -12,14 +12,14 @@ import type { VerifiedListing } from "../index/protocol/announcement.ts";
 import { checkResolved } from "../index/client/client.ts";
 import { fetchFile } from "../peer/receiver.ts";
 import { parseTicket } from "../peer/ticket.ts";
-import { type IndexTarget, resolveIndex } from "./config.ts";
-import { loadIdentity } from "./identity_file.ts";
-import { type IndexFlags, openIndex } from "./index_connect.ts";
+import { type IndexTarget, resolveIndex } from "./settings/config.ts";
+import { loadIdentity } from "./settings/identity_file.ts";
+import { type IndexFlags, withIndex } from "./index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "./listings.ts";
 import { type HostPort, parseHostPort } from "../net/address.ts";
 import { connect } from "../net/connect.ts";
 import { ExitCode, type JsonValue, type Output } from "./output.ts";
-import { trustUser } from "./pins.ts";
+import { trustUser } from "./settings/pins.ts";
 import { Progress } from "./progress.ts";
 
 /** Options of `sfs get`. */
@@ -76,13 +76,8 @@ async function resolveThroughIndex(
   options: GetOptions,
   out: Output,
 ): Promise<Source> {
-  const client = await openIndex(options.home, target, identity, { flags: options, out });
-  let listings;
-  try {
-    listings = await client.resolve(what);
-  } finally {
-    client.close();
-  }
+  const session = { home: options.home, target, identity, flags: options, out };
+  const listings = await withIndex(session, (client) => client.resolve(what));
   const { valid, invalid } = await verifyListings(listings);
   if (invalid > 0) {
     // A listing the owner did not sign as shown: the index, or its database, is lying.

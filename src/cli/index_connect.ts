@@ -5,10 +5,10 @@
 import { SfsError } from "../errors.ts";
 import type { Identity } from "../crypto/identity.ts";
 import { IndexClient } from "../index/client/client.ts";
-import { type IndexTarget, resolveIndex } from "./config.ts";
+import { type IndexTarget, resolveIndex } from "./settings/config.ts";
 import { connect } from "../net/connect.ts";
 import type { Output } from "./output.ts";
-import { pinServer, trustServer } from "./pins.ts";
+import { pinServer, trustServer } from "./settings/pins.ts";
 
 /** Flags every index command shares. */
 export interface IndexFlags {
@@ -101,4 +101,36 @@ export async function openIndex(
     }
   }
   return client;
+}
+
+/** What {@link withIndex} connects to, as whom, and how. */
+export interface IndexSession {
+  readonly home: string;
+  readonly target: IndexTarget;
+  readonly identity: Identity;
+  readonly flags: IndexFlags;
+  readonly out: Output;
+  /** A missing configured user is a USAGE error. @default false */
+  readonly requireUser?: boolean;
+  /** Skip authenticating as the configured user (register and login use a password). @default false */
+  readonly anonymous?: boolean;
+}
+
+/**
+ * Opens the index (see {@link openIndex}, or {@link connectIndex} when `anonymous`), runs `fn`
+ * on the client and closes it, whether `fn` succeeds or throws.
+ */
+export async function withIndex<T>(
+  session: IndexSession,
+  fn: (client: IndexClient) => Promise<T>,
+): Promise<T> {
+  const { home, target, identity } = session;
+  const client = session.anonymous
+    ? await connectIndex(home, target, identity, session)
+    : await openIndex(home, target, identity, session);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
 }

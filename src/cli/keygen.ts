@@ -1,11 +1,14 @@
 /** `sfs keygen` and `sfs whoami`: create the local identity, show its fingerprint. */
 import { SfsError } from "../errors.ts";
 import { formatFingerprint, generateIdentity, type Identity } from "../crypto/identity.ts";
-import { exportIdentity } from "../crypto/keystore.ts";
-import { ensureHome, identityPath, loadPublicIdentity } from "./identity_file.ts";
-import { writeFileAtomic } from "../fs.ts";
+import {
+  ensureHome,
+  identityPath,
+  loadPublicIdentity,
+  writeIdentityFile,
+} from "./settings/identity_file.ts";
 import type { Output } from "./output.ts";
-import { readSecret } from "./prompt.ts";
+import { readSecretInput } from "./secret_input.ts";
 
 /** Options of `sfs keygen`. */
 export interface KeygenOptions {
@@ -36,7 +39,7 @@ export async function createIdentity(home: string, out: Output): Promise<Identit
   out.note("Generating RSA-3072 (OAEP and PSS) and Ed25519 keys…");
   const identity = await generateIdentity();
   await ensureHome(home);
-  await writeFileAtomic(path, await exportIdentity(identity, { passphrase }));
+  await writeIdentityFile(path, identity, { passphrase });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("identity", { fingerprint, path, encrypted: passphrase !== undefined });
   out.info(`Identity saved to ${path}`);
@@ -61,21 +64,19 @@ export async function runWhoami(options: { home: string }, out: Output): Promise
  * `SFS_PASSPHRASE` when set (empty means none); else asked twice on a terminal (empty means
  * none); else none, said out loud, because scripts and CI must never hang on a prompt.
  */
-async function choosePassphrase(out: Output): Promise<string | undefined> {
-  const fromEnv = Deno.env.get("SFS_PASSPHRASE");
-  if (fromEnv !== undefined) return fromEnv === "" ? undefined : fromEnv;
-  if (!Deno.stdin.isTerminal()) {
-    out.warn("No terminal and no SFS_PASSPHRASE: the private keys are stored unencrypted");
-    return undefined;
-  }
-  const first = await readSecret("Passphrase to encrypt the keys (empty for none): ");
-  if (first === "") {
-    out.warn("No passphrase: the private keys are stored unencrypted");
-    return undefined;
-  }
-  const second = await readSecret("Repeat the passphrase: ");
-  if (first !== second) throw new SfsError("USAGE", "The passphrases do not match");
-  return first;
+function choosePassphrase(out: Output): Promise<string | undefined> {
+  return readSecretInput({
+    env: "SFS_PASSPHRASE",
+    question: "Passphrase to encrypt the keys (empty for none): ",
+    empty: "none",
+    repeat: { question: "Repeat the passphrase: ", mismatch: "The passphrases do not match" },
+    onNone: (reason) =>
+      out.warn(
+        reason === "no terminal"
+          ? "No terminal and no SFS_PASSPHRASE: the private keys are stored unencrypted"
+          : "No passphrase: the private keys are stored unencrypted",
+      ),
+  });
 }
 
 async function exists(path: string): Promise<boolean> {

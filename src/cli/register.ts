@@ -2,13 +2,14 @@
 import { SfsError } from "../errors.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
+import type { IndexClient } from "../index/client/client.ts";
 import { validateUsername } from "../index/protocol/usernames.ts";
-import { readConfig, resolveIndex, updateConfig } from "./config.ts";
-import { loadIdentity } from "./identity_file.ts";
-import { connectIndex, type IndexFlags } from "./index_connect.ts";
+import { readConfig, resolveIndex, updateConfig } from "./settings/config.ts";
+import { loadIdentity } from "./settings/identity_file.ts";
+import { type IndexFlags, withIndex } from "./index_connect.ts";
 import { createIdentity, hasIdentity } from "./keygen.ts";
 import type { Output } from "./output.ts";
-import { readPassword } from "./password_input.ts";
+import { readPassword } from "./secret_input.ts";
 
 /** Options of `sfs register` and `sfs login`. */
 export interface AccountOptions extends IndexFlags {
@@ -27,19 +28,18 @@ export async function runRegister(options: AccountOptions, out: Output): Promise
   const identity = await hasIdentity(options.home)
     ? await loadIdentity(options.home)
     : await createIdentity(options.home, out);
-  const client = await connectIndex(options.home, target, identity, { flags: options, out });
-  try {
+  const session = { home: options.home, target, identity, flags: options, out, anonymous: true };
+  const server = await withIndex(session, async (client) => {
     await client.register(user, password);
-  } finally {
-    client.close();
-  }
+    return client.server;
+  });
   await updateConfig(options.home, { server: target.name, user });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("registered", {
     server: target.name,
     user,
     fingerprint,
-    serverFingerprint: formatFingerprint(client.server.fingerprint),
+    serverFingerprint: formatFingerprint(server.fingerprint),
   });
   out.info(`Registered "${user}" on ${target.name} with key ${fingerprint}`);
 }
@@ -49,14 +49,11 @@ export async function runLogin(options: AccountOptions, out: Output): Promise<vo
   const { target, user } = await accountTarget(options);
   const identity = await loadIdentity(options.home);
   const password = await readPassword();
-  const client = await connectIndex(options.home, target, identity, { flags: options, out });
-  let matches: boolean;
-  try {
+  const session = { home: options.home, target, identity, flags: options, out, anonymous: true };
+  const matches = await withIndex(session, async (client) => {
     await client.login(user, password, { rotateKeys: options.rotateKeys });
-    matches = await registeredKeyMatches(client, user, identity);
-  } finally {
-    client.close();
-  }
+    return await registeredKeyMatches(client, user, identity);
+  });
   await updateConfig(options.home, { server: target.name, user });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("logged_in", {
@@ -92,7 +89,7 @@ async function accountTarget(options: AccountOptions) {
 }
 
 async function registeredKeyMatches(
-  client: Awaited<ReturnType<typeof connectIndex>>,
+  client: IndexClient,
   user: string,
   identity: Identity,
 ): Promise<boolean> {

@@ -2,8 +2,8 @@
 import { SfsError } from "../errors.ts";
 import type { WireListing } from "../wire/messages.ts";
 import type { IndexClient } from "../index/client/client.ts";
-import { loadIdentity } from "./identity_file.ts";
-import { type IndexFlags, openIndex, requireIndex } from "./index_connect.ts";
+import { loadIdentity } from "./settings/identity_file.ts";
+import { type IndexFlags, requireIndex, withIndex } from "./index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "./listings.ts";
 import type { Output } from "./output.ts";
 
@@ -34,17 +34,8 @@ export async function showListings(
 ): Promise<void> {
   const target = await requireIndex(options.home, options);
   const identity = await loadIdentity(options.home);
-  const client = await openIndex(options.home, target, identity, {
-    flags: options,
-    out,
-    requireUser,
-  });
-  let listings: WireListing[];
-  try {
-    listings = await query(client);
-  } finally {
-    client.close();
-  }
+  const session = { home: options.home, target, identity, flags: options, out, requireUser };
+  const listings = await withIndex(session, query);
   const { valid, invalid } = await verifyListings(listings);
   if (invalid > 0) {
     out.warn(`${invalid} listing(s) failed signature verification and are not shown`);

@@ -18,13 +18,13 @@ import { validateUsername } from "../index/protocol/usernames.ts";
 import { prepareFile, type SharedFile } from "../peer/sender.ts";
 import { serveFiles } from "../peer/serve.ts";
 import { formatTicket } from "../peer/ticket.ts";
-import { type IndexTarget, resolveIndex } from "./config.ts";
-import { loadIdentity } from "./identity_file.ts";
+import { type IndexTarget, resolveIndex } from "./settings/config.ts";
+import { loadIdentity } from "./settings/identity_file.ts";
 import { type IndexFlags, openIndex } from "./index_connect.ts";
 import { formatHostPort, type HostPort, isWildcard } from "../net/address.ts";
 import { primaryAddress } from "../net/interfaces.ts";
 import type { JsonValue, Output } from "./output.ts";
-import { trustUser } from "./pins.ts";
+import { trustUser } from "./settings/pins.ts";
 import { Progress } from "./progress.ts";
 
 /** Options of `sfs send`. */

@@ -5,13 +5,14 @@
 import { dirname, join } from "node:path";
 import { SfsError } from "../errors.ts";
 import { formatFingerprint, generateIdentity, type Identity } from "../crypto/identity.ts";
-import { exportIdentity, importIdentity } from "../crypto/keystore.ts";
+import { importIdentity } from "../crypto/keystore.ts";
 import type { LogFields } from "../index/server/handlers.ts";
 import { IndexServer } from "../index/server/server.ts";
 import { IndexStore } from "../index/server/store.ts";
-import { writeFileAtomic } from "../fs.ts";
 import { formatHostPort, type HostPort } from "../net/address.ts";
 import type { Output } from "./output.ts";
+import { writeIdentityFile } from "./settings/identity_file.ts";
+import { readSettingsText } from "./settings/json_file.ts";
 
 /** Name of the server's identity file, in the database's folder. */
 export const SERVER_IDENTITY_FILE = "server-identity.json";
@@ -113,12 +114,7 @@ export function formatLogValue(value: string | number | boolean): string {
 
 /** Loads the server identity, or generates and saves one (unencrypted, mode 0600). */
 export async function loadOrCreateServerIdentity(path: string, out: Output): Promise<Identity> {
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
+  const text = await readSettingsText(path);
   if (text !== undefined) {
     // A server must start unattended, so its key is stored without a passphrase; the file's
     // mode and the host's security protect it.
@@ -133,7 +129,7 @@ export async function loadOrCreateServerIdentity(path: string, out: Output): Pro
   }
   out.note("Generating the server identity (RSA-3072 OAEP and PSS, Ed25519)…");
   const identity = await generateIdentity();
-  await writeFileAtomic(path, await exportIdentity(identity));
+  await writeIdentityFile(path, identity);
   out.note(`Server identity saved to ${path}`);
   return identity;
 }

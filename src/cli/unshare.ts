@@ -2,8 +2,8 @@
 import { SfsError } from "../errors.ts";
 import { fromHex } from "../crypto/bytes.ts";
 import { FILE_ID_BYTES } from "../wire/messages.ts";
-import { loadIdentity } from "./identity_file.ts";
-import { type IndexFlags, openIndex, requireIndex } from "./index_connect.ts";
+import { loadIdentity } from "./settings/identity_file.ts";
+import { type IndexFlags, requireIndex, withIndex } from "./index_connect.ts";
 import type { Output } from "./output.ts";
 
 /** Options of `sfs unshare`. */
@@ -23,16 +23,8 @@ export async function runUnshare(options: UnshareOptions, out: Output): Promise<
   }
   const target = await requireIndex(options.home, options);
   const identity = await loadIdentity(options.home);
-  const client = await openIndex(options.home, target, identity, {
-    flags: options,
-    out,
-    requireUser: true,
-  });
-  try {
-    await client.unshare(fileId);
-  } finally {
-    client.close();
-  }
+  const session = { home: options.home, target, identity, flags: options, out, requireUser: true };
+  await withIndex(session, (client) => client.unshare(fileId));
   const id = options.id.trim().toLowerCase();
   out.event("unshared", { id, server: target.name });
   out.info(`Unshared ${id}`);

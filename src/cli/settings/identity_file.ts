@@ -1,9 +1,16 @@
 /** The local identity file `SFS_HOME/identity.json`: atomic writes, mode 0600, passphrase prompts. */
 import { join } from "node:path";
-import { SfsError } from "../errors.ts";
-import type { Identity, PublicIdentity } from "../crypto/identity.ts";
-import { importIdentity, importPublicIdentity, isEncrypted } from "../crypto/keystore.ts";
-import { readSecret } from "./prompt.ts";
+import { SfsError } from "../../errors.ts";
+import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
+import {
+  exportIdentity,
+  importIdentity,
+  importPublicIdentity,
+  isEncrypted,
+} from "../../crypto/keystore.ts";
+import { writeFileAtomic } from "../../fs.ts";
+import { readSettingsText } from "./json_file.ts";
+import { readSecretInput } from "../secret_input.ts";
 
 /** Name of the identity file inside the sfs home. */
 export const IDENTITY_FILE = "identity.json";
@@ -15,16 +22,25 @@ export function identityPath(home: string): string {
 
 /** Reads the identity file's text; NO_IDENTITY with a hint when there is none. */
 export async function readIdentityText(home: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(identityPath(home));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new SfsError("NO_IDENTITY", `No identity in "${home}"`, {
-        hint: "Create one with: sfs keygen",
-      });
-    }
-    throw err;
+  const text = await readSettingsText(identityPath(home));
+  if (text === undefined) {
+    throw new SfsError("NO_IDENTITY", `No identity in "${home}"`, {
+      hint: "Create one with: sfs keygen",
+    });
   }
+  return text;
+}
+
+/**
+ * Saves `identity` to `path` atomically with mode 0600, encrypted when `passphrase` is given.
+ * The folder must exist.
+ */
+export async function writeIdentityFile(
+  path: string,
+  identity: Identity,
+  options: { passphrase?: string } = {},
+): Promise<void> {
+  await writeFileAtomic(path, await exportIdentity(identity, options));
 }
 
 /**
@@ -34,10 +50,12 @@ export async function readIdentityText(home: string): Promise<string> {
 export async function loadIdentity(home: string): Promise<Identity> {
   const text = await readIdentityText(home);
   if (!isEncrypted(text)) return await importIdentity(text);
-  const passphrase = Deno.env.get("SFS_PASSPHRASE") ??
-    await readSecret("Passphrase for the sfs identity: ", {
-      hint: "Set SFS_PASSPHRASE, or run sfs in a terminal to be asked",
-    });
+  const passphrase = await readSecretInput({
+    env: "SFS_PASSPHRASE",
+    question: "Passphrase for the sfs identity: ",
+    empty: "value",
+    hint: "Set SFS_PASSPHRASE, or run sfs in a terminal to be asked",
+  });
   return await importIdentity(text, passphrase);
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isSfsError } from "../errors.ts";
+import { isSfsError } from "../../errors.ts";
 import { join } from "node:path";
 import { type HomeProblemKind, homeProblems, resolveHome } from "./home.ts";
 

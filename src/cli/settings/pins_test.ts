@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type ErrorCode, isSfsError } from "../errors.ts";
-import { formatFingerprint } from "../crypto/identity.ts";
-import { Output } from "./output.ts";
+import { type ErrorCode, isSfsError } from "../../errors.ts";
+import { formatFingerprint } from "../../crypto/identity.ts";
+import { Output } from "../output.ts";
 import { KNOWN_SERVERS_FILE, KNOWN_USERS_FILE, pinServer, trustServer, trustUser } from "./pins.ts";
 
 const FP_A = new Uint8Array(32).fill(1);

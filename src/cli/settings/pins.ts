@@ -10,13 +10,13 @@
  * file, re-checks, and replaces it atomically, so no process overwrites another's pins.
  */
 import { join } from "node:path";
-import { SfsError } from "../errors.ts";
-import { constantTimeEqual } from "../crypto/bytes.ts";
-import { formatFingerprint, parseFingerprint } from "../crypto/identity.ts";
+import { SfsError } from "../../errors.ts";
+import { constantTimeEqual } from "../../crypto/bytes.ts";
+import { formatFingerprint, parseFingerprint } from "../../crypto/identity.ts";
 import { ensureHome } from "./identity_file.ts";
-import { writeFileAtomic } from "../fs.ts";
-import type { Output } from "./output.ts";
-import { confirm } from "./prompt.ts";
+import { isJsonObject, type JsonFormat, readJsonFile, updateJsonFile } from "./json_file.ts";
+import type { Output } from "../output.ts";
+import { confirm } from "../prompt.ts";
 
 /** Pinned index server keys. */
 export const KNOWN_SERVERS_FILE = "known_servers.json";
@@ -91,15 +91,14 @@ export async function pinServer(
   options: { out?: Output } = {},
 ): Promise<void> {
   const shown = formatFingerprint(fingerprint);
-  await withPinLock(home, KNOWN_SERVERS_FILE, async () => {
-    const servers = await readServers(home);
+  await updatePins(home, KNOWN_SERVERS_FILE, SERVERS_FORMAT, (servers) => {
     const pinned = servers.get(server);
     if (pinned !== undefined) {
-      if (sameFingerprint(pinned, fingerprint)) return;
+      if (sameFingerprint(pinned, fingerprint)) return undefined;
       throw serverChanged(home, { server, pinned, shown }, options.out);
     }
     servers.set(server, shown);
-    await writeJson(home, KNOWN_SERVERS_FILE, { version: 1, servers: Object.fromEntries(servers) });
+    return { version: 1, servers: Object.fromEntries(servers) };
   });
 }
 
@@ -133,17 +132,16 @@ export async function trustUser(
   }
   // The question was asked without the lock (a person may take minutes to answer); check again
   // under it, so a key another process pinned meanwhile is neither lost nor overwritten.
-  await withPinLock(home, KNOWN_USERS_FILE, async () => {
-    const users = await readUsers(home);
+  await updatePins(home, KNOWN_USERS_FILE, USERS_FORMAT, (users) => {
     const forServer = users.get(server) ?? new Map<string, string>();
     const now = forServer.get(username);
     if (now !== undefined) {
-      if (sameFingerprint(now, fingerprint)) return;
+      if (sameFingerprint(now, fingerprint)) return undefined;
       throw userChanged(home, { server, username, pinned: now, shown }, options.out);
     }
     users.set(server, forServer.set(username, shown));
     const plain = Object.fromEntries([...users].map(([s, m]) => [s, Object.fromEntries(m)]));
-    await writeJson(home, KNOWN_USERS_FILE, { version: 1, users: plain });
+    return { version: 1, users: plain };
   });
 }
 
@@ -192,27 +190,17 @@ function userChanged(
 }
 
 /**
- * Runs `fn` holding an exclusive lock on `home/file.lock` (flock on Unix, LockFileEx on Windows),
- * so read-modify-write cycles of `file` by several processes run one after another. The lock
- * file stays: removing it would let two processes lock two different files of the same name.
+ * Runs one read-modify-write of the pin file `file` under its lock (see {@link updateJsonFile}),
+ * so that no process overwrites another's pins.
  */
-async function withPinLock<T>(home: string, file: string, fn: () => Promise<T>): Promise<T> {
+async function updatePins<T>(
+  home: string,
+  file: string,
+  format: JsonFormat<T>,
+  update: (pins: T) => unknown,
+): Promise<void> {
   await ensureHome(home);
-  using lock = await Deno.open(join(home, `${file}.lock`), {
-    write: true,
-    create: true,
-    mode: 0o600,
-  });
-  await lock.lock(true);
-  try {
-    return await fn();
-  } finally {
-    await lock.unlock();
-  }
-}
-
-async function writeJson(home: string, file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(join(home, file), JSON.stringify(value, null, 2) + "\n");
+  await updateJsonFile(join(home, file), format, update);
 }
 
 function sameFingerprint(pinned: string, fingerprint: Uint8Array): boolean {
@@ -223,60 +211,51 @@ function sameFingerprint(pinned: string, fingerprint: Uint8Array): boolean {
   }
 }
 
-async function readServers(home: string): Promise<ServerPins> {
-  const value = await readJson(join(home, KNOWN_SERVERS_FILE));
-  if (value === undefined) return new Map();
-  const servers = stringMap(value.servers);
-  if (servers === undefined) throw malformed(KNOWN_SERVERS_FILE, home);
-  return servers;
-}
+/** known_servers.json: `{"version": 1, "servers": {HOST:PORT: fingerprint}}`. */
+const SERVERS_FORMAT: JsonFormat<ServerPins> = {
+  parse(value, path) {
+    const servers = isJsonObject(value) ? stringMap(value.servers) : undefined;
+    if (servers === undefined) throw malformed(path);
+    return servers;
+  },
+  empty: () => new Map(),
+};
 
-async function readUsers(home: string): Promise<UserPins> {
-  const value = await readJson(join(home, KNOWN_USERS_FILE));
-  if (value === undefined) return new Map();
-  const users = value.users;
-  if (typeof users !== "object" || users === null || Array.isArray(users)) {
-    throw malformed(KNOWN_USERS_FILE, home);
-  }
-  const result: UserPins = new Map();
-  for (const [server, pins] of Object.entries(users)) {
-    const map = stringMap(pins);
-    if (map === undefined) throw malformed(KNOWN_USERS_FILE, home);
-    result.set(server, map);
-  }
-  return result;
-}
-
-async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
-  }
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-      return value as Record<string, unknown>;
+/** known_users.json: `{"version": 1, "users": {HOST:PORT: {username: fingerprint}}}`. */
+const USERS_FORMAT: JsonFormat<UserPins> = {
+  parse(value, path) {
+    const users = isJsonObject(value) ? value.users : undefined;
+    if (!isJsonObject(users)) throw malformed(path);
+    const result: UserPins = new Map();
+    for (const [server, pins] of Object.entries(users)) {
+      const map = stringMap(pins);
+      if (map === undefined) throw malformed(path);
+      result.set(server, map);
     }
-  } catch {
-    // Reported below.
-  }
-  return {};
+    return result;
+  },
+  empty: () => new Map(),
+};
+
+function readServers(home: string): Promise<ServerPins> {
+  return readJsonFile(join(home, KNOWN_SERVERS_FILE), SERVERS_FORMAT);
+}
+
+function readUsers(home: string): Promise<UserPins> {
+  return readJsonFile(join(home, KNOWN_USERS_FILE), USERS_FORMAT);
 }
 
 /** The own string properties of a JSON object as a Map; undefined for anything else. */
 function stringMap(value: unknown): Map<string, string> | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  if (!isJsonObject(value)) return undefined;
   const entries = Object.entries(value);
   if (!entries.every(([, v]) => typeof v === "string")) return undefined;
   return new Map(entries as [string, string][]);
 }
 
-function malformed(file: string, home: string): SfsError {
+function malformed(path: string): SfsError {
   // Refusing beats guessing: silently starting over would drop every pin and re-trust anyone.
-  return new SfsError("USAGE", `"${join(home, file)}" is malformed`, {
+  return new SfsError("USAGE", `"${path}" is malformed`, {
     hint: "Fix it by hand; deleting it forgets every pinned key",
   });
 }

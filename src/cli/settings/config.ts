@@ -4,10 +4,10 @@
  * override the saved server.
  */
 import { join } from "node:path";
-import { SfsError } from "../errors.ts";
+import { SfsError } from "../../errors.ts";
 import { ensureHome } from "./identity_file.ts";
-import { writeFileAtomic } from "../fs.ts";
-import { formatHostPort, type HostPort, parseHostPort } from "../net/address.ts";
+import { isJsonObject, type JsonFormat, readJsonFile, updateJsonFile } from "./json_file.ts";
+import { formatHostPort, type HostPort, parseHostPort } from "../../net/address.ts";
 
 /** Name of the settings file inside the sfs home. */
 export const CONFIG_FILE = "config.json";
@@ -30,40 +30,37 @@ export interface IndexTarget {
   readonly user?: string;
 }
 
+/** config.json's format: an object with optional string fields; unknown fields are dropped. */
+const CONFIG_FORMAT: JsonFormat<Config> = {
+  parse(value, path) {
+    if (
+      !isJsonObject(value) ||
+      !["server", "user"].every((k) => value[k] === undefined || typeof value[k] === "string")
+    ) {
+      throw new SfsError("USAGE", `"${path}" is not a valid sfs config`, {
+        hint: 'It should look like {"server": "HOST:PORT", "user": "NAME"}; fix or delete it',
+      });
+    }
+    return { server: value.server as string | undefined, user: value.user as string | undefined };
+  },
+  empty: () => ({}),
+};
+
 /** Reads config.json; a missing file is an empty config, a malformed one a USAGE error. */
 export async function readConfig(home: string): Promise<Config> {
-  const path = join(home, CONFIG_FILE);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return {};
-    throw err;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  const v = value as Record<string, unknown> | undefined;
-  if (
-    typeof v !== "object" || v === null || Array.isArray(v) ||
-    !["server", "user"].every((k) => v[k] === undefined || typeof v[k] === "string")
-  ) {
-    throw new SfsError("USAGE", `"${path}" is not a valid sfs config`, {
-      hint: 'It should look like {"server": "HOST:PORT", "user": "NAME"}; fix or delete it',
-    });
-  }
-  return { server: v.server as string | undefined, user: v.user as string | undefined };
+  return await readJsonFile(join(home, CONFIG_FILE), CONFIG_FORMAT);
 }
 
-/** Saves config.json atomically (mode 0600), merging `changes` into what is there. */
+/**
+ * Saves config.json atomically (mode 0600), merging `changes` into what is there, under the
+ * file's lock so that concurrent updates (say `sfs login` in two terminals) keep each other's.
+ */
 export async function updateConfig(home: string, changes: Config): Promise<void> {
-  const current = await readConfig(home);
   await ensureHome(home);
-  const next = { ...current, ...changes };
-  await writeFileAtomic(join(home, CONFIG_FILE), JSON.stringify(next, null, 2) + "\n");
+  await updateJsonFile(join(home, CONFIG_FILE), CONFIG_FORMAT, (current) => ({
+    ...current,
+    ...changes,
+  }));
 }
 
 /**

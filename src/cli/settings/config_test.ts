@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isSfsError } from "../errors.ts";
+import { isSfsError } from "../../errors.ts";
 import { CONFIG_FILE, readConfig, resolveIndex, updateConfig } from "./config.ts";
 
 async function withHome(fn: (home: string) => Promise<void>): Promise<void> {

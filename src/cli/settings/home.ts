@@ -6,7 +6,7 @@
 
 import { homedir } from "node:os";
 import { join, posix, win32 } from "node:path";
-import { SfsError } from "../errors.ts";
+import { SfsError } from "../../errors.ts";
 import { IDENTITY_FILE } from "./identity_file.ts";
 
 /** Options for {@link resolveHome}; everything is injectable so every platform can be tested. */
