@@ -2,18 +2,18 @@
 import { Command, CommanderError, Option } from "commander";
 import { SfsError } from "./src/errors.ts";
 import { SIGNATURE_POLICIES, type SignaturePolicy } from "./src/crypto/sign.ts";
-import { runGet } from "./src/cli/get.ts";
+import { runGet } from "./src/cli/commands/get_run.ts";
 import { homeProblems, resolveHome } from "./src/cli/home.ts";
 import type { IndexFlags } from "./src/cli/index_connect.ts";
-import { runKeygen, runWhoami } from "./src/cli/keygen.ts";
-import { runLs } from "./src/cli/ls.ts";
+import { runKeygen, runWhoami } from "./src/cli/commands/keygen_run.ts";
+import { runLs } from "./src/cli/commands/ls_run.ts";
 import { parseHostPort } from "./src/net/address.ts";
 import { exitCodeFor, Output } from "./src/cli/output.ts";
-import { runLogin, runRegister } from "./src/cli/register.ts";
-import { runSearch } from "./src/cli/search.ts";
-import { runSend } from "./src/cli/send.ts";
-import { runServer } from "./src/cli/server.ts";
-import { runUnshare } from "./src/cli/unshare.ts";
+import { runLogin, runRegister } from "./src/cli/commands/register_run.ts";
+import { runSearch } from "./src/cli/commands/search_run.ts";
+import { runSend } from "./src/cli/commands/send_run.ts";
+import { runServer } from "./src/cli/commands/server_run.ts";
+import { runUnshare } from "./src/cli/commands/unshare_run.ts";
 import { VERSION } from "./src/version.ts";
 import { describeChoice, installAeadBackend } from "./src/native/libcrypto.ts";
 

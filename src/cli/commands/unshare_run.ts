@@ -1,10 +1,10 @@
 /** `sfs unshare ID`: withdraw one of your announcements from the index. */
-import { SfsError } from "../errors.ts";
-import { fromHex } from "../crypto/bytes.ts";
-import { FILE_ID_BYTES } from "../wire/messages.ts";
-import { loadIdentity } from "./identity_file.ts";
-import { type IndexFlags, openIndex, requireIndex } from "./index_connect.ts";
-import type { Output } from "./output.ts";
+import { SfsError } from "../../errors.ts";
+import { fromHex } from "../../crypto/bytes.ts";
+import { FILE_ID_BYTES } from "../../wire/messages.ts";
+import { loadIdentity } from "../identity_file.ts";
+import { type IndexFlags, openIndex, requireIndex } from "../index_connect.ts";
+import type { Output } from "../output.ts";
 
 /** Options of `sfs unshare`. */
 export interface UnshareOptions extends IndexFlags {

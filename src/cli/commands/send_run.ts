@@ -3,29 +3,29 @@
  * mode: a ticket per file. With an index configured (config.json, SFS_SERVER or `--server`) the
  * files are also announced, signed, on the index and kept online with heartbeats.
  */
-import { SfsError } from "../errors.ts";
-import { type Bytes, toHex } from "../crypto/bytes.ts";
-import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
-import type { SignaturePolicy } from "../crypto/sign.ts";
+import { SfsError } from "../../errors.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
+import { formatFingerprint, type Identity, type PublicIdentity } from "../../crypto/identity.ts";
+import type { SignaturePolicy } from "../../crypto/sign.ts";
 import {
   canonicalLists,
   decodeAnnouncement,
   signAnnouncement,
-} from "../index/protocol/announcement.ts";
-import type { IndexClient } from "../index/client/client.ts";
-import { ShareSession } from "../index/client/sharing.ts";
-import { validateUsername } from "../index/protocol/usernames.ts";
-import { prepareFile, type SharedFile } from "../peer/sender.ts";
-import { serveFiles } from "../peer/serve.ts";
-import { formatTicket } from "../peer/ticket.ts";
-import { type IndexTarget, resolveIndex } from "./config.ts";
-import { loadIdentity } from "./identity_file.ts";
-import { type IndexFlags, openIndex } from "./index_connect.ts";
-import { formatHostPort, type HostPort, isWildcard } from "../net/address.ts";
-import { primaryAddress } from "../net/interfaces.ts";
-import type { JsonValue, Output } from "./output.ts";
-import { trustUser } from "./pins.ts";
-import { Progress } from "./progress.ts";
+} from "../../index/protocol/announcement.ts";
+import type { IndexClient } from "../../index/client/client.ts";
+import { ShareSession } from "../../index/client/sharing.ts";
+import { validateUsername } from "../../index/protocol/usernames.ts";
+import { prepareFile, type SharedFile } from "../../peer/sender.ts";
+import { serveFiles } from "../../peer/serve.ts";
+import { formatTicket } from "../../peer/ticket.ts";
+import { type IndexTarget, resolveIndex } from "../config.ts";
+import { loadIdentity } from "../identity_file.ts";
+import { type IndexFlags, openIndex } from "../index_connect.ts";
+import { formatHostPort, type HostPort, isWildcard } from "../../net/address.ts";
+import { primaryAddress } from "../../net/interfaces.ts";
+import type { JsonValue, Output } from "../output.ts";
+import { trustUser } from "../pins.ts";
+import { Progress } from "../progress.ts";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags {

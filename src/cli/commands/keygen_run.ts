@@ -1,11 +1,11 @@
 /** `sfs keygen` and `sfs whoami`: create the local identity, show its fingerprint. */
-import { SfsError } from "../errors.ts";
-import { formatFingerprint, generateIdentity, type Identity } from "../crypto/identity.ts";
-import { exportIdentity } from "../crypto/keystore.ts";
-import { ensureHome, identityPath, loadPublicIdentity } from "./identity_file.ts";
-import { writeFileAtomic } from "../fs.ts";
-import type { Output } from "./output.ts";
-import { readSecret } from "./prompt.ts";
+import { SfsError } from "../../errors.ts";
+import { formatFingerprint, generateIdentity, type Identity } from "../../crypto/identity.ts";
+import { exportIdentity } from "../../crypto/keystore.ts";
+import { ensureHome, identityPath, loadPublicIdentity } from "../identity_file.ts";
+import { writeFileAtomic } from "../../fs.ts";
+import type { Output } from "../output.ts";
+import { readSecret } from "../prompt.ts";
 
 /** Options of `sfs keygen`. */
 export interface KeygenOptions {

@@ -4,23 +4,23 @@
  * through the index, whose listing is trusted only as far as the owner's signature and the
  * locally pinned owner key go.
  */
-import { isSfsError, SfsError } from "../errors.ts";
-import type { Bytes } from "../crypto/bytes.ts";
-import { formatFingerprint, type Identity } from "../crypto/identity.ts";
-import type { SignaturePolicy } from "../crypto/sign.ts";
-import type { VerifiedListing } from "../index/protocol/announcement.ts";
-import { checkResolved } from "../index/client/client.ts";
-import { fetchFile } from "../peer/receiver.ts";
-import { parseTicket } from "../peer/ticket.ts";
-import { type IndexTarget, resolveIndex } from "./config.ts";
-import { loadIdentity } from "./identity_file.ts";
-import { type IndexFlags, openIndex } from "./index_connect.ts";
-import { formatListingTable, listingJson, listingView, verifyListings } from "./listings.ts";
-import { type HostPort, parseHostPort } from "../net/address.ts";
-import { connect } from "../net/connect.ts";
-import { ExitCode, type JsonValue, type Output } from "./output.ts";
-import { trustUser } from "./pins.ts";
-import { Progress } from "./progress.ts";
+import { isSfsError, SfsError } from "../../errors.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import type { SignaturePolicy } from "../../crypto/sign.ts";
+import type { VerifiedListing } from "../../index/protocol/announcement.ts";
+import { checkResolved } from "../../index/client/client.ts";
+import { fetchFile } from "../../peer/receiver.ts";
+import { parseTicket } from "../../peer/ticket.ts";
+import { type IndexTarget, resolveIndex } from "../config.ts";
+import { loadIdentity } from "../identity_file.ts";
+import { type IndexFlags, openIndex } from "../index_connect.ts";
+import { formatListingTable, listingJson, listingView, verifyListings } from "../listings.ts";
+import { type HostPort, parseHostPort } from "../../net/address.ts";
+import { connect } from "../../net/connect.ts";
+import { ExitCode, type JsonValue, type Output } from "../output.ts";
+import { trustUser } from "../pins.ts";
+import { Progress } from "../progress.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {

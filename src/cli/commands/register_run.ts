@@ -1,14 +1,14 @@
 /** `sfs register` and `sfs login`: create or open an account on an index server. */
-import { SfsError } from "../errors.ts";
-import { constantTimeEqual } from "../crypto/bytes.ts";
-import { formatFingerprint, type Identity } from "../crypto/identity.ts";
-import { validateUsername } from "../index/protocol/usernames.ts";
-import { readConfig, resolveIndex, updateConfig } from "./config.ts";
-import { loadIdentity } from "./identity_file.ts";
-import { connectIndex, type IndexFlags } from "./index_connect.ts";
-import { createIdentity, hasIdentity } from "./keygen.ts";
-import type { Output } from "./output.ts";
-import { readPassword } from "./password_input.ts";
+import { SfsError } from "../../errors.ts";
+import { constantTimeEqual } from "../../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import { validateUsername } from "../../index/protocol/usernames.ts";
+import { readConfig, resolveIndex, updateConfig } from "../config.ts";
+import { loadIdentity } from "../identity_file.ts";
+import { connectIndex, type IndexFlags } from "../index_connect.ts";
+import { createIdentity, hasIdentity } from "./keygen_run.ts";
+import type { Output } from "../output.ts";
+import { readPassword } from "../password_input.ts";
 
 /** Options of `sfs register` and `sfs login`. */
 export interface AccountOptions extends IndexFlags {
