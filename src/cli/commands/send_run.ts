@@ -4,39 +4,27 @@
  * files are also announced, signed, on the index and kept online with heartbeats.
  */
 import { SfsError } from "../../errors.ts";
-import { type Bytes, toHex } from "../../crypto/bytes.ts";
-import { formatFingerprint, type Identity, type PublicIdentity } from "../../crypto/identity.ts";
-import type { SignaturePolicy } from "../../crypto/sign.ts";
-import {
-  canonicalLists,
-  decodeAnnouncement,
-  signAnnouncement,
-} from "../../index/protocol/announcement.ts";
-import type { IndexClient } from "../../index/client/client.ts";
-import { ShareSession } from "../../index/client/sharing.ts";
-import { validateUsername } from "../../index/protocol/usernames.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import { canonicalLists } from "../../index/protocol/announcement.ts";
 import { prepareFile, type SharedFile } from "../../peer/sender.ts";
-import { serveFiles } from "../../peer/serve.ts";
 import { formatTicket } from "../../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "../config.ts";
 import { loadIdentity } from "../identity_file.ts";
-import { type IndexFlags, openIndex } from "../index_connect.ts";
+import type { IndexFlags } from "../index_connect.ts";
 import { formatHostPort, type HostPort, isWildcard } from "../../net/address.ts";
 import { primaryAddress } from "../../net/interfaces.ts";
 import type { JsonValue, Output } from "../output.ts";
-import { trustUser } from "../pins.ts";
-import { Progress } from "../progress.ts";
+import { announce, type Announced } from "./send_announce.ts";
+import { listen, serve, type ServeOptions } from "./send_serve.ts";
 
 /** Options of `sfs send`. */
-export interface SendOptions extends IndexFlags {
+export interface SendOptions extends IndexFlags, ServeOptions {
   home: string;
   /** The files to share (at least one). */
   files: string[];
   listen: HostPort;
   advertise?: HostPort;
-  once?: boolean;
-  sign?: SignaturePolicy;
-  idleTimeoutMs?: number;
   /** Search keywords for the announcements (index mode only). */
   keywords?: string[];
   /** Users who alone may see and fetch the files (index mode only). */
@@ -45,122 +33,39 @@ export interface SendOptions extends IndexFlags {
   noIndex?: boolean;
 }
 
-/** The index side of a share: the session to keep alive and who may fetch. */
-interface Announced {
-  readonly target: IndexTarget;
-  readonly user: string;
-  readonly session: ShareSession;
-  /** Fingerprints (hex) of the `--to` users; undefined when everyone may fetch. */
-  readonly allowed?: ReadonlySet<string>;
+/** The index half of the command line, checked before the (possibly long) hashing. */
+interface Plan {
+  /** The index to announce on; undefined in direct mode. */
+  readonly target?: IndexTarget;
+  /** Keywords and `--to` users in canonical form (empty in direct mode). */
+  readonly lists: { keywords: string[]; recipients: string[] };
+}
+
+/** What is being shared and where, once the files are hashed and the port is open. */
+interface Share {
+  readonly identity: Identity;
+  /** The files by hex id; one unshared elsewhere meanwhile is taken out. */
+  readonly files: Map<string, SharedFile>;
+  readonly listener: Deno.TcpListener;
+  /** Where receivers connect: the address in tickets and announcements. */
+  readonly advertised: HostPort;
 }
 
 /** Shares the files until interrupted, or until one transfer succeeded with `once`. */
 export async function runSend(options: SendOptions, out: Output): Promise<void> {
-  const target = options.noIndex
-    ? undefined
-    : await resolveIndex(options.home, { server: options.server });
-  const keywords = options.keywords ?? [];
-  const to = options.to ?? [];
-  if (target === undefined && (keywords.length > 0 || to.length > 0)) {
-    throw new SfsError("USAGE", "--keyword and --to need an index server", {
-      hint: "Register with sfs register, or pass --server HOST:PORT",
-    });
-  }
-  if (options.files.length === 0) throw new SfsError("USAGE", "No file to send");
-  // Check the lists before the (possibly long) hashing, so a typo fails at once.
-  const lists = canonicalLists(keywords, to);
+  const plan = await planShare(options);
   const identity = await loadIdentity(options.home);
-  const files = new Map<string, SharedFile>();
-  for (const path of options.files) {
-    out.note(`Hashing "${path}"…`);
-    const file = await prepareFile(path, identity.public);
-    files.set(toHex(file.id), file);
-  }
+  const files = await hashFiles(options.files, identity, out);
   const listener = listen(options.listen);
-  const bound = listener.addr as Deno.NetAddr;
-  const host = options.advertise?.host ??
-    (isWildcard(options.listen.host) ? primaryAddress() : options.listen.host);
-  const port = options.advertise?.port ?? bound.port;
-  const ticketOf = (file: SharedFile) =>
-    formatTicket({ host, port, fileId: file.id, fingerprint: identity.public.fingerprint });
-
-  // A file unshared elsewhere (sfs unshare) while this process shares it: stop serving it.
-  const withdraw = (id: string) => {
-    const file = files.get(id);
-    if (file === undefined || target === undefined) return;
-    files.delete(id);
-    out.event("withdrawn", { id, name: file.name });
-    out.warn(`"${file.name}" (${id}) was unshared on ${target.name}; no longer serving it`);
-    if (files.size === 0) {
-      out.note("Every file was unshared; stopping");
-      listener.close();
-    }
+  const share: Share = {
+    identity,
+    files,
+    listener,
+    advertised: advertisedAddress(options, listener),
   };
-  let announced: Announced | undefined;
-  try {
-    if (target !== undefined) {
-      announced = await announce(options, out, {
-        target,
-        identity,
-        files: [...files.values()],
-        address: formatHostPort({ host, port }),
-        ...lists,
-        onWithdrawn: withdraw,
-      });
-    }
-  } catch (err) {
-    listener.close();
-    throw err;
-  }
-
+  const announced = await announceShare(options, out, plan, share);
   const list = [...files.values()];
-  const first = list[0];
-  const fingerprint = formatFingerprint(identity.public.fingerprint);
-  const ready: Record<string, JsonValue | undefined> = {
-    ticket: ticketOf(first),
-    port: bound.port,
-    host: bound.hostname,
-    fingerprint,
-    id: toHex(first.id),
-    name: first.name,
-    size: first.size,
-    sha256: toHex(first.sha256),
-  };
-  // Direct mode with one file keeps exactly the event it always had.
-  if (announced !== undefined || list.length > 1) {
-    ready.ids = list.map((f) => toHex(f.id));
-    ready.files = list.map((f) => ({
-      id: toHex(f.id),
-      name: f.name,
-      size: f.size,
-      sha256: toHex(f.sha256),
-      ticket: ticketOf(f),
-    }));
-  }
-  if (announced !== undefined) {
-    ready.server = announced.target.name;
-    ready.user = announced.user;
-    ready.to = to.length > 0 ? lists.recipients : undefined;
-  }
-  out.event("ready", ready);
-  if (announced !== undefined) {
-    for (const f of list) out.info(`${toHex(f.id)}  ${f.name}`);
-    out.note(
-      `Shared ${list.length} file(s) on ${announced.target.name} as "${announced.user}"` +
-        (to.length > 0 ? `, visible to ${lists.recipients.join(", ")} only` : "") +
-        `; receivers run: sfs get ID. Serving on ${
-          formatHostPort({ host: bound.hostname, port: bound.port })
-        }. Ctrl-C stops.`,
-    );
-  } else {
-    for (const f of list) out.info(ticketOf(f));
-    out.note(
-      `Sharing ${list.map((f) => `"${f.name}" (${f.size} bytes)`).join(", ")} on ${
-        formatHostPort({ host: bound.hostname, port: bound.port })
-      }; give the receiver the ticket above. Ctrl-C stops.`,
-    );
-  }
-
+  reportReady(out, share, list, { announced, recipients: plan.lists.recipients });
   try {
     await serve(listener, identity, options, out, {
       lookup: (id) => files.get(toHex(id)),
@@ -174,166 +79,155 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
   }
 }
 
-/**
- * Connects to the index, fetches and checks the `--to` users' keys, signs and announces every
- * file and starts the heartbeats.
- */
-async function announce(
-  options: SendOptions,
-  out: Output,
-  share: {
-    target: IndexTarget;
-    identity: Identity;
-    files: SharedFile[];
-    address: string;
-    keywords: string[];
-    recipients: string[];
-    /** Told the hex id of each file the owner unshared meanwhile. */
-    onWithdrawn: (id: string) => void;
-  },
-): Promise<Announced> {
-  const { target, identity } = share;
-  const open = () =>
-    openIndex(options.home, target, identity, { flags: options, out, requireUser: true });
-  let firstClient: IndexClient | undefined = await open();
-  const user = validateUsername(target.user!);
-  let allowed: Set<string> | undefined;
-  try {
-    if (share.recipients.length > 0) {
-      allowed = await recipientKeys(options, out, firstClient, target.name, share.recipients);
-    }
-  } catch (err) {
-    firstClient.close();
-    throw err;
-  }
-  const createdAt = Date.now();
-  const announcements = await Promise.all(share.files.map((file) =>
-    signAnnouncement(identity, {
-      fileId: file.id,
-      owner: user,
-      ownerFingerprint: identity.public.fingerprint,
-      name: file.name,
-      size: file.size,
-      sha256: file.sha256,
-      keywords: share.keywords,
-      recipients: share.recipients,
-      address: share.address,
-      createdAt,
-    })
-  )).catch((err) => {
-    firstClient?.close();
-    throw err;
-  });
-  const session = await ShareSession.start({
-    connect: () => {
-      // The connection that fetched the keys announces first; reconnects open new ones.
-      const client = firstClient;
-      firstClient = undefined;
-      return client ? Promise.resolve(client) : open();
-    },
-    announcements,
-    onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
-    onStatus: (status, error) => {
-      out.event("index", { status, code: error?.code, message: error?.message });
-      if (status === "online") out.note(`Back online on ${target.name}`);
-      else if (status === "offline") {
-        out.warn(`Lost the connection to ${target.name} (${error?.message}); reconnecting`);
-      } else {
-        out.warn(
-          `Stopped announcing on ${target.name}: ${error?.message}; direct tickets keep working`,
-        );
-      }
-    },
-  });
-  return { target, user, session, allowed };
-}
-
-/** The registered keys of the `--to` users, each checked against (or pinned to) known_users. */
-async function recipientKeys(
-  options: SendOptions,
-  out: Output,
-  client: IndexClient,
-  server: string,
-  recipients: string[],
-): Promise<Set<string>> {
-  const keys = await client.userKeys(recipients);
-  const allowed = new Set<string>();
-  for (const name of recipients) {
-    const key: PublicIdentity | undefined = keys.get(name);
-    if (key === undefined) {
-      throw new SfsError("NOT_FOUND", `No user "${name}" is registered on ${server}`, {
-        hint: "Check the spelling; recipients must register before you share with them",
-      });
-    }
-    // The index could lie about a recipient's key to let someone else fetch the file; the
-    // local pin limits that to the very first contact.
-    await trustUser(options.home, server, name, key.fingerprint, { yes: options.yes, out });
-    allowed.add(toHex(key.fingerprint));
-  }
-  return allowed;
-}
-
-/** Serves receivers, showing progress and outcomes; with `once`, until one transfer succeeded. */
-async function serve(
-  listener: Deno.TcpListener,
-  identity: Identity,
-  options: SendOptions,
-  out: Output,
-  how: {
-    lookup: (id: Bytes) => SharedFile | undefined;
-    allowed?: ReadonlySet<string>;
-    onceDone: () => Promise<void>;
-  },
-): Promise<void> {
-  const progress = new Progress({ quiet: out.quiet || out.json });
-  const allowed = how.allowed;
-  await serveFiles(listener, identity, {
-    lookup: how.lookup,
-    sign: options.sign,
-    idleTimeoutMs: options.idleTimeoutMs,
-    once: options.once,
-    acceptReceiver: allowed === undefined ? undefined : (receiver) => {
-      if (!allowed.has(toHex(receiver.fingerprint))) {
-        throw new SfsError("REFUSED", "These files are not shared with your key");
-      }
-    },
-    onStart: (peer, shared, receiver) => {
-      out.event("start", {
-        peer,
-        receiver: formatFingerprint(receiver.fingerprint),
-        name: shared.name,
-      });
-      progress.start(`→ ${peer}`, shared.size);
-    },
-    onProgress: (_peer, sent) => progress.update(sent),
-    onSent: async (peer, result, last) => {
-      progress.finish();
-      out.event("sent", {
-        peer,
-        receiver: formatFingerprint(result.receiver.fingerprint),
-        bytes: result.bytesSent,
-      });
-      out.note(
-        `Sent "${result.file.name}" to ${peer} (${formatFingerprint(result.receiver.fingerprint)})`,
-      );
-      // The process is about to stop serving: take the files off the index, not just offline.
-      if (last) await how.onceDone();
-    },
-    onFailed: (peer, e) => {
-      progress.finish();
-      out.event("transfer_failed", { peer, code: e.code, message: e.message });
-      out.warn(`Transfer to ${peer} failed: ${e.message}`);
-    },
-  });
-}
-
-function listen(address: HostPort): Deno.TcpListener {
-  try {
-    return Deno.listen({ hostname: address.host, port: address.port, transport: "tcp" });
-  } catch (err) {
-    throw new SfsError("CONNECTION_FAILED", `Cannot listen on ${formatHostPort(address)}`, {
-      cause: err,
-      hint: err instanceof Deno.errors.AddrInUse ? "The port is in use; pick another" : undefined,
+/** Finds the index (unless `noIndex`) and checks the index-only options against it. */
+async function planShare(options: SendOptions): Promise<Plan> {
+  const target = options.noIndex
+    ? undefined
+    : await resolveIndex(options.home, { server: options.server });
+  const keywords = options.keywords ?? [];
+  const to = options.to ?? [];
+  if (target === undefined && (keywords.length > 0 || to.length > 0)) {
+    throw new SfsError("USAGE", "--keyword and --to need an index server", {
+      hint: "Register with sfs register, or pass --server HOST:PORT",
     });
   }
+  if (options.files.length === 0) throw new SfsError("USAGE", "No file to send");
+  // Check the lists before the (possibly long) hashing, so a typo fails at once.
+  return { target, lists: canonicalLists(keywords, to) };
+}
+
+/** Hashes and describes each file, keyed by its hex file id. */
+async function hashFiles(
+  paths: string[],
+  identity: Identity,
+  out: Output,
+): Promise<Map<string, SharedFile>> {
+  const files = new Map<string, SharedFile>();
+  for (const path of paths) {
+    out.note(`Hashing "${path}"…`);
+    const file = await prepareFile(path, identity.public);
+    files.set(toHex(file.id), file);
+  }
+  return files;
+}
+
+/** `--advertise`, else the listening address (a wildcard host replaced by this host's own). */
+function advertisedAddress(options: SendOptions, listener: Deno.TcpListener): HostPort {
+  const bound = listener.addr as Deno.NetAddr;
+  const host = options.advertise?.host ??
+    (isWildcard(options.listen.host) ? primaryAddress() : options.listen.host);
+  return { host, port: options.advertise?.port ?? bound.port };
+}
+
+/** Announces the share on the plan's index, if any; closes the listener when that fails. */
+async function announceShare(
+  options: SendOptions,
+  out: Output,
+  plan: Plan,
+  share: Share,
+): Promise<Announced | undefined> {
+  const target = plan.target;
+  if (target === undefined) return undefined;
+  try {
+    return await announce(options, out, {
+      target,
+      identity: share.identity,
+      files: [...share.files.values()],
+      address: formatHostPort(share.advertised),
+      ...plan.lists,
+      onWithdrawn: (id) => withdraw(share, id, target, out),
+    });
+  } catch (err) {
+    share.listener.close();
+    throw err;
+  }
+}
+
+/** A file unshared elsewhere (sfs unshare) while this process shares it: stop serving it. */
+function withdraw(share: Share, id: string, target: IndexTarget, out: Output): void {
+  const file = share.files.get(id);
+  if (file === undefined) return;
+  share.files.delete(id);
+  out.event("withdrawn", { id, name: file.name });
+  out.warn(`"${file.name}" (${id}) was unshared on ${target.name}; no longer serving it`);
+  if (share.files.size === 0) {
+    out.note("Every file was unshared; stopping");
+    share.listener.close();
+  }
+}
+
+/** The ticket that names `file` at the advertised address. */
+function ticketOf(share: Share, file: SharedFile): string {
+  const { host, port } = share.advertised;
+  return formatTicket({
+    host,
+    port,
+    fileId: file.id,
+    fingerprint: share.identity.public.fingerprint,
+  });
+}
+
+/** Prints the `ready` event, then the tickets or ids and how receivers get the files. */
+function reportReady(
+  out: Output,
+  share: Share,
+  list: SharedFile[],
+  index: { announced?: Announced; recipients: string[] },
+): void {
+  const { announced, recipients } = index;
+  out.event("ready", readyEvent(share, list, index));
+  const bound = share.listener.addr as Deno.NetAddr;
+  const serving = formatHostPort({ host: bound.hostname, port: bound.port });
+  if (announced !== undefined) {
+    for (const f of list) out.info(`${toHex(f.id)}  ${f.name}`);
+    out.note(
+      `Shared ${list.length} file(s) on ${announced.target.name} as "${announced.user}"` +
+        (recipients.length > 0 ? `, visible to ${recipients.join(", ")} only` : "") +
+        `; receivers run: sfs get ID. Serving on ${serving}. Ctrl-C stops.`,
+    );
+  } else {
+    for (const f of list) out.info(ticketOf(share, f));
+    out.note(
+      `Sharing ${list.map((f) => `"${f.name}" (${f.size} bytes)`).join(", ")} on ${serving}` +
+        "; give the receiver the ticket above. Ctrl-C stops.",
+    );
+  }
+}
+
+/** The `ready` event's fields: the first file as always, and every file when there are more. */
+function readyEvent(
+  share: Share,
+  list: SharedFile[],
+  index: { announced?: Announced; recipients: string[] },
+): Record<string, JsonValue | undefined> {
+  const bound = share.listener.addr as Deno.NetAddr;
+  const first = list[0];
+  const ready: Record<string, JsonValue | undefined> = {
+    ticket: ticketOf(share, first),
+    port: bound.port,
+    host: bound.hostname,
+    fingerprint: formatFingerprint(share.identity.public.fingerprint),
+    id: toHex(first.id),
+    name: first.name,
+    size: first.size,
+    sha256: toHex(first.sha256),
+  };
+  const { announced, recipients } = index;
+  // Direct mode with one file keeps exactly the event it always had.
+  if (announced !== undefined || list.length > 1) {
+    ready.ids = list.map((f) => toHex(f.id));
+    ready.files = list.map((f) => ({
+      id: toHex(f.id),
+      name: f.name,
+      size: f.size,
+      sha256: toHex(f.sha256),
+      ticket: ticketOf(share, f),
+    }));
+  }
+  if (announced !== undefined) {
+    ready.server = announced.target.name;
+    ready.user = announced.user;
+    ready.to = recipients.length > 0 ? recipients : undefined;
+  }
+  return ready;
 }
