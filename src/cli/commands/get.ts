@@ -21,12 +21,12 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string]> = {
         .option("--force", "replace an existing file of the same name")
         .addOption(signatureOption("--require <algorithms>", "signatures that must verify")),
     ),
-  async run({ args: [ticket], flags }, { home, out }) {
+  async run({ args: [what], flags }, { home, out }) {
     const { runGet } = await import("./get_run.ts");
     await runGet({
       ...indexFlags(flags),
       home,
-      ticket,
+      what,
       outDir: flags.out,
       force: flags.force,
       require: flags.require,

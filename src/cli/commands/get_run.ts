@@ -10,7 +10,7 @@ import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { VerifiedListing } from "../../index/protocol/announcement.ts";
 import { checkResolved } from "../../index/client/client.ts";
-import { fetchFile } from "../../peer/receiver.ts";
+import { fetchFile, type FetchResult } from "../../peer/receiver.ts";
 import { parseTicket } from "../../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "../config.ts";
 import { loadIdentity } from "../identity_file.ts";
@@ -25,8 +25,8 @@ import { Progress } from "../progress.ts";
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
   home: string;
-  /** A ticket (`sfs://…`), or with an index configured a file id or an exact file name. */
-  ticket: string;
+  /** What to fetch: a ticket (`sfs://…`), or with an index configured a file id or exact name. */
+  what: string;
   outDir: string;
   force?: boolean;
   require?: SignaturePolicy;
@@ -46,7 +46,7 @@ interface Source {
 
 /** Downloads the file a ticket, file id or name designates. */
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
-  const what = options.ticket.trim();
+  const what = options.what.trim();
   const target = what.startsWith("sfs://")
     ? undefined
     : await resolveIndex(options.home, { server: options.server });
@@ -178,30 +178,40 @@ async function fetchFrom(
       });
     });
     progress.finish();
-    const sender = formatFingerprint(result.sender.fingerprint);
-    const signatures = require === "both"
-      ? "RSA-PSS and Ed25519"
-      : require === "rsa"
-      ? "RSA-PSS"
-      : "Ed25519";
-    out.event("done", {
-      path: result.path,
-      bytes: result.bytes,
-      sha256: result.sha256,
-      sender,
-      verified: ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
-      resumed_from: result.resumedFrom,
-      ...source.extra,
-    });
-    out.info(
-      `Saved ${result.path} (${result.bytes} bytes` +
-        (result.resumedFrom > 0 ? `, resumed from byte ${result.resumedFrom})` : ")"),
-    );
-    out.info(`SHA-256  ${result.sha256}`);
-    out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
+    reportDone(out, result, require, source);
   } finally {
     progress.finish();
   }
+}
+
+/** Prints where the file went and everything that was verified. */
+function reportDone(
+  out: Output,
+  result: FetchResult,
+  require: SignaturePolicy,
+  source: Source,
+): void {
+  const sender = formatFingerprint(result.sender.fingerprint);
+  const signatures = require === "both"
+    ? "RSA-PSS and Ed25519"
+    : require === "rsa"
+    ? "RSA-PSS"
+    : "Ed25519";
+  out.event("done", {
+    path: result.path,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    sender,
+    verified: ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
+    resumed_from: result.resumedFrom,
+    ...source.extra,
+  });
+  out.info(
+    `Saved ${result.path} (${result.bytes} bytes` +
+      (result.resumedFrom > 0 ? `, resumed from byte ${result.resumedFrom})` : ")"),
+  );
+  out.info(`SHA-256  ${result.sha256}`);
+  out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
 }
 
 /**
