@@ -94,7 +94,7 @@ async function resolveThroughIndex(
   }
   checkResolved(what, valid.map((l) => l.announcement));
   if (valid.length === 0) {
-    throw new SfsError("NOT_FOUND", `No file "${what}" is visible to you on ${target.name}`, {
+    throw new SfsError("NOT_FOUND", `No file "${what}" is visible to you on ${target.server}`, {
       hint: "Search with sfs search, and use the ID it shows",
     });
   }
@@ -118,7 +118,7 @@ async function sourceOf(
   const a = listing.announcement;
   // The announcement verified against the key the index says is the owner's; the pin decides
   // whether that really is the owner's key.
-  await trustUser(options.home, target.name, a.owner, a.ownerFingerprint, {
+  await trustUser(options.home, target.server, a.owner, a.ownerFingerprint, {
     yes: options.yes,
     out,
   });

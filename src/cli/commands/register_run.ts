@@ -33,15 +33,15 @@ export async function runRegister(options: AccountOptions, out: Output): Promise
   } finally {
     client.close();
   }
-  await updateConfig(options.home, { server: target.name, user });
+  await updateConfig(options.home, { server: target.server, user });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("registered", {
-    server: target.name,
+    server: target.server,
     user,
     fingerprint,
     serverFingerprint: formatFingerprint(client.server.fingerprint),
   });
-  out.info(`Registered "${user}" on ${target.name} with key ${fingerprint}`);
+  out.info(`Registered "${user}" on ${target.server} with key ${fingerprint}`);
 }
 
 /** Logs in with the password; with `rotateKeys` registers the local identity's keys. */
@@ -57,16 +57,16 @@ export async function runLogin(options: AccountOptions, out: Output): Promise<vo
   } finally {
     client.close();
   }
-  await updateConfig(options.home, { server: target.name, user });
+  await updateConfig(options.home, { server: target.server, user });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("logged_in", {
-    server: target.name,
+    server: target.server,
     user,
     fingerprint,
     rotated: !!options.rotateKeys,
     keysMatch: matches,
   });
-  out.info(`Logged in as "${user}" on ${target.name}`);
+  out.info(`Logged in as "${user}" on ${target.server}`);
   if (options.rotateKeys) out.info(`Registered key is now ${fingerprint}`);
   if (!matches) {
     out.warn(

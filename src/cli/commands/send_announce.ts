@@ -63,7 +63,7 @@ export async function announce(
   let allowed: Set<string> | undefined;
   try {
     if (share.recipients.length > 0) {
-      allowed = await recipientKeys(options, out, firstClient, target.name, share.recipients);
+      allowed = await recipientKeys(options, out, firstClient, target.server, share.recipients);
     }
   } catch (err) {
     firstClient.close();
@@ -118,12 +118,12 @@ function reportStatus(
   error?: SfsError,
 ): void {
   out.event("index", { status, code: error?.code, message: error?.message });
-  if (status === "online") out.note(`Back online on ${target.name}`);
+  if (status === "online") out.note(`Back online on ${target.server}`);
   else if (status === "offline") {
-    out.warn(`Lost the connection to ${target.name} (${error?.message}); reconnecting`);
+    out.warn(`Lost the connection to ${target.server} (${error?.message}); reconnecting`);
   } else {
     out.warn(
-      `Stopped announcing on ${target.name}: ${error?.message}; direct tickets keep working`,
+      `Stopped announcing on ${target.server}: ${error?.message}; direct tickets keep working`,
     );
   }
 }

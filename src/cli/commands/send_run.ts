@@ -149,7 +149,7 @@ function withdraw(share: Share, id: string, target: IndexTarget, out: Output): v
   if (file === undefined) return;
   share.files.delete(id);
   out.event("withdrawn", { id, name: file.name });
-  out.warn(`"${file.name}" (${id}) was unshared on ${target.name}; no longer serving it`);
+  out.warn(`"${file.name}" (${id}) was unshared on ${target.server}; no longer serving it`);
   if (share.files.size === 0) {
     out.note("Every file was unshared; stopping");
     share.listener.close();
@@ -181,7 +181,7 @@ function reportReady(
   if (announced !== undefined) {
     for (const f of list) out.info(`${toHex(f.id)}  ${f.name}`);
     out.note(
-      `Shared ${list.length} file(s) on ${announced.target.name} as "${announced.user}"` +
+      `Shared ${list.length} file(s) on ${announced.target.server} as "${announced.user}"` +
         (recipients.length > 0 ? `, visible to ${recipients.join(", ")} only` : "") +
         `; receivers run: sfs get ID. Serving on ${serving}. Ctrl-C stops.`,
     );
@@ -225,7 +225,7 @@ function readyEvent(
     }));
   }
   if (announced !== undefined) {
-    ready.server = announced.target.name;
+    ready.server = announced.target.server;
     ready.user = announced.user;
     ready.to = recipients.length > 0 ? recipients : undefined;
   }

@@ -34,6 +34,6 @@ export async function runUnshare(options: UnshareOptions, out: Output): Promise<
     client.close();
   }
   const id = options.id.trim().toLowerCase();
-  out.event("unshared", { id, server: target.name });
+  out.event("unshared", { id, server: target.server });
   out.info(`Unshared ${id}`);
 }
