@@ -3,17 +3,22 @@
  *
  *   cli → peer | index/client | index/server → index/protocol → wire → crypto → errors | text | net
  *
- * and only the `server` command loads the server side, so `node:sqlite` is never in the graph of
- * a client command. The test walks the static import graph of src/ (every `import … from` and
- * `export … from`, type-only ones included: they are arrows of the design even when erased).
- * main.ts imports every command statically today, so the `node:sqlite` check is made on each
- * command module's own graph rather than on main.ts's.
+ * src/native/ (the FFI loader) is loaded only by main.ts, and only the `server` command loads the
+ * server side, so `node:sqlite` is never in the graph of a client command. The test walks the
+ * static import graph of main.ts and src/ (every `import … from` and `export … from`, type-only
+ * ones included: they are arrows of the design even when erased). main.ts statically loads only
+ * the light command files; each loads its implementation with a dynamic `import("…")` when it
+ * runs, and those arrows are followed separately to check what each command loads.
  */
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
 const SPECIFIER_RE =
   /(?:^|\n)\s*(?:import|export)\b[^"'`;]*?\bfrom\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']/g;
+/** A dynamic `import(…)` call (not a method named `import`), capturing its argument's text. */
+const DYNAMIC_IMPORT_RE = /(?:\bawait|\breturn|=>?|[(,:?;{|&])\s*import\s*\(\s*([^)]*?)\s*\)/g;
+/** A plain string literal: what `deno compile` can read and include. */
+const STRING_LITERAL_RE = /^(["'])([^"'`$\\]+)\1$/;
 
 type Layer =
   | "cli"
@@ -24,9 +29,13 @@ type Layer =
   | "wire"
   | "crypto"
   | "net"
+  | "native"
   | "bottom";
 
-/** What each layer may import besides itself. `bottom` is src/*.ts: errors, text, fs, …. */
+/**
+ * What each layer may import besides itself. `bottom` is src/*.ts: errors, text, fs, …; no layer
+ * imports `native` (main.ts does).
+ */
 const ALLOWED: Record<Layer, readonly Layer[]> = {
   "cli": [
     "peer",
@@ -45,6 +54,7 @@ const ALLOWED: Record<Layer, readonly Layer[]> = {
   "wire": ["crypto", "bottom"],
   "crypto": ["bottom"],
   "net": ["bottom"],
+  "native": ["crypto", "bottom"],
   "bottom": [],
 };
 
@@ -59,13 +69,23 @@ export function layerOf(path: string): Layer {
     }
     throw new Error(`Module outside the index's three sides: ${path}`);
   }
-  if (["cli", "peer", "wire", "crypto", "net"].includes(parts[1])) return parts[1] as Layer;
+  if (["cli", "peer", "wire", "crypto", "net", "native"].includes(parts[1])) {
+    return parts[1] as Layer;
+  }
   throw new Error(`Module in no known layer: ${path}`);
 }
 
 /** The import specifiers of one module's source text. */
 export function specifiersOf(source: string): string[] {
   return [...source.matchAll(SPECIFIER_RE)].map((m) => m[1] ?? m[2]);
+}
+
+/**
+ * The argument texts of one module's dynamic imports, string literals with their quotes (so a
+ * computed specifier shows as what it is).
+ */
+export function dynamicImportsOf(source: string): string[] {
+  return [...source.matchAll(DYNAMIC_IMPORT_RE)].map((m) => m[1]);
 }
 
 /** Resolves a relative specifier against the importing module's path; others stay as they are. */
@@ -79,20 +99,39 @@ function resolve(from: string, specifier: string): string {
   return parts.join("/");
 }
 
-/** Every non-test module under src/ with its resolved imports. */
-async function graph(): Promise<Map<string, string[]>> {
-  const modules = new Map<string, string[]>();
+/** main.ts and every non-test module under src/, each with its source text. */
+async function sources(): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
   async function walk(dir: string): Promise<void> {
     for await (const entry of Deno.readDir(new URL(`${dir}/`, ROOT))) {
       const path = `${dir}/${entry.name}`;
       if (entry.isDirectory) await walk(path);
       else if (path.endsWith(".ts") && !path.endsWith("_test.ts")) {
-        const source = await Deno.readTextFile(new URL(path, ROOT));
-        modules.set(path, specifiersOf(source).map((s) => resolve(path, s)));
+        found.set(path, await Deno.readTextFile(new URL(path, ROOT)));
       }
     }
   }
+  found.set("main.ts", await Deno.readTextFile(new URL("main.ts", ROOT)));
   await walk("src");
+  return found;
+}
+
+/** Every module of {@link sources} with its resolved static imports. */
+async function graph(): Promise<Map<string, string[]>> {
+  const modules = new Map<string, string[]>();
+  for (const [path, source] of await sources()) {
+    modules.set(path, specifiersOf(source).map((s) => resolve(path, s)));
+  }
+  return modules;
+}
+
+/** Every module of {@link sources} with its dynamic imports, resolved when they are literals. */
+async function lazyGraph(): Promise<Map<string, string[]>> {
+  const modules = new Map<string, string[]>();
+  for (const [path, source] of await sources()) {
+    const specifiers = dynamicImportsOf(source).map((arg) => arg.match(STRING_LITERAL_RE)?.[2]);
+    modules.set(path, specifiers.map((s) => s === undefined ? "<computed>" : resolve(path, s)));
+  }
   return modules;
 }
 
@@ -113,6 +152,7 @@ function reachable(modules: Map<string, string[]>, entry: string): Set<string> {
 export function violations(modules: Map<string, string[]>): string[] {
   const found: string[] = [];
   for (const [from, imports] of modules) {
+    if (!from.startsWith("src/")) continue;
     const fromLayer = layerOf(from);
     for (const to of imports) {
       if (!to.startsWith("src/")) continue;
@@ -131,7 +171,10 @@ Deno.test("src/ imports follow the layer rule", async () => {
 
 Deno.test("index/client and index/server never import each other", async () => {
   const modules = await graph();
-  const crossing = [...modules].flatMap(([from, imports]) =>
+  const crossing = [...modules].filter(([from]) => from.startsWith("src/")).flatMap(([
+    from,
+    imports,
+  ]) =>
     imports.filter((to) => {
       const sides = [layerOf(from), to.startsWith("src/") ? layerOf(to) : ""].sort().join(" ");
       return sides === "index/client index/server";
@@ -140,22 +183,48 @@ Deno.test("index/client and index/server never import each other", async () => {
   assert.deepEqual(crossing, []);
 });
 
-Deno.test("no client command module reaches node:sqlite", async (t) => {
+Deno.test("main.ts statically loads no command's work, index server or node:sqlite", async () => {
   const modules = await graph();
-  const commands = [...modules.keys()].filter((path) =>
-    /^src\/cli\/[^/]+\.ts$/.test(path) && path !== "src/cli/server.ts"
+  const lazy = await lazyGraph();
+  const loaded = reachable(modules, "main.ts");
+  const deferred = [...lazy.values()].flat().filter((path) => loaded.has(path));
+  assert.deepEqual(deferred, [], "modules meant to load lazily are loaded at start");
+  const server = [...loaded].filter((p) =>
+    p === "node:sqlite" || p.startsWith("src/index/server/")
   );
-  assert.ok(commands.includes("src/cli/get.ts"), "the walk found the commands");
-  for (const command of commands) {
+  assert.deepEqual(server, []);
+  assert.ok(loaded.has("src/cli/commands/get.ts"), "the walk found the command files");
+});
+
+Deno.test("every dynamic import names an existing module with a string literal", async () => {
+  const modules = await graph();
+  const lazy = await lazyGraph();
+  const bad = [...lazy].flatMap(([from, targets]) =>
+    targets.filter((to) => !modules.has(to)).map((to) => `${from} → ${to}`)
+  );
+  // deno compile includes only dynamic imports it can read; a computed one would be missing.
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("no client command loads node:sqlite when it runs", async (t) => {
+  const modules = await graph();
+  const lazy = await lazyGraph();
+  const commands = [...reachable(modules, "main.ts")].filter((path) =>
+    path.startsWith("src/cli/commands/") && (lazy.get(path) ?? []).length > 0
+  );
+  assert.ok(commands.includes("src/cli/commands/get.ts"), "the walk found the commands");
+  const whenRun = (command: string) =>
+    new Set([command, ...lazy.get(command)!].flatMap((m) => [...reachable(modules, m)]));
+  for (const command of commands.filter((path) => path !== "src/cli/commands/server.ts")) {
     await t.step(command, () => {
-      const graphOf = reachable(modules, command);
+      const graphOf = whenRun(command);
       assert.ok(!graphOf.has("node:sqlite"), `${command} reaches node:sqlite`);
       const server = [...graphOf].filter((path) => path.startsWith("src/index/server/"));
       assert.deepEqual(server, [], `${command} reaches the index server`);
     });
   }
   await t.step("the server command does reach it (the walk sees through re-exports)", () => {
-    assert.ok(reachable(modules, "src/cli/server.ts").has("node:sqlite"));
+    assert.ok(whenRun("src/cli/commands/server.ts").has("node:sqlite"));
   });
 });
 
@@ -169,6 +238,17 @@ Deno.test("specifiersOf() finds multi-line, type-only, re-export and side-effect
     ' * import x from "not-a-module.ts" (a comment)',
   ].join("\n");
   assert.deepEqual(specifiersOf(source), ["./a.ts", "../c.ts", "./d.ts", "./e.ts", "./f.ts"]);
+});
+
+Deno.test("dynamicImportsOf() finds import() calls, not methods named import", () => {
+  const source = [
+    'const { run } = await import("./get_run.ts");',
+    "const load = () => import(`./${name}.ts`);",
+    "static async import(raw: Bytes) {}",
+    "return this.#import();",
+    "const cipher = key.import(bytes);",
+  ].join("\n");
+  assert.deepEqual(dynamicImportsOf(source), ['"./get_run.ts"', "`./${name}.ts`"]);
 });
 
 Deno.test("violations() reports an arrow against the rule", () => {

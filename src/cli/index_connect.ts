@@ -41,7 +41,7 @@ export async function connectIndex(
   let isNew = false;
   const conn = await connect(target.address).catch((err) => {
     if (err instanceof SfsError && err.code === "CONNECTION_FAILED") {
-      throw new SfsError(err.code, `Cannot connect to index server ${target.name}`, {
+      throw new SfsError(err.code, `Cannot connect to index server ${target.server}`, {
         cause: err,
         hint: "Is the server running, and is the address reachable from here?",
       });
@@ -51,7 +51,7 @@ export async function connectIndex(
   const client = await IndexClient.connect(conn, identity, {
     idleTimeoutMs: options.idleTimeoutMs,
     verifyServer: async (server) => {
-      isNew = await trustServer(home, target.name, server.fingerprint, {
+      isNew = await trustServer(home, target.server, server.fingerprint, {
         expected: options.flags.serverFingerprint,
         yes: options.flags.yes,
         out: options.out,
@@ -60,12 +60,12 @@ export async function connectIndex(
   });
   // Pinned only now: the handshake has proved the server holds the key it showed.
   if (isNew) {
-    await pinServer(home, target.name, client.server.fingerprint, { out: options.out })
+    await pinServer(home, target.server, client.server.fingerprint, { out: options.out })
       .catch((err) => {
         client.close(); // Another process pinned a different key meanwhile.
         throw err;
       });
-    options.out.note(`Pinned the key of index server ${target.name}`);
+    options.out.note(`Pinned the key of index server ${target.server}`);
   }
   return client;
 }
@@ -81,7 +81,7 @@ export async function openIndex(
   options: { flags: IndexFlags; out: Output; requireUser?: boolean; idleTimeoutMs?: number },
 ): Promise<IndexClient> {
   if (target.user === undefined && options.requireUser) {
-    throw new SfsError("USAGE", `No user is configured for index server ${target.name}`, {
+    throw new SfsError("USAGE", `No user is configured for index server ${target.server}`, {
       hint: "Run sfs register or sfs login first",
     });
   }

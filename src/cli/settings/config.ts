@@ -24,8 +24,11 @@ export interface Config {
 export interface IndexTarget {
   /** The server address. */
   readonly address: HostPort;
-  /** `HOST:PORT` as text: the key of pins and the form shown to people. */
-  readonly name: string;
+  /**
+   * The address as canonical `HOST:PORT` text, as config.json's `server` holds it: the key of
+   * pins and the form shown to people.
+   */
+  readonly server: string;
   /** Username from the config, if any. */
   readonly user?: string;
 }
@@ -77,7 +80,7 @@ export async function resolveIndex(
   const text = options.server ?? (fromEnv === "" ? undefined : fromEnv) ?? config.server;
   if (text === undefined) return undefined;
   const address = parseServer(text);
-  return { address, name: formatHostPort(address), user: config.user };
+  return { address, server: formatHostPort(address), user: config.user };
 }
 
 /** Parses a server address; the host is required (there is no sensible default to dial). */

@@ -19,17 +19,17 @@ Deno.test("resolveIndex() prefers --server, then SFS_SERVER, then config.json", 
     await updateConfig(home, { server: "saved.example:9999", user: "alice" });
     assert.deepEqual(await resolveIndex(home, { env: noEnv }), {
       address: { host: "saved.example", port: 9999 },
-      name: "saved.example:9999",
+      server: "saved.example:9999",
       user: "alice",
     });
     const env = (name: string) => name === "SFS_SERVER" ? "[::1]:7" : undefined;
-    assert.equal((await resolveIndex(home, { env }))?.name, "[::1]:7");
+    assert.equal((await resolveIndex(home, { env }))?.server, "[::1]:7");
     assert.equal(
-      (await resolveIndex(home, { env, server: "flag.example:1" }))?.name,
+      (await resolveIndex(home, { env, server: "flag.example:1" }))?.server,
       "flag.example:1",
     );
     // An empty SFS_SERVER counts as unset.
-    assert.equal((await resolveIndex(home, { env: () => "" }))?.name, "saved.example:9999");
+    assert.equal((await resolveIndex(home, { env: () => "" }))?.server, "saved.example:9999");
   });
 });
 

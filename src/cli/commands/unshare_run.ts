@@ -1,10 +1,10 @@
 /** `sfs unshare ID`: withdraw one of your announcements from the index. */
-import { SfsError } from "../errors.ts";
-import { fromHex } from "../crypto/bytes.ts";
-import { FILE_ID_BYTES } from "../wire/messages.ts";
-import { loadIdentity } from "./settings/identity_file.ts";
-import { type IndexFlags, requireIndex, withIndex } from "./index_connect.ts";
-import type { Output } from "./output.ts";
+import { SfsError } from "../../errors.ts";
+import { fromHex } from "../../crypto/bytes.ts";
+import { FILE_ID_BYTES } from "../../wire/messages.ts";
+import { loadIdentity } from "../settings/identity_file.ts";
+import { type IndexFlags, requireIndex, withIndex } from "../index_connect.ts";
+import type { Output } from "../output.ts";
 
 /** Options of `sfs unshare`. */
 export interface UnshareOptions extends IndexFlags {
@@ -26,6 +26,6 @@ export async function runUnshare(options: UnshareOptions, out: Output): Promise<
   const session = { home: options.home, target, identity, flags: options, out, requireUser: true };
   await withIndex(session, (client) => client.unshare(fileId));
   const id = options.id.trim().toLowerCase();
-  out.event("unshared", { id, server: target.name });
+  out.event("unshared", { id, server: target.server });
   out.info(`Unshared ${id}`);
 }

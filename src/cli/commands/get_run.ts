@@ -4,29 +4,29 @@
  * through the index, whose listing is trusted only as far as the owner's signature and the
  * locally pinned owner key go.
  */
-import { isSfsError, SfsError } from "../errors.ts";
-import type { Bytes } from "../crypto/bytes.ts";
-import { formatFingerprint, type Identity } from "../crypto/identity.ts";
-import type { SignaturePolicy } from "../crypto/sign.ts";
-import type { VerifiedListing } from "../index/protocol/announcement.ts";
-import { checkResolved } from "../index/client/client.ts";
-import { fetchFile } from "../peer/receiver.ts";
-import { parseTicket } from "../peer/ticket.ts";
-import { type IndexTarget, resolveIndex } from "./settings/config.ts";
-import { loadIdentity } from "./settings/identity_file.ts";
-import { type IndexFlags, withIndex } from "./index_connect.ts";
-import { formatListingTable, listingJson, listingView, verifyListings } from "./listings.ts";
-import { type HostPort, parseHostPort } from "../net/address.ts";
-import { connect } from "../net/connect.ts";
-import { ExitCode, type JsonValue, type Output } from "./output.ts";
-import { trustUser } from "./settings/pins.ts";
-import { Progress } from "./progress.ts";
+import { isSfsError, SfsError } from "../../errors.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import type { SignaturePolicy } from "../../crypto/sign.ts";
+import type { VerifiedListing } from "../../index/protocol/announcement.ts";
+import { checkResolved } from "../../index/client/client.ts";
+import { fetchFile, type FetchResult } from "../../peer/receiver.ts";
+import { parseTicket } from "../../peer/ticket.ts";
+import { type IndexTarget, resolveIndex } from "../settings/config.ts";
+import { loadIdentity } from "../settings/identity_file.ts";
+import { type IndexFlags, withIndex } from "../index_connect.ts";
+import { formatListingTable, listingJson, listingView, verifyListings } from "../listings.ts";
+import { type HostPort, parseHostPort } from "../../net/address.ts";
+import { connect } from "../../net/connect.ts";
+import { ExitCode, type JsonValue, type Output } from "../output.ts";
+import { trustUser } from "../settings/pins.ts";
+import { Progress } from "../progress.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
   home: string;
-  /** A ticket (`sfs://…`), or with an index configured a file id or an exact file name. */
-  ticket: string;
+  /** What to fetch: a ticket (`sfs://…`), or with an index configured a file id or exact name. */
+  what: string;
   outDir: string;
   force?: boolean;
   require?: SignaturePolicy;
@@ -46,7 +46,7 @@ interface Source {
 
 /** Downloads the file a ticket, file id or name designates. */
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
-  const what = options.ticket.trim();
+  const what = options.what.trim();
   const target = what.startsWith("sfs://")
     ? undefined
     : await resolveIndex(options.home, { server: options.server });
@@ -89,7 +89,7 @@ async function resolveThroughIndex(
   }
   checkResolved(what, valid.map((l) => l.announcement));
   if (valid.length === 0) {
-    throw new SfsError("NOT_FOUND", `No file "${what}" is visible to you on ${target.name}`, {
+    throw new SfsError("NOT_FOUND", `No file "${what}" is visible to you on ${target.server}`, {
       hint: "Search with sfs search, and use the ID it shows",
     });
   }
@@ -113,7 +113,7 @@ async function sourceOf(
   const a = listing.announcement;
   // The announcement verified against the key the index says is the owner's; the pin decides
   // whether that really is the owner's key.
-  await trustUser(options.home, target.name, a.owner, a.ownerFingerprint, {
+  await trustUser(options.home, target.server, a.owner, a.ownerFingerprint, {
     yes: options.yes,
     out,
   });
@@ -173,30 +173,40 @@ async function fetchFrom(
       });
     });
     progress.finish();
-    const sender = formatFingerprint(result.sender.fingerprint);
-    const signatures = require === "both"
-      ? "RSA-PSS and Ed25519"
-      : require === "rsa"
-      ? "RSA-PSS"
-      : "Ed25519";
-    out.event("done", {
-      path: result.path,
-      bytes: result.bytes,
-      sha256: result.sha256,
-      sender,
-      verified: ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
-      resumed_from: result.resumedFrom,
-      ...source.extra,
-    });
-    out.info(
-      `Saved ${result.path} (${result.bytes} bytes` +
-        (result.resumedFrom > 0 ? `, resumed from byte ${result.resumedFrom})` : ")"),
-    );
-    out.info(`SHA-256  ${result.sha256}`);
-    out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
+    reportDone(out, result, require, source);
   } finally {
     progress.finish();
   }
+}
+
+/** Prints where the file went and everything that was verified. */
+function reportDone(
+  out: Output,
+  result: FetchResult,
+  require: SignaturePolicy,
+  source: Source,
+): void {
+  const sender = formatFingerprint(result.sender.fingerprint);
+  const signatures = require === "both"
+    ? "RSA-PSS and Ed25519"
+    : require === "rsa"
+    ? "RSA-PSS"
+    : "Ed25519";
+  out.event("done", {
+    path: result.path,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    sender,
+    verified: ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
+    resumed_from: result.resumedFrom,
+    ...source.extra,
+  });
+  out.info(
+    `Saved ${result.path} (${result.bytes} bytes` +
+      (result.resumedFrom > 0 ? `, resumed from byte ${result.resumedFrom})` : ")"),
+  );
+  out.info(`SHA-256  ${result.sha256}`);
+  out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
 }
 
 /**

@@ -1,15 +1,15 @@
 /** `sfs register` and `sfs login`: create or open an account on an index server. */
-import { SfsError } from "../errors.ts";
-import { constantTimeEqual } from "../crypto/bytes.ts";
-import { formatFingerprint, type Identity } from "../crypto/identity.ts";
-import type { IndexClient } from "../index/client/client.ts";
-import { validateUsername } from "../index/protocol/usernames.ts";
-import { readConfig, resolveIndex, updateConfig } from "./settings/config.ts";
-import { loadIdentity } from "./settings/identity_file.ts";
-import { type IndexFlags, withIndex } from "./index_connect.ts";
-import { createIdentity, hasIdentity } from "./keygen.ts";
-import type { Output } from "./output.ts";
-import { readPassword } from "./secret_input.ts";
+import { SfsError } from "../../errors.ts";
+import { constantTimeEqual } from "../../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import type { IndexClient } from "../../index/client/client.ts";
+import { validateUsername } from "../../index/protocol/usernames.ts";
+import { readConfig, resolveIndex, updateConfig } from "../settings/config.ts";
+import { loadIdentity } from "../settings/identity_file.ts";
+import { type IndexFlags, withIndex } from "../index_connect.ts";
+import { createIdentity, hasIdentity } from "./keygen_run.ts";
+import type { Output } from "../output.ts";
+import { readPassword } from "../secret_input.ts";
 
 /** Options of `sfs register` and `sfs login`. */
 export interface AccountOptions extends IndexFlags {
@@ -33,15 +33,15 @@ export async function runRegister(options: AccountOptions, out: Output): Promise
     await client.register(user, password);
     return client.server;
   });
-  await updateConfig(options.home, { server: target.name, user });
+  await updateConfig(options.home, { server: target.server, user });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("registered", {
-    server: target.name,
+    server: target.server,
     user,
     fingerprint,
     serverFingerprint: formatFingerprint(server.fingerprint),
   });
-  out.info(`Registered "${user}" on ${target.name} with key ${fingerprint}`);
+  out.info(`Registered "${user}" on ${target.server} with key ${fingerprint}`);
 }
 
 /** Logs in with the password; with `rotateKeys` registers the local identity's keys. */
@@ -54,16 +54,16 @@ export async function runLogin(options: AccountOptions, out: Output): Promise<vo
     await client.login(user, password, { rotateKeys: options.rotateKeys });
     return await registeredKeyMatches(client, user, identity);
   });
-  await updateConfig(options.home, { server: target.name, user });
+  await updateConfig(options.home, { server: target.server, user });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("logged_in", {
-    server: target.name,
+    server: target.server,
     user,
     fingerprint,
     rotated: !!options.rotateKeys,
     keysMatch: matches,
   });
-  out.info(`Logged in as "${user}" on ${target.name}`);
+  out.info(`Logged in as "${user}" on ${target.server}`);
   if (options.rotateKeys) out.info(`Registered key is now ${fingerprint}`);
   if (!matches) {
     out.warn(

@@ -3,16 +3,16 @@
  * next to the database; clients pin its fingerprint. SIGINT and SIGTERM shut it down gracefully.
  */
 import { dirname, join } from "node:path";
-import { SfsError } from "../errors.ts";
-import { formatFingerprint, generateIdentity, type Identity } from "../crypto/identity.ts";
-import { importIdentity } from "../crypto/keystore.ts";
-import type { LogFields } from "../index/server/handlers.ts";
-import { IndexServer } from "../index/server/server.ts";
-import { IndexStore } from "../index/server/store.ts";
-import { formatHostPort, type HostPort } from "../net/address.ts";
-import type { Output } from "./output.ts";
-import { writeIdentityFile } from "./settings/identity_file.ts";
-import { readSettingsText } from "./settings/json_file.ts";
+import { SfsError } from "../../errors.ts";
+import { formatFingerprint, generateIdentity, type Identity } from "../../crypto/identity.ts";
+import { importIdentity } from "../../crypto/keystore.ts";
+import type { LogFields } from "../../index/server/handlers.ts";
+import { IndexServer } from "../../index/server/server.ts";
+import { IndexStore } from "../../index/server/store.ts";
+import { formatHostPort, type HostPort } from "../../net/address.ts";
+import type { Output } from "../output.ts";
+import { writeIdentityFile } from "../settings/identity_file.ts";
+import { readSettingsText } from "../settings/json_file.ts";
 
 /** Name of the server's identity file, in the database's folder. */
 export const SERVER_IDENTITY_FILE = "server-identity.json";

@@ -1,7 +1,7 @@
 /** `sfs ls [--mine]`: everything on the index the viewer may see, newest first. */
-import type { IndexFlags } from "./index_connect.ts";
-import type { Output } from "./output.ts";
-import { showListings } from "./search.ts";
+import type { IndexFlags } from "../index_connect.ts";
+import type { Output } from "../output.ts";
+import { showListings } from "./search_run.ts";
 
 /** Options of `sfs ls`. */
 export interface LsOptions extends IndexFlags {

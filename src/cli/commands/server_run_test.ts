@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatLogValue } from "./server.ts";
+import { formatLogValue } from "./server_run.ts";
 
 Deno.test("formatLogValue() escapes what could drive or fool a terminal", () => {
   const cases: [string | number | boolean, string][] = [

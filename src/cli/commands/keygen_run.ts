@@ -1,14 +1,14 @@
 /** `sfs keygen` and `sfs whoami`: create the local identity, show its fingerprint. */
-import { SfsError } from "../errors.ts";
-import { formatFingerprint, generateIdentity, type Identity } from "../crypto/identity.ts";
+import { SfsError } from "../../errors.ts";
+import { formatFingerprint, generateIdentity, type Identity } from "../../crypto/identity.ts";
 import {
   ensureHome,
   identityPath,
   loadPublicIdentity,
   writeIdentityFile,
-} from "./settings/identity_file.ts";
-import type { Output } from "./output.ts";
-import { readSecretInput } from "./secret_input.ts";
+} from "../settings/identity_file.ts";
+import type { Output } from "../output.ts";
+import { readSecretInput } from "../secret_input.ts";
 
 /** Options of `sfs keygen`. */
 export interface KeygenOptions {

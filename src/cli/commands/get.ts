@@ -1,0 +1,35 @@
+/** `sfs get TICKET|ID|NAME`: the command line; the work is in get_run.ts. */
+import type { SignaturePolicy } from "../../crypto/sign.ts";
+import type { CommandSpec } from "./command.ts";
+import { indexFlags, type IndexFlagValues, signatureOption, withIndexFlags } from "./options.ts";
+
+interface GetFlags extends IndexFlagValues {
+  out: string;
+  force?: boolean;
+  require: SignaturePolicy;
+}
+
+/** Downloads and verifies one file. */
+export const GET_COMMAND: CommandSpec<GetFlags, [string]> = {
+  name: "get",
+  describe: "download, verify and save a file named by a ticket, or by ID or name on the index",
+  configure: (command) =>
+    withIndexFlags(
+      command
+        .argument("<what>", "sfs://HOST:PORT/FILEID#FINGERPRINT, or a file ID or name on the index")
+        .option("-o, --out <dir>", "folder to save into", ".")
+        .option("--force", "replace an existing file of the same name")
+        .addOption(signatureOption("--require <algorithms>", "signatures that must verify")),
+    ),
+  async run({ args: [what], flags }, { home, out }) {
+    const { runGet } = await import("./get_run.ts");
+    await runGet({
+      ...indexFlags(flags),
+      home,
+      what,
+      outDir: flags.out,
+      force: flags.force,
+      require: flags.require,
+    }, out);
+  },
+};

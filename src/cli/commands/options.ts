@@ -1,0 +1,47 @@
+/** Option declarations and parsers that several commands share. */
+import { Option } from "commander";
+import type { Command } from "commander";
+import { SfsError } from "../../errors.ts";
+import { SIGNATURE_POLICIES } from "../../crypto/sign.ts";
+
+/** The values of {@link withIndexFlags}'s options. */
+export interface IndexFlagValues {
+  server?: string;
+  serverFingerprint?: string;
+  yes?: boolean;
+}
+
+/** Adds the options every command that talks to the index shares. */
+export function withIndexFlags(command: Command): Command {
+  return command
+    .option("--server <host:port>", "index server (default: $SFS_SERVER or the saved one)")
+    .option("--server-fingerprint <fp>", "fingerprint a new index server must present")
+    .option("-y, --yes", "trust a first contact (server or user key) without asking");
+}
+
+/** Just the index flags out of a command's flags. */
+export function indexFlags(flags: IndexFlagValues): IndexFlagValues {
+  return { server: flags.server, serverFingerprint: flags.serverFingerprint, yes: flags.yes };
+}
+
+/** Commander reducer for repeatable options. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A `--sign` or `--require` option: which signature algorithms, "both" by default. */
+export function signatureOption(flags: string, description: string): Option {
+  return new Option(flags, description).choices(SIGNATURE_POLICIES).default("both");
+}
+
+/**
+ * The CLI's one parser of whole-number options: decimal digits only (no sign, exponent or
+ * fraction), from 1 to `max`; USAGE naming the option otherwise.
+ */
+export function parseCount(text: string, option: string, max: number): number {
+  const value = /^[0-9]{1,9}$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(value >= 1 && value <= max)) {
+    throw new SfsError("USAGE", `${option} must be a whole number from 1 to ${max}, got "${text}"`);
+  }
+  return value;
+}

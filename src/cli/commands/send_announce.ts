@@ -1,0 +1,154 @@
+/**
+ * The index side of `sfs send`: check the `--to` users' keys, sign one announcement per file,
+ * and keep them announced with heartbeats.
+ */
+import { SfsError } from "../../errors.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
+import {
+  decodeAnnouncement,
+  signAnnouncement,
+  type SignedAnnouncement,
+} from "../../index/protocol/announcement.ts";
+import type { IndexClient } from "../../index/client/client.ts";
+import { ShareSession } from "../../index/client/sharing.ts";
+import { validateUsername } from "../../index/protocol/usernames.ts";
+import type { SharedFile } from "../../peer/sender.ts";
+import type { IndexTarget } from "../settings/config.ts";
+import { type IndexFlags, openIndex } from "../index_connect.ts";
+import type { Output } from "../output.ts";
+import { trustUser } from "../settings/pins.ts";
+
+/** What {@link announce} needs from the command line. */
+export interface AnnounceOptions extends IndexFlags {
+  home: string;
+}
+
+/** The index side of a share: the session to keep alive and who may fetch. */
+export interface Announced {
+  readonly target: IndexTarget;
+  readonly user: string;
+  readonly session: ShareSession;
+  /** Fingerprints (hex) of the `--to` users; undefined when everyone may fetch. */
+  readonly allowed?: ReadonlySet<string>;
+}
+
+/** What to announce, where. */
+export interface ShareToAnnounce {
+  target: IndexTarget;
+  identity: Identity;
+  files: SharedFile[];
+  /** `HOST:PORT` receivers connect to. */
+  address: string;
+  keywords: string[];
+  recipients: string[];
+  /** Told the hex id of each file the owner unshared meanwhile. */
+  onWithdrawn: (id: string) => void;
+}
+
+/**
+ * Connects to the index, fetches and checks the `--to` users' keys, signs and announces every
+ * file and starts the heartbeats.
+ */
+export async function announce(
+  options: AnnounceOptions,
+  out: Output,
+  share: ShareToAnnounce,
+): Promise<Announced> {
+  const { target, identity } = share;
+  const open = () =>
+    openIndex(options.home, target, identity, { flags: options, out, requireUser: true });
+  let firstClient: IndexClient | undefined = await open();
+  const user = validateUsername(target.user!);
+  let allowed: Set<string> | undefined;
+  try {
+    if (share.recipients.length > 0) {
+      allowed = await recipientKeys(options, out, firstClient, target.server, share.recipients);
+    }
+  } catch (err) {
+    firstClient.close();
+    throw err;
+  }
+  const announcements = await signAll(identity, user, share).catch((err) => {
+    firstClient?.close();
+    throw err;
+  });
+  const session = await ShareSession.start({
+    connect: () => {
+      // The connection that fetched the keys announces first; reconnects open new ones.
+      const client = firstClient;
+      firstClient = undefined;
+      return client ? Promise.resolve(client) : open();
+    },
+    announcements,
+    onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
+    onStatus: (status, error) => reportStatus(out, target, status, error),
+  });
+  return { target, user, session, allowed };
+}
+
+/** Signs one announcement per file, all with the same creation time. */
+function signAll(
+  identity: Identity,
+  user: string,
+  share: ShareToAnnounce,
+): Promise<SignedAnnouncement[]> {
+  const createdAt = Date.now();
+  return Promise.all(share.files.map((file) =>
+    signAnnouncement(identity, {
+      fileId: file.id,
+      owner: user,
+      ownerFingerprint: identity.public.fingerprint,
+      name: file.name,
+      size: file.size,
+      sha256: file.sha256,
+      keywords: share.keywords,
+      recipients: share.recipients,
+      address: share.address,
+      createdAt,
+    })
+  ));
+}
+
+/** Tells the user when the announcements go offline, come back, or stop for good. */
+function reportStatus(
+  out: Output,
+  target: IndexTarget,
+  status: "offline" | "online" | "stopped",
+  error?: SfsError,
+): void {
+  out.event("index", { status, code: error?.code, message: error?.message });
+  if (status === "online") out.note(`Back online on ${target.server}`);
+  else if (status === "offline") {
+    out.warn(`Lost the connection to ${target.server} (${error?.message}); reconnecting`);
+  } else {
+    out.warn(
+      `Stopped announcing on ${target.server}: ${error?.message}; direct tickets keep working`,
+    );
+  }
+}
+
+/** The registered keys of the `--to` users, each checked against (or pinned to) known_users. */
+async function recipientKeys(
+  options: AnnounceOptions,
+  out: Output,
+  client: IndexClient,
+  server: string,
+  recipients: string[],
+): Promise<Set<string>> {
+  const keys = await client.userKeys(recipients);
+  const allowed = new Set<string>();
+  for (const name of recipients) {
+    const key: PublicIdentity | undefined = keys.get(name);
+    if (key === undefined) {
+      throw new SfsError("NOT_FOUND", `No user "${name}" is registered on ${server}`, {
+        hint: "Check the spelling; recipients must register before you share with them",
+      });
+    }
+    // The index could lie about a recipient's key to let someone else fetch the file; the
+    // local pin limits that to the very first contact.
+    await trustUser(options.home, server, name, key.fingerprint, { yes: options.yes, out });
+    allowed.add(toHex(key.fingerprint));
+  }
+  return allowed;
+}

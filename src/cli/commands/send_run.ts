@@ -1,0 +1,233 @@
+/**
+ * `sfs send FILE…`: share files and serve them to receivers. Without an index this is direct
+ * mode: a ticket per file. With an index configured (config.json, SFS_SERVER or `--server`) the
+ * files are also announced, signed, on the index and kept online with heartbeats.
+ */
+import { SfsError } from "../../errors.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import { canonicalLists } from "../../index/protocol/announcement.ts";
+import { prepareFile, type SharedFile } from "../../peer/sender.ts";
+import { formatTicket } from "../../peer/ticket.ts";
+import { type IndexTarget, resolveIndex } from "../settings/config.ts";
+import { loadIdentity } from "../settings/identity_file.ts";
+import type { IndexFlags } from "../index_connect.ts";
+import { formatHostPort, type HostPort, isWildcard } from "../../net/address.ts";
+import { primaryAddress } from "../../net/interfaces.ts";
+import type { JsonValue, Output } from "../output.ts";
+import { announce, type Announced } from "./send_announce.ts";
+import { listen, serve, type ServeOptions } from "./send_serve.ts";
+
+/** Options of `sfs send`. */
+export interface SendOptions extends IndexFlags, ServeOptions {
+  home: string;
+  /** The files to share (at least one). */
+  files: string[];
+  listen: HostPort;
+  advertise?: HostPort;
+  /** Search keywords for the announcements (index mode only). */
+  keywords?: string[];
+  /** Users who alone may see and fetch the files (index mode only). */
+  to?: string[];
+  /** Stay in direct mode even when an index is configured. @default false */
+  noIndex?: boolean;
+}
+
+/** The index half of the command line, checked before the (possibly long) hashing. */
+interface Plan {
+  /** The index to announce on; undefined in direct mode. */
+  readonly target?: IndexTarget;
+  /** Keywords and `--to` users in canonical form (empty in direct mode). */
+  readonly lists: { keywords: string[]; recipients: string[] };
+}
+
+/** What is being shared and where, once the files are hashed and the port is open. */
+interface Share {
+  readonly identity: Identity;
+  /** The files by hex id; one unshared elsewhere meanwhile is taken out. */
+  readonly files: Map<string, SharedFile>;
+  readonly listener: Deno.TcpListener;
+  /** Where receivers connect: the address in tickets and announcements. */
+  readonly advertised: HostPort;
+}
+
+/** Shares the files until interrupted, or until one transfer succeeded with `once`. */
+export async function runSend(options: SendOptions, out: Output): Promise<void> {
+  const plan = await planShare(options);
+  const identity = await loadIdentity(options.home);
+  const files = await hashFiles(options.files, identity, out);
+  const listener = listen(options.listen);
+  const share: Share = {
+    identity,
+    files,
+    listener,
+    advertised: advertisedAddress(options, listener),
+  };
+  const announced = await announceShare(options, out, plan, share);
+  const list = [...files.values()];
+  reportReady(out, share, list, { announced, recipients: plan.lists.recipients });
+  try {
+    await serve(listener, identity, options, out, {
+      lookup: (id) => files.get(toHex(id)),
+      allowed: announced?.allowed,
+      onceDone: async () => {
+        await announced?.session.unshare(list.map((f) => f.id));
+      },
+    });
+  } finally {
+    announced?.session.close();
+  }
+}
+
+/** Finds the index (unless `noIndex`) and checks the index-only options against it. */
+async function planShare(options: SendOptions): Promise<Plan> {
+  const target = options.noIndex
+    ? undefined
+    : await resolveIndex(options.home, { server: options.server });
+  const keywords = options.keywords ?? [];
+  const to = options.to ?? [];
+  if (target === undefined && (keywords.length > 0 || to.length > 0)) {
+    throw new SfsError("USAGE", "--keyword and --to need an index server", {
+      hint: "Register with sfs register, or pass --server HOST:PORT",
+    });
+  }
+  if (options.files.length === 0) throw new SfsError("USAGE", "No file to send");
+  // Check the lists before the (possibly long) hashing, so a typo fails at once.
+  return { target, lists: canonicalLists(keywords, to) };
+}
+
+/** Hashes and describes each file, keyed by its hex file id. */
+async function hashFiles(
+  paths: string[],
+  identity: Identity,
+  out: Output,
+): Promise<Map<string, SharedFile>> {
+  const files = new Map<string, SharedFile>();
+  for (const path of paths) {
+    out.note(`Hashing "${path}"…`);
+    const file = await prepareFile(path, identity.public);
+    files.set(toHex(file.id), file);
+  }
+  return files;
+}
+
+/** `--advertise`, else the listening address (a wildcard host replaced by this host's own). */
+function advertisedAddress(options: SendOptions, listener: Deno.TcpListener): HostPort {
+  const bound = listener.addr as Deno.NetAddr;
+  const host = options.advertise?.host ??
+    (isWildcard(options.listen.host) ? primaryAddress() : options.listen.host);
+  return { host, port: options.advertise?.port ?? bound.port };
+}
+
+/** Announces the share on the plan's index, if any; closes the listener when that fails. */
+async function announceShare(
+  options: SendOptions,
+  out: Output,
+  plan: Plan,
+  share: Share,
+): Promise<Announced | undefined> {
+  const target = plan.target;
+  if (target === undefined) return undefined;
+  try {
+    return await announce(options, out, {
+      target,
+      identity: share.identity,
+      files: [...share.files.values()],
+      address: formatHostPort(share.advertised),
+      ...plan.lists,
+      onWithdrawn: (id) => withdraw(share, id, target, out),
+    });
+  } catch (err) {
+    share.listener.close();
+    throw err;
+  }
+}
+
+/** A file unshared elsewhere (sfs unshare) while this process shares it: stop serving it. */
+function withdraw(share: Share, id: string, target: IndexTarget, out: Output): void {
+  const file = share.files.get(id);
+  if (file === undefined) return;
+  share.files.delete(id);
+  out.event("withdrawn", { id, name: file.name });
+  out.warn(`"${file.name}" (${id}) was unshared on ${target.server}; no longer serving it`);
+  if (share.files.size === 0) {
+    out.note("Every file was unshared; stopping");
+    share.listener.close();
+  }
+}
+
+/** The ticket that names `file` at the advertised address. */
+function ticketOf(share: Share, file: SharedFile): string {
+  const { host, port } = share.advertised;
+  return formatTicket({
+    host,
+    port,
+    fileId: file.id,
+    fingerprint: share.identity.public.fingerprint,
+  });
+}
+
+/** Prints the `ready` event, then the tickets or ids and how receivers get the files. */
+function reportReady(
+  out: Output,
+  share: Share,
+  list: SharedFile[],
+  index: { announced?: Announced; recipients: string[] },
+): void {
+  const { announced, recipients } = index;
+  out.event("ready", readyEvent(share, list, index));
+  const bound = share.listener.addr as Deno.NetAddr;
+  const serving = formatHostPort({ host: bound.hostname, port: bound.port });
+  if (announced !== undefined) {
+    for (const f of list) out.info(`${toHex(f.id)}  ${f.name}`);
+    out.note(
+      `Shared ${list.length} file(s) on ${announced.target.server} as "${announced.user}"` +
+        (recipients.length > 0 ? `, visible to ${recipients.join(", ")} only` : "") +
+        `; receivers run: sfs get ID. Serving on ${serving}. Ctrl-C stops.`,
+    );
+  } else {
+    for (const f of list) out.info(ticketOf(share, f));
+    out.note(
+      `Sharing ${list.map((f) => `"${f.name}" (${f.size} bytes)`).join(", ")} on ${serving}` +
+        "; give the receiver the ticket above. Ctrl-C stops.",
+    );
+  }
+}
+
+/** The `ready` event's fields: the first file as always, and every file when there are more. */
+function readyEvent(
+  share: Share,
+  list: SharedFile[],
+  index: { announced?: Announced; recipients: string[] },
+): Record<string, JsonValue | undefined> {
+  const bound = share.listener.addr as Deno.NetAddr;
+  const first = list[0];
+  const ready: Record<string, JsonValue | undefined> = {
+    ticket: ticketOf(share, first),
+    port: bound.port,
+    host: bound.hostname,
+    fingerprint: formatFingerprint(share.identity.public.fingerprint),
+    id: toHex(first.id),
+    name: first.name,
+    size: first.size,
+    sha256: toHex(first.sha256),
+  };
+  const { announced, recipients } = index;
+  // Direct mode with one file keeps exactly the event it always had.
+  if (announced !== undefined || list.length > 1) {
+    ready.ids = list.map((f) => toHex(f.id));
+    ready.files = list.map((f) => ({
+      id: toHex(f.id),
+      name: f.name,
+      size: f.size,
+      sha256: toHex(f.sha256),
+      ticket: ticketOf(share, f),
+    }));
+  }
+  if (announced !== undefined) {
+    ready.server = announced.target.server;
+    ready.user = announced.user;
+    ready.to = recipients.length > 0 ? recipients : undefined;
+  }
+  return ready;
+}

@@ -1,0 +1,85 @@
+/** The serving side of `sfs send`: the listener, and progress and outcomes per receiver. */
+import { SfsError } from "../../errors.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import type { SignaturePolicy } from "../../crypto/sign.ts";
+import type { SharedFile } from "../../peer/sender.ts";
+import { serveFiles } from "../../peer/serve.ts";
+import { formatHostPort, type HostPort } from "../../net/address.ts";
+import type { Output } from "../output.ts";
+import { Progress } from "../progress.ts";
+
+/** How `sfs send` serves. */
+export interface ServeOptions {
+  sign?: SignaturePolicy;
+  idleTimeoutMs?: number;
+  /** Stop after the first successful transfer. @default false */
+  once?: boolean;
+}
+
+/** Serves receivers, showing progress and outcomes; with `once`, until one transfer succeeded. */
+export async function serve(
+  listener: Deno.TcpListener,
+  identity: Identity,
+  options: ServeOptions,
+  out: Output,
+  how: {
+    lookup: (id: Bytes) => SharedFile | undefined;
+    allowed?: ReadonlySet<string>;
+    onceDone: () => Promise<void>;
+  },
+): Promise<void> {
+  const progress = new Progress({ quiet: out.quiet || out.json });
+  const allowed = how.allowed;
+  await serveFiles(listener, identity, {
+    lookup: how.lookup,
+    sign: options.sign,
+    idleTimeoutMs: options.idleTimeoutMs,
+    once: options.once,
+    acceptReceiver: allowed === undefined ? undefined : (receiver) => {
+      if (!allowed.has(toHex(receiver.fingerprint))) {
+        throw new SfsError("REFUSED", "These files are not shared with your key");
+      }
+    },
+    onStart: (peer, shared, receiver) => {
+      out.event("start", {
+        peer,
+        receiver: formatFingerprint(receiver.fingerprint),
+        name: shared.name,
+      });
+      progress.start(`→ ${peer}`, shared.size);
+    },
+    onProgress: (_peer, sent) => progress.update(sent),
+    onSent: async (peer, result, last) => {
+      progress.finish();
+      out.event("sent", {
+        peer,
+        receiver: formatFingerprint(result.receiver.fingerprint),
+        bytes: result.bytesSent,
+      });
+      out.note(
+        `Sent "${result.file.name}" to ${peer} (${formatFingerprint(result.receiver.fingerprint)})`,
+      );
+      // The process is about to stop serving: take the files off the index, not just offline.
+      if (last) await how.onceDone();
+    },
+    onFailed: (peer, e) => {
+      progress.finish();
+      out.event("transfer_failed", { peer, code: e.code, message: e.message });
+      out.warn(`Transfer to ${peer} failed: ${e.message}`);
+    },
+  });
+}
+
+/** Opens the TCP listener; CONNECTION_FAILED, with a hint when the port is taken. */
+export function listen(address: HostPort): Deno.TcpListener {
+  try {
+    return Deno.listen({ hostname: address.host, port: address.port, transport: "tcp" });
+  } catch (err) {
+    throw new SfsError("CONNECTION_FAILED", `Cannot listen on ${formatHostPort(address)}`, {
+      cause: err,
+      hint: err instanceof Deno.errors.AddrInUse ? "The port is in use; pick another" : undefined,
+    });
+  }
+}
