@@ -25,7 +25,7 @@ import {
   type SignedAnnouncement,
   verifyListing,
 } from "../src/index/protocol/announcement.ts";
-import { HANDSHAKE_TIMEOUT_MS as SEND_HANDSHAKE_TIMEOUT_MS } from "../src/peer/serve.ts";
+import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
 import { finalSignedData } from "../src/peer/transfer.ts";
 import { initiate, respond } from "../src/wire/channel.ts";
@@ -550,7 +550,7 @@ Deno.test("sfs send drops slowloris connections at its handshake deadline and ke
     const trickling = trickle(trickler, hello, 500);
     await assertStillServes(s, join(s.dir.path, "out-during"));
     assert.ok(stalled.isOpen() && trickler.isOpen(), "both held on during the transfer");
-    const deadline = SEND_HANDSHAKE_TIMEOUT_MS + 2_500;
+    const deadline = HANDSHAKE_TIMEOUT_MS + 2_500;
     for (const watched of [stalled, trickler]) {
       assert.ok(await closedWithin(watched, deadline), "closed by the sender");
       assert.ok((await watched.closed).afterMs <= deadline);

@@ -23,6 +23,7 @@ import { loadIdentity } from "./identity_file.ts";
 import { type IndexFlags, openIndex } from "./index_connect.ts";
 import { formatHostPort, type HostPort, isWildcard } from "../net/address.ts";
 import { primaryAddress } from "../net/interfaces.ts";
+import { listenTcp } from "../net/listener.ts";
 import type { JsonValue, Output } from "./output.ts";
 import { trustUser } from "./pins.ts";
 import { Progress } from "./progress.ts";
@@ -76,7 +77,7 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
     const file = await prepareFile(path, identity.public);
     files.set(toHex(file.id), file);
   }
-  const listener = listen(options.listen);
+  const listener = listenTcp(options.listen);
   const bound = listener.addr as Deno.NetAddr;
   const host = options.advertise?.host ??
     (isWildcard(options.listen.host) ? primaryAddress() : options.listen.host);
@@ -325,15 +326,4 @@ async function serve(
       out.warn(`Transfer to ${peer} failed: ${e.message}`);
     },
   });
-}
-
-function listen(address: HostPort): Deno.TcpListener {
-  try {
-    return Deno.listen({ hostname: address.host, port: address.port, transport: "tcp" });
-  } catch (err) {
-    throw new SfsError("CONNECTION_FAILED", `Cannot listen on ${formatHostPort(address)}`, {
-      cause: err,
-      hint: err instanceof Deno.errors.AddrInUse ? "The port is in use; pick another" : undefined,
-    });
-  }
 }
