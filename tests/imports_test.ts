@@ -79,21 +79,31 @@ function resolve(from: string, specifier: string): string {
   return parts.join("/");
 }
 
-/** Every non-test module under src/ with its resolved imports. */
-async function graph(): Promise<Map<string, string[]>> {
+/** Every module under `root` (non-test ones unless `tests`) with its resolved imports. */
+async function graph(
+  root = "src",
+  { tests = false }: { tests?: boolean } = {},
+): Promise<Map<string, string[]>> {
   const modules = new Map<string, string[]>();
   async function walk(dir: string): Promise<void> {
     for await (const entry of Deno.readDir(new URL(`${dir}/`, ROOT))) {
       const path = `${dir}/${entry.name}`;
       if (entry.isDirectory) await walk(path);
-      else if (path.endsWith(".ts") && !path.endsWith("_test.ts")) {
+      else if (path.endsWith(".ts") && (tests || !path.endsWith("_test.ts"))) {
         const source = await Deno.readTextFile(new URL(path, ROOT));
         modules.set(path, specifiersOf(source).map((s) => resolve(path, s)));
       }
     }
   }
-  await walk("src");
+  await walk(root);
   return modules;
+}
+
+/** The arrows of `modules` that reach into tests/, as readable lines. */
+export function intoTests(modules: Map<string, string[]>): string[] {
+  return [...modules].flatMap(([from, imports]) =>
+    imports.filter((to) => to.startsWith("tests/")).map((to) => `${from} → ${to}`)
+  );
 }
 
 /** Modules reachable from `entry`, the entry included. */
@@ -127,6 +137,18 @@ export function violations(modules: Map<string, string[]>): string[] {
 
 Deno.test("src/ imports follow the layer rule", async () => {
   assert.deepEqual(violations(await graph()), []);
+});
+
+Deno.test("scripts/ never imports tests/ (shared pieces live in scripts/lib/)", async () => {
+  assert.deepEqual(intoTests(await graph("scripts", { tests: true })), []);
+});
+
+Deno.test("intoTests() reports an import of a test fixture", () => {
+  const modules = new Map([
+    ["scripts/fuzz.ts", ["tests/fuzz/run.ts", "scripts/lib/files.ts"]],
+    ["scripts/lib/files.ts", ["node:fs"]],
+  ]);
+  assert.deepEqual(intoTests(modules), ["scripts/fuzz.ts → tests/fuzz/run.ts"]);
 });
 
 Deno.test("index/client and index/server never import each other", async () => {
