@@ -1,8 +1,8 @@
 /**
- * The index server's accept loop (docs/PROTOCOL.md §12.1): one async task per connection, each
- * running the secure handshake as responder and then answering requests one at a time. A slow or
- * silent client only ever holds its own task; idle deadlines and a connection cap bound what
- * clients can hold in total. Presence expiry runs on a timer.
+ * The index server (docs/PROTOCOL.md §12.1) on the accept loop of net/listener.ts: one async task
+ * per connection, each running the secure handshake as responder and then answering requests one
+ * at a time. A slow or silent client only ever holds its own task; idle deadlines and a
+ * connection cap bound what clients can hold in total. Presence expiry runs on a timer.
  */
 import { SfsError } from "../../errors.ts";
 import { closeQuietly } from "../../closable.ts";
