@@ -25,7 +25,7 @@ import {
   type SignedAnnouncement,
   verifyListing,
 } from "../src/index/protocol/announcement.ts";
-import { HANDSHAKE_TIMEOUT_MS as SEND_HANDSHAKE_TIMEOUT_MS } from "../src/peer/serve.ts";
+import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
 import { finalSignedData } from "../src/peer/transfer.ts";
 import { initiate, respond } from "../src/wire/channel.ts";
@@ -34,6 +34,7 @@ import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";
 import { randomFile, type SfsEvent, type SfsProcess, sha256File, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
+import { type LoopbackServer, serveLoopback } from "./loopback_server.ts";
 import {
   assertFails,
   connectClient,
@@ -80,10 +81,6 @@ interface WireFrame {
 type Rewrite = (frame: WireFrame, index: number) => WireFrame[] | Promise<WireFrame[]>;
 
 /** A listener on 127.0.0.1; `await using` closes it and every connection through it. */
-interface Listening extends AsyncDisposable {
-  readonly port: number;
-}
-
 /** Frames larger than a 4 MiB chunk and its tag are not the protocol's; the relay stops. */
 const MAX_FRAME = 4 * MIB + 64;
 
@@ -119,41 +116,12 @@ async function pump(from: Deno.Conn, to: Deno.Conn, rewrite?: Rewrite): Promise<
   }
 }
 
-/** Accepts connections on 127.0.0.1 and runs `session` for each until disposed. */
-function listen(session: (conn: Deno.Conn, track: (c: Deno.Conn) => void) => Promise<void>) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const sessions = new Set<Promise<void>>();
-  const track = (conn: Deno.Conn) => conns.add(conn);
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return; // Listener closed.
-      }
-      track(conn);
-      sessions.add(session(conn, track).catch(() => {}).finally(() => closeQuietly(conn)));
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) closeQuietly(conn);
-      await accepting;
-      await Promise.allSettled(sessions);
-    },
-  } satisfies Listening;
-}
-
 /**
  * A relay to `127.0.0.1:targetPort` that lets `up` (receiver → sender) and `down` (sender →
  * receiver) rewrite each frame; without them it forwards everything unchanged.
  */
-function startRelay(targetPort: number, rewrite: { up?: Rewrite; down?: Rewrite }): Listening {
-  return listen(async (client, track) => {
+function startRelay(targetPort: number, rewrite: { up?: Rewrite; down?: Rewrite }): LoopbackServer {
+  return serveLoopback(async (client, track) => {
     const server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
     track(server);
     try {
@@ -170,8 +138,8 @@ function startRelay(targetPort: number, rewrite: { up?: Rewrite; down?: Rewrite 
 }
 
 /** A stand-in sender that answers every HELLO with `frames`, recorded from a real session. */
-function startReplayer(frames: readonly WireFrame[]): Listening {
-  return listen(async (conn) => {
+function startReplayer(frames: readonly WireFrame[]): LoopbackServer {
+  return serveLoopback(async (conn) => {
     const hello = await readFrame(conn);
     assert.equal(hello?.body[0], MessageType.HELLO);
     for (const frame of frames) await writeAll(conn, frameBytes(frame));
@@ -199,9 +167,9 @@ function startImpostor(
   presents: Identity,
   mallory: Identity,
   reshare?: { ownId: Bytes; senderId: Bytes },
-): Listening & { loot: Loot } {
+): LoopbackServer & { loot: Loot } {
   const loot: Loot = { gets: 0, plaintextBytes: 0 };
-  const listening = listen(async (client, track) => {
+  const listening = serveLoopback(async (client, track) => {
     const server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
     track(server);
     // Both handshakes at once, as a real interceptor would; the sender asks nothing of mallory.
@@ -550,7 +518,7 @@ Deno.test("sfs send drops slowloris connections at its handshake deadline and ke
     const trickling = trickle(trickler, hello, 500);
     await assertStillServes(s, join(s.dir.path, "out-during"));
     assert.ok(stalled.isOpen() && trickler.isOpen(), "both held on during the transfer");
-    const deadline = SEND_HANDSHAKE_TIMEOUT_MS + 2_500;
+    const deadline = HANDSHAKE_TIMEOUT_MS + 2_500;
     for (const watched of [stalled, trickler]) {
       assert.ok(await closedWithin(watched, deadline), "closed by the sender");
       assert.ok((await watched.closed).afterMs <= deadline);

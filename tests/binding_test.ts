@@ -15,6 +15,7 @@ import { fileIdOf } from "../src/wire/file_id.ts";
 import { MessageType, type WireListing } from "../src/wire/messages.ts";
 import { randomFile, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
+import { serveLoopback } from "./loopback_server.ts";
 import {
   assertFails,
   connectClient,
@@ -23,7 +24,7 @@ import {
   sfs,
   startServer,
 } from "./index_fixture.ts";
-import { closeQuietly, listTree, readyOf, startSender } from "./peers.ts";
+import { listTree, readyOf, startSender } from "./peers.ts";
 
 /** An announcement of `fields.name` by the named test user, signed with their keys. */
 async function announcementBy(
@@ -148,9 +149,6 @@ async function startLyingIndex(
   listings: WireListing[],
 ): Promise<AsyncDisposable & { address: string; fingerprint: string }> {
   const identity = await testIdentity("server");
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const serving = new Set<Promise<void>>();
   const serve = async (conn: Deno.Conn): Promise<void> => {
     const channel = await respond(conn, identity, { idleTimeoutMs: 10_000 });
     try {
@@ -166,26 +164,10 @@ async function startLyingIndex(
       channel.close();
     }
   };
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      conns.add(conn);
-      serving.add(serve(conn).catch(() => {}));
-    }
-  })();
+  const server = serveLoopback(serve);
   return {
-    address: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    address: `127.0.0.1:${server.port}`,
     fingerprint: formatFingerprint(identity.public.fingerprint),
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) closeQuietly(conn);
-      await accepting;
-      await Promise.allSettled(serving);
-    },
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
   };
 }

@@ -20,6 +20,7 @@ import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, type Manifest, MessageType } from "../src/wire/messages.ts";
 import { randomFile, runSfs, sha256File, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
+import { serveLoopback } from "./loopback_server.ts";
 import {
   closeQuietly,
   doneOf,
@@ -229,13 +230,10 @@ async function startHostileSender(
   content: Bytes,
   lie: Lie = "none",
 ): Promise<AsyncDisposable & { ticket: string }> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const contentSha256 = await sha256(content);
   // A sender lying about the hash names the file by that hash too, or the id gives it away.
   const announcedSha256 = lie === "manifest-hash" ? random(32) : contentSha256;
   const fileId = await fileIdOf(identity.public.fingerprint, announcedSha256, name);
-  const conns = new Set<Deno.Conn>();
-  const serving = new Set<Promise<void>>();
   const serve = async (conn: Deno.Conn): Promise<void> => {
     const channel = await respond(conn, identity, { idleTimeoutMs: 10_000 });
     try {
@@ -276,32 +274,15 @@ async function startHostileSender(
       channel.close();
     }
   };
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      conns.add(conn);
-      // A receiver that refuses the name hangs up on us: that is the expected outcome.
-      serving.add(serve(conn).catch(() => {}));
-    }
-  })();
+  const server = serveLoopback(serve);
   return {
     ticket: formatTicket({
       host: "127.0.0.1",
-      port: (listener.addr as Deno.NetAddr).port,
+      port: server.port,
       fileId,
       fingerprint: identity.public.fingerprint,
     }),
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) closeQuietly(conn);
-      await accepting;
-      await Promise.allSettled(serving);
-    },
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
   };
 }
 

@@ -116,6 +116,23 @@ async function sources(): Promise<Map<string, string>> {
   return found;
 }
 
+/** Every module under scripts/ (tests included) with its resolved static imports. */
+async function scriptsGraph(): Promise<Map<string, string[]>> {
+  const modules = new Map<string, string[]>();
+  async function walk(dir: string): Promise<void> {
+    for await (const entry of Deno.readDir(new URL(`${dir}/`, ROOT))) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (path.endsWith(".ts")) {
+        const source = await Deno.readTextFile(new URL(path, ROOT));
+        modules.set(path, specifiersOf(source).map((s) => resolve(path, s)));
+      }
+    }
+  }
+  await walk("scripts");
+  return modules;
+}
+
 /** Every module of {@link sources} with its resolved static imports. */
 async function graph(): Promise<Map<string, string[]>> {
   const modules = new Map<string, string[]>();
@@ -133,6 +150,13 @@ async function lazyGraph(): Promise<Map<string, string[]>> {
     modules.set(path, specifiers.map((s) => s === undefined ? "<computed>" : resolve(path, s)));
   }
   return modules;
+}
+
+/** The arrows of `modules` that reach into tests/, as readable lines. */
+export function intoTests(modules: Map<string, string[]>): string[] {
+  return [...modules].flatMap(([from, imports]) =>
+    imports.filter((to) => to.startsWith("tests/")).map((to) => `${from} → ${to}`)
+  );
 }
 
 /** Modules reachable from `entry`, the entry included. */
@@ -167,6 +191,18 @@ export function violations(modules: Map<string, string[]>): string[] {
 
 Deno.test("src/ imports follow the layer rule", async () => {
   assert.deepEqual(violations(await graph()), []);
+});
+
+Deno.test("scripts/ never imports tests/ (shared pieces live in scripts/lib/)", async () => {
+  assert.deepEqual(intoTests(await scriptsGraph()), []);
+});
+
+Deno.test("intoTests() reports an import of a test fixture", () => {
+  const modules = new Map([
+    ["scripts/fuzz.ts", ["tests/fuzz/run.ts", "scripts/lib/files.ts"]],
+    ["scripts/lib/files.ts", ["node:fs"]],
+  ]);
+  assert.deepEqual(intoTests(modules), ["scripts/fuzz.ts → tests/fuzz/run.ts"]);
 });
 
 Deno.test("index/client and index/server never import each other", async () => {

@@ -11,7 +11,7 @@ import { generateEphemeral, NONCE_BYTES } from "../src/crypto/exchange.ts";
 import { isSfsError } from "../src/errors.ts";
 import { signAnnouncement } from "../src/index/protocol/announcement.ts";
 import type { IndexClient } from "../src/index/client/client.ts";
-import { HANDSHAKE_TIMEOUT_MS } from "../src/index/server/server.ts";
+import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
 import { fileIdOf } from "../src/wire/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";

@@ -17,7 +17,8 @@ import { respond } from "../src/wire/channel.ts";
 import { type Manifest, MessageType } from "../src/wire/messages.ts";
 import { tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
-import { closeQuietly, doneOf, errorOf, get, listTree } from "./peers.ts";
+import { serveLoopback } from "./loopback_server.ts";
+import { doneOf, errorOf, get, listTree } from "./peers.ts";
 
 /** One small file as a sender would describe it. */
 interface Served {
@@ -33,9 +34,6 @@ function startLyingSender(
   identity: Identity,
   delivered: Served,
 ): AsyncDisposable & { port: number } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const serving = new Set<Promise<void>>();
   const serve = async (conn: Deno.Conn): Promise<void> => {
     const channel = await respond(conn, identity, { idleTimeoutMs: 10_000 });
     try {
@@ -59,26 +57,10 @@ function startLyingSender(
       channel.close();
     }
   };
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      conns.add(conn);
-      serving.add(serve(conn).catch(() => {}));
-    }
-  })();
+  const server = serveLoopback(serve);
   return {
-    port: (listener.addr as Deno.NetAddr).port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) closeQuietly(conn);
-      await accepting;
-      await Promise.allSettled(serving);
-    },
+    port: server.port,
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
   };
 }
 

@@ -20,6 +20,8 @@ import {
   tempDir,
 } from "./harness.ts";
 import { testHome } from "./identities.ts";
+import { type LoopbackServer, serveLoopback } from "./loopback_server.ts";
+import { closeQuietly } from "../src/closable.ts";
 
 /** What `sfs send --json` reports first. */
 export interface Ready {
@@ -152,52 +154,26 @@ export interface ProxyOptions {
 }
 
 /** A TCP proxy on 127.0.0.1; `await using` closes it and every connection through it. */
-export interface Proxy extends AsyncDisposable {
-  readonly port: number;
-}
+export type Proxy = LoopbackServer;
 
 /** Starts a proxy to `127.0.0.1:targetPort`; receiver→sender bytes always pass unchanged. */
 export function startProxy(targetPort: number, options: ProxyOptions = {}): Proxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const sessions = new Set<Promise<void>>();
-  const accepting = (async () => {
-    for (;;) {
-      let client: Deno.Conn;
-      try {
-        client = await listener.accept();
-      } catch {
-        return; // Listener closed.
-      }
-      sessions.add(relaySession(client, targetPort, options, conns));
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) closeQuietly(conn);
-      await accepting;
-      await Promise.allSettled(sessions);
-    },
-  };
+  return serveLoopback((client, track) => relaySession(client, targetPort, options, track));
 }
 
 async function relaySession(
   client: Deno.Conn,
   targetPort: number,
   options: ProxyOptions,
-  conns: Set<Deno.Conn>,
+  track: (conn: Deno.Conn) => void,
 ): Promise<void> {
-  conns.add(client);
   let server: Deno.Conn;
   try {
     server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
   } catch {
-    closeQuietly(client);
     return;
   }
-  conns.add(server);
+  track(server);
   const up = copy(client, server, Infinity);
   const down = options.onFrame
     ? relayFrames(server, client, options.onFrame)
@@ -266,14 +242,8 @@ export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void>
   for (let done = 0; done < data.length;) done += await conn.write(data.subarray(done));
 }
 
-/** Closes a connection that may already be closed. */
-export function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
-}
+/** Closes a connection that may already be closed (the one definition, re-exported). */
+export { closeQuietly };
 
 /** A raw TCP connection that reads everything until the other side closes it. */
 export interface Watched {

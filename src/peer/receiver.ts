@@ -15,7 +15,8 @@ import {
   TAG_BYTES,
 } from "../crypto/stream.ts";
 import { type Channel, initiate } from "../wire/channel.ts";
-import { closeQuietly, type Transport } from "../wire/frame.ts";
+import { closeQuietly } from "../closable.ts";
+import type { Transport } from "../wire/frame.ts";
 import { type Final, type Manifest, MessageType } from "../wire/messages.ts";
 import { safeFileName } from "./names.ts";
 import { PartFile, type PartInfo } from "./part_file.ts";

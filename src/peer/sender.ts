@@ -15,7 +15,8 @@ import {
   TAG_BYTES,
 } from "../crypto/stream.ts";
 import { type Channel, respond } from "../wire/channel.ts";
-import { closeQuietly, type Transport } from "../wire/frame.ts";
+import { closeQuietly } from "../closable.ts";
+import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MAX_WIRE_NAME_BYTES, MessageType } from "../wire/messages.ts";
 import { type ContentHash, hashContent, hasherAt } from "./content_hash.ts";
 import { CHUNKS_IN_FLIGHT, fileIdOf, finalSignedData } from "./transfer.ts";

@@ -22,7 +22,8 @@ import { aesKey } from "../crypto/kdf.ts";
 import { LABEL, labelled } from "../crypto/labels.ts";
 import { sign, type SignaturePolicy, verify } from "../crypto/sign.ts";
 import { TAG_BYTES } from "../crypto/stream.ts";
-import { closeQuietly, FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
+import { closeQuietly } from "../closable.ts";
+import { FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
 import {
   decodeMessage,
   encodeHelloReplyUnsigned,

@@ -2,19 +2,16 @@
 import assert from "node:assert/strict";
 import { isSfsError } from "../errors.ts";
 import { testIdentity } from "../../tests/identities.ts";
+import { tcpPair } from "../../tests/transport.ts";
 import { openChunk, sealChunk } from "../crypto/stream.ts";
 import { initiate, respond } from "./channel.ts";
 
 Deno.test("Channel.payloadKey agrees on both sides, loads at first use, and close() ends it", async () => {
   const [alice, bob] = [await testIdentity("alice"), await testIdentity("bob")];
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [client, server] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
+  await using pair = await tcpPair();
   const [initiator, responder] = await Promise.all([
-    initiate(client, alice, { verifyResponder: () => {} }),
-    respond(server, bob),
+    initiate(pair.client, alice, { verifyResponder: () => {} }),
+    respond(pair.server, bob),
   ]);
   try {
     // A channel that never carries a payload (an index connection) never imports it.

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError, SfsError } from "../errors.ts";
 import { testIdentity } from "../../tests/identities.ts";
+import { tcpPair } from "../../tests/transport.ts";
+import { closeQuietly } from "../closable.ts";
 import { type Bytes, concat } from "../crypto/bytes.ts";
 import { generateEphemeral } from "../crypto/exchange.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
@@ -46,34 +48,6 @@ class Tap implements Transport {
 
   close(): void {
     this.inner.close();
-  }
-}
-
-/** A connected loopback TCP pair; disposing closes whatever is still open. */
-async function tcpPair(): Promise<
-  { client: Deno.TcpConn; server: Deno.TcpConn; [Symbol.asyncDispose](): Promise<void> }
-> {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [client, server] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  return {
-    client,
-    server,
-    [Symbol.asyncDispose]() {
-      closeQuietly(client);
-      closeQuietly(server);
-      return Promise.resolve();
-    },
-  };
-}
-
-function closeQuietly(transport: Transport): void {
-  try {
-    transport.close();
-  } catch {
-    // Already closed.
   }
 }
 
@@ -254,6 +228,11 @@ Deno.test("initiate() accepts the signature policies the responder meets", async
         { require },
         { sign },
       );
+      // Accepted means established: bob's keys, one transcript, and records that open.
+      assert.deepEqual(initiator.peer.fingerprint, sides.bob.public.fingerprint);
+      assert.deepEqual(initiator.transcriptHash, responder.transcriptHash);
+      await responder.send({ type: MessageType.HEARTBEAT });
+      assert.equal((await initiator.receive()).type, MessageType.HEARTBEAT);
       initiator.close();
       responder.close();
     });

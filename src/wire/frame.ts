@@ -8,6 +8,7 @@
  */
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
+import { closeQuietly } from "../closable.ts";
 
 /** The transport a frame stream runs over; Deno.Conn fits it. */
 export interface Transport {
@@ -201,13 +202,4 @@ async function withDeadline<T>(
 
 function closedMidFrame(): SfsError {
   return new SfsError("CONNECTION_CLOSED", "Connection closed in the middle of a frame");
-}
-
-/** Closes a transport (or anything closable) that may already be closed. */
-export function closeQuietly(transport: { close(): void }): void {
-  try {
-    transport.close();
-  } catch {
-    // Already closed by the peer, by a deadline or by us.
-  }
 }

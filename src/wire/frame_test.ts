@@ -1,74 +1,15 @@
 import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../errors.ts";
 import { type Bytes, concat } from "../crypto/bytes.ts";
-import {
-  FRAME_HEADER_BYTES,
-  FrameKind,
-  FrameReader,
-  FrameWriter,
-  type Transport,
-} from "./frame.ts";
+import { MemoryTransport, tcpPair } from "../../tests/transport.ts";
+import { FRAME_HEADER_BYTES, FrameKind, FrameReader, FrameWriter } from "./frame.ts";
 
 /**
- * An in-memory transport: bytes fed in are read out at most `maxRead` at a time (to exercise
- * partial reads); close() fails a pending read the way closing a Deno.Conn does.
+ * An in-memory transport whose writes take at most 1000 bytes per call, like a busy socket, so
+ * FrameWriter must loop; reads return at most `maxRead` bytes.
  */
-class MemoryTransport implements Transport {
-  readonly written: Uint8Array[] = [];
-  readonly #maxRead: number;
-  #pending: Uint8Array[] = [];
-  #ended = false;
-  #closed = false;
-  #wake?: () => void;
-  /** Where writes go: this transport's own record, or a peer's input. */
-  peer?: MemoryTransport;
-  failWrites = false;
-
-  constructor(maxRead = Number.POSITIVE_INFINITY) {
-    this.#maxRead = maxRead;
-  }
-
-  feed(bytes: Uint8Array): void {
-    this.#pending.push(new Uint8Array(bytes));
-    this.#wake?.();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake?.();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  async read(buffer: Uint8Array): Promise<number | null> {
-    while (this.#pending.length === 0 && !this.#ended && !this.#closed) {
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-    if (this.#closed) throw new Error("Interrupted: operation canceled");
-    const head = this.#pending[0];
-    if (!head) return null;
-    const n = Math.min(head.length, buffer.length, this.#maxRead);
-    buffer.set(head.subarray(0, n));
-    if (n === head.length) this.#pending.shift();
-    else this.#pending[0] = head.subarray(n);
-    return n;
-  }
-
-  write(data: Uint8Array): Promise<number> {
-    if (this.failWrites || this.#closed) return Promise.reject(new Error("Broken pipe"));
-    // Accept at most 1000 bytes per call, like a busy socket, so writeAll must loop.
-    const n = Math.min(data.length, 1000);
-    if (this.peer) this.peer.feed(data.subarray(0, n));
-    else this.written.push(new Uint8Array(data.subarray(0, n)));
-    return Promise.resolve(n);
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#wake?.();
-  }
+function memory(maxRead?: number): MemoryTransport {
+  return new MemoryTransport({ maxRead, maxWrite: 1000 });
 }
 
 function header(length: number, kind: number): Bytes {
@@ -97,31 +38,6 @@ async function trickle(
     if (transport.closed) return;
     transport.feed(Uint8Array.of(byte));
   }
-}
-
-/** A connected loopback TCP pair; disposing closes everything that is still open. */
-async function tcpPair(): Promise<
-  { client: Deno.TcpConn; server: Deno.TcpConn; [Symbol.asyncDispose](): Promise<void> }
-> {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [client, server] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  return {
-    client,
-    server,
-    [Symbol.asyncDispose]() {
-      for (const conn of [client, server]) {
-        try {
-          conn.close();
-        } catch {
-          // Already closed by the test or by a timeout.
-        }
-      }
-      return Promise.resolve();
-    },
-  };
 }
 
 const SAMPLE_FRAMES: [FrameKind, Bytes][] = [
@@ -155,9 +71,9 @@ Deno.test("FrameReader reads what FrameWriter wrote over loopback TCP", async ()
 Deno.test("FrameReader reads what FrameWriter wrote over an in-memory transport", async (t) => {
   for (const maxRead of [1, 3, 4096, Number.POSITIVE_INFINITY]) {
     await t.step(`reads of at most ${maxRead} bytes`, async () => {
-      const sending = new MemoryTransport();
-      const receiving = new MemoryTransport(maxRead);
-      sending.peer = receiving;
+      const sending = memory();
+      const receiving = memory(maxRead);
+      sending.onWrite = (bytes) => receiving.feed(bytes);
       const writer = new FrameWriter(sending);
       // Concurrent writes: the queue must keep each frame whole and in call order.
       await Promise.all(SAMPLE_FRAMES.map(([kind, data]) => writer.write(kind, data)));
@@ -173,7 +89,7 @@ Deno.test("FrameReader reads what FrameWriter wrote over an in-memory transport"
 });
 
 Deno.test("FrameWriter writes u32 length of kind and body, then kind, then body", async () => {
-  const transport = new MemoryTransport();
+  const transport = memory();
   const writer = new FrameWriter(transport);
   await writer.write(FrameKind.SEALED, Uint8Array.of(0xaa, 0xbb));
   await writer.write(FrameKind.PLAIN, new Uint8Array());
@@ -184,7 +100,7 @@ Deno.test("FrameWriter writes u32 length of kind and body, then kind, then body"
 });
 
 Deno.test("FrameWriter reports a failed write as CONNECTION_CLOSED and stops the queue", async () => {
-  const transport = new MemoryTransport();
+  const transport = memory();
   const writer = new FrameWriter(transport);
   transport.failWrites = true;
   await assert.rejects(writer.write(FrameKind.PLAIN, body(10)), isCode("CONNECTION_CLOSED"));
@@ -195,11 +111,11 @@ Deno.test("FrameWriter reports a failed write as CONNECTION_CLOSED and stops the
 });
 
 Deno.test("FrameReader.read() returns null on a clean end of stream", async () => {
-  const empty = new MemoryTransport();
+  const empty = memory();
   empty.end();
   assert.equal(await new FrameReader(empty).read(100), null);
 
-  const oneFrame = new MemoryTransport();
+  const oneFrame = memory();
   oneFrame.feed(concat(header(3, FrameKind.CHUNK), body(2)));
   oneFrame.end();
   const reader = new FrameReader(oneFrame);
@@ -221,7 +137,7 @@ Deno.test("FrameReader.read() rejects malformed headers", async (t) => {
     await t.step(name, async () => {
       // No body follows and the stream never ends: the reader must decide from the header
       // alone, without waiting for (or allocating) the body it announces.
-      const transport = new MemoryTransport();
+      const transport = memory();
       transport.feed(bytes);
       await assert.rejects(
         new FrameReader(transport, { idleTimeoutMs: 5000 }).read(maxBody),
@@ -231,7 +147,7 @@ Deno.test("FrameReader.read() rejects malformed headers", async (t) => {
     });
   }
   await t.step("a body exactly at the limit is accepted", async () => {
-    const transport = new MemoryTransport();
+    const transport = memory();
     transport.feed(concat(header(101, FrameKind.SEALED), body(100)));
     assert.deepEqual(await new FrameReader(transport).read(100), {
       kind: FrameKind.SEALED,
@@ -261,7 +177,7 @@ Deno.test("FrameReader.read() reports an end inside a frame as CONNECTION_CLOSED
   ];
   for (const [name, bytes] of cases) {
     await t.step(name, async () => {
-      const transport = new MemoryTransport(1000);
+      const transport = memory(1000);
       transport.feed(bytes);
       transport.end();
       const reader = new FrameReader(transport);
@@ -296,7 +212,7 @@ Deno.test("FrameReader.read() times out a silent peer with TIMEOUT", async (t) =
     await assert.rejects(reader.read(100), isCode("TIMEOUT"));
   });
   await t.step("over an in-memory transport, which it closes", async () => {
-    const transport = new MemoryTransport();
+    const transport = memory();
     const reader = new FrameReader(transport, { idleTimeoutMs: 200 });
     await assert.rejects(reader.read(100), isCode("TIMEOUT"));
     assert.equal(transport.closed, true);
@@ -305,7 +221,7 @@ Deno.test("FrameReader.read() times out a silent peer with TIMEOUT", async (t) =
     // Each byte comes well within the deadline, but the frame as a whole does not: trickling
     // must not hold a connection open.
     for (const kind of [FrameKind.PLAIN, FrameKind.SEALED]) {
-      const transport = new MemoryTransport();
+      const transport = memory();
       const reader = new FrameReader(transport, { idleTimeoutMs: 200 });
       const reading = assert.rejects(reader.read(100), isCode("TIMEOUT"));
       await trickle(transport, concat(header(7, kind), body(6)), 60);
@@ -313,14 +229,14 @@ Deno.test("FrameReader.read() times out a silent peer with TIMEOUT", async (t) =
     }
   });
   await t.step("a CHUNK body needs only steady progress", async () => {
-    const transport = new MemoryTransport();
+    const transport = memory();
     const reader = new FrameReader(transport, { idleTimeoutMs: 200 });
     transport.feed(header(7, FrameKind.CHUNK));
     const [frame] = await Promise.all([reader.read(100), trickle(transport, body(6), 60)]);
     assert.deepEqual(frame, { kind: FrameKind.CHUNK, body: body(6) });
   });
   await t.step("a quiet gap between frames is not part of the next frame's deadline", async () => {
-    const transport = new MemoryTransport();
+    const transport = memory();
     const reader = new FrameReader(transport, { idleTimeoutMs: 300 });
     transport.feed(concat(header(2, FrameKind.SEALED), body(1)));
     assert.ok(await reader.read(100));

@@ -4,10 +4,10 @@ import fc from "fast-check";
 import { type Bytes, concat } from "../../src/crypto/bytes.ts";
 import { fetchFile } from "../../src/peer/receiver.ts";
 import { serveTransfer } from "../../src/peer/sender.ts";
-import { FRAME_HEADER_BYTES, FrameKind, type Transport } from "../../src/wire/frame.ts";
+import { FRAME_HEADER_BYTES, FrameKind } from "../../src/wire/frame.ts";
 import { bounded, equalBytes, startsWith } from "./checks.ts";
 import { frameMutationArb, mutateRecording } from "./frame_tap.ts";
-import { PipeEnd } from "./pipe.ts";
+import { MemoryTransport } from "../transport.ts";
 import { check, type FuzzTarget } from "./run.ts";
 import { caseDir, checkOutput, failureCode, SESSION_BOUND_MS, SESSION_IDLE_MS } from "./session.ts";
 
@@ -15,27 +15,11 @@ import { caseDir, checkOutput, failureCode, SESSION_BOUND_MS, SESSION_IDLE_MS } 
  * A transport that plays back fixed bytes (all at once, then the end of the stream) and keeps
  * what the live side writes.
  */
-class ReplayTransport implements Transport {
-  readonly written: Uint8Array[] = [];
-  readonly #end = new PipeEnd();
-
-  constructor(bytes: Uint8Array) {
-    this.#end.deliver(bytes);
-    this.#end.deliverEnd();
-  }
-
-  read(buffer: Uint8Array): Promise<number | null> {
-    return this.#end.read(buffer);
-  }
-
-  write(data: Uint8Array): Promise<number> {
-    this.written.push(new Uint8Array(data));
-    return Promise.resolve(data.length);
-  }
-
-  close(): void {
-    this.#end.close();
-  }
+function replaying(bytes: Uint8Array): MemoryTransport {
+  const transport = new MemoryTransport();
+  transport.feed(bytes);
+  transport.end();
+  return transport;
 }
 
 /**
@@ -59,7 +43,7 @@ export function replayToReceiverTarget(): FuzzTarget {
       await check(
         fc.asyncProperty(caseArb, async (mutation) => {
           const bytes = mutateRecording(frames, mutation ?? undefined, frames);
-          const transport = new ReplayTransport(bytes);
+          const transport = replaying(bytes);
           const outDir = caseDir(setup);
           const [result] = await bounded(
             Promise.allSettled([
@@ -117,7 +101,7 @@ export function replayToSenderTarget(): FuzzTarget {
       await check(
         fc.asyncProperty(caseArb, async (mutation) => {
           const bytes = mutateRecording(frames, mutation ?? undefined, frames);
-          const transport = new ReplayTransport(bytes);
+          const transport = replaying(bytes);
           const [result] = await bounded(
             Promise.allSettled([
               serveTransfer(transport, setup.sender, {

@@ -9,7 +9,7 @@ import { prepareFile, serveTransfer, type SharedFile } from "../../src/peer/send
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../../src/wire/frame.ts";
 import { assertBytes, bounded, equalBytes, expectSfsError, startsWith } from "./checks.ts";
 import { type FrameMutation, FrameTap } from "./frame_tap.ts";
-import { PipeEnd } from "./pipe.ts";
+import { MemoryTransport } from "../transport.ts";
 
 /** The two sides of the transfer and the file between them. */
 export interface SessionSetup {
@@ -60,13 +60,13 @@ export interface SessionCase {
 
 /** Connects two pipe ends through a tap per direction. */
 function connect(
-  a: PipeEnd,
-  b: PipeEnd,
+  a: MemoryTransport,
+  b: MemoryTransport,
   tapAB: (emit: (x: Uint8Array) => void, end: () => void) => FrameTap,
   tapBA: (emit: (x: Uint8Array) => void, end: () => void) => FrameTap,
 ): { ab: FrameTap; ba: FrameTap } {
-  const ab = tapAB((x) => b.deliver(x), () => b.deliverEnd());
-  const ba = tapBA((x) => a.deliver(x), () => a.deliverEnd());
+  const ab = tapAB((x) => b.feed(x), () => b.end());
+  const ba = tapBA((x) => a.feed(x), () => a.end());
   ab.otherFrames = () => ba.frames.length;
   ba.otherFrames = () => ab.frames.length;
   a.onWrite = (x) => ab.push(x);
@@ -85,8 +85,8 @@ export async function runSession(
   options: { edit?: SessionCase; recording?: Recording; idleTimeoutMs?: number; outDir?: string },
 ): Promise<SessionResult & { taps: { ab: FrameTap; ba: FrameTap } }> {
   const outDir = options.outDir ?? caseDir(setup);
-  const senderEnd = new PipeEnd();
-  const receiverEnd = new PipeEnd();
+  const senderEnd = new MemoryTransport();
+  const receiverEnd = new MemoryTransport();
   const { edit, recording } = options;
   const tap =
     (direction: "toReceiver" | "toSender") =>

@@ -16,7 +16,8 @@ import { formatHostPort, type HostPort, isWildcard } from "../../net/address.ts"
 import { primaryAddress } from "../../net/interfaces.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { announce, type Announced } from "./send_announce.ts";
-import { listen, serve, type ServeOptions } from "./send_serve.ts";
+import { serve, type ServeOptions } from "./send_serve.ts";
+import { listenTcp } from "../../net/listener.ts";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags, ServeOptions {
@@ -56,7 +57,7 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
   const plan = await planShare(options);
   const identity = await loadIdentity(options.home);
   const files = await hashFiles(options.files, identity, out);
-  const listener = listen(options.listen);
+  const listener = listenTcp(options.listen);
   const share: Share = {
     identity,
     files,

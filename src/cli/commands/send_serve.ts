@@ -6,7 +6,6 @@ import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { SharedFile } from "../../peer/sender.ts";
 import { serveFiles } from "../../peer/serve.ts";
-import { formatHostPort, type HostPort } from "../../net/address.ts";
 import type { Output } from "../output.ts";
 import { Progress } from "../progress.ts";
 
@@ -70,16 +69,4 @@ export async function serve(
       out.warn(`Transfer to ${peer} failed: ${e.message}`);
     },
   });
-}
-
-/** Opens the TCP listener; CONNECTION_FAILED, with a hint when the port is taken. */
-export function listen(address: HostPort): Deno.TcpListener {
-  try {
-    return Deno.listen({ hostname: address.host, port: address.port, transport: "tcp" });
-  } catch (err) {
-    throw new SfsError("CONNECTION_FAILED", `Cannot listen on ${formatHostPort(address)}`, {
-      cause: err,
-      hint: err instanceof Deno.errors.AddrInUse ? "The port is in use; pick another" : undefined,
-    });
-  }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
-import type { Identity } from "../../crypto/identity.ts";
+import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { testIdentity } from "../../../tests/identities.ts";
 import { fileIdOf } from "../../wire/file_id.ts";
 import { type Message, MessageType, type WireListing } from "../../wire/messages.ts";
@@ -151,11 +151,11 @@ Deno.test("REGISTER creates an account and authenticates the connection", async 
   await using f = await Fixture.create();
   const alice = await testIdentity("alice");
   const state = await f.register(alice, "Alice");
-  assert.ok(state.userId !== undefined);
-  assert.equal(
-    f.store.getUser("alice")?.fingerprint,
-    f.store.getUserById(state.userId)?.fingerprint,
-  );
+  // Authenticated as the new account, stored under its canonical name with these keys.
+  const account = f.store.getUser("alice");
+  assert.ok(account !== undefined);
+  assert.equal(state.userId, account.id);
+  assert.equal(account.fingerprint, formatFingerprint(alice.public.fingerprint));
   // Authenticated: a heartbeat is accepted.
   assert.equal((await f.handle(state, { type: MessageType.HEARTBEAT })).type, MessageType.OK);
 });
@@ -221,7 +221,7 @@ Deno.test("LOGIN answers unknown user and wrong password alike", async () => {
   assert.ok(isSfsError(unknown, "AUTH_FAILED"));
   assert.equal(wrong.message, unknown.message);
   const state = await f.login(alice, "ALICE", PASSWORD);
-  assert.ok(state.userId !== undefined);
+  assert.equal(state.userId, f.store.getUser("alice")!.id);
 });
 
 Deno.test("LOGIN throttles guesses per user and address, and only delays the others", async (t) => {
@@ -307,7 +307,10 @@ Deno.test("LOGIN --rotate-keys replaces the keys and withdraws old announcements
   await assert.rejects(f.auth(alice2, "alice"), code("AUTH_FAILED"));
 
   const rotated = await f.login(alice2, "alice", PASSWORD, { rotateKeys: true });
-  assert.ok(rotated.userId !== undefined);
+  // Authenticated as the same account, whose keys are now alice2's.
+  const account = f.store.getUser("alice")!;
+  assert.equal(rotated.userId, account.id);
+  assert.equal(account.fingerprint, formatFingerprint(alice2.public.fingerprint));
   assert.equal((await f.search(rotated, "quarterly")).length, 0);
   await f.auth(alice2, "alice");
   await assert.rejects(f.auth(alice, "alice"), code("AUTH_FAILED"));

@@ -1,12 +1,13 @@
 /**
- * The index server's accept loop (docs/PROTOCOL.md §12.1): one async task per connection, each
- * running the secure handshake as responder and then answering requests one at a time. A slow or
- * silent client only ever holds its own task; idle deadlines and a connection cap bound what
- * clients can hold in total. Presence expiry runs on a timer.
+ * The index server (docs/PROTOCOL.md §12.1) on the accept loop of net/listener.ts: one async task
+ * per connection, each running the secure handshake as responder and then answering requests one
+ * at a time. A slow or silent client only ever holds its own task; idle deadlines and a
+ * connection cap bound what clients can hold in total. Presence expiry runs on a timer.
  */
 import { SfsError } from "../../errors.ts";
+import { closeQuietly } from "../../closable.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
-import { Admission } from "../../wire/admission.ts";
+import { AcceptLoop, type Admitted, listenTcp } from "../../net/listener.ts";
 import { type Channel, respond } from "../../wire/channel.ts";
 import {
   type ConnectionState,
@@ -21,11 +22,9 @@ import type { IndexStore } from "./store.ts";
 export const DEFAULT_MAX_CONNECTIONS = 256;
 /**
  * Connections allowed at once before they proved their keys; past that the oldest is dropped,
- * so a flood of silent connections cannot lock honest clients out (see wire/admission.ts).
+ * so a flood of silent connections cannot lock honest clients out (see net/admission.ts).
  */
 export const DEFAULT_MAX_PENDING = 64;
-/** A connection must finish its handshake within this time. */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default idle deadline: a connection silent this long is closed (heartbeats come every 10 s). */
 export const DEFAULT_SERVER_IDLE_MS = 60_000;
 /** Default bound on waiting for in-flight requests at shutdown. */
@@ -59,8 +58,9 @@ export interface IndexServerOptions extends HandlerOptions {
   sessionRetentionMs?: number;
 }
 
+/** A connection being served: its channel once the handshake is over, busy while answering. */
 interface Connection {
-  readonly conn: Deno.TcpConn;
+  readonly admitted: Admitted;
   channel?: Channel;
   busy: boolean;
 }
@@ -72,12 +72,10 @@ export class IndexServer {
   readonly #handlers: IndexHandlers;
   readonly #store: IndexStore;
   readonly #connections = new Set<Connection>();
-  readonly #admission: Admission<Deno.TcpConn>;
-  readonly #tasks = new Set<Promise<void>>();
+  readonly #loop: AcceptLoop;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #log: (event: string, fields: LogFields) => void;
   #stopping = false;
-  #accepting: Promise<void>;
   #stopped: Promise<void> | undefined;
 
   private constructor(listener: Deno.TcpListener, options: IndexServerOptions) {
@@ -86,10 +84,6 @@ export class IndexServer {
     this.#store = options.store;
     this.#log = options.log ?? (() => {});
     this.#handlers = new IndexHandlers(options.store, options);
-    this.#admission = new Admission({
-      maxPending: DEFAULT_MAX_PENDING,
-      maxActive: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-    });
     // Nobody is connected yet, so every session the database remembers as online is stale
     // (left over from a crash).
     this.#store.expireStale(0);
@@ -109,27 +103,18 @@ export class IndexServer {
         PRUNE_EVERY_MS,
       ),
     );
-    this.#accepting = this.#acceptLoop();
+    this.#loop = new AcceptLoop(listener, (admitted) => this.#serve(admitted), {
+      limits: {
+        maxPending: DEFAULT_MAX_PENDING,
+        maxActive: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      },
+      busy: (address) => this.#busy(address),
+    });
   }
 
   /** Binds the address and starts serving; throws SfsError CONNECTION_FAILED if it cannot bind. */
   static listen(options: IndexServerOptions): IndexServer {
-    let listener: Deno.TcpListener;
-    try {
-      listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
-    } catch (err) {
-      throw new SfsError(
-        "CONNECTION_FAILED",
-        `Cannot listen on ${options.hostname}:${options.port}`,
-        {
-          cause: err,
-          hint: err instanceof Deno.errors.AddrInUse
-            ? "The port is in use; pick another"
-            : undefined,
-        },
-      );
-    }
-    return new IndexServer(listener, options);
+    return new IndexServer(listenTcp({ host: options.hostname, port: options.port }), options);
   }
 
   /** The bound address. */
@@ -159,119 +144,102 @@ export class IndexServer {
   async #shutdown(graceMs: number): Promise<void> {
     this.#stopping = true;
     for (const timer of this.#timers) clearInterval(timer);
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
-    await this.#accepting;
+    this.#loop.close();
+    await this.#loop.accepting;
     // Idle connections (waiting for a request, or still in the handshake) have nothing in
     // flight: close them now. Busy ones finish their reply and then see #stopping.
     for (const c of this.#connections) if (!c.busy) closeConnection(c);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const graceOver = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
-    await Promise.race([Promise.allSettled([...this.#tasks]), graceOver]);
+    await Promise.race([this.#loop.settled(), graceOver]);
     clearTimeout(timer);
     for (const c of this.#connections) closeConnection(c);
-    await Promise.allSettled([...this.#tasks]);
+    await this.#loop.settled();
     this.#store.close();
     this.#log("stopped", {});
   }
 
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (err) {
-        if (this.#stopping || err instanceof Deno.errors.BadResource) return;
-        // Out of file descriptors and the like: back off briefly instead of spinning.
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        continue;
+  /** Serves one connection: the handshake, then its requests in turn until either side ends. */
+  async #serve(admitted: Admitted): Promise<void> {
+    const c: Connection = { admitted, busy: false };
+    this.#connections.add(c);
+    let state: ConnectionState | undefined;
+    try {
+      state = await this.#handshake(c);
+      await this.#answerRequests(c, state);
+    } catch (err) {
+      await this.#drop(c, err);
+    } finally {
+      closeConnection(c);
+      this.#connections.delete(c);
+      if (state !== undefined) {
+        this.#housekeeping(() => this.#handlers.closed(state!));
+        this.#log("disconnected", { address: admitted.peer });
       }
-      if (this.#stopping) {
-        conn.close();
-        continue;
-      }
-      this.#admission.admit(conn);
-      conn.setNoDelay(true);
-      const connection: Connection = { conn, busy: false };
-      this.#connections.add(connection);
-      const task = this.#serve(connection).finally(() => {
-        this.#admission.release(conn);
-        this.#connections.delete(connection);
-        this.#tasks.delete(task);
-      });
-      this.#tasks.add(task);
     }
   }
 
-  async #serve(c: Connection): Promise<void> {
-    const address = addressOf(c.conn);
-    let state: ConnectionState | undefined;
-    const deadline = setTimeout(() => closeConnection(c), HANDSHAKE_TIMEOUT_MS);
-    try {
-      const channel = await respond(c.conn, this.#options.identity, {
-        idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS,
-        // Refused in the clear while every slot is held by a client that proved its keys.
-        acceptInitiator: () => {
-          if (this.#admission.full) throw this.#busy(address);
-        },
-      });
-      // The handshake is over, but its HELLO only claimed an identity: the connection stays
-      // pending (evictable, no slot at work) until its first request opens (§6.4). No deadline
-      // but the idle one: the client may be asking its user to trust this server's key.
-      clearTimeout(deadline);
-      c.channel = channel;
-      state = {
-        peer: channel.peer,
-        transcriptHash: channel.transcriptHash,
-        address,
-        host: (c.conn.remoteAddr as Deno.NetAddr).hostname,
-      };
-      this.#log("connected", { address, peer: formatFingerprint(channel.peer.fingerprint) });
-      let proven = false;
-      while (!this.#stopping) {
-        const request = await channel.receive();
-        if (!proven) {
-          proven = true;
-          if (!this.#admission.promote(c.conn)) throw this.#busy(address);
+  /** Runs the handshake as responder; its deadline ends with it (our reply is out). */
+  async #handshake(c: Connection): Promise<ConnectionState> {
+    const { admitted } = c;
+    const channel = await respond(admitted.conn, this.#options.identity, {
+      idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS,
+      // Refused in the clear while every slot is held by a client that proved its keys.
+      acceptInitiator: () => admitted.refuseIfFull(),
+    });
+    // The handshake is over, but its HELLO only claimed an identity: the connection stays
+    // pending (evictable, no slot at work) until its first request opens (§6.4). No deadline
+    // but the idle one: the client may be asking its user to trust this server's key.
+    admitted.endHandshake();
+    c.channel = channel;
+    const address = admitted.peer;
+    this.#log("connected", { address, peer: formatFingerprint(channel.peer.fingerprint) });
+    return {
+      peer: channel.peer,
+      transcriptHash: channel.transcriptHash,
+      address,
+      host: admitted.conn.remoteAddr.hostname,
+    };
+  }
+
+  /** Answers requests one at a time until the server stops or a handler ends the connection. */
+  async #answerRequests(c: Connection, state: ConnectionState): Promise<void> {
+    const channel = c.channel!;
+    while (!this.#stopping) {
+      const request = await channel.receive();
+      // It opened under the session keys: the client holds the keys it claimed.
+      c.admitted.prove();
+      if (request.type === "chunk") {
+        throw new SfsError("UNEXPECTED_MESSAGE", "The index takes no payload chunks");
+      }
+      c.busy = true;
+      try {
+        await channel.send(await this.#handlers.handle(state, request));
+      } catch (err) {
+        const e = asSfsError(err);
+        if (e.code === "INTERNAL") {
+          this.#log("error", { address: state.address, message: String(err) });
         }
-        if (request.type === "chunk") {
-          throw new SfsError("UNEXPECTED_MESSAGE", "The index takes no payload chunks");
-        }
-        c.busy = true;
-        try {
-          await channel.send(await this.#handlers.handle(state, request));
-        } catch (err) {
-          const e = asSfsError(err);
-          if (e.code === "INTERNAL") this.#log("error", { address, message: String(err) });
-          // A refused request is answered and the connection goes on; a protocol violation or
-          // a failed send ends it.
-          if (e.code === "UNEXPECTED_MESSAGE" || e.code === "CONNECTION_CLOSED") throw e;
-          await channel.sendError(e);
-        } finally {
-          c.busy = false;
-        }
-        // A handler asked to end the connection once answered (too many failed AUTHs).
-        if (state.closeAfterReply) break;
+        // A refused request is answered and the connection goes on; a protocol violation or
+        // a failed send ends it.
+        if (e.code === "UNEXPECTED_MESSAGE" || e.code === "CONNECTION_CLOSED") throw e;
+        await channel.sendError(e);
+      } finally {
+        c.busy = false;
       }
-    } catch (err) {
-      const e = asSfsError(err);
-      if (e.code === "INTERNAL") this.#log("error", { address, message: String(err) });
-      if (c.channel && e.code !== "CONNECTION_CLOSED" && !this.#stopping) {
-        await c.channel.fail(e);
-      }
-      if (e.code !== "CONNECTION_CLOSED") {
-        this.#log("dropped", { address, code: e.code, message: e.message });
-      }
-    } finally {
-      clearTimeout(deadline);
-      closeConnection(c);
-      if (state !== undefined) {
-        this.#housekeeping(() => this.#handlers.closed(state!));
-        this.#log("disconnected", { address });
-      }
+      // A handler asked to end the connection once answered (too many failed AUTHs).
+      if (state.closeAfterReply) return;
+    }
+  }
+
+  /** Logs why a connection ended and, if it can still hear it, tells the client. */
+  async #drop(c: Connection, err: unknown): Promise<void> {
+    const address = c.admitted.peer;
+    const e = asSfsError(err);
+    if (e.code === "INTERNAL") this.#log("error", { address, message: String(err) });
+    if (c.channel && e.code !== "CONNECTION_CLOSED" && !this.#stopping) await c.channel.fail(e);
+    if (e.code !== "CONNECTION_CLOSED") {
+      this.#log("dropped", { address, code: e.code, message: e.message });
     }
   }
 
@@ -295,18 +263,7 @@ export class IndexServer {
 
 function closeConnection(c: Connection): void {
   if (c.channel) c.channel.close();
-  else {
-    try {
-      c.conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
-}
-
-function addressOf(conn: Deno.TcpConn): string {
-  const { hostname, port } = conn.remoteAddr as Deno.NetAddr;
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  else closeQuietly(c.admitted.conn);
 }
 
 /** Keeps SfsErrors; anything else is a bug, reported to the client without detail. */

@@ -1,6 +1,9 @@
 /**
  * The long fuzz run (not part of CI): the targets of tests/fuzz/targets.ts with many more cases
- * and a fresh seed each time, printed first so a failure can be replayed.
+ * and a fresh seed each time, printed first so a failure can be replayed. It lives with the
+ * targets in tests/ because it is their entry point: the harness is test code (fast-check
+ * properties, the cached test identities, the in-memory transport), and scripts/ never imports
+ * tests/.
  *
  *   deno task fuzz [--runs N] [--seed S] [--target TEXT]… [--path P]
  *
@@ -9,9 +12,9 @@
  * fast-check on a failure) replays one failing case. Exits 1 if any target failed.
  */
 import { parseArgs } from "node:util";
-import { FuzzContext } from "../tests/fuzz/context.ts";
-import { runsFor, Stats } from "../tests/fuzz/run.ts";
-import { fuzzTargets } from "../tests/fuzz/targets.ts";
+import { FuzzContext } from "./context.ts";
+import { runsFor, Stats } from "./run.ts";
+import { fuzzTargets } from "./targets.ts";
 
 const DEFAULT_RUNS = 200_000;
 

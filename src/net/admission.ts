@@ -11,12 +11,7 @@
  * record opened, and only then may take one of the slots at work; otherwise a few dozen HELLOs
  * with a copied key would hold every slot and lock the real key holder out.
  */
-import { closeQuietly } from "./frame.ts";
-
-/** Anything that can be closed, such as a Deno.Conn. */
-export interface Closable {
-  close(): void;
-}
+import { type Closable, closeQuietly } from "../closable.ts";
 
 /** Limits for {@link Admission}. */
 export interface AdmissionLimits {
