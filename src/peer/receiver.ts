@@ -358,7 +358,7 @@ async function receiveAndPublish(
  * or a chunk was damaged in transit (every chunk before it was authenticated). A file that
  * turns out wrong as a whole (hash, size, signatures) is never kept.
  */
-function isResumable(err: unknown): boolean {
+export function isResumable(err: unknown): boolean {
   return err instanceof SfsError && RESUMABLE_CODES.has(err.code);
 }
 

@@ -236,7 +236,7 @@ function nameKey(name: string): string {
   return name.normalize("NFC").toLowerCase();
 }
 
-function isTransportFailure(err: SfsError): boolean {
+export function isTransportFailure(err: SfsError): boolean {
   return err.code === "CONNECTION_CLOSED" || err.code === "TIMEOUT" ||
     err.code === "DECRYPT_FAILED" || err.code === "UNEXPECTED_MESSAGE" ||
     err.code === "BAD_MESSAGE" || err.code === "FRAME_TOO_LARGE" || err.code === "BAD_FRAME";

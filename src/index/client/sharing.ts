@@ -18,7 +18,7 @@ import type { IndexClient } from "./client.ts";
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
 /** Codes after which reconnecting is pointless until someone changes something. */
-const FATAL_CODES = new Set(["KEY_MISMATCH", "AUTH_FAILED", "REFUSED", "BAD_SIGNATURE", "USAGE"]);
+export const FATAL_CODES = new Set(["KEY_MISMATCH", "AUTH_FAILED", "REFUSED", "BAD_SIGNATURE", "USAGE"]);
 
 /** The part of {@link IndexClient} a session uses. */
 export type ShareClient = Pick<
