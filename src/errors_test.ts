@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { ErrorCode, SfsError } from "./errors.ts";
+import { codeInfo, ErrorCode } from "./errors.ts";
 import { exitCodeFor } from "./cli/output.ts";
-import { isResumable } from "./peer/receiver.ts";
-import { isTransportFailure } from "./index/client/client.ts";
-import { FATAL_CODES } from "./index/client/sharing.ts";
 
 type Property = "resumable" | "fatal-to-connection" | "unanswerable" | "permanent";
 
@@ -66,14 +63,16 @@ Deno.test("exitCodeFor() gives every code its exit status", async (t) => {
   }
 });
 
-Deno.test("every code has the properties its handlers decide on", async (t) => {
+Deno.test("codeInfo() gives every code the properties its handlers decide on", async (t) => {
   for (const code of Object.values(ErrorCode)) {
     await t.step(code, () => {
-      const err = new SfsError(code, "test");
+      const info = codeInfo(code);
       const has = (p: Property) => EXPECTED[code][1].includes(p);
-      assert.equal(isResumable(err), has("resumable"), "resumable");
-      assert.equal(isTransportFailure(err), has("fatal-to-connection"), "fatal-to-connection");
-      assert.equal(FATAL_CODES.has(code), has("permanent"), "permanent");
+      assert.equal(info.resumable, has("resumable"), "resumable");
+      assert.equal(info.fatalToConnection, has("fatal-to-connection"), "fatal-to-connection");
+      assert.equal(info.unanswerable, has("unanswerable"), "unanswerable");
+      assert.equal(info.permanent, has("permanent"), "permanent");
+      assert.ok(info.wireText.length > 0, "wire text");
     });
   }
 });

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type ErrorCode, SfsError } from "../errors.ts";
+import { codeInfo, type ErrorCategory, type ErrorCode, SfsError } from "../errors.ts";
 import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay } from "../text.ts";
 
@@ -79,33 +79,17 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
 
 // Verification failures get their own exit code because a script must never mistake a tampered or
 // corrupt transfer for a flaky network and simply retry into accepting it.
-const VERIFY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "BAD_SIGNATURE",
-  "KEY_MISMATCH",
-  "CHUNK_AUTH_FAILED",
-  "HASH_MISMATCH",
-  "MANIFEST_MISMATCH",
-  "SIZE_MISMATCH",
-  "TRUNCATED",
-  "TRAILING_DATA",
-  "DECRYPT_FAILED",
-  "LISTING_MISMATCH",
-  "PAKE_FAILED",
-]);
-
-const NETWORK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "CONNECTION_CLOSED",
-  "CONNECTION_FAILED",
-  "TIMEOUT",
-]);
+const EXIT_CODES: { readonly [C in ErrorCategory]: ExitCode } = {
+  usage: ExitCode.USAGE,
+  verification: ExitCode.VERIFY,
+  network: ExitCode.NETWORK,
+  interrupted: ExitCode.INTERRUPTED,
+  other: ExitCode.ERROR,
+};
 
 /** Returns the process exit code for an error code (see the table on {@link ExitCode}). */
 export function exitCodeFor(code: ErrorCode): ExitCode {
-  if (code === "USAGE") return ExitCode.USAGE;
-  if (code === "INTERRUPTED") return ExitCode.INTERRUPTED;
-  if (VERIFY_CODES.has(code)) return ExitCode.VERIFY;
-  if (NETWORK_CODES.has(code)) return ExitCode.NETWORK;
-  return ExitCode.ERROR;
+  return EXIT_CODES[codeInfo(code).category];
 }
 
 /**

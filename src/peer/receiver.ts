@@ -1,7 +1,7 @@
 /** The receiving side of a transfer: fetch, verify and store one file (docs/PROTOCOL.md §7). */
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
-import { type ErrorCode, isSfsError, SfsError } from "../errors.ts";
+import { type CodeInfo, codeInfo, isSfsError, SfsError } from "../errors.ts";
 import { fromFolderError } from "../os_error.ts";
 import { type Bytes, constantTimeEqual, release, toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
@@ -353,24 +353,10 @@ async function receiveAndPublish(
   };
 }
 
-/**
- * Failures that leave the verified prefix worth keeping: the connection or the disk gave out,
- * or a chunk was damaged in transit (every chunk before it was authenticated). A file that
- * turns out wrong as a whole (hash, size, signatures) is never kept.
- */
-export function isResumable(err: unknown): boolean {
-  return err instanceof SfsError && RESUMABLE_CODES.has(err.code);
+/** Failures that leave the verified prefix worth keeping (see {@link CodeInfo.resumable}). */
+function isResumable(err: unknown): boolean {
+  return err instanceof SfsError && codeInfo(err.code).resumable;
 }
-
-const RESUMABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "CONNECTION_CLOSED",
-  "TRUNCATED",
-  "TIMEOUT",
-  "CHUNK_AUTH_FAILED",
-  "DECRYPT_FAILED",
-  "IO",
-  "NO_SPACE",
-]);
 
 /** The FINAL after the last chunk; one more chunk there is TRAILING_DATA (§7.2), not a stray. */
 async function expectFinal(channel: Channel, maxChunkBytes: number): Promise<Final> {

@@ -4,7 +4,7 @@
  * silent client only ever holds its own task; idle deadlines and a connection cap bound what
  * clients can hold in total. Presence expiry runs on a timer.
  */
-import { SfsError } from "../../errors.ts";
+import { codeInfo, SfsError } from "../../errors.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { Admission } from "../../wire/admission.ts";
 import { type Channel, respond } from "../../wire/channel.ts";
@@ -248,7 +248,7 @@ export class IndexServer {
           if (e.code === "INTERNAL") this.#log("error", { address, message: String(err) });
           // A refused request is answered and the connection goes on; a protocol violation or
           // a failed send ends it.
-          if (e.code === "UNEXPECTED_MESSAGE" || e.code === "CONNECTION_CLOSED") throw e;
+          if (codeInfo(e.code).unanswerable) throw e;
           await channel.sendError(e);
         } finally {
           c.busy = false;
