@@ -179,17 +179,41 @@ export function wireText(code: ErrorCode): string {
   return CODES[code].wireText;
 }
 
+/**
+ * What the user can do about a failure, named by the layer that knows it; the CLI words it with
+ * its own options (cli/output.ts). A lower layer never names a flag: its caller may have none
+ * (the index server checks proofs with the same code a receiver checks files with).
+ *
+ * - `fewer-signatures`: the signer signs with fewer algorithms than the policy asks for
+ * - `replace-or-elsewhere`: the destination exists; replace it or save elsewhere
+ * - `wait-or-elsewhere`: another download is saving there; wait for it or save elsewhere
+ */
+export type Remedy = "fewer-signatures" | "replace-or-elsewhere" | "wait-or-elsewhere";
+
+/** Options of {@link SfsError}. */
+export interface SfsErrorOptions {
+  /** A hint in words anyone can act on, shown as `sfs: hint: …` by the CLI. */
+  hint?: string;
+  /** What can be done, for the CLI to word in its terms (instead of `hint`). */
+  remedy?: Remedy;
+  /** The error this one stands for. */
+  cause?: unknown;
+}
+
 /** An error with a stable code; its message is safe to show (it never carries secrets). */
 export class SfsError extends Error {
   readonly code: ErrorCode;
   /** Optional hint shown as `sfs: hint: …` by the CLI. */
   readonly hint?: string;
+  /** Optional remedy the CLI words as its hint (see {@link Remedy}). */
+  readonly remedy?: Remedy;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: SfsErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = "SfsError";
     this.code = code;
     this.hint = options.hint;
+    this.remedy = options.remedy;
   }
 }
 

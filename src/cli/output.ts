@@ -14,7 +14,7 @@
  * @module
  */
 
-import { codeInfo, type ErrorCategory, type ErrorCode, SfsError } from "../errors.ts";
+import { codeInfo, type ErrorCategory, type ErrorCode, type Remedy, SfsError } from "../errors.ts";
 import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay } from "../text.ts";
 
@@ -118,6 +118,19 @@ export function toSfsError(err: unknown): SfsError {
     return new SfsError("INTERNAL", message, { cause: err });
   }
   return new SfsError("INTERNAL", `Unexpected error: ${String(err)}`, { cause: err });
+}
+
+/** Each {@link Remedy} in the CLI's words: the options a user of `sfs` has. */
+const REMEDY_HINTS: { readonly [R in Remedy]: string } = {
+  "fewer-signatures": "The sender signs with fewer algorithms than --require asks for",
+  "replace-or-elsewhere": "Use --force to replace it, or --out to save elsewhere",
+  "wait-or-elsewhere":
+    "Wait for it to finish (it resumes where it stopped), or save elsewhere with --out",
+};
+
+/** The hint printed for `err`: the CLI's words for its remedy, else its own hint. */
+export function hintFor(err: SfsError): string | undefined {
+  return err.remedy === undefined ? err.hint : REMEDY_HINTS[err.remedy];
 }
 
 const ENCODER = new TextEncoder();
@@ -230,12 +243,13 @@ export class Output {
    */
   error(err: unknown): SfsError {
     const e = toSfsError(err);
+    const hint = hintFor(e);
     if (this.json) {
-      const body = { code: e.code, message: e.message, hint: e.hint };
+      const body = { code: e.code, message: e.message, hint };
       writeAll(this.#stderr, jsonLine({ error: body }));
     } else {
       writeAll(this.#stderr, `sfs: error: ${forTerminal(e.message)}\n`);
-      if (e.hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${forTerminal(e.hint)}\n`);
+      if (hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${forTerminal(hint)}\n`);
     }
     if (this.debugEnabled) writeAll(this.#stderr, forTerminal(stackOf(e)) + "\n");
     return e;

@@ -81,6 +81,21 @@ Deno.test("Output.error() prints message and hint without a stack", () => {
   assert.equal(stdout.text, "");
 });
 
+Deno.test("Output.error() words a lower layer's remedy with the CLI's options", async (t) => {
+  const cases = [
+    ["fewer-signatures", /--require/],
+    ["replace-or-elsewhere", /--force.*--out/],
+    ["wait-or-elsewhere", /--out/],
+  ] as const;
+  for (const [remedy, option] of cases) {
+    await t.step(remedy, () => {
+      const { out, stderr } = setup({ json: true });
+      out.error(new SfsError("EXISTS", "Taken", { remedy }));
+      assert.match(JSON.parse(stderr.text).error.hint, option);
+    });
+  }
+});
+
 Deno.test("Output.error() prints one JSON line on stderr in JSON mode", () => {
   const { out, stdout, stderr } = setup({ json: true });
   out.error(new SfsError("TIMEOUT", "Peer did not answer"));

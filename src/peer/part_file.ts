@@ -355,7 +355,7 @@ async function prepare(outDir: string, safeName: string, force: boolean): Promis
   const finalPath = join(outDir, safeName);
   if (!force && await lstatOrUndefined(finalPath)) {
     throw new SfsError("EXISTS", `"${finalPath}" already exists`, {
-      hint: "Use --force to replace it, or --out to save elsewhere",
+      remedy: "replace-or-elsewhere",
     });
   }
   return finalPath;
