@@ -29,7 +29,7 @@ import { HANDSHAKE_TIMEOUT_MS as SEND_HANDSHAKE_TIMEOUT_MS } from "../src/peer/s
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
 import { finalSignedData } from "../src/peer/transfer.ts";
 import { initiate, respond } from "../src/wire/channel.ts";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";
 import { randomFile, type SfsEvent, type SfsProcess, sha256File, tempDir } from "./harness.ts";

@@ -4,7 +4,7 @@ import { ByteWriter } from "../crypto/encoding.ts";
 import { encodeMessage, type Manifest } from "../wire/messages.ts";
 
 /** The file id (§7.1); it lives in wire/ so the index can check announced ids too. */
-export { fileIdOf } from "../wire/file_id.ts";
+export { fileIdOf } from "../crypto/file_id.ts";
 
 /** Sealed chunks kept in flight on each side: enough to overlap disk, crypto and socket. */
 export const CHUNKS_IN_FLIGHT = 4;
