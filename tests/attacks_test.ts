@@ -27,7 +27,7 @@ import {
 } from "../src/index/protocol/announcement.ts";
 import { HANDSHAKE_TIMEOUT_MS as SEND_HANDSHAKE_TIMEOUT_MS } from "../src/peer/serve.ts";
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
-import { finalSignedData } from "../src/peer/transfer.ts";
+import { finalSignedData } from "../src/peer/final_signed_data.ts";
 import { initiate, respond } from "../src/wire/channel.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";

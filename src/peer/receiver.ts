@@ -27,7 +27,9 @@ import {
   STATE_SUFFIX,
 } from "./resume_state.ts";
 import { TargetLock } from "./target_lock.ts";
-import { CHUNKS_IN_FLIGHT, fileIdOf, finalSignedData } from "./transfer.ts";
+import { fileIdOf } from "../crypto/file_id.ts";
+import { finalSignedData } from "./final_signed_data.ts";
+import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 
 /** Options of {@link fetchFile}. */
 export interface FetchOptions {
