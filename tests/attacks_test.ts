@@ -219,7 +219,7 @@ function startImpostor(
       await down.send(manifest);
       const count = chunkCount(manifest.size, manifest.chunkSize);
       for (let i = manifest.offset / manifest.chunkSize; i < count; i++) {
-        const frame = await up.receive(manifest.chunkSize + TAG_BYTES);
+        const frame = await up.receiveChunkOrMessage(manifest.chunkSize + TAG_BYTES);
         assert.equal(frame.type, "chunk");
         if (frame.type !== "chunk") return;
         const plaintext = await openChunk(up.payloadKey, i, i === count - 1, frame.data);

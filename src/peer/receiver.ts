@@ -362,7 +362,7 @@ function isResumable(err: unknown): boolean {
 
 /** The FINAL after the last chunk; one more chunk there is TRAILING_DATA (§7.2), not a stray. */
 async function expectFinal(channel: Channel, maxChunkBytes: number): Promise<Final> {
-  const message = await channel.receive(maxChunkBytes);
+  const message = await channel.receiveChunkOrMessage(maxChunkBytes);
   if (message.type === "chunk") throw new SfsError("TRAILING_DATA", "Data after the last chunk");
   if (message.type !== MessageType.FINAL) {
     throw new SfsError(
@@ -477,7 +477,7 @@ async function receiveChunks(
   };
   try {
     for (let index = manifest.offset / manifest.chunkSize; index < count; index++) {
-      const frame = await channel.receive(manifest.chunkSize + TAG_BYTES);
+      const frame = await channel.receiveChunkOrMessage(manifest.chunkSize + TAG_BYTES);
       if (frame.type !== "chunk") {
         throw new SfsError("TRUNCATED", `Stream ended after chunk ${index - 1} of ${count}`);
       }

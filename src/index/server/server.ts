@@ -237,9 +237,6 @@ export class IndexServer {
           proven = true;
           if (!this.#admission.promote(c.conn)) throw this.#busy(address);
         }
-        if (request.type === "chunk") {
-          throw new SfsError("UNEXPECTED_MESSAGE", "The index takes no payload chunks");
-        }
         c.busy = true;
         try {
           await channel.send(await this.#handlers.handle(state, request));
