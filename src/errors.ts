@@ -187,8 +187,13 @@ export function wireText(code: ErrorCode): string {
  * - `fewer-signatures`: the signer signs with fewer algorithms than the policy asks for
  * - `replace-or-elsewhere`: the destination exists; replace it or save elsewhere
  * - `wait-or-elsewhere`: another download is saving there; wait for it or save elsewhere
+ * - `give-passphrase`: a passphrase is needed and none was given
  */
-export type Remedy = "fewer-signatures" | "replace-or-elsewhere" | "wait-or-elsewhere";
+export type Remedy =
+  | "fewer-signatures"
+  | "replace-or-elsewhere"
+  | "wait-or-elsewhere"
+  | "give-passphrase";
 
 /** Options of {@link SfsError}. */
 export interface SfsErrorOptions {

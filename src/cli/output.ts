@@ -126,6 +126,7 @@ const REMEDY_HINTS: { readonly [R in Remedy]: string } = {
   "replace-or-elsewhere": "Use --force to replace it, or --out to save elsewhere",
   "wait-or-elsewhere":
     "Wait for it to finish (it resumes where it stopped), or save elsewhere with --out",
+  "give-passphrase": "Set SFS_PASSPHRASE or run on a terminal to be asked",
 };
 
 /** The hint printed for `err`: the CLI's words for its remedy, else its own hint. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ErrorCode, SfsError } from "../errors.ts";
+import { type ErrorCode, type Remedy, SfsError } from "../errors.ts";
 import { isDisplaySafe } from "../text.ts";
 import { exitCodeFor, Output, type OutputOptions, toSfsError } from "./output.ts";
 
@@ -82,12 +82,14 @@ Deno.test("Output.error() prints message and hint without a stack", () => {
 });
 
 Deno.test("Output.error() words a lower layer's remedy with the CLI's options", async (t) => {
-  const cases = [
-    ["fewer-signatures", /--require/],
-    ["replace-or-elsewhere", /--force.*--out/],
-    ["wait-or-elsewhere", /--out/],
-  ] as const;
-  for (const [remedy, option] of cases) {
+  // Complete by type: a new remedy needs a row here.
+  const cases: { [R in Remedy]: RegExp } = {
+    "fewer-signatures": /--require/,
+    "replace-or-elsewhere": /--force.*--out/,
+    "wait-or-elsewhere": /--out/,
+    "give-passphrase": /SFS_PASSPHRASE/,
+  };
+  for (const [remedy, option] of Object.entries(cases) as [Remedy, RegExp][]) {
     await t.step(remedy, () => {
       const { out, stderr } = setup({ json: true });
       out.error(new SfsError("EXISTS", "Taken", { remedy }));
