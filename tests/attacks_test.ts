@@ -27,9 +27,9 @@ import {
 } from "../src/index/protocol/announcement.ts";
 import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
-import { finalSignedData } from "../src/peer/transfer.ts";
+import { finalSignedData } from "../src/peer/final_signed_data.ts";
 import { initiate, respond } from "../src/wire/channel.ts";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";
 import { randomFile, type SfsEvent, type SfsProcess, sha256File, tempDir } from "./harness.ts";
@@ -187,7 +187,7 @@ function startImpostor(
       await down.send(manifest);
       const count = chunkCount(manifest.size, manifest.chunkSize);
       for (let i = manifest.offset / manifest.chunkSize; i < count; i++) {
-        const frame = await up.receive(manifest.chunkSize + TAG_BYTES);
+        const frame = await up.receiveChunkOrMessage(manifest.chunkSize + TAG_BYTES);
         assert.equal(frame.type, "chunk");
         if (frame.type !== "chunk") return;
         const plaintext = await openChunk(up.payloadKey, i, i === count - 1, frame.data);

@@ -11,7 +11,7 @@ import { formatFingerprint } from "../src/crypto/identity.ts";
 import { SfsError } from "../src/errors.ts";
 import { type FileAnnouncement, signAnnouncement } from "../src/index/protocol/announcement.ts";
 import { respond } from "../src/wire/channel.ts";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { MessageType, type WireListing } from "../src/wire/messages.ts";
 import { randomFile, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";

@@ -12,7 +12,7 @@ import type { Identity } from "../src/crypto/identity.ts";
 import { signAnnouncement, verifyListing } from "../src/index/protocol/announcement.ts";
 import type { IndexClient } from "../src/index/client/client.ts";
 import { IndexStore } from "../src/index/server/store.ts";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { randomFile, runSfs, tempDir } from "./harness.ts";
 import { identityText, testIdentity } from "./identities.ts";
 import {

@@ -12,7 +12,7 @@ import { isSfsError } from "../src/errors.ts";
 import { signAnnouncement } from "../src/index/protocol/announcement.ts";
 import type { IndexClient } from "../src/index/client/client.ts";
 import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";
 import { type SfsEvent, startSfs, tempDir } from "./harness.ts";

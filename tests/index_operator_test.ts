@@ -12,7 +12,7 @@ import { signAnnouncement } from "../src/index/protocol/announcement.ts";
 import { signProof } from "../src/index/protocol/proof.ts";
 import { initiate } from "../src/wire/channel.ts";
 import { MessageType } from "../src/wire/messages.ts";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { type SfsProcess, startSfs, tempDir } from "./harness.ts";
 import { testIdentity } from "./identities.ts";
 import {

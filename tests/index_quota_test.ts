@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { isSfsError } from "../src/errors.ts";
 import type { Identity } from "../src/crypto/identity.ts";
 import { signAnnouncement, type SignedAnnouncement } from "../src/index/protocol/announcement.ts";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { startSfs, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import {

@@ -14,7 +14,7 @@ import {
   encodeSignatureSet,
   signAnnouncement,
 } from "../src/index/protocol/announcement.ts";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { randomFile, startSfs, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import {

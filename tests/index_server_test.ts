@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { fileIdOf } from "../src/wire/file_id.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { signAnnouncement, verifyListing } from "../src/index/protocol/announcement.ts";
 import type { IndexClient } from "../src/index/client/client.ts";
 import { randomFile, tempDir } from "./harness.ts";

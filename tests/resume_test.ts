@@ -150,7 +150,7 @@ Deno.test("sfs send refuses a resume that is not on a chunk boundary or past the
       });
       const manifest = await channel.expect(MessageType.MANIFEST);
       assert.equal(manifest.offset, 2 * DEFAULT_CHUNK_SIZE);
-      const chunk = await channel.receive(DEFAULT_CHUNK_SIZE + 16);
+      const chunk = await channel.receiveChunkOrMessage(DEFAULT_CHUNK_SIZE + 16);
       assert.equal(chunk.type, "chunk");
       assert.equal(chunk.type === "chunk" && chunk.data.length, 5 + 16);
     } finally {

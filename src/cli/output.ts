@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type ErrorCode, SfsError } from "../errors.ts";
+import { codeInfo, type ErrorCategory, type ErrorCode, type Remedy, SfsError } from "../errors.ts";
 import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay } from "../text.ts";
 
@@ -79,33 +79,17 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
 
 // Verification failures get their own exit code because a script must never mistake a tampered or
 // corrupt transfer for a flaky network and simply retry into accepting it.
-const VERIFY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "BAD_SIGNATURE",
-  "KEY_MISMATCH",
-  "CHUNK_AUTH_FAILED",
-  "HASH_MISMATCH",
-  "MANIFEST_MISMATCH",
-  "SIZE_MISMATCH",
-  "TRUNCATED",
-  "TRAILING_DATA",
-  "DECRYPT_FAILED",
-  "LISTING_MISMATCH",
-  "PAKE_FAILED",
-]);
-
-const NETWORK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "CONNECTION_CLOSED",
-  "CONNECTION_FAILED",
-  "TIMEOUT",
-]);
+const EXIT_CODES: { readonly [C in ErrorCategory]: ExitCode } = {
+  usage: ExitCode.USAGE,
+  verification: ExitCode.VERIFY,
+  network: ExitCode.NETWORK,
+  interrupted: ExitCode.INTERRUPTED,
+  other: ExitCode.ERROR,
+};
 
 /** Returns the process exit code for an error code (see the table on {@link ExitCode}). */
 export function exitCodeFor(code: ErrorCode): ExitCode {
-  if (code === "USAGE") return ExitCode.USAGE;
-  if (code === "INTERRUPTED") return ExitCode.INTERRUPTED;
-  if (VERIFY_CODES.has(code)) return ExitCode.VERIFY;
-  if (NETWORK_CODES.has(code)) return ExitCode.NETWORK;
-  return ExitCode.ERROR;
+  return EXIT_CODES[codeInfo(code).category];
 }
 
 /**
@@ -134,6 +118,20 @@ export function toSfsError(err: unknown): SfsError {
     return new SfsError("INTERNAL", message, { cause: err });
   }
   return new SfsError("INTERNAL", `Unexpected error: ${String(err)}`, { cause: err });
+}
+
+/** Each {@link Remedy} in the CLI's words: the options a user of `sfs` has. */
+const REMEDY_HINTS: { readonly [R in Remedy]: string } = {
+  "fewer-signatures": "The sender signs with fewer algorithms than --require asks for",
+  "replace-or-elsewhere": "Use --force to replace it, or --out to save elsewhere",
+  "wait-or-elsewhere":
+    "Wait for it to finish (it resumes where it stopped), or save elsewhere with --out",
+  "give-passphrase": "Set SFS_PASSPHRASE or run on a terminal to be asked",
+};
+
+/** The hint printed for `err`: the CLI's words for its remedy, else its own hint. */
+export function hintFor(err: SfsError): string | undefined {
+  return err.remedy === undefined ? err.hint : REMEDY_HINTS[err.remedy];
 }
 
 const ENCODER = new TextEncoder();
@@ -246,12 +244,13 @@ export class Output {
    */
   error(err: unknown): SfsError {
     const e = toSfsError(err);
+    const hint = hintFor(e);
     if (this.json) {
-      const body = { code: e.code, message: e.message, hint: e.hint };
+      const body = { code: e.code, message: e.message, hint };
       writeAll(this.#stderr, jsonLine({ error: body }));
     } else {
       writeAll(this.#stderr, `sfs: error: ${forTerminal(e.message)}\n`);
-      if (e.hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${forTerminal(e.hint)}\n`);
+      if (hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${forTerminal(hint)}\n`);
     }
     if (this.debugEnabled) writeAll(this.#stderr, forTerminal(stackOf(e)) + "\n");
     return e;

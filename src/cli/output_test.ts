@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ErrorCode, SfsError } from "../errors.ts";
+import { type ErrorCode, type Remedy, SfsError } from "../errors.ts";
 import { isDisplaySafe } from "../text.ts";
 import { exitCodeFor, Output, type OutputOptions, toSfsError } from "./output.ts";
 
@@ -79,6 +79,23 @@ Deno.test("Output.error() prints message and hint without a stack", () => {
   assert.equal(e.code, "BAD_TICKET");
   assert.equal(stderr.text, "sfs: error: Ticket is malformed\nsfs: hint: Copy it again\n");
   assert.equal(stdout.text, "");
+});
+
+Deno.test("Output.error() words a lower layer's remedy with the CLI's options", async (t) => {
+  // Complete by type: a new remedy needs a row here.
+  const cases: { [R in Remedy]: RegExp } = {
+    "fewer-signatures": /--require/,
+    "replace-or-elsewhere": /--force.*--out/,
+    "wait-or-elsewhere": /--out/,
+    "give-passphrase": /SFS_PASSPHRASE/,
+  };
+  for (const [remedy, option] of Object.entries(cases) as [Remedy, RegExp][]) {
+    await t.step(remedy, () => {
+      const { out, stderr } = setup({ json: true });
+      out.error(new SfsError("EXISTS", "Taken", { remedy }));
+      assert.match(JSON.parse(stderr.text).error.hint, option);
+    });
+  }
 });
 
 Deno.test("Output.error() prints one JSON line on stderr in JSON mode", () => {

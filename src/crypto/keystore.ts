@@ -121,40 +121,46 @@ export async function importIdentity(text: string, passphrase?: string): Promise
   const stored = parseStored(text);
   const publicBytes = decodeField(stored.public, "public");
   const publicIdentity = await decodePublicIdentity(publicBytes);
-  let keys: Bytes;
-  if (stored.private.protection === "none") {
-    keys = decodeField(stored.private.keys, "private keys");
-  } else {
-    const sealed = stored.private;
-    if (passphrase === undefined) {
-      throw new SfsError(
-        "BAD_PASSPHRASE",
-        "The identity is encrypted and no passphrase was given",
-        {
-          hint: "Set SFS_PASSPHRASE or run on a terminal to be asked",
-        },
-      );
-    }
-    const key = await aesKey(
-      await deriveKey(passphrase, decodeField(sealed.salt, "salt"), sealed),
-    );
-    try {
-      keys = new Uint8Array(
-        await crypto.subtle.decrypt(
-          {
-            name: "AES-GCM",
-            iv: decodeField(sealed.nonce, "nonce"),
-            additionalData: publicBytes,
-          },
-          key,
-          decodeField(sealed.ciphertext, "ciphertext"),
-        ),
-      );
-    } catch {
-      throw new SfsError("BAD_PASSPHRASE", "Wrong passphrase, or the identity file was altered");
-    }
-  }
+  const keys = await openPrivateKeys(stored.private, publicBytes, passphrase);
   let identity: Identity;
+  try {
+    identity = { public: publicIdentity, ...await importPrivateKeys(keys) };
+  } finally {
+    keys.fill(0);
+  }
+  await checkKeysMatch(identity);
+  return identity;
+}
+
+/** The private-key blob of a stored identity, decrypted with `passphrase` if it is sealed. */
+async function openPrivateKeys(
+  stored: StoredIdentity["private"],
+  publicBytes: Bytes,
+  passphrase: string | undefined,
+): Promise<Bytes> {
+  if (stored.protection === "none") return decodeField(stored.keys, "private keys");
+  if (passphrase === undefined) {
+    throw new SfsError("BAD_PASSPHRASE", "The identity is encrypted and no passphrase was given", {
+      remedy: "give-passphrase",
+    });
+  }
+  const key = await aesKey(await deriveKey(passphrase, decodeField(stored.salt, "salt"), stored));
+  try {
+    return new Uint8Array(
+      await crypto.subtle.decrypt(
+        // The public identity is the associated data (see exportIdentity).
+        { name: "AES-GCM", iv: decodeField(stored.nonce, "nonce"), additionalData: publicBytes },
+        key,
+        decodeField(stored.ciphertext, "ciphertext"),
+      ),
+    );
+  } catch {
+    throw new SfsError("BAD_PASSPHRASE", "Wrong passphrase, or the identity file was altered");
+  }
+}
+
+/** Parses the private-key blob and imports its three PKCS#8 keys; BAD_IDENTITY if malformed. */
+async function importPrivateKeys(keys: Bytes): Promise<Omit<Identity, "public">> {
   try {
     // Inside the try: a malformed key blob is a bad identity file, not a wire BAD_MESSAGE.
     const reader = new ByteReader(keys, "private keys");
@@ -163,33 +169,19 @@ export async function importIdentity(text: string, passphrase?: string): Promise
     const pssPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
     const edPkcs8 = reader.bytes16(MAX_PKCS8_BYTES);
     reader.end();
-    identity = {
-      public: publicIdentity,
-      oaepPrivate: await crypto.subtle.importKey(
-        "pkcs8",
-        oaepPkcs8,
-        { name: "RSA-OAEP", hash: "SHA-256" },
-        true,
-        ["decrypt"],
-      ),
-      pssPrivate: await crypto.subtle.importKey(
-        "pkcs8",
-        pssPkcs8,
-        { name: "RSA-PSS", hash: "SHA-256" },
-        true,
-        ["sign"],
-      ),
-      ed25519Private: await crypto.subtle.importKey("pkcs8", edPkcs8, { name: "Ed25519" }, true, [
-        "sign",
-      ]),
+    const pkcs8 = (
+      bytes: Bytes,
+      algorithm: AlgorithmIdentifier | RsaHashedImportParams,
+      use: KeyUsage,
+    ) => crypto.subtle.importKey("pkcs8", bytes, algorithm, true, [use]);
+    return {
+      oaepPrivate: await pkcs8(oaepPkcs8, { name: "RSA-OAEP", hash: "SHA-256" }, "decrypt"),
+      pssPrivate: await pkcs8(pssPkcs8, { name: "RSA-PSS", hash: "SHA-256" }, "sign"),
+      ed25519Private: await pkcs8(edPkcs8, { name: "Ed25519" }, "sign"),
     };
   } catch (cause) {
     throw new SfsError("BAD_IDENTITY", "The identity file holds an invalid private key", { cause });
-  } finally {
-    keys.fill(0);
   }
-  await checkKeysMatch(identity);
-  return identity;
 }
 
 /** Proves each private key matches its public key, so a mixed-up file fails now, not mid-transfer. */

@@ -58,9 +58,7 @@ export async function verify(
     throw new SfsError(
       "BAD_SIGNATURE",
       `Missing ${needRsa && !signatures.rsa ? "RSA-PSS" : "Ed25519"} ${what}`,
-      {
-        hint: "The sender signs with fewer algorithms than --require asks for",
-      },
+      { remedy: "fewer-signatures" },
     );
   }
   const [rsaOk, edOk] = await Promise.all([

@@ -10,9 +10,18 @@
  * through it nor publish it. Callers hold the target's {@link TargetLock}, so no other `sfs get`
  * touches these files meanwhile; the checks are for everyone else.
  */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { SfsError } from "../errors.ts";
-import { lstatOrUndefined, ownerOfNewFiles, sameFile } from "../fs.ts";
+import { lstatOrUndefined, sameFile } from "../fs.ts";
+import {
+  linkOrRename,
+  prepare,
+  removeIfSame,
+  removeName,
+  replaced,
+  syncDirectory,
+  unfitForResume,
+} from "./part_file_paths.ts";
 import { encodeResumeState, type ResumeState, STATE_SUFFIX } from "./resume_state.ts";
 
 /** Suffix of the temporary file a download is written to. */
@@ -189,22 +198,7 @@ export class PartFile {
     await this.#file.syncData();
     const ours = await this.#file.stat();
     await this.#requireOurs(this.partPath, ours);
-    if (this.#force) {
-      await Deno.rename(this.partPath, this.finalPath);
-    } else {
-      try {
-        await Deno.link(this.partPath, this.finalPath);
-      } catch (err) {
-        if (err instanceof Deno.errors.AlreadyExists) {
-          throw new SfsError("EXISTS", `"${this.finalPath}" appeared while receiving`);
-        }
-        // File systems without hard links: check, then rename (a small window, documented).
-        if (await lstatOrUndefined(this.finalPath)) {
-          throw new SfsError("EXISTS", `"${this.finalPath}" appeared while receiving`);
-        }
-        await Deno.rename(this.partPath, this.finalPath);
-      }
-    }
+    await linkOrRename(this.partPath, this.finalPath, this.#force);
     const published = await lstatOrUndefined(this.finalPath);
     if (!published || !sameFile(published, ours)) {
       // The part's name was swapped between the check and the link: the final name now holds
@@ -306,67 +300,5 @@ export class PartFile {
     this.#file.close();
     this.#state?.close();
     this.#state = undefined;
-  }
-}
-
-/** Why a reopened part file must not be resumed into, or undefined when it may. */
-async function unfitForResume(
-  file: Deno.FsFile,
-  path: string,
-  outDir: string,
-  verified: number,
-): Promise<string | undefined> {
-  const [opened, named] = await Promise.all([file.stat(), lstatOrUndefined(path)]);
-  if (!named || !sameFile(opened, named)) return "the part file changed while being opened";
-  if (!opened.isFile) return "the part file is not a regular file";
-  // Our part files have one name; a second one is a hard link someone made to a file elsewhere.
-  if (opened.nlink !== null && opened.nlink !== 1) return "the part file has other names (links)";
-  if (opened.uid !== null && opened.uid !== await ownerOfNewFiles(outDir)) {
-    return "the part file belongs to another user";
-  }
-  if (opened.size < verified) return "the part file is shorter than recorded";
-  return undefined;
-}
-
-function replaced(path: string): SfsError {
-  return new SfsError("IO", `"${path}" was replaced while receiving; nothing was saved`, {
-    hint: "Another program is changing files in this folder; run sfs get again once it stops",
-  });
-}
-
-/** Removes the directory entry at `path` (a link itself, never its target) if there is one. */
-async function removeName(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-}
-
-/** Removes `path` only while it still names the file `ours` describes. */
-async function removeIfSame(path: string, ours: Deno.FileInfo): Promise<void> {
-  const named = await lstatOrUndefined(path);
-  if (named && sameFile(named, ours)) await Deno.remove(path).catch(() => {});
-}
-
-/** Creates the output folder and refuses an existing destination unless `force`. */
-async function prepare(outDir: string, safeName: string, force: boolean): Promise<string> {
-  await Deno.mkdir(outDir, { recursive: true });
-  const finalPath = join(outDir, safeName);
-  if (!force && await lstatOrUndefined(finalPath)) {
-    throw new SfsError("EXISTS", `"${finalPath}" already exists`, {
-      hint: "Use --force to replace it, or --out to save elsewhere",
-    });
-  }
-  return finalPath;
-}
-
-/** Makes the new directory entry durable where the OS allows syncing a directory. */
-async function syncDirectory(path: string): Promise<void> {
-  try {
-    using dir = await Deno.open(path, { read: true });
-    await dir.sync();
-  } catch {
-    // Windows cannot open a directory as a file; NTFS journals the rename itself.
   }
 }

@@ -19,7 +19,9 @@ import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MAX_WIRE_NAME_BYTES, MessageType } from "../wire/messages.ts";
 import { type ContentHash, hashContent, hasherAt } from "./content_hash.ts";
-import { CHUNKS_IN_FLIGHT, fileIdOf, finalSignedData } from "./transfer.ts";
+import { fileIdOf } from "../crypto/file_id.ts";
+import { finalSignedData } from "./final_signed_data.ts";
+import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 
 /** A file ready to be served: hashed once, identified by {@link fileIdOf}. */
 export interface SharedFile {

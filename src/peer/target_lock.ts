@@ -41,8 +41,7 @@ export class TargetLock {
         locked = await file.tryLock(true);
         if (!locked) {
           throw new SfsError("BUSY", `Another sfs get is saving "${finalPath}"`, {
-            hint:
-              "Wait for it to finish (it resumes where it stopped), or save elsewhere with --out",
+            remedy: "wait-or-elsewhere",
           });
         }
         // The holder before us may have removed the lock file as it finished, or someone may

@@ -311,19 +311,37 @@ export class Channel {
   }
 
   /**
-   * Receives the next message or payload chunk. Chunks are refused unless `maxChunkBytes` allows
-   * them; an ERROR from the peer is thrown as an SfsError with the peer's code; the end of the
-   * stream is CONNECTION_CLOSED.
+   * Receives the next message; a payload chunk is UNEXPECTED_MESSAGE. An ERROR from the peer is
+   * thrown as an SfsError with the peer's code; the end of the stream is CONNECTION_CLOSED.
    */
-  async receive(maxChunkBytes = 0): Promise<Message | ChunkFrame> {
-    const maxBody = Math.max(this.#maxRecordBytes + TAG_BYTES, maxChunkBytes);
+  receive(): Promise<Message> {
+    // Without a chunk limit every chunk is refused, so only a message comes back.
+    return this.#receive(undefined) as Promise<Message>;
+  }
+
+  /**
+   * Receives the next payload chunk (sealed, at most `maxChunkBytes` long) or message, as
+   * {@link receive} does: used while a stream is open, where chunks end with a message.
+   */
+  async receiveChunkOrMessage(maxChunkBytes: number): Promise<Message | ChunkFrame> {
+    if (!(maxChunkBytes > 0)) {
+      throw new SfsError("INTERNAL", `Chunk limit ${maxChunkBytes} is not positive`);
+    }
+    return await this.#receive(maxChunkBytes);
+  }
+
+  /** Reads one frame: a chunk when `maxChunkBytes` allows one, else a sealed message. */
+  async #receive(maxChunkBytes: number | undefined): Promise<Message | ChunkFrame> {
+    const maxBody = Math.max(this.#maxRecordBytes + TAG_BYTES, maxChunkBytes ?? 0);
     const frame = await this.#reader.read(maxBody);
     if (frame === null) {
       throw new SfsError("CONNECTION_CLOSED", "The other side closed the connection");
     }
     // The reader's bound is the larger of the two limits; each kind is held to its own (§8).
     if (frame.kind === FrameKind.CHUNK) {
-      if (maxChunkBytes === 0) throw new SfsError("UNEXPECTED_MESSAGE", "Unexpected payload chunk");
+      if (maxChunkBytes === undefined) {
+        throw new SfsError("UNEXPECTED_MESSAGE", "Unexpected payload chunk");
+      }
       if (frame.body.length > maxChunkBytes) {
         throw new SfsError(
           "FRAME_TOO_LARGE",

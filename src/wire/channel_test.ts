@@ -190,7 +190,7 @@ Deno.test("initiate() and respond() set up a channel both ways over TCP", async 
   })();
   const received: Bytes[] = [];
   for (let index = 0; index < 3; index++) {
-    const frame = await initiator.receive(chunkSize + TAG_BYTES);
+    const frame = await initiator.receiveChunkOrMessage(chunkSize + TAG_BYTES);
     assert.equal(frame.type, "chunk");
     received.push(await opener.open((frame as { data: Bytes }).data));
   }
@@ -488,6 +488,15 @@ Deno.test("Channel.receive() refuses a payload chunk when none is expected", asy
   responder.close();
 });
 
+Deno.test("Channel.receiveChunkOrMessage() refuses a chunk limit that is not positive", async () => {
+  const sides = await identities();
+  await using pair = await tcpPair();
+  const { initiator, responder } = await established(pair.client, pair.server, sides);
+  await assert.rejects(initiator.receiveChunkOrMessage(0), isCode("INTERNAL"));
+  initiator.close();
+  responder.close();
+});
+
 Deno.test("Channel.receive() rejects frames over their limit with FRAME_TOO_LARGE", async (t) => {
   const sides = await identities();
   const maxRecordBytes = 1024;
@@ -505,7 +514,10 @@ Deno.test("Channel.receive() rejects frames over their limit with FRAME_TOO_LARG
         maxRecordBytes,
       });
       await new FrameWriter(pair.server).write(kind, new Uint8Array(length));
-      await assert.rejects(initiator.receive(maxChunkBytes), isCode("FRAME_TOO_LARGE"));
+      const received = maxChunkBytes === 0
+        ? initiator.receive()
+        : initiator.receiveChunkOrMessage(maxChunkBytes);
+      await assert.rejects(received, isCode("FRAME_TOO_LARGE"));
       initiator.close();
       responder.close();
     });
@@ -516,10 +528,10 @@ Deno.test("Channel.receive() rejects frames over their limit with FRAME_TOO_LARG
       maxRecordBytes,
     });
     await responder.sendChunk(new Uint8Array(300));
-    assert.equal((await initiator.receive(300)).type, "chunk");
+    assert.equal((await initiator.receiveChunkOrMessage(300)).type, "chunk");
     // A full-size record of garbage passes the size check and then fails authentication.
     await new FrameWriter(pair.server).write(FrameKind.SEALED, new Uint8Array(1024 + TAG_BYTES));
-    await assert.rejects(initiator.receive(300), isCode("DECRYPT_FAILED"));
+    await assert.rejects(initiator.receiveChunkOrMessage(300), isCode("DECRYPT_FAILED"));
     initiator.close();
     responder.close();
   });

@@ -7,13 +7,14 @@ import { type ErrorCode, ErrorCode as ErrorCodes, SfsError } from "../errors.ts"
 import type { Bytes } from "../crypto/bytes.ts";
 import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
 import { NONCE_BYTES, X25519_BYTES } from "../crypto/exchange.ts";
+import { FILE_ID_BYTES } from "../crypto/file_id.ts";
 import type { Signatures } from "../crypto/sign.ts";
 import { isDisplaySafe } from "../text.ts";
 
 /** Protocol version spoken by this build. */
 export const PROTOCOL_VERSION = 1;
-/** Bytes of a file id. */
-export const FILE_ID_BYTES = 16;
+/** Bytes of a file id (defined with the file id, §7.1). */
+export { FILE_ID_BYTES };
 /** Longest file name a manifest may carry, in UTF-8 bytes (the receiver shortens further). */
 export const MAX_WIRE_NAME_BYTES = 1024;
 /** Longest error message accepted from a peer. */

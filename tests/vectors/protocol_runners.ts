@@ -25,9 +25,9 @@ import {
 } from "../../src/index/protocol/announcement.ts";
 import { proofData, verifyProof } from "../../src/index/protocol/proof.ts";
 import { formatTicket, parseTicket } from "../../src/peer/ticket.ts";
-import { finalSignedData } from "../../src/peer/transfer.ts";
+import { finalSignedData } from "../../src/peer/final_signed_data.ts";
 import { Channel, DEFAULT_MAX_RECORD } from "../../src/wire/channel.ts";
-import { fileIdOf } from "../../src/wire/file_id.ts";
+import { fileIdOf } from "../../src/crypto/file_id.ts";
 import { FrameReader, FrameWriter } from "../../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../../src/wire/messages.ts";
 import { assertHex, BytesTransport, type Runner, type Vector } from "./vector.ts";

@@ -8,7 +8,7 @@
 import { generateIdentity, type Identity } from "../../../src/crypto/identity.ts";
 import { exportIdentity } from "../../../src/crypto/keystore.ts";
 import { signAnnouncement } from "../../../src/index/protocol/announcement.ts";
-import { fileIdOf } from "../../../src/wire/file_id.ts";
+import { fileIdOf } from "../../../src/crypto/file_id.ts";
 import type { Log } from "../run.ts";
 import type { IndexConfig } from "./config.ts";
 import type { PoolItem } from "./load_group.ts";

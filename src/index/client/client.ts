@@ -4,7 +4,7 @@
  * replies never get mixed up. Listings come back as the server sent them; verify them with
  * `verifyListing` before trusting a byte.
  */
-import { SfsError } from "../../errors.ts";
+import { codeInfo, SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import { decodePublicIdentity, type Identity, type PublicIdentity } from "../../crypto/identity.ts";
 import { type Channel, initiate } from "../../wire/channel.ts";
@@ -198,7 +198,7 @@ export class IndexClient {
       } catch (err) {
         // An ERROR reply is the server refusing this request; anything else breaks the channel
         // (a reply could be left in flight), so the connection is done.
-        if (!(err instanceof SfsError) || isTransportFailure(err)) this.close();
+        if (!(err instanceof SfsError) || codeInfo(err.code).fatalToConnection) this.close();
         throw err;
       }
     };
@@ -234,10 +234,4 @@ export function checkResolved(query: string, announcements: readonly FileAnnounc
 /** How names compare in RESOLVE: NFC, lower case (the server's name key). */
 function nameKey(name: string): string {
   return name.normalize("NFC").toLowerCase();
-}
-
-function isTransportFailure(err: SfsError): boolean {
-  return err.code === "CONNECTION_CLOSED" || err.code === "TIMEOUT" ||
-    err.code === "DECRYPT_FAILED" || err.code === "UNEXPECTED_MESSAGE" ||
-    err.code === "BAD_MESSAGE" || err.code === "FRAME_TOO_LARGE" || err.code === "BAD_FRAME";
 }

@@ -9,7 +9,7 @@
  * is found out through a heartbeat answered WITHDRAWN (the session then re-announces to learn
  * which). The session drops each such file and reports it, so the caller stops serving it.
  */
-import { SfsError } from "../../errors.ts";
+import { codeInfo, SfsError } from "../../errors.ts";
 import type { Bytes } from "../../crypto/bytes.ts";
 import type { SignedAnnouncement } from "../protocol/announcement.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
@@ -17,8 +17,6 @@ import type { IndexClient } from "./client.ts";
 
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
-/** Codes after which reconnecting is pointless until someone changes something. */
-const FATAL_CODES = new Set(["KEY_MISMATCH", "AUTH_FAILED", "REFUSED", "BAD_SIGNATURE", "USAGE"]);
 
 /** The part of {@link IndexClient} a session uses. */
 export type ShareClient = Pick<
@@ -117,7 +115,8 @@ export class ShareSession {
       const wasOnline = this.#client !== undefined;
       this.#client?.close();
       this.#client = undefined;
-      if (FATAL_CODES.has(e.code)) {
+      // Reconnecting is pointless until someone changes something.
+      if (codeInfo(e.code).permanent) {
         this.#closed = true;
         this.#options.onStatus?.("stopped", e);
         return;

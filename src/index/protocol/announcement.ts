@@ -17,7 +17,7 @@ import {
 } from "../../crypto/identity.ts";
 import { LABEL } from "../../crypto/labels.ts";
 import { sign, type Signatures, verify } from "../../crypto/sign.ts";
-import { fileIdOf } from "../../wire/file_id.ts";
+import { fileIdOf } from "../../crypto/file_id.ts";
 import {
   decodeSignatures,
   encodeSignatures,

@@ -4,7 +4,7 @@ import { type Bytes, concat } from "../../crypto/bytes.ts";
 import { ByteWriter } from "../../crypto/encoding.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { testIdentity } from "../../../tests/identities.ts";
-import { fileIdOf } from "../../wire/file_id.ts";
+import { fileIdOf } from "../../crypto/file_id.ts";
 import {
   canonicalLists,
   decodeAnnouncement,

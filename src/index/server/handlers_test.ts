@@ -3,7 +3,7 @@ import { type ErrorCode, isSfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { testIdentity } from "../../../tests/identities.ts";
-import { fileIdOf } from "../../wire/file_id.ts";
+import { fileIdOf } from "../../crypto/file_id.ts";
 import { type Message, MessageType, type WireListing } from "../../wire/messages.ts";
 import {
   type FileAnnouncement,

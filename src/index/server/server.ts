@@ -4,7 +4,7 @@
  * at a time. A slow or silent client only ever holds its own task; idle deadlines and a
  * connection cap bound what clients can hold in total. Presence expiry runs on a timer.
  */
-import { SfsError } from "../../errors.ts";
+import { codeInfo, SfsError } from "../../errors.ts";
 import { closeQuietly } from "../../closable.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { AcceptLoop, type Admitted, listenTcp } from "../../net/listener.ts";
@@ -209,9 +209,6 @@ export class IndexServer {
       const request = await channel.receive();
       // It opened under the session keys: the client holds the keys it claimed.
       c.admitted.prove();
-      if (request.type === "chunk") {
-        throw new SfsError("UNEXPECTED_MESSAGE", "The index takes no payload chunks");
-      }
       c.busy = true;
       try {
         await channel.send(await this.#handlers.handle(state, request));
@@ -222,7 +219,7 @@ export class IndexServer {
         }
         // A refused request is answered and the connection goes on; a protocol violation or
         // a failed send ends it.
-        if (e.code === "UNEXPECTED_MESSAGE" || e.code === "CONNECTION_CLOSED") throw e;
+        if (codeInfo(e.code).unanswerable) throw e;
         await channel.sendError(e);
       } finally {
         c.busy = false;

@@ -3,7 +3,7 @@ import { type ErrorCode, isSfsError } from "../../errors.ts";
 import { constantTimeEqual } from "../../crypto/bytes.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { testIdentity } from "../../../tests/identities.ts";
-import { fileIdOf } from "../../wire/file_id.ts";
+import { fileIdOf } from "../../crypto/file_id.ts";
 import { signAnnouncement, verifyListing } from "../protocol/announcement.ts";
 import { IndexClient } from "../client/client.ts";
 import { IndexServer, type IndexServerOptions } from "./server.ts";

@@ -1,13 +1,7 @@
-/** What sender and receiver must compute alike (docs/PROTOCOL.md §7). */
+/** What the sender's final signatures cover (docs/PROTOCOL.md §7.3); both sides compute it. */
 import { type Bytes, sha256 } from "../crypto/bytes.ts";
 import { ByteWriter } from "../crypto/encoding.ts";
 import { encodeMessage, type Manifest } from "../wire/messages.ts";
-
-/** The file id (§7.1); it lives in wire/ so the index can check announced ids too. */
-export { fileIdOf } from "../wire/file_id.ts";
-
-/** Sealed chunks kept in flight on each side: enough to overlap disk, crypto and socket. */
-export const CHUNKS_IN_FLIGHT = 4;
 
 /**
  * The data the final signatures cover (§7.3): transcript hash ‖ SHA-256(manifest body) ‖ content

@@ -1,7 +1,9 @@
 /** File ids (docs/PROTOCOL.md §7.1), shared by peers and the index so both compute them alike. */
-import { type Bytes, sha256, utf8 } from "../crypto/bytes.ts";
-import { LABEL, labelled } from "../crypto/labels.ts";
-import { FILE_ID_BYTES } from "./messages.ts";
+import { type Bytes, sha256, utf8 } from "./bytes.ts";
+import { LABEL, labelled } from "./labels.ts";
+
+/** Length of a file id in bytes. */
+export const FILE_ID_BYTES = 16;
 
 /**
  * A file's id: the first 16 bytes of SHA-256 over the owner's fingerprint, the content hash and
