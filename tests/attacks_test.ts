@@ -28,7 +28,7 @@ import {
 import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
 import { finalSignedData } from "../src/peer/final_signed_data.ts";
-import { initiate, respond } from "../src/wire/channel.ts";
+import { initiate, respond } from "../src/wire/handshake.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";

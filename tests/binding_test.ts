@@ -10,7 +10,7 @@ import { type Bytes, fromHex, toHex } from "../src/crypto/bytes.ts";
 import { formatFingerprint } from "../src/crypto/identity.ts";
 import { SfsError } from "../src/errors.ts";
 import { type FileAnnouncement, signAnnouncement } from "../src/index/protocol/announcement.ts";
-import { respond } from "../src/wire/channel.ts";
+import { respond } from "../src/wire/handshake.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { MessageType, type WireListing } from "../src/wire/messages.ts";
 import { randomFile, tempDir } from "./harness.ts";

@@ -16,7 +16,7 @@ import { fileIdOf } from "../src/crypto/file_id.ts";
 import { finalSignedData } from "../src/peer/final_signed_data.ts";
 import { formatTicket } from "../src/peer/ticket.ts";
 import { isDisplaySafe } from "../src/text.ts";
-import { respond } from "../src/wire/channel.ts";
+import { respond } from "../src/wire/handshake.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, type Manifest, MessageType } from "../src/wire/messages.ts";
 import { randomFile, runSfs, sha256File, tempDir } from "./harness.ts";

@@ -10,7 +10,7 @@ import { parseFingerprint } from "../src/crypto/identity.ts";
 import { constantTimeEqual } from "../src/crypto/bytes.ts";
 import { signAnnouncement } from "../src/index/protocol/announcement.ts";
 import { signProof } from "../src/index/protocol/proof.ts";
-import { initiate } from "../src/wire/channel.ts";
+import { initiate } from "../src/wire/handshake.ts";
 import { MessageType } from "../src/wire/messages.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { type SfsProcess, startSfs, tempDir } from "./harness.ts";

@@ -14,7 +14,7 @@ import { fetchFile } from "../src/peer/receiver.ts";
 import { formatTicket } from "../src/peer/ticket.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { finalSignedData } from "../src/peer/final_signed_data.ts";
-import { respond } from "../src/wire/channel.ts";
+import { respond } from "../src/wire/handshake.ts";
 import { type Manifest, MessageType } from "../src/wire/messages.ts";
 import { tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { parseTicket } from "../src/peer/ticket.ts";
 import { testIdentity } from "./identities.ts";
-import { initiate } from "../src/wire/channel.ts";
+import { initiate } from "../src/wire/handshake.ts";
 import { MessageType } from "../src/wire/messages.ts";
 import { constantTimeEqual } from "../src/crypto/bytes.ts";
 import { isSfsError } from "../src/errors.ts";

@@ -14,7 +14,8 @@ import {
   sealChunk,
   TAG_BYTES,
 } from "../crypto/stream.ts";
-import { type Channel, respond } from "../wire/channel.ts";
+import { type Channel } from "../wire/channel.ts";
+import { respond } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MAX_WIRE_NAME_BYTES, MessageType } from "../wire/messages.ts";

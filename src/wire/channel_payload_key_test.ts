@@ -4,7 +4,7 @@ import { isSfsError } from "../errors.ts";
 import { testIdentity } from "../../tests/identities.ts";
 import { tcpPair } from "../../tests/transport.ts";
 import { openChunk, sealChunk } from "../crypto/stream.ts";
-import { initiate, respond } from "./channel.ts";
+import { initiate, respond } from "./handshake.ts";
 
 Deno.test("Channel.payloadKey agrees on both sides, loads at first use, and close() ends it", async () => {
   const [alice, bob] = [await testIdentity("alice"), await testIdentity("bob")];

@@ -7,14 +7,14 @@ import { type Bytes, concat } from "../crypto/bytes.ts";
 import { generateEphemeral } from "../crypto/exchange.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import { sealChunk, StreamOpener, TAG_BYTES } from "../crypto/stream.ts";
+import { type Channel } from "./channel.ts";
 import {
-  type Channel,
   initiate,
   type InitiateOptions,
   MAX_HANDSHAKE_FRAME,
   respond,
   type RespondOptions,
-} from "./channel.ts";
+} from "./handshake.ts";
 import { FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
 import { decodeMessage, encodeMessage, type Message, MessageType } from "./messages.ts";
 

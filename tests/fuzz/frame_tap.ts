@@ -1,7 +1,8 @@
 /** Frame-level edits of one direction of a session, applied live or to a recording. */
 import fc from "fast-check";
 import { type Bytes, concat } from "../../src/crypto/bytes.ts";
-import { DEFAULT_MAX_RECORD, MAX_HANDSHAKE_FRAME } from "../../src/wire/channel.ts";
+import { DEFAULT_MAX_RECORD } from "../../src/wire/channel.ts";
+import { MAX_HANDSHAKE_FRAME } from "../../src/wire/handshake.ts";
 import { FRAME_HEADER_BYTES } from "../../src/wire/frame.ts";
 import { frameLikeArb, MAX_U32 } from "./arbitraries.ts";
 import { startsWith } from "./checks.ts";

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { concat } from "../../src/crypto/bytes.ts";
 import type { ErrorCode } from "../../src/errors.ts";
-import { DEFAULT_MAX_RECORD, MAX_HANDSHAKE_FRAME } from "../../src/wire/channel.ts";
+import { DEFAULT_MAX_RECORD } from "../../src/wire/channel.ts";
+import { MAX_HANDSHAKE_FRAME } from "../../src/wire/handshake.ts";
 import {
   FRAME_HEADER_BYTES,
   FrameKind,

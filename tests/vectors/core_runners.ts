@@ -14,7 +14,7 @@ import {
 } from "../../src/crypto/identity.ts";
 import { aesKey } from "../../src/crypto/kdf.ts";
 import { chunkNonce, openChunk, sealChunk, StreamOpener } from "../../src/crypto/stream.ts";
-import { transcriptOf } from "../../src/wire/channel.ts";
+import { transcriptOf } from "../../src/wire/handshake.ts";
 import { type FrameKind, FrameReader, FrameWriter } from "../../src/wire/frame.ts";
 import {
   decodeMessage,

@@ -7,7 +7,8 @@
 import { codeInfo, SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import { decodePublicIdentity, type Identity, type PublicIdentity } from "../../crypto/identity.ts";
-import { type Channel, initiate } from "../../wire/channel.ts";
+import { type Channel } from "../../wire/channel.ts";
+import { initiate } from "../../wire/handshake.ts";
 import type { Transport } from "../../wire/frame.ts";
 import { isFileIdQuery, type Message, MessageType, type WireListing } from "../../wire/messages.ts";
 import type { FileAnnouncement, SignedAnnouncement } from "../protocol/announcement.ts";

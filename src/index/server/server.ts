@@ -8,7 +8,8 @@ import { codeInfo, SfsError } from "../../errors.ts";
 import { closeQuietly } from "../../closable.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { AcceptLoop, type Admitted, listenTcp } from "../../net/listener.ts";
-import { type Channel, respond } from "../../wire/channel.ts";
+import { type Channel } from "../../wire/channel.ts";
+import { respond } from "../../wire/handshake.ts";
 import {
   type ConnectionState,
   type HandlerOptions,
