@@ -4,15 +4,14 @@
  */
 import { SfsError } from "../../errors.ts";
 import { formatFingerprint } from "../../crypto/identity.ts";
+import { type Message, MessageType } from "../../wire/messages.ts";
 import {
   type Auth,
   type Login,
-  type Message,
-  MessageType,
   type Register,
   type UserKeys,
   type UserKeysReply,
-} from "../../wire/messages.ts";
+} from "../../wire/index_messages.ts";
 import { hashPassword, needsRehash, verifyPassword } from "./password.ts";
 import { verifyProof } from "../protocol/proof.ts";
 import { MIN_PASSWORD_CHARS } from "../protocol/limits.ts";

@@ -4,21 +4,20 @@
  */
 import { SfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
+import { type Message, MessageType } from "../../wire/messages.ts";
 import {
   type Announce,
   isFileIdQuery,
   type List,
   type Listings,
   MAX_ANNOUNCEMENT_BYTES,
-  MAX_IDENTITY_BYTES,
   MAX_LISTINGS,
-  type Message,
-  MessageType,
   type Resolve,
   type Search,
   type Unshare,
   type WireListing,
-} from "../../wire/messages.ts";
+} from "../../wire/index_messages.ts";
+import { MAX_IDENTITY_BYTES } from "../../wire/message_fields.ts";
 import {
   decodeSignatureSet,
   encodeSignatureSet,
