@@ -75,7 +75,7 @@ Deno.test("sfs get rejects a malformed ticket with BAD_TICKET", async (t) => {
     await t.step(name, async () => {
       const out = join(dir.path, "out");
       const result = await get(bob, ticket, out);
-      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.code, 2, result.stderr);
       const error = errorOf(result);
       assert.equal(error.code, "BAD_TICKET");
       assert.ok(error.hint, "a hint showing what a ticket looks like");

@@ -21,6 +21,7 @@ import { connect } from "../../net/connect.ts";
 import { ExitCode, type JsonValue, type Output } from "../output.ts";
 import { trustUser } from "../settings/pins.ts";
 import { Progress } from "../progress.ts";
+import { checkOutDir } from "../paths.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
@@ -47,7 +48,9 @@ interface Source {
 /** Downloads the file a ticket, file id or name designates. */
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
   const what = options.what.trim();
-  const target = what.startsWith("sfs://")
+  await checkOutDir(options.outDir);
+  // Anything that looks like a ticket is one, malformed or not, and never a name to look up.
+  const target = /^sfs:/i.test(what)
     ? undefined
     : await resolveIndex(options.home, { server: options.server });
   if (target === undefined) {

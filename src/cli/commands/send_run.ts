@@ -18,6 +18,7 @@ import type { JsonValue, Output } from "../output.ts";
 import { announce, type Announced } from "./send_announce.ts";
 import { serve, type ServeOptions } from "./send_serve.ts";
 import { listenTcp } from "../../net/listener.ts";
+import { checkShareable } from "../paths.ts";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags, ServeOptions {
@@ -104,6 +105,7 @@ async function hashFiles(
   out: Output,
 ): Promise<Map<string, SharedFile>> {
   const files = new Map<string, SharedFile>();
+  for (const path of paths) await checkShareable(path); // every typo before any long hash
   for (const path of paths) {
     out.note(`Hashing "${path}"…`);
     const file = await prepareFile(path, identity.public);
