@@ -48,12 +48,13 @@ Deno.test("sfs send of a missing file fails with USAGE, exit 2", async () => {
   assert.equal(result.code, 2);
 });
 
-Deno.test("sfs send of a folder fails with IS_A_FOLDER and says what to do", async () => {
+Deno.test("sfs send of a folder fails with USAGE and says what to do", async () => {
   await using dir = await tempDir();
   const alice = await testHome(dir.path, "alice");
   const result = await runSfs(["send", dir.path, "--json"], { home: alice });
   const error = errorOf(result);
-  assert.equal(error.code, "IS_A_FOLDER", result.stderr);
+  assert.equal(error.code, "USAGE", result.stderr);
+  assert.equal(result.code, 2);
   assert.ok(error.hint, "a hint saying what to do with a folder");
 });
 

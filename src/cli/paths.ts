@@ -61,7 +61,7 @@ export async function checkShareable(path: string): Promise<void> {
     });
   }
   if (info.isDirectory) {
-    throw new SfsError("IS_A_FOLDER", `Cannot share "${path}": it is a folder`, {
+    throw new SfsError("USAGE", `Cannot share "${path}": it is a folder`, {
       hint: "sfs sends files: pack the folder first (tar -czf folder.tar.gz folder, or a zip) " +
         "and send that, or name the files inside it",
     });

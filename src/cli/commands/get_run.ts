@@ -13,7 +13,7 @@ import { checkResolved } from "../../index/client/client.ts";
 import { fetchFile, type FetchResult } from "../../peer/receiver.ts";
 import { parseTicket } from "../../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "../settings/config.ts";
-import { loadIdentity } from "../settings/identity_file.ts";
+import { loadOrCreateIdentity } from "./keygen_run.ts";
 import { type IndexFlags, withIndex } from "../index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "../listings.ts";
 import { type HostPort, parseHostPort } from "../../net/address.ts";
@@ -56,14 +56,14 @@ export async function runGet(options: GetOptions, out: Output): Promise<void> {
   if (target === undefined) {
     // Not an index lookup: it must be a ticket, and parseTicket says clearly if it is not.
     const ticket = parseTicket(what);
-    const identity = await loadIdentity(options.home);
+    const identity = await loadOrCreateIdentity(options.home, out);
     return await fetchFrom(identity, ticket, options, out, {
       address: ticket,
       fileId: ticket.fileId,
       fingerprint: ticket.fingerprint,
     });
   }
-  const identity = await loadIdentity(options.home);
+  const identity = await loadOrCreateIdentity(options.home, out);
   const source = await resolveThroughIndex(identity, target, what, options, out);
   await fetchFrom(identity, source.address, options, out, source);
 }
