@@ -45,6 +45,10 @@ interface Selection {
 
 /** Runs the CLI with `args` and returns the process exit status. */
 export async function main(args: string[]): Promise<number> {
+  // `deno task sfs` runs in the repository; the task passes the folder it was started from, so
+  // relative paths mean what the user typed (the installed command and binaries start there).
+  const callerCwd = Deno.env.get("SFS_CWD");
+  if (callerCwd) Deno.chdir(callerCwd);
   // Until a command has parsed its flags, errors print as argv asks at a glance.
   const early = createOutput({ json: args.includes("--json"), debug: args.includes("--debug") });
   let selection: Selection | undefined;
