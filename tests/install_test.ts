@@ -60,21 +60,23 @@ Deno.test("deno task install puts a working sfs into DENO_INSTALL_ROOT/bin", asy
   const cwd = await folderWithFile(dir.path);
   const installed = await denoTask(cwd, ["install"], { DENO_INSTALL_ROOT: root });
   assert.equal(installed.code, 0, new TextDecoder().decode(installed.stderr));
-  const sfs = join(root, "bin", WINDOWS ? "sfs.cmd" : "sfs");
-  const shim = await Deno.readTextFile(sfs);
+  const shimPath = join(root, "bin", WINDOWS ? "sfs.cmd" : "sfs");
+  const shim = await Deno.readTextFile(shimPath);
+  // Windows runs a .cmd through its command interpreter.
+  const sfs = WINDOWS ? ["cmd.exe", "/d", "/c", shimPath] : [shimPath];
   await t.step("with the sfs task's scoped --allow-ffi, never unscoped", () => {
     assert.match(shim, /--allow-ffi=[^\s'"]*libcrypto/);
     assert.doesNotMatch(shim, /--allow-ffi(?:\s|'|"|$)/);
     assert.doesNotMatch(shim, /--allow-all|\s-A\s/);
   });
   await t.step("sfs --version", async () => {
-    await using proc = startProcess([sfs, "--version"], { cwd, env: { PATH: pathWithDeno() } });
+    await using proc = startProcess([...sfs, "--version"], { cwd, env: { PATH: pathWithDeno() } });
     assert.equal((await proc.status).code, 0);
     await proc.drained();
     assert.equal(proc.stdoutText().trim(), VERSION);
   });
   await t.step("sfs send of a path relative to another folder", async () => {
-    await sendRelative([sfs], cwd, dir.path);
+    await sendRelative(sfs, cwd, dir.path);
   });
 });
 
