@@ -1,5 +1,6 @@
 /** `sfs get TICKET|ID|NAME`: the command line; the work is in get_run.ts. */
 import type { SignaturePolicy } from "../../crypto/sign.ts";
+import { expandHome } from "../paths.ts";
 import type { CommandSpec } from "./command.ts";
 import { indexFlags, type IndexFlagValues, signatureOption, withIndexFlags } from "./options.ts";
 
@@ -27,7 +28,7 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string]> = {
       ...indexFlags(flags),
       home,
       what,
-      outDir: flags.out,
+      outDir: expandHome(flags.out, "--out"),
       force: flags.force,
       require: flags.require,
     }, out);

@@ -13,7 +13,7 @@ import { checkResolved } from "../../index/client/client.ts";
 import { fetchFile, type FetchResult } from "../../peer/receiver.ts";
 import { parseTicket } from "../../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "../settings/config.ts";
-import { loadIdentity } from "../settings/identity_file.ts";
+import { loadOrCreateIdentity } from "./keygen_run.ts";
 import { type IndexFlags, withIndex } from "../index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "../listings.ts";
 import { type HostPort, parseHostPort } from "../../net/address.ts";
@@ -21,6 +21,7 @@ import { connect } from "../../net/connect.ts";
 import { ExitCode, type JsonValue, type Output } from "../output.ts";
 import { trustUser } from "../settings/pins.ts";
 import { Progress } from "../progress.ts";
+import { checkOutDir } from "../paths.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
@@ -47,20 +48,22 @@ interface Source {
 /** Downloads the file a ticket, file id or name designates. */
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
   const what = options.what.trim();
-  const target = what.startsWith("sfs://")
+  await checkOutDir(options.outDir);
+  // Anything that looks like a ticket is one, malformed or not, and never a name to look up.
+  const target = /^sfs:/i.test(what)
     ? undefined
     : await resolveIndex(options.home, { server: options.server });
   if (target === undefined) {
     // Not an index lookup: it must be a ticket, and parseTicket says clearly if it is not.
     const ticket = parseTicket(what);
-    const identity = await loadIdentity(options.home);
+    const identity = await loadOrCreateIdentity(options.home, out);
     return await fetchFrom(identity, ticket, options, out, {
       address: ticket,
       fileId: ticket.fileId,
       fingerprint: ticket.fingerprint,
     });
   }
-  const identity = await loadIdentity(options.home);
+  const identity = await loadOrCreateIdentity(options.home, out);
   const source = await resolveThroughIndex(identity, target, what, options, out);
   await fetchFrom(identity, source.address, options, out, source);
 }

@@ -2,7 +2,7 @@
  * The index side of `sfs send`: check the `--to` users' keys, sign one announcement per file,
  * and keep them announced with heartbeats.
  */
-import { SfsError } from "../../errors.ts";
+import { codeInfo, SfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
 import {
@@ -11,7 +11,7 @@ import {
   type SignedAnnouncement,
 } from "../../index/protocol/announcement.ts";
 import type { IndexClient } from "../../index/client/client.ts";
-import { ShareSession } from "../../index/client/sharing.ts";
+import { ShareSession, type ShareSessionOptions } from "../../index/client/sharing.ts";
 import { validateUsername } from "../../index/protocol/usernames.ts";
 import type { SharedFile } from "../../peer/sender.ts";
 import type { IndexTarget } from "../settings/config.ts";
@@ -31,6 +31,8 @@ export interface Announced {
   readonly session: ShareSession;
   /** Fingerprints (hex) of the `--to` users; undefined when everyone may fetch. */
   readonly allowed?: ReadonlySet<string>;
+  /** False when the index could not be reached at first; the session keeps trying. */
+  readonly online: boolean;
 }
 
 /** What to announce, where. */
@@ -47,8 +49,11 @@ export interface ShareToAnnounce {
 }
 
 /**
- * Connects to the index, fetches and checks the `--to` users' keys, signs and announces every
- * file and starts the heartbeats.
+ * Signs every file's announcement, connects to the index, fetches and checks the `--to` users'
+ * keys, announces and starts the heartbeats. When the index cannot be reached and everyone may
+ * fetch, sharing goes on by ticket: a warning (the hint names `--no-index`), and the session
+ * keeps trying in the background with bounded backoff. With `--to` it cannot: the index alone
+ * says which keys may fetch, so an unreachable index is an error.
  */
 export async function announce(
   options: AnnounceOptions,
@@ -58,8 +63,22 @@ export async function announce(
   const { target, identity } = share;
   const open = () =>
     openIndex(options.home, target, identity, { flags: options, out, requireUser: true });
-  let firstClient: IndexClient | undefined = await open();
-  const user = validateUsername(target.user!);
+  if (target.user === undefined) {
+    throw new SfsError("USAGE", `No user is configured for index server ${target.server}`, {
+      hint: "Run sfs register or sfs login first, or pass --no-index to share by ticket",
+    });
+  }
+  const user = validateUsername(target.user);
+  const announcements = await signAll(identity, user, share);
+  let firstClient: IndexClient | undefined;
+  try {
+    firstClient = await open();
+  } catch (err) {
+    if (!isUnreachable(err) || share.recipients.length > 0) throw err;
+    reportUnreachable(out, target, err as SfsError);
+    const session = ShareSession.startOffline(sessionOptions(out, share, announcements, open));
+    return { target, user, session, online: false };
+  }
   let allowed: Set<string> | undefined;
   try {
     if (share.recipients.length > 0) {
@@ -69,22 +88,43 @@ export async function announce(
     firstClient.close();
     throw err;
   }
-  const announcements = await signAll(identity, user, share).catch((err) => {
-    firstClient?.close();
-    throw err;
-  });
-  const session = await ShareSession.start({
-    connect: () => {
+  const session = await ShareSession.start(
+    sessionOptions(out, share, announcements, () => {
       // The connection that fetched the keys announces first; reconnects open new ones.
       const client = firstClient;
       firstClient = undefined;
       return client ? Promise.resolve(client) : open();
-    },
+    }),
+  );
+  return { target, user, session, allowed, online: true };
+}
+
+/** True for a failure to reach the index at all (worth retrying), not for a refusal. */
+function isUnreachable(err: unknown): boolean {
+  return err instanceof SfsError && codeInfo(err.code).category === "network";
+}
+
+function reportUnreachable(out: Output, target: IndexTarget, error: SfsError): void {
+  out.event("index", { status: "offline", code: error.code, message: error.message });
+  out.warn(
+    `Cannot reach index server ${target.server} (${error.message}); sharing by ticket only ` +
+      "for now, and announcing there as soon as it answers",
+    { hint: "Pass --no-index to share by ticket without an index server" },
+  );
+}
+
+function sessionOptions(
+  out: Output,
+  share: ShareToAnnounce,
+  announcements: SignedAnnouncement[],
+  connect: () => Promise<IndexClient>,
+): ShareSessionOptions {
+  return {
+    connect,
     announcements,
     onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
-    onStatus: (status, error) => reportStatus(out, target, status, error),
-  });
-  return { target, user, session, allowed };
+    onStatus: (status, error) => reportStatus(out, share.target, status, error),
+  };
 }
 
 /** Signs one announcement per file, all with the same creation time. */

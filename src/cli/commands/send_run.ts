@@ -18,6 +18,7 @@ import type { JsonValue, Output } from "../output.ts";
 import { announce, type Announced } from "./send_announce.ts";
 import { serve, type ServeOptions } from "./send_serve.ts";
 import { listenTcp } from "../../net/listener.ts";
+import { checkShareable } from "../paths.ts";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags, ServeOptions {
@@ -104,6 +105,7 @@ async function hashFiles(
   out: Output,
 ): Promise<Map<string, SharedFile>> {
   const files = new Map<string, SharedFile>();
+  for (const path of paths) await checkShareable(path); // every typo before any long hash
   for (const path of paths) {
     out.note(`Hashing "${path}"…`);
     const file = await prepareFile(path, identity.public);
@@ -180,11 +182,16 @@ function reportReady(
   const bound = share.listener.addr as Deno.NetAddr;
   const serving = formatHostPort({ host: bound.hostname, port: bound.port });
   if (announced !== undefined) {
-    for (const f of list) out.info(`${toHex(f.id)}  ${f.name}`);
+    // The ticket too: it works without the index, for receivers not on it or while it is down.
+    for (const f of list) out.info(`${toHex(f.id)}  ${f.name}  ${ticketOf(share, f)}`);
+    if (!announced.online) {
+      out.note(`Serving on ${serving}; give receivers a ticket above. Ctrl-C stops.`);
+      return;
+    }
     out.note(
       `Shared ${list.length} file(s) on ${announced.target.server} as "${announced.user}"` +
         (recipients.length > 0 ? `, visible to ${recipients.join(", ")} only` : "") +
-        `; receivers run: sfs get ID. Serving on ${serving}. Ctrl-C stops.`,
+        `; receivers run: sfs get ID (or the ticket). Serving on ${serving}. Ctrl-C stops.`,
     );
   } else {
     for (const f of list) out.info(ticketOf(share, f));
