@@ -14,6 +14,7 @@ import { type Bytes, fromHex, toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, parseFingerprint } from "../crypto/identity.ts";
 import { FILE_ID_BYTES } from "../wire/messages.ts";
 import { formatHostPort, type HostPort, tryParseHostPort } from "../net/address.ts";
+import { MAX_ADDRESSES } from "../index/protocol/limits.ts";
 
 /** Where and how to reach the sender through an index server's relay. */
 export interface RelayHint {
@@ -39,7 +40,7 @@ export interface Ticket {
 /** Bytes of a per-share relay token. */
 export const RELAY_TOKEN_BYTES = 16;
 /** Most direct candidates in one ticket (the first and seven alternates). */
-export const MAX_TICKET_CANDIDATES = 8;
+export const MAX_TICKET_CANDIDATES = MAX_ADDRESSES;
 /**
  * Longest ticket in characters. Eight IPv6 candidates with a relay hint come to about 600; the
  * bound leaves room for DNS names and keeps a ticket something one can still paste in a chat.

@@ -96,7 +96,8 @@ function typed(type: number, body: Uint8Array): Bytes {
 
 /** The announcement fields a vector lists, in the code's shape. */
 function announcementOf(v: Vector): FileAnnouncement {
-  assert.equal(v.int("version"), 1, "version");
+  assert.equal(v.int("version"), 2, "version");
+  const [address, ...alternates] = v.textAll("address");
   return {
     fileId: v.hex("file_id"),
     owner: v.text("owner"),
@@ -106,7 +107,8 @@ function announcementOf(v: Vector): FileAnnouncement {
     sha256: v.hex("sha256"),
     keywords: v.textAll("keyword"),
     recipients: v.textAll("recipient"),
-    address: v.text("address"),
+    address,
+    ...(alternates.length > 0 ? { alternates } : {}),
     createdAt: v.int("created_at"),
   };
 }
