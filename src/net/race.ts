@@ -35,9 +35,12 @@ export interface RaceOptions<T> {
   readonly relay?: Candidate;
   /**
    * Runs the peer handshake on a fresh connection; the first to resolve wins. It may close the
-   * connection when it fails; the race closes it in any case.
+   * connection when it fails; the race closes it in any case. It may call `claim` at the moment
+   * the peer proved its key and before this side reveals anything more (§10.1): that attempt
+   * wins there and then, every other one is closed, and `claim` throws in an attempt that came
+   * second. Resolving without claiming claims at that point.
    */
-  readonly establish: (conn: Deno.Conn, route: Route) => Promise<T>;
+  readonly establish: (conn: Deno.Conn, route: Route, claim: () => void) => Promise<T>;
   /** Releases a value established after another attempt had won (closes it). */
   readonly discard: (value: T) => void;
   /** @default RELAY_DELAY_MS */
@@ -80,6 +83,8 @@ export function raceConnections<T>(options: RaceOptions<T>): Promise<RaceWinner<
     let directLeft = direct.length;
     let relayTimer: ReturnType<typeof setTimeout> | undefined;
     let relayStarted = false;
+    /** The connection of the attempt that claimed the win, before its handshake finished. */
+    let claimed: Deno.Conn | undefined;
 
     const settle = (done: () => void) => {
       if (settled) return;
@@ -95,9 +100,20 @@ export function raceConnections<T>(options: RaceOptions<T>): Promise<RaceWinner<
     const interrupt = () =>
       settle(() => reject(new SfsError("INTERRUPTED", "Interrupted while connecting")));
 
+    /** Makes `conn`'s attempt the winner: nothing else is dialled, every other one is closed. */
+    const claimFor = (conn: Deno.Conn) => () => {
+      if (settled || (claimed !== undefined && claimed !== conn)) {
+        throw new SfsError("CONNECTION_CLOSED", "Another connection to the peer was faster");
+      }
+      claimed = conn;
+      clearTimeout(relayTimer);
+      over.abort();
+      for (const other of open) if (other !== conn) closeQuietly(other);
+    };
+
     const startRelay = () => {
       clearTimeout(relayTimer);
-      if (relay === undefined || relayStarted || settled) return;
+      if (relay === undefined || relayStarted || settled || claimed !== undefined) return;
       relayStarted = true;
       void attempt(relay, "relay");
     };
@@ -107,11 +123,11 @@ export function raceConnections<T>(options: RaceOptions<T>): Promise<RaceWinner<
       let conn: Deno.Conn | undefined;
       try {
         conn = await candidate.dial(over.signal);
-        if (settled) return closeQuietly(conn);
+        if (settled || claimed !== undefined) return closeQuietly(conn);
         open.add(conn);
-        const value = await options.establish(conn, route);
+        const value = await options.establish(conn, route, claimFor(conn));
         open.delete(conn);
-        if (settled) return options.discard(value);
+        if (settled || (claimed !== undefined && claimed !== conn)) return options.discard(value);
         settle(() => resolve({ value, route, label: candidate.label }));
       } catch (error) {
         if (conn !== undefined) {
@@ -119,6 +135,9 @@ export function raceConnections<T>(options: RaceOptions<T>): Promise<RaceWinner<
           closeQuietly(conn);
         }
         if (settled) return;
+        // The winner failed after its claim: the others are gone, so that is the outcome.
+        if (claimed !== undefined && claimed === conn) return settle(() => reject(error));
+        if (claimed !== undefined) return;
         failures.push({ route, label: candidate.label, error });
         // Nothing direct is left to wait for: the relay need not wait out its delay.
         if (route === "direct" && --directLeft === 0) startRelay();

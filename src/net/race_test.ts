@@ -191,3 +191,49 @@ Deno.test("raceConnections() closes a second connection that completes after the
   assert.ok(discarded.length <= 1);
   winner.value.close();
 });
+
+Deno.test("raceConnections() lets the first claim win and refuses a second claim", async () => {
+  await using first = peer("good");
+  await using second = peer("good");
+  const claims: string[] = [];
+  const winner = await raceConnections({
+    direct: [local(first.port), local(second.port)],
+    establish: async (conn, _route, claim) => {
+      await establish(conn);
+      try {
+        claim();
+        claims.push("won");
+      } catch (err) {
+        claims.push(isSfsError(err, "CONNECTION_CLOSED") ? "refused" : "other");
+        throw err;
+      }
+      return conn;
+    },
+    discard: closeQuietly,
+  });
+  // The second attempt either was closed before it could claim or was refused when it tried.
+  assert.equal(claims[0], "won");
+  assert.ok(claims.slice(1).every((c) => c === "refused"));
+  winner.value.close();
+});
+
+Deno.test("raceConnections() fails with the winner's error when it fails after its claim", async () => {
+  await using good = peer("good");
+  await using relayPeer = peer("good");
+  const relay = recordingRelay(relayPeer.port);
+  await assert.rejects(
+    raceConnections({
+      direct: [local(good.port)],
+      relay,
+      relayDelayMs: HOUR_MS,
+      establish: async (conn, _route, claim) => {
+        await establish(conn);
+        claim();
+        throw new SfsError("BAD_SIGNATURE", "Failed after the claim");
+      },
+      discard: closeQuietly,
+    }),
+    (err) => isSfsError(err, "BAD_SIGNATURE"),
+  );
+  assert.equal(relay.dialled, 0);
+});
