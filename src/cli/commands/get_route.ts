@@ -38,7 +38,7 @@ export interface RelayDialOptions {
   readonly identity: Identity;
 }
 
-/** Opens a connection that reaches the sharing sender through the relay (§13). */
+/** Opens a connection that reaches the sharing sender through the index server's relay. */
 export type RelayDialer = (route: RelayRoute, options: RelayDialOptions) => Promise<Deno.Conn>;
 
 /**

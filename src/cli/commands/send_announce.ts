@@ -103,7 +103,7 @@ export async function announce(
 }
 
 /**
- * The per-share relay token the sharing connection registered for a file (§10, §13). ADAPTER for
+ * The per-share relay token the sharing connection registered for a file (§10). ADAPTER for
  * issue 10: relay-server's ShareSession gains `relayTokenFor(fileId)`; at merge this body becomes
  * `return session.relayTokenFor(fileId);`. Until then tickets carry no relay hint.
  */
