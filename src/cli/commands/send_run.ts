@@ -70,11 +70,13 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
   const announced = await announceShare(options, out, plan, share);
   const list = [...files.values()];
   reportReady(out, share, list, { announced, recipients: plan.lists.recipients });
+  // Relayed connections (issue 10) are marked here as they arrive: `peers.markRelayed(peer, info)`.
+  const peers = new PeerBook(announced?.names);
   try {
     await serve(listener, identity, options, out, {
       lookup: (id) => files.get(toHex(id)),
       allowed: announced?.allowed,
-      peers: new PeerBook(announced?.names),
+      peers,
       onceDone: async () => {
         await announced?.session.unshare(list.map((f) => f.id));
       },
