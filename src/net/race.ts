@@ -176,6 +176,7 @@ export function raceError(failures: readonly Failure[]): SfsError {
   return new SfsError(chosen.code, `${chosen.message}; tried ${tried}`, {
     cause: chosen,
     hint: chosen.hint,
+    remedy: chosen.remedy,
   });
 }
 
