@@ -3,7 +3,7 @@
  * and keep them announced with heartbeats.
  */
 import { codeInfo, SfsError } from "../../errors.ts";
-import { toHex } from "../../crypto/bytes.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
 import {
   decodeAnnouncement,
@@ -14,6 +14,7 @@ import type { IndexClient } from "../../index/client/client.ts";
 import { ShareSession, type ShareSessionOptions } from "../../index/client/sharing.ts";
 import { validateUsername } from "../../index/protocol/usernames.ts";
 import type { SharedFile } from "../../peer/sender.ts";
+import type { RelayHint } from "../../peer/ticket.ts";
 import type { IndexTarget } from "../settings/config.ts";
 import { type IndexFlags, openIndex } from "../index_connect.ts";
 import type { Output } from "../output.ts";
@@ -33,6 +34,10 @@ export interface Announced {
   readonly allowed?: ReadonlySet<string>;
   /** False when the index could not be reached at first; the session keeps trying. */
   readonly online: boolean;
+  /** The `--to` users' names by hex fingerprint, to name receivers in progress lines. */
+  readonly names: ReadonlyMap<string, string>;
+  /** A ticket's relay hint for a file (§10): undefined while the index relays nothing for it. */
+  readonly relayHint: (fileId: Bytes) => RelayHint | undefined;
 }
 
 /** What to announce, where. */
@@ -40,8 +45,8 @@ export interface ShareToAnnounce {
   target: IndexTarget;
   identity: Identity;
   files: SharedFile[];
-  /** `HOST:PORT` receivers connect to. */
-  address: string;
+  /** The direct candidates `HOST:PORT` receivers connect to, in order (1 to 8, §10.1). */
+  addresses: string[];
   keywords: string[];
   recipients: string[];
   /** Told the hex id of each file the owner unshared meanwhile. */
@@ -77,12 +82,12 @@ export async function announce(
     if (!isUnreachable(err) || share.recipients.length > 0) throw err;
     reportUnreachable(out, target, err as SfsError);
     const session = ShareSession.startOffline(sessionOptions(out, share, announcements, open));
-    return { target, user, session, online: false };
+    return announced(share, user, session, false, new Map());
   }
-  let allowed: Set<string> | undefined;
+  let names = new Map<string, string>();
   try {
     if (share.recipients.length > 0) {
-      allowed = await recipientKeys(options, out, firstClient, target.server, share.recipients);
+      names = await recipientKeys(options, out, firstClient, target.server, share.recipients);
     }
   } catch (err) {
     firstClient.close();
@@ -96,7 +101,38 @@ export async function announce(
       return client ? Promise.resolve(client) : open();
     }),
   );
-  return { target, user, session, allowed, online: true };
+  return announced(share, user, session, true, names);
+}
+
+function announced(
+  share: ShareToAnnounce,
+  user: string,
+  session: ShareSession,
+  online: boolean,
+  names: Map<string, string>,
+): Announced {
+  const { target, recipients } = share;
+  return {
+    target,
+    user,
+    session,
+    online,
+    allowed: recipients.length > 0 ? new Set(names.keys()) : undefined,
+    names,
+    relayHint: (fileId) => {
+      const token = relayTokenOf(session, fileId);
+      return token && { host: target.address.host, port: target.address.port, token };
+    },
+  };
+}
+
+/**
+ * The per-share relay token the sharing connection registered for a file (§10). ADAPTER for
+ * issue 10: relay-server's ShareSession gains `relayTokenFor(fileId)`; at merge this body becomes
+ * `return session.relayTokenFor(fileId);`. Until then tickets carry no relay hint.
+ */
+function relayTokenOf(_session: ShareSession, _fileId: Bytes): Bytes | undefined {
+  return undefined;
 }
 
 /** True for a failure to reach the index at all (worth retrying), not for a refusal. */
@@ -144,7 +180,8 @@ function signAll(
       sha256: file.sha256,
       keywords: share.keywords,
       recipients: share.recipients,
-      address: share.address,
+      address: share.addresses[0],
+      ...(share.addresses.length > 1 ? { alternates: share.addresses.slice(1) } : {}),
       createdAt,
     })
   ));
@@ -168,16 +205,19 @@ function reportStatus(
   }
 }
 
-/** The registered keys of the `--to` users, each checked against (or pinned to) known_users. */
+/**
+ * The registered keys of the `--to` users, each checked against (or pinned to) known_users: the
+ * users by hex fingerprint.
+ */
 async function recipientKeys(
   options: AnnounceOptions,
   out: Output,
   client: IndexClient,
   server: string,
   recipients: string[],
-): Promise<Set<string>> {
+): Promise<Map<string, string>> {
   const keys = await client.userKeys(recipients);
-  const allowed = new Set<string>();
+  const allowed = new Map<string, string>();
   for (const name of recipients) {
     const key: PublicIdentity | undefined = keys.get(name);
     if (key === undefined) {
@@ -188,7 +228,7 @@ async function recipientKeys(
     // The index could lie about a recipient's key to let someone else fetch the file; the
     // local pin limits that to the very first contact.
     await trustUser(options.home, server, name, key.fingerprint, { yes: options.yes, out });
-    allowed.add(toHex(key.fingerprint));
+    allowed.set(toHex(key.fingerprint), name);
   }
   return allowed;
 }
