@@ -16,6 +16,7 @@ import { SEARCH_COMMAND } from "./src/cli/commands/search.ts";
 import { SEND_COMMAND } from "./src/cli/commands/send.ts";
 import { SERVER_COMMAND } from "./src/cli/commands/server.ts";
 import { UNSHARE_COMMAND } from "./src/cli/commands/unshare.ts";
+import { VERIFY_COMMAND } from "./src/cli/commands/verify.ts";
 import { WHOAMI_COMMAND } from "./src/cli/commands/whoami.ts";
 import { createContext, createOutput, type GlobalFlags } from "./src/cli/context.ts";
 import { exitCodeFor, type Output } from "./src/cli/output.ts";
@@ -34,6 +35,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   SEARCH_COMMAND,
   LS_COMMAND,
   UNSHARE_COMMAND,
+  VERIFY_COMMAND,
 ];
 
 /** The command argv names, with what commander parsed for it. */
