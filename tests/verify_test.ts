@@ -3,14 +3,15 @@
  * (the transfer does not write proofs yet), offline, and exits as a verification would.
  */
 import assert from "node:assert/strict";
-import { formatFingerprint, generateIdentity } from "../src/crypto/identity.ts";
-import { makeProof } from "../src/peer/proof_fixture.ts";
+import { formatFingerprint } from "../src/crypto/identity.ts";
+import { testIdentity } from "./identities.ts";
+import { makeProof } from "./proof_fixture.ts";
 import { runSfs, tempDir } from "./harness.ts";
 import { errorOf } from "./peers.ts";
 
 Deno.test("sfs verify passes an intact file and fails a changed one with exit 3", async () => {
   await using dir = await tempDir();
-  const owner = await generateIdentity();
+  const owner = await testIdentity("alice");
   const fingerprint = formatFingerprint(owner.public.fingerprint);
   const file = `${dir.path}/report.txt`;
   await Deno.writeTextFile(file, "the report");

@@ -31,6 +31,7 @@ export const MAX_PAGE_BYTES = 256 * 1024;
 export const MAX_MANIFEST_NAME_BYTES = 255;
 
 const HASH_BYTES = 32;
+const ENCODER = new TextEncoder();
 const ZERO_HASH = new Uint8Array(HASH_BYTES);
 /** Bytes of an entry besides its path: u16 length, type, flags, size, mtime, SHA-256. */
 const ENTRY_FIXED_BYTES = 2 + 1 + 1 + 8 + 8 + HASH_BYTES;
@@ -172,7 +173,7 @@ export async function* manifestPages(
   let page: ManifestEntry[] = [];
   let bytes = PAGE_HEADER_BYTES;
   for await (const entry of entries) {
-    const size = ENTRY_FIXED_BYTES + new TextEncoder().encode(entry.path).length;
+    const size = ENTRY_FIXED_BYTES + ENCODER.encode(entry.path).length;
     if (page.length > 0 && (bytes + size > max || page.length === 0xffff)) {
       yield encodeManifestPage(first, page);
       first += page.length;
@@ -193,7 +194,7 @@ export class ManifestHasher {
   readonly #hash: Hash = createHash("sha256");
 
   constructor(headerBytes: Uint8Array) {
-    this.#hash.update(new TextEncoder().encode(LABEL.MANIFEST)).update(new Uint8Array(1));
+    this.#hash.update(ENCODER.encode(LABEL.MANIFEST)).update(new Uint8Array(1));
     this.#hash.update(headerBytes);
   }
 
@@ -213,6 +214,7 @@ export class ManifestHasher {
  * Reads a received manifest page by page (F3.5): decodes every entry, checks its path and its
  * place (src/peer/tree_paths.ts), counts entries and bytes against the header, and hashes what
  * it read. {@link ManifestReader.finish} gives the hash once the header's count is complete.
+ * Errors are final: after one, the reader's counts are no longer meaningful; discard it.
  */
 export class ManifestReader {
   readonly header: ManifestHeader;
@@ -317,7 +319,7 @@ function kindOf(reader: ByteReader, value: number): EntryKind {
 
 function headerProblem(h: ManifestHeader): string | undefined {
   if (h.ownerFingerprint.length !== HASH_BYTES) return "owner fingerprint must be 32 bytes";
-  if (new TextEncoder().encode(h.name).length > MAX_MANIFEST_NAME_BYTES) return "name too long";
+  if (ENCODER.encode(h.name).length > MAX_MANIFEST_NAME_BYTES) return "name too long";
   const nameProblem = componentProblem(h.name);
   if (nameProblem !== undefined) return `the name ${nameProblem}`;
   if (!isCount(h.createdAt)) return "bad creation time";

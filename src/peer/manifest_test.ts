@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { isSfsError } from "../errors.ts";
 import { ByteWriter } from "../crypto/encoding.ts";
-import { generateIdentity, type Identity } from "../crypto/identity.ts";
+import { testIdentity } from "../../tests/identities.ts";
 import {
   encodeManifestEntry,
   encodeManifestHeader,
@@ -17,12 +17,8 @@ import {
 } from "./manifest.ts";
 import { walkTree } from "./tree_walk.ts";
 
-let owner: Promise<Identity> | undefined;
-/** One identity for the whole file: RSA-3072 keygen takes ~1.5 s. */
-function ownerIdentity(): Promise<Identity> {
-  owner ??= generateIdentity();
-  return owner;
-}
+/** The owner: a test identity, made once per run (RSA-3072 keygen takes ~1.5 s). */
+const ownerIdentity = () => testIdentity("alice");
 
 const ZERO = new Uint8Array(32);
 const folder = (path: string, mtime = 0): ManifestEntry => ({

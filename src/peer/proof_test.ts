@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { isSfsError } from "../errors.ts";
-import { generateIdentity, type Identity } from "../crypto/identity.ts";
-import { makeProof } from "./proof_fixture.ts";
+import { testIdentity } from "../../tests/identities.ts";
+import { makeProof } from "../../tests/proof_fixture.ts";
 import { PROOF_SUFFIX, verifyWithProof } from "./proof.ts";
 
-let owner: Promise<Identity> | undefined;
-/** One identity for the whole file: RSA-3072 keygen takes ~1.5 s. */
-function ownerIdentity(): Promise<Identity> {
-  owner ??= generateIdentity();
-  return owner;
-}
+/** The owner: a test identity, made once per run (RSA-3072 keygen takes ~1.5 s). */
+const ownerIdentity = () => testIdentity("alice");
 
 /** A temporary folder, removed when the test's `using` scope ends. */
 function tempDir(): { path: string } & Disposable {

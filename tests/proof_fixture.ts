@@ -1,20 +1,20 @@
 /**
  * Test fixture: the proof a receiver will write after a verified transfer (docs/design/folders.md
  * F9), made here straight from the disk, since the transfer does not send signed manifests yet.
- * Used by proof_test.ts and tests/verify_test.ts; not used by sfs itself.
+ * Used by src/peer/proof_test.ts and tests/verify_test.ts.
  */
 import { createHash } from "node:crypto";
-import type { Bytes } from "../crypto/bytes.ts";
-import type { Identity } from "../crypto/identity.ts";
+import type { Bytes } from "../src/crypto/bytes.ts";
+import type { Identity } from "../src/crypto/identity.ts";
 import {
   encodeManifestEntry,
   encodeManifestHeader,
   type ManifestEntry,
   ManifestHasher,
   signManifest,
-} from "./manifest.ts";
-import { encodeProof, PROOF_SUFFIX } from "./proof.ts";
-import { walkTree } from "./tree_walk.ts";
+} from "../src/peer/manifest.ts";
+import { encodeProof, PROOF_SUFFIX } from "../src/peer/proof.ts";
+import { walkTree } from "../src/peer/tree_walk.ts";
 
 /** Writes `target + ".sfs-proof"` for the file or folder at `target`, signed by `identity`. */
 export async function makeProof(
