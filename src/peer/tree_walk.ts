@@ -17,6 +17,7 @@
  * @module
  */
 import { SfsError } from "../errors.ts";
+import { sameFile } from "../fs.ts";
 import { escapeForDisplay } from "../text.ts";
 import { type ExcludePattern, isExcluded, parseExclude } from "./exclude_glob.ts";
 import {
@@ -123,7 +124,7 @@ export class TreeWalk implements AsyncIterable<TreeEntry> {
     if (!root.isDirectory) {
       throw new SfsError("NOT_A_FOLDER", `"${escapeForDisplay(this.#root)}" is not a folder`);
     }
-    const stack: Frame[] = [await this.#open(this.#root, "")];
+    const stack: Frame[] = [await this.#open(this.#root, "", root)];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1];
       if (frame.next === frame.names.length) {
@@ -136,7 +137,7 @@ export class TreeWalk implements AsyncIterable<TreeEntry> {
       const entry = await this.#classify(absolute, relative, stack.length);
       if (entry === undefined) continue;
       yield entry;
-      if (entry.kind === "folder") stack.push(await this.#open(absolute, relative));
+      if (entry.kind === "folder") stack.push(await this.#open(absolute, relative, entry.info));
     }
   }
 
@@ -144,7 +145,7 @@ export class TreeWalk implements AsyncIterable<TreeEntry> {
    * Lists a folder: the names of its files and folders, sorted; what is left out is counted
    * (`readDir` tells symlinks, files and folders apart without a `stat`); collisions are refused.
    */
-  async #open(absolute: string, relative: string): Promise<Frame> {
+  async #open(absolute: string, relative: string, listed: Deno.FileInfo): Promise<Frame> {
     const names: string[] = [];
     for await (const entry of Deno.readDir(absolute)) {
       if (names.length === this.#maxFolderEntries) {
@@ -162,6 +163,14 @@ export class TreeWalk implements AsyncIterable<TreeEntry> {
       } else {
         this.#countSkipped(await Deno.lstat(`${absolute}/${entry.name}`));
       }
+    }
+    // `readDir` follows a symlink, so a folder swapped for one after its `lstat` would be listed
+    // from wherever it points. Deno has no openat/O_NOFOLLOW to pin the folder, so check that it
+    // is still the folder it was; what is left is a swap and a swap back within the listing.
+    // The root alone was found by following a symlink (see the iterator), so it is checked so.
+    const now = relative === "" ? await Deno.stat(absolute) : await Deno.lstat(absolute);
+    if (!now.isDirectory || !sameFile(now, listed)) {
+      throw new SfsError("FILE_CHANGED", `"${escapeForDisplay(relative)}" changed during the walk`);
     }
     names.sort(compareNames);
     // Collisions can only be between siblings. Checked on what is left to share, so that
