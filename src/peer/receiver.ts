@@ -41,6 +41,7 @@ export async function fetchFile(
   const channel = await initiate(transport, identity, {
     require,
     idleTimeoutMs: options.idleTimeoutMs,
+    peerName: "sender",
     verifyResponder: (sender) => {
       if (!constantTimeEqual(sender.fingerprint, options.expectedFingerprint)) {
         throw new SfsError(

@@ -112,6 +112,7 @@ export async function serveTransfer(
     sign: options.sign,
     acceptInitiator: options.acceptReceiver,
     idleTimeoutMs: options.idleTimeoutMs,
+    peerName: "receiver",
   }).catch((err) => {
     closeQuietly(transport);
     throw err;

@@ -1,0 +1,43 @@
+/**
+ * Everyday use (issue 14): what a user sees when the other side refuses, when a connection is
+ * lost or interrupted, and what `--json` prints for scripts.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { formatTicket } from "../src/peer/ticket.ts";
+import { randomFile, tempDir } from "./harness.ts";
+import { testHome, testIdentity } from "./identities.ts";
+import { errorOf, get, readyOf, startSender } from "./peers.ts";
+import { jsonError, registeredHome, sfs, startServer } from "./index_fixture.ts";
+
+Deno.test("sfs get says the sender refused, in its own words for the code", async () => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bob = await testHome(dir.path, "bob");
+  const source = join(dir.path, "a.bin");
+  await randomFile(source, 1000);
+  await using sender = startSender(alice, source);
+  const ready = await readyOf(sender);
+  const unknown = formatTicket({
+    host: "127.0.0.1",
+    port: ready.port,
+    fileId: new Uint8Array(16).fill(0xab),
+    fingerprint: (await testIdentity("alice")).public.fingerprint,
+  });
+  const missing = errorOf(await get(bob, unknown, join(dir.path, "out")));
+  assert.equal(missing.code, "NOT_FOUND");
+  // Who refused is the point of this message, so the test reads it.
+  assert.match(missing.message, /^The sender refused: /);
+});
+
+Deno.test("sfs login says the index server refused", async () => {
+  await using dir = await tempDir();
+  await using server = await startServer(dir.path);
+  const alice = await registeredHome(dir.path, server, "alice");
+  const wrong = await sfs(alice, ["login", "--user", "alice", "--json"], {
+    SFS_PASSWORD: "not the password",
+  });
+  const error = jsonError(wrong);
+  assert.equal(error.code, "AUTH_FAILED");
+  assert.match(error.message, /^The index server refused: /);
+});
