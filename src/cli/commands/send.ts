@@ -15,8 +15,8 @@ interface SendFlags extends IndexFlagValues {
   advertise?: string;
   once?: boolean;
   sign: SignaturePolicy;
-  keyword: string[];
-  to: string[];
+  keyword?: string[];
+  to?: string[];
   index: boolean;
 }
 
@@ -31,8 +31,8 @@ export const SEND_COMMAND: CommandSpec<SendFlags, [string[]]> = {
         .option("--listen <host:port>", "address to listen on", "0.0.0.0:0")
         .option("--advertise <host:port>", "address to put in tickets and announcements")
         .option("--once", "exit after the first successful transfer (and unshare)")
-        .option("--keyword <word>", "search keyword for the index (repeatable)", collect, [])
-        .option("--to <user>", "share only with this index user (repeatable)", collect, [])
+        .option("--keyword <word>", "search keyword for the index (repeatable)", collect)
+        .option("--to <user>", "share only with this index user (repeatable)", collect)
         .option("--no-index", "direct mode even when an index server is configured")
         .addOption(signatureOption("--sign <algorithms>", "signatures to make")),
     ),
