@@ -7,7 +7,17 @@ import { join } from "node:path";
 import { formatTicket } from "../src/peer/ticket.ts";
 import { randomFile, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
-import { errorOf, get, readyOf, startSender } from "./peers.ts";
+import { DEFAULT_CHUNK_SIZE as CHUNK } from "../src/crypto/stream.ts";
+import {
+  doneOf,
+  errorOf,
+  get,
+  readyOf,
+  shareFile,
+  startProxy,
+  startSender,
+  withPort,
+} from "./peers.ts";
 import { jsonError, registeredHome, sfs, startServer } from "./index_fixture.ts";
 
 Deno.test("sfs get says the sender refused, in its own words for the code", async () => {
@@ -40,4 +50,21 @@ Deno.test("sfs login says the index server refused", async () => {
   const error = jsonError(wrong);
   assert.equal(error.code, "AUTH_FAILED");
   assert.match(error.message, /^The index server refused: /);
+});
+
+Deno.test("sfs get reports a connection lost mid-stream as a network failure it can resume", async () => {
+  await using s = await shareFile("cut.bin", 4 * CHUNK);
+  const out = join(s.dir.path, "out");
+  {
+    await using proxy = startProxy(s.ready.port, { cutAfterBytes: Math.floor(2.5 * CHUNK) });
+    const cut = await get(s.bob, withPort(s.ready.ticket, proxy.port), out);
+    // The connection ended: a network failure (exit 4), worth retrying, not a lying sender.
+    assert.equal(cut.code, 4, cut.stderr);
+    const error = errorOf(cut);
+    assert.equal(error.code, "CONNECTION_CLOSED");
+    assert.match(error.hint ?? "", /run the same command again to resume/i);
+  }
+  const again = await get(s.bob, s.ready.ticket, out);
+  assert.ok(Number(doneOf(again).resumed_from) > 0, again.stderr);
+  assert.match(again.stderr, /Resuming "cut\.bin" at \d+ of \d+ bytes/);
 });

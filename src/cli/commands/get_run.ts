@@ -21,6 +21,7 @@ import { connect } from "../../net/connect.ts";
 import { ExitCode, type JsonValue, type Output } from "../output.ts";
 import { trustUser } from "../settings/pins.ts";
 import { Progress } from "../progress.ts";
+import { withResumeHint } from "../resume_hint.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
@@ -148,6 +149,8 @@ async function fetchFrom(
   const progress = new Progress({ quiet: out.quiet || out.json });
   const require = options.require ?? "both";
   using interrupt = onStopSignal();
+  // How much of the file a failure leaves in the part file, for the resume hint.
+  const kept = { bytes: 0, total: 0 };
   try {
     const result = await fetchFile(conn, identity, {
       fileId: source.fileId,
@@ -161,12 +164,17 @@ async function fetchFrom(
       reconnect: () => connect(address),
       onStart: (manifest) => {
         out.event("start", { name: manifest.name, size: manifest.size });
+        Object.assign(kept, { bytes: manifest.offset, total: manifest.size });
         progress.start(manifest.name, manifest.size);
       },
-      onProgress: (received) => progress.update(received),
+      onProgress: (received) => {
+        kept.bytes = received;
+        progress.update(received);
+      },
       onNote: (text) => out.note(text),
     }).catch((err) => {
-      if (!interrupt.signal.aborted || isSfsError(err, "INTERRUPTED")) throw err;
+      if (!interrupt.signal.aborted) throw withResumeHint(err, kept);
+      if (isSfsError(err, "INTERRUPTED")) throw err;
       // Stopped before any chunk arrived: whatever an earlier run kept is still there.
       throw new SfsError("INTERRUPTED", "Interrupted; run the same command again to resume", {
         cause: err,
