@@ -68,3 +68,17 @@ Deno.test("sfs get reports a connection lost mid-stream as a network failure it 
   assert.ok(Number(doneOf(again).resumed_from) > 0, again.stderr);
   assert.match(again.stderr, /Resuming "cut\.bin" at \d+ of \d+ bytes/);
 });
+
+Deno.test("sfs get --json reports progress events, a few a second at most", async () => {
+  await using s = await shareFile("events.bin", 16 * CHUNK);
+  const started = performance.now();
+  const result = await get(s.bob, s.ready.ticket, join(s.dir.path, "out"));
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(result.code, 0, result.stderr);
+  const progress = result.events.filter((e) => e.event === "progress");
+  assert.ok(progress.length >= 2, JSON.stringify(progress));
+  for (const e of progress) assert.equal(e.total, 16 * CHUNK);
+  assert.equal(progress.at(-1)!.bytes, 16 * CHUNK);
+  // At most four a second, plus the first and the last.
+  assert.ok(progress.length <= 4 * seconds + 2, `${progress.length} in ${seconds} s`);
+});

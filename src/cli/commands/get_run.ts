@@ -20,7 +20,7 @@ import { type HostPort, parseHostPort } from "../../net/address.ts";
 import { connect } from "../../net/connect.ts";
 import { ExitCode, type JsonValue, type Output } from "../output.ts";
 import { trustUser } from "../settings/pins.ts";
-import { Progress } from "../progress.ts";
+import { progressFor, type ProgressRow } from "../progress.ts";
 import { withResumeHint } from "../resume_hint.ts";
 
 /** Options of `sfs get`. */
@@ -146,7 +146,8 @@ async function fetchFrom(
   source: Source,
 ): Promise<void> {
   const conn = await connect(address);
-  const progress = new Progress({ quiet: out.quiet || out.json });
+  const progress = progressFor(out);
+  let row: ProgressRow | undefined;
   const require = options.require ?? "both";
   using interrupt = onStopSignal();
   // How much of the file a failure leaves in the part file, for the resume hint.
@@ -165,11 +166,17 @@ async function fetchFrom(
       onStart: (manifest) => {
         out.event("start", { name: manifest.name, size: manifest.size });
         Object.assign(kept, { bytes: manifest.offset, total: manifest.size });
-        progress.start(manifest.name, manifest.size);
+        row = progress.add({
+          label: manifest.name,
+          total: manifest.size,
+          // A resumed download's rate counts only what this run receives.
+          from: manifest.offset,
+          fields: { phase: "transfer", name: manifest.name },
+        });
       },
       onProgress: (received) => {
         kept.bytes = received;
-        progress.update(received);
+        row?.update(received);
       },
       onNote: (text) => out.note(text),
     }).catch((err) => {
@@ -180,10 +187,11 @@ async function fetchFrom(
         cause: err,
       });
     });
-    progress.finish();
+    row?.finish();
     reportDone(out, result, require, source);
   } finally {
-    progress.finish();
+    // A failed download's bar goes: the error says how far it got.
+    row?.remove();
   }
 }
 

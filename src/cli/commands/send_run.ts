@@ -18,6 +18,8 @@ import type { JsonValue, Output } from "../output.ts";
 import { announce, type Announced } from "./send_announce.ts";
 import { serve, type ServeOptions } from "./send_serve.ts";
 import { listenTcp } from "../../net/listener.ts";
+import { progressFor, type ProgressRow } from "../progress.ts";
+import { basename } from "node:path";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags, ServeOptions {
@@ -104,10 +106,27 @@ async function hashFiles(
   out: Output,
 ): Promise<Map<string, SharedFile>> {
   const files = new Map<string, SharedFile>();
+  const board = progressFor(out);
   for (const path of paths) {
     out.note(`Hashing "${path}"…`);
-    const file = await prepareFile(path, identity.public);
-    files.set(toHex(file.id), file);
+    // A large file takes a while to hash before anything is served: show how far it is.
+    let row: ProgressRow | undefined;
+    try {
+      const file = await prepareFile(path, identity.public, {
+        onProgress: (hashed, size) => {
+          row ??= board.add({
+            label: `Hashing ${basename(path)}`,
+            total: size,
+            fields: { phase: "hashing", path },
+          });
+          row.update(hashed);
+        },
+      });
+      row?.finish();
+      files.set(toHex(file.id), file);
+    } finally {
+      row?.remove();
+    }
   }
   return files;
 }

@@ -7,7 +7,7 @@ import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { SharedFile } from "../../peer/sender.ts";
 import { serveFiles } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
-import { Progress } from "../progress.ts";
+import { progressFor, type ProgressRow } from "../progress.ts";
 
 /** How `sfs send` serves. */
 export interface ServeOptions {
@@ -29,7 +29,9 @@ export async function serve(
     onceDone: () => Promise<void>;
   },
 ): Promise<void> {
-  const progress = new Progress({ quiet: out.quiet || out.json });
+  const board = progressFor(out);
+  // One line per receiver in flight, keyed by its connection: two receivers never share one.
+  const rows = new Map<string, ProgressRow>();
   const allowed = how.allowed;
   await serveFiles(listener, identity, {
     lookup: how.lookup,
@@ -47,11 +49,20 @@ export async function serve(
         receiver: formatFingerprint(receiver.fingerprint),
         name: shared.name,
       });
-      progress.start(`→ ${peer}`, shared.size);
+      rows.get(peer)?.remove();
+      rows.set(
+        peer,
+        board.add({
+          label: `→ ${peer} ${shared.name}`,
+          total: shared.size,
+          fields: { phase: "transfer", peer, name: shared.name },
+        }),
+      );
     },
-    onProgress: (_peer, sent) => progress.update(sent),
+    onProgress: (peer, sent) => rows.get(peer)?.update(sent),
     onSent: async (peer, result, last) => {
-      progress.finish();
+      rows.get(peer)?.finish();
+      rows.delete(peer);
       out.event("sent", {
         peer,
         receiver: formatFingerprint(result.receiver.fingerprint),
@@ -64,7 +75,9 @@ export async function serve(
       if (last) await how.onceDone();
     },
     onFailed: (peer, e) => {
-      progress.finish();
+      // Its line goes before the warning, which says how it ended.
+      rows.get(peer)?.remove();
+      rows.delete(peer);
       out.event("transfer_failed", { peer, code: e.code, message: e.message });
       out.warn(`Transfer to ${peer} failed: ${e.message}`);
     },
