@@ -35,9 +35,11 @@ export function screenOf(text: string): string[] {
   const lines: string[] = [""];
   let row = 0;
   const tokens =
+    // deno-lint-ignore no-control-regex -- escape sequences are what is parsed here
     text.replaceAll("\r\n", "\n").match(/\x1b\[[0-9;?]*[A-Za-z]|\r|\n|[^\x1b\r\n]+/g) ??
       [];
   for (const token of tokens) {
+    // deno-lint-ignore no-control-regex -- escape sequences are what is parsed here
     const csi = /^\x1b\[([0-9;?]*)([A-Za-z])$/.exec(token);
     if (token === "\n") {
       row++;
