@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { formatTicket } from "../src/peer/ticket.ts";
-import { randomFile, tempDir } from "./harness.ts";
+import { randomFile, sha256File, startSfs, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import { DEFAULT_CHUNK_SIZE as CHUNK } from "../src/crypto/stream.ts";
 import {
@@ -14,11 +14,20 @@ import {
   get,
   readyOf,
   shareFile,
+  type Sharing,
   startProxy,
   startSender,
   withPort,
 } from "./peers.ts";
-import { jsonError, registeredHome, sfs, startServer } from "./index_fixture.ts";
+import {
+  eventually,
+  jsonError,
+  registeredHome,
+  sfs,
+  startSender as startIndexSender,
+  startServer,
+} from "./index_fixture.ts";
+import { stalledOrExited, startStallingProxy } from "./stall.ts";
 
 Deno.test("sfs get says the sender refused, in its own words for the code", async () => {
   await using dir = await tempDir();
@@ -81,4 +90,86 @@ Deno.test("sfs get --json reports progress events, a few a second at most", asyn
   assert.equal(progress.at(-1)!.bytes, 16 * CHUNK);
   // At most four a second, plus the first and the last.
   assert.ok(progress.length <= 4 * seconds + 2, `${progress.length} in ${seconds} s`);
+});
+
+/** A sender of a 64-chunk file with one receiver held mid-transfer by a stalling proxy. */
+async function senderWithHeldReceiver(s: Sharing) {
+  const proxy = startStallingProxy(s.ready.port, 4);
+  const receiver = get(s.bob, withPort(s.ready.ticket, proxy.port), join(s.dir.path, "out"));
+  await proxy.reached;
+  return { proxy, receiver };
+}
+
+Deno.test("sfs send on Ctrl-C stops accepting, lets the transfer in flight finish, exits 0", async () => {
+  await using s = await shareFile("held.bin", 64 * CHUNK);
+  const { proxy, receiver } = await senderWithHeldReceiver(s);
+  await using _proxy = proxy;
+  Deno.kill(s.sender.pid, "SIGINT");
+  await s.sender.nextEvent((e) => e.event === "stopping");
+  // No new receivers: the port closes (the runtime releases it a moment after the close).
+  await eventually(
+    () =>
+      Deno.connect({ hostname: "127.0.0.1", port: s.ready.port }).then((c) => {
+        c.close();
+        return false;
+      }, () => true),
+    5000,
+    "the port is closed",
+  );
+  proxy.release();
+  const done = await receiver;
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(await sha256File(join(s.dir.path, "out", "held.bin")), s.sha256);
+  assert.equal((await s.sender.status).code, 0, s.sender.stderrText());
+});
+
+Deno.test("sfs send exits 130 at once on a second Ctrl-C", async () => {
+  await using s = await shareFile("held.bin", 64 * CHUNK);
+  const { proxy, receiver } = await senderWithHeldReceiver(s);
+  await using _proxy = proxy;
+  Deno.kill(s.sender.pid, "SIGINT");
+  await s.sender.nextEvent((e) => e.event === "stopping");
+  Deno.kill(s.sender.pid, "SIGINT");
+  assert.equal((await s.sender.status).code, 130, s.sender.stderrText());
+  proxy.release();
+  // The receiver lost its sender: a network failure, with its verified part kept.
+  assert.equal((await receiver).code, 4);
+});
+
+Deno.test("sfs send --once withdraws its listing on Ctrl-C", async () => {
+  await using dir = await tempDir();
+  await using server = await startServer(join(dir.path, "server"));
+  const alice = await registeredHome(dir.path, server, "alice");
+  const bob = await registeredHome(dir.path, server, "bob");
+  const source = join(dir.path, "once.bin");
+  await randomFile(source, 1000);
+  await using sender = await startIndexSender(alice, [source], ["--once"]);
+  const seen = await sfs(bob, ["ls", "--json"]);
+  assert.equal(JSON.parse(seen.stdout.trim()).length, 1, seen.stdout);
+  sender.proc.kill("SIGINT");
+  assert.equal((await sender.proc.status).code, 0, sender.proc.stderrText());
+  const after = await sfs(bob, ["ls", "--json"]);
+  assert.deepEqual(JSON.parse(after.stdout.trim()), [], after.stdout);
+});
+
+Deno.test("sfs get on SIGTERM keeps what it verified, exits 130, and the rerun resumes", async () => {
+  await using s = await shareFile("term.bin", 12 * CHUNK);
+  const out = join(s.dir.path, "out");
+  await using proxy = startStallingProxy(s.ready.port, 6);
+  await using receiver = startSfs(
+    ["get", withPort(s.ready.ticket, proxy.port), "--out", out, "--json"],
+    { home: s.bob },
+  );
+  await stalledOrExited(proxy, receiver);
+  receiver.kill("SIGTERM");
+  assert.equal((await receiver.status).code, 130);
+  await receiver.drained();
+  const stderr = receiver.stderrText();
+  const interrupted = errorOf({ code: 130, stdout: "", stderr, events: [] });
+  assert.equal(interrupted.code, "INTERRUPTED");
+  const kept = /\((\d+) of (\d+) bytes kept\)/.exec(interrupted.message);
+  assert.ok(kept !== null && Number(kept[1]) > 0, interrupted.message);
+  const again = await get(s.bob, s.ready.ticket, out);
+  assert.equal(doneOf(again).resumed_from, Number(kept[1]));
+  assert.match(again.stderr, new RegExp(`Resuming "term\\.bin" at ${kept[1]} of ${kept[2]} bytes`));
 });

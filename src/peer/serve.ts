@@ -30,6 +30,8 @@ export interface ServeFilesOptions extends ServeEvents {
   idleTimeoutMs?: number;
   /** Stop accepting after the first successful transfer. @default false */
   once?: boolean;
+  /** Stops accepting when aborted (Ctrl-C); transfers in flight go on. */
+  stop?: AbortSignal;
   /** Admission limits. @default DEFAULT_SERVE_LIMITS */
   limits?: AdmissionLimits;
   /** Deadline for a connection's handshake. @default HANDSHAKE_TIMEOUT_MS (net/listener.ts) */
@@ -70,7 +72,13 @@ export async function serveFiles(
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     busy,
   });
+  // The loop, not just the listener, is closed: a connection accepted in the same turn is
+  // closed instead of served.
+  const stop = () => loop.close();
+  options.stop?.addEventListener("abort", stop, { once: true });
+  if (options.stop?.aborted) stop();
   await loop.accepting;
+  options.stop?.removeEventListener("abort", stop);
   // With `once`, let any other transfer in flight finish rather than cut it off.
   await loop.settled();
 }

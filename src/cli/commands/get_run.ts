@@ -18,7 +18,8 @@ import { type IndexFlags, withIndex } from "../index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "../listings.ts";
 import { type HostPort, parseHostPort } from "../../net/address.ts";
 import { connect } from "../../net/connect.ts";
-import { ExitCode, type JsonValue, type Output } from "../output.ts";
+import type { JsonValue, Output } from "../output.ts";
+import { onStopSignal } from "../interrupt.ts";
 import { trustUser } from "../settings/pins.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 import { withResumeHint } from "../resume_hint.ts";
@@ -223,25 +224,4 @@ function reportDone(
   );
   out.info(`SHA-256  ${result.sha256}`);
   out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
-}
-
-/**
- * Turns the first SIGINT or SIGTERM into an abort, so the receiver keeps what it verified and
- * the command exits 130 with a resume hint; a second one exits at once (the last recorded
- * state still holds). Disposing removes the listeners.
- */
-function onStopSignal(): Disposable & { signal: AbortSignal } {
-  const controller = new AbortController();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const handler = () => {
-    if (controller.signal.aborted) Deno.exit(ExitCode.INTERRUPTED);
-    controller.abort();
-  };
-  for (const signal of signals) Deno.addSignalListener(signal, handler);
-  return {
-    signal: controller.signal,
-    [Symbol.dispose]() {
-      for (const signal of signals) Deno.removeSignalListener(signal, handler);
-    },
-  };
 }

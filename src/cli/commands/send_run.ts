@@ -17,6 +17,8 @@ import { primaryAddress } from "../../net/interfaces.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { announce, type Announced } from "./send_announce.ts";
 import { serve, type ServeOptions } from "./send_serve.ts";
+import { serveUntilStopped } from "./send_stop.ts";
+import { onStopSignal } from "../interrupt.ts";
 import { listenTcp } from "../../net/listener.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 import { basename } from "node:path";
@@ -69,14 +71,21 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
   const announced = await announceShare(options, out, plan, share);
   const list = [...files.values()];
   reportReady(out, share, list, { announced, recipients: plan.lists.recipients });
+  using stop = onStopSignal();
   try {
-    await serve(listener, identity, options, out, {
+    const served = serve(listener, identity, options, out, {
       lookup: (id) => files.get(toHex(id)),
       allowed: announced?.allowed,
+      stop: stop.signal,
       onceDone: async () => {
         await announced?.session.unshare(list.map((f) => f.id));
       },
     });
+    await serveUntilStopped(served, stop.signal, {
+      files: list,
+      announced,
+      once: options.once ?? false,
+    }, out);
   } finally {
     announced?.session.close();
   }

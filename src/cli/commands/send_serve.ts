@@ -27,6 +27,8 @@ export async function serve(
     lookup: (id: Bytes) => SharedFile | undefined;
     allowed?: ReadonlySet<string>;
     onceDone: () => Promise<void>;
+    /** Stops accepting when aborted (Ctrl-C). */
+    stop?: AbortSignal;
   },
 ): Promise<void> {
   const board = progressFor(out);
@@ -38,6 +40,7 @@ export async function serve(
     sign: options.sign,
     idleTimeoutMs: options.idleTimeoutMs,
     once: options.once,
+    stop: how.stop,
     acceptReceiver: allowed === undefined ? undefined : (receiver) => {
       if (!allowed.has(toHex(receiver.fingerprint))) {
         throw new SfsError("REFUSED", "These files are not shared with your key");
