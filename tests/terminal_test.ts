@@ -10,6 +10,13 @@ import { testHome } from "./identities.ts";
 import { get, withPort } from "./peers.ts";
 import { startStallingProxy } from "./stall.ts";
 import { screenOf, screenShows, startSfsInTerminal } from "./terminal.ts";
+import {
+  PASSWORD,
+  registeredHome,
+  sfs,
+  startSender as startIndexSender,
+  startServer,
+} from "./index_fixture.ts";
 
 const LONG_NAME = "a-very-long-file-name-that-goes-on-and-on-and-on-for-ever-2026-12-04.tar.gz";
 
@@ -107,4 +114,33 @@ Deno.test("sfs send removes a failed receiver's line before its warning", async 
   await receiver;
   const lines = await screenShows(sender, (l) => l.some((line) => line.includes("failed")));
   assert.deepEqual(receiverLines(lines), [], lines.join("\n"));
+});
+
+Deno.test("sfs ls fits 80 columns, keeps the ID whole, and --mine says with whom", async () => {
+  await using dir = await tempDir();
+  await using server = await startServer(join(dir.path, "server"));
+  const alice = await registeredHome(dir.path, server, "alice");
+  await registeredHome(dir.path, server, "bob");
+  const source = join(dir.path, LONG_NAME);
+  await randomFile(source, 1000);
+  await using sender = await startIndexSender(alice, [source], ["--to", "bob", "--yes"]);
+  await using ls = startSfsInTerminal(["ls", "--mine"], {
+    home: alice,
+    env: { SFS_PASSWORD: PASSWORD },
+  });
+  assert.equal((await ls.status).code, 0, ls.stdoutText());
+  await ls.drained();
+  const lines = screenOf(ls.stdoutText());
+  const header = lines.findIndex((line) => line.startsWith("ID "));
+  assert.ok(header >= 0, lines.join("\n"));
+  const table = lines.slice(header);
+  for (const line of table) assert.ok([...line].length < 80, `${line.length}: ${line}`);
+  assert.match(table[0], /\sTO\s/);
+  assert.ok(table[1].startsWith(`${sender.id} `), table[1]);
+  assert.match(table[1], /…[^ ]*\.tar\.gz .*\sbob\s/);
+  // --json has every value whole.
+  const json = await sfs(alice, ["ls", "--mine", "--json"]);
+  const [listing] = JSON.parse(json.stdout.trim());
+  assert.equal(listing.name, LONG_NAME);
+  assert.deepEqual(listing.recipients, ["bob"]);
 });

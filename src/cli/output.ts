@@ -234,6 +234,20 @@ export class Output {
     writeAll(this.#stdout, jsonLine(value));
   }
 
+  /**
+   * Widest a result line may be: one less than the terminal's width (a character in the last
+   * column makes some terminals wrap), unlimited when stdout is not a terminal, so a pipe gets
+   * every value whole.
+   */
+  resultWidth(): number {
+    if (this.#stdout !== Deno.stdout || !Deno.stdout.isTerminal()) return Infinity;
+    try {
+      return (Deno.consoleSize().columns || 80) - 1;
+    } catch {
+      return 79;
+    }
+  }
+
   /** Prints a human-readable result line on stdout; does nothing in JSON mode. */
   info(text: string): void {
     if (this.json) return;

@@ -98,7 +98,7 @@ async function resolveThroughIndex(
   if (valid.length > 1) {
     const views = valid.map(listingView);
     out.event("ambiguous", { matches: views.map(listingJson) });
-    for (const line of formatListingTable(views)) out.info(line);
+    for (const line of formatListingTable(views, { width: out.resultWidth() })) out.info(line);
     throw new SfsError("USAGE", `${valid.length} files are named "${what}"`, {
       hint: "Run sfs get again with one of the IDs above",
     });
