@@ -14,7 +14,13 @@ export const DEFAULT_SERVE_LIMITS: AdmissionLimits = { maxPending: 64, maxActive
 
 /** Where each transfer's progress and outcome are reported; `peer` is its remote address. */
 export interface ServeEvents {
-  onStart?: (peer: string, file: ServeResult["file"], receiver: PublicIdentity) => void;
+  /** `firstByte` is where the transfer starts: above 0 when the receiver resumes. */
+  onStart?: (
+    peer: string,
+    file: ServeResult["file"],
+    receiver: PublicIdentity,
+    firstByte: number,
+  ) => void;
   onProgress?: (peer: string, sentBytes: number) => void;
   /** `last` is true for the transfer that ends a `once` share (the listener is closed). */
   onSent?: (peer: string, result: ServeResult, last: boolean) => void | Promise<void>;
@@ -103,7 +109,7 @@ function serveOne(
     // A HELLO with a copied public key is only a claim: the connection stays pending (evicted
     // oldest first, the deadline running) until its GET opened under the session keys.
     admitProven: () => connection.prove(),
-    onStart: (file, receiver) => options.onStart?.(peer, file, receiver),
+    onStart: (file, receiver, firstByte) => options.onStart?.(peer, file, receiver, firstByte),
     onProgress: (sent) => options.onProgress?.(peer, sent),
   });
 }

@@ -7,7 +7,7 @@ import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { SharedFile } from "../../peer/sender.ts";
 import { serveFiles } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
-import { progressFor, type ProgressRow } from "../progress.ts";
+import { progressFor, type ProgressRow, type RowOptions } from "../progress.ts";
 
 /** How `sfs send` serves. */
 export interface ServeOptions {
@@ -46,21 +46,14 @@ export async function serve(
         throw new SfsError("REFUSED", "These files are not shared with your key");
       }
     },
-    onStart: (peer, shared, receiver) => {
+    onStart: (peer, shared, receiver, firstByte) => {
       out.event("start", {
         peer,
         receiver: formatFingerprint(receiver.fingerprint),
         name: shared.name,
       });
       rows.get(peer)?.remove();
-      rows.set(
-        peer,
-        board.add({
-          label: `→ ${peer} ${shared.name}`,
-          total: shared.size,
-          fields: { phase: "transfer", peer, name: shared.name },
-        }),
-      );
+      rows.set(peer, board.add(receiverRow(peer, shared, firstByte)));
     },
     onProgress: (peer, sent) => rows.get(peer)?.update(sent),
     onSent: async (peer, result, last) => {
@@ -85,4 +78,23 @@ export async function serve(
       out.warn(`Transfer to ${peer} failed: ${e.message}`);
     },
   });
+}
+
+/**
+ * The progress line of one receiver: named by `known.peerLabel` (its index username, or
+ * "relayed") when the caller knows it, else by its address; a resumed transfer's rate counts
+ * only what this connection sends.
+ */
+export function receiverRow(
+  peer: string,
+  file: SharedFile,
+  firstByte: number,
+  known: { peerLabel?: string; route?: string } = {},
+): RowOptions {
+  return {
+    label: `→ ${known.peerLabel ?? peer} ${file.name}`,
+    total: file.size,
+    from: firstByte,
+    fields: { phase: "transfer", peer, name: file.name, route: known.route },
+  };
 }
