@@ -106,7 +106,8 @@ function createProgram(onSelect: (selection: Selection) => void, how: { json: bo
     .option("--debug", "show stack traces")
     .exitOverride()
     .configureOutput({ outputError: () => {} })
-    .showHelpAfterError(!how.json);
+    .showHelpAfterError(!how.json)
+    .addHelpText("after", examplesHelp());
   for (const command of COMMANDS) {
     const declared = program.command(command.name).description(command.describe)
       .addHelpText("after", examplesHelp(command.name));

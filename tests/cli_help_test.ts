@@ -4,9 +4,9 @@ import { COMMANDS } from "../main.ts";
 import { runSfs } from "./harness.ts";
 
 Deno.test("sfs CMD --help ends with examples for every command", async (t) => {
-  for (const command of COMMANDS) {
-    await t.step(command.name, async () => {
-      const help = await runSfs([command.name, "--help"]);
+  for (const command of [...COMMANDS.map((c) => c.name), "(sfs itself)"]) {
+    await t.step(command, async () => {
+      const help = await runSfs(command.startsWith("(") ? ["--help"] : [command, "--help"]);
       assert.equal(help.code, 0, help.stderr);
       const examples = help.stdout.trimEnd().split("\nExamples:\n");
       assert.equal(examples.length, 2, help.stdout);

@@ -24,9 +24,15 @@ export const HELP_EXAMPLES: { readonly [command: string]: readonly string[] } = 
   unshare: ["sfs unshare 3f2a9c0d1e4b5a6978808a9b0c1d2e3f"],
 };
 
-/** The text `--help` ends with for `command`; empty when it has no examples. */
-export function examplesHelp(command: string): string {
-  const lines = HELP_EXAMPLES[command];
+/** What `sfs --help` ends with: the two commands of a first transfer. */
+export const PROGRAM_EXAMPLES: readonly string[] = [
+  "sfs send report.pdf                    # on the sending machine: prints a ticket",
+  "sfs get 'sfs://…' --out ~/Downloads    # on the receiving machine",
+];
+
+/** The text `--help` ends with for `command` (undefined: `sfs` itself); empty without any. */
+export function examplesHelp(command?: string): string {
+  const lines = command === undefined ? PROGRAM_EXAMPLES : HELP_EXAMPLES[command];
   if (lines === undefined || lines.length === 0) return "";
   return `\nExamples:\n${lines.map((line) => `  ${line}`).join("\n")}\n`;
 }
