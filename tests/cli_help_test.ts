@@ -18,6 +18,7 @@ Deno.test("sfs CMD --help ends with examples for every command", async (t) => {
 Deno.test("sfs send --help shows no empty default for repeatable options", async () => {
   const help = await runSfs(["send", "--help"]);
   assert.match(help.stdout, /--keyword <word>/);
+  assert.match(help.stdout, /--advertise <host:port>/);
   assert.doesNotMatch(help.stdout, /default: \[\]/);
 });
 

@@ -21,7 +21,10 @@ export const HELP_EXAMPLES: { readonly [command: string]: readonly string[] } = 
   login: ["sfs login --user alice", "sfs login --user alice --rotate-keys"],
   search: ["sfs search quarterly report", "sfs search q3 --limit 10 --json"],
   ls: ["sfs ls", "sfs ls --mine    # your files, and with whom each is shared"],
-  unshare: ["sfs unshare 3f2a9c0d1e4b5a6978808a9b0c1d2e3f"],
+  unshare: ["sfs unshare 3f2a9c0d1e4b5a6978808a9b0c1d2e3f", "sfs unshare report.pdf"],
+  contacts: ["sfs contacts", "sfs contacts --json"],
+  trust: ["sfs trust bob                  # after bob's key changed: shows both, asks"],
+  forget: ["sfs forget bob", "sfs forget index.example.org:9999"],
 };
 
 /** What `sfs --help` ends with: the two commands of a first transfer. */

@@ -8,6 +8,7 @@ import type { SharedFile } from "../../peer/sender.ts";
 import { serveFiles } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
 import { progressFor, type ProgressRow, type RowOptions } from "../progress.ts";
+import { PeerBook, type PeerView, viewFields } from "./send_peers.ts";
 
 /** How `sfs send` serves. */
 export interface ServeOptions {
@@ -29,12 +30,17 @@ export async function serve(
     onceDone: () => Promise<void>;
     /** Stops accepting when aborted (Ctrl-C). */
     stop?: AbortSignal;
+    /** Who the receivers are (usernames, relayed connections). @default an empty book */
+    peers?: PeerBook;
   },
 ): Promise<void> {
   const board = progressFor(out);
   // One line per receiver in flight, keyed by its connection: two receivers never share one.
   const rows = new Map<string, ProgressRow>();
   const allowed = how.allowed;
+  const peers = how.peers ?? new PeerBook();
+  /** Peers whose transfer started: one that leaves before asking is no failed transfer. */
+  const started = new Set<string>();
   await serveFiles(listener, identity, {
     lookup: how.lookup,
     sign: options.sign,
@@ -47,25 +53,34 @@ export async function serve(
       }
     },
     onStart: (peer, shared, receiver, firstByte) => {
+      const view = peers.view(peer, receiver.fingerprint);
+      started.add(peer);
       out.event("start", {
         peer,
         receiver: formatFingerprint(receiver.fingerprint),
         name: shared.name,
+        ...viewFields(view),
       });
       rows.get(peer)?.remove();
-      rows.set(peer, board.add(receiverRow(peer, shared, firstByte)));
+      rows.set(peer, board.add(receiverRow(peer, shared, firstByte, view)));
     },
     onProgress: (peer, sent) => rows.get(peer)?.update(sent),
     onSent: async (peer, result, last) => {
       rows.get(peer)?.finish();
       rows.delete(peer);
+      const view = peers.view(peer, result.receiver.fingerprint);
+      started.delete(peer);
+      peers.forget(peer);
       out.event("sent", {
         peer,
         receiver: formatFingerprint(result.receiver.fingerprint),
         bytes: result.bytesSent,
+        ...viewFields(view),
       });
       out.note(
-        `Sent "${result.file.name}" to ${peer} (${formatFingerprint(result.receiver.fingerprint)})`,
+        `Sent "${result.file.name}" to ${view.label} (${
+          formatFingerprint(result.receiver.fingerprint)
+        })`,
       );
       // The process is about to stop serving: take the files off the index, not just offline.
       if (last) await how.onceDone();
@@ -74,27 +89,34 @@ export async function serve(
       // Its line goes before the warning, which says how it ended.
       rows.get(peer)?.remove();
       rows.delete(peer);
-      out.event("transfer_failed", { peer, code: e.code, message: e.message });
-      out.warn(`Transfer to ${peer} failed: ${e.message}`);
+      const view = peers.view(peer);
+      const wasStarted = started.delete(peer);
+      peers.forget(peer);
+      out.event("transfer_failed", { peer, code: e.code, message: e.message, ...viewFields(view) });
+      // A receiver racing several of our addresses closes the ones that lost (§10.1): a
+      // connection closed before any file was asked for is worth a note, not a warning.
+      if (!wasStarted && e.code === "CONNECTION_CLOSED") {
+        out.note(`${view.label} connected and left before asking for a file`);
+      } else out.warn(`Transfer to ${view.label} failed: ${e.message}`);
     },
   });
 }
 
 /**
- * The progress line of one receiver: named by `known.peerLabel` (its index username, or
- * "relayed") when the caller knows it, else by its address; a resumed transfer's rate counts
- * only what this connection sends.
+ * The progress line of one receiver, named as `view` shows it (its index username when known,
+ * "relayed" for a connection through the relay, else its address); a resumed transfer's rate
+ * counts only what this connection sends.
  */
 export function receiverRow(
   peer: string,
   file: SharedFile,
   firstByte: number,
-  known: { peerLabel?: string; route?: string } = {},
+  view: Pick<PeerView, "label" | "route">,
 ): RowOptions {
   return {
-    label: `→ ${known.peerLabel ?? peer} ${file.name}`,
+    label: `→ ${view.label} ${file.name}`,
     total: file.size,
     from: firstByte,
-    fields: { phase: "transfer", peer, name: file.name, route: known.route },
+    fields: { phase: "transfer", peer, name: file.name, route: view.route },
   };
 }
