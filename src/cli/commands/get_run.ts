@@ -186,6 +186,8 @@ async function fetchFrom(
       onStart: (manifest) => {
         out.event("start", { name: manifest.name, size: manifest.size });
         Object.assign(kept, { bytes: manifest.offset, total: manifest.size });
+        // A download that starts over (the sender refused the resume point) starts again here.
+        row?.remove();
         row = progress.add({
           label: manifest.name,
           total: manifest.size,
