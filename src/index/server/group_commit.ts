@@ -56,28 +56,28 @@ export class GroupCommit {
     this.#pending.push({ row, resolve, reject });
     if (!this.#scheduled) {
       this.#scheduled = true;
-      this.#schedule(() => this.#flush());
+      this.#schedule(() => void this.#flush());
     }
     return promise;
   }
 
-  #flush(): void {
+  async #flush(): Promise<void> {
     this.#scheduled = false;
     const batch = this.#pending.splice(0, this.#maxBatch);
     if (this.#pending.length > 0) {
       this.#scheduled = true;
-      this.#schedule(() => this.#flush());
+      this.#schedule(() => void this.#flush());
     }
     if (batch.length === 0) return;
     try {
-      this.#store.announceMany(batch.map((p) => p.row));
+      await this.#store.announceMany(batch.map((p) => p.row));
     } catch (err) {
       if (batch.length === 1) return batch[0].reject(err);
       // The transaction is all or nothing, so one refused row (another user's file id, say)
       // rolled back the others: store each alone, so only the offending request fails.
       for (const p of batch) {
         try {
-          this.#store.announce(p.row);
+          await this.#store.announce(p.row);
           p.resolve();
         } catch (err) {
           p.reject(err);

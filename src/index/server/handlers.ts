@@ -3,8 +3,8 @@
  * every check the protocol asks for. The accept loop (server.ts) owns sockets and channels; this
  * module owns the rules, so it can be tested without either.
  *
- * Store calls are synchronous and short; the slow parts (scrypt, signature checks) are awaited,
- * so one connection's work never holds up the others for long.
+ * Store calls, scrypt and signature checks are awaited, so one connection's work never holds up
+ * the others for long.
  */
 import { SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
@@ -136,48 +136,52 @@ export class IndexHandlers {
       case MessageType.AUTH:
         return await this.#auth(state, request);
       case MessageType.USER_KEYS:
-        return this.#userKeys(request);
+        return await this.#userKeys(request);
       case MessageType.ANNOUNCE:
         return await this.#announce(state, request);
       case MessageType.HEARTBEAT: {
-        const user = this.#requireUser(state);
-        if (state.sessionId !== undefined) this.#store.heartbeat(state.sessionId);
-        this.#reportWithdrawals(state, user);
+        const user = await this.#requireUser(state);
+        if (state.sessionId !== undefined) await this.#store.heartbeat(state.sessionId);
+        await this.#reportWithdrawals(state, user);
         return { type: MessageType.OK };
       }
       case MessageType.UNSHARE: {
-        const user = this.#requireUser(state);
+        const user = await this.#requireUser(state);
         const id = toHex(request.fileId);
-        if (!this.#store.unshare(user.id, id)) {
+        if (!await this.#store.unshare(user.id, id)) {
           throw new SfsError("NOT_FOUND", `You share no file with id ${id}`);
         }
         this.#log("unshare", { user: user.username, id });
         return { type: MessageType.OK };
       }
       case MessageType.SEARCH:
-        return this.#listings(this.#store.search(request.query, {
-          viewer: state.userId,
-          limit: request.limit,
-          offset: request.offset,
-        }));
+        return this.#listings(
+          await this.#store.search(request.query, {
+            viewer: state.userId,
+            limit: request.limit,
+            offset: request.offset,
+          }),
+        );
       case MessageType.LIST:
-        return this.#listings(this.#store.list({
-          viewer: state.userId,
-          mine: request.mine,
-          limit: request.limit,
-          offset: request.offset,
-        }));
+        return this.#listings(
+          await this.#store.list({
+            viewer: state.userId,
+            mine: request.mine,
+            limit: request.limit,
+            offset: request.offset,
+          }),
+        );
       case MessageType.RESOLVE:
-        return this.#resolve(state, request);
+        return await this.#resolve(state, request);
       default:
         throw new SfsError("UNEXPECTED_MESSAGE", `Message ${request.type} is not a request`);
     }
   }
 
   /** Marks the connection's sharing session offline; its files stay listed as offline. */
-  closed(state: ConnectionState): void {
+  async closed(state: ConnectionState): Promise<void> {
     if (state.sessionId === undefined) return;
-    this.#store.setOffline(state.sessionId);
+    await this.#store.setOffline(state.sessionId);
     this.#log("offline", { session: state.sessionId });
   }
 
@@ -191,7 +195,7 @@ export class IndexHandlers {
     await verifyProof(state.peer, state.transcriptHash, request.username, request.proof, "both");
     await this.#throttled(state, key, () => this.#throttle.registration(state.host));
     const passwordHash = await hashPassword(request.password, this.#hashOptions);
-    const userId = this.#store.createUser({
+    const userId = await this.#store.createUser({
       username: request.username,
       passwordHash,
       identity: state.peer.encoded,
@@ -211,17 +215,17 @@ export class IndexHandlers {
     const key = validateUsername(request.username);
     await verifyProof(state.peer, state.transcriptHash, request.username, request.proof, "both");
     await this.#throttled(state, key, () => this.#throttle.beforeLogin(key, state.host));
-    const user = this.#store.getUser(key);
+    const user = await this.#store.getUser(key);
     // Unknown users cost one hash too, against a dummy, so timing does not reveal who exists.
     const ok = await verifyPassword(request.password, user?.passwordHash ?? await this.#dummy());
     if (user === undefined || !ok) {
-      this.#throttle.loginFailed(key, state.host);
+      await this.#throttle.loginFailed(key, state.host);
       this.#log("login_failed", { user: key, address: state.address });
       throw new SfsError("AUTH_FAILED", LOGIN_FAILED);
     }
-    this.#throttle.loginSucceeded(key, state.host);
+    await this.#throttle.loginSucceeded(key, state.host);
     if (needsRehash(user.passwordHash, this.#hashOptions)) {
-      this.#store.updatePasswordHash(
+      await this.#store.updatePasswordHash(
         user.id,
         await hashPassword(request.password, this.#hashOptions),
       );
@@ -229,9 +233,9 @@ export class IndexHandlers {
     const fingerprint = formatFingerprint(state.peer.fingerprint);
     let rotated = false;
     if (request.rotateKeys && user.fingerprint !== fingerprint) {
-      this.#store.updateUserKeys(user.id, state.peer.encoded, fingerprint);
+      await this.#store.updateUserKeys(user.id, state.peer.encoded, fingerprint);
       // Announcements signed by the old keys could no longer be verified by anyone.
-      const withdrawn = this.#store.unshareAll(user.id);
+      const withdrawn = await this.#store.unshareAll(user.id);
       this.#log("rotate_keys", { user: user.username, fingerprint, withdrawn });
       rotated = true;
     }
@@ -252,7 +256,7 @@ export class IndexHandlers {
       this.#log("auth_failed", { user: key, address: state.address });
       throw new SfsError("AUTH_FAILED", AUTH_FAILED_TEXT);
     };
-    const user = this.#store.getUser(key);
+    const user = await this.#store.getUser(key);
     if (user === undefined || user.fingerprint !== formatFingerprint(state.peer.fingerprint)) {
       return fail();
     }
@@ -273,10 +277,10 @@ export class IndexHandlers {
     return { type: MessageType.OK };
   }
 
-  #userKeys(request: UserKeys): UserKeysReply {
+  async #userKeys(request: UserKeys): Promise<UserKeysReply> {
     const users = [];
     for (const name of request.usernames) {
-      const user = this.#store.getUser(name);
+      const user = await this.#store.getUser(name);
       if (user !== undefined) {
         users.push({ username: user.username, identity: new Uint8Array(user.identity) });
       }
@@ -285,7 +289,7 @@ export class IndexHandlers {
   }
 
   async #announce(state: ConnectionState, request: Announce): Promise<Message> {
-    const user = this.#requireUser(state);
+    const user = await this.#requireUser(state);
     // The channel's peer is the registered identity (checked by #requireUser), so its keys are
     // the ones the announcement must verify against.
     const a = await verifyAnnouncement(request.announcement, request.signatures, state.peer);
@@ -297,7 +301,7 @@ export class IndexHandlers {
     }
     if (state.sessionId === undefined) {
       const sessionId = crypto.randomUUID();
-      this.#store.setOnline(user.id, sessionId, state.address);
+      await this.#store.setOnline(user.id, sessionId, state.address);
       state.sessionId = sessionId;
     }
     const id = toHex(a.fileId);
@@ -333,13 +337,13 @@ export class IndexHandlers {
    * unshared meanwhile (by `sfs unshare` elsewhere): the reply is ERROR WITHDRAWN, and the
    * client re-announces to learn which (each withdrawn one is refused with WITHDRAWN).
    */
-  #reportWithdrawals(state: ConnectionState, user: User): void {
+  async #reportWithdrawals(state: ConnectionState, user: User): Promise<void> {
     const announced = state.announced;
     if (announced === undefined || state.withdrawalsCheckedAt === undefined) return;
     const since = state.withdrawalsCheckedAt;
     state.withdrawalsCheckedAt = this.#now();
     let withdrawn = 0;
-    for (const w of this.#store.withdrawalsSince(user.id, since)) {
+    for (const w of await this.#store.withdrawalsSince(user.id, since)) {
       const createdAt = announced.get(w.id);
       if (createdAt !== undefined && createdAt <= w.createdAt) {
         announced.delete(w.id);
@@ -353,15 +357,15 @@ export class IndexHandlers {
     }
   }
 
-  #resolve(state: ConnectionState, request: Resolve): Listings {
+  async #resolve(state: ConnectionState, request: Resolve): Promise<Listings> {
     const query = request.query.trim();
     if (isFileIdQuery(query)) {
       // An id names one file or none: no fallback to names, where anyone can pick one that
       // spells the id of a file hidden from this user or withdrawn.
-      const found = this.#store.get(query.toLowerCase(), state.userId);
+      const found = await this.#store.get(query.toLowerCase(), state.userId);
       return this.#listings(found === undefined ? [] : [found]);
     }
-    return this.#listings(this.#store.findByName(query, state.userId));
+    return this.#listings(await this.#store.findByName(query, state.userId));
   }
 
   #listings(rows: ListingRecord[]): Listings {
@@ -395,8 +399,10 @@ export class IndexHandlers {
   }
 
   /** The authenticated user, re-read so a key change made meanwhile takes effect at once. */
-  #requireUser(state: ConnectionState): User {
-    const user = state.userId === undefined ? undefined : this.#store.getUserById(state.userId);
+  async #requireUser(state: ConnectionState): Promise<User> {
+    const user = state.userId === undefined
+      ? undefined
+      : await this.#store.getUserById(state.userId);
     if (user === undefined || user.fingerprint !== formatFingerprint(state.peer.fingerprint)) {
       throw new SfsError("AUTH_FAILED", "Authenticate first (AUTH, LOGIN or REGISTER)");
     }

@@ -75,6 +75,7 @@ export class IndexServer {
   readonly #connections = new Set<Connection>();
   readonly #loop: AcceptLoop;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #chores = new Set<Promise<void>>();
   readonly #log: (event: string, fields: LogFields) => void;
   #stopping = false;
   #stopped: Promise<void> | undefined;
@@ -85,9 +86,9 @@ export class IndexServer {
     this.#store = options.store;
     this.#log = options.log ?? (() => {});
     this.#handlers = new IndexHandlers(options.store, options);
-    // Nobody is connected yet, so every session the database remembers as online is stale
-    // (left over from a crash).
-    this.#store.expireStale(0);
+    // Nobody is connected to this process yet, so the sessions the database remembers as online
+    // are stale (left over from a crash) unless another server on the same database holds them.
+    this.#housekeeping(() => this.#store.expireOrphans());
     const presenceTimeout = options.presenceTimeoutMs ?? PRESENCE_TIMEOUT_MS;
     const retention = options.sessionRetentionMs ?? DEFAULT_SESSION_RETENTION_MS;
     this.#timers.push(
@@ -97,9 +98,9 @@ export class IndexServer {
       ),
       setInterval(
         () =>
-          this.#housekeeping(() => {
-            this.#store.pruneOfflineSessions(retention);
-            this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
+          this.#housekeeping(async () => {
+            await this.#store.pruneOfflineSessions(retention);
+            await this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
           }),
         PRUNE_EVERY_MS,
       ),
@@ -156,7 +157,8 @@ export class IndexServer {
     clearTimeout(timer);
     for (const c of this.#connections) closeConnection(c);
     await this.#loop.settled();
-    this.#store.close();
+    await Promise.allSettled(this.#chores);
+    await this.#store.close();
     this.#log("stopped", {});
   }
 
@@ -249,13 +251,20 @@ export class IndexServer {
     });
   }
 
-  /** Runs a store chore; a failure is logged, never allowed to kill the server. */
-  #housekeeping(chore: () => unknown): void {
-    try {
-      chore();
-    } catch (err) {
-      this.#log("error", { message: err instanceof Error ? err.message : String(err) });
-    }
+  /**
+   * Runs a store chore; a failure is logged, never allowed to kill the server. Chores still
+   * running at shutdown are waited for before the store closes.
+   */
+  #housekeeping(chore: () => Promise<unknown>): void {
+    const running = (async () => {
+      try {
+        await chore();
+      } catch (err) {
+        this.#log("error", { message: err instanceof Error ? err.message : String(err) });
+      }
+    })();
+    this.#chores.add(running);
+    running.finally(() => this.#chores.delete(running));
   }
 }
 
