@@ -19,11 +19,14 @@ const MARK_RE = /\p{M}/gu;
 /** tsvector positions stop at 16383; later tokens share it (phrases there may overmatch). */
 const MAX_POSITION = 16383;
 
-/** `text` cut into normalized tokens: NFD without combining marks, lower case. */
+/**
+ * `text` cut into normalized tokens: NFD without combining marks, lower case, final sigma as
+ * sigma (as unicode61 folds it). Compared with unicode61 on mixed scripts, the one known
+ * difference left: a letter whose mark unicode61 keeps (Greek "ᾳ" stays, here it is "α").
+ */
 export function tokens(text: string): string[] {
-  return text.normalize("NFD").replace(MARK_RE, "").normalize("NFC").toLowerCase().match(
-    TOKEN_RE,
-  ) ?? [];
+  const folded = text.normalize("NFD").replace(MARK_RE, "").normalize("NFC").toLowerCase();
+  return folded.replaceAll("ς", "σ").match(TOKEN_RE) ?? [];
 }
 
 /**

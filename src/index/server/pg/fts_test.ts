@@ -11,6 +11,7 @@ Deno.test("tokens() cuts like unicode61: letters and digits, folded, without acc
   ]);
   assert.deepEqual(tokens("Re\u0301sume\u0301 Café"), ["resume", "cafe"]);
   assert.deepEqual(tokens("日本語のファイル"), ["日本語のファイル"]);
+  assert.deepEqual(tokens("ΟΔΟΣ οδος"), ["οδοσ", "οδοσ"]);
   assert.deepEqual(tokens(" - * 🙂 "), []);
 });
 
