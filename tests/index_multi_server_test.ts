@@ -21,18 +21,25 @@ import {
 } from "./index_fixture.ts";
 import { freshDatabase, pgMissing } from "./store_backends.ts";
 
-/** Starts `sfs server --db URL --json` with SFS_HOME `home` (where its identity lives). */
-async function startPgServer(home: string, url: string): Promise<ServerProcess> {
+/**
+ * Starts `sfs server --db URL --json` with SFS_HOME `home` (where its identity lives), plus
+ * `extra` arguments; with `url` undefined the database comes from `env` (SFS_DB).
+ */
+async function startPgServer(
+  home: string,
+  url: string | undefined,
+  { extra = [], env = {} }: { extra?: string[]; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
   const proc = startSfs([
     "server",
     "--listen",
     "127.0.0.1:0",
-    "--db",
-    url,
+    ...(url === undefined ? [] : ["--db", url]),
     "--json",
     "--max-registrations-per-address",
     "10000",
-  ], { home });
+    ...extra,
+  ], { home, env });
   const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
   const port = Number(listening.port);
   return {
@@ -143,5 +150,33 @@ Deno.test({
     });
     sender.proc.kill("SIGTERM");
     assert.ok(!b.proc.stdoutText().includes("pw-never-printed"), "nor in B's log");
+  },
+});
+
+Deno.test({
+  name: "servers started together on an empty home make one identity; --identity shares it",
+  ignore: pgMissing(),
+  async fn() {
+    await using db = await freshDatabase();
+    await using dir = await tempDir();
+    const home = join(dir.path, "fresh-home");
+    await Deno.mkdir(home);
+    // Both generate a key at once (SFS_DB names the database); one file wins, both load it.
+    const starting = [1, 2].map(() => startPgServer(home, undefined, { env: { SFS_DB: db.url } }));
+    await using a = await starting[0];
+    await using b = await starting[1];
+    assert.equal(a.fingerprint, b.fingerprint);
+    const names = [];
+    for await (const entry of Deno.readDir(home)) names.push(entry.name);
+    assert.deepEqual(names.filter((n) => n.startsWith("server-identity")), [
+      "server-identity.json",
+    ]);
+    // A server elsewhere, given that file, presents the same key.
+    const other = join(dir.path, "other-home");
+    await Deno.mkdir(other);
+    await using c = await startPgServer(other, db.url, {
+      extra: ["--identity", join(home, "server-identity.json")],
+    });
+    assert.equal(c.fingerprint, a.fingerprint);
   },
 });
