@@ -3,7 +3,9 @@
  * (`synchronous = FULL`: an acknowledged announcement survives power loss), and the sync blocks
  * the event loop, so one transaction per ANNOUNCE caps the whole server at one fsync per
  * announcement. Announcements that arrive together are therefore stored in one transaction and
- * share its fsync; each request is still answered only after its row is durable.
+ * share its fsync; each request is still answered only after its row is durable. With
+ * PostgreSQL the sync does not block, but a commit still costs a WAL flush and a round trip per
+ * statement, so batching pays there too.
  *
  * The queue is bounded: a connection has at most one request in flight (§12.1), so it never
  * holds more rows than there are connections, and one transaction takes at most `maxBatch`.

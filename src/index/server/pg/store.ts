@@ -390,7 +390,24 @@ export class PgStore implements IndexStore {
     const [row] = await this.#run((sql) =>
       sql<{ server_id: string }[]>`
         SELECT s.server_id FROM sessions s JOIN servers v ON v.id = s.server_id
-        WHERE s.id = ${sessionId} AND s.online AND v.last_seen >= ${cutoff}`
+        WHERE s.id = ${sessionId} AND s.online AND s.last_seen >= ${cutoff}
+          AND v.last_seen >= ${cutoff}`
+    );
+    return row?.server_id;
+  }
+
+  /**
+   * The server holding the connection of the session that serves file `id`, while that server
+   * and session are alive (see {@linkcode sessionServer}); undefined otherwise. Visibility is
+   * not checked here: ask only for a listing the viewer was shown.
+   */
+  async listingServer(id: string): Promise<string | undefined> {
+    const cutoff = this.#now() - this.#presenceTimeoutMs;
+    const [row] = await this.#run((sql) =>
+      sql<{ server_id: string }[]>`
+        SELECT s.server_id FROM announcements a
+        JOIN sessions s ON s.id = a.session_id JOIN servers v ON v.id = s.server_id
+        WHERE a.id = ${id} AND s.online AND s.last_seen >= ${cutoff} AND v.last_seen >= ${cutoff}`
     );
     return row?.server_id;
   }

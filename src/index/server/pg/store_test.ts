@@ -122,6 +122,8 @@ Deno.test({
     await s.a.announce(file);
     assert.equal((await s.b.get(file.id))?.online, true);
     assert.equal(await s.b.sessionServer("s-alice"), s.a.serverId);
+    assert.equal(await s.b.listingServer(file.id), s.a.serverId);
+    assert.equal(await s.b.listingServer("00".repeat(16)), undefined);
 
     // No heartbeat for the whole timeout: offline on B before any sweep ran.
     s.clock.ms += TIMEOUT + 1;
