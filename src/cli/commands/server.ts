@@ -4,7 +4,7 @@
  */
 import { parseHostPort } from "../../net/address.ts";
 import type { CommandSpec } from "./command.ts";
-import { parseCount } from "./options.ts";
+import { parseCount, parseDuration } from "./options.ts";
 
 interface ServerFlags {
   listen: string;
@@ -14,6 +14,7 @@ interface ServerFlags {
   idleTimeout: string;
   maxListingsPerUser: string;
   maxRegistrationsPerAddress: string;
+  listingTtl: string;
 }
 
 /** Runs an index server. */
@@ -34,7 +35,8 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
       .option("--max-connections <n>", "connections served at once", "256")
       .option("--idle-timeout <seconds>", "close connections silent this long", "60")
       .option("--max-listings-per-user <n>", "listings one account may have", "1000")
-      .option("--max-registrations-per-address <n>", "new accounts per address an hour", "10"),
+      .option("--max-registrations-per-address <n>", "new accounts per address an hour", "10")
+      .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d"),
   async run({ flags }, { home, out }) {
     const { runServer } = await import("./server_run.ts");
     await runServer({
@@ -54,6 +56,7 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
         "--max-registrations-per-address",
         1_000_000,
       ),
+      listingTtlMs: parseDuration(flags.listingTtl, "--listing-ttl", 365),
     }, out);
   },
 };
