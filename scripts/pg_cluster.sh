@@ -69,7 +69,12 @@ start() {
     log "root needs a postgres user to own the cluster; none exists"
     exit 1
   fi
-  dir="$(mktemp -d "${TMPDIR:-/tmp}/sfs-pg.XXXXXX")"
+  # As root the cluster belongs to `postgres`, who may not reach into root's TMPDIR: use /tmp.
+  if [[ "$(id -u)" -eq 0 ]]; then
+    dir="$(mktemp -d /tmp/sfs-pg.XXXXXX)"
+  else
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/sfs-pg.XXXXXX")"
+  fi
   chmod 0755 "$dir"
   [[ "$(id -u)" -eq 0 ]] && chown postgres "$dir"
   as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
