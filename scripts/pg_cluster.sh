@@ -96,7 +96,12 @@ start() {
       exit 1
     fi
   done
-  as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres sfs_test
+  if ! as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres sfs_test; then
+    log "createdb failed; stopping the cluster"
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >&2 || true
+    rm -rf "$dir"
+    exit 1
+  fi
   echo "SFS_TEST_PG_URL=postgres://postgres@127.0.0.1:$port/sfs_test"
   echo "SFS_TEST_PG_DIR=$dir"
 }
