@@ -78,7 +78,12 @@ start() {
   chmod 0755 "$dir"
   [[ "$(id -u)" -eq 0 ]] && chown postgres "$dir"
   as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
-    >"$dir/initdb.log" 2>&1 || { log "initdb failed:"; cat "$dir/initdb.log" >&2; exit 1; }
+    >"$dir/initdb.log" 2>&1 || {
+    log "initdb failed:"
+    cat "$dir/initdb.log" >&2
+    rm -rf "$dir"
+    exit 1
+  }
   local tries=0
   while :; do
     port="$(free_port)"
@@ -93,6 +98,7 @@ start() {
     if [[ $tries -ge 3 ]]; then
       log "pg_ctl start failed:"
       cat "$dir/server.log" >&2 || true
+      rm -rf "$dir"
       exit 1
     fi
   done
