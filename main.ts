@@ -19,6 +19,7 @@ import { SEND_COMMAND } from "./src/cli/commands/send.ts";
 import { SERVER_COMMAND } from "./src/cli/commands/server.ts";
 import { TRUST_COMMAND } from "./src/cli/commands/trust.ts";
 import { UNSHARE_COMMAND } from "./src/cli/commands/unshare.ts";
+import { VERIFY_COMMAND } from "./src/cli/commands/verify.ts";
 import { WHOAMI_COMMAND } from "./src/cli/commands/whoami.ts";
 import { createContext, createOutput, type GlobalFlags } from "./src/cli/context.ts";
 import { exitCodeFor, type Output } from "./src/cli/output.ts";
@@ -40,6 +41,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   CONTACTS_COMMAND,
   TRUST_COMMAND,
   FORGET_COMMAND,
+  VERIFY_COMMAND,
 ];
 
 /** The command argv names, with what commander parsed for it. */

@@ -10,6 +10,8 @@ export const ErrorCode = {
   EXISTS: "EXISTS",
   ALREADY_REGISTERED: "ALREADY_REGISTERED",
   UNSAFE_NAME: "UNSAFE_NAME",
+  NAME_COLLISION: "NAME_COLLISION",
+  TREE_LIMIT: "TREE_LIMIT",
   IO: "IO",
   // Files and folders: what the user can do about each differs, so each has its code
   NO_SPACE: "NO_SPACE",
@@ -125,6 +127,8 @@ const CODES: { readonly [C in ErrorCode]: CodeInfo } = {
   EXISTS: row("Already exists", "other"),
   ALREADY_REGISTERED: row("Already registered", "other"),
   UNSAFE_NAME: row("Unsafe file name", "other"),
+  NAME_COLLISION: row("Two names in the folder would be the same file", "other"),
+  TREE_LIMIT: row("The folder is too deep or too large", "other"),
   IO: row("A file could not be read or written", "other", "resumable"),
   NO_SPACE: row("Out of disk space", "other", "resumable"),
   READ_ONLY: row("Read-only file system", "other"),

@@ -18,6 +18,8 @@ const EXPECTED: { readonly [C in ErrorCode]: readonly [number, readonly Property
   EXISTS: [1, []],
   ALREADY_REGISTERED: [1, []],
   UNSAFE_NAME: [1, []],
+  NAME_COLLISION: [1, []],
+  TREE_LIMIT: [1, []],
   IO: [1, ["resumable"]],
   NO_SPACE: [1, ["resumable"]],
   READ_ONLY: [1, []],

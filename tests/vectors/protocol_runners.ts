@@ -38,7 +38,7 @@ const ED25519_PKCS8_PREFIX = "302e020100300506032b657004220420";
 const FRAME_HEADER_BYTES = 5;
 
 /** The signature set of a vector; an empty field means "not signed with this algorithm" (§5). */
-function signaturesOf(v: Vector): Signatures {
+export function signaturesOf(v: Vector): Signatures {
   const rsa = v.hex("rsa_signature");
   const ed25519 = v.hex("ed25519_signature");
   return {
@@ -47,7 +47,7 @@ function signaturesOf(v: Vector): Signatures {
   };
 }
 
-function policyOf(v: Vector): SignaturePolicy {
+export function policyOf(v: Vector): SignaturePolicy {
   const policy = v.text("required");
   assert.ok((SIGNATURE_POLICIES as string[]).includes(policy), `${v.file}: bad policy`);
   return policy as SignaturePolicy;
@@ -57,7 +57,11 @@ function policyOf(v: Vector): SignaturePolicy {
  * For an `ok` vector, checks the labelled bytes and remakes the Ed25519 signature from the seed;
  * returns the signer to verify against.
  */
-async function signerOf(v: Vector, label: string, data: Uint8Array): Promise<PublicIdentity> {
+export async function signerOf(
+  v: Vector,
+  label: string,
+  data: Uint8Array,
+): Promise<PublicIdentity> {
   const signer = await decodePublicIdentity(v.hex("signer_identity"));
   if (v.expect !== "ok") return signer;
   const signed = labelled(label, data);
