@@ -1,4 +1,7 @@
-/** `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite. */
+/**
+ * `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite and
+ * the PostgreSQL driver.
+ */
 import { parseHostPort } from "../../net/address.ts";
 import type { CommandSpec } from "./command.ts";
 import { parseCount, parseDuration } from "./options.ts";
@@ -6,6 +9,7 @@ import { parseCount, parseDuration } from "./options.ts";
 interface ServerFlags {
   listen: string;
   db?: string;
+  identity?: string;
   maxConnections: string;
   idleTimeout: string;
   maxListingsPerUser: string;
@@ -20,7 +24,14 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
   configure: (command) =>
     command
       .option("--listen <host:port>", "address to listen on", "0.0.0.0:9999")
-      .option("--db <path>", "SQLite database (default: index.db in the sfs home)")
+      .option(
+        "--db <path|url>",
+        "SQLite file, or postgres://USER@HOST:PORT/DB (default: $SFS_DB, else index.db in the sfs home)",
+      )
+      .option(
+        "--identity <file>",
+        "server identity file (default: next to the SQLite file, or in the sfs home)",
+      )
       .option("--max-connections <n>", "connections served at once", "256")
       .option("--idle-timeout <seconds>", "close connections silent this long", "60")
       .option("--max-listings-per-user <n>", "listings one account may have", "1000")
@@ -31,7 +42,8 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
     await runServer({
       home,
       listen: parseHostPort(flags.listen, "--listen", { listener: true }),
-      db: flags.db,
+      db: flags.db ?? (Deno.env.get("SFS_DB") || undefined),
+      identity: flags.identity,
       maxConnections: parseCount(flags.maxConnections, "--max-connections", 65_535),
       idleTimeoutMs: parseCount(flags.idleTimeout, "--idle-timeout", 86_400) * 1000,
       maxListingsPerUser: parseCount(

@@ -5,8 +5,8 @@
  * function over a shared {@link HandlerContext}, in one file per concern (handlers_*.ts); a new
  * request is a new function there and one line in {@link IndexHandlers.handle}.
  *
- * Store calls are synchronous and short; the slow parts (scrypt, signature checks) are awaited,
- * so one connection's work never holds up the others for long.
+ * Store calls, scrypt and signature checks are awaited, so one connection's work never holds up
+ * the others for long.
  */
 import { SfsError } from "../../errors.ts";
 import { type Message, MessageType } from "../../wire/messages.ts";
@@ -87,28 +87,28 @@ export class IndexHandlers {
       case MessageType.AUTH:
         return await auth(ctx, state, request);
       case MessageType.USER_KEYS:
-        return userKeys(ctx, request);
+        return await userKeys(ctx, request);
       case MessageType.ANNOUNCE:
         return await announce(ctx, state, request);
       case MessageType.HEARTBEAT:
-        return heartbeat(ctx, state);
+        return await heartbeat(ctx, state);
       case MessageType.UNSHARE:
-        return unshare(ctx, state, request);
+        return await unshare(ctx, state, request);
       case MessageType.SEARCH:
-        return search(ctx, state, request);
+        return await search(ctx, state, request);
       case MessageType.LIST:
-        return list(ctx, state, request);
+        return await list(ctx, state, request);
       case MessageType.RESOLVE:
-        return resolve(ctx, state, request);
+        return await resolve(ctx, state, request);
       default:
         throw new SfsError("UNEXPECTED_MESSAGE", `Message ${request.type} is not a request`);
     }
   }
 
   /** Marks the connection's sharing session offline; its files stay listed as offline. */
-  closed(state: ConnectionState): void {
+  async closed(state: ConnectionState): Promise<void> {
     if (state.sessionId === undefined) return;
-    this.#ctx.store.setOffline(state.sessionId);
+    await this.#ctx.store.setOffline(state.sessionId);
     this.#ctx.log("offline", { session: state.sessionId });
   }
 }

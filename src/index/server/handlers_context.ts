@@ -57,8 +57,8 @@ export interface ConnectionState {
 }
 
 /** The authenticated user, re-read so a key change made meanwhile takes effect at once. */
-export function requireUser(ctx: HandlerContext, state: ConnectionState): User {
-  const user = state.userId === undefined ? undefined : ctx.store.getUserById(state.userId);
+export async function requireUser(ctx: HandlerContext, state: ConnectionState): Promise<User> {
+  const user = state.userId === undefined ? undefined : await ctx.store.getUserById(state.userId);
   if (user === undefined || user.fingerprint !== formatFingerprint(state.peer.fingerprint)) {
     throw new SfsError("AUTH_FAILED", "Authenticate first (AUTH, LOGIN or REGISTER)");
   }

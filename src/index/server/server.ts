@@ -78,6 +78,7 @@ export class IndexServer {
   readonly #connections = new Set<Connection>();
   readonly #loop: AcceptLoop;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #chores = new Set<Promise<void>>();
   readonly #log: (event: string, fields: LogFields) => void;
   #stopping = false;
   #stopped: Promise<void> | undefined;
@@ -88,14 +89,14 @@ export class IndexServer {
     this.#store = options.store;
     this.#log = options.log ?? (() => {});
     this.#handlers = new IndexHandlers(options.store, options);
-    // Nobody is connected yet, so every session the database remembers as online is stale
-    // (left over from a crash).
-    this.#store.expireStale(0);
+    // Nobody is connected to this process yet, so the sessions the database remembers as online
+    // are stale (left over from a crash) unless another server on the same database holds them.
+    this.#housekeeping(() => this.#store.expireOrphans());
     const presenceTimeout = options.presenceTimeoutMs ?? PRESENCE_TIMEOUT_MS;
     const retention = options.sessionRetentionMs ?? DEFAULT_SESSION_RETENTION_MS;
-    const prune = () => {
-      this.#store.pruneOfflineSessions(retention);
-      this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
+    const prune = async () => {
+      await this.#store.pruneOfflineSessions(retention);
+      await this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
     };
     // At start too: a server that was down for days must not serve listings that expired.
     this.#housekeeping(prune);
@@ -159,7 +160,8 @@ export class IndexServer {
     clearTimeout(timer);
     for (const c of this.#connections) closeConnection(c);
     await this.#loop.settled();
-    this.#store.close();
+    await Promise.allSettled(this.#chores);
+    await this.#store.close();
     this.#log("stopped", {});
   }
 
@@ -252,13 +254,20 @@ export class IndexServer {
     });
   }
 
-  /** Runs a store chore; a failure is logged, never allowed to kill the server. */
-  #housekeeping(chore: () => unknown): void {
-    try {
-      chore();
-    } catch (err) {
-      this.#log("error", { message: err instanceof Error ? err.message : String(err) });
-    }
+  /**
+   * Runs a store chore; a failure is logged, never allowed to kill the server. Chores still
+   * running at shutdown are waited for before the store closes.
+   */
+  #housekeeping(chore: () => Promise<unknown>): void {
+    const running = (async () => {
+      try {
+        await chore();
+      } catch (err) {
+        this.#log("error", { message: err instanceof Error ? err.message : String(err) });
+      }
+    })();
+    this.#chores.add(running);
+    running.finally(() => this.#chores.delete(running));
   }
 }
 
