@@ -12,18 +12,27 @@ export interface LendableConn {
   close(): void;
 }
 
-/** Reads and writes go to the connection; close() closes it unless it was taken back. */
+/**
+ * Reads and writes go to the connection; close() closes it unless it was taken back. Bytes
+ * already read from the connection to look at them (`prefix`) are read again first.
+ */
 export class Lent<C extends LendableConn> {
   readonly #conn: C;
+  #prefix: Uint8Array;
   #taken = false;
 
-  constructor(conn: C) {
+  constructor(conn: C, options: { prefix?: Uint8Array } = {}) {
     this.#conn = conn;
+    this.#prefix = options.prefix ?? new Uint8Array();
   }
 
-  /** Reads from the connection. */
+  /** Reads the prefix left, then from the connection. */
   read(buffer: Uint8Array): Promise<number | null> {
-    return this.#conn.read(buffer);
+    if (this.#prefix.length === 0) return this.#conn.read(buffer);
+    const n = Math.min(buffer.length, this.#prefix.length);
+    buffer.set(this.#prefix.subarray(0, n));
+    this.#prefix = this.#prefix.subarray(n);
+    return Promise.resolve(n);
   }
 
   /** Writes to the connection. */
@@ -36,8 +45,12 @@ export class Lent<C extends LendableConn> {
     if (!this.#taken) closeQuietly(this.#conn);
   }
 
-  /** Takes the connection back: later close() calls leave it open. */
+  /**
+   * Takes the connection back: later close() calls leave it open. Throws if part of the prefix
+   * was never read (it would be lost).
+   */
   take(): C {
+    if (this.#prefix.length > 0) throw new Error("The connection's prefix was not read");
     this.#taken = true;
     return this.#conn;
   }

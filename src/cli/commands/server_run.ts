@@ -8,6 +8,7 @@ import { formatFingerprint, generateIdentity, type Identity } from "../../crypto
 import { importIdentity } from "../../crypto/keystore.ts";
 import type { LogFields } from "../../index/server/handlers.ts";
 import { IndexServer } from "../../index/server/server.ts";
+import type { RelayLimits } from "../../index/server/relay.ts";
 import { IndexStore } from "../../index/server/store.ts";
 import { formatHostPort, type HostPort } from "../../net/address.ts";
 import type { Output } from "../output.ts";
@@ -33,6 +34,8 @@ export interface ServerOptions {
   maxListingsPerUser?: number;
   /** Registrations per client address (IPv6: /64) an hour. @default 10 */
   maxRegistrationsPerAddress?: number;
+  /** Relay limits (docs/PROTOCOL.md §13.6), or false for `--no-relay`. @default {DEFAULT_RELAY_LIMITS} */
+  relay?: Partial<RelayLimits> | false;
 }
 
 /** Runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
@@ -66,6 +69,7 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       idleTimeoutMs: options.idleTimeoutMs,
       maxListingsPerUser: options.maxListingsPerUser,
       maxRegistrationsPerAddress: options.maxRegistrationsPerAddress,
+      relay: options.relay,
       log,
     });
   } catch (err) {

@@ -96,6 +96,8 @@ export class RelayBroker {
   readonly #handovers = new WeakMap<object, RelayHandover>();
   readonly #perUser = new Map<number, number>();
   readonly #perAddress = new Map<string, number>();
+  /** Bytes relayed for each sharing user since the server started (logged with each session). */
+  readonly #bytesPerUser = new Map<number, number>();
   readonly #stop = new AbortController();
   #sessions = 0;
   #order = 0;
@@ -255,11 +257,14 @@ export class RelayBroker {
         idleTimeoutMs: this.limits.idleTimeoutMs,
         signal: this.#stop.signal,
       });
+      const bytes = result.aToB + result.bToA;
+      bump(this.#bytesPerUser, handover.userId, bytes);
       this.#log("relay_end", {
         ...fields,
         toSender: result.aToB,
         toReceiver: result.bToA,
-        bytes: result.aToB + result.bToA,
+        bytes,
+        userBytes: this.#bytesPerUser.get(handover.userId) ?? 0,
         ms: Date.now() - started,
         reason: result.reason,
       });
