@@ -7,11 +7,11 @@ import {
   encodeHelloReplyUnsigned,
   encodeMessage,
   MAX_ERROR_TEXT_BYTES,
-  MAX_WIRE_NAME_BYTES,
   type Message,
   MessageType,
   PLAIN_TYPES,
 } from "./messages.ts";
+import { MAX_WIRE_NAME_BYTES } from "./message_fields.ts";
 
 function bytes(length: number, seed = 1): Bytes {
   return Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
