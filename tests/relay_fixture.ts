@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { constantTimeEqual } from "../src/crypto/bytes.ts";
+import { type Bytes, constantTimeEqual } from "../src/crypto/bytes.ts";
 import type { Identity } from "../src/crypto/identity.ts";
 import { IndexClient } from "../src/index/client/client.ts";
 import { dialRelay } from "../src/index/client/relay_dial.ts";
@@ -230,7 +230,7 @@ export interface FetchRelayedOptions {
   /** Folder to save into. @default a new folder in the world's dir */
   outDir?: string;
   /** The sender's fingerprint the receiver expects. @default the share owner's */
-  expected?: Uint8Array;
+  expected?: Bytes;
 }
 
 /** Dials the relay for `share` and fetches it there with the real receiver code. */

@@ -212,7 +212,7 @@ Deno.test("a relay pairing the receiver with another sender is refused before an
 });
 
 /** Sends a sender leg's first frame and reads what the server answers before it closes. */
-async function join(world: RelayWorld, first: Uint8Array): Promise<string | undefined> {
+async function sendLegFrame(world: RelayWorld, first: Uint8Array): Promise<string | undefined> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: world.port });
   try {
     await writeAll(conn, first);
@@ -231,12 +231,12 @@ Deno.test("a pairing token is good once: a replayed or unknown RELAY_JOIN is ref
   const bob = await world.account("bob");
   await fetchRelayed(world, share, { identity: bob });
   assert.equal(share.legs.length, 1);
-  assert.equal(await join(world, share.legs[0].firstBytes), "REFUSED");
+  assert.equal(await sendLegFrame(world, share.legs[0].firstBytes), "REFUSED");
   const unknown = frameOf({
     type: MessageType.RELAY_JOIN,
     pairingToken: crypto.getRandomValues(new Uint8Array(16)),
   });
-  assert.equal(await join(world, unknown), "REFUSED");
+  assert.equal(await sendLegFrame(world, unknown), "REFUSED");
 });
 
 function frameOf(message: Parameters<typeof encodeMessage>[0]): Uint8Array {

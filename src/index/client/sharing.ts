@@ -19,16 +19,14 @@ import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import { closeQuietly } from "../../closable.ts";
 import { FrameKind, FrameWriter } from "../../wire/frame.ts";
 import { withType } from "../../wire/channel.ts";
-import { encodeMessage, MessageType, type RelayDial } from "../../wire/messages.ts";
+import { encodeMessage, MessageType } from "../../wire/messages.ts";
+import { RELAY_TOKEN_BYTES, type RelayDial } from "../../wire/index_messages.ts";
 import { decodeAnnouncement, type SignedAnnouncement } from "../protocol/announcement.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
 import type { IndexClient } from "./client.ts";
 
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
-
-/** Bytes of a per-share relay token (§13.2). */
-export const RELAY_TOKEN_BYTES = 16;
 
 /** The part of {@link IndexClient} a session uses; the relay part only when relaying. */
 export type ShareClient =

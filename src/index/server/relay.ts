@@ -8,11 +8,9 @@
 import { SfsError } from "../../errors.ts";
 import { type Bytes, constantTimeEqual, toHex } from "../../crypto/bytes.ts";
 import { splice, type SpliceEnd } from "../../net/splice.ts";
+import { RELAY_TOKEN_BYTES } from "../../wire/index_messages.ts";
 import { addressKey } from "./throttle.ts";
-import type { LogFields } from "./handlers.ts";
-
-/** Bytes of a relay token (§13.2) and of a pairing token (§13.3). */
-export const RELAY_TOKEN_BYTES = 16;
+import type { LogFields } from "./handlers_context.ts";
 
 /** The relay's limits (§13.6). */
 export interface RelayLimits {
@@ -144,7 +142,7 @@ export class RelayBroker {
   }
 
   /** The sharer whose relay token for `fileId` equals `token`, if one is live. */
-  byToken(fileId: string, token: Bytes): RelaySharer | undefined {
+  byToken(fileId: string, token: Uint8Array): RelaySharer | undefined {
     let found: Registration | undefined;
     for (const r of this.#files.get(fileId)?.values() ?? []) {
       // Every candidate is compared, in constant time, so timing tells nothing of the token.

@@ -10,7 +10,7 @@ import { Lent } from "../../net/lent.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../../wire/frame.ts";
 import { withType } from "../../wire/channel.ts";
 import { encodeMessage, MessageType } from "../../wire/messages.ts";
-import { RELAY_TOKEN_BYTES } from "./relay.ts";
+import { RELAY_TOKEN_BYTES } from "../../wire/index_messages.ts";
 
 /** A connection's first frame: a sender's leg with its pairing token, or an index client. */
 export type FirstFrame =

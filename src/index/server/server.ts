@@ -105,7 +105,7 @@ export class IndexServer {
       limits: options.relay || {},
       log: this.#log,
     });
-    this.#handlers = new IndexHandlers(options.store, { ...options, relay: this.#relay });
+    this.#handlers = new IndexHandlers(options.store, { ...options, relayBroker: this.#relay });
     // Nobody is connected yet, so every session the database remembers as online is stale
     // (left over from a crash).
     this.#store.expireStale(0);
