@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Bytes, constantTimeEqual } from "../src/crypto/bytes.ts";
-import type { Identity } from "../src/crypto/identity.ts";
+import { type Identity, parseFingerprint } from "../src/crypto/identity.ts";
 import { IndexClient } from "../src/index/client/client.ts";
 import { dialRelay } from "../src/index/client/relay_dial.ts";
 import { ShareSession } from "../src/index/client/sharing.ts";
@@ -23,6 +23,7 @@ import {
   serveTransfer,
   type SharedFile,
 } from "../src/peer/sender.ts";
+import { type SfsProcess, startSfs } from "./harness.ts";
 import { testIdentity } from "./identities.ts";
 
 const PASSWORD = "correct horse battery";
@@ -37,11 +38,13 @@ export interface LogEntry {
 
 /** A running index server with its relay, and the accounts made on it. */
 export interface RelayWorld extends AsyncDisposable {
-  readonly server: IndexServer;
+  /** The server, when it runs in this process. */
+  readonly server?: IndexServer;
   readonly port: number;
   readonly dir: string;
+  /** What the server logged, when it runs in this process. */
   readonly log: LogEntry[];
-  readonly serverIdentity: Identity;
+  readonly serverFingerprint: Bytes;
   /** Registers `name` (a test identity of that name) once. */
   account(name: string): Promise<Identity>;
   /** An IndexClient as `name`, authenticated when `auth`. */
@@ -64,19 +67,60 @@ export async function startRelayWorld(
     relay,
     log: (event, fields) => log.push({ event, fields }),
   });
-  const port = server.addr.port;
+  return worldOn(server.addr.port, serverIdentity.public.fingerprint, dir, {
+    server,
+    log,
+    stop: () => server.shutdown(1000),
+  });
+}
+
+/**
+ * Starts a real `sfs server` process on 127.0.0.1 with `args` added (relay flags), its database
+ * in a new temporary folder.
+ */
+export async function startRelayServerProcess(
+  args: readonly string[],
+): Promise<RelayWorld & { readonly proc: SfsProcess }> {
+  const dir = await Deno.makeTempDir({ prefix: "sfs-relay-test-" });
+  const proc = startSfs([
+    "server",
+    "--listen",
+    "127.0.0.1:0",
+    "--db",
+    join(dir, "index.db"),
+    "--json",
+    "--max-registrations-per-address",
+    "10000",
+    ...args,
+  ], { home: dir });
+  const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
+  const world = worldOn(
+    Number(listening.port),
+    parseFingerprint(String(listening.fingerprint)),
+    dir,
+    { log: [], stop: async () => await proc[Symbol.asyncDispose]() },
+  );
+  return Object.assign(world, { proc });
+}
+
+function worldOn(
+  port: number,
+  serverFingerprint: Bytes,
+  dir: string,
+  parts: { server?: IndexServer; log: LogEntry[]; stop: () => Promise<void> },
+): RelayWorld {
   const registered = new Map<string, Promise<Identity>>();
   const clients: IndexClient[] = [];
   const world: RelayWorld = {
-    server,
+    server: parts.server,
     port,
     dir,
-    log,
-    serverIdentity,
+    log: parts.log,
+    serverFingerprint,
     async client(identity, auth) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       const client = await IndexClient.connect(conn, identity, {
-        verifyServer: (s) => pinned(s.fingerprint, serverIdentity),
+        verifyServer: (s) => pinned(s.fingerprint, serverFingerprint),
       });
       clients.push(client);
       if (auth !== undefined) await client.auth(auth);
@@ -98,15 +142,15 @@ export async function startRelayWorld(
     },
     async [Symbol.asyncDispose]() {
       for (const client of clients) client.close();
-      await server.shutdown(1000);
+      await parts.stop();
       await Deno.remove(dir, { recursive: true });
     },
   };
   return world;
 }
 
-function pinned(fingerprint: Uint8Array, expected: Identity): void {
-  assert.ok(constantTimeEqual(fingerprint, expected.public.fingerprint), "server key pinned");
+function pinned(fingerprint: Uint8Array, expected: Bytes): void {
+  assert.ok(constantTimeEqual(fingerprint, expected), "server key pinned");
 }
 
 /** A file shared through the index with relaying on, served by the real sender code. */
@@ -170,6 +214,8 @@ export async function shareRelayed(
   const session = await ShareSession.start({
     connect: () => world.client(owner, ownerName),
     announcements: [signed],
+    // Heartbeats often, so pushes arrive while replies are awaited too (§13.4).
+    heartbeatMs: 50,
     relay: {
       dial: async () => {
         const conn = await Deno.connect({ hostname: "127.0.0.1", port: world.port });
@@ -261,7 +307,7 @@ export function dialRelayTo(
     token: options.token,
   }, {
     identity: options.identity,
-    verifyServer: (s) => pinned(s.fingerprint, world.serverIdentity),
+    verifyServer: (s) => pinned(s.fingerprint, world.serverFingerprint),
     authenticate: options.auth === undefined ? undefined : (client) => client.auth(options.auth!),
   });
 }

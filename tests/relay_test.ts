@@ -257,7 +257,7 @@ Deno.test("the relay's limits: total, per user, per address, pairing and idle ti
     await assert.rejects(dialRelayTo(world, share.file.id, { identity: bob }), code("BUSY"));
     held.close();
     // The slot comes back once the session ended.
-    await waitFor(() => world.server.relaySessionCount === 0, "the session ended");
+    await waitFor(() => world.server!.relaySessionCount === 0, "the session ended");
     (await dialRelayTo(world, share.file.id, { identity: bob })).close();
   });
   await t.step("per sharing user → RATE_LIMITED", async () => {
@@ -298,7 +298,7 @@ Deno.test("the relay's limits: total, per user, per address, pairing and idle ti
       code("CONNECTION_FAILED"),
     );
     mute.close();
-    assert.equal(world.server.relaySessionCount, 0, "its slot is free again");
+    assert.equal(world.server!.relaySessionCount, 0, "its slot is free again");
   });
   await t.step("silence both ways ends a session", async () => {
     await using world = await startRelayWorld({ idleTimeoutMs: 200 });
@@ -312,7 +312,7 @@ Deno.test("the relay's limits: total, per user, per address, pairing and idle ti
   });
 });
 
-Deno.test("sfs server --no-relay: a receiver is told RELAY_OFF", async () => {
+Deno.test("an index server without relay tells a receiver RELAY_OFF", async () => {
   await using world = await startRelayWorld(false);
   await using share = await shareRelayed(world, "alice");
   const bob = await testIdentity("bob");

@@ -51,6 +51,7 @@ export async function relay(
       sender: leg,
       reservation,
       userId: sharer.userId,
+      username: ctx.store.getUserById(sharer.userId)?.username ?? String(sharer.userId),
       fileId: id,
       address: state.address,
     });

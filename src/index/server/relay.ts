@@ -56,6 +56,8 @@ export interface RelayHandover {
   readonly sender: RelayLeg;
   readonly reservation: RelayReservation;
   readonly userId: number;
+  /** The sharing user's name, for the log. */
+  readonly username: string;
   readonly fileId: string;
   readonly address: string;
 }
@@ -248,7 +250,7 @@ export class RelayBroker {
   /** Copies between the receiver's connection and the sender's leg, then logs the session. */
   async run(receiver: RelayLeg, handover: RelayHandover): Promise<void> {
     const started = Date.now();
-    const fields = { user: handover.userId, id: handover.fileId, address: handover.address };
+    const fields = { user: handover.username, id: handover.fileId, address: handover.address };
     this.#log("relay_start", fields);
     try {
       const result = await splice(receiver, handover.sender, {
