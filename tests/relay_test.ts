@@ -150,7 +150,7 @@ Deno.test("a tap between receiver and relay sees no plaintext, no file id, no ke
     assert.equal(seen.indexOf(share.file.id), -1);
     assert.equal(seen.indexOf(Buffer.from(toHex(share.file.id))), -1);
   });
-  // Handshake version 1 sends both identities in the clear (SECURITY.md §2.1); version 2 hides
+  // Handshake version 1 sends both identities in the clear (SECURITY.md, section 2.1); version 2 hides
   // them, and so this leg shows none.
   await t.step({
     name: "no public key or fingerprint of either party",
