@@ -166,6 +166,8 @@ export interface RelayShare extends AsyncDisposable {
   readonly served: Promise<ServeResult | Error>[];
   /** Receivers that got as far as a GET (onStart). */
   readonly started: number[];
+  /** The index connections the session opened, oldest first (it reconnects after a failure). */
+  readonly connections: IndexClient[];
   /** The leg connections the session opened, with every byte it wrote first. */
   readonly legs: { firstBytes: Uint8Array }[];
 }
@@ -211,8 +213,14 @@ export async function shareRelayed(
   const started: number[] = [];
   const legs: { firstBytes: Uint8Array }[] = [];
   const open = new Set<Deno.Conn>();
+  const connections: IndexClient[] = [];
   const session = await ShareSession.start({
-    connect: () => world.client(owner, ownerName),
+    connect: async () => {
+      const client = await world.client(owner, ownerName);
+      connections.push(client);
+      return client;
+    },
+    reconnectMs: 20,
     announcements: [signed],
     // Heartbeats often, so pushes arrive while replies are awaited too (§13.4).
     heartbeatMs: 50,
@@ -248,6 +256,7 @@ export async function shareRelayed(
     session,
     served,
     started,
+    connections,
     legs,
     async [Symbol.asyncDispose]() {
       session.close();

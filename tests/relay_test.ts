@@ -94,6 +94,46 @@ async function t_refused(
   await assert.rejects(dialRelayTo(world, fileId, { identity, token }), code("REFUSED"));
 }
 
+Deno.test("a sharing session registers its relay token again after it reconnects", async () => {
+  await using world = await startRelayWorld();
+  await using share = await shareRelayed(world, "alice", { recipients: ["carol"] });
+  const stranger = await testIdentity("erin");
+  const token = share.session.relayTokenFor(share.file.id)!;
+  // The index connection fails: the server forgets its tokens with it.
+  share.connections[0].close();
+  await waitFor(() => share.connections.length === 2, "the session reconnected");
+  await waitFor(() => !share.connections[1].closed, "and is online");
+  // The same token (the one its tickets carry) works on the new connection.
+  for (let attempt = 0;; attempt++) {
+    try {
+      const result = await fetchRelayed(world, share, { identity: stranger, token });
+      assert.equal(await sha256File(result.path), toHex(share.file.sha256));
+      break;
+    } catch (err) {
+      // Until the re-announce and its RELAY_TOKEN are through, the token names no sender.
+      if (!isSfsError(err, "REFUSED") || attempt > 100) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+});
+
+Deno.test("a file unshared while shared is no longer relayed, not even with its token", async () => {
+  await using world = await startRelayWorld();
+  await using share = await shareRelayed(world, "alice");
+  const stranger = await testIdentity("erin");
+  const token = share.session.relayTokenFor(share.file.id)!;
+  (await dialRelayTo(world, share.file.id, { identity: stranger, token })).close();
+  await share.session.unshare([share.file.id]);
+  await assert.rejects(
+    dialRelayTo(world, share.file.id, { identity: stranger, token }),
+    code("REFUSED"),
+  );
+  await assert.rejects(
+    dialRelayTo(world, share.file.id, { identity: stranger }),
+    code("NOT_FOUND"),
+  );
+});
+
 /** A TCP forwarder to the server that records both directions and may flip one byte. */
 function tap(world: RelayWorld, options: { flipAt?: number } = {}) {
   const up: Uint8Array[] = [];

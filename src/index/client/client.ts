@@ -216,10 +216,19 @@ export class IndexClient {
     return true;
   }
 
-  /** The next reply: from the push reader while listening, else read here. */
-  #nextReply(): Promise<Message> {
-    if (!this.#listening) return this.#channel.receive();
-    return new Promise<Promise<Message>>((resolve) => this.#waiting = resolve).then((r) => r);
+  /** Claims the next reply the push reader sees; `cancel` gives the claim up. */
+  #claimReply(): { reply: Promise<Message>; cancel: () => void } {
+    let claim: ((reply: Promise<Message>) => void) | undefined;
+    const reply = new Promise<Promise<Message>>((resolve) => {
+      claim = resolve;
+      this.#waiting = resolve;
+    }).then((r) => r);
+    return {
+      reply,
+      cancel: () => {
+        if (this.#waiting === claim) this.#waiting = undefined;
+      },
+    };
   }
 
   /** Full-text search over names and keywords. */
@@ -275,11 +284,17 @@ export class IndexClient {
         throw new SfsError("CONNECTION_CLOSED", "The index connection is closed");
       }
       try {
-        // Waiting before sending: with the push reader on, the reply may come at once.
-        const reply = this.#nextReply();
-        reply.catch(() => {});
-        await this.#channel.send(message);
-        const received = await reply;
+        // With the push reader on, the reply is claimed before sending (it may come at once);
+        // a send that fails gives the claim up, so no later reply goes astray.
+        const claimed = this.#listening ? this.#claimReply() : undefined;
+        claimed?.reply.catch(() => {});
+        try {
+          await this.#channel.send(message);
+        } catch (err) {
+          claimed?.cancel();
+          throw err;
+        }
+        const received = await (claimed?.reply ?? this.#channel.receive());
         if (received.type !== replyType) {
           throw new SfsError(
             "UNEXPECTED_MESSAGE",
