@@ -14,7 +14,7 @@
  * server's RELAY_DIAL pushes, and answers each by opening a leg to the relay and handing that
  * connection to the caller, who serves it like a receiver that dialled in.
  */
-import { codeInfo, SfsError } from "../../errors.ts";
+import { codeInfo, isSfsError, SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import { closeQuietly } from "../../closable.ts";
 import { FrameKind, FrameWriter } from "../../wire/frame.ts";
@@ -108,12 +108,20 @@ export class ShareSession {
   /** Connects and announces everything; errors of this first attempt are thrown. */
   static async start(options: ShareSessionOptions): Promise<ShareSession> {
     const session = new ShareSession(options);
-    const client = await options.connect();
+    let client = await options.connect();
     try {
       await session.#announceAll(client, { dropWithdrawn: false });
     } catch (err) {
       client.close();
-      throw err;
+      if (!session.#relayRefused(err)) throw err;
+      // A server older than the relay closed the connection at RELAY_TOKEN: share without it.
+      client = await options.connect();
+      try {
+        await session.#announceAll(client, { dropWithdrawn: false });
+      } catch (err) {
+        client.close();
+        throw err;
+      }
     }
     session.#client = client;
     session.#schedule(options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
@@ -173,6 +181,8 @@ export class ShareSession {
       const wasOnline = this.#client !== undefined;
       this.#client?.close();
       this.#client = undefined;
+      // The server no longer relays (an older one took its place): go on without.
+      if (this.#relayRefused(e)) return this.#schedule(0);
       // Reconnecting is pointless until someone changes something.
       if (codeInfo(e.code).permanent) {
         this.#closed = true;
@@ -189,7 +199,7 @@ export class ShareSession {
    * `dropWithdrawn`, drops and reports each file refused as WITHDRAWN (else throws it).
    */
   async #announceAll(client: ShareClient, options: { dropWithdrawn: boolean }): Promise<void> {
-    const relaying = this.#options.relay !== undefined;
+    const relaying = this.#relayTokens.size > 0;
     if (relaying) {
       if (client.listenForPushes === undefined || client.registerRelayToken === undefined) {
         throw new SfsError("INTERNAL", "This index client cannot relay");
@@ -215,6 +225,19 @@ export class ShareSession {
   }
 
   /**
+   * True (and relaying is off from now on) when `err` is a server's refusal of RELAY_TOKEN as a
+   * request it does not know: a server older than the relay. Its tickets then carry no token.
+   */
+  #relayRefused(err: unknown): boolean {
+    if (this.#relayTokens.size === 0 || !isSfsError(err, "UNEXPECTED_MESSAGE")) return false;
+    this.#relayTokens.clear();
+    this.#options.relay?.onRelayError?.(
+      new SfsError("RELAY_OFF", "The index server does not relay", { cause: err }),
+    );
+    return true;
+  }
+
+  /**
    * Answers RELAY_DIAL (§13.5): opens a leg to the relay, sends RELAY_JOIN with the pairing token
    * and hands the connection over to be served. A push for a file no longer shared is ignored.
    */
@@ -224,7 +247,7 @@ export class ShareSession {
     const shared = this.#announcements.some((a) =>
       toHex(this.#fileIds.get(a) ?? new Uint8Array()) === id
     );
-    if (relay === undefined || this.#closed || !shared) return;
+    if (relay === undefined || this.#relayTokens.size === 0 || this.#closed || !shared) return;
     let conn: Deno.Conn | undefined;
     try {
       conn = await relay.dial();
