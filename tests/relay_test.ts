@@ -28,6 +28,7 @@ import {
   startRelayWorld,
 } from "./relay_fixture.ts";
 import { testIdentity } from "./identities.ts";
+import { decodeAnnouncement } from "../src/index/protocol/announcement.ts";
 
 function code(expected: ErrorCode): (err: unknown) => boolean {
   return (err) => {
@@ -46,13 +47,24 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
   assert.ok(check(), what);
 }
 
-Deno.test("a receiver with an account gets a file through the relay, the relay logs the bytes", async () => {
+Deno.test("a receiver with an account gets a file by name through the relay, which logs the bytes", async () => {
   await using world = await startRelayWorld();
   await using share = await shareRelayed(world, "alice", { recipients: ["bob"] });
   const bob = await world.account("bob");
   // Shared with bob only: the index session must be bob's for the relay to see the listing.
   await assert.rejects(fetchRelayed(world, share, { identity: bob }), code("NOT_FOUND"));
-  const result = await fetchRelayed(world, share, { identity: bob, auth: "bob" });
+  // As `sfs get NAME` does: the name resolves to a listing, whose file id the relay is asked for.
+  const index = await world.client(bob, "bob");
+  const [listing] = await index.resolve(share.file.name);
+  const found = decodeAnnouncement(listing.announcement);
+  assert.deepEqual(found.fileId, share.file.id);
+  const result = await fetchRelayed(world, {
+    owner: share.owner,
+    file: { ...share.file, id: found.fileId },
+  }, {
+    identity: bob,
+    auth: "bob",
+  });
   assert.equal(result.bytes, share.file.size);
   assert.equal(await sha256File(result.path), toHex(share.file.sha256));
   await waitFor(() => relayEnds(world).length === 1, "the session end is logged");
@@ -350,6 +362,19 @@ Deno.test("the relay's limits: total, per user, per address, pairing and idle ti
     await waitFor(() => relayEnds(world).length === 1, "logged");
     assert.equal(relayEnds(world)[0].reason, "idle");
   });
+});
+
+Deno.test("stopping the server ends a relayed session", async () => {
+  const world = await startRelayWorld();
+  await using share = await shareRelayed(world, "alice");
+  const bob = await testIdentity("bob");
+  const conn = await dialRelayTo(world, share.file.id, { identity: bob });
+  try {
+    await world[Symbol.asyncDispose]();
+    assert.equal(await conn.read(new Uint8Array(1)), null);
+  } finally {
+    conn.close();
+  }
 });
 
 Deno.test("an index server without relay tells a receiver RELAY_OFF", async () => {
