@@ -203,23 +203,25 @@ export class RelayBroker {
   async pair(sharer: RelaySharer, fileId: Bytes): Promise<RelayLeg> {
     const token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
     const key = toHex(token);
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let fail = () => {};
     const joined = new Promise<RelayLeg>((resolve, reject) => {
       this.#pending.set(key, { resolve });
-      const fail = () =>
+      fail = () =>
         reject(
           new SfsError("CONNECTION_FAILED", "The sender did not reach the relay in time", {
             hint: "The sender may have gone offline; try again later",
           }),
         );
-      timer = setTimeout(fail, this.limits.pairingTimeoutMs);
-      this.#stop.signal.addEventListener("abort", fail, { once: true });
     });
+    const timer = setTimeout(fail, this.limits.pairingTimeoutMs);
+    this.#stop.signal.addEventListener("abort", fail, { once: true });
+    if (this.#stop.signal.aborted) fail();
     try {
       await sharer.push(fileId, token);
       return await joined;
     } finally {
       clearTimeout(timer);
+      this.#stop.signal.removeEventListener("abort", fail);
       // One use only: a leg arriving after this point is refused (§13.5).
       this.#pending.delete(key);
     }
