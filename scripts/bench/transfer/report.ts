@@ -63,6 +63,8 @@ export interface RunRecord {
 
 /** The crypto limit measured in the bench process, in MB/s (10^6 bytes). */
 export interface CryptoRates {
+  /** Which AES-GCM implementation was measured (sfs --version --verbose says the same). */
+  backend: string;
   chunkSize: number;
   bytes: number;
   sealMBps: number;
@@ -343,7 +345,8 @@ export function renderReport(
       formatSize(LATENCY_SIZE)
     } file over 127.0.0.1, ${config.runs} counted run(s) of each ` +
     `tool after ${config.warmup} warm-up(s), alternating; medians; MB = 10^6 bytes. ` +
-    `scp: -c ${SCP_CIPHER}. Crypto limit: one Deno process, ${formatSize(crypto.bytes)}.` +
+    `scp: -c ${SCP_CIPHER}. Crypto limit: one Deno process, ${formatSize(crypto.bytes)}, ` +
+    `${crypto.backend}.` +
     (scpSkipped ? ` scp row skipped: ${scpSkipped}.` : ""),
     "",
     markdownTable(["Measurement", "sfs", "scp", "sfs/scp", "Target (issue 4)"], rows),
