@@ -23,7 +23,8 @@ import {
   serveTransfer,
   type SharedFile,
 } from "../src/peer/sender.ts";
-import { type SfsProcess, startSfs } from "./harness.ts";
+import type { SfsProcess } from "./harness.ts";
+import { startServer } from "./index_fixture.ts";
 import { testIdentity } from "./identities.ts";
 
 const PASSWORD = "correct horse battery";
@@ -74,33 +75,17 @@ export async function startRelayWorld(
   });
 }
 
-/**
- * Starts a real `sfs server` process on 127.0.0.1 with `args` added (relay flags), its database
- * in a new temporary folder.
- */
+/** Starts a real `sfs server` process on 127.0.0.1 with `flags` added (relay flags). */
 export async function startRelayServerProcess(
-  args: readonly string[],
+  flags: readonly string[],
 ): Promise<RelayWorld & { readonly proc: SfsProcess }> {
   const dir = await Deno.makeTempDir({ prefix: "sfs-relay-test-" });
-  const proc = startSfs([
-    "server",
-    "--listen",
-    "127.0.0.1:0",
-    "--db",
-    join(dir, "index.db"),
-    "--json",
-    "--max-registrations-per-address",
-    "10000",
-    ...args,
-  ], { home: dir });
-  const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
-  const world = worldOn(
-    Number(listening.port),
-    parseFingerprint(String(listening.fingerprint)),
-    dir,
-    { log: [], stop: async () => await proc[Symbol.asyncDispose]() },
-  );
-  return Object.assign(world, { proc });
+  const server = await startServer(dir, 0, flags);
+  const world = worldOn(server.port, parseFingerprint(server.fingerprint), dir, {
+    log: [],
+    stop: async () => await server[Symbol.asyncDispose](),
+  });
+  return Object.assign(world, { proc: server.proc });
 }
 
 function worldOn(
