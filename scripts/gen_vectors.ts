@@ -335,7 +335,8 @@ async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
     [45, "relay", w().raw(fileId).bytes16(sha.subarray(0, 16)).finish()],
     [45, "relay-no-token", w().raw(fileId).u16(0).finish()],
     [46, "relay-token", concat(fileId, sha.subarray(16, 32))],
-    [47, "relay-dial", concat(fileId, sha.subarray(0, 16))],
+    [47, "relay-dial", concat(fileId, sha.subarray(0, 16), w().text("bob").finish())],
+    [47, "relay-dial-anonymous", concat(fileId, sha.subarray(0, 16), w().text("").finish())],
     [48, "relay-join", sha.subarray(16, 32)],
   ];
   const byType = new Map<number, [string, Bytes][]>();

@@ -149,6 +149,8 @@ export interface RelayShare extends AsyncDisposable {
   readonly session: ShareSession;
   /** Transfers served through the relay, as they end. */
   readonly served: Promise<ServeResult | Error>[];
+  /** The receiver's username the relay named for each relayed connection (undefined: none). */
+  readonly relayedTo: (string | undefined)[];
   /** Receivers that got as far as a GET (onStart). */
   readonly started: number[];
   /** The index connections the session opened, oldest first (it reconnects after a failure). */
@@ -199,6 +201,7 @@ export async function shareRelayed(
   const legs: { firstBytes: Uint8Array }[] = [];
   const open = new Set<Deno.Conn>();
   const connections: IndexClient[] = [];
+  const relayedTo: (string | undefined)[] = [];
   const session = await ShareSession.start({
     connect: async () => {
       const client = await world.client(owner, ownerName);
@@ -222,8 +225,9 @@ export async function shareRelayed(
         };
         return conn;
       },
-      onRelayedConnection: (conn) => {
+      onRelayedConnection: (conn, info) => {
         open.add(conn);
+        relayedTo.push(info.username);
         served.push(
           serveTransfer(conn, owner, {
             lookup: (id) => constantTimeEqual(id, file.id) ? file : undefined,
@@ -241,6 +245,7 @@ export async function shareRelayed(
     session,
     served,
     started,
+    relayedTo,
     connections,
     legs,
     async [Symbol.asyncDispose]() {

@@ -67,6 +67,7 @@ Deno.test("a receiver with an account gets a file by name through the relay, whi
   });
   assert.equal(result.bytes, share.file.size);
   assert.equal(await sha256File(result.path), toHex(share.file.sha256));
+  assert.deepEqual(share.relayedTo, ["bob"], "the sender learns who it serves");
   await waitFor(() => relayEnds(world).length === 1, "the session end is logged");
   const [end] = relayEnds(world);
   assert.equal(end.id, toHex(share.file.id));
@@ -83,6 +84,7 @@ Deno.test("a receiver with a ticket's relay token needs no account; other tokens
   assert.equal(token.length, 16);
   const result = await fetchRelayed(world, share, { identity: stranger, token });
   assert.equal(await sha256File(result.path), toHex(share.file.sha256));
+  assert.deepEqual(share.relayedTo, [undefined], "no account, no name");
   await t_refused(world, share.file.id, other.session.relayTokenFor(other.file.id)!, stranger);
   await t_refused(world, share.file.id, new Uint8Array(16), stranger);
   // No token and not allowed to see the listing: as if it did not exist.

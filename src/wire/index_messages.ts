@@ -189,11 +189,15 @@ export interface RelayToken {
   token: Bytes;
 }
 
-/** The server's push to a sharing connection: open a leg for this file (§13.4). */
+/**
+ * The server's push to a sharing connection: open a leg for this file (§13.4). `receiver` is
+ * the receiver's canonical username when its index session was authenticated, else empty.
+ */
 export interface RelayDial {
   type: typeof IndexMessageType.RELAY_DIAL;
   fileId: Bytes;
   pairingToken: Bytes;
+  receiver: string;
 }
 
 /** The first frame (plain) of a sender's leg (§13.5). */
@@ -333,8 +337,12 @@ export const INDEX_CODECS: {
     decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), token: r.raw(RELAY_TOKEN_BYTES) }),
   },
   [IndexMessageType.RELAY_DIAL]: {
-    encode: (w, m) => w.raw(m.fileId).raw(m.pairingToken),
-    decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), pairingToken: r.raw(RELAY_TOKEN_BYTES) }),
+    encode: (w, m) => w.raw(m.fileId).raw(m.pairingToken).text(m.receiver),
+    decode: (r) => ({
+      fileId: r.raw(FILE_ID_BYTES),
+      pairingToken: r.raw(RELAY_TOKEN_BYTES),
+      receiver: r.text(MAX_USERNAME_BYTES),
+    }),
   },
   [IndexMessageType.RELAY_JOIN]: {
     encode: (w, m) => w.raw(m.pairingToken),

@@ -252,6 +252,7 @@ export const VALID_MESSAGES: { [T in MessageType]?: fc.Arbitrary<Extract<Message
       type: fc.constant(MessageType.RELAY_DIAL),
       fileId: fixed(FILE_ID_BYTES),
       pairingToken: fixed(RELAY_TOKEN_BYTES),
+      receiver: fc.string({ maxLength: 32 }),
     }),
     [MessageType.RELAY_JOIN]: fc.record({
       type: fc.constant(MessageType.RELAY_JOIN),

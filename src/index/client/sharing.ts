@@ -37,6 +37,11 @@ export type ShareClient =
 export interface RelayedConnectionInfo {
   /** The file the receiver asked the relay for (it still asks for it in its GET). */
   readonly fileId: Bytes;
+  /**
+   * The receiver's index username as the server says (its session was authenticated); absent
+   * for a receiver without an account. The server's word: the handshake still checks keys.
+   */
+  readonly username?: string;
 }
 
 /** Relaying (§13): how to reach the relay and who serves what comes through it. */
@@ -265,7 +270,10 @@ export class ShareSession {
       );
       return;
     }
-    relay.onRelayedConnection(conn, { fileId: push.fileId });
+    relay.onRelayedConnection(conn, {
+      fileId: push.fileId,
+      username: push.receiver === "" ? undefined : push.receiver,
+    });
   }
 
   #nextBackoff(): number {

@@ -46,7 +46,11 @@ export async function relay(
   const sharer = chooseSender(ctx, state, id, request.token);
   const reservation = ctx.relay.reserve(sharer.userId, state.host);
   try {
-    const leg = await ctx.relay.pair(sharer, request.fileId);
+    // The receiver's account, if its session authenticated: the sender shows who it serves.
+    const receiver = state.userId === undefined
+      ? ""
+      : ctx.store.getUserById(state.userId)?.username ?? "";
+    const leg = await ctx.relay.pair(sharer, request.fileId, receiver);
     ctx.relay.handOver(state, {
       sender: leg,
       reservation,

@@ -39,8 +39,8 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
 export interface RelaySharer {
   /** The sharing user (the account whose share is served). */
   readonly userId: number;
-  /** Sends RELAY_DIAL on the sharing connection. */
-  push(fileId: Bytes, pairingToken: Bytes): Promise<void>;
+  /** Sends RELAY_DIAL on the sharing connection; `receiver` is a username or empty. */
+  push(fileId: Bytes, pairingToken: Bytes, receiver: string): Promise<void>;
 }
 
 /** The sender's leg, once it joined. */
@@ -199,8 +199,9 @@ export class RelayBroker {
   /**
    * Asks `sharer` to open its leg for `fileId` and waits for it, for at most the pairing timeout
    * (CONNECTION_FAILED after). The pairing token is random and valid for this wait only.
+   * `receiver` names the receiver's account for the sender, or is empty.
    */
-  async pair(sharer: RelaySharer, fileId: Bytes): Promise<RelayLeg> {
+  async pair(sharer: RelaySharer, fileId: Bytes, receiver: string): Promise<RelayLeg> {
     const token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
     const key = toHex(token);
     let fail = () => {};
@@ -217,7 +218,7 @@ export class RelayBroker {
     this.#stop.signal.addEventListener("abort", fail, { once: true });
     if (this.#stop.signal.aborted) fail();
     try {
-      await sharer.push(fileId, token);
+      await sharer.push(fileId, token, receiver);
       return await joined;
     } finally {
       clearTimeout(timer);

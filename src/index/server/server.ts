@@ -284,8 +284,8 @@ export class IndexServer {
       get userId() {
         return state.userId ?? -1;
       },
-      push: (fileId, pairingToken) =>
-        channel.send({ type: MessageType.RELAY_DIAL, fileId, pairingToken }),
+      push: (fileId, pairingToken, receiver) =>
+        channel.send({ type: MessageType.RELAY_DIAL, fileId, pairingToken, receiver }),
     });
     return state;
   }
