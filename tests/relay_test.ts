@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { type ErrorCode, isSfsError } from "../src/errors.ts";
+import { type ErrorCode, isSfsError, SfsError } from "../src/errors.ts";
+import { dialRelay } from "../src/index/client/relay_dial.ts";
 import { toHex } from "../src/crypto/bytes.ts";
 import { formatFingerprint } from "../src/crypto/identity.ts";
 import { FrameKind, FrameReader } from "../src/wire/frame.ts";
@@ -377,6 +378,27 @@ Deno.test("stopping the server ends a relayed session", async () => {
   } finally {
     conn.close();
   }
+});
+
+Deno.test("dialRelay() gives up at once when aborted while pairing", async () => {
+  await using world = await startRelayWorld({ pairingTimeoutMs: 60_000 });
+  await using share = await shareRelayed(world, "alice");
+  const bob = await testIdentity("bob");
+  // The most recent sharer of the file never dials in: pairing would wait a minute.
+  const mute = await world.client(share.owner, "alice");
+  mute.listenForPushes(() => {});
+  await mute.announce(share.signed);
+  await mute.registerRelayToken(share.file.id, new Uint8Array(16));
+  const stop = new AbortController();
+  const dialling = dialRelay({ host: "127.0.0.1", port: world.port, fileId: share.file.id }, {
+    identity: bob,
+    verifyServer: () => {},
+    signal: stop.signal,
+  });
+  await waitFor(() => world.server!.relaySessionCount === 1, "pairing");
+  stop.abort(new SfsError("INTERRUPTED", "Stopped"));
+  await assert.rejects(dialling, code("INTERRUPTED"));
+  mute.close();
 });
 
 Deno.test("an index server without relay tells a receiver RELAY_OFF", async () => {
