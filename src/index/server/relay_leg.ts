@@ -1,10 +1,10 @@
 /**
  * Telling a relay leg from an index client by its first frame (docs/PROTOCOL.md §13.5): a plain
  * RELAY_JOIN makes the connection a sender's leg; anything else is the start of a handshake and
- * is read again by it. Only the frame header and type byte are read to decide, into a buffer of
- * exactly that size, so nothing beyond them is consumed.
+ * is read again by it. Reads go into buffers of exactly the size wanted, so nothing beyond the
+ * bytes looked at is consumed.
  */
-import { SfsError, wireText } from "../../errors.ts";
+import { type SfsError, wireText } from "../../errors.ts";
 import type { Bytes } from "../../crypto/bytes.ts";
 import { Lent } from "../../net/lent.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../../wire/frame.ts";
@@ -17,20 +17,30 @@ export type FirstFrame =
   | { readonly kind: "leg"; readonly pairingToken: Bytes }
   | { readonly kind: "client"; readonly transport: Lent<Deno.TcpConn> };
 
-/** Reads just enough of a new connection to tell a leg from a client; null if it ended. */
+/**
+ * Reads just enough of a new connection to tell a leg from a client; null if it ended. The frame
+ * header comes first; only a plain frame of exactly RELAY_JOIN's length has its type byte read
+ * too, so a client that sent a header alone (an oversized length, say) is answered by the
+ * handshake, as before, instead of waiting here for a byte that never comes.
+ */
 export async function readFirstFrame(conn: Deno.TcpConn): Promise<FirstFrame | null> {
-  const head = new Uint8Array(FRAME_HEADER_BYTES + 1);
-  if (!await readExactly(conn, head)) return null;
-  const length = new DataView(head.buffer).getUint32(0);
-  const isJoin = head[4] === FrameKind.PLAIN && head[5] === MessageType.RELAY_JOIN;
-  if (!isJoin) return { kind: "client", transport: new Lent(conn, { prefix: head }) };
-  // kind ‖ type ‖ token: any other length is not a RELAY_JOIN (§13.1).
-  if (length !== 2 + RELAY_TOKEN_BYTES) {
-    throw new SfsError("BAD_MESSAGE", `RELAY_JOIN of ${length} bytes`);
+  const header = new Uint8Array(FRAME_HEADER_BYTES);
+  if (!await readExactly(conn, header)) return null;
+  const length = new DataView(header.buffer).getUint32(0);
+  // kind ‖ type ‖ token (§13.1).
+  if (header[4] !== FrameKind.PLAIN || length !== 2 + RELAY_TOKEN_BYTES) {
+    return { kind: "client", transport: new Lent(conn, { prefix: header }) };
   }
-  const pairingToken = new Uint8Array(RELAY_TOKEN_BYTES);
-  if (!await readExactly(conn, pairingToken)) return null;
-  return { kind: "leg", pairingToken };
+  const rest = new Uint8Array(1 + RELAY_TOKEN_BYTES);
+  if (!await readExactly(conn, rest.subarray(0, 1))) return null;
+  if (rest[0] !== MessageType.RELAY_JOIN) {
+    const prefix = new Uint8Array(FRAME_HEADER_BYTES + 1);
+    prefix.set(header);
+    prefix[FRAME_HEADER_BYTES] = rest[0];
+    return { kind: "client", transport: new Lent(conn, { prefix }) };
+  }
+  if (!await readExactly(conn, rest.subarray(1))) return null;
+  return { kind: "leg", pairingToken: rest.slice(1) };
 }
 
 /** The plain ABORT frame that refuses a leg (§13.5), with the code's fixed text. */
