@@ -35,6 +35,7 @@ import {
 } from "./bench/transfer/report.ts";
 import { Resources } from "./bench/transfer/resources.ts";
 import { alternate, type Bench, makeIdentity, makeSource } from "./bench/transfer/runs.ts";
+import { startRelayIndex } from "./bench/transfer/relay.ts";
 import { startSshd } from "./bench/transfer/sshd.ts";
 
 const USAGE =
@@ -160,6 +161,11 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   const sshd = await startSshd(res, root, log);
   const scpSkipped = typeof sshd === "string" ? sshd : undefined;
   if (scpSkipped) log(`scp row skipped: ${scpSkipped}`);
+  const relay = await startRelayIndex(res, root, log);
+  if (typeof relay === "string") {
+    b.relaySkipped = relay;
+    log(`relayed row skipped: ${relay}`);
+  } else b.relay = relay;
   const machine = await transferMachine(load);
 
   log(`crypto limit over ${formatSize(config.cryptoBytes)}…`);
@@ -170,10 +176,17 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
     ...await alternate(b, scp, small, "latency", config),
   ];
   const summary = summarize(records, crypto, config.size);
-  console.log(renderReport(machine, config, summary, crypto, scpSkipped));
+  console.log(renderReport(machine, config, summary, crypto, scpSkipped, b.relaySkipped));
 
   if (config.jsonOut) {
-    const results = transferResults(config, { machine, rss: b.rss, scpSkipped, crypto, records });
+    const results = transferResults(config, {
+      machine,
+      rss: b.rss,
+      scpSkipped,
+      relaySkipped: b.relaySkipped,
+      crypto,
+      records,
+    });
     await writeResults(config.jsonOut, results, log);
   }
   return 0;
@@ -184,6 +197,7 @@ function transferResults(config: Config, facts: {
   machine: TransferMachine;
   rss: RssMode;
   scpSkipped: string | undefined;
+  relaySkipped: string | undefined;
   crypto: CryptoRates;
   records: RunRecord[];
 }): Record<string, unknown> {
@@ -204,6 +218,7 @@ function transferResults(config: Config, facts: {
     },
     loadAverageAfter: Deno.loadavg()[0],
     scpSkipped: scpSkipped ?? null,
+    relaySkipped: facts.relaySkipped ?? null,
     crypto,
     runs: records,
     medians: summary,

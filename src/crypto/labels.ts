@@ -15,6 +15,8 @@ export const LABEL = {
   KEY_PAYLOAD: "sfs/v1/key/payload",
   ANNOUNCEMENT_SIGNATURE: "sfs/v1/announcement-signature",
   AUTH_SIGNATURE: "sfs/v1/auth-signature",
+  MANIFEST: "sfs/v1/manifest",
+  MANIFEST_SIGNATURE: "sfs/v1/manifest-signature",
 } as const;
 
 /** `label ‖ 0x00 ‖ parts…`: the one way a label is bound to the data it separates. */

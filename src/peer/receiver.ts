@@ -15,7 +15,7 @@ import { type Channel } from "../wire/channel.ts";
 import { initiate } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
-import type { FetchOptions, FetchResult } from "./receiver_options.ts";
+import type { Connect, FetchOptions, FetchResult, Handshake } from "./receiver_options.ts";
 import {
   chooseStart,
   openPart,
@@ -25,20 +25,77 @@ import {
 } from "./receiver_start.ts";
 import { checkManifest, receiveAndPublish } from "./receiver_verify.ts";
 
-export type { FetchOptions, FetchResult } from "./receiver_options.ts";
+export type { Connect, FetchOptions, FetchResult, Handshake } from "./receiver_options.ts";
 
-/** Fetches one file: nothing appears under its final name unless every check passed. */
-export async function fetchFile(
+/** Fetches one file over `transport`: nothing appears under its final name unless every check passed. */
+export function fetchFile(
   transport: Transport,
   identity: Identity,
   options: FetchOptions,
 ): Promise<FetchResult> {
+  return fetchFileVia((handshake) => handshake(transport, () => {}), identity, options);
+}
+
+/**
+ * Fetches one file over the channel `connect` opens (one connection, or the winner of a race of
+ * candidates, §10.1): nothing appears under its final name unless every check passed.
+ */
+export async function fetchFileVia(
+  connect: Connect,
+  identity: Identity,
+  options: FetchOptions,
+): Promise<FetchResult> {
   const require = options.require ?? "both";
+  const channel = await connect(senderHandshake(identity, options));
   // Closing the connection ends every wait on it; what was verified until then is kept.
-  const stop = () => closeQuietly(transport);
+  const stop = () => channel.close();
   options.signal?.addEventListener("abort", stop, { once: true });
   if (options.signal?.aborted) stop();
-  const channel = await initiate(transport, identity, {
+  let outcome: FetchResult | typeof START_OVER;
+  try {
+    outcome = await fetchOnChannel(channel, options, require);
+  } catch (err) {
+    // OS errors get their code here (a full disk, --out a file), not INTERNAL; the sender is
+    // told only the code (channel.fail), never a local path.
+    const failure = await fromFolderError(err, options.outDir) ??
+      new SfsError("INTERNAL", "Receiving failed", { cause: err });
+    await channel.fail(failure);
+    throw failure;
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    channel.close();
+  }
+  if (outcome !== START_OVER) return outcome;
+  // The sender refused our resume point and the saved progress is gone: ask again from byte 0
+  // (fetchOnChannel starts over only when it can reconnect).
+  return await fetchFileVia(options.reconnect!, identity, { ...options, reconnect: undefined });
+}
+
+/**
+ * The receiver's handshake (§6) on one connection: the sender must present the expected key.
+ * A connection stopped by the caller's signal meanwhile is closed, which ends the handshake.
+ */
+function senderHandshake(identity: Identity, options: FetchOptions): Handshake {
+  const require = options.require ?? "both";
+  return async (transport) => {
+    const stop = () => closeQuietly(transport);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    if (options.signal?.aborted) stop();
+    try {
+      return await initiateWithSender(transport, identity, options, require);
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+    }
+  };
+}
+
+async function initiateWithSender(
+  transport: Transport,
+  identity: Identity,
+  options: FetchOptions,
+  require: SignaturePolicy,
+): Promise<Channel> {
+  return await initiate(transport, identity, {
     require,
     idleTimeoutMs: options.idleTimeoutMs,
     verifyResponder: (sender) => {
@@ -55,26 +112,6 @@ export async function fetchFile(
   }).catch((err) => {
     closeQuietly(transport);
     throw err;
-  });
-  let outcome: FetchResult | typeof START_OVER;
-  try {
-    outcome = await fetchOnChannel(channel, options, require);
-  } catch (err) {
-    // OS errors get their code here (a full disk, --out a file), not INTERNAL; the sender is
-    // told only the code (channel.fail), never a local path.
-    const failure = await fromFolderError(err, options.outDir) ??
-      new SfsError("INTERNAL", "Receiving failed", { cause: err });
-    await channel.fail(failure);
-    throw failure;
-  } finally {
-    channel.close();
-  }
-  if (outcome !== START_OVER) return outcome;
-  // The sender refused our resume point and the saved progress is gone: ask again from byte 0
-  // (fetchOnChannel starts over only when it can reconnect).
-  return await fetchFile(await options.reconnect!(), identity, {
-    ...options,
-    reconnect: undefined,
   });
 }
 

@@ -1,7 +1,7 @@
 /** `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite. */
 import { parseHostPort } from "../../net/address.ts";
 import type { CommandSpec } from "./command.ts";
-import { parseCount } from "./options.ts";
+import { parseCount, parseDuration } from "./options.ts";
 
 interface ServerFlags {
   listen: string;
@@ -16,6 +16,7 @@ interface ServerFlags {
   relayMaxPerAddress: string;
   relayPairingTimeout: string;
   relayIdleTimeout: string;
+  listingTtl: string;
 }
 
 /** Runs an index server. */
@@ -35,7 +36,8 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
       .option("--relay-max-per-user <n>", "relayed transfers at once per sharing user", "8")
       .option("--relay-max-per-address <n>", "relayed transfers at once per receiver address", "4")
       .option("--relay-pairing-timeout <seconds>", "time a sender has to reach the relay", "5")
-      .option("--relay-idle-timeout <seconds>", "end a relayed transfer silent this long", "60"),
+      .option("--relay-idle-timeout <seconds>", "end a relayed transfer silent this long", "60")
+      .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d"),
   async run({ flags }, { home, out }) {
     const { runServer } = await import("./server_run.ts");
     await runServer({
@@ -64,6 +66,7 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
           idleTimeoutMs: parseCount(flags.relayIdleTimeout, "--relay-idle-timeout", 86_400) * 1000,
         }
         : false,
+      listingTtlMs: parseDuration(flags.listingTtl, "--listing-ttl", 365),
     }, out);
   },
 };

@@ -36,6 +36,8 @@ export interface ServerOptions {
   maxRegistrationsPerAddress?: number;
   /** Relay limits (docs/PROTOCOL.md §13.6), or false for `--no-relay`. @default {DEFAULT_RELAY_LIMITS} */
   relay?: Partial<RelayLimits> | false;
+  /** Offline listings older than this are deleted. @default 3 days */
+  listingTtlMs?: number;
 }
 
 /** Runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
@@ -70,6 +72,7 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       maxListingsPerUser: options.maxListingsPerUser,
       maxRegistrationsPerAddress: options.maxRegistrationsPerAddress,
       relay: options.relay,
+      sessionRetentionMs: options.listingTtlMs,
       log,
     });
   } catch (err) {

@@ -110,6 +110,16 @@ export class ShareSession {
     }
   }
 
+  /**
+   * A session whose first connection failed: it keeps trying with the same bounded backoff as
+   * after a lost connection, and reports "online" once the files are announced.
+   */
+  static startOffline(options: ShareSessionOptions): ShareSession {
+    const session = new ShareSession(options);
+    session.#schedule(session.#nextBackoff());
+    return session;
+  }
+
   /** Connects and announces everything; errors of this first attempt are thrown. */
   static async start(options: ShareSessionOptions): Promise<ShareSession> {
     const session = new ShareSession(options);
