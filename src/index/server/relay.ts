@@ -218,7 +218,11 @@ export class RelayBroker {
     this.#stop.signal.addEventListener("abort", fail, { once: true });
     if (this.#stop.signal.aborted) fail();
     try {
-      await sharer.push(fileId, token, receiver);
+      await sharer.push(fileId, token, receiver).catch((err) => {
+        // The sharing connection broke: that is the receiver's "cannot reach the sender",
+        // never a reason to drop the receiver's own connection.
+        throw new SfsError("CONNECTION_FAILED", "The sender is not reachable", { cause: err });
+      });
       return await joined;
     } finally {
       clearTimeout(timer);
