@@ -98,6 +98,7 @@ async function initiateWithSender(
   return await initiate(transport, identity, {
     require,
     idleTimeoutMs: options.idleTimeoutMs,
+    peerName: "sender",
     verifyResponder: (sender) => {
       if (!constantTimeEqual(sender.fingerprint, options.expectedFingerprint)) {
         throw new SfsError(

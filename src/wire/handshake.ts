@@ -32,7 +32,7 @@ import {
   PLAIN_TYPES,
   PROTOCOL_VERSION,
 } from "./messages.ts";
-import { Channel, DEFAULT_MAX_RECORD, withType } from "./channel.ts";
+import { Channel, DEFAULT_MAX_RECORD, remoteError, withType } from "./channel.ts";
 
 /** Largest plaintext handshake frame (two 4096-bit keys and signatures fit in under 3 KiB). */
 export const MAX_HANDSHAKE_FRAME = 8 * 1024;
@@ -43,6 +43,8 @@ export interface ChannelOptions {
   idleTimeoutMs?: number;
   /** Largest sealed record accepted from the peer. @default 1 MiB */
   maxRecordBytes?: number;
+  /** What the peer is called in the errors it reports: "sender", "index server". @default "other side" */
+  peerName?: string;
 }
 
 /** Options of the initiator (receiver or index client). */
@@ -82,7 +84,7 @@ export async function initiate(
 
   const reply = await readPlain(reader);
   if (reply.type === MessageType.ABORT) {
-    throw new SfsError(reply.code, `The other side refused: ${reply.message}`);
+    throw remoteError(reply.code, options.peerName ?? "other side");
   }
   if (reply.type !== MessageType.HELLO_REPLY) {
     throw new SfsError("UNEXPECTED_MESSAGE", `Expected a hello reply, got message ${reply.type}`);
@@ -208,6 +210,7 @@ async function establish(
       receiveKey: await aesKey(receive),
       payloadKey: AeadKey.deferred(keys.payload),
       maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
+      peerName: io.options.peerName ?? "other side",
     });
   } finally {
     // Imported or copied (or failed): the raw keys are needed nowhere else.

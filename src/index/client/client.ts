@@ -62,6 +62,7 @@ export class IndexClient {
       const channel = await initiate(transport, identity, {
         verifyResponder: options.verifyServer,
         idleTimeoutMs: options.idleTimeoutMs,
+        peerName: "index server",
       });
       return new IndexClient(channel, identity);
     } catch (err) {
