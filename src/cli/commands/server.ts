@@ -14,6 +14,12 @@ interface ServerFlags {
   idleTimeout: string;
   maxListingsPerUser: string;
   maxRegistrationsPerAddress: string;
+  relay: boolean;
+  relayMaxSessions: string;
+  relayMaxPerUser: string;
+  relayMaxPerAddress: string;
+  relayPairingTimeout: string;
+  relayIdleTimeout: string;
   listingTtl: string;
 }
 
@@ -36,6 +42,12 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
       .option("--idle-timeout <seconds>", "close connections silent this long", "60")
       .option("--max-listings-per-user <n>", "listings one account may have", "1000")
       .option("--max-registrations-per-address <n>", "new accounts per address an hour", "10")
+      .option("--no-relay", "do not relay transfers between peers")
+      .option("--relay-max-sessions <n>", "relayed transfers at once, in total", "64")
+      .option("--relay-max-per-user <n>", "relayed transfers at once per sharing user", "8")
+      .option("--relay-max-per-address <n>", "relayed transfers at once per receiver address", "4")
+      .option("--relay-pairing-timeout <seconds>", "time a sender has to reach the relay", "5")
+      .option("--relay-idle-timeout <seconds>", "end a relayed transfer silent this long", "60")
       .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d"),
   async run({ flags }, { home, out }) {
     const { runServer } = await import("./server_run.ts");
@@ -56,6 +68,16 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
         "--max-registrations-per-address",
         1_000_000,
       ),
+      relay: flags.relay
+        ? {
+          maxSessions: parseCount(flags.relayMaxSessions, "--relay-max-sessions", 65_535),
+          maxPerUser: parseCount(flags.relayMaxPerUser, "--relay-max-per-user", 65_535),
+          maxPerAddress: parseCount(flags.relayMaxPerAddress, "--relay-max-per-address", 65_535),
+          pairingTimeoutMs: parseCount(flags.relayPairingTimeout, "--relay-pairing-timeout", 600) *
+            1000,
+          idleTimeoutMs: parseCount(flags.relayIdleTimeout, "--relay-idle-timeout", 86_400) * 1000,
+        }
+        : false,
       listingTtlMs: parseDuration(flags.listingTtl, "--listing-ttl", 365),
     }, out);
   },

@@ -14,6 +14,7 @@ import type { IndexStore } from "../../index/server/store.ts";
 import { SqliteStore } from "../../index/server/store_sqlite.ts";
 import { PgStore } from "../../index/server/pg/store.ts";
 import { isPostgresUrl, redactUrl } from "../../index/server/pg/connect.ts";
+import type { RelayLimits } from "../../index/server/relay.ts";
 import { formatHostPort, type HostPort } from "../../net/address.ts";
 import type { Output } from "../output.ts";
 import { writeIdentityFile } from "../settings/identity_file.ts";
@@ -43,6 +44,8 @@ export interface ServerOptions {
   maxListingsPerUser?: number;
   /** Registrations per client address (IPv6: /64) an hour. @default 10 */
   maxRegistrationsPerAddress?: number;
+  /** Relay limits (docs/PROTOCOL.md §13.6), or false for `--no-relay`. @default {DEFAULT_RELAY_LIMITS} */
+  relay?: Partial<RelayLimits> | false;
   /** Offline listings older than this are deleted. @default 3 days */
   listingTtlMs?: number;
 }
@@ -81,6 +84,7 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       idleTimeoutMs: options.idleTimeoutMs,
       maxListingsPerUser: options.maxListingsPerUser,
       maxRegistrationsPerAddress: options.maxRegistrationsPerAddress,
+      relay: options.relay,
       sessionRetentionMs: options.listingTtlMs,
       log,
     });

@@ -16,6 +16,8 @@ import type { IndexStore } from "./store.ts";
 import { Throttle } from "./throttle.ts";
 import type { ConnectionState, HandlerContext, LogFields } from "./handlers_context.ts";
 import { auth, login, register, userKeys } from "./handlers_accounts.ts";
+import { relay, relayToken } from "./handlers_relay.ts";
+import { RelayBroker } from "./relay.ts";
 import { announce, heartbeat, list, resolve, search, unshare } from "./handlers_listings.ts";
 
 export type { ConnectionState, LogFields } from "./handlers_context.ts";
@@ -44,6 +46,8 @@ export interface HandlerOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Receives log entries (`register`, `login_failed`, `announce`, …). */
   log?: (event: string, fields: LogFields) => void;
+  /** The relay's state (§13). @default {a relay with default limits} */
+  relayBroker?: RelayBroker;
 }
 
 /** The index's request handlers over one store. */
@@ -67,6 +71,7 @@ export class IndexHandlers {
       }),
       maxListings: options.maxListingsPerUser ?? DEFAULT_MAX_LISTINGS_PER_USER,
       log: options.log ?? (() => {}),
+      relay: options.relayBroker ?? new RelayBroker({ log: options.log }),
       commits: new GroupCommit(store),
       // Made once, on first use: a hash of a random password with the current cost.
       dummyHash: () => dummy ??= hashPassword(crypto.randomUUID(), hashOptions),
@@ -100,6 +105,10 @@ export class IndexHandlers {
         return await list(ctx, state, request);
       case MessageType.RESOLVE:
         return await resolve(ctx, state, request);
+      case MessageType.RELAY:
+        return await relay(ctx, state, request);
+      case MessageType.RELAY_TOKEN:
+        return await relayToken(ctx, state, request);
       default:
         throw new SfsError("UNEXPECTED_MESSAGE", `Message ${request.type} is not a request`);
     }
