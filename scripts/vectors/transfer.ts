@@ -210,6 +210,8 @@ export async function recordScenarios(): Promise<Scenario[]> {
 export async function ticketScenarios(): Promise<Scenario[]> {
   const id = await draw("ticket/file-id", 16);
   const token = await draw("ticket/relay-token", 16);
+  const server = await draw("ticket/server-fingerprint", 32);
+  const serverPrinted = formatFingerprint(server);
   const fingerprint = (await ownerIdentity()).fingerprint;
   const printed = formatFingerprint(fingerprint);
   const tail = `${toHex(id)}#${printed}`;
@@ -248,13 +250,13 @@ export async function ticketScenarios(): Promise<Scenario[]> {
     name: "ticket-extended",
     expect: "ok",
     kind: "ticket",
-    note: "three direct candidates and a relay hint with its token (§10)",
+    note: "three direct candidates and a relay hint with its token and server fingerprint (§10)",
     fields: [
       [
         "ticket",
         `sfs://192.0.2.7:40001,[2001:db8::7]:40001,files.example.net:7070/${
           toHex(id)
-        }${relayPart}#${printed}`,
+        }${relayPart}/${serverPrinted}#${printed}`,
       ],
       ["host", "192.0.2.7"],
       ["port", 40001],
@@ -262,15 +264,39 @@ export async function ticketScenarios(): Promise<Scenario[]> {
       ["alternate", "files.example.net:7070"],
       ["relay", "index.example.org:7000"],
       ["relay_token", token],
+      ["relay_fingerprint", server],
       ["file_id", id],
       ["fingerprint", fingerprint],
+    ],
+  });
+  scenarios.push({
+    name: "ticket-relay-lenient-fingerprint",
+    expect: "ok",
+    kind: "ticket",
+    note: "the relay's fingerprint without prefix and dashes, upper case; formats back (§10)",
+    fields: [
+      [
+        "ticket",
+        `sfs://127.0.0.1:40001/${toHex(id)}${relayPart}/${
+          serverPrinted.slice("SHA256:".length).replaceAll("-", "").toUpperCase()
+        }#${printed}`,
+      ],
+      ["host", "127.0.0.1"],
+      ["port", 40001],
+      ["relay", "index.example.org:7000"],
+      ["relay_token", token],
+      ["relay_fingerprint", server],
+      ["file_id", id],
+      ["fingerprint", fingerprint],
+      ["canonical", `sfs://127.0.0.1:40001/${toHex(id)}${relayPart}/${serverPrinted}#${printed}`],
     ],
   });
   scenarios.push({
     name: "ticket-relay-only-hint",
     expect: "ok",
     kind: "ticket",
-    note: "one direct candidate and a relay hint; upper-case token formats back lower-case (§10)",
+    note: "a relay hint without the server's fingerprint (the first form); upper-case token " +
+      "formats back lower-case (§10)",
     fields: [
       [
         "ticket",
@@ -330,6 +356,16 @@ export async function ticketScenarios(): Promise<Scenario[]> {
       "relay-no-port",
       "relay address without a port",
       `sfs://127.0.0.1:40001/${toHex(id)}/relay/${toHex(token)}@index.example.org#${printed}`,
+    ],
+    [
+      "relay-fingerprint-short",
+      "relay fingerprint one base32 digit short",
+      `sfs://127.0.0.1:40001/${toHex(id)}${relayPart}/${serverPrinted.slice(0, -1)}#${printed}`,
+    ],
+    [
+      "relay-fingerprint-empty",
+      "a slash after the relay address but no fingerprint",
+      `sfs://127.0.0.1:40001/${toHex(id)}${relayPart}/#${printed}`,
     ],
     [
       "relay-no-token",

@@ -2,7 +2,7 @@
  * Tickets (docs/PROTOCOL.md §10): everything a receiver needs to fetch one file from one sender
  * and to know the sender's key in advance.
  *
- *     sfs://HOST:PORT[,HOST:PORT…]/FILEID[/relay/TOKEN@HOST:PORT]#FINGERPRINT
+ *     sfs://HOST:PORT[,HOST:PORT…]/FILEID[/relay/TOKEN@HOST:PORT[/SERVERFP]]#FINGERPRINT
  *
  * The short form `sfs://HOST:PORT/FILEID#FINGERPRINT` of earlier versions is the extended form
  * with one candidate and no relay hint, so every ticket printed before stays valid. The syntax
@@ -23,6 +23,11 @@ export interface RelayHint {
   readonly port: number;
   /** The per-share relay token ({@link RELAY_TOKEN_BYTES} random bytes) the sender registered. */
   readonly token: Bytes;
+  /**
+   * The index server's fingerprint (§4.2): the receiver checks the relay's key against it before
+   * it sends the token. Absent only in hints written before it existed (the receiver's pin then).
+   */
+  readonly fingerprint?: Bytes;
 }
 
 /** A parsed ticket; `host` and `port` are the first direct candidate. */
@@ -42,12 +47,14 @@ export const RELAY_TOKEN_BYTES = 16;
 /** Most direct candidates in one ticket (the first and seven alternates). */
 export const MAX_TICKET_CANDIDATES = MAX_ADDRESSES;
 /**
- * Longest ticket in characters. Eight IPv6 candidates with a relay hint come to about 600; the
+ * Longest ticket in characters. Eight IPv6 candidates with a relay hint and its server's
+ * fingerprint come to 644; the
  * bound leaves room for DNS names and keeps a ticket something one can still paste in a chat.
  */
 export const MAX_TICKET_LENGTH = 1024;
 
-const TICKET_RE = /^sfs:\/\/([^/#]*)\/([0-9a-fA-F]+)(?:\/relay\/([0-9a-fA-F]+)@([^/#]*))?#(.+)$/;
+const TICKET_RE =
+  /^sfs:\/\/([^/#]*)\/([0-9a-fA-F]+)(?:\/relay\/([0-9a-fA-F]+)@([^/#]*)(?:\/([^/#]*))?)?#(.+)$/;
 
 /** Every direct candidate of a ticket, the first one first. */
 export function ticketCandidates(ticket: Ticket): HostPort[] {
@@ -63,9 +70,9 @@ export function formatTicket(ticket: Ticket): string {
   if (candidates.length > MAX_TICKET_CANDIDATES) {
     throw new SfsError("USAGE", `A ticket holds at most ${MAX_TICKET_CANDIDATES} addresses`);
   }
-  const relay = ticket.relay === undefined
-    ? ""
-    : `/relay/${toHex(ticket.relay.token)}@${formatHostPort(ticket.relay)}`;
+  const hint = ticket.relay;
+  const relay = hint === undefined ? "" : `/relay/${toHex(hint.token)}@${formatHostPort(hint)}` +
+    (hint.fingerprint === undefined ? "" : `/${formatFingerprint(hint.fingerprint)}`);
   const text = `sfs://${candidates.map(formatHostPort).join(",")}/${toHex(ticket.fileId)}${relay}#${
     formatFingerprint(ticket.fingerprint)
   }`;
@@ -90,7 +97,7 @@ export function parseTicket(text: string): Ticket {
   if (trimmed.length > MAX_TICKET_LENGTH) bad("too long");
   const match = TICKET_RE.exec(trimmed);
   if (!match) return bad("expected sfs://HOST:PORT/FILEID#FINGERPRINT");
-  const [, rawCandidates, rawId, rawToken, rawRelay, rawFingerprint] = match;
+  const [, rawCandidates, rawId, rawToken, rawRelay, rawServer, rawFingerprint] = match;
   const candidates = parseCandidates(rawCandidates);
   if (typeof candidates === "string") return bad(candidates);
   const fileId = fromHex(rawId);
@@ -109,7 +116,15 @@ export function parseTicket(text: string): Ticket {
     if (!token || token.length !== RELAY_TOKEN_BYTES) bad("relay token must be 32 hex digits");
     const relay = tryParseHostPort(rawRelay);
     if (typeof relay === "string") return bad(`relay: ${relay}`);
-    ticket = { ...ticket, relay: { host: relay.host, port: relay.port, token: token! } };
+    let hint: RelayHint = { host: relay.host, port: relay.port, token: token! };
+    if (rawServer !== undefined) {
+      try {
+        hint = { ...hint, fingerprint: parseFingerprint(rawServer) };
+      } catch {
+        return bad("the relay's fingerprint is malformed");
+      }
+    }
+    ticket = { ...ticket, relay: hint };
   }
   // A short fingerprint form could make a ticket whose canonical form is over the bound.
   try {

@@ -180,6 +180,10 @@ export const PROTOCOL_RUNNERS: Record<string, Runner> = {
       v.has("relay") ? v.text("relay") : undefined,
     );
     if (v.has("relay_token")) assertHex(ticket.relay!.token, v.hex("relay_token"), "relay token");
+    assert.equal(ticket.relay?.fingerprint !== undefined, v.has("relay_fingerprint"));
+    if (v.has("relay_fingerprint")) {
+      assertHex(ticket.relay!.fingerprint!, v.hex("relay_fingerprint"), "relay fingerprint");
+    }
     const canonical = v.has("canonical") ? v.text("canonical") : v.text("ticket");
     assert.equal(formatTicket(ticket), canonical);
     return Promise.resolve();
