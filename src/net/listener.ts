@@ -70,9 +70,9 @@ export class Admitted {
   constructor(
     readonly conn: Deno.TcpConn,
     admission: Admission<Deno.TcpConn>,
-    options: AcceptLoopOptions,
+    options: AcceptLoopOptions & { peer?: string },
   ) {
-    this.peer = formatNetAddr(conn.remoteAddr);
+    this.peer = options.peer ?? formatNetAddr(conn.remoteAddr);
     this.#admission = admission;
     this.#busy = options.busy;
     this.#deadline = setTimeout(
@@ -119,6 +119,9 @@ export class AcceptLoop {
   readonly accepting: Promise<void>;
   readonly #listener: Deno.Listener<Deno.TcpConn>;
   readonly #tasks = new Set<Promise<void>>();
+  readonly #serve: (connection: Admitted) => Promise<void>;
+  readonly #options: AcceptLoopOptions;
+  readonly #admission: Admission<Deno.TcpConn>;
   #closing = false;
 
   constructor(
@@ -127,7 +130,20 @@ export class AcceptLoop {
     options: AcceptLoopOptions,
   ) {
     this.#listener = listener;
-    this.accepting = this.#run(serve, options);
+    this.#serve = serve;
+    this.#options = options;
+    this.#admission = new Admission<Deno.TcpConn>(options.limits);
+    this.accepting = this.#run();
+  }
+
+  /**
+   * Serves a connection that did not come from the listener (a relayed one) exactly like an
+   * accepted one: same admission limits, deadline and task. `peer` names it in place of its
+   * remote address (which is the relay's). Once closed, the connection is closed instead.
+   */
+  adopt(conn: Deno.TcpConn, peer: string): void {
+    if (this.#closing) return closeQuietly(conn);
+    this.#start(conn, peer);
   }
 
   /** Stops accepting; connections already accepted go on. Safe to call more than once. */
@@ -141,22 +157,25 @@ export class AcceptLoop {
     await Promise.allSettled([...this.#tasks]);
   }
 
-  async #run(serve: (c: Admitted) => Promise<void>, options: AcceptLoopOptions): Promise<void> {
-    const admission = new Admission<Deno.TcpConn>(options.limits);
+  async #run(): Promise<void> {
     for await (const conn of acceptAll(this.#listener)) {
       // Accepted in the same turn as close(): nobody will serve it.
       if (this.#closing) {
         closeQuietly(conn);
         continue;
       }
-      admission.admit(conn);
-      conn.setNoDelay(true);
-      const connection = new Admitted(conn, admission, options);
-      const task = serve(connection).finally(() => {
-        connection.release();
-        this.#tasks.delete(task);
-      });
-      this.#tasks.add(task);
+      this.#start(conn);
     }
+  }
+
+  #start(conn: Deno.TcpConn, peer?: string): void {
+    this.#admission.admit(conn);
+    conn.setNoDelay(true);
+    const connection = new Admitted(conn, this.#admission, { ...this.#options, peer });
+    const task = this.#serve(connection).finally(() => {
+      connection.release();
+      this.#tasks.delete(task);
+    });
+    this.#tasks.add(task);
   }
 }

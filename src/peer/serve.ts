@@ -42,6 +42,13 @@ export interface ServeFilesOptions extends ServeEvents {
   limits?: AdmissionLimits;
   /** Deadline for a connection's handshake. @default HANDSHAKE_TIMEOUT_MS (net/listener.ts) */
   handshakeTimeoutMs?: number;
+  /**
+   * Given, once serving started, a function that serves one more connection that did not come
+   * from the listener (a relayed one, docs/PROTOCOL.md §13.5) exactly like an accepted one: the
+   * same checks, limits, deadline and events, reported as `peer`. After serving ended it closes
+   * the connection instead.
+   */
+  adopt?: (serve: (conn: Deno.TcpConn, peer: string) => void) => void;
 }
 
 /**
@@ -78,6 +85,7 @@ export async function serveFiles(
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     busy,
   });
+  options.adopt?.((conn, peer) => loop.adopt(conn, peer));
   // The loop, not just the listener, is closed: a connection accepted in the same turn is
   // closed instead of served.
   const stop = () => loop.close();

@@ -4,7 +4,6 @@
  * connection whose handshake completes carries the transfer, and a resume reconnects the same way.
  */
 import { SfsError } from "../../errors.ts";
-import type { Bytes } from "../../crypto/bytes.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { formatHostPort, type HostPort } from "../../net/address.ts";
 import {
@@ -15,43 +14,36 @@ import {
   tcpCandidate,
 } from "../../net/race.ts";
 import type { Connect } from "../../peer/receiver.ts";
+import {
+  dialRelay,
+  type DialRelayOptions,
+  type RelayRoute,
+} from "../../index/client/relay_dial.ts";
 
 /** Which routes `sfs get` may take: both (the default), or only one with --direct / --relay. */
 export type RouteChoice = "any" | "direct" | "relay";
 
-/**
- * What a receiver knows about a relay for one share; the shape of relay-server's `RelayRoute`
- * (src/index/client/relay_dial.ts), which replaces it at merge.
- */
-export interface RelayRoute {
-  /** The index server's address: it relays on its listening port. */
-  readonly host: string;
-  readonly port: number;
-  readonly fileId: Bytes;
-  /** The per-share token from a ticket's relay hint; absent when going through the index. */
-  readonly token?: Bytes;
-}
-
-/** What the relay dialer is given besides the route. */
-export interface RelayDialOptions {
-  readonly signal: AbortSignal;
-  readonly identity: Identity;
-}
-
 /** Opens a connection that reaches the sharing sender through the index server's relay. */
-export type RelayDialer = (route: RelayRoute, options: RelayDialOptions) => Promise<Deno.Conn>;
+export type RelayDialer = (route: RelayRoute, options: DialRelayOptions) => Promise<Deno.Conn>;
 
-/**
- * ADAPTER for issue 10, connected at merge: relay-server's `dialRelay` from
- * src/index/client/relay_dial.ts (`export const DIAL_RELAY: RelayDialer | undefined = dialRelay;`).
- * Until then there is no relay dialer, and `sfs get` connects directly only.
- */
-export const DIAL_RELAY: RelayDialer | undefined = undefined;
+/** The relay dialer `sfs get` uses: relay-server's (src/index/client/relay_dial.ts). */
+export const DIAL_RELAY: RelayDialer = dialRelay;
+
+/** A relay for one share, and how to check and enter its index session. */
+export interface RelayAccess {
+  readonly route: RelayRoute;
+  /** Checks the index server's key before anything is sent (the token above all, §10). */
+  readonly verifyServer: DialRelayOptions["verifyServer"];
+  /** Authenticates the index session (through the index with an account). */
+  readonly authenticate?: DialRelayOptions["authenticate"];
+  /** Runs once the relayed connection is open (pins a server met for the first time). */
+  readonly opened?: () => Promise<void>;
+}
 
 /** Where a share can be reached. */
 export interface Reachable {
   readonly candidates: readonly HostPort[];
-  readonly relay?: RelayRoute;
+  readonly relay?: RelayAccess;
 }
 
 /** Options of {@link racingConnect}. */
@@ -75,11 +67,26 @@ export interface RacingOptions {
 export function racingConnect(where: Reachable, options: RacingOptions): Connect {
   const dialRelay = options.dialRelay ?? DIAL_RELAY;
   const direct = options.choice === "relay" ? [] : where.candidates.map((c) => tcpCandidate(c));
-  const route = where.relay;
-  const relay: Candidate | undefined =
-    options.choice === "direct" || route === undefined || dialRelay === undefined ? undefined : {
-      label: `relay ${formatHostPort(route)}`,
-      dial: (signal) => dialRelay(route, { signal, identity: options.identity }),
+  const access = where.relay;
+  const relay: Candidate | undefined = options.choice === "direct" || access === undefined
+    ? undefined
+    : {
+      label: `relay ${formatHostPort(access.route)}`,
+      dial: async (signal) => {
+        const conn = await dialRelay(access.route, {
+          signal,
+          identity: options.identity,
+          verifyServer: access.verifyServer,
+          authenticate: access.authenticate,
+        });
+        try {
+          await access.opened?.();
+        } catch (err) {
+          conn.close();
+          throw err;
+        }
+        return conn;
+      },
     };
   if (options.choice === "relay" && relay === undefined) {
     throw new SfsError("USAGE", "No relay is known for this file", {

@@ -20,6 +20,7 @@ import { formatListingTable, listingJson, listingView, verifyListings } from "..
 import { parseHostPort } from "../../net/address.ts";
 import type { Route } from "../../net/race.ts";
 import { racingConnect, type Reachable, type RouteChoice } from "./get_route.ts";
+import { indexRelay, type RelayAsker, ticketRelay } from "./get_relay.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { onStopSignal } from "../interrupt.ts";
 import { trustUser } from "../settings/pins.ts";
@@ -62,7 +63,7 @@ export async function runGet(options: GetOptions, out: Output): Promise<void> {
     // Not an index lookup: it must be a ticket, and parseTicket says clearly if it is not.
     const ticket = parseTicket(what);
     const identity = await loadOrCreateIdentity(options.home, out);
-    const relay = ticket.relay && { ...ticket.relay, fileId: ticket.fileId };
+    const relay = ticket.relay && ticketRelay(asker(options, out), ticket.relay, ticket.fileId);
     return await fetchFrom(identity, options, out, {
       candidates: ticketCandidates(ticket),
       ...(relay !== undefined ? { relay } : {}),
@@ -143,13 +144,17 @@ async function sourceOf(
   );
   return {
     candidates: addresses.map((x) => parseHostPort(x, "The listing's address")),
-    // Through the index the receiver has an account: no token, the relay checks the listing.
-    relay: { host: target.address.host, port: target.address.port, fileId: a.fileId },
+    // Through the index: no token, the relay checks the listing against the same account.
+    relay: indexRelay(asker(options, out), target, a.fileId),
     fileId: a.fileId,
     fingerprint: a.ownerFingerprint,
     extra: { id: view.id, owner: a.owner },
     listing: { name: a.name, size: a.size, sha256: a.sha256 },
   };
+}
+
+function asker(options: GetOptions, out: Output): RelayAsker {
+  return { home: options.home, flags: options, out };
 }
 
 async function fetchFrom(

@@ -11,14 +11,20 @@ import {
   type SignedAnnouncement,
 } from "../../index/protocol/announcement.ts";
 import type { IndexClient } from "../../index/client/client.ts";
-import { ShareSession, type ShareSessionOptions } from "../../index/client/sharing.ts";
+import {
+  type RelayedConnectionInfo,
+  ShareSession,
+  type ShareSessionOptions,
+} from "../../index/client/sharing.ts";
 import { validateUsername } from "../../index/protocol/usernames.ts";
 import type { SharedFile } from "../../peer/sender.ts";
 import type { RelayHint } from "../../peer/ticket.ts";
 import type { IndexTarget } from "../settings/config.ts";
 import { type IndexFlags, openIndex } from "../index_connect.ts";
 import type { Output } from "../output.ts";
-import { trustUser } from "../settings/pins.ts";
+import { readServers, trustUser } from "../settings/pins.ts";
+import { connect as connectTcp } from "../../net/connect.ts";
+import { parseFingerprint } from "../../crypto/identity.ts";
 
 /** What {@link announce} needs from the command line. */
 export interface AnnounceOptions extends IndexFlags {
@@ -51,6 +57,11 @@ export interface ShareToAnnounce {
   recipients: string[];
   /** Told the hex id of each file the owner unshared meanwhile. */
   onWithdrawn: (id: string) => void;
+  /**
+   * Serves a connection the index server's relay brought (§13.5), like one accepted from a
+   * receiver; it owns the connection.
+   */
+  onRelayed: (conn: Deno.TcpConn, info: RelayedConnectionInfo) => void;
 }
 
 /**
@@ -82,9 +93,14 @@ export async function announce(
     if (!isUnreachable(err) || share.recipients.length > 0) throw err;
     reportUnreachable(out, target, err as SfsError);
     const session = ShareSession.startOffline(sessionOptions(out, share, announcements, open));
-    return announced(share, user, session, false, new Map());
+    const pinned = (await readServers(options.home)).get(target.server);
+    const server = pinned === undefined ? undefined : parseFingerprint(pinned);
+    return announced(share, user, session, { online: false, names: new Map(), server });
   }
   let names = new Map<string, string>();
+  // The relay hint names the key this connection checked (and pinned), so a ticket holder checks
+  // the relay against it before it sends the token (§10).
+  const server = firstClient.server.fingerprint;
   try {
     if (share.recipients.length > 0) {
       names = await recipientKeys(options, out, firstClient, target.server, share.recipients);
@@ -101,16 +117,16 @@ export async function announce(
       return client ? Promise.resolve(client) : open();
     }),
   );
-  return announced(share, user, session, true, names);
+  return announced(share, user, session, { online: true, names, server });
 }
 
 function announced(
   share: ShareToAnnounce,
   user: string,
   session: ShareSession,
-  online: boolean,
-  names: Map<string, string>,
+  state: { online: boolean; names: Map<string, string>; server?: Bytes },
 ): Announced {
+  const { online, names, server } = state;
   const { target, recipients } = share;
   return {
     target,
@@ -120,19 +136,16 @@ function announced(
     allowed: recipients.length > 0 ? new Set(names.keys()) : undefined,
     names,
     relayHint: (fileId) => {
-      const token = relayTokenOf(session, fileId);
-      return token && { host: target.address.host, port: target.address.port, token };
+      // Without the server's key a ticket holder could not check the relay: no hint then.
+      const token = server && session.relayTokenFor(fileId);
+      return token && {
+        host: target.address.host,
+        port: target.address.port,
+        token,
+        fingerprint: server,
+      };
     },
   };
-}
-
-/**
- * The per-share relay token the sharing connection registered for a file (§10). ADAPTER for
- * issue 10: relay-server's ShareSession gains `relayTokenFor(fileId)`; at merge this body becomes
- * `return session.relayTokenFor(fileId);`. Until then tickets carry no relay hint.
- */
-function relayTokenOf(_session: ShareSession, _fileId: Bytes): Bytes | undefined {
-  return undefined;
 }
 
 /** True for a failure to reach the index at all (worth retrying), not for a refusal. */
@@ -160,6 +173,15 @@ function sessionOptions(
     announcements,
     onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
     onStatus: (status, error) => reportStatus(out, share.target, status, error),
+    relay: {
+      // The relay listens on the index server's own port (§13).
+      dial: () => connectTcp(share.target.address),
+      onRelayedConnection: share.onRelayed,
+      onRelayError: (error) => {
+        out.event("relay_error", { code: error.code, message: error.message });
+        out.warn(`Relaying through ${share.target.server} failed: ${error.message}`);
+      },
+    },
   };
 }
 

@@ -18,6 +18,7 @@ import { candidateAddresses } from "../../net/interfaces.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { announce, type Announced } from "./send_announce.ts";
 import { PeerBook } from "./send_peers.ts";
+import { RelayedInbox } from "./send_relayed.ts";
 import { serve, type ServeOptions } from "./send_serve.ts";
 import { serveUntilStopped } from "./send_stop.ts";
 import { onStopSignal } from "../interrupt.ts";
@@ -72,10 +73,11 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
     listener,
     candidates: candidatesOf(options, listener),
   };
-  const announced = await announceShare(options, out, plan, share);
+  // The relay may bring a receiver as soon as a file is announced: it waits here until serving.
+  const relayed = new RelayedInbox();
+  const announced = await announceShare(options, out, plan, share, relayed);
   const list = [...files.values()];
   reportReady(out, share, list, { announced, recipients: plan.lists.recipients });
-  // Relayed connections (issue 10) are marked here as they arrive: `peers.markRelayed(peer, info)`.
   const peers = new PeerBook(announced?.names);
   using stop = onStopSignal();
   try {
@@ -84,6 +86,7 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
       allowed: announced?.allowed,
       stop: stop.signal,
       peers,
+      relayed,
       onceDone: async () => {
         await announced?.session.unshare(list.map((f) => f.id));
       },
@@ -95,6 +98,7 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
     }, out);
   } finally {
     announced?.session.close();
+    relayed.close();
   }
 }
 
@@ -172,6 +176,7 @@ async function announceShare(
   out: Output,
   plan: Plan,
   share: Share,
+  relayed: RelayedInbox,
 ): Promise<Announced | undefined> {
   const target = plan.target;
   if (target === undefined) return undefined;
@@ -183,6 +188,7 @@ async function announceShare(
       addresses: share.candidates.map(formatHostPort),
       ...plan.lists,
       onWithdrawn: (id) => withdraw(share, id, target, out),
+      onRelayed: relayed.take,
     });
   } catch (err) {
     share.listener.close();

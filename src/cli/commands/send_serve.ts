@@ -9,6 +9,7 @@ import { serveFiles } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
 import { progressFor, type ProgressRow, type RowOptions } from "../progress.ts";
 import { PeerBook, type PeerView, viewFields } from "./send_peers.ts";
+import type { RelayedInbox } from "./send_relayed.ts";
 
 /** How `sfs send` serves. */
 export interface ServeOptions {
@@ -32,6 +33,8 @@ export async function serve(
     stop?: AbortSignal;
     /** Who the receivers are (usernames, relayed connections). @default an empty book */
     peers?: PeerBook;
+    /** Connections the relay brings, served like accepted ones and marked relayed. */
+    relayed?: RelayedInbox;
   },
 ): Promise<void> {
   const board = progressFor(out);
@@ -47,6 +50,7 @@ export async function serve(
     idleTimeoutMs: options.idleTimeoutMs,
     once: options.once,
     stop: how.stop,
+    adopt: (adopt) => how.relayed?.attach(adopt, peers),
     acceptReceiver: allowed === undefined ? undefined : (receiver) => {
       if (!allowed.has(toHex(receiver.fingerprint))) {
         throw new SfsError("REFUSED", "These files are not shared with your key");

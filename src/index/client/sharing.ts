@@ -47,12 +47,12 @@ export interface RelayedConnectionInfo {
 /** Relaying (§13): how to reach the relay and who serves what comes through it. */
 export interface ShareRelayOptions {
   /** Opens a new TCP connection to the index server, which relays on its own port. */
-  dial: () => Promise<Deno.Conn>;
+  dial: () => Promise<Deno.TcpConn>;
   /**
    * Serves one relayed connection like one accepted from a receiver: the next bytes on it are
    * the receiver's HELLO. The callee owns (and closes) the connection.
    */
-  onRelayedConnection: (conn: Deno.Conn, info: RelayedConnectionInfo) => void;
+  onRelayedConnection: (conn: Deno.TcpConn, info: RelayedConnectionInfo) => void;
   /** Told when a leg could not be opened (the receiver then gets CONNECTION_FAILED). */
   onRelayError?: (error: SfsError) => void;
   /**
@@ -263,7 +263,7 @@ export class ShareSession {
       toHex(this.#fileIds.get(a) ?? new Uint8Array()) === id
     );
     if (relay === undefined || this.#relayTokens.size === 0 || this.#closed || !shared) return;
-    let conn: Deno.Conn | undefined;
+    let conn: Deno.TcpConn | undefined;
     try {
       conn = await relay.dial();
       const join = { type: MessageType.RELAY_JOIN, pairingToken: push.pairingToken } as const;
