@@ -39,9 +39,9 @@ export function ticketRelay(asker: RelayAsker, hint: RelayHint, fileId: Bytes): 
       if (expected !== undefined && !constantTimeEqual(key.fingerprint, expected)) {
         throw new SfsError(
           "KEY_MISMATCH",
-          `Relay ${server} presented key ${
-            formatFingerprint(key.fingerprint)
-          }, not the ${formatFingerprint(expected)} the ticket names`,
+          `Relay ${server} presented key ${formatFingerprint(key.fingerprint)}, not the ${
+            formatFingerprint(expected)
+          } the ticket names`,
           { hint: "The ticket's relay is not the index server the sender shares through" },
         );
       }
