@@ -170,6 +170,14 @@ Deno.test("a sender whose announced address refuses is reached through the relay
     assert.equal(result.code, 3);
     assert.deepEqual(await listTree(out), []);
   });
+
+  await t.step("a ticket of a sender that stopped fails as unreachable, not refused", async () => {
+    w.sender.proc.kill("SIGTERM");
+    await w.sender.proc.status;
+    const result = await get(await freshHome(w), String(w.sender.ready.ticket), await w.out());
+    assert.equal(errorOf(result).code, "CONNECTION_FAILED");
+    assert.equal(result.code, 4);
+  });
 });
 
 Deno.test("a sender whose announced address black-holes is reached through the relay", async (t) => {

@@ -3,7 +3,7 @@
  * the relay after a short delay, or only one kind with `--direct` / `--relay`. The first
  * connection whose handshake completes carries the transfer, and a resume reconnects the same way.
  */
-import { SfsError } from "../../errors.ts";
+import { isSfsError, SfsError } from "../../errors.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { formatHostPort, type HostPort } from "../../net/address.ts";
 import {
@@ -78,6 +78,8 @@ export function racingConnect(where: Reachable, options: RacingOptions): Connect
           identity: options.identity,
           verifyServer: access.verifyServer,
           authenticate: access.authenticate,
+        }).catch((err) => {
+          throw noSenderAtRelay(err, formatHostPort(access.route));
         });
         try {
           await access.opened?.();
@@ -106,4 +108,17 @@ export function racingConnect(where: Reachable, options: RacingOptions): Connect
     options.onConnected(winner.route, winner.label);
     return winner.value;
   };
+}
+
+/**
+ * The relay's NOT_FOUND or REFUSED means no sender of this file is online there (or not one this
+ * receiver may reach): for the person that is a sender out of reach, like a refused direct
+ * address, not a refusal by the sender, so it must not outrank the direct errors (§10.1).
+ */
+function noSenderAtRelay(err: unknown, relay: string): unknown {
+  if (!isSfsError(err, "NOT_FOUND") && !isSfsError(err, "REFUSED")) return err;
+  return new SfsError("CONNECTION_FAILED", `No sender of this file is online at relay ${relay}`, {
+    cause: err,
+    hint: "Is the sender still running sfs send?",
+  });
 }
