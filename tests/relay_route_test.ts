@@ -187,6 +187,23 @@ Deno.test("a sender whose announced address black-holes is reached through the r
   assert.ok(hole.accepted >= 3, "every get tried the direct address first");
 });
 
+Deno.test("a relayed receiver passes the same --to check as a direct one", async () => {
+  await using w = await world(`127.0.0.1:${refusingPort()}`, 100_000, ["--to", "bob", "--yes"]);
+  const done = doneOf(
+    await sfs(w.bob, ["get", w.sender.id, "--out", await w.out(), "--json", "--yes"]),
+  );
+  assert.equal(done.route, "relay");
+  assert.equal((await sent(w)).user, "bob");
+  // The ticket lets a stranger through the relay, not past the sender's list.
+  const out = await w.out();
+  const result = await get(await freshHome(w), String(w.sender.ready.ticket), out);
+  assert.equal(errorOf(result).code, "REFUSED");
+  const failed = await w.sender.proc.nextEvent((e) => e.event === "transfer_failed");
+  assert.equal(failed.route, "relay");
+  assert.equal(failed.code, "REFUSED");
+  assert.deepEqual(await listTree(out), []);
+});
+
 Deno.test("sfs get --relay goes through the relay even when the sender is reachable", async () => {
   // The sender's own port is advertised: a direct connection would work.
   const listen = refusingPort();
