@@ -171,6 +171,22 @@ Deno.test("a sender whose announced address refuses is reached through the relay
     assert.deepEqual(await listTree(out), []);
   });
 
+  await t.step(
+    "a hint of the first form, without the server's key, needs the pin or --yes",
+    async () => {
+      const ticket = parseTicket(String(w.sender.ready.ticket));
+      const old = formatTicket({ ...ticket, relay: { ...ticket.relay!, fingerprint: undefined } });
+      const home = await freshHome(w);
+      const unconfirmed = await get(home, old, await w.out());
+      assert.equal(errorOf(unconfirmed).code, "USAGE");
+      assert.equal(doneOf(await get(home, old, await w.out(), ["--yes"])).route, "relay");
+      await sent(w);
+      // Now pinned: no --yes needed.
+      assert.equal(doneOf(await get(home, old, await w.out())).route, "relay");
+      await sent(w);
+    },
+  );
+
   await t.step("a ticket of a sender that stopped fails as unreachable, not refused", async () => {
     w.sender.proc.kill("SIGTERM");
     await w.sender.proc.status;
