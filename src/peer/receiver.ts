@@ -14,6 +14,7 @@ import type { SignaturePolicy } from "../crypto/sign.ts";
 import { type Channel } from "../wire/channel.ts";
 import { initiate } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
+import { MessageType } from "../wire/messages.ts";
 import type { Transport } from "../wire/frame.ts";
 import type { FetchOptions, FetchResult } from "./receiver_options.ts";
 import {
@@ -21,6 +22,7 @@ import {
   openPart,
   releaseStart,
   requestManifest,
+  type Start,
   START_OVER,
 } from "./receiver_start.ts";
 import { checkManifest, receiveAndPublish } from "./receiver_verify.ts";
@@ -38,27 +40,26 @@ export async function fetchFile(
   const stop = () => closeQuietly(transport);
   options.signal?.addEventListener("abort", stop, { once: true });
   if (options.signal?.aborted) stop();
+  // Where to start (a resume point) is chosen for the expected sender before the handshake: the
+  // GET asking for it rides in the handshake's third flight (§6.4), which only a sender holding
+  // that key ever gets to read.
+  const start = await chooseStart(options, options.expectedFingerprint).catch(async (err) => {
+    closeQuietly(transport);
+    throw await fromFolderError(err, options.outDir) ?? err;
+  });
   const channel = await initiate(transport, identity, {
     require,
     idleTimeoutMs: options.idleTimeoutMs,
-    verifyResponder: (sender) => {
-      if (!constantTimeEqual(sender.fingerprint, options.expectedFingerprint)) {
-        throw new SfsError(
-          "KEY_MISMATCH",
-          `The sender's key ${formatFingerprint(sender.fingerprint)} is not the expected ${
-            formatFingerprint(options.expectedFingerprint)
-          }`,
-          { hint: "Someone may be intercepting the connection; nothing was downloaded" },
-        );
-      }
-    },
-  }).catch((err) => {
+    verifyResponder: (sender) => expectSender(sender.fingerprint, options.expectedFingerprint),
+    early: { type: MessageType.GET, fileId: options.fileId, offset: start.resumable?.offset ?? 0 },
+  }).catch(async (err) => {
     closeQuietly(transport);
+    await releaseStart(start);
     throw err;
   });
   let outcome: FetchResult | typeof START_OVER;
   try {
-    outcome = await fetchOnChannel(channel, options, require);
+    outcome = await fetchOnChannel(channel, start, options, require);
   } catch (err) {
     // OS errors get their code here (a full disk, --out a file), not INTERNAL; the sender is
     // told only the code (channel.fail), never a local path.
@@ -81,11 +82,11 @@ export async function fetchFile(
 /** One attempt on an open channel; START_OVER when it must be made again from byte 0. */
 async function fetchOnChannel(
   channel: Channel,
+  start: Start,
   options: FetchOptions,
   require: SignaturePolicy,
 ): Promise<FetchResult | typeof START_OVER> {
   const sender = channel.peer.fingerprint;
-  const start = await chooseStart(options, sender);
   try {
     const manifest = await requestManifest(channel, start, options);
     if (manifest === START_OVER) return START_OVER;
@@ -96,5 +97,18 @@ async function fetchOnChannel(
     return await receiveAndPublish(channel, part, manifest, hasher, { ...options, require });
   } finally {
     await releaseStart(start);
+  }
+}
+
+/** The handshake's check of the sender (§6.6): its key must be the one the ticket or listing named. */
+function expectSender(actual: Uint8Array, expected: Uint8Array): void {
+  if (!constantTimeEqual(actual, expected)) {
+    throw new SfsError(
+      "KEY_MISMATCH",
+      `The sender's key ${formatFingerprint(actual)} is not the expected ${
+        formatFingerprint(expected)
+      }`,
+      { hint: "Someone may be intercepting the connection; nothing was downloaded" },
+    );
   }
 }

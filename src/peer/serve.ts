@@ -86,14 +86,12 @@ function serveOne(
     lookup: options.lookup,
     sign: options.sign,
     idleTimeoutMs: options.idleTimeoutMs,
-    acceptReceiver: async (receiver) => {
-      await options.acceptReceiver?.(receiver);
-      // Every slot is taken by a proven receiver: say so now, in the clear, and spare the
-      // RSA work of a reply.
-      connection.refuseIfFull();
-    },
-    // A HELLO with a copied public key is only a claim: the connection stays pending (evicted
-    // oldest first, the deadline running) until its GET opened under the session keys.
+    // Every slot is taken by a proven receiver: say so now, in the clear, and spare the RSA
+    // work of a reply. It comes before anything is known of the receiver (§6.6).
+    admit: () => connection.refuseIfFull(),
+    acceptReceiver: options.acceptReceiver,
+    // Until its GET opened under the application keys, the connection stays pending (evicted
+    // oldest first, the deadline running): only then is it known to hold its RSA key too.
     admitProven: () => connection.prove(),
     onStart: (file, receiver) => options.onStart?.(peer, file, receiver),
     onProgress: (sent) => options.onProgress?.(peer, sent),
