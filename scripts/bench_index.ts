@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { WireListing } from "../src/wire/messages.ts";
+import type { WireListing } from "../src/wire/index_messages.ts";
 import { type Cleanup, makeLog, runBenchmark, writeResults } from "./bench/run.ts";
 import { loadBeforeStart, machineInfo } from "./bench/machine.ts";
 import { memory } from "./bench/proc.ts";

@@ -2,7 +2,7 @@
 import { toHex } from "../crypto/bytes.ts";
 import { formatFingerprint, shortFingerprint } from "../crypto/identity.ts";
 import { type VerifiedListing, verifyListing } from "../index/protocol/announcement.ts";
-import type { WireListing } from "../wire/messages.ts";
+import type { WireListing } from "../wire/index_messages.ts";
 import type { JsonValue } from "./output.ts";
 import { formatBytes } from "./progress.ts";
 

@@ -1,7 +1,8 @@
 /**
  * The one table of messages (docs/PROTOCOL.md §9): a type number, a typed value and a codec for
  * each. Decoders validate every field and reject trailing bytes, so code past `decodeMessage`
- * only ever sees well-formed values.
+ * only ever sees well-formed values. The peer messages (§6, §7) are defined here; the index
+ * messages (§12) in index_messages.ts, whose type numbers and codecs this table takes in.
  */
 import { type ErrorCode, ErrorCode as ErrorCodes, SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
@@ -10,6 +11,15 @@ import { NONCE_BYTES, X25519_BYTES } from "../crypto/exchange.ts";
 import { FILE_ID_BYTES } from "../crypto/file_id.ts";
 import type { Signatures } from "../crypto/sign.ts";
 import { isDisplaySafe } from "../text.ts";
+import { INDEX_CODECS, type IndexMessage, IndexMessageType } from "./index_messages.ts";
+import {
+  type Codec,
+  decodeFlag,
+  decodeSignatures,
+  encodeSignatures,
+  MAX_IDENTITY_BYTES,
+  MAX_WIRE_NAME_BYTES,
+} from "./message_fields.ts";
 
 /** Protocol version spoken by this build. */
 export const PROTOCOL_VERSION = 2;
@@ -17,41 +27,10 @@ export const PROTOCOL_VERSION = 2;
 const MAX_OPTIONS_BYTES = 2048;
 /** Bytes of a file id (defined with the file id, §7.1). */
 export { FILE_ID_BYTES };
-/** Longest file name a manifest may carry, in UTF-8 bytes (the receiver shortens further). */
-export const MAX_WIRE_NAME_BYTES = 1024;
 /** Longest error message accepted from a peer. */
 export const MAX_ERROR_TEXT_BYTES = 512;
-/** Largest encoded public identity (§4.1) accepted in any message. */
-export const MAX_IDENTITY_BYTES = 2048;
 /** Longest RSA-OAEP wrapped secret (RSA-4096 makes 512 bytes). */
 export const MAX_WRAPPED_BYTES = 512;
-/** Longest RSA-PSS signature in a signature set (§5): RSA-4096 makes 512 bytes. */
-export const MAX_SIGNATURE_BYTES = 512;
-/** Length of an Ed25519 signature (§5). */
-export const ED25519_SIGNATURE_BYTES = 64;
-/** Largest encoded signature set (§5): two `bytes16` fields at their largest. */
-export const MAX_SIGNATURE_SET_BYTES = 2 + MAX_SIGNATURE_BYTES + 2 + ED25519_SIGNATURE_BYTES;
-
-// Index protocol limits (§12) that a decoder below enforces. They are defined here, the lowest
-// layer that needs them, and src/index/protocol/limits.ts re-exports them with the index's own
-// limits; nothing above defines them again.
-/** Longest username on the wire, in UTF-8 bytes (valid names are shorter; see §12.3). */
-export const MAX_USERNAME_BYTES = 64;
-/** Longest password on the wire, in UTF-8 bytes (equals the password hasher's limit). */
-export const MAX_PASSWORD_BYTES = 1024;
-/** Largest signed announcement (§12.5); the largest valid one is under 3 KiB. */
-export const MAX_ANNOUNCEMENT_BYTES = 4096;
-/** Most usernames in one USER_KEYS request and its reply. */
-export const MAX_USER_KEYS = 32;
-/** Longest search text, in UTF-8 bytes. */
-export const MAX_QUERY_BYTES = 512;
-/**
- * Most listings in one LISTINGS reply, and the largest page a SEARCH or LIST may ask for: 100
- * listings of the largest size (≈ 6.7 KiB each) fit one 1 MiB sealed record.
- */
-export const MAX_LISTINGS = 100;
-/** Deepest offset a SEARCH or LIST page may start at. */
-export const MAX_LIST_OFFSET = 10_000;
 
 /** Message type numbers. Plain types travel before keys exist; the rest only sealed. */
 export const MessageType = {
@@ -68,19 +47,7 @@ export const MessageType = {
   RECEIPT: 19,
   ERROR: 20,
   // Index protocol (§12): client requests and server replies.
-  REGISTER: 32,
-  LOGIN: 33,
-  AUTH: 34,
-  OK: 35,
-  USER_KEYS: 36,
-  USER_KEYS_REPLY: 37,
-  ANNOUNCE: 38,
-  HEARTBEAT: 39,
-  UNSHARE: 40,
-  SEARCH: 41,
-  LIST: 42,
-  RESOLVE: 43,
-  LISTINGS: 44,
+  ...IndexMessageType,
 } as const;
 /** One of the message type numbers. */
 export type MessageType = typeof MessageType[keyof typeof MessageType];
@@ -188,118 +155,6 @@ export interface ErrorMessage {
   message: string;
 }
 
-/** Creates an account for the channel's identity; the proof is over §12.2's auth data. */
-export interface Register {
-  type: typeof MessageType.REGISTER;
-  username: string;
-  password: string;
-  proof: Signatures;
-}
-
-/** Checks a password; with `rotateKeys`, registers the channel's identity as the user's keys. */
-export interface Login {
-  type: typeof MessageType.LOGIN;
-  username: string;
-  password: string;
-  rotateKeys: boolean;
-  proof: Signatures;
-}
-
-/** Authenticates the connection as a registered user, without a password. */
-export interface Auth {
-  type: typeof MessageType.AUTH;
-  username: string;
-  proof: Signatures;
-}
-
-/** A request succeeded and has nothing else to say. */
-export interface Ok {
-  type: typeof MessageType.OK;
-}
-
-/** Asks for the registered public identities of some users. */
-export interface UserKeys {
-  type: typeof MessageType.USER_KEYS;
-  usernames: string[];
-}
-
-/** One registered user's public identity (§4.1 encoding). */
-export interface UserKeyEntry {
-  username: string;
-  identity: Bytes;
-}
-
-/** The identities of the requested users that exist; unknown users are left out. */
-export interface UserKeysReply {
-  type: typeof MessageType.USER_KEYS_REPLY;
-  users: UserKeyEntry[];
-}
-
-/** Publishes one signed announcement (§12.5). */
-export interface Announce {
-  type: typeof MessageType.ANNOUNCE;
-  announcement: Bytes;
-  signatures: Signatures;
-}
-
-/** Keeps a sharing session online. */
-export interface Heartbeat {
-  type: typeof MessageType.HEARTBEAT;
-}
-
-/** Withdraws one of the user's announcements. */
-export interface Unshare {
-  type: typeof MessageType.UNSHARE;
-  fileId: Bytes;
-}
-
-/** Full-text search over names and keywords. */
-export interface Search {
-  type: typeof MessageType.SEARCH;
-  query: string;
-  limit: number;
-  offset: number;
-}
-
-/** Lists visible announcements, or only the user's own. */
-export interface List {
-  type: typeof MessageType.LIST;
-  mine: boolean;
-  limit: number;
-  offset: number;
-}
-
-/** Finds announcements by file id (32 hex digits) or exact name. */
-export interface Resolve {
-  type: typeof MessageType.RESOLVE;
-  query: string;
-}
-
-const FILE_ID_QUERY_RE = /^[0-9a-f]{32}$/i;
-
-/**
- * True when a RESOLVE query (trimmed) is a file id, which is then looked up by id alone: never
- * by name, or a file named like the id could stand in for the one asked for (§12.4).
- */
-export function isFileIdQuery(query: string): boolean {
-  return FILE_ID_QUERY_RE.test(query.trim());
-}
-
-/** One listing as the server returns it: signed bytes plus the server's presence claims. */
-export interface WireListing {
-  announcement: Bytes;
-  signatures: Signatures;
-  ownerIdentity: Bytes;
-  online: boolean;
-  lastSeen: number;
-}
-
-/** The answer to SEARCH, LIST and RESOLVE. */
-export interface Listings {
-  type: typeof MessageType.LISTINGS;
-  listings: WireListing[];
-}
-
 /** Any message. */
 export type Message =
   | Hello
@@ -313,24 +168,7 @@ export type Message =
   | Final
   | Receipt
   | ErrorMessage
-  | Register
-  | Login
-  | Auth
-  | Ok
-  | UserKeys
-  | UserKeysReply
-  | Announce
-  | Heartbeat
-  | Unshare
-  | Search
-  | List
-  | Resolve
-  | Listings;
-
-interface Codec<M extends Message> {
-  encode(writer: ByteWriter, message: M): void;
-  decode(reader: ByteReader): Omit<M, "type">;
-}
+  | IndexMessage;
 
 const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
   [MessageType.HELLO]: {
@@ -389,94 +227,7 @@ const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
     decode: (r) => ({ sha256: r.raw(32) }),
   },
   [MessageType.ERROR]: { encode: encodeFailure, decode: decodeFailure },
-  [MessageType.REGISTER]: {
-    encode: (w, m) => {
-      w.text(m.username).text(m.password);
-      encodeSignatures(w, m.proof);
-    },
-    decode: (r) => ({
-      username: r.text(MAX_USERNAME_BYTES),
-      password: r.text(MAX_PASSWORD_BYTES),
-      proof: decodeSignatures(r),
-    }),
-  },
-  [MessageType.LOGIN]: {
-    encode: (w, m) => {
-      w.text(m.username).text(m.password).u8(m.rotateKeys ? 1 : 0);
-      encodeSignatures(w, m.proof);
-    },
-    decode: (r) => ({
-      username: r.text(MAX_USERNAME_BYTES),
-      password: r.text(MAX_PASSWORD_BYTES),
-      rotateKeys: decodeFlag(r),
-      proof: decodeSignatures(r),
-    }),
-  },
-  [MessageType.AUTH]: {
-    encode: (w, m) => {
-      w.text(m.username);
-      encodeSignatures(w, m.proof);
-    },
-    decode: (r) => ({ username: r.text(MAX_USERNAME_BYTES), proof: decodeSignatures(r) }),
-  },
-  [MessageType.OK]: { encode: () => {}, decode: () => ({}) },
-  [MessageType.USER_KEYS]: {
-    encode: (w, m) => w.list(m.usernames, (w, name) => w.text(name)),
-    decode: (r) => ({ usernames: r.list(MAX_USER_KEYS, (r) => r.text(MAX_USERNAME_BYTES)) }),
-  },
-  [MessageType.USER_KEYS_REPLY]: {
-    encode: (w, m) => w.list(m.users, (w, u) => w.text(u.username).bytes16(u.identity)),
-    decode: (r) => ({
-      users: r.list(MAX_USER_KEYS, (r) => ({
-        username: r.text(MAX_USERNAME_BYTES),
-        identity: r.bytes16(MAX_IDENTITY_BYTES),
-      })),
-    }),
-  },
-  [MessageType.ANNOUNCE]: {
-    encode: (w, m) => {
-      w.bytes16(m.announcement);
-      encodeSignatures(w, m.signatures);
-    },
-    decode: (r) => ({
-      announcement: r.bytes16(MAX_ANNOUNCEMENT_BYTES),
-      signatures: decodeSignatures(r),
-    }),
-  },
-  [MessageType.HEARTBEAT]: { encode: () => {}, decode: () => ({}) },
-  [MessageType.UNSHARE]: {
-    encode: (w, m) => w.raw(m.fileId),
-    decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES) }),
-  },
-  [MessageType.SEARCH]: {
-    encode: (w, m) => w.text(m.query).u16(m.limit).u32(m.offset),
-    decode: (r) => ({ query: r.text(MAX_QUERY_BYTES), ...decodePage(r) }),
-  },
-  [MessageType.LIST]: {
-    encode: (w, m) => w.u8(m.mine ? 1 : 0).u16(m.limit).u32(m.offset),
-    decode: (r) => ({ mine: decodeFlag(r), ...decodePage(r) }),
-  },
-  [MessageType.RESOLVE]: {
-    encode: (w, m) => w.text(m.query),
-    decode: (r) => ({ query: r.text(MAX_WIRE_NAME_BYTES) }),
-  },
-  [MessageType.LISTINGS]: {
-    encode: (w, m) =>
-      w.list(m.listings, (w, l) => {
-        w.bytes16(l.announcement);
-        encodeSignatures(w, l.signatures);
-        w.bytes16(l.ownerIdentity).u8(l.online ? 1 : 0).u64(l.lastSeen);
-      }),
-    decode: (r) => ({
-      listings: r.list(MAX_LISTINGS, (r) => ({
-        announcement: r.bytes16(MAX_ANNOUNCEMENT_BYTES),
-        signatures: decodeSignatures(r),
-        ownerIdentity: r.bytes16(MAX_IDENTITY_BYTES),
-        online: decodeFlag(r),
-        lastSeen: r.u64(),
-      })),
-    }),
-  },
+  ...INDEX_CODECS,
 };
 
 /** Encodes a message body (without its type byte). */
@@ -518,45 +269,6 @@ function decodeVersionAndOptions(
 
 function decodeEphemeral(reader: ByteReader): { ephemeral: Bytes; nonce: Bytes } {
   return { ephemeral: reader.raw(X25519_BYTES), nonce: reader.raw(NONCE_BYTES) };
-}
-
-/** Writes a signature set (§5): `bytes16 rsa_pss ‖ bytes16 ed25519`, empty when absent. */
-export function encodeSignatures(writer: ByteWriter, signatures: Signatures): void {
-  // An absent signature is an empty field; decodeSignatures maps it back to undefined.
-  writer.bytes16(signatures.rsa ?? new Uint8Array()).bytes16(
-    signatures.ed25519 ?? new Uint8Array(),
-  );
-}
-
-/** Reads a signature set written by {@link encodeSignatures}, checking both lengths. */
-export function decodeSignatures(reader: ByteReader): Signatures {
-  const rsa = reader.bytes16(MAX_SIGNATURE_BYTES);
-  const ed25519 = reader.bytes16(ED25519_SIGNATURE_BYTES);
-  if (ed25519.length !== 0 && ed25519.length !== ED25519_SIGNATURE_BYTES) {
-    reader.fail("Ed25519 signature not 64 bytes");
-  }
-  return {
-    rsa: rsa.length ? rsa : undefined,
-    ed25519: ed25519.length ? ed25519 : undefined,
-  };
-}
-
-/** A boolean as one byte, 0 or 1; any other value has no meaning and is malformed. */
-function decodeFlag(reader: ByteReader): boolean {
-  const value = reader.u8();
-  if (value > 1) reader.fail(`flag byte ${value} is not 0 or 1`);
-  return value === 1;
-}
-
-/** `u16 limit ‖ u32 offset`, with limit 1 to MAX_LISTINGS and offset at most MAX_LIST_OFFSET. */
-function decodePage(reader: ByteReader): { limit: number; offset: number } {
-  const limit = reader.u16();
-  if (limit < 1 || limit > MAX_LISTINGS) {
-    reader.fail(`page size ${limit} is not 1 to ${MAX_LISTINGS}`);
-  }
-  const offset = reader.u32();
-  if (offset > MAX_LIST_OFFSET) reader.fail(`offset ${offset} exceeds ${MAX_LIST_OFFSET}`);
-  return { limit, offset };
 }
 
 /**

@@ -6,11 +6,11 @@ import {
   decodeMessage,
   encodeMessage,
   MAX_ERROR_TEXT_BYTES,
-  MAX_WIRE_NAME_BYTES,
   type Message,
   MessageType,
   PLAIN_TYPES,
 } from "./messages.ts";
+import { MAX_WIRE_NAME_BYTES } from "./message_fields.ts";
 
 function bytes(length: number, seed = 1): Bytes {
   return Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);

@@ -5,18 +5,20 @@ import { ErrorCode } from "../../src/errors.ts";
 import { removeUnsafe } from "../../src/text.ts";
 import {
   FILE_ID_BYTES,
-  MAX_ANNOUNCEMENT_BYTES,
   MAX_ERROR_TEXT_BYTES,
+  type Message,
+  MessageType,
+} from "../../src/wire/messages.ts";
+import {
+  MAX_ANNOUNCEMENT_BYTES,
   MAX_LIST_OFFSET,
   MAX_LISTINGS,
   MAX_PASSWORD_BYTES,
   MAX_QUERY_BYTES,
   MAX_USER_KEYS,
   MAX_USERNAME_BYTES,
-  MAX_WIRE_NAME_BYTES,
-  type Message,
-  MessageType,
-} from "../../src/wire/messages.ts";
+} from "../../src/wire/index_messages.ts";
+import { MAX_WIRE_NAME_BYTES } from "../../src/wire/message_fields.ts";
 import { fixed, MAX_U32 } from "./arbitraries.ts";
 
 /** Limits of §5 and §6 that messages.ts keeps private. */

@@ -9,7 +9,7 @@ import { constantTimeEqual } from "../../../src/crypto/bytes.ts";
 import { parseFingerprint } from "../../../src/crypto/identity.ts";
 import { importIdentity } from "../../../src/crypto/keystore.ts";
 import { IndexClient } from "../../../src/index/client/client.ts";
-import type { WireListing } from "../../../src/wire/messages.ts";
+import type { WireListing } from "../../../src/wire/index_messages.ts";
 import { makeQuery, makeVocabulary, Rng, SEARCH_LIMIT, type Vocabulary } from "./workload.ts";
 
 /** A pre-signed announcement a client may publish. */

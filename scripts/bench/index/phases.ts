@@ -8,7 +8,7 @@
 
 import { toHex } from "../../../src/crypto/bytes.ts";
 import { verifyListing } from "../../../src/index/protocol/announcement.ts";
-import type { WireListing } from "../../../src/wire/messages.ts";
+import type { WireListing } from "../../../src/wire/index_messages.ts";
 import { cpuSeconds, memory } from "../proc.ts";
 import { type LatencyStats, latencyStats } from "../stats.ts";
 import { type IndexConfig, PHASE_KEYS, type PhaseKey } from "./config.ts";

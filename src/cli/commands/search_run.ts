@@ -1,6 +1,6 @@
 /** `sfs search TERMS…`: full-text search of the index, shown as a table or a JSON array. */
 import { SfsError } from "../../errors.ts";
-import type { WireListing } from "../../wire/messages.ts";
+import type { WireListing } from "../../wire/index_messages.ts";
 import type { IndexClient } from "../../index/client/client.ts";
 import { loadIdentity } from "../settings/identity_file.ts";
 import { type IndexFlags, requireIndex, withIndex } from "../index_connect.ts";

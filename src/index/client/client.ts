@@ -10,7 +10,8 @@ import { decodePublicIdentity, type Identity, type PublicIdentity } from "../../
 import { type Channel } from "../../wire/channel.ts";
 import { initiate } from "../../wire/handshake.ts";
 import type { Transport } from "../../wire/frame.ts";
-import { isFileIdQuery, type Message, MessageType, type WireListing } from "../../wire/messages.ts";
+import { type Message, MessageType } from "../../wire/messages.ts";
+import { isFileIdQuery, type WireListing } from "../../wire/index_messages.ts";
 import type { FileAnnouncement, SignedAnnouncement } from "../protocol/announcement.ts";
 import { signProof } from "../protocol/proof.ts";
 import { DEFAULT_PAGE_SIZE } from "../protocol/limits.ts";

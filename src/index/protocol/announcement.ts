@@ -18,13 +18,9 @@ import {
 import { LABEL } from "../../crypto/labels.ts";
 import { sign, type Signatures, verify } from "../../crypto/sign.ts";
 import { fileIdOf } from "../../crypto/file_id.ts";
-import {
-  decodeSignatures,
-  encodeSignatures,
-  FILE_ID_BYTES,
-  MAX_ANNOUNCEMENT_BYTES,
-  type WireListing,
-} from "../../wire/messages.ts";
+import { FILE_ID_BYTES } from "../../wire/messages.ts";
+import { MAX_ANNOUNCEMENT_BYTES, type WireListing } from "../../wire/index_messages.ts";
+import { decodeSignatures, encodeSignatures } from "../../wire/message_fields.ts";
 import { tryParseHostPort } from "../../net/address.ts";
 import {
   MAX_ADDRESS_BYTES,

@@ -1,23 +1,26 @@
 /**
  * The numbers of the index protocol (docs/PROTOCOL.md §12), in one place. A limit that a message
- * decoder enforces is defined in src/wire/messages.ts, the lowest layer that needs it, and
- * re-exported here; the others are the index's own. Both sides import them from here: the
- * client to refuse early what the server would refuse, the server and its store to enforce them.
+ * decoder enforces is defined in src/wire/index_messages.ts or src/wire/message_fields.ts, the
+ * lowest layer that needs it, and re-exported here; the others are the index's own. Both sides
+ * import them from here: the client to refuse early what the server would refuse, the server and
+ * its store to enforce them.
  *
  * Pure: constants only.
  */
 export {
   MAX_ANNOUNCEMENT_BYTES,
-  MAX_IDENTITY_BYTES,
   MAX_LIST_OFFSET,
   MAX_LISTINGS,
   MAX_PASSWORD_BYTES,
   MAX_QUERY_BYTES,
-  MAX_SIGNATURE_SET_BYTES,
   MAX_USER_KEYS,
   MAX_USERNAME_BYTES,
+} from "../../wire/index_messages.ts";
+export {
+  MAX_IDENTITY_BYTES,
+  MAX_SIGNATURE_SET_BYTES,
   MAX_WIRE_NAME_BYTES,
-} from "../../wire/messages.ts";
+} from "../../wire/message_fields.ts";
 
 /** Shortest username, in characters (§12.3). */
 export const USERNAME_MIN = 3;

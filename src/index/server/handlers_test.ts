@@ -4,7 +4,8 @@ import { toHex } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { testIdentity } from "../../../tests/identities.ts";
 import { fileIdOf } from "../../crypto/file_id.ts";
-import { type Message, MessageType, type WireListing } from "../../wire/messages.ts";
+import { type Message, MessageType } from "../../wire/messages.ts";
+import { type WireListing } from "../../wire/index_messages.ts";
 import {
   type FileAnnouncement,
   signAnnouncement,
