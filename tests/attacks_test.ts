@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { type Bytes, fromHex } from "../src/crypto/bytes.ts";
+import { type Bytes, concat, fromHex } from "../src/crypto/bytes.ts";
 import { generateEphemeral } from "../src/crypto/exchange.ts";
 import type { Identity } from "../src/crypto/identity.ts";
 import { LABEL } from "../src/crypto/labels.ts";
@@ -688,7 +688,8 @@ Deno.test("a sender sharing --to bob gives nothing to a replay of bob's hello an
   const ticket = String((sharing.ready.files as { ticket: string }[])[0].ticket);
   const { port } = parseTicket(ticket);
 
-  // A genuine download by bob, recorded on the way to alice: HELLO, GET, RECEIPT.
+  // A genuine download by bob, recorded on the way to alice: HELLO, then flight 3
+  // (INITIATOR_AUTH and the early GET, two handshake records), then RECEIPT.
   const recorded: WireFrame[] = [];
   {
     await using tap = startRelay(port, {
@@ -703,28 +704,27 @@ Deno.test("a sender sharing --to bob gives nothing to a replay of bob's hello an
     FrameKind.PLAIN,
     FrameKind.SEALED,
     FrameKind.SEALED,
+    FrameKind.SEALED,
   ]);
 
-  // mallory replays them: alice accepts bob's claimed key into the handshake, but wraps a fresh
-  // secret for it, so the recorded GET does not open under this session's keys.
+  // mallory replays flights 1 and 3 to a fresh connection: alice answers with a fresh ephemeral
+  // key, so the recorded INITIATOR_AUTH does not open under this session's handshake key (§6.7),
+  // and alice closes without a word: no ERROR, no manifest, no chunk.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const after: WireFrame[] = [];
   try {
     await writeAll(conn, frameBytes(recorded[0]));
     const reply = await readFrame(conn);
     assert.equal(reply?.body[0], MessageType.HELLO_REPLY);
-    await writeAll(conn, frameBytes(recorded[1]));
+    assert.equal((await readFrame(conn))?.kind, FrameKind.SEALED, "RESPONDER_AUTH");
+    await writeAll(conn, concat(frameBytes(recorded[1]), frameBytes(recorded[2])));
     for (let frame = await readFrame(conn); frame !== null; frame = await readFrame(conn)) {
       after.push(frame);
     }
   } finally {
     closeQuietly(conn);
   }
-  // At most a sealed ERROR that mallory cannot read; no manifest, no chunk.
-  assert.ok(
-    after.length <= 1 && after.every((f) => f.kind === FrameKind.SEALED),
-    `${after.length}`,
-  );
+  assert.deepEqual(after, []);
   const failed = await sharing.proc.nextEvent((e) => e.event === "transfer_failed");
   assert.equal(failed.code, "DECRYPT_FAILED");
   assert.equal(startsOf(sharing.proc), 1, "only bob's genuine transfer started");
