@@ -15,6 +15,6 @@ export {
   type ChannelOptions,
   type HandshakeSources,
   type InitiateOptions,
-  MAX_HANDSHAKE_FRAME,
   type RespondOptions,
 } from "./handshake_shared.ts";
+export { MAX_HANDSHAKE_FRAME } from "./handshake_record.ts";

@@ -14,6 +14,11 @@ import { recordNonce } from "./channel.ts";
 export const HANDSHAKE_RECORD_PLAINTEXT = 3072;
 /** Body of every handshake record's SEALED frame: the plaintext and its tag. */
 export const HANDSHAKE_RECORD_BYTES = HANDSHAKE_RECORD_PLAINTEXT + TAG_BYTES;
+/**
+ * Largest frame body read during the handshake: plain messages are far smaller, and a record of
+ * another length is read whole and refused as BAD_MESSAGE rather than as an oversized frame.
+ */
+export const MAX_HANDSHAKE_FRAME = 8 * 1024;
 /** Largest content (type byte and message body) a handshake record can carry. */
 export const MAX_HANDSHAKE_CONTENT = HANDSHAKE_RECORD_PLAINTEXT - 2;
 
@@ -84,7 +89,7 @@ export async function readHandshakeRecord(
   sequence: number,
   expected: ReadonlySet<number>,
 ): Promise<ReadRecord> {
-  const frame = await reader.read(HANDSHAKE_RECORD_BYTES);
+  const frame = await reader.read(MAX_HANDSHAKE_FRAME);
   if (frame === null) {
     throw new SfsError("CONNECTION_CLOSED", "Connection closed during the handshake");
   }

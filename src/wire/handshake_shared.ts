@@ -12,10 +12,7 @@ import type { SignaturePolicy } from "../crypto/sign.ts";
 import { FrameKind, type FrameReader, type FrameWriter, type Transport } from "./frame.ts";
 import { decodeMessage, type Message, PLAIN_TYPES } from "./messages.ts";
 import { Channel, DEFAULT_MAX_RECORD } from "./channel.ts";
-import type { ReadRecord } from "./handshake_record.ts";
-
-/** Largest plain handshake frame body (HELLO, HELLO_REPLY, ABORT are far smaller). */
-export const MAX_HANDSHAKE_FRAME = 8 * 1024;
+import { MAX_HANDSHAKE_FRAME, type ReadRecord } from "./handshake_record.ts";
 
 /** Where the handshake's fresh values come from; tests and vectors inject fixed ones. */
 export interface HandshakeSources {
