@@ -65,8 +65,8 @@ export interface ServeOptions {
    */
   acceptReceiver?: (receiver: PublicIdentity) => void | Promise<void>;
   /**
-   * Called once the receiver's first sealed record (its GET) opened, which proves it holds the
-   * keys it claimed (§6.4); throws SfsError BUSY to turn it away.
+   * Called once the receiver's GET arrived after its verified handshake signatures, which prove
+   * it holds the keys it named (§6.7); throws SfsError BUSY to turn it away.
    */
   admitProven?: (receiver: PublicIdentity) => void | Promise<void>;
   /** Called once the manifest is known. */

@@ -90,8 +90,8 @@ function serveOne(
     // work of a reply. It comes before anything is known of the receiver (§6.6).
     admit: () => connection.refuseIfFull(),
     acceptReceiver: options.acceptReceiver,
-    // Until its GET opened under the application keys, the connection stays pending (evicted
-    // oldest first, the deadline running): only then is it known to hold its RSA key too.
+    // Until its GET arrived after its verified signatures, the connection stays pending (evicted
+    // oldest first, the deadline running): a connection that only sent a HELLO proved nothing.
     admitProven: () => connection.prove(),
     onStart: (file, receiver) => options.onStart?.(peer, file, receiver),
     onProgress: (sent) => options.onProgress?.(peer, sent),

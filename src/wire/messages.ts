@@ -23,7 +23,7 @@ import {
 
 /** Protocol version spoken by this build. */
 export const PROTOCOL_VERSION = 2;
-/** Longest `options` field of HELLO / HELLO_REPLY; version 2 requires it empty (§6.1). */
+/** Longest `options` field of HELLO / HELLO_REPLY; version 2 requires it empty (§6.2). */
 const MAX_OPTIONS_BYTES = 2048;
 /** Bytes of a file id (defined with the file id, §7.1). */
 export { FILE_ID_BYTES };
