@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { type Bytes, concat, toHex, utf8 } from "../src/crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../src/crypto/identity.ts";
 import { isSfsError } from "../src/errors.ts";
+import { IndexClient } from "../src/index/client/client.ts";
+import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
 import { parseTicket } from "../src/peer/ticket.ts";
 import { FRAME_HEADER_BYTES, FrameKind, type Transport } from "../src/wire/frame.ts";
 import { initiate, respond } from "../src/wire/handshake.ts";
@@ -277,4 +279,23 @@ Deno.test("an impostor without the sender's key gets KEY_MISMATCH and one HELLO,
     type: MessageType.HELLO,
   }]);
   assertNoneIn(bytes, needlesOf("bob", await testIdentity("bob")));
+});
+
+Deno.test("sfs server waits past its handshake deadline for a person deciding on its key", async () => {
+  // The client checks the server's key between flights 2 and 3, where a person may be reading a
+  // fingerprint on a prompt (§6.6, §12.1): the server's 10 s handshake deadline ends with its
+  // own flight, as it ended with its reply in version 1.
+  await using dir = await tempDir();
+  const serverDir = join(dir.path, "server");
+  await seedServerIdentity(serverDir);
+  await using server = await startServer(serverDir);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const client = await IndexClient.connect(conn, await testIdentity("carol"), {
+    verifyServer: () => new Promise((resolve) => setTimeout(resolve, HANDSHAKE_TIMEOUT_MS + 1000)),
+  });
+  try {
+    assert.deepEqual(await client.search("anything"), []);
+  } finally {
+    client.close();
+  }
 });

@@ -60,6 +60,7 @@ export async function respond(
   };
   const transcript = new Transcript();
   const { dh, keys } = await answerHello(io, identity, transcript, options);
+  options.onFlightTwo?.();
   // A record that does not open under hs_I is from nobody in this handshake: just close.
   const auth = await readHandshakeRecord(io.reader, keys.initiator, 0, INITIATOR_AUTH_ONLY);
   let initiator: PublicIdentity, early: Message | undefined, authHash: Bytes;

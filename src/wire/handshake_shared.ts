@@ -54,6 +54,11 @@ export interface RespondOptions extends ChannelOptions {
   acceptInitiator?: (initiator: PublicIdentity) => void | Promise<void>;
   /** Message types the initiator may send as its early request. @default none */
   earlyTypes?: ReadonlySet<number>;
+  /**
+   * Called once flight 2 is written: from then on the responder waits on the initiator, which
+   * may be asking its user whether to trust this side's key (§6.6).
+   */
+  onFlightTwo?: () => void;
 }
 
 /** The sources with their defaults filled in. */

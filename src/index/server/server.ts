@@ -188,6 +188,10 @@ export class IndexServer {
       // Refused in the clear while every slot is held by a client that proved its keys; it
       // comes before anything is known of the client (§6.6).
       admit: () => admitted.refuseIfFull(),
+      // The handshake deadline ends with our flight 2, as it ended with our reply in version 1:
+      // the client may now be asking its user to trust this server's key (§12.1). The wait for
+      // its flight 3 runs under the idle deadline, the connection pending (evictable).
+      onFlightTwo: () => admitted.endHandshake(),
     });
     // The handshake is over and the client signed it, but only its first request opening under
     // the application keys shows it holds its RSA key too: until then the connection stays
