@@ -7,6 +7,8 @@
  */
 import { Command, CommanderError } from "commander";
 import type { CommandInput, CommandSpec } from "./src/cli/commands/command.ts";
+import { CONTACTS_COMMAND } from "./src/cli/commands/contacts.ts";
+import { FORGET_COMMAND } from "./src/cli/commands/forget.ts";
 import { GET_COMMAND } from "./src/cli/commands/get.ts";
 import { KEYGEN_COMMAND } from "./src/cli/commands/keygen.ts";
 import { LOGIN_COMMAND } from "./src/cli/commands/login.ts";
@@ -15,7 +17,9 @@ import { REGISTER_COMMAND } from "./src/cli/commands/register.ts";
 import { SEARCH_COMMAND } from "./src/cli/commands/search.ts";
 import { SEND_COMMAND } from "./src/cli/commands/send.ts";
 import { SERVER_COMMAND } from "./src/cli/commands/server.ts";
+import { TRUST_COMMAND } from "./src/cli/commands/trust.ts";
 import { UNSHARE_COMMAND } from "./src/cli/commands/unshare.ts";
+import { VERIFY_COMMAND } from "./src/cli/commands/verify.ts";
 import { WHOAMI_COMMAND } from "./src/cli/commands/whoami.ts";
 import { createContext, createOutput, type GlobalFlags } from "./src/cli/context.ts";
 import { exitCodeFor, type Output } from "./src/cli/output.ts";
@@ -34,6 +38,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   SEARCH_COMMAND,
   LS_COMMAND,
   UNSHARE_COMMAND,
+  CONTACTS_COMMAND,
+  TRUST_COMMAND,
+  FORGET_COMMAND,
+  VERIFY_COMMAND,
 ];
 
 /** The command argv names, with what commander parsed for it. */
@@ -45,6 +53,10 @@ interface Selection {
 
 /** Runs the CLI with `args` and returns the process exit status. */
 export async function main(args: string[]): Promise<number> {
+  // `deno task sfs` runs in the repository; the task passes the folder it was started from, so
+  // relative paths mean what the user typed (the installed command and binaries start there).
+  const callerCwd = Deno.env.get("SFS_CWD");
+  if (callerCwd) Deno.chdir(callerCwd);
   // Until a command has parsed its flags, errors print as argv asks at a glance.
   const early = createOutput({ json: args.includes("--json"), debug: args.includes("--debug") });
   let selection: Selection | undefined;

@@ -14,7 +14,9 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { AeadKey } from "../src/crypto/aead.ts";
 import { DEFAULT_CHUNK_SIZE, openChunk, sealChunk } from "../src/crypto/stream.ts";
+import { describeChoice, installAeadBackend } from "../src/native/libcrypto.ts";
 import { parseOptions, parseSize, wholeOption } from "./bench/config.ts";
 import { findExecutable, tryCommand } from "./bench/commands.ts";
 import { formatSize, megabytesPerSecond } from "./bench/format.ts";
@@ -33,6 +35,7 @@ import {
 } from "./bench/transfer/report.ts";
 import { Resources } from "./bench/transfer/resources.ts";
 import { alternate, type Bench, makeIdentity, makeSource } from "./bench/transfer/runs.ts";
+import { startRelayIndex } from "./bench/transfer/relay.ts";
 import { startSshd } from "./bench/transfer/sshd.ts";
 
 const USAGE =
@@ -52,15 +55,16 @@ interface Config {
   cryptoBytes: number;
 }
 
-/** AES-256-GCM seal/open at the sfs chunk size (one and several in flight) and SHA-256. */
+/**
+ * AES-256-GCM seal/open at the sfs chunk size (one and several in flight) and SHA-256, on the
+ * AES-GCM backend an sfs process of this machine chooses (SFS_CRYPTO as for sfs itself).
+ */
 async function measureCrypto(totalBytes: number): Promise<CryptoRates> {
   const chunkSize = DEFAULT_CHUNK_SIZE;
   const count = Math.max(1, Math.round(totalBytes / chunkSize));
   const bytes = count * chunkSize;
-  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
-    "encrypt",
-    "decrypt",
-  ]);
+  const chosen = installAeadBackend(Deno.env.get("SFS_CRYPTO"));
+  using key = await AeadKey.import(crypto.getRandomValues(new Uint8Array(32)));
   const plaintext = new Uint8Array(chunkSize);
   for (let off = 0; off < chunkSize; off += 65536) {
     crypto.getRandomValues(plaintext.subarray(off, Math.min(chunkSize, off + 65536)));
@@ -89,6 +93,7 @@ async function measureCrypto(totalBytes: number): Promise<CryptoRates> {
   hasher.digest();
   const sha256MBps = megabytesPerSecond(bytes, (performance.now() - started) / 1000);
   return {
+    backend: describeChoice(chosen()),
     chunkSize,
     bytes,
     sealMBps,
@@ -156,6 +161,11 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   const sshd = await startSshd(res, root, log);
   const scpSkipped = typeof sshd === "string" ? sshd : undefined;
   if (scpSkipped) log(`scp row skipped: ${scpSkipped}`);
+  const relay = await startRelayIndex(res, root, log);
+  if (typeof relay === "string") {
+    b.relaySkipped = relay;
+    log(`relayed row skipped: ${relay}`);
+  } else b.relay = relay;
   const machine = await transferMachine(load);
 
   log(`crypto limit over ${formatSize(config.cryptoBytes)}…`);
@@ -166,10 +176,17 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
     ...await alternate(b, scp, small, "latency", config),
   ];
   const summary = summarize(records, crypto, config.size);
-  console.log(renderReport(machine, config, summary, crypto, scpSkipped));
+  console.log(renderReport(machine, config, summary, crypto, scpSkipped, b.relaySkipped));
 
   if (config.jsonOut) {
-    const results = transferResults(config, { machine, rss: b.rss, scpSkipped, crypto, records });
+    const results = transferResults(config, {
+      machine,
+      rss: b.rss,
+      scpSkipped,
+      relaySkipped: b.relaySkipped,
+      crypto,
+      records,
+    });
     await writeResults(config.jsonOut, results, log);
   }
   return 0;
@@ -180,6 +197,7 @@ function transferResults(config: Config, facts: {
   machine: TransferMachine;
   rss: RssMode;
   scpSkipped: string | undefined;
+  relaySkipped: string | undefined;
   crypto: CryptoRates;
   records: RunRecord[];
 }): Record<string, unknown> {
@@ -200,6 +218,7 @@ function transferResults(config: Config, facts: {
     },
     loadAverageAfter: Deno.loadavg()[0],
     scpSkipped: scpSkipped ?? null,
+    relaySkipped: facts.relaySkipped ?? null,
     crypto,
     runs: records,
     medians: summary,

@@ -28,11 +28,12 @@ export type Target = typeof TARGETS[number];
 
 const ROOT = new URL("../", import.meta.url);
 const ENTRY = "main.ts";
+const CWD_PREFIX = 'SFS_CWD="$INIT_CWD" ';
 
 /**
  * Returns the `--allow-*` flags of the `sfs` task in a deno.json text.
  *
- * Throws when the task is not of the form `deno run --flag… main.ts`, so a change to the task
+ * Throws when the task is not of the form `[SFS_CWD="$INIT_CWD"] deno run --flag… main.ts`, so a change to the task
  * that this parser does not understand fails loudly instead of silently dropping permissions.
  * A whole word may be in double quotes (a path with spaces); quotes are removed as the task
  * shell does.
@@ -41,7 +42,9 @@ export function sfsTaskFlags(denoJsonText: string): string[] {
   const config: unknown = JSON.parse(denoJsonText);
   const task = (config as { tasks?: { sfs?: unknown } })?.tasks?.sfs;
   if (typeof task !== "string") throw new Error('deno.json has no "sfs" task string');
-  const words = [...task.matchAll(/"([^"]*)"(?=\s|$)|(\S+)/g)].map((m) => m[1] ?? m[2]);
+  // The task first points SFS_CWD at the folder it was started from (main.ts); binaries need not.
+  const command = task.startsWith(CWD_PREFIX) ? task.slice(CWD_PREFIX.length) : task;
+  const words = [...command.matchAll(/"([^"]*)"(?=\s|$)|(\S+)/g)].map((m) => m[1] ?? m[2]);
   const flags = words.slice(2, -1);
   const wellFormed = words[0] === "deno" && words[1] === "run" && words.at(-1) === ENTRY &&
     flags.every((f) => /^--[a-z][a-z-]*(=[^"'\n]+)?$/.test(f));

@@ -8,12 +8,15 @@
  * fetches it by name. Exits 1 if anything did not hold. Everything happens on 127.0.0.1 in a
  * temporary folder, which is removed afterwards.
  *
+ * `SFS_CMD=PATH deno task demo` runs every step with that executable instead of the source, e.g.
+ * a compiled binary: CI's smoke transfer with what users download.
+ *
  * @module
  */
 
 import { join } from "node:path";
 import { randomFile, sha256File } from "./lib/files.ts";
-import { runSfs, type SfsEvent, startSfs } from "./lib/sfs_process.ts";
+import { runSfs, SFS_CMD, type SfsEvent, startSfs } from "./lib/sfs_process.ts";
 
 const DEMO_BYTES = 4 * 1024 * 1024 + 321;
 // An empty passphrase means "store unencrypted, do not ask": the demo never waits for a prompt.
@@ -168,7 +171,7 @@ async function demoIndex(dir: string): Promise<void> {
 async function run(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "sfs-demo-" });
   say("sfs demo: an end-to-end encrypted, signed transfer between two fresh identities");
-  say(`(working in ${dir})`);
+  say(`(working in ${dir}; running ${Deno.env.get("SFS_CMD") ? SFS_CMD[0] : "sfs from source"})`);
   say();
   try {
     await demo(dir);

@@ -44,6 +44,7 @@ import {
 } from "./vectors/common.ts";
 import { announcementScenarios, proofScenarios } from "./vectors/index_protocol.ts";
 import { handshakeV2 } from "./vectors/handshake_v2.ts";
+import { manifestScenarios } from "./vectors/manifest.ts";
 import {
   fileIdScenarios,
   finalScenarios,
@@ -651,6 +652,7 @@ export async function vectorFiles(): Promise<Map<string, string>> {
     ...await ticketScenarios(),
     ...await proofScenarios(),
     ...await announcementScenarios(),
+    ...await manifestScenarios(),
   ];
   const files = new Map(scenarios.map((s) => [`${s.name}.txt`, render(s)]));
   if (files.size !== scenarios.length) throw new Error("Two scenarios share a name");

@@ -8,7 +8,10 @@ export const ErrorCode = {
   NOT_FOUND: "NOT_FOUND",
   FILE_CHANGED: "FILE_CHANGED",
   EXISTS: "EXISTS",
+  ALREADY_REGISTERED: "ALREADY_REGISTERED",
   UNSAFE_NAME: "UNSAFE_NAME",
+  NAME_COLLISION: "NAME_COLLISION",
+  TREE_LIMIT: "TREE_LIMIT",
   IO: "IO",
   // Files and folders: what the user can do about each differs, so each has its code
   NO_SPACE: "NO_SPACE",
@@ -116,13 +119,16 @@ function row(wireText: string, category: ErrorCategory, ...properties: Property[
  */
 const CODES: { readonly [C in ErrorCode]: CodeInfo } = {
   USAGE: row("The request is not valid", "usage", "permanent"),
-  BAD_TICKET: row("Bad ticket", "other"),
+  BAD_TICKET: row("Bad ticket", "usage"),
   BAD_CODE: row("Bad code", "other"),
   BAD_FINGERPRINT: row("Bad fingerprint", "other"),
   NOT_FOUND: row("Not found", "other"),
   FILE_CHANGED: row("The file changed since it was shared", "other"),
   EXISTS: row("Already exists", "other"),
+  ALREADY_REGISTERED: row("Already registered", "other"),
   UNSAFE_NAME: row("Unsafe file name", "other"),
+  NAME_COLLISION: row("Two names in the folder would be the same file", "other"),
+  TREE_LIMIT: row("The folder is too deep or too large", "other"),
   IO: row("A file could not be read or written", "other", "resumable"),
   NO_SPACE: row("Out of disk space", "other", "resumable"),
   READ_ONLY: row("Read-only file system", "other"),

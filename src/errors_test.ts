@@ -10,13 +10,16 @@ type Property = "resumable" | "fatal-to-connection" | "unanswerable" | "permanen
  */
 const EXPECTED: { readonly [C in ErrorCode]: readonly [number, readonly Property[]] } = {
   USAGE: [2, ["permanent"]],
-  BAD_TICKET: [1, []],
+  BAD_TICKET: [2, []],
   BAD_CODE: [1, []],
   BAD_FINGERPRINT: [1, []],
   NOT_FOUND: [1, []],
   FILE_CHANGED: [1, []],
   EXISTS: [1, []],
+  ALREADY_REGISTERED: [1, []],
   UNSAFE_NAME: [1, []],
+  NAME_COLLISION: [1, []],
+  TREE_LIMIT: [1, []],
   IO: [1, ["resumable"]],
   NO_SPACE: [1, ["resumable"]],
   READ_ONLY: [1, []],

@@ -4,11 +4,15 @@
  * Writes `text` to `path` atomically with mode 0600: a temporary file in the same folder, synced,
  * then renamed over the target, so a crash leaves the old file or the new one, never half.
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export function writeFileAtomic(path: string, text: string): Promise<void> {
+  return writeBytesAtomic(path, new TextEncoder().encode(text));
+}
+
+/** Writes `bytes` to `path` atomically with mode 0600, like {@link writeFileAtomic}. */
+export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    const bytes = new TextEncoder().encode(text);
     let done = 0;
     while (done < bytes.length) done += await file.write(bytes.subarray(done));
     await file.sync();

@@ -75,7 +75,7 @@ Deno.test("sfs get rejects a malformed ticket with BAD_TICKET", async (t) => {
     await t.step(name, async () => {
       const out = join(dir.path, "out");
       const result = await get(bob, ticket, out);
-      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.code, 2, result.stderr);
       const error = errorOf(result);
       assert.equal(error.code, "BAD_TICKET");
       assert.ok(error.hint, "a hint showing what a ticket looks like");
@@ -90,9 +90,8 @@ Deno.test("sfs without an identity fails with NO_IDENTITY and a hint", async (t)
   await Deno.mkdir(empty);
   const file = join(dir.path, "f.bin");
   await randomFile(file, 10);
-  const ticket = await someTicket();
   const cases: Array<[string, string[]]> = [
-    ["get", ["get", ticket, "--out", join(dir.path, "out")]],
+    // get creates an identity instead (tests/first_use_test.ts).
     ["send", ["send", file, "--listen", "127.0.0.1:0"]],
     ["whoami", ["whoami"]],
   ];
@@ -106,7 +105,7 @@ Deno.test("sfs without an identity fails with NO_IDENTITY and a hint", async (t)
     });
   }
   await t.step("human form: error and hint lines, no stack trace", async () => {
-    const result = await runSfs(["get", ticket], { home: empty });
+    const result = await runSfs(["send", file], { home: empty });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^sfs: error: /m);
     assert.match(result.stderr, /^sfs: hint: .*sfs keygen/m);
@@ -136,8 +135,8 @@ Deno.test("sfs send refuses a missing file and a folder", async () => {
     ["send", join(dir.path, "nope.bin"), "--listen", "127.0.0.1:0", "--json"],
     { home: alice },
   );
-  assert.equal(missing.code, 1, missing.stderr);
-  assert.equal(errorOf(missing).code, "NOT_FOUND");
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.equal(errorOf(missing).code, "USAGE");
   assert.equal(missing.events.length, 0, "no ticket for a file that is not there");
   const folder = await runSfs(["send", dir.path, "--listen", "127.0.0.1:0", "--json"], {
     home: alice,

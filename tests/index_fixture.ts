@@ -29,10 +29,14 @@ export interface ServerProcess extends AsyncDisposable {
 }
 
 /**
- * Starts `sfs server --json` with its database in `dir`, on `port` (0 picks one); resolves once it
- * printed its `listening` event.
+ * Starts `sfs server --json` with its database in `dir`, on `port` (0 picks one), with `flags`
+ * added last (so they override the defaults here); resolves once it printed its `listening` event.
  */
-export async function startServer(dir: string, port = 0): Promise<ServerProcess> {
+export async function startServer(
+  dir: string,
+  port = 0,
+  flags: readonly string[] = [],
+): Promise<ServerProcess> {
   const db = join(dir, "index.db");
   // Tests register many accounts from 127.0.0.1, past the default quota of 10 an hour.
   const proc = startSfs([
@@ -44,6 +48,7 @@ export async function startServer(dir: string, port = 0): Promise<ServerProcess>
     "--json",
     "--max-registrations-per-address",
     "10000",
+    ...flags,
   ], { home: dir });
   const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
   assert.equal(proc.events[0].event, "listening", "the first line must be the listening event");
@@ -163,9 +168,10 @@ export async function eventually(
  * Gives the server whose database will live in `dir` a cached test identity, so that
  * {@link startServer} skips the RSA key generation (about 1.5 s) of a first start.
  */
-export async function seedServerIdentity(dir: string): Promise<void> {
+export async function seedServerIdentity(dir: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(join(dir, "server-identity.json"), await identityText("server"), {
     mode: 0o600,
   });
+  return dir;
 }

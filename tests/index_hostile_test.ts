@@ -15,7 +15,7 @@ import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";
-import { type SfsEvent, startSfs, tempDir } from "./harness.ts";
+import { type SfsEvent, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import {
   connectClient,
@@ -25,6 +25,7 @@ import {
   seedServerIdentity,
   type ServerProcess,
   sfs,
+  startServer,
 } from "./index_fixture.ts";
 import {
   closedWithin,
@@ -41,26 +42,6 @@ const MAX_CONNECTIONS = 4;
 const MAX_PENDING = 64;
 /** Slack on top of a server deadline before a test calls it missed (a loaded 2-core machine). */
 const SLACK_MS = 2_500;
-
-/** Starts `sfs server --json` with `extra` flags and its database in `dir`. */
-async function startServer(dir: string, extra: readonly string[]): Promise<ServerProcess> {
-  await seedServerIdentity(dir);
-  const db = join(dir, "index.db");
-  const proc = startSfs(
-    ["server", "--listen", "127.0.0.1:0", "--db", db, "--json", ...extra],
-    { home: dir },
-  );
-  const listening = await proc.nextEvent((e) => e.event === "listening");
-  const port = Number(listening.port);
-  return {
-    proc,
-    port,
-    address: `127.0.0.1:${port}`,
-    fingerprint: String(listening.fingerprint),
-    db,
-    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-  };
-}
 
 /** Connects to the server, keeping the connection for cleanup. */
 async function connectHostile(server: ServerProcess, all: Watched[]): Promise<Watched> {
@@ -120,7 +101,7 @@ function randomBytes(length: number): Bytes {
 
 Deno.test("sfs server closes hostile connections and keeps serving a real search", async (t) => {
   await using dir = await tempDir();
-  await using server = await startServer(join(dir.path, "server"), [
+  await using server = await startServer(await seedServerIdentity(join(dir.path, "server")), 0, [
     "--max-connections",
     String(MAX_CONNECTIONS),
   ]);

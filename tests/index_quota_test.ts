@@ -8,7 +8,7 @@ import { isSfsError } from "../src/errors.ts";
 import type { Identity } from "../src/crypto/identity.ts";
 import { signAnnouncement, type SignedAnnouncement } from "../src/index/protocol/announcement.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
-import { startSfs, tempDir } from "./harness.ts";
+import { tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import {
   assertFails,
@@ -16,29 +16,9 @@ import {
   PASSWORD,
   registeredHome,
   seedServerIdentity,
-  type ServerProcess,
   sfs,
+  startServer,
 } from "./index_fixture.ts";
-
-/** Starts `sfs server --json` with `extra` flags and its database in `dir`. */
-async function startServer(dir: string, extra: readonly string[]): Promise<ServerProcess> {
-  await seedServerIdentity(dir);
-  const db = join(dir, "index.db");
-  const proc = startSfs(
-    ["server", "--listen", "127.0.0.1:0", "--db", db, "--json", ...extra],
-    { home: dir },
-  );
-  const listening = await proc.nextEvent((e) => e.event === "listening");
-  const port = Number(listening.port);
-  return {
-    proc,
-    port,
-    address: `127.0.0.1:${port}`,
-    fingerprint: String(listening.fingerprint),
-    db,
-    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-  };
-}
 
 /** A signed announcement of a made-up file named `name` by `owner`, registered as `user`. */
 async function made(owner: Identity, user: string, name: string): Promise<SignedAnnouncement> {
@@ -59,7 +39,7 @@ async function made(owner: Identity, user: string, name: string): Promise<Signed
 
 Deno.test("sfs server caps listings per account and registrations per address", async (t) => {
   await using dir = await tempDir();
-  await using server = await startServer(join(dir.path, "server"), [
+  await using server = await startServer(await seedServerIdentity(join(dir.path, "server")), 0, [
     "--max-listings-per-user",
     "3",
     "--max-registrations-per-address",

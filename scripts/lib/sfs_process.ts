@@ -6,21 +6,30 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readSfsTaskFlags } from "../compile.ts";
 
 const MAIN_TS = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /**
- * The command that runs sfs from source with exactly the `sfs` task's permissions, so tests
- * fail where users would: `[deno, "run", ...flags, "<abs>/main.ts"]`.
+ * The command that runs sfs: from source with exactly the `sfs` task's permissions, so tests
+ * fail where users would (`[deno, "run", ...flags, "<abs>/main.ts"]`); or, when the environment
+ * variable SFS_CMD names an executable (a compiled binary: `SFS_CMD=dist/sfs-… deno task demo`),
+ * that executable, so CI runs the same checks against what users download.
  */
-export const SFS_CMD: readonly string[] = Object.freeze([
-  Deno.execPath(),
-  "run",
-  ...readSfsTaskFlags(),
-  MAIN_TS,
-]);
+export const SFS_CMD: readonly string[] = Object.freeze(
+  commandFromEnv() ?? [Deno.execPath(), "run", ...readSfsTaskFlags(), MAIN_TS],
+);
+
+/** SFS_CMD as an absolute path (relative to where the task was started), or undefined. */
+function commandFromEnv(): string[] | undefined {
+  const value = Deno.env.get("SFS_CMD")?.trim();
+  if (!value) return undefined;
+  // A bare name is looked up on PATH; a path is made absolute, since children may run elsewhere.
+  if (!/[/\\]/.test(value)) return [value];
+  return [resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), value)];
+}
 
 /** A parsed stdout JSON line, e.g. `{"event":"listening","port":1234}`. */
 export type SfsEvent = Record<string, unknown>;

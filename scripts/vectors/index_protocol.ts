@@ -96,23 +96,26 @@ interface AnnouncementFields {
   sha256: Uint8Array;
   keywords: string[];
   recipients: string[];
-  address: string;
+  /** The direct candidates, in the owner's order (§10.1). */
+  addresses: string[];
   createdAt: number;
 }
 
 /** §12.5, field by field; the file id is derived unless given. */
 async function announcementBytes(a: AnnouncementFields): Promise<Bytes> {
-  const writer = w().u8(1).raw(a.id ?? await fileId(a.fingerprint, a.sha256, a.name)).text(a.owner)
+  const writer = w().u8(2).raw(a.id ?? await fileId(a.fingerprint, a.sha256, a.name)).text(a.owner)
     .raw(a.fingerprint).text(a.name).u64(a.size).raw(a.sha256).u16(a.keywords.length);
   for (const keyword of a.keywords) writer.text(keyword);
   writer.u16(a.recipients.length);
   for (const recipient of a.recipients) writer.text(recipient);
-  return writer.text(a.address).u64(a.createdAt).finish();
+  writer.u16(a.addresses.length);
+  for (const address of a.addresses) writer.text(address);
+  return writer.u64(a.createdAt).finish();
 }
 
 function announcementFields(a: AnnouncementFields, bytes: Uint8Array): Fields {
   return [
-    ["version", 1],
+    ["version", 2],
     ["file_id", bytes.slice(1, 17)],
     ["owner", a.owner],
     ["owner_fingerprint", a.fingerprint],
@@ -121,7 +124,7 @@ function announcementFields(a: AnnouncementFields, bytes: Uint8Array): Fields {
     ["sha256", a.sha256],
     ...a.keywords.map((k): Fields[number] => ["keyword", k]),
     ...a.recipients.map((r): Fields[number] => ["recipient", r]),
-    ["address", a.address],
+    ...a.addresses.map((x): Fields[number] => ["address", x]),
     ["created_at", a.createdAt],
   ];
 }
@@ -137,7 +140,7 @@ export async function announcementScenarios(): Promise<Scenario[]> {
     sha256: await draw("announcement/sha256", 32),
     keywords: ["holiday", "2025"],
     recipients: [],
-    address: "files.example.net:7070",
+    addresses: ["files.example.net:7070"],
     createdAt: 1_790_000_000_000,
   };
   const variants: [string, string, AnnouncementFields][] = [
@@ -147,7 +150,11 @@ export async function announcementScenarios(): Promise<Scenario[]> {
       name: "r\u00e9sum\u00e9 \u2713.pdf",
       keywords: ["\u00e9t\u00e9"],
       recipients: ["bob", "carol"],
-      address: "[2001:db8::7]:7070",
+      addresses: ["[2001:db8::7]:7070"],
+    }],
+    ["addresses", "three direct candidates in the owner's order", {
+      ...base,
+      addresses: ["192.0.2.7:7070", "[2001:db8::7]:7070", "files.example.net:7070"],
     }],
   ];
   const scenarios: Scenario[] = [];
@@ -192,8 +199,17 @@ export async function announcementScenarios(): Promise<Scenario[]> {
     }],
     ["address-no-port", "BAD_MESSAGE", "address without a port", {
       ...base,
-      address: "files.example.net",
+      addresses: ["files.example.net"],
     }],
+    ["addresses-nine", "BAD_MESSAGE", "nine addresses, one more than allowed", {
+      ...base,
+      addresses: Array.from({ length: 9 }, (_, i) => `192.0.2.${i + 1}:7070`),
+    }],
+    ["addresses-twice", "BAD_MESSAGE", "one address twice", {
+      ...base,
+      addresses: ["192.0.2.7:7070", "192.0.2.7:7070"],
+    }],
+    ["addresses-none", "BAD_MESSAGE", "an empty address list", { ...base, addresses: [] }],
   ];
   for (const [name, code, note, a] of signedBad) {
     const badBytes = await announcementBytes(a);

@@ -211,8 +211,10 @@ export async function recordScenarios(): Promise<Scenario[]> {
 /** Tickets that parse, and tickets that must be refused (§10). */
 export async function ticketScenarios(): Promise<Scenario[]> {
   const id = await draw("ticket/file-id", 16);
+  const token = await draw("ticket/relay-token", 16);
   const fingerprint = (await ownerIdentity()).fingerprint;
-  const tail = `${toHex(id)}#${formatFingerprint(fingerprint)}`;
+  const printed = formatFingerprint(fingerprint);
+  const tail = `${toHex(id)}#${printed}`;
   const ok: [string, string, string, number, string][] = [
     ["dns", "a DNS name", "files.example.net", 7070, `sfs://files.example.net:7070/${tail}`],
     ["ipv4", "an IPv4 address", "127.0.0.1", 40001, `sfs://127.0.0.1:40001/${tail}`],
@@ -228,7 +230,7 @@ export async function ticketScenarios(): Promise<Scenario[]> {
       fingerprint,
     ]],
   }));
-  const bare = formatFingerprint(fingerprint).slice("SHA256:".length).replaceAll("-", "");
+  const bare = printed.slice("SHA256:".length).replaceAll("-", "");
   scenarios.push({
     name: "ticket-lenient",
     expect: "ok",
@@ -243,7 +245,51 @@ export async function ticketScenarios(): Promise<Scenario[]> {
       ["canonical", `sfs://127.0.0.1:40001/${tail}`],
     ],
   });
-  const printed = formatFingerprint(fingerprint);
+  const relayPart = `/relay/${toHex(token)}@index.example.org:7000`;
+  scenarios.push({
+    name: "ticket-extended",
+    expect: "ok",
+    kind: "ticket",
+    note: "three direct candidates and a relay hint with its token (§10)",
+    fields: [
+      [
+        "ticket",
+        `sfs://192.0.2.7:40001,[2001:db8::7]:40001,files.example.net:7070/${
+          toHex(id)
+        }${relayPart}#${printed}`,
+      ],
+      ["host", "192.0.2.7"],
+      ["port", 40001],
+      ["alternate", "[2001:db8::7]:40001"],
+      ["alternate", "files.example.net:7070"],
+      ["relay", "index.example.org:7000"],
+      ["relay_token", token],
+      ["file_id", id],
+      ["fingerprint", fingerprint],
+    ],
+  });
+  scenarios.push({
+    name: "ticket-relay-only-hint",
+    expect: "ok",
+    kind: "ticket",
+    note: "one direct candidate and a relay hint; upper-case token formats back lower-case (§10)",
+    fields: [
+      [
+        "ticket",
+        `sfs://127.0.0.1:40001/${toHex(id)}/relay/${
+          toHex(token).toUpperCase()
+        }@index.example.org:7000#${printed}`,
+      ],
+      ["host", "127.0.0.1"],
+      ["port", 40001],
+      ["relay", "index.example.org:7000"],
+      ["relay_token", token],
+      ["file_id", id],
+      ["fingerprint", fingerprint],
+      ["canonical", `sfs://127.0.0.1:40001/${toHex(id)}${relayPart}#${printed}`],
+    ],
+  });
+  const many = Array.from({ length: 9 }, (_, i) => `192.0.2.${i + 1}:40001`).join(",");
   const bad: [string, string, string][] = [
     ["scheme-http", "another scheme", `http://127.0.0.1:40001/${tail}`],
     ["scheme-one-slash", "sfs:/ instead of sfs://", `sfs:/127.0.0.1:40001/${tail}`],
@@ -265,8 +311,32 @@ export async function ticketScenarios(): Promise<Scenario[]> {
     ],
     [
       "too-long",
-      "513 characters",
-      `sfs://${"a".repeat(513 - `sfs://:1/${tail}`.length)}:1/${tail}`,
+      "1025 characters",
+      `sfs://${"a".repeat(1025 - `sfs://:1/${tail}`.length)}:1/${tail}`,
+    ],
+    ["nine-candidates", "nine direct candidates, one more than allowed", `sfs://${many}/${tail}`],
+    [
+      "candidate-twice",
+      "one direct candidate twice",
+      `sfs://127.0.0.1:40001,127.0.0.1:40001/${tail}`,
+    ],
+    ["empty-candidate", "an empty candidate after a comma", `sfs://127.0.0.1:40001,/${tail}`],
+    [
+      "token-15-bytes",
+      "relay token of 30 hex digits",
+      `sfs://127.0.0.1:40001/${toHex(id)}/relay/${
+        toHex(token).slice(2)
+      }@index.example.org:7000#${printed}`,
+    ],
+    [
+      "relay-no-port",
+      "relay address without a port",
+      `sfs://127.0.0.1:40001/${toHex(id)}/relay/${toHex(token)}@index.example.org#${printed}`,
+    ],
+    [
+      "relay-no-token",
+      "relay hint without its token",
+      `sfs://127.0.0.1:40001/${toHex(id)}/relay/@index.example.org:7000#${printed}`,
     ],
   ];
   for (const [name, note, ticket] of bad) {

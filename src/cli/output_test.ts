@@ -177,7 +177,7 @@ Deno.test("exitCodeFor() separates usage, verification and network failures", ()
   for (const code of ["CONNECTION_FAILED", "CONNECTION_CLOSED", "TIMEOUT"] as const) {
     assert.equal(exitCodeFor(code), 4, code);
   }
-  for (const code of ["INTERNAL", "NOT_FOUND", "BAD_TICKET", "IO", "REFUSED"] as const) {
+  for (const code of ["INTERNAL", "NOT_FOUND", "IO", "REFUSED"] as const) {
     assert.equal(exitCodeFor(code), 1, code);
   }
 });

@@ -43,7 +43,8 @@ const MAX_LINE_BYTES = 1024;
 
 const ENCODER = new TextEncoder();
 
-function writeStderr(text: string): void {
+/** Writes `text` to stderr, all of it (prompts and their follow-ups go there). */
+export function writeStderr(text: string): void {
   let bytes = ENCODER.encode(text);
   while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
 }

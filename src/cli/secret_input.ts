@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { SfsError } from "../errors.ts";
-import { type PromptOptions, readSecret } from "./prompt.ts";
+import { isSfsError, SfsError } from "../errors.ts";
+import { type PromptOptions, readSecret, writeStderr } from "./prompt.ts";
 
 /**
  * What an empty secret means, in the variable or typed: `"value"`, the empty string is the secret
@@ -62,14 +62,43 @@ export async function readSecretInput(options: SecretInputOptions): Promise<stri
     }
     // Otherwise readSecret reports it.
   }
-  const first = await readSecret(options.question, options);
-  if (first === "" && empty === "none") return none("empty answer");
-  if (first === "" && typeof empty === "object") throw new SfsError("USAGE", empty.refuse);
-  const { repeat } = options;
-  if (repeat !== undefined && await readSecret(repeat.question, options) !== first) {
-    throw new SfsError("USAGE", repeat.mismatch);
+  for (let attempt = 1;; attempt++) {
+    const first = await readSecret(options.question, options);
+    if (first === "" && empty === "none") return none("empty answer");
+    if (first === "" && typeof empty === "object") throw new SfsError("USAGE", empty.refuse);
+    const { repeat } = options;
+    if (repeat === undefined || await readSecret(repeat.question, options) === first) return first;
+    // A typo in one of two hidden answers is common; asking again beats starting over.
+    if (attempt >= MAX_ATTEMPTS) throw new SfsError("USAGE", repeat.mismatch);
+    (options.write ?? writeStderr)(`${repeat.mismatch}; try again\n`);
   }
-  return first;
+}
+
+/** How many times a person is asked for a secret before the command gives up. */
+export const MAX_ATTEMPTS = 3;
+
+/**
+ * Reads a secret (see {@link readSecretInput}) and hands it to `use`; when `use` rejects it as
+ * wrong (`isWrong`) and the secret was typed, says so and asks again, up to
+ * {@link MAX_ATTEMPTS} times. A secret from the environment is used once: asking the terminal
+ * would surprise a script.
+ */
+export async function useSecretInput<T>(
+  options: SecretInputOptions,
+  use: (secret: string) => Promise<T>,
+  isWrong: (err: unknown) => boolean,
+): Promise<T> {
+  const fromEnv = (options.getEnv ?? ((name) => Deno.env.get(name)))(options.env);
+  const typed = fromEnv === undefined || (fromEnv === "" && options.empty !== "value");
+  for (let attempt = 1;; attempt++) {
+    const secret = await readSecretInput(options);
+    try {
+      return await use(secret);
+    } catch (err) {
+      if (!typed || attempt >= MAX_ATTEMPTS || !isWrong(err)) throw err;
+      (options.write ?? writeStderr)(`${(err as Error).message}; try again\n`);
+    }
+  }
 }
 
 const PASSWORD_HINT = "Set SFS_PASSWORD, or run the command in a terminal to be asked";
@@ -80,14 +109,26 @@ const PASSWORD_HINT = "Set SFS_PASSWORD, or run the command in a terminal to be 
  * there is no terminal to ask on, when the answers differ, or when the password is empty.
  */
 export function readPassword(options: { repeat?: boolean } = {}): Promise<string> {
-  return readSecretInput({
+  return readSecretInput(passwordInput(options.repeat ?? false));
+}
+
+/**
+ * Reads the password (as {@link readPassword}) and runs `use` with it; a typed password the
+ * index refuses (AUTH_FAILED) is asked again, up to {@link MAX_ATTEMPTS} times.
+ */
+export function usePassword<T>(use: (password: string) => Promise<T>): Promise<T> {
+  return useSecretInput(passwordInput(false), use, (err) => isSfsError(err, "AUTH_FAILED"));
+}
+
+function passwordInput(repeat: boolean): SecretInputOptions {
+  return {
     env: "SFS_PASSWORD",
-    question: options.repeat ? "Choose a password for the index: " : "Password for the index: ",
+    question: repeat ? "Choose a password for the index: " : "Password for the index: ",
     empty: { refuse: "The password is empty" },
-    repeat: options.repeat
+    repeat: repeat
       ? { question: "Repeat the password: ", mismatch: "The passwords do not match" }
       : undefined,
     noTerminal: "No password given and no terminal to ask for one",
     hint: PASSWORD_HINT,
-  });
+  };
 }

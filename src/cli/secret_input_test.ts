@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { isSfsError } from "../errors.ts";
+import { isSfsError, SfsError } from "../errors.ts";
 import type { TerminalInput } from "./prompt.ts";
-import { type EmptySecret, readSecretInput } from "./secret_input.ts";
+import { type EmptySecret, readSecretInput, useSecretInput } from "./secret_input.ts";
 
 /** A terminal (or not) on which the person types `lines`, one read each. */
 function terminal(isTerminal: boolean, lines: string[] = []): TerminalInput {
@@ -92,4 +92,51 @@ Deno.test("readSecretInput() with repeat wants the same answer twice", async () 
   assert.equal(await same.result, "abc");
   const other = read("none", { stdin: terminal(true, ["abc", "abd"]), repeat: true });
   await assert.rejects(other.result, usage);
+});
+
+Deno.test("readSecretInput() asks again after a mismatch, up to 3 times", async () => {
+  const second = read("none", {
+    stdin: terminal(true, ["abc", "abd", "xyz", "xyz"]),
+    repeat: true,
+  });
+  assert.equal(await second.result, "xyz");
+  const lines = ["a", "b", "c", "d", "e", "f", "g", "g"];
+  const third = read("none", { stdin: terminal(true, lines), repeat: true });
+  await assert.rejects(third.result, usage);
+});
+
+Deno.test("useSecretInput() asks again while the typed secret is wrong, up to 3 times", async () => {
+  const wrong = () => Promise.reject(new SfsError("BAD_PASSPHRASE", "Wrong passphrase"));
+  const options = {
+    env: "SECRET",
+    question: "Secret: ",
+    empty: "value" as const,
+    getEnv: () => undefined,
+    write: () => {},
+  };
+  const tried: string[] = [];
+  const right = await useSecretInput(
+    { ...options, stdin: terminal(true, ["one", "two", "three"]) },
+    (secret) => (tried.push(secret), secret === "three" ? Promise.resolve(secret) : wrong()),
+    (err) => isSfsError(err, "BAD_PASSPHRASE"),
+  );
+  assert.equal(right, "three");
+  assert.deepEqual(tried, ["one", "two", "three"]);
+  await assert.rejects(
+    useSecretInput(
+      { ...options, stdin: terminal(true, ["1", "2", "3", "4"]) },
+      wrong,
+      (err) => isSfsError(err, "BAD_PASSPHRASE"),
+    ),
+    (err) => isSfsError(err, "BAD_PASSPHRASE"),
+  );
+  // From the environment: used once, never asked.
+  await assert.rejects(
+    useSecretInput(
+      { ...options, getEnv: () => "env", stdin: terminal(true, ["typed"]) },
+      wrong,
+      () => true,
+    ),
+    (err) => isSfsError(err, "BAD_PASSPHRASE"),
+  );
 });

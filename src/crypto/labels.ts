@@ -9,6 +9,9 @@ export const LABEL = {
   FINGERPRINT: "sfs/v1/fingerprint",
   FILE_ID: "sfs/v1/file-id",
   ANNOUNCEMENT_SIGNATURE: "sfs/v1/announcement-signature",
+  // Tree manifests (issue 11): they outlive the handshake version too.
+  MANIFEST: "sfs/v1/manifest",
+  MANIFEST_SIGNATURE: "sfs/v1/manifest-signature",
   // Handshake version 2 (§6).
   TRANSCRIPT: "sfs/v2/transcript",
   OAEP: "sfs/v2/transport",

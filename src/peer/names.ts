@@ -9,7 +9,7 @@ import { SfsError } from "../errors.ts";
 import { escapeForDisplay, removeUnsafe } from "../text.ts";
 
 /** Our own temporary suffixes; a peer must not be able to create or clobber such files. */
-const RESERVED_SUFFIXES = [".sfs-part", ".sfs-state", ".sfs-lock"] as const;
+export const RESERVED_SUFFIXES = [".sfs-part", ".sfs-state", ".sfs-lock"] as const;
 
 /**
  * Most file systems (ext4, APFS, NTFS) allow 255 bytes or units in a name; ten are kept free so
@@ -27,6 +27,14 @@ const WINDOWS_FORBIDDEN = /[<>:"|?*]/g;
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[1-9¹²³]|lpt[1-9¹²³])$/i;
 
 const ENCODER = new TextEncoder();
+
+/**
+ * True when `name` opens a device on Windows: its part before the first dot, without trailing
+ * spaces, is `CON`, `NUL`, `COM1` … in any case.
+ */
+export function isWindowsDeviceName(name: string): boolean {
+  return WINDOWS_DEVICE.test(name.split(".")[0].replace(/ +$/, ""));
+}
 
 function byteLength(s: string): number {
   return ENCODER.encode(s).length;
@@ -74,8 +82,7 @@ export function safeFileName(untrusted: string): string {
   // Shortening cuts between graphemes, so a single grapheme over the limit leaves nothing.
   if (name === "") throw unsafe(untrusted, "cannot be shortened to fit a file name");
   // Checked after shortening, which can cut "con x\u0301\u0301….txt" down to "con.txt".
-  const stem = name.split(".")[0].replace(/ +$/, "");
-  if (WINDOWS_DEVICE.test(stem)) name = shorten(`_${name}`, MAX_NAME_BYTES);
+  if (isWindowsDeviceName(name)) name = shorten(`_${name}`, MAX_NAME_BYTES);
   const lower = name.toLowerCase();
   if (RESERVED_SUFFIXES.some((suffix) => lower.endsWith(suffix))) {
     throw unsafe(untrusted, "uses a suffix reserved for sfs temporary files");

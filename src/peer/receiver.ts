@@ -14,9 +14,9 @@ import type { SignaturePolicy } from "../crypto/sign.ts";
 import { type Channel } from "../wire/channel.ts";
 import { initiate } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
-import { MessageType } from "../wire/messages.ts";
 import type { Transport } from "../wire/frame.ts";
-import type { FetchOptions, FetchResult } from "./receiver_options.ts";
+import { type Get, MessageType } from "../wire/messages.ts";
+import type { Connect, FetchOptions, FetchResult, Handshake } from "./receiver_options.ts";
 import {
   chooseStart,
   openPart,
@@ -27,36 +27,46 @@ import {
 } from "./receiver_start.ts";
 import { checkManifest, receiveAndPublish } from "./receiver_verify.ts";
 
-export type { FetchOptions, FetchResult } from "./receiver_options.ts";
+export type { Connect, FetchOptions, FetchResult, Handshake } from "./receiver_options.ts";
 
-/** Fetches one file: nothing appears under its final name unless every check passed. */
-export async function fetchFile(
+/** Fetches one file over `transport`: nothing appears under its final name unless every check passed. */
+export function fetchFile(
   transport: Transport,
   identity: Identity,
   options: FetchOptions,
 ): Promise<FetchResult> {
+  return fetchFileVia((handshake) => handshake(transport, () => {}), identity, options);
+}
+
+/**
+ * Fetches one file over the channel `connect` opens (one connection, or the winner of a race of
+ * candidates, §10.1): nothing appears under its final name unless every check passed.
+ */
+export async function fetchFileVia(
+  connect: Connect,
+  identity: Identity,
+  options: FetchOptions,
+): Promise<FetchResult> {
   const require = options.require ?? "both";
-  // Closing the connection ends every wait on it; what was verified until then is kept.
-  const stop = () => closeQuietly(transport);
-  options.signal?.addEventListener("abort", stop, { once: true });
-  if (options.signal?.aborted) stop();
-  // Where to start (a resume point) is chosen for the expected sender before the handshake: the
-  // GET asking for it rides in the handshake's third flight (§6.4), which only a sender holding
-  // that key ever gets to read.
+  // Where to start (a resume point) is chosen for the expected sender before connecting: the GET
+  // asking for it rides in the handshake's third flight (§6.4), which only a sender holding that
+  // key ever gets to read.
   const start = await chooseStart(options, options.expectedFingerprint).catch(async (err) => {
-    closeQuietly(transport);
     throw await fromFolderError(err, options.outDir) ?? err;
   });
-  const channel = await initiate(transport, identity, {
-    require,
-    idleTimeoutMs: options.idleTimeoutMs,
-    verifyResponder: (sender) => expectSender(sender.fingerprint, options.expectedFingerprint),
-    early: { type: MessageType.GET, fileId: options.fileId, offset: start.resumable?.offset ?? 0 },
-  }).catch(async (err) => {
-    closeQuietly(transport);
+  const get: Get = {
+    type: MessageType.GET,
+    fileId: options.fileId,
+    offset: start.resumable?.offset ?? 0,
+  };
+  const channel = await connect(senderHandshake(identity, options, get)).catch(async (err) => {
     await releaseStart(start);
     throw err;
   });
+  // Closing the connection ends every wait on it; what was verified until then is kept.
+  const stop = () => channel.close();
+  options.signal?.addEventListener("abort", stop, { once: true });
+  if (options.signal?.aborted) stop();
   let outcome: FetchResult | typeof START_OVER;
   try {
     outcome = await fetchOnChannel(channel, start, options, require);
@@ -68,14 +78,60 @@ export async function fetchFile(
     await channel.fail(failure);
     throw failure;
   } finally {
+    options.signal?.removeEventListener("abort", stop);
     channel.close();
   }
   if (outcome !== START_OVER) return outcome;
   // The sender refused our resume point and the saved progress is gone: ask again from byte 0
   // (fetchOnChannel starts over only when it can reconnect).
-  return await fetchFile(await options.reconnect!(), identity, {
-    ...options,
-    reconnect: undefined,
+  return await fetchFileVia(options.reconnect!, identity, { ...options, reconnect: undefined });
+}
+
+/**
+ * The receiver's handshake (§6) on one connection: the sender must present the expected key.
+ * Only then is `claim` called, and only a connection that won the race goes on to reveal the
+ * receiver's identity and its GET (flight 3); the others close having sent only their HELLO.
+ * A connection stopped by the caller's signal meanwhile is closed, which ends the handshake.
+ */
+function senderHandshake(identity: Identity, options: FetchOptions, get: Get): Handshake {
+  const require = options.require ?? "both";
+  return async (transport, claim) => {
+    const stop = () => closeQuietly(transport);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    if (options.signal?.aborted) stop();
+    try {
+      return await initiateWithSender(transport, identity, { options, require, claim, get });
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+    }
+  };
+}
+
+async function initiateWithSender(
+  transport: Transport,
+  identity: Identity,
+  how: { options: FetchOptions; require: SignaturePolicy; claim: () => void; get: Get },
+): Promise<Channel> {
+  const { options, require } = how;
+  return await initiate(transport, identity, {
+    require,
+    idleTimeoutMs: options.idleTimeoutMs,
+    early: how.get,
+    onResponderProven: how.claim,
+    verifyResponder: (sender) => {
+      if (!constantTimeEqual(sender.fingerprint, options.expectedFingerprint)) {
+        throw new SfsError(
+          "KEY_MISMATCH",
+          `The sender's key ${formatFingerprint(sender.fingerprint)} is not the expected ${
+            formatFingerprint(options.expectedFingerprint)
+          }`,
+          { hint: "Someone may be intercepting the connection; nothing was downloaded" },
+        );
+      }
+    },
+  }).catch((err) => {
+    closeQuietly(transport);
+    throw err;
   });
 }
 
@@ -97,18 +153,5 @@ async function fetchOnChannel(
     return await receiveAndPublish(channel, part, manifest, hasher, { ...options, require });
   } finally {
     await releaseStart(start);
-  }
-}
-
-/** The handshake's check of the sender (§6.6): its key must be the one the ticket or listing named. */
-function expectSender(actual: Uint8Array, expected: Uint8Array): void {
-  if (!constantTimeEqual(actual, expected)) {
-    throw new SfsError(
-      "KEY_MISMATCH",
-      `The sender's key ${formatFingerprint(actual)} is not the expected ${
-        formatFingerprint(expected)
-      }`,
-      { hint: "Someone may be intercepting the connection; nothing was downloaded" },
-    );
   }
 }

@@ -2,8 +2,22 @@
 import type { Bytes } from "../crypto/bytes.ts";
 import type { PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
+import type { Channel } from "../wire/channel.ts";
 import type { Transport } from "../wire/frame.ts";
 import type { Manifest } from "../wire/messages.ts";
+
+/**
+ * The receiver's handshake on one fresh connection (what {@link Connect} runs). It calls `claim`
+ * once the sender proved its key, before the receiver reveals more (§10.1); `claim` throws when
+ * another connection already won.
+ */
+export type Handshake = (transport: Transport, claim: () => void) => Promise<Channel>;
+
+/**
+ * Opens a handshaken channel to the sender: runs `handshake` on one connection, or races it over
+ * several (src/net/race.ts) and returns the winner's channel.
+ */
+export type Connect = (handshake: Handshake) => Promise<Channel>;
 
 /** Options of `fetchFile`. */
 export interface FetchOptions {
@@ -41,11 +55,11 @@ export interface FetchOptions {
    */
   signal?: AbortSignal;
   /**
-   * Opens a new connection to the same sender. When the sender refuses the resume point, the
-   * saved progress is discarded and the download starts over on it; without it, the fetch
-   * fails and the next run starts over.
+   * Connects to the same sender again (the same race as the first connection). When the sender
+   * refuses the resume point, the saved progress is discarded and the download starts over on
+   * it; without it, the fetch fails and the next run starts over.
    */
-  reconnect?: () => Promise<Transport>;
+  reconnect?: Connect;
 }
 
 /** A verified, stored file. */

@@ -58,6 +58,7 @@ export async function initiate(
   const transcript = new Transcript();
   const { dh, keys } = await exchangeHellos(io, transcript, options);
   const responder = await checkResponder(io.reader, keys.responder, transcript, options);
+  options.onResponderProven?.();
   // Only now, with the responder proven, does anything about this side go out.
   const early = options.early && fitsEarly(options.early) ? options.early : undefined;
   const authHash = await sendInitiatorAuth(io.writer, keys.initiator, transcript, {

@@ -40,6 +40,11 @@ export interface InitiateOptions extends ChannelOptions {
   sign?: SignaturePolicy;
   /** A first request sent in flight 3 (§6.4), or as the first record when it does not fit. */
   early?: Message;
+  /**
+   * Called once the responder is proven, before anything about this side goes out (§6.6); a
+   * throw ends the handshake there, having sent nothing but the HELLO (a lost race, say).
+   */
+  onResponderProven?: () => void;
 }
 
 /** Options of the responder (sender or index server). */

@@ -22,12 +22,32 @@ const hostArb = fc.oneof(
   ),
   fc.domain(),
 );
+const portArb = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 65535 }) },
+  fc.constantFrom(0, 1, 65535, 65536, 99999),
+);
+/** Extra direct candidates (§10): none usually, sometimes a few, sometimes too many. */
+const alternatesArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant("") },
+  fc.array(fc.tuple(hostArb, portArb), { minLength: 1, maxLength: 9 })
+    .map((list) => list.map(([h, p]) => `,${h}:${p}`).join("")),
+);
+/** An optional relay hint (§10): a token of the right or a wrong length and an address. */
+const relayArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant("") },
+  fc.record({
+    token: fc.oneof({ weight: 3, arbitrary: fixed(16) }, fc.uint8Array({ maxLength: 20 })),
+    host: hostArb,
+    port: portArb,
+  }).map(({ token, host, port }) =>
+    `/relay/${[...token].map((b) => b.toString(16).padStart(2, "0")).join("")}@${host}:${port}`
+  ),
+);
 const ticketTextArb: fc.Arbitrary<string> = fc.record({
   host: hostArb,
-  port: fc.oneof(
-    { weight: 3, arbitrary: fc.integer({ min: 1, max: 65535 }) },
-    fc.constantFrom(0, 1, 65535, 65536, 99999),
-  ),
+  port: portArb,
+  alternates: alternatesArb,
+  relay: relayArb,
   id: fc.oneof({ weight: 3, arbitrary: fixed(16) }, fc.uint8Array({ maxLength: 20 })),
   fingerprint: fc.oneof(
     { weight: 3, arbitrary: fixed(32).map(formatFingerprint) },
@@ -37,11 +57,11 @@ const ticketTextArb: fc.Arbitrary<string> = fc.record({
     fc.constant([]),
     fc.array(textMutationArb, { minLength: 1, maxLength: 3 }),
   ),
-}).map(({ host, port, id, fingerprint, mutations }) =>
+}).map(({ host, port, alternates, relay, id, fingerprint, mutations }) =>
   mutateText(
-    `sfs://${host}:${port}/${
+    `sfs://${host}:${port}${alternates}/${
       [...id].map((b) => b.toString(16).padStart(2, "0")).join("")
-    }#${fingerprint}`,
+    }${relay}#${fingerprint}`,
     mutations,
   )
 );

@@ -25,6 +25,7 @@ import {
 } from "../../src/index/protocol/announcement.ts";
 import { proofData, verifyProof } from "../../src/index/protocol/proof.ts";
 import { formatTicket, parseTicket } from "../../src/peer/ticket.ts";
+import { formatHostPort } from "../../src/net/address.ts";
 import { finalSignedData } from "../../src/peer/final_signed_data.ts";
 import { Channel, DEFAULT_MAX_RECORD } from "../../src/wire/channel.ts";
 import { fileIdOf } from "../../src/crypto/file_id.ts";
@@ -37,7 +38,7 @@ const ED25519_PKCS8_PREFIX = "302e020100300506032b657004220420";
 const FRAME_HEADER_BYTES = 5;
 
 /** The signature set of a vector; an empty field means "not signed with this algorithm" (§5). */
-function signaturesOf(v: Vector): Signatures {
+export function signaturesOf(v: Vector): Signatures {
   const rsa = v.hex("rsa_signature");
   const ed25519 = v.hex("ed25519_signature");
   return {
@@ -46,7 +47,7 @@ function signaturesOf(v: Vector): Signatures {
   };
 }
 
-function policyOf(v: Vector): SignaturePolicy {
+export function policyOf(v: Vector): SignaturePolicy {
   const policy = v.text("required");
   assert.ok((SIGNATURE_POLICIES as string[]).includes(policy), `${v.file}: bad policy`);
   return policy as SignaturePolicy;
@@ -56,7 +57,11 @@ function policyOf(v: Vector): SignaturePolicy {
  * For an `ok` vector, checks the labelled bytes and remakes the Ed25519 signature from the seed;
  * returns the signer to verify against.
  */
-async function signerOf(v: Vector, label: string, data: Uint8Array): Promise<PublicIdentity> {
+export async function signerOf(
+  v: Vector,
+  label: string,
+  data: Uint8Array,
+): Promise<PublicIdentity> {
   const signer = await decodePublicIdentity(v.hex("signer_identity"));
   if (v.expect !== "ok") return signer;
   const signed = labelled(label, data);
@@ -96,7 +101,8 @@ function typed(type: number, body: Uint8Array): Bytes {
 
 /** The announcement fields a vector lists, in the code's shape. */
 function announcementOf(v: Vector): FileAnnouncement {
-  assert.equal(v.int("version"), 1, "version");
+  assert.equal(v.int("version"), 2, "version");
+  const [address, ...alternates] = v.textAll("address");
   return {
     fileId: v.hex("file_id"),
     owner: v.text("owner"),
@@ -106,7 +112,8 @@ function announcementOf(v: Vector): FileAnnouncement {
     sha256: v.hex("sha256"),
     keywords: v.textAll("keyword"),
     recipients: v.textAll("recipient"),
-    address: v.text("address"),
+    address,
+    ...(alternates.length > 0 ? { alternates } : {}),
     createdAt: v.int("created_at"),
   };
 }
@@ -167,6 +174,12 @@ export const PROTOCOL_RUNNERS: Record<string, Runner> = {
     assert.equal(ticket.port, v.int("port"));
     assertHex(ticket.fileId, v.hex("file_id"), "file id");
     assertHex(ticket.fingerprint, v.hex("fingerprint"), "fingerprint");
+    assert.deepEqual((ticket.alternates ?? []).map(formatHostPort), v.textAll("alternate"));
+    assert.equal(
+      ticket.relay && formatHostPort(ticket.relay),
+      v.has("relay") ? v.text("relay") : undefined,
+    );
+    if (v.has("relay_token")) assertHex(ticket.relay!.token, v.hex("relay_token"), "relay token");
     const canonical = v.has("canonical") ? v.text("canonical") : v.text("ticket");
     assert.equal(formatTicket(ticket), canonical);
     return Promise.resolve();

@@ -40,8 +40,10 @@ export const TARGET = {
   LATENCY_TIME_RATIO: 0.5,
 } as const;
 
-/** The tools compared. */
-export type Tool = "sfs" | "scp";
+/** The tools compared; `sfs-relay` is sfs through an index server's relay (issue 10). */
+export type Tool = "sfs" | "scp" | "sfs-relay";
+/** Issue 10: relayed throughput on loopback must reach this share of direct. */
+export const RELAY_SHARE_OF_DIRECT = 0.7;
 /** A 1 GiB-style throughput run, or the 1 KiB whole-process latency run. */
 export type Test = "transfer" | "latency";
 
@@ -63,6 +65,8 @@ export interface RunRecord {
 
 /** The crypto limit measured in the bench process, in MB/s (10^6 bytes). */
 export interface CryptoRates {
+  /** Which AES-GCM implementation was measured (sfs --version --verbose says the same). */
+  backend: string;
   chunkSize: number;
   bytes: number;
   sealMBps: number;
@@ -107,6 +111,9 @@ export interface Summary {
     /** Minor page faults per MiB moved; 256 means one freshly touched 1 MiB buffer per MiB. */
     senderMedianFaultsPerMiB: number | null;
     receiverMedianFaultsPerMiB: number | null;
+    /** Through the relay: median time, and direct time / relayed time (1 = as fast). */
+    relayMedianSeconds: number | null;
+    relayShareOfDirect: number | null;
   };
   latency: {
     bytes: number;
@@ -146,6 +153,7 @@ export function summarize(records: RunRecord[], crypto: CryptoRates, size: numbe
   const sfsSmall = medianOf("latency", "sfs")!;
   const scpSmall = medianOf("latency", "scp");
   const sfsRuns = counted("transfer", "sfs");
+  const relay = medianOf("transfer", "sfs-relay");
   return {
     transfer: {
       bytes: size,
@@ -166,6 +174,8 @@ export function summarize(records: RunRecord[], crypto: CryptoRates, size: numbe
       receiverMedianSystemSeconds: medianOrNull(sfsRuns.map((r) => r.receiver?.systemSeconds)),
       senderMedianFaultsPerMiB: medianOrNull(sfsRuns.map((r) => perMiB(r.sender))),
       receiverMedianFaultsPerMiB: medianOrNull(sfsRuns.map((r) => perMiB(r.receiver))),
+      relayMedianSeconds: relay,
+      relayShareOfDirect: relay === null ? null : sfs / relay,
     },
     latency: {
       bytes: LATENCY_SIZE,
@@ -231,6 +241,7 @@ export function renderReport(
   summary: Summary,
   crypto: CryptoRates,
   scpSkipped: string | undefined,
+  relaySkipped?: string,
 ): string {
   const { transfer: t, latency: l } = summary;
   const none = scpSkipped ? "skipped" : "—";
@@ -264,6 +275,19 @@ export function renderReport(
       "",
       t.throughputRatioPerPair.map(formatRatio).join(", ") || "—",
       "",
+    ],
+    [
+      `${size} through the relay, median throughput`,
+      t.relayMedianSeconds === null
+        ? `skipped${relaySkipped ? `: ${relaySkipped}` : ""}`
+        : formatRate(t.bytes, t.relayMedianSeconds),
+      "",
+      t.relayShareOfDirect === null ? "—" : `${(t.relayShareOfDirect * 100).toFixed(0)}% of direct`,
+      t.relayShareOfDirect === null || config.smoke
+        ? `≥ ${RELAY_SHARE_OF_DIRECT * 100}% of direct (issue 10)`
+        : `≥ ${RELAY_SHARE_OF_DIRECT * 100}% of direct (issue 10): ${
+          t.relayShareOfDirect >= RELAY_SHARE_OF_DIRECT ? "met" : "not met"
+        }`,
     ],
     [
       "sfs throughput / AES-GCM open rate",
@@ -343,7 +367,8 @@ export function renderReport(
       formatSize(LATENCY_SIZE)
     } file over 127.0.0.1, ${config.runs} counted run(s) of each ` +
     `tool after ${config.warmup} warm-up(s), alternating; medians; MB = 10^6 bytes. ` +
-    `scp: -c ${SCP_CIPHER}. Crypto limit: one Deno process, ${formatSize(crypto.bytes)}.` +
+    `scp: -c ${SCP_CIPHER}. Crypto limit: one Deno process, ${formatSize(crypto.bytes)}, ` +
+    `${crypto.backend}.` +
     (scpSkipped ? ` scp row skipped: ${scpSkipped}.` : ""),
     "",
     markdownTable(["Measurement", "sfs", "scp", "sfs/scp", "Target (issue 4)"], rows),

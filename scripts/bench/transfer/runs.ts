@@ -13,7 +13,9 @@ import { SFS_CMD, type SfsEvent, type SfsOptions, type SfsProcess } from "../../
 import { parseTimeVerbose, type ProcessUsage, type RssMode } from "./gnu_time.ts";
 import type { RunRecord, Test, Tool } from "./report.ts";
 import type { Resources } from "./resources.ts";
+import type { RelayIndex } from "./relay.ts";
 import type { Sshd } from "./sshd.ts";
+import { parseTicket } from "../../../src/peer/ticket.ts";
 
 /** The time of one run and, when measured, what each sfs process used. */
 interface Measured {
@@ -101,7 +103,14 @@ export interface Bench {
   receiverHome: string;
   rss: RssMode;
   log: Log;
+  /** The relay of the relayed row; undefined once it is skipped. */
+  relay?: RelayIndex;
+  /** Why the relayed row was skipped, if it was. */
+  relaySkipped?: string;
 }
+
+/** How an sfs run connects: directly, or through the relay of an index (issue 10). */
+type SfsRoute = { kind: "direct" } | { kind: "relay"; index: RelayIndex };
 
 /** Starts sfs, under GNU time when measuring; `usage()` reads what time reported after exit. */
 function spawnMeasured(
@@ -121,26 +130,51 @@ function spawnMeasured(
   };
 }
 
-/** One sfs transfer: sender listening first, then `sfs get` timed from spawn to exit. */
-async function sfsOnce(bench: Bench, source: SourceFile, measure: boolean): Promise<Measured> {
+/**
+ * One sfs transfer: sender listening first, then `sfs get` timed from spawn to exit. Through the
+ * relay, a string says why the row cannot run (the ticket names no relay).
+ */
+async function sfsOnce(
+  bench: Bench,
+  source: SourceFile,
+  measure: boolean,
+  route: SfsRoute = { kind: "direct" },
+): Promise<Measured | string> {
   const dir = await Deno.makeTempDir({ dir: bench.root, prefix: "run-sfs-" });
   try {
     const outDir = join(dir, "out");
     await Deno.mkdir(outDir);
     const limit = timeoutFor(source.size);
+    const relayed = route.kind === "relay";
     const send = spawnMeasured(
       bench,
-      ["send", source.path, "--listen", "127.0.0.1:0", "--once", "--json", "--quiet"],
-      { home: bench.senderHome, timeFile: join(dir, "send.time"), measure },
+      [
+        "send",
+        source.path,
+        "--listen",
+        "127.0.0.1:0",
+        "--once",
+        "--json",
+        "--quiet",
+        ...(relayed ? ["--server", route.index.server] : []),
+      ],
+      {
+        home: relayed ? route.index.senderHome : bench.senderHome,
+        timeFile: join(dir, "send.time"),
+        measure,
+      },
     );
     await using sender = send.proc;
     const ready = await sender.nextEvent((e) => e.event === "ready", limit);
     if (typeof ready.ticket !== "string") throw new Error("sfs send printed no ticket");
+    if (relayed && parseTicket(ready.ticket).relay === undefined) {
+      return "the sender's ticket names no relay (this build has no relay wired in)";
+    }
 
     const started = performance.now();
     const get = spawnMeasured(
       bench,
-      ["get", ready.ticket, "--out", outDir, "--json", "--quiet"],
+      ["get", ready.ticket, "--out", outDir, "--json", "--quiet", relayed ? "--relay" : "--direct"],
       { home: bench.receiverHome, timeFile: join(dir, "get.time"), measure },
     );
     await using receiver = get.proc;
@@ -158,6 +192,9 @@ async function sfsOnce(bench: Bench, source: SourceFile, measure: boolean): Prom
     const done = lastEvent(receiver.stdoutText(), "done");
     if (done?.sha256 !== source.sha256) {
       throw new Error(`sfs get reported SHA-256 ${done?.sha256}, expected ${source.sha256}`);
+    }
+    if (done.route !== route.kind) {
+      throw new Error(`sfs get took route ${done.route}, expected ${route.kind}`);
     }
     const path = typeof done.path === "string" ? done.path : join(outDir, basename(source.path));
     await verifyCopy(path, source, "sfs");
@@ -209,6 +246,7 @@ export async function alternate(
   for (const { warmup, pair } of rounds) {
     const label = `${test} ${warmup ? "warm-up" : "run"} ${pair}`;
     const sfs = await sfsOnce(bench, source, test === "transfer");
+    if (typeof sfs === "string") throw new Error(`sfs run impossible: ${sfs}`);
     records.push({
       test,
       tool: "sfs",
@@ -228,6 +266,28 @@ export async function alternate(
     const rate = (seconds: number) =>
       test === "transfer" ? ` (${formatRate(source.size, seconds)})` : "";
     bench.log(`${label}: sfs ${formatSeconds(sfs.seconds)}${rate(sfs.seconds)}${rss}`);
+    if (test === "transfer" && bench.relay !== undefined) {
+      // The same file, right after the direct run: the relayed row's ratio compares like with like.
+      const relayed = await sfsOnce(bench, source, false, { kind: "relay", index: bench.relay });
+      if (typeof relayed === "string") {
+        bench.relay = undefined;
+        bench.relaySkipped = relayed;
+        bench.log(`relayed row skipped: ${relayed}`);
+      } else {
+        records.push({
+          test,
+          tool: "sfs-relay",
+          warmup,
+          pair,
+          bytes: source.size,
+          seconds: relayed.seconds,
+          sha256Verified: true,
+        });
+        bench.log(
+          `${label}: sfs relayed ${formatSeconds(relayed.seconds)}${rate(relayed.seconds)}`,
+        );
+      }
+    }
     if (sshd) {
       const scp = await scpOnce(bench, sshd, source);
       records.push({

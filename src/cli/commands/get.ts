@@ -1,5 +1,7 @@
 /** `sfs get TICKET|ID|NAME`: the command line; the work is in get_run.ts. */
+import { SfsError } from "../../errors.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
+import { expandHome } from "../paths.ts";
 import type { CommandSpec } from "./command.ts";
 import { indexFlags, type IndexFlagValues, signatureOption, withIndexFlags } from "./options.ts";
 
@@ -7,6 +9,8 @@ interface GetFlags extends IndexFlagValues {
   out: string;
   force?: boolean;
   require: SignaturePolicy;
+  direct?: boolean;
+  relay?: boolean;
 }
 
 /** Downloads and verifies one file. */
@@ -19,17 +23,23 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string]> = {
         .argument("<what>", "sfs://HOST:PORT/FILEID#FINGERPRINT, or a file ID or name on the index")
         .option("-o, --out <dir>", "folder to save into", ".")
         .option("--force", "replace an existing file of the same name")
+        .option("--direct", "connect only directly to the sender, never through a relay")
+        .option("--relay", "connect only through the index server's relay")
         .addOption(signatureOption("--require <algorithms>", "signatures that must verify")),
     ),
   async run({ args: [what], flags }, { home, out }) {
+    if (flags.direct && flags.relay) {
+      throw new SfsError("USAGE", "--direct and --relay exclude each other");
+    }
     const { runGet } = await import("./get_run.ts");
     await runGet({
       ...indexFlags(flags),
       home,
       what,
-      outDir: flags.out,
+      outDir: expandHome(flags.out, "--out"),
       force: flags.force,
       require: flags.require,
+      route: flags.direct ? "direct" : flags.relay ? "relay" : "any",
     }, out);
   },
 };

@@ -10,17 +10,20 @@ import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { VerifiedListing } from "../../index/protocol/announcement.ts";
 import { checkResolved } from "../../index/client/client.ts";
-import { fetchFile, type FetchResult } from "../../peer/receiver.ts";
-import { parseTicket } from "../../peer/ticket.ts";
+import { fetchFileVia, type FetchResult } from "../../peer/receiver.ts";
+import { parseTicket, ticketCandidates } from "../../peer/ticket.ts";
+import { announcedAddresses } from "../../index/protocol/announcement.ts";
 import { type IndexTarget, resolveIndex } from "../settings/config.ts";
-import { loadIdentity } from "../settings/identity_file.ts";
+import { loadOrCreateIdentity } from "./keygen_run.ts";
 import { type IndexFlags, withIndex } from "../index_connect.ts";
 import { formatListingTable, listingJson, listingView, verifyListings } from "../listings.ts";
-import { type HostPort, parseHostPort } from "../../net/address.ts";
-import { connect } from "../../net/connect.ts";
+import { parseHostPort } from "../../net/address.ts";
+import type { Route } from "../../net/race.ts";
+import { racingConnect, type Reachable, type RouteChoice } from "./get_route.ts";
 import { ExitCode, type JsonValue, type Output } from "../output.ts";
 import { trustUser } from "../settings/pins.ts";
 import { Progress } from "../progress.ts";
+import { checkOutDir } from "../paths.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
@@ -31,11 +34,12 @@ export interface GetOptions extends IndexFlags {
   force?: boolean;
   require?: SignaturePolicy;
   idleTimeoutMs?: number;
+  /** Which routes to try (§10.1). @default "any" */
+  route?: RouteChoice;
 }
 
 /** What to fetch from whom, however it was found. */
-interface Source {
-  readonly address: HostPort;
+interface Source extends Reachable {
   readonly fileId: Bytes;
   readonly fingerprint: Bytes;
   /** Extra fields for the `done` event (index mode: id and owner). */
@@ -47,22 +51,26 @@ interface Source {
 /** Downloads the file a ticket, file id or name designates. */
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
   const what = options.what.trim();
-  const target = what.startsWith("sfs://")
+  await checkOutDir(options.outDir);
+  // Anything that looks like a ticket is one, malformed or not, and never a name to look up.
+  const target = /^sfs:/i.test(what)
     ? undefined
     : await resolveIndex(options.home, { server: options.server });
   if (target === undefined) {
     // Not an index lookup: it must be a ticket, and parseTicket says clearly if it is not.
     const ticket = parseTicket(what);
-    const identity = await loadIdentity(options.home);
-    return await fetchFrom(identity, ticket, options, out, {
-      address: ticket,
+    const identity = await loadOrCreateIdentity(options.home, out);
+    const relay = ticket.relay && { ...ticket.relay, fileId: ticket.fileId };
+    return await fetchFrom(identity, options, out, {
+      candidates: ticketCandidates(ticket),
+      ...(relay !== undefined ? { relay } : {}),
       fileId: ticket.fileId,
       fingerprint: ticket.fingerprint,
     });
   }
-  const identity = await loadIdentity(options.home);
+  const identity = await loadOrCreateIdentity(options.home, out);
   const source = await resolveThroughIndex(identity, target, what, options, out);
-  await fetchFrom(identity, source.address, options, out, source);
+  await fetchFrom(identity, options, out, source);
 }
 
 /**
@@ -127,9 +135,14 @@ async function sourceOf(
     );
   }
   const view = listingView(listing);
-  out.note(`Fetching "${a.name}" from ${a.owner} (${view.fingerprint}) at ${a.address}`);
+  const addresses = announcedAddresses(a);
+  out.note(
+    `Fetching "${a.name}" from ${a.owner} (${view.fingerprint}) at ${addresses.join(", ")}`,
+  );
   return {
-    address: parseHostPort(a.address, "The listing's address"),
+    candidates: addresses.map((x) => parseHostPort(x, "The listing's address")),
+    // Through the index the receiver has an account: no token, the relay checks the listing.
+    relay: { host: target.address.host, port: target.address.port, fileId: a.fileId },
     fileId: a.fileId,
     fingerprint: a.ownerFingerprint,
     extra: { id: view.id, owner: a.owner },
@@ -139,17 +152,22 @@ async function sourceOf(
 
 async function fetchFrom(
   identity: Identity,
-  address: HostPort,
   options: GetOptions,
   out: Output,
   source: Source,
 ): Promise<void> {
-  const conn = await connect(address);
+  using interrupt = onStopSignal();
+  let connected: { route: Route; label: string } | undefined;
+  const connect = racingConnect(source, {
+    choice: options.route ?? "any",
+    identity,
+    signal: interrupt.signal,
+    onConnected: (route, label) => connected = { route, label },
+  });
   const progress = new Progress({ quiet: out.quiet || out.json });
   const require = options.require ?? "both";
-  using interrupt = onStopSignal();
   try {
-    const result = await fetchFile(conn, identity, {
+    const result = await fetchFileVia(connect, identity, {
       fileId: source.fileId,
       expectedFingerprint: source.fingerprint,
       expectListing: source.listing,
@@ -158,7 +176,8 @@ async function fetchFrom(
       require,
       idleTimeoutMs: options.idleTimeoutMs,
       signal: interrupt.signal,
-      reconnect: () => connect(address),
+      // A resume that must start over connects by the same race (§10.1).
+      reconnect: connect,
       onStart: (manifest) => {
         out.event("start", { name: manifest.name, size: manifest.size });
         progress.start(manifest.name, manifest.size);
@@ -173,7 +192,7 @@ async function fetchFrom(
       });
     });
     progress.finish();
-    reportDone(out, result, require, source);
+    reportDone(out, result, require, source, connected!);
   } finally {
     progress.finish();
   }
@@ -185,6 +204,7 @@ function reportDone(
   result: FetchResult,
   require: SignaturePolicy,
   source: Source,
+  connected: { route: Route; label: string },
 ): void {
   const sender = formatFingerprint(result.sender.fingerprint);
   const signatures = require === "both"
@@ -199,6 +219,7 @@ function reportDone(
     sender,
     verified: ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
     resumed_from: result.resumedFrom,
+    route: connected.route,
     ...source.extra,
   });
   out.info(
@@ -207,6 +228,11 @@ function reportDone(
   );
   out.info(`SHA-256  ${result.sha256}`);
   out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
+  out.info(
+    connected.route === "relay"
+      ? `Route: relayed through the index server (${connected.label}); it saw only ciphertext`
+      : `Route: direct, to ${connected.label}`,
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { formatFingerprint, generateIdentity, type Identity } from "../../crypto
 import {
   ensureHome,
   identityPath,
+  loadIdentity,
   loadPublicIdentity,
   writeIdentityFile,
 } from "../settings/identity_file.ts";
@@ -30,10 +31,14 @@ export async function runKeygen(options: KeygenOptions, out: Output): Promise<vo
 
 /**
  * Generates an identity, asks for a passphrase to protect it (see {@link choosePassphrase}),
- * saves it to `home` and reports it. Shared by `sfs keygen` and `sfs register`, which creates an
- * identity when there is none. Overwrites: callers check for an existing one first.
+ * saves it to `home` and reports it: as results, or with `asSideEffect` (`sfs get`
+ * creating one when there is none) as notes on stderr. Overwrites: callers check first.
  */
-export async function createIdentity(home: string, out: Output): Promise<Identity> {
+export async function createIdentity(
+  home: string,
+  out: Output,
+  options: { asSideEffect?: boolean } = {},
+): Promise<Identity> {
   const path = identityPath(home);
   const passphrase = await choosePassphrase(out);
   out.note("Generating RSA-3072 (OAEP and PSS) and Ed25519 keys…");
@@ -41,10 +46,26 @@ export async function createIdentity(home: string, out: Output): Promise<Identit
   await ensureHome(home);
   await writeIdentityFile(path, identity, { passphrase });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
+  if (options.asSideEffect) {
+    // stdout carries the command's own results; the new identity is news for the person.
+    out.note(`Identity saved to ${path}; your fingerprint is ${fingerprint}`);
+    return identity;
+  }
   out.event("identity", { fingerprint, path, encrypted: passphrase !== undefined });
   out.info(`Identity saved to ${path}`);
   out.info(`Fingerprint: ${fingerprint}`);
   return identity;
+}
+
+/**
+ * The identity in `home`, created first when there is none (as `sfs keygen` would: a passphrase
+ * asked on a terminal, none without one), so a receiver's first `sfs get` needs no keygen. Told
+ * on stderr.
+ */
+export async function loadOrCreateIdentity(home: string, out: Output): Promise<Identity> {
+  if (await hasIdentity(home)) return await loadIdentity(home);
+  out.note(`No identity in "${home}" yet; creating one (as sfs keygen does)`);
+  return await createIdentity(home, out, { asSideEffect: true });
 }
 
 /** True when `home` holds an identity file. */

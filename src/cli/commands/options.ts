@@ -45,3 +45,26 @@ export function parseCount(text: string, option: string, max: number): number {
   }
   return value;
 }
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * Parses a duration option such as `3d`, `12h`, `90m` or `30s` into milliseconds, from 1 s to
+ * `maxDays`; USAGE naming the option otherwise.
+ */
+export function parseDuration(text: string, option: string, maxDays: number): number {
+  const match = /^([0-9]{1,9})([smhd])$/.exec(text.trim());
+  const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2]] : NaN;
+  if (!(ms >= 1_000 && ms <= maxDays * DURATION_UNITS_MS.d)) {
+    throw new SfsError(
+      "USAGE",
+      `${option} must be a duration such as 3d, 12h, 90m or 30s (at most ${maxDays}d), got "${text}"`,
+    );
+  }
+  return ms;
+}

@@ -1,5 +1,5 @@
 /** `sfs register` and `sfs login`: create or open an account on an index server. */
-import { SfsError } from "../../errors.ts";
+import { isSfsError, SfsError } from "../../errors.ts";
 import { constantTimeEqual } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import type { IndexClient } from "../../index/client/client.ts";
@@ -9,7 +9,7 @@ import { loadIdentity } from "../settings/identity_file.ts";
 import { type IndexFlags, withIndex } from "../index_connect.ts";
 import { createIdentity, hasIdentity } from "./keygen_run.ts";
 import type { Output } from "../output.ts";
-import { readPassword } from "../secret_input.ts";
+import { readPassword, usePassword } from "../secret_input.ts";
 
 /** Options of `sfs register` and `sfs login`. */
 export interface AccountOptions extends IndexFlags {
@@ -32,6 +32,19 @@ export async function runRegister(options: AccountOptions, out: Output): Promise
   const server = await withIndex(session, async (client) => {
     await client.register(user, password);
     return client.server;
+  }).catch(async (err) => {
+    if (!isSfsError(err, "EXISTS")) throw err;
+    // Taken by this very identity: a second register is a mistake with a clear remedy.
+    const mine = await withIndex(session, (client) => registeredKeyMatches(client, user, identity))
+      .catch(() => false);
+    if (!mine) throw err;
+    throw new SfsError(
+      "ALREADY_REGISTERED",
+      `You are already registered as "${user}"; use sfs login`,
+      {
+        hint: `sfs login --server ${target.server} --user ${user} saves it as your default`,
+      },
+    );
   });
   await updateConfig(options.home, { server: target.server, user });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
@@ -48,12 +61,13 @@ export async function runRegister(options: AccountOptions, out: Output): Promise
 export async function runLogin(options: AccountOptions, out: Output): Promise<void> {
   const { target, user } = await accountTarget(options);
   const identity = await loadIdentity(options.home);
-  const password = await readPassword();
   const session = { home: options.home, target, identity, flags: options, out, anonymous: true };
-  const matches = await withIndex(session, async (client) => {
-    await client.login(user, password, { rotateKeys: options.rotateKeys });
-    return await registeredKeyMatches(client, user, identity);
-  });
+  const matches = await usePassword((password) =>
+    withIndex(session, async (client) => {
+      await client.login(user, password, { rotateKeys: options.rotateKeys });
+      return await registeredKeyMatches(client, user, identity);
+    })
+  );
   await updateConfig(options.home, { server: target.server, user });
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("logged_in", {

@@ -12,7 +12,7 @@ import {
 
 interface SendFlags extends IndexFlagValues {
   listen: string;
-  advertise?: string;
+  advertise: string[];
   once?: boolean;
   sign: SignaturePolicy;
   keyword: string[];
@@ -29,7 +29,12 @@ export const SEND_COMMAND: CommandSpec<SendFlags, [string[]]> = {
       command
         .argument("<files...>", "the files to share")
         .option("--listen <host:port>", "address to listen on", "0.0.0.0:0")
-        .option("--advertise <host:port>", "address to put in tickets and announcements")
+        .option(
+          "--advertise <host:port>",
+          "address receivers connect to, replacing this machine's own (repeatable)",
+          collect,
+          [],
+        )
         .option("--once", "exit after the first successful transfer (and unshare)")
         .option("--keyword <word>", "search keyword for the index (repeatable)", collect, [])
         .option("--to <user>", "share only with this index user (repeatable)", collect, [])
@@ -43,7 +48,7 @@ export const SEND_COMMAND: CommandSpec<SendFlags, [string[]]> = {
       home,
       files,
       listen: parseHostPort(flags.listen, "--listen", { listener: true }),
-      advertise: flags.advertise ? parseHostPort(flags.advertise, "--advertise") : undefined,
+      advertise: flags.advertise.map((a) => parseHostPort(a, "--advertise")),
       once: flags.once,
       sign: flags.sign,
       keywords: flags.keyword,

@@ -2,8 +2,8 @@
  * The index side of `sfs send`: check the `--to` users' keys, sign one announcement per file,
  * and keep them announced with heartbeats.
  */
-import { SfsError } from "../../errors.ts";
-import { toHex } from "../../crypto/bytes.ts";
+import { codeInfo, SfsError } from "../../errors.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
 import {
   decodeAnnouncement,
@@ -11,9 +11,10 @@ import {
   type SignedAnnouncement,
 } from "../../index/protocol/announcement.ts";
 import type { IndexClient } from "../../index/client/client.ts";
-import { ShareSession } from "../../index/client/sharing.ts";
+import { ShareSession, type ShareSessionOptions } from "../../index/client/sharing.ts";
 import { validateUsername } from "../../index/protocol/usernames.ts";
 import type { SharedFile } from "../../peer/sender.ts";
+import type { RelayHint } from "../../peer/ticket.ts";
 import type { IndexTarget } from "../settings/config.ts";
 import { type IndexFlags, openIndex } from "../index_connect.ts";
 import type { Output } from "../output.ts";
@@ -31,6 +32,12 @@ export interface Announced {
   readonly session: ShareSession;
   /** Fingerprints (hex) of the `--to` users; undefined when everyone may fetch. */
   readonly allowed?: ReadonlySet<string>;
+  /** False when the index could not be reached at first; the session keeps trying. */
+  readonly online: boolean;
+  /** The `--to` users' names by hex fingerprint, to name receivers in progress lines. */
+  readonly names: ReadonlyMap<string, string>;
+  /** A ticket's relay hint for a file (§10): undefined while the index relays nothing for it. */
+  readonly relayHint: (fileId: Bytes) => RelayHint | undefined;
 }
 
 /** What to announce, where. */
@@ -38,8 +45,8 @@ export interface ShareToAnnounce {
   target: IndexTarget;
   identity: Identity;
   files: SharedFile[];
-  /** `HOST:PORT` receivers connect to. */
-  address: string;
+  /** The direct candidates `HOST:PORT` receivers connect to, in order (1 to 8, §10.1). */
+  addresses: string[];
   keywords: string[];
   recipients: string[];
   /** Told the hex id of each file the owner unshared meanwhile. */
@@ -47,8 +54,11 @@ export interface ShareToAnnounce {
 }
 
 /**
- * Connects to the index, fetches and checks the `--to` users' keys, signs and announces every
- * file and starts the heartbeats.
+ * Signs every file's announcement, connects to the index, fetches and checks the `--to` users'
+ * keys, announces and starts the heartbeats. When the index cannot be reached and everyone may
+ * fetch, sharing goes on by ticket: a warning (the hint names `--no-index`), and the session
+ * keeps trying in the background with bounded backoff. With `--to` it cannot: the index alone
+ * says which keys may fetch, so an unreachable index is an error.
  */
 export async function announce(
   options: AnnounceOptions,
@@ -58,33 +68,99 @@ export async function announce(
   const { target, identity } = share;
   const open = () =>
     openIndex(options.home, target, identity, { flags: options, out, requireUser: true });
-  let firstClient: IndexClient | undefined = await open();
-  const user = validateUsername(target.user!);
-  let allowed: Set<string> | undefined;
+  if (target.user === undefined) {
+    throw new SfsError("USAGE", `No user is configured for index server ${target.server}`, {
+      hint: "Run sfs register or sfs login first, or pass --no-index to share by ticket",
+    });
+  }
+  const user = validateUsername(target.user);
+  const announcements = await signAll(identity, user, share);
+  let firstClient: IndexClient | undefined;
+  try {
+    firstClient = await open();
+  } catch (err) {
+    if (!isUnreachable(err) || share.recipients.length > 0) throw err;
+    reportUnreachable(out, target, err as SfsError);
+    const session = ShareSession.startOffline(sessionOptions(out, share, announcements, open));
+    return announced(share, user, session, false, new Map());
+  }
+  let names = new Map<string, string>();
   try {
     if (share.recipients.length > 0) {
-      allowed = await recipientKeys(options, out, firstClient, target.server, share.recipients);
+      names = await recipientKeys(options, out, firstClient, target.server, share.recipients);
     }
   } catch (err) {
     firstClient.close();
     throw err;
   }
-  const announcements = await signAll(identity, user, share).catch((err) => {
-    firstClient?.close();
-    throw err;
-  });
-  const session = await ShareSession.start({
-    connect: () => {
+  const session = await ShareSession.start(
+    sessionOptions(out, share, announcements, () => {
       // The connection that fetched the keys announces first; reconnects open new ones.
       const client = firstClient;
       firstClient = undefined;
       return client ? Promise.resolve(client) : open();
+    }),
+  );
+  return announced(share, user, session, true, names);
+}
+
+function announced(
+  share: ShareToAnnounce,
+  user: string,
+  session: ShareSession,
+  online: boolean,
+  names: Map<string, string>,
+): Announced {
+  const { target, recipients } = share;
+  return {
+    target,
+    user,
+    session,
+    online,
+    allowed: recipients.length > 0 ? new Set(names.keys()) : undefined,
+    names,
+    relayHint: (fileId) => {
+      const token = relayTokenOf(session, fileId);
+      return token && { host: target.address.host, port: target.address.port, token };
     },
+  };
+}
+
+/**
+ * The per-share relay token the sharing connection registered for a file (§10). ADAPTER for
+ * issue 10: relay-server's ShareSession gains `relayTokenFor(fileId)`; at merge this body becomes
+ * `return session.relayTokenFor(fileId);`. Until then tickets carry no relay hint.
+ */
+function relayTokenOf(_session: ShareSession, _fileId: Bytes): Bytes | undefined {
+  return undefined;
+}
+
+/** True for a failure to reach the index at all (worth retrying), not for a refusal. */
+function isUnreachable(err: unknown): boolean {
+  return err instanceof SfsError && codeInfo(err.code).category === "network";
+}
+
+function reportUnreachable(out: Output, target: IndexTarget, error: SfsError): void {
+  out.event("index", { status: "offline", code: error.code, message: error.message });
+  out.warn(
+    `Cannot reach index server ${target.server} (${error.message}); sharing by ticket only ` +
+      "for now, and announcing there as soon as it answers",
+    { hint: "Pass --no-index to share by ticket without an index server" },
+  );
+}
+
+function sessionOptions(
+  out: Output,
+  share: ShareToAnnounce,
+  announcements: SignedAnnouncement[],
+  connect: () => Promise<IndexClient>,
+): ShareSessionOptions {
+  return {
+    connect,
     announcements,
     onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
-    onStatus: (status, error) => reportStatus(out, target, status, error),
-  });
-  return { target, user, session, allowed };
+    onStatus: (status, error) => reportStatus(out, share.target, status, error),
+  };
 }
 
 /** Signs one announcement per file, all with the same creation time. */
@@ -104,7 +180,8 @@ function signAll(
       sha256: file.sha256,
       keywords: share.keywords,
       recipients: share.recipients,
-      address: share.address,
+      address: share.addresses[0],
+      ...(share.addresses.length > 1 ? { alternates: share.addresses.slice(1) } : {}),
       createdAt,
     })
   ));
@@ -128,16 +205,19 @@ function reportStatus(
   }
 }
 
-/** The registered keys of the `--to` users, each checked against (or pinned to) known_users. */
+/**
+ * The registered keys of the `--to` users, each checked against (or pinned to) known_users: the
+ * users by hex fingerprint.
+ */
 async function recipientKeys(
   options: AnnounceOptions,
   out: Output,
   client: IndexClient,
   server: string,
   recipients: string[],
-): Promise<Set<string>> {
+): Promise<Map<string, string>> {
   const keys = await client.userKeys(recipients);
-  const allowed = new Set<string>();
+  const allowed = new Map<string, string>();
   for (const name of recipients) {
     const key: PublicIdentity | undefined = keys.get(name);
     if (key === undefined) {
@@ -148,7 +228,7 @@ async function recipientKeys(
     // The index could lie about a recipient's key to let someone else fetch the file; the
     // local pin limits that to the very first contact.
     await trustUser(options.home, server, name, key.fingerprint, { yes: options.yes, out });
-    allowed.add(toHex(key.fingerprint));
+    allowed.set(toHex(key.fingerprint), name);
   }
   return allowed;
 }

@@ -7,17 +7,20 @@ import { SfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { canonicalLists } from "../../index/protocol/announcement.ts";
+import { MAX_ADDRESSES } from "../../index/protocol/limits.ts";
 import { prepareFile, type SharedFile } from "../../peer/sender.ts";
 import { formatTicket } from "../../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "../settings/config.ts";
 import { loadIdentity } from "../settings/identity_file.ts";
 import type { IndexFlags } from "../index_connect.ts";
-import { formatHostPort, type HostPort, isWildcard } from "../../net/address.ts";
-import { primaryAddress } from "../../net/interfaces.ts";
+import { formatHostPort, type HostPort } from "../../net/address.ts";
+import { candidateAddresses } from "../../net/interfaces.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { announce, type Announced } from "./send_announce.ts";
+import { PeerBook } from "./send_peers.ts";
 import { serve, type ServeOptions } from "./send_serve.ts";
 import { listenTcp } from "../../net/listener.ts";
+import { checkShareable } from "../paths.ts";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags, ServeOptions {
@@ -25,7 +28,8 @@ export interface SendOptions extends IndexFlags, ServeOptions {
   /** The files to share (at least one). */
   files: string[];
   listen: HostPort;
-  advertise?: HostPort;
+  /** Where receivers connect, replacing the interface addresses (§10.1); at most 8. */
+  advertise?: HostPort[];
   /** Search keywords for the announcements (index mode only). */
   keywords?: string[];
   /** Users who alone may see and fetch the files (index mode only). */
@@ -48,8 +52,8 @@ interface Share {
   /** The files by hex id; one unshared elsewhere meanwhile is taken out. */
   readonly files: Map<string, SharedFile>;
   readonly listener: Deno.TcpListener;
-  /** Where receivers connect: the address in tickets and announcements. */
-  readonly advertised: HostPort;
+  /** Where receivers connect: the direct candidates of tickets and announcements (§10.1). */
+  readonly candidates: readonly HostPort[];
 }
 
 /** Shares the files until interrupted, or until one transfer succeeded with `once`. */
@@ -62,15 +66,18 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
     identity,
     files,
     listener,
-    advertised: advertisedAddress(options, listener),
+    candidates: candidatesOf(options, listener),
   };
   const announced = await announceShare(options, out, plan, share);
   const list = [...files.values()];
   reportReady(out, share, list, { announced, recipients: plan.lists.recipients });
+  // Relayed connections (issue 10) are marked here as they arrive: `peers.markRelayed(peer, info)`.
+  const peers = new PeerBook(announced?.names);
   try {
     await serve(listener, identity, options, out, {
       lookup: (id) => files.get(toHex(id)),
       allowed: announced?.allowed,
+      peers,
       onceDone: async () => {
         await announced?.session.unshare(list.map((f) => f.id));
       },
@@ -93,6 +100,13 @@ async function planShare(options: SendOptions): Promise<Plan> {
     });
   }
   if (options.files.length === 0) throw new SfsError("USAGE", "No file to send");
+  const advertise = options.advertise ?? [];
+  if (advertise.length > MAX_ADDRESSES) {
+    throw new SfsError("USAGE", `--advertise may be given at most ${MAX_ADDRESSES} times`);
+  }
+  if (new Set(advertise.map((a) => formatHostPort(a).toLowerCase())).size < advertise.length) {
+    throw new SfsError("USAGE", "--advertise names one address twice");
+  }
   // Check the lists before the (possibly long) hashing, so a typo fails at once.
   return { target, lists: canonicalLists(keywords, to) };
 }
@@ -104,6 +118,7 @@ async function hashFiles(
   out: Output,
 ): Promise<Map<string, SharedFile>> {
   const files = new Map<string, SharedFile>();
+  for (const path of paths) await checkShareable(path); // every typo before any long hash
   for (const path of paths) {
     out.note(`Hashing "${path}"…`);
     const file = await prepareFile(path, identity.public);
@@ -112,12 +127,15 @@ async function hashFiles(
   return files;
 }
 
-/** `--advertise`, else the listening address (a wildcard host replaced by this host's own). */
-function advertisedAddress(options: SendOptions, listener: Deno.TcpListener): HostPort {
+/**
+ * The direct candidates (§10.1): `--advertise` when given (it replaces the rest: a port forward
+ * or a DNS name is known better by the person), else every usable interface address with the
+ * listening port.
+ */
+function candidatesOf(options: SendOptions, listener: Deno.TcpListener): HostPort[] {
+  if (options.advertise !== undefined && options.advertise.length > 0) return options.advertise;
   const bound = listener.addr as Deno.NetAddr;
-  const host = options.advertise?.host ??
-    (isWildcard(options.listen.host) ? primaryAddress() : options.listen.host);
-  return { host, port: options.advertise?.port ?? bound.port };
+  return candidateAddresses(options.listen, bound.port, { max: MAX_ADDRESSES });
 }
 
 /** Announces the share on the plan's index, if any; closes the listener when that fails. */
@@ -134,7 +152,7 @@ async function announceShare(
       target,
       identity: share.identity,
       files: [...share.files.values()],
-      address: formatHostPort(share.advertised),
+      addresses: share.candidates.map(formatHostPort),
       ...plan.lists,
       onWithdrawn: (id) => withdraw(share, id, target, out),
     });
@@ -157,12 +175,15 @@ function withdraw(share: Share, id: string, target: IndexTarget, out: Output): v
   }
 }
 
-/** The ticket that names `file` at the advertised address. */
-function ticketOf(share: Share, file: SharedFile): string {
-  const { host, port } = share.advertised;
+/** The ticket that names `file` at the candidates, with the index's relay hint if it has one. */
+function ticketOf(share: Share, file: SharedFile, announced?: Announced): string {
+  const [{ host, port }, ...alternates] = share.candidates;
+  const relay = announced?.relayHint(file.id);
   return formatTicket({
     host,
     port,
+    ...(alternates.length > 0 ? { alternates } : {}),
+    ...(relay !== undefined ? { relay } : {}),
     fileId: file.id,
     fingerprint: share.identity.public.fingerprint,
   });
@@ -180,11 +201,17 @@ function reportReady(
   const bound = share.listener.addr as Deno.NetAddr;
   const serving = formatHostPort({ host: bound.hostname, port: bound.port });
   if (announced !== undefined) {
-    for (const f of list) out.info(`${toHex(f.id)}  ${f.name}`);
+    // The ticket too: it works without the index, for receivers not on it or while it is down
+    // (and through the relay, when the index offers one).
+    for (const f of list) out.info(`${toHex(f.id)}  ${f.name}  ${ticketOf(share, f, announced)}`);
+    if (!announced.online) {
+      out.note(`Serving on ${serving}; give receivers a ticket above. Ctrl-C stops.`);
+      return;
+    }
     out.note(
       `Shared ${list.length} file(s) on ${announced.target.server} as "${announced.user}"` +
         (recipients.length > 0 ? `, visible to ${recipients.join(", ")} only` : "") +
-        `; receivers run: sfs get ID. Serving on ${serving}. Ctrl-C stops.`,
+        `; receivers run: sfs get ID (or the ticket). Serving on ${serving}. Ctrl-C stops.`,
     );
   } else {
     for (const f of list) out.info(ticketOf(share, f));
@@ -204,7 +231,7 @@ function readyEvent(
   const bound = share.listener.addr as Deno.NetAddr;
   const first = list[0];
   const ready: Record<string, JsonValue | undefined> = {
-    ticket: ticketOf(share, first),
+    ticket: ticketOf(share, first, index.announced),
     port: bound.port,
     host: bound.hostname,
     fingerprint: formatFingerprint(share.identity.public.fingerprint),
@@ -222,7 +249,7 @@ function readyEvent(
       name: f.name,
       size: f.size,
       sha256: toHex(f.sha256),
-      ticket: ticketOf(share, f),
+      ticket: ticketOf(share, f, announced),
     }));
   }
   if (announced !== undefined) {

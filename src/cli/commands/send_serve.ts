@@ -8,6 +8,7 @@ import type { SharedFile } from "../../peer/sender.ts";
 import { serveFiles } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
 import { Progress } from "../progress.ts";
+import { PeerBook, viewFields } from "./send_peers.ts";
 
 /** How `sfs send` serves. */
 export interface ServeOptions {
@@ -27,10 +28,15 @@ export async function serve(
     lookup: (id: Bytes) => SharedFile | undefined;
     allowed?: ReadonlySet<string>;
     onceDone: () => Promise<void>;
+    /** Who the receivers are (usernames, relayed connections). @default an empty book */
+    peers?: PeerBook;
   },
 ): Promise<void> {
   const progress = new Progress({ quiet: out.quiet || out.json });
   const allowed = how.allowed;
+  const peers = how.peers ?? new PeerBook();
+  /** Peers whose transfer started: one that leaves before asking is no failed transfer. */
+  const started = new Set<string>();
   await serveFiles(listener, identity, {
     lookup: how.lookup,
     sign: options.sign,
@@ -42,31 +48,47 @@ export async function serve(
       }
     },
     onStart: (peer, shared, receiver) => {
+      const view = peers.view(peer, receiver.fingerprint);
+      started.add(peer);
       out.event("start", {
         peer,
         receiver: formatFingerprint(receiver.fingerprint),
         name: shared.name,
+        ...viewFields(view),
       });
-      progress.start(`→ ${peer}`, shared.size);
+      progress.start(`→ ${view.label}`, shared.size);
     },
     onProgress: (_peer, sent) => progress.update(sent),
     onSent: async (peer, result, last) => {
       progress.finish();
+      const view = peers.view(peer, result.receiver.fingerprint);
+      started.delete(peer);
+      peers.forget(peer);
       out.event("sent", {
         peer,
         receiver: formatFingerprint(result.receiver.fingerprint),
         bytes: result.bytesSent,
+        ...viewFields(view),
       });
       out.note(
-        `Sent "${result.file.name}" to ${peer} (${formatFingerprint(result.receiver.fingerprint)})`,
+        `Sent "${result.file.name}" to ${view.label} (${
+          formatFingerprint(result.receiver.fingerprint)
+        })`,
       );
       // The process is about to stop serving: take the files off the index, not just offline.
       if (last) await how.onceDone();
     },
     onFailed: (peer, e) => {
       progress.finish();
-      out.event("transfer_failed", { peer, code: e.code, message: e.message });
-      out.warn(`Transfer to ${peer} failed: ${e.message}`);
+      const view = peers.view(peer);
+      const wasStarted = started.delete(peer);
+      peers.forget(peer);
+      out.event("transfer_failed", { peer, code: e.code, message: e.message, ...viewFields(view) });
+      // A receiver racing several of our addresses closes the ones that lost (§10.1): a
+      // connection closed before any file was asked for is worth a note, not a warning.
+      if (!wasStarted && e.code === "CONNECTION_CLOSED") {
+        out.note(`${view.label} connected and left before asking for a file`);
+      } else out.warn(`Transfer to ${view.label} failed: ${e.message}`);
     },
   });
 }

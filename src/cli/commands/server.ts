@@ -1,7 +1,7 @@
 /** `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite. */
 import { parseHostPort } from "../../net/address.ts";
 import type { CommandSpec } from "./command.ts";
-import { parseCount } from "./options.ts";
+import { parseCount, parseDuration } from "./options.ts";
 
 interface ServerFlags {
   listen: string;
@@ -10,6 +10,7 @@ interface ServerFlags {
   idleTimeout: string;
   maxListingsPerUser: string;
   maxRegistrationsPerAddress: string;
+  listingTtl: string;
 }
 
 /** Runs an index server. */
@@ -23,7 +24,8 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
       .option("--max-connections <n>", "connections served at once", "256")
       .option("--idle-timeout <seconds>", "close connections silent this long", "60")
       .option("--max-listings-per-user <n>", "listings one account may have", "1000")
-      .option("--max-registrations-per-address <n>", "new accounts per address an hour", "10"),
+      .option("--max-registrations-per-address <n>", "new accounts per address an hour", "10")
+      .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d"),
   async run({ flags }, { home, out }) {
     const { runServer } = await import("./server_run.ts");
     await runServer({
@@ -42,6 +44,7 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
         "--max-registrations-per-address",
         1_000_000,
       ),
+      listingTtlMs: parseDuration(flags.listingTtl, "--listing-ttl", 365),
     }, out);
   },
 };

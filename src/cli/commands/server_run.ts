@@ -33,6 +33,8 @@ export interface ServerOptions {
   maxListingsPerUser?: number;
   /** Registrations per client address (IPv6: /64) an hour. @default 10 */
   maxRegistrationsPerAddress?: number;
+  /** Offline listings older than this are deleted. @default 3 days */
+  listingTtlMs?: number;
 }
 
 /** Runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
@@ -66,6 +68,7 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       idleTimeoutMs: options.idleTimeoutMs,
       maxListingsPerUser: options.maxListingsPerUser,
       maxRegistrationsPerAddress: options.maxRegistrationsPerAddress,
+      sessionRetentionMs: options.listingTtlMs,
       log,
     });
   } catch (err) {

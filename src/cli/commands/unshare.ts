@@ -1,4 +1,4 @@
-/** `sfs unshare ID`: the command line; the work is in unshare_run.ts. */
+/** `sfs unshare ID|NAME`: the command line; the work is in unshare_run.ts. */
 import type { CommandSpec } from "./command.ts";
 import { indexFlags, type IndexFlagValues, withIndexFlags } from "./options.ts";
 
@@ -6,7 +6,8 @@ import { indexFlags, type IndexFlagValues, withIndexFlags } from "./options.ts";
 export const UNSHARE_COMMAND: CommandSpec<IndexFlagValues, [string]> = {
   name: "unshare",
   describe: "withdraw one of your files from the index",
-  configure: (command) => withIndexFlags(command.argument("<id>", "the file ID (32 hex digits)")),
+  configure: (command) =>
+    withIndexFlags(command.argument("<id|name>", "the file ID (32 hex digits), or its exact name")),
   async run({ args: [id], flags }, { home, out }) {
     const { runUnshare } = await import("./unshare_run.ts");
     await runUnshare({ ...indexFlags(flags), home, id }, out);

@@ -83,7 +83,10 @@ export async function resolveIndex(
   return { address, server: formatHostPort(address), user: config.user };
 }
 
-/** Parses a server address; the host is required (there is no sensible default to dial). */
+/** The port of an index server named without one (`--server HOST`), as `sfs server` listens. */
+export const DEFAULT_INDEX_PORT = 9999;
+
+/** Parses a server address; the host is required, the port defaults to {@link DEFAULT_INDEX_PORT}. */
 export function parseServer(text: string): HostPort {
-  return parseHostPort(text, "The index server address");
+  return parseHostPort(text, "The index server address", { defaultPort: DEFAULT_INDEX_PORT });
 }

@@ -40,10 +40,18 @@ Deno.test("updateConfig() merges and readConfig() rejects malformed files", asyn
     assert.deepEqual(await readConfig(home), { server: "a.example:1", user: "bob" });
     await Deno.writeTextFile(join(home, CONFIG_FILE), '{"server": 5}');
     await assert.rejects(readConfig(home), (err) => isSfsError(err, "USAGE"));
-    await Deno.writeTextFile(join(home, CONFIG_FILE), '{"server": "nohost"}');
+    await Deno.writeTextFile(join(home, CONFIG_FILE), '{"server": "no host:1"}');
     await assert.rejects(
       resolveIndex(home, { env: () => undefined }),
       (err) => isSfsError(err, "USAGE"),
     );
+  });
+});
+
+Deno.test("resolveIndex() gives a server named without a port the default port 9999", async () => {
+  await withHome(async (home) => {
+    const target = await resolveIndex(home, { env: () => undefined, server: "index.example" });
+    assert.deepEqual(target?.address, { host: "index.example", port: 9999 });
+    assert.equal(target?.server, "index.example:9999");
   });
 });

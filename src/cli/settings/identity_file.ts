@@ -1,6 +1,6 @@
 /** The local identity file `SFS_HOME/identity.json`: atomic writes, mode 0600, passphrase prompts. */
 import { join } from "node:path";
-import { SfsError } from "../../errors.ts";
+import { isSfsError, SfsError } from "../../errors.ts";
 import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
 import {
   exportIdentity,
@@ -10,7 +10,7 @@ import {
 } from "../../crypto/keystore.ts";
 import { writeFileAtomic } from "../../fs.ts";
 import { readSettingsText } from "./json_file.ts";
-import { readSecretInput } from "../secret_input.ts";
+import { useSecretInput } from "../secret_input.ts";
 
 /** Name of the identity file inside the sfs home. */
 export const IDENTITY_FILE = "identity.json";
@@ -50,13 +50,16 @@ export async function writeIdentityFile(
 export async function loadIdentity(home: string): Promise<Identity> {
   const text = await readIdentityText(home);
   if (!isEncrypted(text)) return await importIdentity(text);
-  const passphrase = await readSecretInput({
-    env: "SFS_PASSPHRASE",
-    question: "Passphrase for the sfs identity: ",
-    empty: "value",
-    hint: "Set SFS_PASSPHRASE, or run sfs in a terminal to be asked",
-  });
-  return await importIdentity(text, passphrase);
+  return await useSecretInput(
+    {
+      env: "SFS_PASSPHRASE",
+      question: "Passphrase for the sfs identity: ",
+      empty: "value",
+      hint: "Set SFS_PASSPHRASE, or run sfs in a terminal to be asked",
+    },
+    (passphrase) => importIdentity(text, passphrase),
+    (err) => isSfsError(err, "BAD_PASSPHRASE"),
+  );
 }
 
 /** Loads only the public half; needs no passphrase. */

@@ -37,9 +37,9 @@ export interface TrustOptions {
 }
 
 /** Server `HOST:PORT` → pinned fingerprint. */
-type ServerPins = Map<string, string>;
+export type ServerPins = Map<string, string>;
 /** Server `HOST:PORT` → username → pinned fingerprint. */
-type UserPins = Map<string, Map<string, string>>;
+export type UserPins = Map<string, Map<string, string>>;
 
 /**
  * Decides whether to trust the index server `server` presenting `fingerprint`. Returns true when
@@ -161,8 +161,8 @@ function serverChanged(
     "KEY_MISMATCH",
     `Index server ${server} presented key ${shown}, but ${pinned} is pinned`,
     {
-      hint: `If the operator confirms the new key, delete the "${server}" entry from ` +
-        `${join(home, KNOWN_SERVERS_FILE)}`,
+      hint: `If the operator confirms the new key, run sfs trust ${shown} --server ${server} ` +
+        `(it replaces the pin in ${join(home, KNOWN_SERVERS_FILE)})`,
     },
   );
 }
@@ -183,8 +183,8 @@ function userChanged(
     "KEY_MISMATCH",
     `User "${username}" on ${server} now has key ${shown}, but ${pinned} is pinned`,
     {
-      hint: `Confirm the new fingerprint with ${username} in person, then delete the entry from ` +
-        join(home, KNOWN_USERS_FILE),
+      hint: `Confirm the new fingerprint with ${username} in person, then run sfs trust ` +
+        `${username} --server ${server} (it replaces the pin in ${join(home, KNOWN_USERS_FILE)})`,
     },
   );
 }
@@ -193,7 +193,7 @@ function userChanged(
  * Runs one read-modify-write of the pin file `file` under its lock (see {@link updateJsonFile}),
  * so that no process overwrites another's pins.
  */
-async function updatePins<T>(
+export async function updatePins<T>(
   home: string,
   file: string,
   format: JsonFormat<T>,
@@ -212,7 +212,7 @@ function sameFingerprint(pinned: string, fingerprint: Uint8Array): boolean {
 }
 
 /** known_servers.json: `{"version": 1, "servers": {HOST:PORT: fingerprint}}`. */
-const SERVERS_FORMAT: JsonFormat<ServerPins> = {
+export const SERVERS_FORMAT: JsonFormat<ServerPins> = {
   parse(value, path) {
     const servers = isJsonObject(value) ? stringMap(value.servers) : undefined;
     if (servers === undefined) throw malformed(path);
@@ -222,7 +222,7 @@ const SERVERS_FORMAT: JsonFormat<ServerPins> = {
 };
 
 /** known_users.json: `{"version": 1, "users": {HOST:PORT: {username: fingerprint}}}`. */
-const USERS_FORMAT: JsonFormat<UserPins> = {
+export const USERS_FORMAT: JsonFormat<UserPins> = {
   parse(value, path) {
     const users = isJsonObject(value) ? value.users : undefined;
     if (!isJsonObject(users)) throw malformed(path);
@@ -237,11 +237,13 @@ const USERS_FORMAT: JsonFormat<UserPins> = {
   empty: () => new Map(),
 };
 
-function readServers(home: string): Promise<ServerPins> {
+/** The pinned server keys in `home`. */
+export function readServers(home: string): Promise<ServerPins> {
   return readJsonFile(join(home, KNOWN_SERVERS_FILE), SERVERS_FORMAT);
 }
 
-function readUsers(home: string): Promise<UserPins> {
+/** The pinned user keys in `home`, per server. */
+export function readUsers(home: string): Promise<UserPins> {
   return readJsonFile(join(home, KNOWN_USERS_FILE), USERS_FORMAT);
 }
 

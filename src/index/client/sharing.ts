@@ -50,12 +50,20 @@ export class ShareSession {
   #closed = false;
   #backoff: number;
 
-  private constructor(options: ShareSessionOptions, client: ShareClient) {
+  private constructor(options: ShareSessionOptions, client: ShareClient | undefined) {
     this.#options = options;
     this.#announcements = [...options.announcements];
     this.#client = client;
     this.#backoff = options.reconnectMs ?? RECONNECT_MIN_MS;
-    this.#schedule(options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
+    this.#schedule(client ? options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS : this.#nextBackoff());
+  }
+
+  /**
+   * A session whose first connection failed: it keeps trying with the same bounded backoff as
+   * after a lost connection, and reports "online" once the files are announced.
+   */
+  static startOffline(options: ShareSessionOptions): ShareSession {
+    return new ShareSession(options, undefined);
   }
 
   /** Connects and announces everything; errors of this first attempt are thrown. */

@@ -24,6 +24,7 @@ import { decodeSignatures, encodeSignatures } from "../../wire/message_fields.ts
 import { tryParseHostPort } from "../../net/address.ts";
 import {
   MAX_ADDRESS_BYTES,
+  MAX_ADDRESSES,
   MAX_KEYWORD_BYTES,
   MAX_KEYWORDS,
   MAX_NAME_BYTES,
@@ -32,8 +33,10 @@ import {
 } from "./limits.ts";
 import { isCanonicalUsername, validateUsername } from "./usernames.ts";
 
-/** Version byte of the announcement encoding. */
-export const ANNOUNCEMENT_VERSION = 1;
+/** Version byte of the announcement encoding written today (a list of addresses). */
+export const ANNOUNCEMENT_VERSION = 2;
+/** The earlier version with a single address, still read: listings stored before remain valid. */
+const ANNOUNCEMENT_VERSION_ONE_ADDRESS = 1;
 /** Bytes of a SHA-256 value or fingerprint. */
 const HASH_BYTES = 32;
 // §12.5: C0, DEL and C1 controls and the bidi overrides and isolates. Names and keywords reach
@@ -61,8 +64,10 @@ export interface FileAnnouncement {
   readonly keywords: readonly string[];
   /** Canonical usernames allowed to see the file, ascending; empty means everyone. */
   readonly recipients: readonly string[];
-  /** Where the owner serves the file, `HOST:PORT`. */
+  /** Where the owner serves the file, `HOST:PORT`: the first direct candidate (§10.1). */
   readonly address: string;
+  /** Further direct candidates, in the owner's order; absent when there are none. */
+  readonly alternates?: readonly string[];
   /** When the owner announced it (ms since the epoch). */
   readonly createdAt: number;
 }
@@ -103,7 +108,15 @@ export function canonicalLists(
 export function encodeAnnouncement(a: FileAnnouncement): Bytes {
   const problem = checkFields(a);
   if (problem !== undefined) throw new SfsError("USAGE", `Cannot announce: ${problem}`);
-  return writeFields(a);
+  const bytes = writeFields(a, ANNOUNCEMENT_VERSION);
+  if (bytes.length > MAX_ANNOUNCEMENT_BYTES) {
+    throw new SfsError(
+      "USAGE",
+      `Cannot announce: ${bytes.length} bytes, more than ${MAX_ANNOUNCEMENT_BYTES}`,
+      { hint: "Use fewer keywords, recipients or --advertise addresses" },
+    );
+  }
+  return bytes;
 }
 
 /**
@@ -114,8 +127,10 @@ export function decodeAnnouncement(bytes: Uint8Array): FileAnnouncement {
   const reader = new ByteReader(bytes, "announcement");
   if (bytes.length > MAX_ANNOUNCEMENT_BYTES) reader.fail("too large");
   const version = reader.u8();
-  if (version !== ANNOUNCEMENT_VERSION) reader.fail(`unknown version ${version}`);
-  const a: FileAnnouncement = {
+  if (version !== ANNOUNCEMENT_VERSION && version !== ANNOUNCEMENT_VERSION_ONE_ADDRESS) {
+    reader.fail(`unknown version ${version}`);
+  }
+  const fields = {
     fileId: reader.raw(FILE_ID_BYTES),
     owner: reader.text(USERNAME_MAX),
     ownerFingerprint: reader.raw(HASH_BYTES),
@@ -124,15 +139,25 @@ export function decodeAnnouncement(bytes: Uint8Array): FileAnnouncement {
     sha256: reader.raw(HASH_BYTES),
     keywords: reader.list(MAX_KEYWORDS, (r) => r.text(MAX_KEYWORD_BYTES)),
     recipients: reader.list(MAX_RECIPIENTS, (r) => r.text(USERNAME_MAX)),
-    address: reader.text(MAX_ADDRESS_BYTES),
-    createdAt: reader.u64(),
   };
+  const addresses = version === ANNOUNCEMENT_VERSION_ONE_ADDRESS
+    ? [reader.text(MAX_ADDRESS_BYTES)]
+    : reader.list(MAX_ADDRESSES, (r) => r.text(MAX_ADDRESS_BYTES));
+  const createdAt = reader.u64();
   reader.end();
+  if (addresses.length === 0) reader.fail("no address");
+  const [address, ...alternates] = addresses;
+  const a: FileAnnouncement = {
+    ...fields,
+    address,
+    ...(alternates.length > 0 ? { alternates } : {}),
+    createdAt,
+  };
   const problem = checkFields(a);
   if (problem !== undefined) reader.fail(problem);
   // Text decoding drops a leading byte-order mark; re-encoding catches that and any other way
   // two byte strings could decode to the same fields.
-  if (!constantTimeEqual(writeFields(a), bytes)) reader.fail("not in canonical form");
+  if (!constantTimeEqual(writeFields(a, version), bytes)) reader.fail("not in canonical form");
   return a;
 }
 
@@ -205,9 +230,14 @@ export function decodeSignatureSet(bytes: Uint8Array): Signatures {
   return signatures;
 }
 
-function writeFields(a: FileAnnouncement): Bytes {
-  return new ByteWriter()
-    .u8(ANNOUNCEMENT_VERSION)
+/** Every address of an announcement, the first one first. */
+export function announcedAddresses(a: FileAnnouncement): string[] {
+  return [a.address, ...(a.alternates ?? [])];
+}
+
+function writeFields(a: FileAnnouncement, version: number): Bytes {
+  const writer = new ByteWriter()
+    .u8(version)
     .raw(a.fileId)
     .text(a.owner)
     .raw(a.ownerFingerprint)
@@ -215,10 +245,10 @@ function writeFields(a: FileAnnouncement): Bytes {
     .u64(a.size)
     .raw(a.sha256)
     .list(a.keywords, (w, k) => w.text(k))
-    .list(a.recipients, (w, r) => w.text(r))
-    .text(a.address)
-    .u64(a.createdAt)
-    .finish();
+    .list(a.recipients, (w, r) => w.text(r));
+  if (version === ANNOUNCEMENT_VERSION_ONE_ADDRESS) writer.text(a.address);
+  else writer.list(announcedAddresses(a), (w, address) => w.text(address));
+  return writer.u64(a.createdAt).finish();
 }
 
 /** Returns what is wrong with the fields, or undefined when they are valid and canonical. */
@@ -233,8 +263,14 @@ function checkFields(a: FileAnnouncement): string | undefined {
   if (a.sha256.length !== HASH_BYTES) return "SHA-256 must be 32 bytes";
   const lists = checkLists(a.keywords, a.recipients);
   if (lists !== undefined) return lists;
-  if (!isPeerAddress(a.address)) {
-    return `address must be HOST:PORT, got "${a.address.slice(0, 64)}"`;
+  const addresses = announcedAddresses(a);
+  if (addresses.length > MAX_ADDRESSES) return `at most ${MAX_ADDRESSES} addresses`;
+  for (const address of addresses) {
+    if (!isPeerAddress(address)) return `address must be HOST:PORT, got "${address.slice(0, 64)}"`;
+  }
+  // Distinct, so that no list has two spellings of one candidate set and no dial is doubled.
+  if (new Set(addresses.map((x) => x.toLowerCase())).size !== addresses.length) {
+    return "an address appears twice";
   }
   if (!Number.isSafeInteger(a.createdAt) || a.createdAt < 0) return "bad creation time";
   return undefined;

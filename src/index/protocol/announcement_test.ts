@@ -54,6 +54,7 @@ Deno.test("encodeAnnouncement() and decodeAnnouncement() round-trip", async (t) 
     ["typical", {}],
     ["no keywords, public", { keywords: [], recipients: [] }],
     ["IPv6 address", { address: "[2001:db8::1]:9" }],
+    ["three addresses", { alternates: ["[2001:db8::1]:9", "files.example.net:7070"] }],
     ["empty file", { size: 0 }],
     ["largest fields", {
       name: "n".repeat(255),
@@ -71,19 +72,89 @@ Deno.test("encodeAnnouncement() and decodeAnnouncement() round-trip", async (t) 
   }
 });
 
+/**
+ * Writes the fields without encodeAnnouncement's checks: version 2's address list by default,
+ * or the text of `addresses` when it is one string (version 1's layout).
+ */
+function raw(
+  a: FileAnnouncement,
+  version = 2,
+  addresses: string | readonly string[] = [a.address, ...(a.alternates ?? [])],
+): Bytes {
+  const writer = new ByteWriter().u8(version).raw(a.fileId).text(a.owner).raw(a.ownerFingerprint)
+    .text(a.name).u64(a.size).raw(a.sha256).list(a.keywords, (w, k) => w.text(k))
+    .list(a.recipients, (w, r) => w.text(r));
+  if (typeof addresses === "string") writer.text(addresses);
+  else writer.list(addresses, (w, x) => w.text(x));
+  return writer.u64(a.createdAt).finish();
+}
+
+const nineAddresses = Array.from({ length: 9 }, (_, i) => `192.0.2.${i + 1}:4444`);
+
+Deno.test("decodeAnnouncement() reads version 1, with its single address", async () => {
+  const alice = await testIdentity("alice");
+  const a = await sample(alice);
+  assert.deepEqual(decodeAnnouncement(raw(a, 1, a.address)), a);
+});
+
+Deno.test("verifyAnnouncement() accepts several addresses in the owner's order", async () => {
+  const alice = await testIdentity("alice");
+  const a = await sample(alice, {
+    address: "192.0.2.7:4444",
+    alternates: ["[2001:db8::7]:4444", "files.example.net:7070", "10.0.0.3:4444"],
+  });
+  const signed = await signAnnouncement(alice, a);
+  assert.deepEqual(await verifyAnnouncement(signed.bytes, signed.signatures, alice.public), a);
+});
+
+Deno.test("encodeAnnouncement() refuses more than 8 addresses, or one twice", async (t) => {
+  const alice = await testIdentity("alice");
+  const [address, ...alternates] = nineAddresses;
+  await t.step("nine", async () => {
+    const a = await sample(alice, { address, alternates });
+    assert.throws(() => encodeAnnouncement(a), code("USAGE"));
+  });
+  await t.step("eight is the most", async () => {
+    const a = await sample(alice, { address, alternates: alternates.slice(0, 7) });
+    assert.deepEqual(decodeAnnouncement(encodeAnnouncement(a)), a);
+  });
+  await t.step("twice, spelled in another case", async () => {
+    const a = await sample(alice, {
+      address: "Files.example.net:1",
+      alternates: ["files.example.net:1"],
+    });
+    assert.throws(() => encodeAnnouncement(a), code("USAGE"));
+  });
+});
+
+Deno.test("encodeAnnouncement() refuses an announcement over 4096 bytes", async () => {
+  const alice = await testIdentity("alice");
+  const long = (i: number) =>
+    `${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.${"d".repeat(60)}x${i}:65535`;
+  const a = await sample(alice, {
+    name: "n".repeat(255),
+    keywords: Array.from({ length: 16 }, (_, i) => `${i}`.padEnd(64, "k")),
+    recipients: Array.from({ length: 32 }, (_, i) => `user${String(i).padStart(28, "0")}`),
+    address: long(0),
+    alternates: Array.from({ length: 7 }, (_, i) => long(i + 1)),
+  });
+  assert.throws(() => encodeAnnouncement(a), code("USAGE"));
+});
+
 Deno.test("decodeAnnouncement() rejects malformed and non-canonical bytes", async (t) => {
   const alice = await testIdentity("alice");
   const good = encodeAnnouncement(await sample(alice));
-  /** Writes the fields without encodeAnnouncement's checks. */
-  const raw = (a: FileAnnouncement, version = 1): Bytes =>
-    new ByteWriter().u8(version).raw(a.fileId).text(a.owner).raw(a.ownerFingerprint).text(a.name)
-      .u64(a.size).raw(a.sha256).list(a.keywords, (w, k) => w.text(k))
-      .list(a.recipients, (w, r) => w.text(r)).text(a.address).u64(a.createdAt).finish();
   const base = await sample(alice);
   const cases: [string, Bytes][] = [
     ["trailing byte", concat(good, new Uint8Array(1))],
     ["truncated", good.subarray(0, good.length - 1)],
-    ["version 2", raw(base, 2)],
+    ["version 3", raw(base, 3)],
+    ["version 1 with the address list of version 2", raw(base, 1, [base.address])],
+    ["version 2 with the single address of version 1", raw(base, 2, base.address)],
+    ["no address", raw(base, 2, [])],
+    ["nine addresses", raw(base, 2, nineAddresses)],
+    ["one address twice", raw(base, 2, ["192.0.2.7:4444", "192.0.2.7:4444"])],
+    ["second address without port", raw(base, 2, ["192.0.2.7:4444", "example.org"])],
     ["recipients out of order", raw({ ...base, recipients: ["carol", "bob"] })],
     ["duplicate recipient", raw({ ...base, recipients: ["bob", "bob"] })],
     ["upper-case owner", raw({ ...base, owner: "Alice" })],

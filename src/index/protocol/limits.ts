@@ -43,6 +43,8 @@ export const MAX_KEYWORD_BYTES = 64;
 export const MAX_RECIPIENTS = 32;
 /** Longest peer address ("HOST:PORT") in UTF-8 bytes (§12.5). */
 export const MAX_ADDRESS_BYTES = 262;
+/** Most peer addresses (direct candidates) in one announcement or ticket (§10, §12.5). */
+export const MAX_ADDRESSES = 8;
 /** How far in the future an announcement's creation time may lie (§12.5: clock skew). */
 export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 

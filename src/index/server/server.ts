@@ -30,8 +30,11 @@ export const DEFAULT_MAX_PENDING = 64;
 export const DEFAULT_SERVER_IDLE_MS = 60_000;
 /** Default bound on waiting for in-flight requests at shutdown. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
-/** Sessions offline this long are deleted with their announcements. */
-export const DEFAULT_SESSION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/**
+ * Sessions offline this long are deleted with their announcements (`sfs server --listing-ttl`),
+ * so searches are not full of files nobody serves any more.
+ */
+export const DEFAULT_SESSION_RETENTION_MS = 3 * 24 * 60 * 60 * 1000;
 /** A withdrawal is remembered this long: a sender offline longer may bring the file back. */
 export const WITHDRAWAL_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const PRESENCE_SWEEP_MS = 5_000;
@@ -55,7 +58,7 @@ export interface IndexServerOptions extends HandlerOptions {
   presenceTimeoutMs?: number;
   /** Interval of the presence sweep. @default 5000 */
   presenceSweepMs?: number;
-  /** Offline sessions older than this are pruned. @default 7 days */
+  /** Offline sessions, with their listings, older than this are pruned. @default 3 days */
   sessionRetentionMs?: number;
 }
 
@@ -90,19 +93,19 @@ export class IndexServer {
     this.#store.expireStale(0);
     const presenceTimeout = options.presenceTimeoutMs ?? PRESENCE_TIMEOUT_MS;
     const retention = options.sessionRetentionMs ?? DEFAULT_SESSION_RETENTION_MS;
+    const prune = () => {
+      this.#store.pruneOfflineSessions(retention);
+      this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
+    };
+    // At start too: a server that was down for days must not serve listings that expired.
+    this.#housekeeping(prune);
     this.#timers.push(
       setInterval(
         () => this.#housekeeping(() => this.#store.expireStale(presenceTimeout)),
         options.presenceSweepMs ?? PRESENCE_SWEEP_MS,
       ),
-      setInterval(
-        () =>
-          this.#housekeeping(() => {
-            this.#store.pruneOfflineSessions(retention);
-            this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
-          }),
-        PRUNE_EVERY_MS,
-      ),
+      // A short retention is pruned about as often as it lapses.
+      setInterval(() => this.#housekeeping(prune), Math.min(PRUNE_EVERY_MS, retention)),
     );
     this.#loop = new AcceptLoop(listener, (admitted) => this.#serve(admitted), {
       limits: {

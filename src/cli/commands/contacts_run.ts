@@ -1,0 +1,32 @@
+/** `sfs contacts`: every pinned key, servers first, as a table or one JSON object. */
+import type { Output } from "../output.ts";
+import { listContacts } from "../settings/pin_edits.ts";
+
+/** Prints the pinned server and user keys of `home`. */
+export async function runContacts(options: { home: string }, out: Output): Promise<void> {
+  const { servers, users } = await listContacts(options.home);
+  out.result({
+    servers: servers.map((s) => ({ server: s.server, fingerprint: s.fingerprint })),
+    users: users.map((u) => ({ user: u.user, server: u.server, fingerprint: u.fingerprint })),
+  });
+  if (servers.length === 0 && users.length === 0) {
+    out.note("No pinned keys yet: they are pinned on first contact");
+    return;
+  }
+  for (
+    const line of table(["SERVER", "FINGERPRINT"], servers.map((s) => [s.server, s.fingerprint]))
+  ) {
+    out.info(line);
+  }
+  if (users.length > 0) out.info("");
+  const rows = users.map((u) => [u.user, u.server, u.fingerprint]);
+  for (const line of table(["USER", "SERVER", "FINGERPRINT"], rows)) out.info(line);
+}
+
+/** Left-aligned columns two spaces apart; no lines for no rows. */
+function table(header: string[], rows: string[][]): string[] {
+  if (rows.length === 0) return [];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)];
+}

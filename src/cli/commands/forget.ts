@@ -1,0 +1,17 @@
+/** `sfs forget USER|SERVER`: the command line; the work is in forget_run.ts. */
+import type { CommandSpec } from "./command.ts";
+import { indexFlags, type IndexFlagValues, withIndexFlags } from "./options.ts";
+
+/** Drops a pinned key. */
+export const FORGET_COMMAND: CommandSpec<IndexFlagValues, [string]> = {
+  name: "forget",
+  describe: "forget the pinned key of a user or of an index server (HOST:PORT)",
+  configure: (command) =>
+    withIndexFlags(
+      command.argument("<user|server>", "a username on the index, or a server as HOST:PORT"),
+    ),
+  async run({ args: [what], flags }, { home, out }) {
+    const { runForget } = await import("./forget_run.ts");
+    await runForget({ ...indexFlags(flags), home, what }, out);
+  },
+};

@@ -1,0 +1,23 @@
+/** `sfs verify PATH`: the command line; the work is in verify_run.ts. */
+import type { CommandSpec } from "./command.ts";
+
+/** Flags of `sfs verify`. */
+interface VerifyFlags {
+  proof?: string;
+  owner?: string;
+}
+
+/** Checks a received file or folder against its proof of origin, offline. */
+export const VERIFY_COMMAND: CommandSpec<VerifyFlags, [string]> = {
+  name: "verify",
+  describe: "check a received file or folder against its proof of origin (offline)",
+  configure: (command) =>
+    command
+      .argument("<path>", "the file or folder to check")
+      .option("--proof <file>", "the proof (default: PATH.sfs-proof)")
+      .option("--owner <fingerprint>", "the fingerprint the signer must have"),
+  async run({ args: [path], flags }, { out }) {
+    const { runVerify } = await import("./verify_run.ts");
+    await runVerify({ path, proof: flags.proof, owner: flags.owner }, out);
+  },
+};

@@ -1,0 +1,145 @@
+/**
+ * A cache of SHA-256 values of shared files (docs/design/folders.md F8), so that sharing the same
+ * file or tree again costs no hashing. Keyed by what changes when a file's content may have:
+ * (device, inode, size, modification time, change time).
+ *
+ * It is a local optimisation and never a source of truth: the sender hashes every byte again as
+ * it sends it and refuses to finish a file whose hash differs (FILE_CHANGED), and the receiver
+ * checks every file against the signed manifest. So the file is parsed as untrusted — bounded in
+ * size before it is read, fixed-size records, anything malformed read as an empty cache — and a
+ * forged record can at worst make the owner sign a hash that no transfer will ever complete
+ * (F8 says why that gives a local attacker nothing they did not have).
+ *
+ * File layout (`SFS_HOME/hash-cache.bin`, mode 0600, replaced atomically): the 8-byte magic
+ * `sfshash1`, then records of 72 bytes, oldest first: `u64 dev ‖ u64 ino ‖ u64 size ‖ u64 mtime
+ * (ms) ‖ u64 ctime (ms) ‖ [32] SHA-256`.
+ *
+ * @module
+ */
+import type { Bytes } from "../crypto/bytes.ts";
+import { lstatOrUndefined, writeBytesAtomic } from "../fs.ts";
+
+/** Records kept by default: 100,000 files is a 7 MB cache file. */
+export const DEFAULT_MAX_ENTRIES = 100_000;
+/**
+ * A file changed less than this before its hashing began is not cached: a change within the same
+ * clock tick (Deno reports the change time in whole seconds) would leave every key field equal
+ * while the content differs, as git's "racily clean" index entries can.
+ */
+export const MIN_AGE_MS = 3000;
+
+const MAGIC = new TextEncoder().encode("sfshash1");
+const RECORD_BYTES = 5 * 8 + 32;
+
+/** Options of {@link HashCache.load}. */
+export interface HashCacheOptions {
+  /**
+   * Most records kept; the least recently used go first.
+   * @default {DEFAULT_MAX_ENTRIES}
+   */
+  maxEntries?: number;
+}
+
+/**
+ * The key of a file, or undefined where the platform does not give all of its parts (Windows
+ * has no inode numbers): such files are simply not cached.
+ */
+function keyOf(info: Deno.FileInfo): number[] | undefined {
+  const { dev, ino, size, mtime, ctime } = info;
+  if (ino === null || mtime === null || ctime === null || !info.isFile) return undefined;
+  const key = [dev, ino, size, mtime.getTime(), ctime.getTime()];
+  return key.every((n) => Number.isSafeInteger(n) && n >= 0) ? key : undefined;
+}
+
+/** The cache, in memory; {@link HashCache.save} writes it back. */
+export class HashCache {
+  readonly #path: string;
+  readonly #max: number;
+  /** Key text → SHA-256; Map order is use order, oldest first. */
+  readonly #entries = new Map<string, Bytes>();
+  #changed = false;
+
+  private constructor(path: string, max: number) {
+    this.#path = path;
+    this.#max = max;
+  }
+
+  /**
+   * Reads the cache at `path`. A missing, oversized or malformed file gives an empty cache (it
+   * is rebuilt as files are hashed); only an I/O error other than "not found" is thrown.
+   */
+  static async load(path: string, options: HashCacheOptions = {}): Promise<HashCache> {
+    const cache = new HashCache(path, options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    const info = await lstatOrUndefined(path);
+    const limit = MAGIC.length + cache.#max * RECORD_BYTES;
+    // Checked before reading, so a planted huge file costs nothing.
+    if (info === undefined || !info.isFile || info.size > limit) return cache;
+    const bytes = await Deno.readFile(path);
+    if (!isCacheFile(bytes)) return cache;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let at = MAGIC.length; at < bytes.length; at += RECORD_BYTES) {
+      const key: number[] = [];
+      for (let i = 0; i < 5; i++) key.push(Number(view.getBigUint64(at + 8 * i)));
+      if (!key.every(Number.isSafeInteger)) continue;
+      cache.#entries.set(key.join(":"), bytes.slice(at + 40, at + RECORD_BYTES));
+    }
+    return cache;
+  }
+
+  /** Records kept. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The cached SHA-256 of the file `info` describes (its `stat` or `fstat`), if any. */
+  get(info: Deno.FileInfo): Bytes | undefined {
+    const key = keyOf(info)?.join(":");
+    const sha256 = key === undefined ? undefined : this.#entries.get(key);
+    if (key === undefined || sha256 === undefined) return undefined;
+    // Used again: move to the young end.
+    this.#entries.delete(key);
+    this.#entries.set(key, sha256);
+    this.#changed = true;
+    return sha256.slice();
+  }
+
+  /**
+   * Remembers `sha256` for the file `info` describes, taken before hashing began at
+   * `hashStartedAt` (ms since the epoch). Skipped when the file changed less than
+   * {@link MIN_AGE_MS} before that, or when the platform gives no full key.
+   */
+  set(info: Deno.FileInfo, sha256: Uint8Array, hashStartedAt: number): void {
+    const key = keyOf(info);
+    if (key === undefined || sha256.length !== 32) return;
+    if (hashStartedAt - Math.max(key[3], key[4]) < MIN_AGE_MS) return;
+    const text = key.join(":");
+    this.#entries.delete(text);
+    this.#entries.set(text, new Uint8Array(sha256));
+    while (this.#entries.size > this.#max) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    this.#changed = true;
+  }
+
+  /** Writes the cache back atomically (mode 0600), if anything changed since it was loaded. */
+  async save(): Promise<void> {
+    if (!this.#changed) return;
+    const out = new Uint8Array(MAGIC.length + this.#entries.size * RECORD_BYTES);
+    out.set(MAGIC);
+    const view = new DataView(out.buffer);
+    let at = MAGIC.length;
+    for (const [text, sha256] of this.#entries) {
+      text.split(":").forEach((n, i) => view.setBigUint64(at + 8 * i, BigInt(n)));
+      out.set(sha256, at + 40);
+      at += RECORD_BYTES;
+    }
+    await writeBytesAtomic(this.#path, out);
+    this.#changed = false;
+  }
+}
+
+function isCacheFile(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length &&
+    MAGIC.every((byte, i) => bytes[i] === byte) &&
+    (bytes.length - MAGIC.length) % RECORD_BYTES === 0;
+}

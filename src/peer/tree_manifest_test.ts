@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { testIdentity } from "../../tests/identities.ts";
+import { isSfsError } from "../errors.ts";
+import { HashCache } from "./hash_cache.ts";
+import { ManifestReader, verifyManifest } from "./manifest.ts";
+import { buildManifest } from "./tree_manifest.ts";
+
+/** A temporary folder, removed when the test's `using` scope ends. */
+function tempDir(): { path: string } & Disposable {
+  const path = Deno.makeTempDirSync({ prefix: "sfs-tree-manifest-" });
+  return { path, [Symbol.dispose]: () => Deno.removeSync(path, { recursive: true }) };
+}
+
+const sha256 = (text: string) => new Uint8Array(createHash("sha256").update(text).digest());
+/** A clock well after the test's files were written, so the hash cache accepts them. */
+const LATER = () => Date.now() + 60_000;
+
+Deno.test("buildManifest() signs a folder whose pages read back to the same hash", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/share`;
+  await Deno.mkdir(`${root}/sub/empty`, { recursive: true });
+  for (let i = 0; i < 30; i++) await Deno.writeTextFile(`${root}/sub/f${i}.txt`, `file ${i}`);
+  await Deno.writeTextFile(`${root}/run.sh`, "#!/bin/sh\n", { mode: 0o755 });
+  await Deno.symlink(`${root}/run.sh`, `${root}/link`);
+  const identity = await testIdentity("alice");
+  await using built = await buildManifest(root, identity, { spoolDir: dir.path });
+  assert.equal(built.header.name, "share");
+  assert.equal(built.header.entryCount, 33);
+  assert.equal(built.skipped.symlink, 1);
+  const reader = new ManifestReader(built.headerBytes);
+  const entries = [];
+  let pages = 0;
+  for await (const page of built.pages({ maxPageBytes: 512 })) {
+    entries.push(...reader.readPage(page));
+    pages++;
+  }
+  assert.ok(pages > 3, `${pages} pages`);
+  assert.deepEqual(reader.finish(), built.manifestHash);
+  await verifyManifest(identity.public, built.header, built.manifestHash, built.signatures);
+  const run = entries.find((e) => e.path === "run.sh");
+  assert.deepEqual([run?.executable, run?.sha256], [true, sha256("#!/bin/sh\n")]);
+  assert.deepEqual(entries.find((e) => e.path === "sub/f7.txt")?.sha256, sha256("file 7"));
+});
+
+Deno.test("buildManifest() takes hashes from the cache the second time", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/share`;
+  await Deno.mkdir(root);
+  for (let i = 0; i < 5; i++) await Deno.writeTextFile(`${root}/f${i}`, `content ${i}`);
+  const identity = await testIdentity("alice");
+  const cache = await HashCache.load(`${dir.path}/hash-cache.bin`);
+  const options = { spoolDir: dir.path, cache, now: LATER };
+  let cached = -1;
+  const onProgress = (p: { cachedFiles: number }) => cached = p.cachedFiles;
+  await using cold = await buildManifest(root, identity, { ...options, onProgress });
+  assert.equal(cached, 0);
+  await using warm = await buildManifest(root, identity, { ...options, onProgress });
+  assert.equal(cached, 5);
+  // The same tree at another time: the entries, cached hashes included, are byte for byte equal.
+  const pagesOf = async (built: typeof cold) => {
+    const pages: Uint8Array[] = [];
+    for await (const page of built.pages()) pages.push(page);
+    return pages;
+  };
+  assert.deepEqual(await pagesOf(warm), await pagesOf(cold));
+});
+
+Deno.test("buildManifest() makes a one-entry manifest for a single file", async () => {
+  using dir = tempDir();
+  const file = `${dir.path}/report.pdf`;
+  await Deno.writeTextFile(file, "the report");
+  const identity = await testIdentity("alice");
+  await using built = await buildManifest(file, identity, { spoolDir: dir.path });
+  const reader = new ManifestReader(built.headerBytes);
+  const entries = [];
+  for await (const page of built.pages()) entries.push(...reader.readPage(page));
+  assert.deepEqual(reader.finish(), built.manifestHash);
+  assert.equal(built.header.root, "file");
+  assert.deepEqual(entries.map((e) => [e.path, e.size]), [["report.pdf", 10]]);
+});
+
+Deno.test("buildManifest() removes its spool when disposed or when it fails", async () => {
+  using dir = tempDir();
+  const spoolDir = `${dir.path}/spool`;
+  await Deno.mkdir(spoolDir);
+  await Deno.writeTextFile(`${dir.path}/CON`, "a device name on Windows");
+  const identity = await testIdentity("alice");
+  await assert.rejects(
+    buildManifest(`${dir.path}/CON`, identity, { spoolDir }),
+    (err) => isSfsError(err, "USAGE"),
+  );
+  {
+    await using _built = await buildManifest(`${dir.path}/CON`, identity, {
+      spoolDir,
+      name: "con-file",
+    });
+  }
+  assert.deepEqual([...Deno.readDirSync(spoolDir)], []);
+});
