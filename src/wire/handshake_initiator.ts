@@ -67,14 +67,14 @@ export async function initiate(
     early,
   });
   // Flight 4: KEY_TRANSPORT, or the responder's sealed refusal (thrown with its code).
-  const transport4 = await readHandshakeRecord(
+  const flightFour = await readHandshakeRecord(
     io.reader,
     keys.responder,
     1,
     KEY_TRANSPORT_OR_ERROR,
   );
-  transcript.append(transport4.content);
-  const wrapped = (transport4.message as KeyTransport).wrappedSecret;
+  transcript.append(flightFour.content);
+  const wrapped = (flightFour.message as KeyTransport).wrappedSecret;
   const secret = await unwrapSecret(identity.oaepPrivate, wrapped);
   const channel = await establish("initiator", io, {
     peer: responder,
