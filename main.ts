@@ -20,6 +20,7 @@ import { SERVER_COMMAND } from "./src/cli/commands/server.ts";
 import { TRUST_COMMAND } from "./src/cli/commands/trust.ts";
 import { UNSHARE_COMMAND } from "./src/cli/commands/unshare.ts";
 import { VERIFY_COMMAND } from "./src/cli/commands/verify.ts";
+import { examplesHelp } from "./src/cli/commands/examples.ts";
 import { WHOAMI_COMMAND } from "./src/cli/commands/whoami.ts";
 import { createContext, createOutput, type GlobalFlags } from "./src/cli/context.ts";
 import { exitCodeFor, type Output } from "./src/cli/output.ts";
@@ -98,13 +99,16 @@ function fail(out: Output, err: unknown): number {
  */
 async function select(args: string[]): Promise<Selection | undefined> {
   let selection: Selection | undefined;
-  const program = createProgram((chosen) => selection = chosen);
+  const program = createProgram((chosen) => selection = chosen, { json: args.includes("--json") });
   await program.parseAsync(args, { from: "user" });
   return selection;
 }
 
-/** The commander program with every command of {@link COMMANDS}; `onSelect` gets the one run. */
-function createProgram(onSelect: (selection: Selection) => void): Command {
+/**
+ * The commander program with every command of {@link COMMANDS}; `onSelect` gets the one run.
+ * With `json`, a usage error prints only its JSON line: a script has no use for the help text.
+ */
+function createProgram(onSelect: (selection: Selection) => void, how: { json: boolean }): Command {
   const program = new Command("sfs")
     .description("Secure file sharing: end-to-end encrypted, signed, peer-to-peer transfers")
     .version(VERSION, "-V, --version")
@@ -114,9 +118,12 @@ function createProgram(onSelect: (selection: Selection) => void): Command {
     .option("--debug", "show stack traces")
     .exitOverride()
     .configureOutput({ outputError: () => {} })
-    .showHelpAfterError();
+    .showHelpAfterError(!how.json)
+    .addHelpText("after", examplesHelp());
   for (const command of COMMANDS) {
-    command.configure(program.command(command.name).description(command.describe))
+    const declared = program.command(command.name).description(command.describe)
+      .addHelpText("after", examplesHelp(command.name));
+    command.configure(declared)
       .action((...params: unknown[]) => {
         // Commander passes (arguments…, options, this command); `this` is the command too.
         const invocation = params.at(-1) as Command;

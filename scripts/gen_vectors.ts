@@ -410,6 +410,12 @@ async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
         w().bytes16(RESPONDER_IDENTITY).u8(1).u64(1_790_000_000_000).finish(),
       ),
     ],
+    [45, "relay", w().raw(fileId).bytes16(sha.subarray(0, 16)).finish()],
+    [45, "relay-no-token", w().raw(fileId).u16(0).finish()],
+    [46, "relay-token", concat(fileId, sha.subarray(16, 32))],
+    [47, "relay-dial", concat(fileId, sha.subarray(0, 16), w().text("bob").finish())],
+    [47, "relay-dial-anonymous", concat(fileId, sha.subarray(0, 16), w().text("").finish())],
+    [48, "relay-join", sha.subarray(16, 32)],
   ];
   const byType = new Map<number, [string, Bytes][]>();
   for (const [type, name, body] of samples) {

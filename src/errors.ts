@@ -54,6 +54,7 @@ export const ErrorCode = {
   RATE_LIMITED: "RATE_LIMITED",
   QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
   WITHDRAWN: "WITHDRAWN",
+  RELAY_OFF: "RELAY_OFF",
   INTERNAL: "INTERNAL",
 } as const;
 
@@ -172,6 +173,7 @@ const CODES: { readonly [C in ErrorCode]: CodeInfo } = {
   RATE_LIMITED: row("Too many attempts, try again later", "other"),
   QUOTA_EXCEEDED: row("Quota exceeded", "other"),
   WITHDRAWN: row("The file is no longer shared", "other"),
+  RELAY_OFF: row("This index server does not relay", "other", "permanent"),
   INTERNAL: row("Internal error", "other"),
 };
 

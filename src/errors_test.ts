@@ -57,6 +57,7 @@ const EXPECTED: { readonly [C in ErrorCode]: readonly [number, readonly Property
   RATE_LIMITED: [1, []],
   QUOTA_EXCEEDED: [1, []],
   WITHDRAWN: [1, []],
+  RELAY_OFF: [1, ["permanent"]],
   INTERNAL: [1, []],
 };
 

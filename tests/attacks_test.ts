@@ -545,7 +545,7 @@ Deno.test("sfs get refuses a part file altered between runs and keeps no final f
         // A download cut inside chunk 1 keeps chunk 0 for a resume.
         await using proxy = startProxy(s.ready.port, { cutAfterBytes: Math.floor(1.3 * CHUNK) });
         const cut = await get(s.bob, withPort(s.ready.ticket, proxy.port), out);
-        assert.equal(errorOf(cut).code, "TRUNCATED");
+        assert.equal(errorOf(cut).code, "CONNECTION_CLOSED");
       }
       const statePath = join(out, `${NAME}.sfs-state`);
       const state = JSON.parse(await Deno.readTextFile(statePath));

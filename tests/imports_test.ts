@@ -4,7 +4,8 @@
  *   cli → peer | index/client | index/server → index/protocol → wire → crypto → errors | text | net
  *
  * src/native/ (the FFI loader) is loaded only by main.ts, and only the `server` command loads the
- * server side, so `node:sqlite` is never in the graph of a client command. The test walks the
+ * server side, so neither `node:sqlite` nor the PostgreSQL driver (`postgres`, an npm package) is
+ * ever in the graph of a client command. The test walks the
  * static import graph of main.ts and src/ (every `import … from` and `export … from`, type-only
  * ones included: they are arrows of the design even when erased). main.ts statically loads only
  * the light command files; each loads its implementation with a dynamic `import("…")` when it
@@ -219,14 +220,17 @@ Deno.test("index/client and index/server never import each other", async () => {
   assert.deepEqual(crossing, []);
 });
 
-Deno.test("main.ts statically loads no command's work, index server or node:sqlite", async () => {
+/** The database modules only the server command may load. */
+const DATABASE_MODULES = ["node:sqlite", "postgres"];
+
+Deno.test("main.ts statically loads no command's work, index server or database", async () => {
   const modules = await graph();
   const lazy = await lazyGraph();
   const loaded = reachable(modules, "main.ts");
   const deferred = [...lazy.values()].flat().filter((path) => loaded.has(path));
   assert.deepEqual(deferred, [], "modules meant to load lazily are loaded at start");
   const server = [...loaded].filter((p) =>
-    p === "node:sqlite" || p.startsWith("src/index/server/")
+    DATABASE_MODULES.includes(p) || p.startsWith("src/index/server/")
   );
   assert.deepEqual(server, []);
   assert.ok(loaded.has("src/cli/commands/get.ts"), "the walk found the command files");
@@ -242,7 +246,7 @@ Deno.test("every dynamic import names an existing module with a string literal",
   assert.deepEqual(bad, []);
 });
 
-Deno.test("no client command loads node:sqlite when it runs", async (t) => {
+Deno.test("no client command loads node:sqlite or the PostgreSQL driver when it runs", async (t) => {
   const modules = await graph();
   const lazy = await lazyGraph();
   const commands = [...reachable(modules, "main.ts")].filter((path) =>
@@ -254,13 +258,16 @@ Deno.test("no client command loads node:sqlite when it runs", async (t) => {
   for (const command of commands.filter((path) => path !== "src/cli/commands/server.ts")) {
     await t.step(command, () => {
       const graphOf = whenRun(command);
-      assert.ok(!graphOf.has("node:sqlite"), `${command} reaches node:sqlite`);
+      for (const module of DATABASE_MODULES) {
+        assert.ok(!graphOf.has(module), `${command} reaches ${module}`);
+      }
       const server = [...graphOf].filter((path) => path.startsWith("src/index/server/"));
       assert.deepEqual(server, [], `${command} reaches the index server`);
     });
   }
-  await t.step("the server command does reach it (the walk sees through re-exports)", () => {
-    assert.ok(whenRun("src/cli/commands/server.ts").has("node:sqlite"));
+  await t.step("the server command does reach them (the walk sees through re-exports)", () => {
+    const server = whenRun("src/cli/commands/server.ts");
+    for (const module of DATABASE_MODULES) assert.ok(server.has(module), module);
   });
 });
 

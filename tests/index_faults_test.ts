@@ -11,7 +11,7 @@ import { toHex } from "../src/crypto/bytes.ts";
 import type { Identity } from "../src/crypto/identity.ts";
 import { signAnnouncement, verifyListing } from "../src/index/protocol/announcement.ts";
 import type { IndexClient } from "../src/index/client/client.ts";
-import { IndexStore } from "../src/index/server/store.ts";
+import { SqliteStore } from "../src/index/server/store_sqlite.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { randomFile, runSfs, tempDir } from "./harness.ts";
 import { identityText, testIdentity } from "./identities.ts";
@@ -232,10 +232,10 @@ Deno.test("an index server killed mid-burst keeps every acknowledged write, and 
   // A clean stop, then the store's own check, which covers the full-text index too.
   second.proc.kill("SIGTERM");
   assert.equal((await second.proc.status).code, 0);
-  const store = IndexStore.open(second.db);
+  const store = SqliteStore.open(second.db);
   try {
-    assert.equal(store.integrityCheck(), "ok");
+    assert.equal(await store.integrityCheck(), "ok");
   } finally {
-    store.close();
+    await store.close();
   }
 });

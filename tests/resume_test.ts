@@ -68,8 +68,8 @@ Deno.test("sfs get resumes from the last verified chunk after the sender is kill
     },
   });
   const broken = await get(bob, withPort(ready.ticket, proxy.port), out);
-  assert.equal(broken.code, 3, broken.stderr);
-  assert.equal(errorOf(broken).code, "TRUNCATED");
+  assert.equal(broken.code, 4, broken.stderr);
+  assert.equal(errorOf(broken).code, "CONNECTION_CLOSED");
   assert.deepEqual(await listTree(out), ["big.bin.sfs-part", "big.bin.sfs-state"]);
   const state = await stateOf(out, "big.bin");
   assert.ok(state.verified > 0 && state.verified % DEFAULT_CHUNK_SIZE === 0, `${state.verified}`);
@@ -99,7 +99,7 @@ Deno.test("sfs get starts over, and says why, when the interrupted file changed"
     const ready = await readyOf(sender);
     await using proxy = startProxy(ready.port, { cutAfterBytes: 3 * MIB + 1000 });
     const broken = await get(bob, withPort(ready.ticket, proxy.port), out);
-    assert.equal(errorOf(broken).code, "TRUNCATED");
+    assert.equal(errorOf(broken).code, "CONNECTION_CLOSED");
     assert.equal((await stateOf(out, "doc.bin")).verified > 0, true);
   }
   // Same name, new content: a new file id, so the old part must not be reused.
@@ -245,7 +245,7 @@ Deno.test("sfs get --json reports resumed_from 0 for a fresh download", async ()
 async function cutAfterOneChunk(s: Sharing, out: string): Promise<void> {
   await using proxy = startProxy(s.ready.port, { cutAfterBytes: Math.floor(1.5 * CHUNK) });
   const cut = await get(s.bob, withPort(s.ready.ticket, proxy.port), out);
-  assert.equal(errorOf(cut).code, "TRUNCATED", cut.stderr);
+  assert.equal(errorOf(cut).code, "CONNECTION_CLOSED", cut.stderr);
 }
 
 Deno.test("sfs get never writes through a link planted as the part file", async (t) => {

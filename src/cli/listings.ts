@@ -4,7 +4,8 @@ import { formatFingerprint, shortFingerprint } from "../crypto/identity.ts";
 import { type VerifiedListing, verifyListing } from "../index/protocol/announcement.ts";
 import type { WireListing } from "../wire/index_messages.ts";
 import type { JsonValue } from "./output.ts";
-import { formatBytes } from "./progress.ts";
+import { formatBytes } from "./progress_line.ts";
+import { type Column, fitTable } from "./listings_fit.ts";
 
 /** One listing, every field from the verified announcement except the presence claims. */
 export interface ListingView {
@@ -75,32 +76,53 @@ export function listingJson(view: ListingView): JsonValue {
   };
 }
 
+/** Options of {@link formatListingTable}. */
+export interface TableOptions {
+  /**
+   * Widest a line may be; names, owners and keywords are cut to fit, the fingerprint and the
+   * dates go first, and the ID (what `sfs get` takes) is never cut.
+   * @default {Infinity}
+   */
+  width?: number;
+  /**
+   * Add a TO column: the `--to` users, or "everyone" (`sfs ls --mine`).
+   * @default {false}
+   */
+  sharedWith?: boolean;
+}
+
 /** The human table: a header line and one aligned line per listing. */
-export function formatListingTable(views: readonly ListingView[]): string[] {
-  const header = [
-    "ID",
-    "NAME",
-    "SIZE",
-    "OWNER",
-    "FINGERPRINT",
-    "ONLINE",
-    "KEYWORDS",
-    "SHARED SINCE",
+export function formatListingTable(
+  views: readonly ListingView[],
+  options: TableOptions = {},
+): string[] {
+  const cells = (f: (v: ListingView) => string) => views.map(f);
+  const columns: Column[] = [
+    { header: "ID", cells: cells((v) => v.id) },
+    { header: "NAME", cells: cells((v) => v.name), min: 8, comfortable: 24, middle: true },
+    { header: "SIZE", cells: cells((v) => formatBytes(v.size)) },
+    { header: "OWNER", cells: cells((v) => v.owner), min: 6, comfortable: 12 },
+    ...(options.sharedWith
+      ? [{
+        // The word of `sfs send --to`; short, as the table must fit 80 columns.
+        header: "TO",
+        cells: cells((v) => v.recipients.join(",") || "everyone"),
+        min: 8,
+        comfortable: 16,
+      }]
+      : []),
+    { header: "FINGERPRINT", cells: cells((v) => v.shortFingerprint), dropOrder: 1 },
+    { header: "ONLINE", cells: cells((v) => v.online ? "yes" : "no") },
+    {
+      header: "KEYWORDS",
+      cells: cells((v) => v.keywords.join(",") || "-"),
+      min: 8,
+      comfortable: 12,
+      dropOrder: 3,
+    },
+    { header: "SHARED SINCE", cells: cells((v) => formatTime(v.createdAt)), dropOrder: 2 },
   ];
-  const rows = views.map((v) => [
-    v.id,
-    v.name,
-    formatBytes(v.size),
-    v.owner,
-    v.shortFingerprint,
-    v.online ? "yes" : "no",
-    v.keywords.join(",") || "-",
-    formatTime(v.createdAt),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [header, ...rows].map((cells) =>
-    cells.map((cell, i) => i === cells.length - 1 ? cell : cell.padEnd(widths[i])).join("  ")
-  );
+  return fitTable(columns, options.width ?? Infinity);
 }
 
 /** `YYYY-MM-DD HH:MM` in local time: enough to tell old shares from new. */

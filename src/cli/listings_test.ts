@@ -53,3 +53,42 @@ Deno.test("listingJson() gives ISO times and plain arrays", () => {
     sharedSince: "2025-01-01T00:00:00.000Z",
   });
 });
+
+Deno.test("formatListingTable() fits a width, cutting names but never the ID", async (t) => {
+  const long = {
+    ...VIEW,
+    name: "a-very-long-file-name-that-goes-on-and-on-and-on-for-ever-2026-12-04.tar.gz",
+    owner: "someone-with-a-long-name",
+    keywords: ["quarterly", "finance", "draft", "confidential"],
+  };
+  for (const width of [200, 120, 79]) {
+    await t.step(`${width} columns`, () => {
+      const lines = formatListingTable([long, VIEW], { width });
+      for (const line of lines) assert.ok([...line].length <= width, `${line.length}: ${line}`);
+      assert.ok(lines[1].startsWith(long.id + " "), lines[1]);
+      assert.ok(lines[2].startsWith(VIEW.id + " "), lines[2]);
+      assert.match(lines[1], /\.tar\.gz /);
+      assert.match(lines[0], /^ID\s+NAME\s+SIZE\s+OWNER\s/);
+      assert.match(lines[1], /\s(yes|no)(\s|$)/);
+    });
+  }
+  await t.step("too narrow for the columns that stay: lines are cut, the ID is not", () => {
+    const lines = formatListingTable([long], { width: 50 });
+    for (const line of lines) assert.ok([...line].length <= 50, line);
+    assert.ok(lines[1].startsWith(long.id + " "), lines[1]);
+  });
+});
+
+Deno.test("formatListingTable() shows with whom each file is shared, when asked", () => {
+  const lines = formatListingTable([VIEW, { ...VIEW, recipients: ["bob", "carol"] }], {
+    sharedWith: true,
+  });
+  assert.match(lines[0], /\sTO\s/);
+  assert.match(lines[1], /\severyone\s/);
+  assert.match(lines[2], /\sbob,carol\s/);
+});
+
+Deno.test("formatListingTable() never widens a column to fit", () => {
+  const lines = formatListingTable([VIEW], { width: 79 });
+  assert.match(lines[1], /\salice {2}\S/);
+});

@@ -24,6 +24,17 @@ export interface Sink {
   writeSync(p: Uint8Array): number;
 }
 
+/**
+ * Lines drawn live at the bottom of stderr (the progress board): Output erases them before it
+ * prints on stderr and draws them again after, so what it prints goes above them.
+ */
+export interface LiveArea {
+  /** Erases the live lines. */
+  clear(): void;
+  /** Draws the live lines again. */
+  redraw(): void;
+}
+
 /** Options for {@link Output}. */
 export interface OutputOptions {
   /** Print machine-readable JSON lines instead of human text. */
@@ -180,6 +191,7 @@ export class Output {
   readonly debugEnabled: boolean;
   #stdout: Sink;
   #stderr: Sink;
+  #live: LiveArea | undefined;
 
   constructor(options: OutputOptions) {
     this.json = options.json;
@@ -187,6 +199,18 @@ export class Output {
     this.debugEnabled = options.debug;
     this.#stdout = options.stdout ?? Deno.stdout;
     this.#stderr = options.stderr ?? Deno.stderr;
+  }
+
+  /** Prints on stderr above `live` from now on (see {@link LiveArea}). */
+  attachLive(live: LiveArea): void {
+    this.#live = live;
+  }
+
+  /** Writes `text` on stderr, above the live lines if any. */
+  #toStderr(text: string): void {
+    this.#live?.clear();
+    writeAll(this.#stderr, text);
+    this.#live?.redraw();
   }
 
   /**
@@ -210,6 +234,20 @@ export class Output {
     writeAll(this.#stdout, jsonLine(value));
   }
 
+  /**
+   * Widest a result line may be: one less than the terminal's width (a character in the last
+   * column makes some terminals wrap), unlimited when stdout is not a terminal, so a pipe gets
+   * every value whole.
+   */
+  resultWidth(): number {
+    if (this.#stdout !== Deno.stdout || !Deno.stdout.isTerminal()) return Infinity;
+    try {
+      return (Deno.consoleSize().columns || 80) - 1;
+    } catch {
+      return 79;
+    }
+  }
+
   /** Prints a human-readable result line on stdout; does nothing in JSON mode. */
   info(text: string): void {
     if (this.json) return;
@@ -219,21 +257,21 @@ export class Output {
   /** Prints optional chatter (`Listening on …`) on stderr, unless quiet. */
   note(text: string): void {
     if (this.quiet) return;
-    writeAll(this.#stderr, forTerminal(text) + "\n");
+    this.#toStderr(forTerminal(text) + "\n");
   }
 
   /** Prints `sfs: warning: …` (then `sfs: hint: …`) on stderr; warnings are never silenced. */
   warn(text: string, options: { hint?: string } = {}): void {
-    writeAll(this.#stderr, `sfs: warning: ${forTerminal(text)}\n`);
+    this.#toStderr(`sfs: warning: ${forTerminal(text)}\n`);
     if (options.hint !== undefined) {
-      writeAll(this.#stderr, `sfs: hint: ${forTerminal(options.hint)}\n`);
+      this.#toStderr(`sfs: hint: ${forTerminal(options.hint)}\n`);
     }
   }
 
   /** Prints `sfs: debug: …` on stderr when debugging. */
   debug(text: string): void {
     if (!this.debugEnabled) return;
-    writeAll(this.#stderr, `sfs: debug: ${forTerminal(text)}\n`);
+    this.#toStderr(`sfs: debug: ${forTerminal(text)}\n`);
   }
 
   /**
@@ -247,12 +285,12 @@ export class Output {
     const hint = hintFor(e);
     if (this.json) {
       const body = { code: e.code, message: e.message, hint };
-      writeAll(this.#stderr, jsonLine({ error: body }));
+      this.#toStderr(jsonLine({ error: body }));
     } else {
-      writeAll(this.#stderr, `sfs: error: ${forTerminal(e.message)}\n`);
-      if (hint !== undefined) writeAll(this.#stderr, `sfs: hint: ${forTerminal(hint)}\n`);
+      this.#toStderr(`sfs: error: ${forTerminal(e.message)}\n`);
+      if (hint !== undefined) this.#toStderr(`sfs: hint: ${forTerminal(hint)}\n`);
     }
-    if (this.debugEnabled) writeAll(this.#stderr, forTerminal(stackOf(e)) + "\n");
+    if (this.debugEnabled) this.#toStderr(forTerminal(stackOf(e)) + "\n");
     return e;
   }
 }

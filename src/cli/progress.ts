@@ -1,75 +1,93 @@
 /**
- * Live transfer progress on stderr.
+ * Live progress on stderr: one line per transfer in flight (a sender serving two receivers shows
+ * two lines, each with its own bytes), redrawn in place a few times a second, and `progress`
+ * events for `--json`.
  *
- * Uses npm `cli-progress`, which works cleanly under Deno's Node compatibility (tested: it
- * renders on a TTY and throttles redraws itself); we only gate it on a terminal and `--quiet`,
- * feed it our own byte and rate formatting, and keep its signal handlers off.
+ * The lines are drawn as one block under everything else: a note or warning printed meanwhile
+ * (through Output, which calls {@link ProgressBoard.clear} and {@link ProgressBoard.redraw})
+ * goes above the block, so a failed transfer never leaves a stale bar above its warning. A
+ * finished transfer's last line stays in the scrollback; a failed one's is removed.
+ *
+ * Drawn by hand rather than with a progress-bar package: several bars, lines that come and go
+ * in any order and text printed above them while they run is the whole job here, and a line of
+ * ours must never wrap (the redraw counts lines).
  *
  * @module
  */
 
-// @ts-types="@types/cli-progress"
-import cliProgress from "cli-progress";
+import type { JsonValue, LiveArea, Output } from "./output.ts";
 import { escapeForDisplay } from "../text.ts";
+import { formatLine } from "./progress_line.ts";
 
-const UPDATE_INTERVAL_MS = 100;
+export { formatBytes, formatDuration, formatRate } from "./progress_line.ts";
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] as const;
+/** Least time between two redraws on an update: ten a second look live and cost little. */
+const DRAW_INTERVAL_MS = 100;
+/** A redraw this often without updates keeps a stalled transfer's rate and ETA honest. */
+const TICK_MS = 500;
+/** Least time between two `progress` events of one line: a few a second are enough for scripts. */
+const EVENT_INTERVAL_MS = 250;
+/** The rate is measured over about this much of the recent past. */
+const RATE_WINDOW_MS = 5000;
 
-/** Formats a byte count in binary units: `0 B`, `1023 B`, `1.0 KiB`, `12.3 MiB`. */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return "? B";
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(value)} B`;
-  // Rounding 1023.96 KiB to one decimal would print "1024.0 KiB"; carry into the next unit.
-  if (Number(value.toFixed(1)) >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${UNITS[unit]}`;
-}
-
-/** Formats a transfer rate: `0 B/s`, `1.5 MiB/s`. */
-export function formatRate(bytesPerSec: number): string {
-  return `${formatBytes(bytesPerSec)}/s`;
-}
-
-/** Formats a duration in whole seconds as `42s`, `3m05s` or `2h07m`; unknown is `--`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "--";
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-}
-
-/** Options for {@link Progress}. */
+/** Options for {@link ProgressBoard}. */
 export interface ProgressOptions {
   /**
-   * Show nothing at all.
+   * Draw nothing (events are still sent).
    * @default {false}
    */
   quiet?: boolean;
   /**
-   * Whether the output is a terminal; without one there is no bar (logs stay clean).
+   * Whether stderr is a terminal; without one nothing is drawn (logs stay clean).
    * @default {() => Deno.stderr.isTerminal()}
    */
   isTerminal?: () => boolean;
   /**
-   * Receives the bar's text, escape sequences included.
+   * Receives the drawn text, escape sequences included.
    * @default {writes to Deno.stderr}
    */
   write?: (text: string) => void;
   /**
-   * Terminal width in columns; the bar line is cut to fit.
+   * Terminal width in columns; each line is fitted to it.
    * @default {Deno.consoleSize().columns, or 80}
    */
   columns?: number;
+  /**
+   * Receives each line's `progress` event (`--json`), at most four a second per line.
+   * @default {none}
+   */
+  onEvent?: (fields: Record<string, JsonValue | undefined>) => void;
+  /**
+   * The clock, in milliseconds.
+   * @default {() => performance.now()}
+   */
+  now?: () => number;
+}
+
+/** What a new line shows. */
+export interface RowOptions {
+  /** The line's name: a file name, or who receives (an index username, an address). */
+  label: string;
+  /** Bytes in all. */
+  total: number;
+  /**
+   * Bytes already there when this run started (a resumed download): shown as done, but not
+   * counted in the rate.
+   * @default {0}
+   */
+  from?: number;
+  /** Extra fields for the line's `progress` events (a peer, a file name, a phase). */
+  fields?: Record<string, JsonValue | undefined>;
+}
+
+/** One line of the board. */
+export interface ProgressRow {
+  /** Records that `done` bytes of the total are done; redraws at most ten times a second. */
+  update(done: number): void;
+  /** Draws the final state as a lasting line and takes the line off the board. */
+  finish(): void;
+  /** Takes the line off the board without a trace (a failure, whose warning says the rest). */
+  remove(): void;
 }
 
 const ENCODER = new TextEncoder();
@@ -81,106 +99,194 @@ function writeStderr(text: string): void {
 
 function consoleColumns(): number {
   try {
-    return Deno.consoleSize().columns;
+    // A terminal that reports no size (some pseudo-terminals) gets the classic width.
+    return Deno.consoleSize().columns || 80;
   } catch {
     return 80;
   }
 }
 
-/** A one-line progress bar on stderr: label, bar, percent, bytes done/total, rate and ETA. */
-export class Progress {
-  #enabled: boolean;
-  #write: (text: string) => void;
-  #columns: () => number;
-  #bar: cliProgress.SingleBar | undefined;
-  #done = 0;
-  #lastForward = 0;
+/** A line's state: what it shows and the samples its rate comes from. */
+interface Row {
+  readonly label: string;
+  readonly total: number;
+  readonly fields: Record<string, JsonValue | undefined>;
+  done: number;
+  /** (time, bytes) samples over the last RATE_WINDOW_MS, oldest first. */
+  samples: Array<{ at: number; done: number }>;
+  lastEvent: number;
+}
+
+/** The block of progress lines at the bottom of stderr. */
+export class ProgressBoard implements LiveArea {
+  readonly #draws: boolean;
+  readonly #write: (text: string) => void;
+  readonly #columns: () => number;
+  readonly #onEvent?: (fields: Record<string, JsonValue | undefined>) => void;
+  readonly #now: () => number;
+  readonly #rows: Row[] = [];
+  /** Lines currently drawn; the cursor sits at the start of the line below them. */
+  #drawn = 0;
+  #lastDraw = -Infinity;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ProgressOptions = {}) {
     const isTerminal = options.isTerminal ?? (() => Deno.stderr.isTerminal());
-    this.#enabled = !(options.quiet ?? false) && isTerminal();
+    this.#draws = !(options.quiet ?? false) && isTerminal();
     this.#write = options.write ?? writeStderr;
     const columns = options.columns;
     this.#columns = columns === undefined ? consoleColumns : () => columns;
+    this.#onEvent = options.onEvent;
+    this.#now = options.now ?? (() => performance.now());
   }
 
-  /** Shows a new bar for `total` bytes; ends any bar still showing. */
-  start(label: string, total: number): void {
-    this.finish();
-    if (!this.#enabled) return;
-    // The label can hold a name from the other side: the bar's own escape codes are the only
-    // ones that may reach the terminal.
-    const shown = escapeForDisplay(label);
-    const write = this.#write;
-    const columns = this.#columns;
-    // cli-progress only needs these members of a Node stream; an adapter keeps the writer
-    // injectable so tests never touch the real stderr.
-    const stream = {
-      isTTY: true,
-      get columns(): number {
-        return columns();
+  /** Adds a line at the bottom of the block and returns its handle. */
+  add(options: RowOptions): ProgressRow {
+    const now = this.#now();
+    const from = options.from ?? 0;
+    const row: Row = {
+      // The label can hold a name from the other side: only our own escape codes may reach
+      // the terminal.
+      label: escapeForDisplay(options.label),
+      total: options.total,
+      fields: options.fields ?? {},
+      done: from,
+      samples: [{ at: now, done: from }],
+      lastEvent: -Infinity,
+    };
+    this.#rows.push(row);
+    this.#event(row, now);
+    this.#startTicking();
+    this.#draw(now);
+    let open = true;
+    return {
+      update: (done) => {
+        if (open) this.#update(row, done);
       },
-      write(chunk: string): boolean {
-        write(chunk);
-        return true;
+      finish: () => {
+        if (!open) return;
+        open = false;
+        this.#finish(row);
+      },
+      remove: () => {
+        if (!open) return;
+        open = false;
+        this.#take(row);
+        this.#draw(this.#now());
       },
     };
-    this.#bar = new cliProgress.SingleBar({
-      stream: stream as unknown as NodeJS.WritableStream,
-      // At most ten redraws a second: enough to look live, cheap enough for fast transfers.
-      fps: 10,
-      barsize: 20,
-      // `linewrap: true` makes cli-progress cut the line to the width instead of sending
-      // escape codes that turn terminal wrapping off (left off if we crash mid-transfer).
-      linewrap: true,
-      hideCursor: false,
-      // Off: a SIGINT listener in Deno replaces the default handler, so Ctrl-C would not exit.
-      gracefulExit: false,
-      clearOnComplete: false,
-      // Updates reach the bar at most every UPDATE_INTERVAL_MS, so 50 samples are a ~5 s window.
-      etaBuffer: 50,
-      format: (options, params) => {
-        const bar = formatBarCells(params.progress, options.barsize ?? 20);
-        const elapsed = (Date.now() - params.startTime) / 1000;
-        const rate = elapsed > 0 ? params.value / elapsed : 0;
-        // Before the first sample cli-progress reports an ETA of "0"; unknown reads better.
-        const eta = params.value > 0 ? formatDuration(Number(params.eta)) : "--";
-        const pct = Math.floor(Math.min(1, Math.max(0, params.progress)) * 100);
-        return `${shown} [${bar}] ${String(pct).padStart(3)}% ` +
-          `${formatBytes(params.value)}/${formatBytes(params.total)} ` +
-          `${formatRate(rate)} ETA ${eta}`;
-      },
-    });
-    this.#done = 0;
-    this.#lastForward = Date.now();
-    this.#bar.start(total, 0);
   }
 
-  /** Records that `doneBytes` of the total are done; the bar redraws on its own schedule. */
-  update(doneBytes: number): void {
-    if (this.#bar === undefined) return;
-    this.#done = doneBytes;
-    // Callers update once per chunk, thousands of times a second on a fast link; cli-progress
-    // estimates the ETA from its last N samples, which would then span only milliseconds.
-    const now = Date.now();
-    if (now - this.#lastForward < UPDATE_INTERVAL_MS) return;
-    this.#lastForward = now;
-    this.#bar.update(doneBytes);
+  /** Erases the drawn lines, so that text can be printed where they were. */
+  clear(): void {
+    if (this.#drawn === 0) return;
+    // Up to the first drawn line, then erase from there to the end of the screen.
+    this.#write(`\x1b[${this.#drawn}F\x1b[J`);
+    this.#drawn = 0;
   }
 
-  /** Draws the final state and moves to the next line; safe to call more than once. */
-  finish(): void {
-    const bar = this.#bar;
-    if (bar === undefined) return;
-    this.#bar = undefined;
-    bar.update(this.#done);
-    // stop() draws the final state and ends the line.
-    bar.stop();
+  /** Draws the lines again below whatever was printed since {@link clear}. */
+  redraw(): void {
+    this.#draw(this.#now());
+  }
+
+  /** Finishes every line still showing. */
+  close(): void {
+    for (const row of [...this.#rows]) this.#finish(row);
+  }
+
+  #update(row: Row, done: number): void {
+    row.done = done;
+    const now = this.#now();
+    const last = row.samples[row.samples.length - 1];
+    if (now - last.at >= DRAW_INTERVAL_MS) {
+      row.samples.push({ at: now, done });
+      // Keep one sample older than the window, so the window is always covered.
+      while (row.samples.length > 2 && now - row.samples[1].at >= RATE_WINDOW_MS) {
+        row.samples.shift();
+      }
+    }
+    this.#event(row, now);
+    if (now - this.#lastDraw >= DRAW_INTERVAL_MS) this.#draw(now);
+  }
+
+  #finish(row: Row): void {
+    const now = this.#now();
+    row.samples.push({ at: now, done: row.done });
+    this.#take(row);
+    row.lastEvent = -Infinity;
+    this.#event(row, now);
+    if (this.#draws) {
+      // The finished line goes above the block, where it stays.
+      this.clear();
+      this.#write(this.#lineOf(row) + "\n");
+    }
+    this.#draw(now);
+  }
+
+  #take(row: Row): void {
+    const index = this.#rows.indexOf(row);
+    if (index >= 0) this.#rows.splice(index, 1);
+    if (this.#rows.length === 0) this.#stopTicking();
+  }
+
+  #event(row: Row, now: number): void {
+    if (this.#onEvent === undefined || now - row.lastEvent < EVENT_INTERVAL_MS) return;
+    row.lastEvent = now;
+    this.#onEvent({ ...row.fields, bytes: row.done, total: row.total });
+  }
+
+  #draw(now: number): void {
+    if (!this.#draws) return;
+    this.#lastDraw = now;
+    if (this.#rows.length === 0 && this.#drawn === 0) return;
+    const lines = this.#rows.map((row) => this.#lineOf(row));
+    const up = this.#drawn > 0 ? `\x1b[${this.#drawn}F` : "";
+    // Each line is cleared as it is drawn, and anything below the new block (a line that went)
+    // is erased, so no stale text is left in between.
+    const body = lines.map((line) => `\x1b[2K${line}\n`).join("");
+    this.#write(`${up}${body}\x1b[J`);
+    this.#drawn = lines.length;
+  }
+
+  #lineOf(row: Row): string {
+    return formatLine(
+      { label: row.label, done: row.done, total: row.total, rate: rateOf(row, this.#now()) },
+      this.#columns(),
+    );
+  }
+
+  #startTicking(): void {
+    if (!this.#draws || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#draw(this.#now()), TICK_MS);
+    // Never what keeps the process alive.
+    Deno.unrefTimer(this.#timer);
+  }
+
+  #stopTicking(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 }
 
-/** Draws the bar cells for a fraction in [0, 1]. */
-function formatBarCells(fraction: number, size: number): string {
-  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * size);
-  return "#".repeat(filled) + "-".repeat(size - filled);
+/** Bytes a second from the oldest recent sample of this run to now; undefined at first. */
+function rateOf(row: Row, now: number): number | undefined {
+  const first = row.samples[0];
+  const seconds = (now - first.at) / 1000;
+  return seconds > 0 ? (row.done - first.done) / seconds : undefined;
+}
+
+/**
+ * The board for a command's output: drawn on a terminal unless `--quiet` or `--json`, sending
+ * `progress` events with `--json`, and attached to `out` so notes and warnings print above it.
+ */
+export function progressFor(out: Output, options: ProgressOptions = {}): ProgressBoard {
+  const board = new ProgressBoard({
+    quiet: out.quiet || out.json,
+    onEvent: out.json ? (fields) => out.event("progress", fields) : undefined,
+    ...options,
+  });
+  out.attachLive(board);
+  return board;
 }

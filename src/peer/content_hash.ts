@@ -29,7 +29,7 @@ export interface ContentHash {
 /** Hashes `file` from its current position to its end, keeping a state every `interval` bytes. */
 export async function hashContent(
   file: Deno.FsFile,
-  options: { interval?: number } = {},
+  options: { interval?: number; onProgress?: (hashedBytes: number) => void } = {},
 ): Promise<ContentHash> {
   const interval = options.interval ?? MIDSTATE_INTERVAL;
   const hasher = createHash("sha256");
@@ -44,6 +44,7 @@ export async function hashContent(
     hasher.update(buffer.subarray(0, n));
     size += n;
     if (size % interval === 0) midstates.push(hasher.copy());
+    options.onProgress?.(size);
   }
   return { size, sha256: new Uint8Array(hasher.digest()), interval, midstates };
 }

@@ -116,6 +116,7 @@ async function initiateWithSender(
   return await initiate(transport, identity, {
     require,
     idleTimeoutMs: options.idleTimeoutMs,
+    peerName: "sender",
     early: how.get,
     onResponderProven: how.claim,
     verifyResponder: (sender) => {

@@ -123,7 +123,7 @@ export async function openPart(
     await part.keep();
     throw err;
   }
-  options.onNote?.(`Resuming "${info.name}" from byte ${resumable.offset} of ${manifest.size}`);
+  options.onNote?.(`Resuming "${info.name}" at ${resumable.offset} of ${manifest.size} bytes`);
   return part;
 }
 

@@ -62,8 +62,10 @@ export async function receiveChunks(
   } catch (err) {
     const failure = await writer.keepVerified(err);
     if (failure instanceof SfsError && failure.code === "CONNECTION_CLOSED") {
+      // The connection ended, not the stream: a network failure worth a retry (exit 4), which
+      // resumes from the verified prefix. A stream a sender ends early stays TRUNCATED.
       throw new SfsError(
-        "TRUNCATED",
+        "CONNECTION_CLOSED",
         `Connection lost after ${part.written} of ${manifest.size} bytes`,
         { cause: failure },
       );

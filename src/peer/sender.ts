@@ -85,7 +85,11 @@ export interface ServeResult {
 }
 
 /** Hashes a regular file and describes it for sharing. */
-export async function prepareFile(path: string, owner: PublicIdentity): Promise<SharedFile> {
+export async function prepareFile(
+  path: string,
+  owner: PublicIdentity,
+  options: { onProgress?: (hashedBytes: number, size: number) => void } = {},
+): Promise<SharedFile> {
   const info = await Deno.stat(path);
   if (!info.isFile) throw new SfsError("USAGE", `"${path}" is not a regular file`);
   const name = basename(path);
@@ -101,7 +105,9 @@ export async function prepareFile(path: string, owner: PublicIdentity): Promise<
     throw new SfsError("USAGE", `The name of "${path}" is too long to share`);
   }
   using file = await Deno.open(path, { read: true });
-  const content = await hashContent(file);
+  const content = await hashContent(file, {
+    onProgress: (hashed) => options.onProgress?.(hashed, info.size),
+  });
   return {
     id: await fileIdOf(owner.fingerprint, content.sha256, name),
     path,
@@ -127,6 +133,7 @@ export async function serveTransfer(
     // The receiver's GET rides in the handshake's third flight (§6.4).
     earlyTypes: EARLY_TYPES,
     idleTimeoutMs: options.idleTimeoutMs,
+    peerName: "receiver",
   }).catch((err) => {
     closeQuietly(transport);
     throw err;

@@ -14,7 +14,13 @@ export const DEFAULT_SERVE_LIMITS: AdmissionLimits = { maxPending: 64, maxActive
 
 /** Where each transfer's progress and outcome are reported; `peer` is its remote address. */
 export interface ServeEvents {
-  onStart?: (peer: string, file: ServeResult["file"], receiver: PublicIdentity) => void;
+  /** `firstByte` is where the transfer starts: above 0 when the receiver resumes. */
+  onStart?: (
+    peer: string,
+    file: ServeResult["file"],
+    receiver: PublicIdentity,
+    firstByte: number,
+  ) => void;
   onProgress?: (peer: string, sentBytes: number) => void;
   /** `last` is true for the transfer that ends a `once` share (the listener is closed). */
   onSent?: (peer: string, result: ServeResult, last: boolean) => void | Promise<void>;
@@ -30,6 +36,8 @@ export interface ServeFilesOptions extends ServeEvents {
   idleTimeoutMs?: number;
   /** Stop accepting after the first successful transfer. @default false */
   once?: boolean;
+  /** Stops accepting when aborted (Ctrl-C); transfers in flight go on. */
+  stop?: AbortSignal;
   /** Admission limits. @default DEFAULT_SERVE_LIMITS */
   limits?: AdmissionLimits;
   /** Deadline for a connection's handshake. @default HANDSHAKE_TIMEOUT_MS (net/listener.ts) */
@@ -70,7 +78,13 @@ export async function serveFiles(
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     busy,
   });
+  // The loop, not just the listener, is closed: a connection accepted in the same turn is
+  // closed instead of served.
+  const stop = () => loop.close();
+  options.stop?.addEventListener("abort", stop, { once: true });
+  if (options.stop?.aborted) stop();
   await loop.accepting;
+  options.stop?.removeEventListener("abort", stop);
   // With `once`, let any other transfer in flight finish rather than cut it off.
   await loop.settled();
 }
@@ -93,7 +107,7 @@ function serveOne(
     // Until its GET arrived after its verified signatures, the connection stays pending (evicted
     // oldest first, the deadline running): a connection that only sent a HELLO proved nothing.
     admitProven: () => connection.prove(),
-    onStart: (file, receiver) => options.onStart?.(peer, file, receiver),
+    onStart: (file, receiver, firstByte) => options.onStart?.(peer, file, receiver, firstByte),
     onProgress: (sent) => options.onProgress?.(peer, sent),
   });
 }

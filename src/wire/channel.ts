@@ -2,7 +2,7 @@
  * The secure channel's records (docs/PROTOCOL.md §9): sealed records in both directions and
  * payload chunks from the responder, once the handshake (handshake.ts, §6) has agreed the keys.
  */
-import { SfsError, wireText } from "../errors.ts";
+import { type ErrorCode, SfsError, wireText } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import type { PublicIdentity } from "../crypto/identity.ts";
 import type { AeadKey } from "../crypto/aead.ts";
@@ -41,6 +41,18 @@ export interface ChannelParts {
   receiveKey: CryptoKey;
   payloadKey: AeadKey;
   maxRecordBytes: number;
+  /** What the peer is called in the errors it reports (see {@link remoteError}). */
+  peerName: string;
+}
+
+/**
+ * The error for a failure the peer reported with `code`: named after who refused (`The sender
+ * refused: not found`) and worded with our own fixed text for the code, never the peer's words,
+ * so a hostile peer cannot put text (advice to run something, say) in front of the user.
+ */
+export function remoteError(code: ErrorCode, peerName: string): SfsError {
+  const text = wireText(code);
+  return new SfsError(code, `The ${peerName} refused: ${text[0].toLowerCase()}${text.slice(1)}`);
 }
 
 /** An established channel: sealed records both ways, payload chunks from the responder. */
@@ -59,6 +71,7 @@ export class Channel {
   readonly #sendKey: CryptoKey;
   readonly #receiveKey: CryptoKey;
   readonly #maxRecordBytes: number;
+  readonly #peerName: string;
   #sendSequence = 0;
   #receiveSequence = 0;
   #sendQueue: Promise<void> = Promise.resolve();
@@ -77,6 +90,7 @@ export class Channel {
     this.#sendKey = parts.sendKey;
     this.#receiveKey = parts.receiveKey;
     this.#maxRecordBytes = parts.maxRecordBytes;
+    this.#peerName = parts.peerName;
   }
 
   /** Seals and sends one message; messages go out in call order. */
@@ -181,9 +195,7 @@ export class Channel {
       throw new SfsError("UNEXPECTED_MESSAGE", `Message ${message.type} must not be sealed`);
     }
     if (message.type === MessageType.ERROR) {
-      // Our own text for the code: what the peer wrote is not shown, so a hostile peer cannot
-      // put words (advice to run something, say) in front of the user.
-      throw new SfsError(message.code, `The other side reports: ${wireText(message.code)}`);
+      throw remoteError(message.code, this.#peerName);
     }
     return message;
   }

@@ -20,7 +20,7 @@ import {
   PROTOCOL_VERSION,
   type ResponderAuth,
 } from "./messages.ts";
-import { type Channel, withType } from "./channel.ts";
+import { type Channel, remoteError, withType } from "./channel.ts";
 import {
   MAX_HANDSHAKE_CONTENT,
   readHandshakeRecord,
@@ -36,6 +36,7 @@ import {
   establish,
   importHandshakeKeys,
   type InitiateOptions,
+  peerNameOf,
   readPlain,
   sourcesOf,
 } from "./handshake_shared.ts";
@@ -67,12 +68,10 @@ export async function initiate(
     early,
   });
   // Flight 4: KEY_TRANSPORT, or the responder's sealed refusal (thrown with its code).
-  const flightFour = await readHandshakeRecord(
-    io.reader,
-    keys.responder,
-    1,
-    KEY_TRANSPORT_OR_ERROR,
-  );
+  const flightFour = await readHandshakeRecord(io.reader, keys.responder, 1, {
+    types: KEY_TRANSPORT_OR_ERROR,
+    peerName: peerNameOf(options),
+  });
   transcript.append(flightFour.content);
   const wrapped = (flightFour.message as KeyTransport).wrappedSecret;
   const secret = await unwrapSecret(identity.oaepPrivate, wrapped);
@@ -111,7 +110,7 @@ async function exchangeHellos(
       ? new SfsError("VERSION_MISMATCH", `The other side's reply: ${err.message}`)
       : err;
   });
-  if (reply.message.type === MessageType.ABORT) throw abortError(reply.message);
+  if (reply.message.type === MessageType.ABORT) throw abortError(reply.message, options);
   if (reply.message.type !== MessageType.HELLO_REPLY) {
     throw new SfsError("UNEXPECTED_MESSAGE", `Expected a hello reply, got ${reply.message.type}`);
   }
@@ -131,7 +130,10 @@ async function checkResponder(
   transcript: Transcript,
   options: InitiateOptions,
 ): Promise<PublicIdentity> {
-  const read = await readHandshakeRecord(reader, key, 0, RESPONDER_AUTH_ONLY);
+  const read = await readHandshakeRecord(reader, key, 0, {
+    types: RESPONDER_AUTH_ONLY,
+    peerName: peerNameOf(options),
+  });
   const auth = read.message as ResponderAuth;
   const responder = await decodePublicIdentity(auth.identity);
   await options.verifyResponder(responder);
@@ -190,14 +192,19 @@ function isVersionMismatch(err: unknown): err is SfsError {
   return err instanceof SfsError && err.code === "VERSION_MISMATCH";
 }
 
-/** The responder's plain refusal; a version refusal names both versions (§6.8). */
-function abortError(abort: Extract<Message, { type: 3 }>): SfsError {
-  if (abort.code === "VERSION_MISMATCH") {
-    return new SfsError(
-      "VERSION_MISMATCH",
-      `The other side does not speak protocol ${PROTOCOL_VERSION} (it says: "${abort.message}")`,
-      { hint: "Update the older sfs: versions 1 and 2 cannot talk to each other" },
-    );
-  }
-  return new SfsError(abort.code, `The other side refused: ${abort.message}`);
+/**
+ * The responder's plain refusal, in our words (remoteError()). A version refusal names both
+ * versions (§6.8): ours, and the one the peer says it speaks — only its digits are taken from
+ * the peer's text, never its words.
+ */
+function abortError(abort: Extract<Message, { type: 3 }>, options: InitiateOptions): SfsError {
+  const peerName = peerNameOf(options);
+  if (abort.code !== "VERSION_MISMATCH") return remoteError(abort.code, peerName);
+  const theirs = /speaks (\d{1,5})\b/.exec(abort.message)?.[1];
+  const spoken = theirs === undefined ? "" : ` (it speaks protocol ${Number(theirs)})`;
+  return new SfsError(
+    "VERSION_MISMATCH",
+    `The ${peerName} does not speak protocol ${PROTOCOL_VERSION}${spoken}`,
+    { hint: `Update the older sfs: protocol ${PROTOCOL_VERSION} cannot talk to older versions` },
+  );
 }

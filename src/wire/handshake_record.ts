@@ -3,12 +3,12 @@
  * is padded to one fixed size, so an observer cannot tell a 3072-bit from a 4096-bit identity, or
  * one signature from two, and sealed with AES-256-GCM under that key and a per-key sequence.
  */
-import { SfsError, wireText } from "../errors.ts";
+import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { TAG_BYTES } from "../crypto/stream.ts";
 import { FrameKind, type FrameReader, type FrameWriter } from "./frame.ts";
 import { decodeMessage, type Message, MessageType } from "./messages.ts";
-import { recordNonce } from "./channel.ts";
+import { recordNonce, remoteError } from "./channel.ts";
 
 /** Plaintext of every handshake record: `u16 n ‖ content[n] ‖ zeros`. */
 export const HANDSHAKE_RECORD_PLAINTEXT = 3072;
@@ -81,13 +81,14 @@ export async function openHandshakeRecord(
 
 /**
  * Reads handshake record `sequence` and decodes it as one of `expected`; another type is
- * UNEXPECTED_MESSAGE. An ERROR, when expected, is thrown with the peer's code and our own text.
+ * UNEXPECTED_MESSAGE. An ERROR, when expected, is thrown with the peer's code and our own text,
+ * naming the peer as `peerName`.
  */
 export async function readHandshakeRecord(
   reader: FrameReader,
   key: CryptoKey,
   sequence: number,
-  expected: ReadonlySet<number>,
+  expect: { types: ReadonlySet<number>; peerName: string },
 ): Promise<ReadRecord> {
   const frame = await reader.read(MAX_HANDSHAKE_FRAME);
   if (frame === null) {
@@ -97,13 +98,13 @@ export async function readHandshakeRecord(
     throw new SfsError("BAD_MESSAGE", "Expected a sealed handshake record");
   }
   const content = await openHandshakeRecord(key, sequence, frame.body);
-  if (!expected.has(content[0])) {
+  if (!expect.types.has(content[0])) {
     throw new SfsError("UNEXPECTED_MESSAGE", `Message ${content[0]} out of place in the handshake`);
   }
   const message = decodeMessage(content[0], content.subarray(1));
   if (message.type === MessageType.ERROR) {
     // As on the channel: the peer's code, our text (a hostile peer's words are not shown).
-    throw new SfsError(message.code, `The other side reports: ${wireText(message.code)}`);
+    throw remoteError(message.code, expect.peerName);
   }
   return { message, content };
 }

@@ -32,6 +32,7 @@ import {
 import {
   establish,
   importHandshakeKeys,
+  peerNameOf,
   readPlain,
   type RespondOptions,
   sourcesOf,
@@ -62,7 +63,10 @@ export async function respond(
   const { dh, keys } = await answerHello(io, identity, transcript, options);
   options.onFlightTwo?.();
   // A record that does not open under hs_I is from nobody in this handshake: just close.
-  const auth = await readHandshakeRecord(io.reader, keys.initiator, 0, INITIATOR_AUTH_ONLY);
+  const auth = await readHandshakeRecord(io.reader, keys.initiator, 0, {
+    types: INITIATOR_AUTH_ONLY,
+    peerName: peerNameOf(options),
+  });
   let initiator: PublicIdentity, early: Message | undefined, authHash: Bytes;
   try {
     initiator = await checkInitiator(auth.message as InitiatorAuth, transcript, options);
@@ -174,7 +178,10 @@ async function readEarly(
   options: RespondOptions,
 ): Promise<{ message: Message; content: Bytes } | undefined> {
   if (!auth.early) return undefined;
-  return await readHandshakeRecord(reader, key, 1, options.earlyTypes ?? NO_EARLY_TYPES);
+  return await readHandshakeRecord(reader, key, 1, {
+    types: options.earlyTypes ?? NO_EARLY_TYPES,
+    peerName: peerNameOf(options),
+  });
 }
 
 /** ABORT in the clear (§6.2): the code and its fixed text; a version refusal names both. */

@@ -28,6 +28,8 @@ export interface ChannelOptions extends HandshakeSources {
   idleTimeoutMs?: number;
   /** Largest sealed record accepted from the peer. @default 1 MiB */
   maxRecordBytes?: number;
+  /** What the peer is called in the errors it reports: "sender", "index server". @default "other side" */
+  peerName?: string;
 }
 
 /** Options of the initiator (receiver or index client). */
@@ -72,6 +74,11 @@ export function sourcesOf(options: HandshakeSources): Required<HandshakeSources>
     random: options.random ?? ((n) => crypto.getRandomValues(new Uint8Array(n))),
     ephemeral: options.ephemeral ?? generateEphemeral,
   };
+}
+
+/** What the peer is called in the errors it reports (see remoteError() in channel.ts). */
+export function peerNameOf(options: ChannelOptions): string {
+  return options.peerName ?? "other side";
 }
 
 /** Reads one plain frame (HELLO, HELLO_REPLY or ABORT) and decodes it, version first. */
@@ -128,6 +135,7 @@ export async function establish(
       receiveKey: await aesKey(receive),
       payloadKey: AeadKey.deferred(keys.payload),
       maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
+      peerName: peerNameOf(io.options),
     });
   } finally {
     // Imported or copied (or failed): the raw keys are needed nowhere else.

@@ -1,6 +1,6 @@
 /**
- * The index protocol's messages (docs/PROTOCOL.md §12): type numbers 32 to 44, their values, limits
- * and codecs. messages.ts merges them into the one table of messages, so `encodeMessage` and
+ * The index protocol's messages (docs/PROTOCOL.md §12, and the relay's of §13): type numbers 32
+ * to 48, their values, limits and codecs. messages.ts merges them into the one table of messages, so `encodeMessage` and
  * `decodeMessage` handle them like any other.
  */
 import type { Bytes } from "../crypto/bytes.ts";
@@ -36,6 +36,8 @@ export const MAX_QUERY_BYTES = 512;
 export const MAX_LISTINGS = 100;
 /** Deepest offset a SEARCH or LIST page may start at. */
 export const MAX_LIST_OFFSET = 10_000;
+/** Bytes of a per-share relay token (§13.2) and of a pairing token (§13.3). */
+export const RELAY_TOKEN_BYTES = 16;
 
 /** Type numbers of the index protocol (§12): client requests and server replies. */
 export const IndexMessageType = {
@@ -52,6 +54,11 @@ export const IndexMessageType = {
   LIST: 42,
   RESOLVE: 43,
   LISTINGS: 44,
+  // The relay (§13).
+  RELAY: 45,
+  RELAY_TOKEN: 46,
+  RELAY_DIAL: 47,
+  RELAY_JOIN: 48,
 } as const;
 /** One of the index protocol's type numbers. */
 export type IndexMessageType = typeof IndexMessageType[keyof typeof IndexMessageType];
@@ -168,6 +175,37 @@ export interface Listings {
   listings: WireListing[];
 }
 
+/** Asks to be relayed to whoever shares the file (§13.3); `token` is empty or 16 bytes. */
+export interface Relay {
+  type: typeof IndexMessageType.RELAY;
+  fileId: Bytes;
+  token: Bytes;
+}
+
+/** Registers the relay token of a file this connection announced (§13.2). */
+export interface RelayToken {
+  type: typeof IndexMessageType.RELAY_TOKEN;
+  fileId: Bytes;
+  token: Bytes;
+}
+
+/**
+ * The server's push to a sharing connection: open a leg for this file (§13.4). `receiver` is
+ * the receiver's canonical username when its index session was authenticated, else empty.
+ */
+export interface RelayDial {
+  type: typeof IndexMessageType.RELAY_DIAL;
+  fileId: Bytes;
+  pairingToken: Bytes;
+  receiver: string;
+}
+
+/** The first frame (plain) of a sender's leg (§13.5). */
+export interface RelayJoin {
+  type: typeof IndexMessageType.RELAY_JOIN;
+  pairingToken: Bytes;
+}
+
 /** Any index protocol message. */
 export type IndexMessage =
   | Register
@@ -182,7 +220,11 @@ export type IndexMessage =
   | Search
   | List
   | Resolve
-  | Listings;
+  | Listings
+  | Relay
+  | RelayToken
+  | RelayDial
+  | RelayJoin;
 
 /**
  * The codec of every index message, typed so that a missing one is a compile error; messages.ts
@@ -278,6 +320,33 @@ export const INDEX_CODECS: {
         lastSeen: r.u64(),
       })),
     }),
+  },
+  [IndexMessageType.RELAY]: {
+    encode: (w, m) => w.raw(m.fileId).bytes16(m.token),
+    decode: (r) => {
+      const fileId = r.raw(FILE_ID_BYTES);
+      const token = r.bytes16(RELAY_TOKEN_BYTES);
+      if (token.length !== 0 && token.length !== RELAY_TOKEN_BYTES) {
+        r.fail(`relay token of ${token.length} bytes`);
+      }
+      return { fileId, token };
+    },
+  },
+  [IndexMessageType.RELAY_TOKEN]: {
+    encode: (w, m) => w.raw(m.fileId).raw(m.token),
+    decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), token: r.raw(RELAY_TOKEN_BYTES) }),
+  },
+  [IndexMessageType.RELAY_DIAL]: {
+    encode: (w, m) => w.raw(m.fileId).raw(m.pairingToken).text(m.receiver),
+    decode: (r) => ({
+      fileId: r.raw(FILE_ID_BYTES),
+      pairingToken: r.raw(RELAY_TOKEN_BYTES),
+      receiver: r.text(MAX_USERNAME_BYTES),
+    }),
+  },
+  [IndexMessageType.RELAY_JOIN]: {
+    encode: (w, m) => w.raw(m.pairingToken),
+    decode: (r) => ({ pairingToken: r.raw(RELAY_TOKEN_BYTES) }),
   },
 };
 

@@ -57,6 +57,8 @@ export const PLAIN_TYPES: ReadonlySet<number> = new Set([
   MessageType.HELLO,
   MessageType.HELLO_REPLY,
   MessageType.ABORT,
+  // Only as the first frame of a relay leg (§13.5), never in a handshake or a channel.
+  MessageType.RELAY_JOIN,
 ]);
 
 /** Types that only ever travel as handshake records (§6.3). */

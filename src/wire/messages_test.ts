@@ -179,6 +179,18 @@ const SAMPLES: { [T in MessageType]?: Extract<Message, { type: T }>[] } = {
       }],
     },
   ],
+  [MessageType.RELAY]: [
+    { type: MessageType.RELAY, fileId: FILE_ID, token: new Uint8Array() },
+    { type: MessageType.RELAY, fileId: FILE_ID, token: bytes(16, 21) },
+  ],
+  [MessageType.RELAY_TOKEN]: [
+    { type: MessageType.RELAY_TOKEN, fileId: FILE_ID, token: bytes(16, 22) },
+  ],
+  [MessageType.RELAY_DIAL]: [
+    { type: MessageType.RELAY_DIAL, fileId: FILE_ID, pairingToken: bytes(16, 23), receiver: "" },
+    { type: MessageType.RELAY_DIAL, fileId: FILE_ID, pairingToken: bytes(16, 25), receiver: "bob" },
+  ],
+  [MessageType.RELAY_JOIN]: [{ type: MessageType.RELAY_JOIN, pairingToken: bytes(16, 24) }],
 };
 
 const ALL_TYPES = Object.values(MessageType) as number[];
@@ -218,8 +230,16 @@ Deno.test("MessageType numbers are distinct bytes", () => {
   for (const type of ALL_TYPES) assert.ok(Number.isInteger(type) && type >= 1 && type <= 255);
 });
 
-Deno.test("PLAIN_TYPES are exactly HELLO, HELLO_REPLY and ABORT", () => {
-  assert.deepEqual([...PLAIN_TYPES].sort(), [1, 2, 3]);
+Deno.test("PLAIN_TYPES are exactly HELLO, HELLO_REPLY, ABORT and RELAY_JOIN", () => {
+  assert.deepEqual([...PLAIN_TYPES].sort((a, b) => a - b), [1, 2, 3, 48]);
+});
+
+Deno.test("decodeMessage() refuses a RELAY token that is neither empty nor 16 bytes", () => {
+  for (const length of [1, 15, 17]) {
+    const body = new Uint8Array(16 + 2 + length);
+    body[17] = length;
+    assert.throws(() => decodeMessage(MessageType.RELAY, body), isBadMessage, `length ${length}`);
+  }
 });
 
 Deno.test("decodeMessage() rejects unknown types with BAD_MESSAGE", () => {

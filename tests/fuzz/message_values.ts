@@ -17,6 +17,7 @@ import {
   MAX_QUERY_BYTES,
   MAX_USER_KEYS,
   MAX_USERNAME_BYTES,
+  RELAY_TOKEN_BYTES,
 } from "../../src/wire/index_messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../../src/wire/message_fields.ts";
 import { fixed, MAX_U32 } from "./arbitraries.ts";
@@ -250,6 +251,26 @@ export const VALID_MESSAGES: { [T in MessageType]?: fc.Arbitrary<Extract<Message
           ),
         },
       ),
+    }),
+    [MessageType.RELAY]: fc.record({
+      type: fc.constant(MessageType.RELAY),
+      fileId: fixed(FILE_ID_BYTES),
+      token: fc.oneof(fc.constant(new Uint8Array()), fixed(RELAY_TOKEN_BYTES)),
+    }),
+    [MessageType.RELAY_TOKEN]: fc.record({
+      type: fc.constant(MessageType.RELAY_TOKEN),
+      fileId: fixed(FILE_ID_BYTES),
+      token: fixed(RELAY_TOKEN_BYTES),
+    }),
+    [MessageType.RELAY_DIAL]: fc.record({
+      type: fc.constant(MessageType.RELAY_DIAL),
+      fileId: fixed(FILE_ID_BYTES),
+      pairingToken: fixed(RELAY_TOKEN_BYTES),
+      receiver: fc.string({ maxLength: 32 }),
+    }),
+    [MessageType.RELAY_JOIN]: fc.record({
+      type: fc.constant(MessageType.RELAY_JOIN),
+      pairingToken: fixed(RELAY_TOKEN_BYTES),
     }),
   };
 

@@ -92,6 +92,7 @@ async function channelOn(transport: BytesTransport, key: Bytes): Promise<Channel
     receiveKey: aes,
     payloadKey: AeadKey.deferred(key),
     maxRecordBytes: DEFAULT_MAX_RECORD,
+    peerName: "peer",
   });
 }
 

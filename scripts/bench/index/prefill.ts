@@ -1,6 +1,6 @@
 /**
  * The database of an index benchmark run: the users registered and the pre-fill listings stored
- * straight through IndexStore, the way the server's ANNOUNCE handler stores them (the same fields,
+ * straight through SqliteStore, the way the server's ANNOUNCE handler stores them (the same fields,
  * signatures and checks), so the server starts on a realistic index.
  *
  * @module
@@ -15,7 +15,8 @@ import {
   verifyAnnouncement,
 } from "../../../src/index/protocol/announcement.ts";
 import { hashPassword } from "../../../src/index/server/password.ts";
-import { type Announcement, IndexStore } from "../../../src/index/server/store.ts";
+import type { Announcement } from "../../../src/index/server/store.ts";
+import { SqliteStore } from "../../../src/index/server/store_sqlite.ts";
 import type { IndexConfig } from "./config.ts";
 import { addressOf, type Corpus } from "./corpus.ts";
 import type { PoolItem } from "./load_group.ts";
@@ -36,7 +37,7 @@ export interface Prefill {
 export async function prefill(config: IndexConfig, corpus: Corpus, dir: string): Promise<Prefill> {
   const started = performance.now();
   const dbPath = join(dir, "index.db");
-  const store = IndexStore.open(dbPath);
+  const store = SqliteStore.open(dbPath);
   try {
     const userIds = await registerUsers(store, corpus);
     let batch: Announcement[] = [];
@@ -57,30 +58,32 @@ export async function prefill(config: IndexConfig, corpus: Corpus, dir: string):
       }
       batch.push(stored.announcement);
       if (batch.length === PREFILL_BATCH || i === config.listings - 1) {
-        store.announceMany(batch);
+        await store.announceMany(batch);
         batch = [];
       }
     }
   } finally {
-    store.close();
+    await store.close();
   }
   const dbBytes = (await Deno.stat(dbPath)).size;
   return { dbPath, seconds: (performance.now() - started) / 1000, dbBytes };
 }
 
 /** Registers every bench user and marks it online; returns their user ids. */
-async function registerUsers(store: IndexStore, corpus: Corpus): Promise<number[]> {
+async function registerUsers(store: SqliteStore, corpus: Corpus): Promise<number[]> {
   // One hash for all: the users never log in with a password (they use AUTH).
   const passwordHash = await hashPassword(PASSWORD);
-  const userIds = corpus.users.map((u) =>
-    store.createUser({
-      username: u.name,
+  const userIds: number[] = [];
+  for (const [u, user] of corpus.users.entries()) {
+    const id = await store.createUser({
+      username: user.name,
       passwordHash,
-      identity: u.identity.public.encoded,
-      fingerprint: formatFingerprint(u.identity.public.fingerprint),
-    })
-  );
-  userIds.forEach((id, u) => store.setOnline(id, `prefill-${u}`, addressOf(u)));
+      identity: user.identity.public.encoded,
+      fingerprint: formatFingerprint(user.identity.public.fingerprint),
+    });
+    await store.setOnline(id, `prefill-${u}`, addressOf(u));
+    userIds.push(id);
+  }
   return userIds;
 }
 

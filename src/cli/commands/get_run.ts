@@ -20,9 +20,11 @@ import { formatListingTable, listingJson, listingView, verifyListings } from "..
 import { parseHostPort } from "../../net/address.ts";
 import type { Route } from "../../net/race.ts";
 import { racingConnect, type Reachable, type RouteChoice } from "./get_route.ts";
-import { ExitCode, type JsonValue, type Output } from "../output.ts";
+import type { JsonValue, Output } from "../output.ts";
+import { onStopSignal } from "../interrupt.ts";
 import { trustUser } from "../settings/pins.ts";
-import { Progress } from "../progress.ts";
+import { progressFor, type ProgressRow } from "../progress.ts";
+import { withResumeHint } from "../resume_hint.ts";
 import { checkOutDir } from "../paths.ts";
 
 /** Options of `sfs get`. */
@@ -104,7 +106,7 @@ async function resolveThroughIndex(
   if (valid.length > 1) {
     const views = valid.map(listingView);
     out.event("ambiguous", { matches: views.map(listingJson) });
-    for (const line of formatListingTable(views)) out.info(line);
+    for (const line of formatListingTable(views, { width: out.resultWidth() })) out.info(line);
     throw new SfsError("USAGE", `${valid.length} files are named "${what}"`, {
       hint: "Run sfs get again with one of the IDs above",
     });
@@ -164,8 +166,11 @@ async function fetchFrom(
     signal: interrupt.signal,
     onConnected: (route, label) => connected = { route, label },
   });
-  const progress = new Progress({ quiet: out.quiet || out.json });
+  const progress = progressFor(out);
+  let row: ProgressRow | undefined;
   const require = options.require ?? "both";
+  // How much of the file a failure leaves in the part file, for the resume hint.
+  const kept = { bytes: 0, total: 0 };
   try {
     const result = await fetchFileVia(connect, identity, {
       fileId: source.fileId,
@@ -180,21 +185,35 @@ async function fetchFrom(
       reconnect: connect,
       onStart: (manifest) => {
         out.event("start", { name: manifest.name, size: manifest.size });
-        progress.start(manifest.name, manifest.size);
+        Object.assign(kept, { bytes: manifest.offset, total: manifest.size });
+        // A download that starts over (the sender refused the resume point) starts again here.
+        row?.remove();
+        row = progress.add({
+          label: manifest.name,
+          total: manifest.size,
+          // A resumed download's rate counts only what this run receives.
+          from: manifest.offset,
+          fields: { phase: "transfer", name: manifest.name },
+        });
       },
-      onProgress: (received) => progress.update(received),
+      onProgress: (received) => {
+        kept.bytes = received;
+        row?.update(received);
+      },
       onNote: (text) => out.note(text),
     }).catch((err) => {
-      if (!interrupt.signal.aborted || isSfsError(err, "INTERRUPTED")) throw err;
+      if (!interrupt.signal.aborted) throw withResumeHint(err, kept);
+      if (isSfsError(err, "INTERRUPTED")) throw err;
       // Stopped before any chunk arrived: whatever an earlier run kept is still there.
       throw new SfsError("INTERRUPTED", "Interrupted; run the same command again to resume", {
         cause: err,
       });
     });
-    progress.finish();
+    row?.finish();
     reportDone(out, result, require, source, connected!);
   } finally {
-    progress.finish();
+    // A failed download's bar goes: the error says how far it got.
+    row?.remove();
   }
 }
 
@@ -233,25 +252,4 @@ function reportDone(
       ? `Route: relayed through the index server (${connected.label}); it saw only ciphertext`
       : `Route: direct, to ${connected.label}`,
   );
-}
-
-/**
- * Turns the first SIGINT or SIGTERM into an abort, so the receiver keeps what it verified and
- * the command exits 130 with a resume hint; a second one exits at once (the last recorded
- * state still holds). Disposing removes the listeners.
- */
-function onStopSignal(): Disposable & { signal: AbortSignal } {
-  const controller = new AbortController();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const handler = () => {
-    if (controller.signal.aborted) Deno.exit(ExitCode.INTERRUPTED);
-    controller.abort();
-  };
-  for (const signal of signals) Deno.addSignalListener(signal, handler);
-  return {
-    signal: controller.signal,
-    [Symbol.dispose]() {
-      for (const signal of signals) Deno.removeSignalListener(signal, handler);
-    },
-  };
 }

@@ -24,8 +24,11 @@ export function indexFlags(flags: IndexFlagValues): IndexFlagValues {
   return { server: flags.server, serverFingerprint: flags.serverFingerprint, yes: flags.yes };
 }
 
-/** Commander reducer for repeatable options. */
-export function collect(value: string, previous: string[]): string[] {
+/**
+ * Commander reducer for repeatable options. Declared without a default, so `--help` shows no
+ * `(default: [])`; the first use starts the list.
+ */
+export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 

@@ -43,5 +43,8 @@ export async function showListings(
   const views = valid.map(listingView);
   out.result(views.map(listingJson));
   if (views.length === 0) out.info("No files found");
-  else for (const line of formatListingTable(views)) out.info(line);
+  else {
+    const table = formatListingTable(views, { width: out.resultWidth(), sharedWith: requireUser });
+    for (const line of table) out.info(line);
+  }
 }

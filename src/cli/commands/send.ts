@@ -12,11 +12,11 @@ import {
 
 interface SendFlags extends IndexFlagValues {
   listen: string;
-  advertise: string[];
+  advertise?: string[];
   once?: boolean;
   sign: SignaturePolicy;
-  keyword: string[];
-  to: string[];
+  keyword?: string[];
+  to?: string[];
   index: boolean;
 }
 
@@ -33,11 +33,10 @@ export const SEND_COMMAND: CommandSpec<SendFlags, [string[]]> = {
           "--advertise <host:port>",
           "address receivers connect to, replacing this machine's own (repeatable)",
           collect,
-          [],
         )
         .option("--once", "exit after the first successful transfer (and unshare)")
-        .option("--keyword <word>", "search keyword for the index (repeatable)", collect, [])
-        .option("--to <user>", "share only with this index user (repeatable)", collect, [])
+        .option("--keyword <word>", "search keyword for the index (repeatable)", collect)
+        .option("--to <user>", "share only with this index user (repeatable)", collect)
         .option("--no-index", "direct mode even when an index server is configured")
         .addOption(signatureOption("--sign <algorithms>", "signatures to make")),
     ),
@@ -48,7 +47,7 @@ export const SEND_COMMAND: CommandSpec<SendFlags, [string[]]> = {
       home,
       files,
       listen: parseHostPort(flags.listen, "--listen", { listener: true }),
-      advertise: flags.advertise.map((a) => parseHostPort(a, "--advertise")),
+      advertise: (flags.advertise ?? []).map((a) => parseHostPort(a, "--advertise")),
       once: flags.once,
       sign: flags.sign,
       keywords: flags.keyword,

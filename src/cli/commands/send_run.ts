@@ -19,7 +19,11 @@ import type { JsonValue, Output } from "../output.ts";
 import { announce, type Announced } from "./send_announce.ts";
 import { PeerBook } from "./send_peers.ts";
 import { serve, type ServeOptions } from "./send_serve.ts";
+import { serveUntilStopped } from "./send_stop.ts";
+import { onStopSignal } from "../interrupt.ts";
 import { listenTcp } from "../../net/listener.ts";
+import { progressFor, type ProgressRow } from "../progress.ts";
+import { basename } from "node:path";
 import { checkShareable } from "../paths.ts";
 
 /** Options of `sfs send`. */
@@ -73,15 +77,22 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
   reportReady(out, share, list, { announced, recipients: plan.lists.recipients });
   // Relayed connections (issue 10) are marked here as they arrive: `peers.markRelayed(peer, info)`.
   const peers = new PeerBook(announced?.names);
+  using stop = onStopSignal();
   try {
-    await serve(listener, identity, options, out, {
+    const served = serve(listener, identity, options, out, {
       lookup: (id) => files.get(toHex(id)),
       allowed: announced?.allowed,
+      stop: stop.signal,
       peers,
       onceDone: async () => {
         await announced?.session.unshare(list.map((f) => f.id));
       },
     });
+    await serveUntilStopped(served, stop.signal, {
+      files: list,
+      announced,
+      once: options.once ?? false,
+    }, out);
   } finally {
     announced?.session.close();
   }
@@ -118,11 +129,28 @@ async function hashFiles(
   out: Output,
 ): Promise<Map<string, SharedFile>> {
   const files = new Map<string, SharedFile>();
+  const board = progressFor(out);
   for (const path of paths) await checkShareable(path); // every typo before any long hash
   for (const path of paths) {
     out.note(`Hashing "${path}"…`);
-    const file = await prepareFile(path, identity.public);
-    files.set(toHex(file.id), file);
+    // A large file takes a while to hash before anything is served: show how far it is.
+    let row: ProgressRow | undefined;
+    try {
+      const file = await prepareFile(path, identity.public, {
+        onProgress: (hashed, size) => {
+          row ??= board.add({
+            label: `Hashing ${basename(path)}`,
+            total: size,
+            fields: { phase: "hashing", path },
+          });
+          row.update(hashed);
+        },
+      });
+      row?.finish();
+      files.set(toHex(file.id), file);
+    } finally {
+      row?.remove();
+    }
   }
   return files;
 }

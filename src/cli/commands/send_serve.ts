@@ -7,8 +7,8 @@ import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { SharedFile } from "../../peer/sender.ts";
 import { serveFiles } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
-import { Progress } from "../progress.ts";
-import { PeerBook, viewFields } from "./send_peers.ts";
+import { progressFor, type ProgressRow, type RowOptions } from "../progress.ts";
+import { PeerBook, type PeerView, viewFields } from "./send_peers.ts";
 
 /** How `sfs send` serves. */
 export interface ServeOptions {
@@ -28,11 +28,15 @@ export async function serve(
     lookup: (id: Bytes) => SharedFile | undefined;
     allowed?: ReadonlySet<string>;
     onceDone: () => Promise<void>;
+    /** Stops accepting when aborted (Ctrl-C). */
+    stop?: AbortSignal;
     /** Who the receivers are (usernames, relayed connections). @default an empty book */
     peers?: PeerBook;
   },
 ): Promise<void> {
-  const progress = new Progress({ quiet: out.quiet || out.json });
+  const board = progressFor(out);
+  // One line per receiver in flight, keyed by its connection: two receivers never share one.
+  const rows = new Map<string, ProgressRow>();
   const allowed = how.allowed;
   const peers = how.peers ?? new PeerBook();
   /** Peers whose transfer started: one that leaves before asking is no failed transfer. */
@@ -42,12 +46,13 @@ export async function serve(
     sign: options.sign,
     idleTimeoutMs: options.idleTimeoutMs,
     once: options.once,
+    stop: how.stop,
     acceptReceiver: allowed === undefined ? undefined : (receiver) => {
       if (!allowed.has(toHex(receiver.fingerprint))) {
         throw new SfsError("REFUSED", "These files are not shared with your key");
       }
     },
-    onStart: (peer, shared, receiver) => {
+    onStart: (peer, shared, receiver, firstByte) => {
       const view = peers.view(peer, receiver.fingerprint);
       started.add(peer);
       out.event("start", {
@@ -56,11 +61,13 @@ export async function serve(
         name: shared.name,
         ...viewFields(view),
       });
-      progress.start(`→ ${view.label}`, shared.size);
+      rows.get(peer)?.remove();
+      rows.set(peer, board.add(receiverRow(peer, shared, firstByte, view)));
     },
-    onProgress: (_peer, sent) => progress.update(sent),
+    onProgress: (peer, sent) => rows.get(peer)?.update(sent),
     onSent: async (peer, result, last) => {
-      progress.finish();
+      rows.get(peer)?.finish();
+      rows.delete(peer);
       const view = peers.view(peer, result.receiver.fingerprint);
       started.delete(peer);
       peers.forget(peer);
@@ -79,7 +86,9 @@ export async function serve(
       if (last) await how.onceDone();
     },
     onFailed: (peer, e) => {
-      progress.finish();
+      // Its line goes before the warning, which says how it ended.
+      rows.get(peer)?.remove();
+      rows.delete(peer);
       const view = peers.view(peer);
       const wasStarted = started.delete(peer);
       peers.forget(peer);
@@ -91,4 +100,23 @@ export async function serve(
       } else out.warn(`Transfer to ${view.label} failed: ${e.message}`);
     },
   });
+}
+
+/**
+ * The progress line of one receiver, named as `view` shows it (its index username when known,
+ * "relayed" for a connection through the relay, else its address); a resumed transfer's rate
+ * counts only what this connection sends.
+ */
+export function receiverRow(
+  peer: string,
+  file: SharedFile,
+  firstByte: number,
+  view: Pick<PeerView, "label" | "route">,
+): RowOptions {
+  return {
+    label: `→ ${view.label} ${file.name}`,
+    total: file.size,
+    from: firstByte,
+    fields: { phase: "transfer", peer, name: file.name, route: view.route },
+  };
 }

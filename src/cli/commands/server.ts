@@ -1,4 +1,7 @@
-/** `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite. */
+/**
+ * `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite and
+ * the PostgreSQL driver.
+ */
 import { parseHostPort } from "../../net/address.ts";
 import type { CommandSpec } from "./command.ts";
 import { parseCount, parseDuration } from "./options.ts";
@@ -6,10 +9,17 @@ import { parseCount, parseDuration } from "./options.ts";
 interface ServerFlags {
   listen: string;
   db?: string;
+  identity?: string;
   maxConnections: string;
   idleTimeout: string;
   maxListingsPerUser: string;
   maxRegistrationsPerAddress: string;
+  relay: boolean;
+  relayMaxSessions: string;
+  relayMaxPerUser: string;
+  relayMaxPerAddress: string;
+  relayPairingTimeout: string;
+  relayIdleTimeout: string;
   listingTtl: string;
 }
 
@@ -20,18 +30,32 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
   configure: (command) =>
     command
       .option("--listen <host:port>", "address to listen on", "0.0.0.0:9999")
-      .option("--db <path>", "SQLite database (default: index.db in the sfs home)")
+      .option(
+        "--db <path|url>",
+        "SQLite file, or postgres://USER@HOST:PORT/DB (default: $SFS_DB, else index.db in the sfs home)",
+      )
+      .option(
+        "--identity <file>",
+        "server identity file (default: next to the SQLite file, or in the sfs home)",
+      )
       .option("--max-connections <n>", "connections served at once", "256")
       .option("--idle-timeout <seconds>", "close connections silent this long", "60")
       .option("--max-listings-per-user <n>", "listings one account may have", "1000")
       .option("--max-registrations-per-address <n>", "new accounts per address an hour", "10")
+      .option("--no-relay", "do not relay transfers between peers")
+      .option("--relay-max-sessions <n>", "relayed transfers at once, in total", "64")
+      .option("--relay-max-per-user <n>", "relayed transfers at once per sharing user", "8")
+      .option("--relay-max-per-address <n>", "relayed transfers at once per receiver address", "4")
+      .option("--relay-pairing-timeout <seconds>", "time a sender has to reach the relay", "5")
+      .option("--relay-idle-timeout <seconds>", "end a relayed transfer silent this long", "60")
       .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d"),
   async run({ flags }, { home, out }) {
     const { runServer } = await import("./server_run.ts");
     await runServer({
       home,
       listen: parseHostPort(flags.listen, "--listen", { listener: true }),
-      db: flags.db,
+      db: flags.db ?? (Deno.env.get("SFS_DB") || undefined),
+      identity: flags.identity,
       maxConnections: parseCount(flags.maxConnections, "--max-connections", 65_535),
       idleTimeoutMs: parseCount(flags.idleTimeout, "--idle-timeout", 86_400) * 1000,
       maxListingsPerUser: parseCount(
@@ -44,6 +68,16 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
         "--max-registrations-per-address",
         1_000_000,
       ),
+      relay: flags.relay
+        ? {
+          maxSessions: parseCount(flags.relayMaxSessions, "--relay-max-sessions", 65_535),
+          maxPerUser: parseCount(flags.relayMaxPerUser, "--relay-max-per-user", 65_535),
+          maxPerAddress: parseCount(flags.relayMaxPerAddress, "--relay-max-per-address", 65_535),
+          pairingTimeoutMs: parseCount(flags.relayPairingTimeout, "--relay-pairing-timeout", 600) *
+            1000,
+          idleTimeoutMs: parseCount(flags.relayIdleTimeout, "--relay-idle-timeout", 86_400) * 1000,
+        }
+        : false,
       listingTtlMs: parseDuration(flags.listingTtl, "--listing-ttl", 365),
     }, out);
   },

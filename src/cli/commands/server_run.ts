@@ -1,6 +1,8 @@
 /**
- * `sfs server`: run an index server. The server's identity is created on first start and kept
- * next to the database; clients pin its fingerprint. SIGINT and SIGTERM shut it down gracefully.
+ * `sfs server`: run an index server on a SQLite file (the default) or a PostgreSQL database
+ * (`--db postgres://…`, where several servers share one index). The server's identity is created
+ * on first start and kept next to the SQLite database, in the sfs home for PostgreSQL, or where
+ * `--identity` says; clients pin its fingerprint. SIGINT and SIGTERM shut it down gracefully.
  */
 import { dirname, join } from "node:path";
 import { SfsError } from "../../errors.ts";
@@ -8,7 +10,11 @@ import { formatFingerprint, generateIdentity, type Identity } from "../../crypto
 import { importIdentity } from "../../crypto/keystore.ts";
 import type { LogFields } from "../../index/server/handlers.ts";
 import { IndexServer } from "../../index/server/server.ts";
-import { IndexStore } from "../../index/server/store.ts";
+import type { IndexStore } from "../../index/server/store.ts";
+import { SqliteStore } from "../../index/server/store_sqlite.ts";
+import { PgStore } from "../../index/server/pg/store.ts";
+import { isPostgresUrl, redactUrl } from "../../index/server/pg/connect.ts";
+import type { RelayLimits } from "../../index/server/relay.ts";
 import { formatHostPort, type HostPort } from "../../net/address.ts";
 import type { Output } from "../output.ts";
 import { writeIdentityFile } from "../settings/identity_file.ts";
@@ -23,8 +29,13 @@ export const DEFAULT_DB_FILE = "index.db";
 export interface ServerOptions {
   home: string;
   listen: HostPort;
-  /** Database path. @default {SFS_HOME/index.db} */
+  /** SQLite database path, or a postgres:// URL. @default {SFS_HOME/index.db} */
   db?: string;
+  /**
+   * The server identity file; servers that share a database and this file present one
+   * fingerprint. @default {server-identity.json next to the SQLite file, or in SFS_HOME}
+   */
+  identity?: string;
   /** Connections served at once. @default 256 */
   maxConnections?: number;
   /** Idle deadline per connection in ms. @default 60000 */
@@ -33,19 +44,24 @@ export interface ServerOptions {
   maxListingsPerUser?: number;
   /** Registrations per client address (IPv6: /64) an hour. @default 10 */
   maxRegistrationsPerAddress?: number;
+  /** Relay limits (docs/PROTOCOL.md §13.6), or false for `--no-relay`. @default {DEFAULT_RELAY_LIMITS} */
+  relay?: Partial<RelayLimits> | false;
   /** Offline listings older than this are deleted. @default 3 days */
   listingTtlMs?: number;
 }
 
 /** Runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
 export async function runServer(options: ServerOptions, out: Output): Promise<void> {
-  const dbPath = options.db ?? join(options.home, DEFAULT_DB_FILE);
-  await Deno.mkdir(dirname(dbPath), { recursive: true, mode: 0o700 });
-  const identity = await loadOrCreateServerIdentity(
-    join(dirname(dbPath), SERVER_IDENTITY_FILE),
-    out,
-  );
-  const store = IndexStore.open(dbPath);
+  const db = options.db ?? join(options.home, DEFAULT_DB_FILE);
+  const postgres = isPostgresUrl(db);
+  const identityPath = options.identity ??
+    join(postgres ? options.home : dirname(db), SERVER_IDENTITY_FILE);
+  await Deno.mkdir(dirname(identityPath), { recursive: true, mode: 0o700 });
+  if (!postgres) await Deno.mkdir(dirname(db), { recursive: true, mode: 0o700 });
+  const identity = await loadOrCreateServerIdentity(identityPath, out);
+  // Never print a password: the URL is shown without it.
+  const shownDb = postgres ? redactUrl(db) : db;
+  const store: IndexStore = postgres ? await PgStore.connect(db) : SqliteStore.open(db);
   const log = (event: string, fields: LogFields) => {
     const time = new Date().toISOString();
     out.event(event, { time, ...fields });
@@ -68,16 +84,17 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       idleTimeoutMs: options.idleTimeoutMs,
       maxListingsPerUser: options.maxListingsPerUser,
       maxRegistrationsPerAddress: options.maxRegistrationsPerAddress,
+      relay: options.relay,
       sessionRetentionMs: options.listingTtlMs,
       log,
     });
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
   const { hostname, port } = server.addr;
   const fingerprint = formatFingerprint(identity.public.fingerprint);
-  out.event("listening", { host: hostname, port, fingerprint, db: dbPath });
+  out.event("listening", { host: hostname, port, fingerprint, db: shownDb });
   out.info(`Index server listening on ${formatHostPort({ host: hostname, port })}`);
   out.info(`Fingerprint: ${fingerprint}`);
   out.note("Clients pin this fingerprint on first contact. Ctrl-C stops the server.");
@@ -115,26 +132,43 @@ export function formatLogValue(value: string | number | boolean): string {
   return `"${out}"`;
 }
 
-/** Loads the server identity, or generates and saves one (unencrypted, mode 0600). */
+/**
+ * Loads the server identity, or generates and saves one (unencrypted, mode 0600). Servers
+ * starting together on one sfs home must end up with one identity: the new file is linked into
+ * place only if none exists (no-clobber), and a server that loses that race loads the winner's.
+ */
 export async function loadOrCreateServerIdentity(path: string, out: Output): Promise<Identity> {
   const text = await readSettingsText(path);
-  if (text !== undefined) {
-    // A server must start unattended, so its key is stored without a passphrase; the file's
-    // mode and the host's security protect it.
-    return await importIdentity(text).catch((err) => {
-      throw new SfsError("BAD_IDENTITY", `Cannot load the server identity "${path}"`, {
-        cause: err,
-        hint: err instanceof SfsError && err.code === "BAD_PASSPHRASE"
-          ? "The server identity must not be encrypted"
-          : undefined,
-      });
-    });
-  }
+  if (text !== undefined) return await importServerIdentity(text, path);
   out.note("Generating the server identity (RSA-3072 OAEP and PSS, Ed25519)…");
   const identity = await generateIdentity();
-  await writeIdentityFile(path, identity);
+  const temp = `${path}.${crypto.randomUUID()}.new`;
+  await writeIdentityFile(temp, identity);
+  try {
+    await Deno.link(temp, path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    const theirs = await readSettingsText(path);
+    if (theirs === undefined) throw err;
+    return await importServerIdentity(theirs, path);
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+  }
   out.note(`Server identity saved to ${path}`);
   return identity;
+}
+
+/** The server identity file's key; a server must start unattended, so it is not encrypted. */
+async function importServerIdentity(text: string, path: string): Promise<Identity> {
+  // The file's mode and the host's security protect the unencrypted key.
+  return await importIdentity(text).catch((err) => {
+    throw new SfsError("BAD_IDENTITY", `Cannot load the server identity "${path}"`, {
+      cause: err,
+      hint: err instanceof SfsError && err.code === "BAD_PASSPHRASE"
+        ? "The server identity must not be encrypted"
+        : undefined,
+    });
+  });
 }
 
 /** Resolves with the name of the first SIGINT or SIGTERM (SIGINT only on Windows). */

@@ -1,7 +1,8 @@
 /**
  * The index client (docs/PROTOCOL.md §12): the secure handshake as initiator, then one request at
  * a time. Requests from different callers (a heartbeat timer and an unshare, say) are queued, so
- * replies never get mixed up. Listings come back as the server sent them; verify them with
+ * replies never get mixed up. A sharing client may also listen for the server's pushes
+ * (RELAY_DIAL, §13.4): it then reads all the time and tells pushes from replies by type. Listings come back as the server sent them; verify them with
  * `verifyListing` before trusting a byte.
  */
 import { codeInfo, SfsError } from "../../errors.ts";
@@ -11,7 +12,7 @@ import { type Channel } from "../../wire/channel.ts";
 import { initiate } from "../../wire/handshake.ts";
 import type { Transport } from "../../wire/frame.ts";
 import { type Message, MessageType } from "../../wire/messages.ts";
-import { isFileIdQuery, type WireListing } from "../../wire/index_messages.ts";
+import { isFileIdQuery, type RelayDial, type WireListing } from "../../wire/index_messages.ts";
 import type { FileAnnouncement, SignedAnnouncement } from "../protocol/announcement.ts";
 import { signProof } from "../protocol/proof.ts";
 import { DEFAULT_PAGE_SIZE } from "../protocol/limits.ts";
@@ -41,6 +42,9 @@ export class IndexClient {
   readonly #identity: Identity;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** While listening for pushes: the request waiting for its reply (one at a time). */
+  #waiting: ((reply: Promise<Message>) => void) | undefined;
+  #listening = false;
 
   private constructor(channel: Channel, identity: Identity) {
     this.#channel = channel;
@@ -58,6 +62,7 @@ export class IndexClient {
       const channel = await initiate(transport, identity, {
         verifyResponder: options.verifyServer,
         idleTimeoutMs: options.idleTimeoutMs,
+        peerName: "index server",
       });
       return new IndexClient(channel, identity);
     } catch (err) {
@@ -147,6 +152,86 @@ export class IndexClient {
     await this.#request({ type: MessageType.UNSHARE, fileId }, MessageType.OK);
   }
 
+  /**
+   * Registers the relay token of a file this connection announced (§13.2); receivers holding it
+   * may then be relayed to this connection's owner.
+   */
+  async registerRelayToken(fileId: Bytes, token: Bytes): Promise<void> {
+    await this.#request({ type: MessageType.RELAY_TOKEN, fileId, token }, MessageType.OK);
+  }
+
+  /**
+   * Asks to be relayed to whoever shares `fileId` (§13.3); resolves once paired. From then on the
+   * transport is a byte pipe to that sender: close this client only through a transport that
+   * leaves the connection open (net/lent.ts).
+   */
+  async relay(fileId: Bytes, token?: Bytes): Promise<void> {
+    await this.#request(
+      { type: MessageType.RELAY, fileId, token: token ?? new Uint8Array() },
+      MessageType.OK,
+    );
+  }
+
+  /**
+   * Reads the connection all the time from now on (§13.4): each RELAY_DIAL push goes to
+   * `onPush` as it arrives; any other record answers the request waiting for it. Call it before
+   * registering a relay token, after which pushes may come at any time.
+   */
+  listenForPushes(onPush: (push: RelayDial) => void): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    this.#readPushes(onPush).catch(() => {});
+  }
+
+  async #readPushes(onPush: (push: RelayDial) => void): Promise<void> {
+    while (!this.#closed) {
+      const next = this.#channel.receive();
+      let message: Message;
+      try {
+        message = await next;
+      } catch (err) {
+        // An ERROR answers the waiting request; a broken connection fails it, and ends here.
+        const answered = this.#deliver(next);
+        if (!answered || !(err instanceof SfsError) || codeInfo(err.code).fatalToConnection) {
+          this.close();
+          return;
+        }
+        continue;
+      }
+      if (message.type === MessageType.RELAY_DIAL) {
+        onPush(message);
+      } else if (!this.#deliver(next)) {
+        // A reply nobody asked for: the server broke the protocol.
+        this.close();
+        return;
+      }
+    }
+  }
+
+  /** Hands a reply to the waiting request; false when none waits. */
+  #deliver(reply: Promise<Message>): boolean {
+    const waiting = this.#waiting;
+    if (waiting === undefined) return false;
+    this.#waiting = undefined;
+    waiting(reply);
+    return true;
+  }
+
+  /** Claims the next reply the push reader sees; `cancel` gives the claim up. */
+  #claimReply(): { reply: Promise<Message>; cancel: () => void } {
+    let claim: ((reply: Promise<Message>) => void) | undefined;
+    const reply = new Promise<Promise<Message>>((resolve) => {
+      claim = resolve;
+      this.#waiting = resolve;
+    }).then((r) => r);
+    return {
+      reply,
+      cancel: () => {
+        if (this.#waiting === claim) this.#waiting = undefined;
+      },
+    };
+  }
+
   /** Full-text search over names and keywords. */
   async search(query: string, page: PageRequest = {}): Promise<WireListing[]> {
     const reply = await this.#request({
@@ -179,6 +264,11 @@ export class IndexClient {
   close(): void {
     this.#closed = true;
     this.#channel.close();
+    if (this.#waiting !== undefined) {
+      this.#deliver(
+        Promise.reject(new SfsError("CONNECTION_CLOSED", "The index connection is closed")),
+      );
+    }
   }
 
   #proof(username: string, policy: "both" | "ed25519") {
@@ -195,8 +285,24 @@ export class IndexClient {
         throw new SfsError("CONNECTION_CLOSED", "The index connection is closed");
       }
       try {
-        await this.#channel.send(message);
-        return await this.#channel.expect(replyType);
+        // With the push reader on, the reply is claimed before sending (it may come at once);
+        // a send that fails gives the claim up, so no later reply goes astray.
+        const claimed = this.#listening ? this.#claimReply() : undefined;
+        claimed?.reply.catch(() => {});
+        try {
+          await this.#channel.send(message);
+        } catch (err) {
+          claimed?.cancel();
+          throw err;
+        }
+        const received = await (claimed?.reply ?? this.#channel.receive());
+        if (received.type !== replyType) {
+          throw new SfsError(
+            "UNEXPECTED_MESSAGE",
+            `Expected message ${replyType}, got ${received.type}`,
+          );
+        }
+        return received as Extract<Message, { type: T }>;
       } catch (err) {
         // An ERROR reply is the server refusing this request; anything else breaks the channel
         // (a reply could be left in flight), so the connection is done.

@@ -8,21 +8,59 @@
  * server refuses the old announcement with WITHDRAWN, whether it comes again after a reconnect or
  * is found out through a heartbeat answered WITHDRAWN (the session then re-announces to learn
  * which). The session drops each such file and reports it, so the caller stops serving it.
+ *
+ * With relaying on (docs/PROTOCOL.md §13), the session registers a random relay token for each
+ * file after announcing it (the ticket carries it), reads its connection all the time for the
+ * server's RELAY_DIAL pushes, and answers each by opening a leg to the relay and handing that
+ * connection to the caller, who serves it like a receiver that dialled in.
  */
-import { codeInfo, SfsError } from "../../errors.ts";
-import type { Bytes } from "../../crypto/bytes.ts";
-import type { SignedAnnouncement } from "../protocol/announcement.ts";
+import { codeInfo, isSfsError, SfsError } from "../../errors.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
+import { closeQuietly } from "../../closable.ts";
+import { FrameKind, FrameWriter } from "../../wire/frame.ts";
+import { withType } from "../../wire/channel.ts";
+import { encodeMessage, MessageType } from "../../wire/messages.ts";
+import { RELAY_TOKEN_BYTES, type RelayDial } from "../../wire/index_messages.ts";
+import { decodeAnnouncement, type SignedAnnouncement } from "../protocol/announcement.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
 import type { IndexClient } from "./client.ts";
 
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
 
-/** The part of {@link IndexClient} a session uses. */
-export type ShareClient = Pick<
-  IndexClient,
-  "announce" | "heartbeat" | "unshare" | "close" | "closed"
->;
+/** The part of {@link IndexClient} a session uses; the relay part only when relaying. */
+export type ShareClient =
+  & Pick<IndexClient, "announce" | "heartbeat" | "unshare" | "close" | "closed">
+  & Partial<Pick<IndexClient, "registerRelayToken" | "listenForPushes">>;
+
+/** What the session tells about a relayed connection. */
+export interface RelayedConnectionInfo {
+  /** The file the receiver asked the relay for (it still asks for it in its GET). */
+  readonly fileId: Bytes;
+  /**
+   * The receiver's index username as the server says (its session was authenticated); absent
+   * for a receiver without an account. The server's word: the handshake still checks keys.
+   */
+  readonly username?: string;
+}
+
+/** Relaying (§13): how to reach the relay and who serves what comes through it. */
+export interface ShareRelayOptions {
+  /** Opens a new TCP connection to the index server, which relays on its own port. */
+  dial: () => Promise<Deno.Conn>;
+  /**
+   * Serves one relayed connection like one accepted from a receiver: the next bytes on it are
+   * the receiver's HELLO. The callee owns (and closes) the connection.
+   */
+  onRelayedConnection: (conn: Deno.Conn, info: RelayedConnectionInfo) => void;
+  /** Told when a leg could not be opened (the receiver then gets CONNECTION_FAILED). */
+  onRelayError?: (error: SfsError) => void;
+  /**
+   * Relay tokens by file id (32 hex digits); files without one get a random token.
+   * @default {} (all random)
+   */
+  tokens?: ReadonlyMap<string, Bytes>;
+}
 
 /** Options of {@link ShareSession.start}. */
 export interface ShareSessionOptions {
@@ -38,6 +76,8 @@ export interface ShareSessionOptions {
   onStatus?: (status: "offline" | "online" | "stopped", error?: SfsError) => void;
   /** Told of each file the owner unshared while it was shared; it is no longer announced. */
   onWithdrawn?: (signed: SignedAnnouncement) => void;
+  /** Lets receivers reach this session's files through the index server's relay. */
+  relay?: ShareRelayOptions;
 }
 
 /** A live announcement of some files, kept online until closed. */
@@ -45,17 +85,29 @@ export class ShareSession {
   readonly #options: ShareSessionOptions;
   /** What is still announced: the files, less those found withdrawn. */
   #announcements: SignedAnnouncement[];
+  /** Relay token of each shared file, by file id (hex); empty without relaying. */
+  readonly #relayTokens = new Map<string, Bytes>();
+  /** File id of each announcement, when relaying. */
+  readonly #fileIds = new Map<SignedAnnouncement, Bytes>();
   #client: ShareClient | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #backoff: number;
 
-  private constructor(options: ShareSessionOptions, client: ShareClient | undefined) {
+  private constructor(options: ShareSessionOptions) {
     this.#options = options;
     this.#announcements = [...options.announcements];
-    this.#client = client;
     this.#backoff = options.reconnectMs ?? RECONNECT_MIN_MS;
-    this.#schedule(client ? options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS : this.#nextBackoff());
+    if (options.relay !== undefined) {
+      for (const signed of options.announcements) {
+        const fileId = decodeAnnouncement(signed.bytes).fileId;
+        const id = toHex(fileId);
+        this.#fileIds.set(signed, fileId);
+        const token = options.relay.tokens?.get(id) ??
+          crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
+        this.#relayTokens.set(id, token);
+      }
+    }
   }
 
   /**
@@ -63,19 +115,40 @@ export class ShareSession {
    * after a lost connection, and reports "online" once the files are announced.
    */
   static startOffline(options: ShareSessionOptions): ShareSession {
-    return new ShareSession(options, undefined);
+    const session = new ShareSession(options);
+    session.#schedule(session.#nextBackoff());
+    return session;
   }
 
   /** Connects and announces everything; errors of this first attempt are thrown. */
   static async start(options: ShareSessionOptions): Promise<ShareSession> {
-    const client = await options.connect();
+    const session = new ShareSession(options);
+    let client = await options.connect();
     try {
-      for (const signed of options.announcements) await client.announce(signed);
+      await session.#announceAll(client, { dropWithdrawn: false });
     } catch (err) {
       client.close();
-      throw err;
+      if (!session.#relayRefused(err)) throw err;
+      // A server older than the relay closed the connection at RELAY_TOKEN: share without it.
+      client = await options.connect();
+      try {
+        await session.#announceAll(client, { dropWithdrawn: false });
+      } catch (err) {
+        client.close();
+        throw err;
+      }
     }
-    return new ShareSession(options, client);
+    session.#client = client;
+    session.#schedule(options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
+    return session;
+  }
+
+  /**
+   * The relay token registered for a shared file (for its ticket, §13.2); undefined without
+   * relaying or for a file this session does not share.
+   */
+  relayTokenFor(fileId: Bytes): Bytes | undefined {
+    return this.#relayTokens.get(toHex(fileId));
   }
 
   /** Withdraws the given files (best effort: the caller is usually about to exit). */
@@ -105,7 +178,7 @@ export class ShareSession {
         this.#client = undefined;
         const client = await this.#options.connect();
         if (this.#closed) return client.close();
-        await this.#announceAll(client);
+        await this.#announceAll(client, { dropWithdrawn: true });
         this.#client = client;
         this.#backoff = this.#options.reconnectMs ?? RECONNECT_MIN_MS;
         this.#options.onStatus?.("online");
@@ -113,7 +186,7 @@ export class ShareSession {
         await this.#client.heartbeat().catch(async (err) => {
           // Some file was unshared meanwhile: announcing again tells which.
           if (!(err instanceof SfsError && err.code === "WITHDRAWN")) throw err;
-          await this.#announceAll(this.#client!);
+          await this.#announceAll(this.#client!, { dropWithdrawn: true });
         });
       }
       this.#schedule(heartbeatMs);
@@ -123,6 +196,8 @@ export class ShareSession {
       const wasOnline = this.#client !== undefined;
       this.#client?.close();
       this.#client = undefined;
+      // The server no longer relays (an older one took its place): go on without.
+      if (this.#relayRefused(e)) return this.#schedule(0);
       // Reconnecting is pointless until someone changes something.
       if (codeInfo(e.code).permanent) {
         this.#closed = true;
@@ -134,17 +209,81 @@ export class ShareSession {
     }
   }
 
-  /** Announces what is still shared; drops and reports each file refused as WITHDRAWN. */
-  async #announceAll(client: ShareClient): Promise<void> {
+  /**
+   * Announces what is still shared, registering each file's relay token when relaying; with
+   * `dropWithdrawn`, drops and reports each file refused as WITHDRAWN (else throws it).
+   */
+  async #announceAll(client: ShareClient, options: { dropWithdrawn: boolean }): Promise<void> {
+    const relaying = this.#relayTokens.size > 0;
+    if (relaying) {
+      if (client.listenForPushes === undefined || client.registerRelayToken === undefined) {
+        throw new SfsError("INTERNAL", "This index client cannot relay");
+      }
+      // Before the first token is registered: from then on a push may come at any time (§13.4).
+      client.listenForPushes((push) => this.#dialRelay(push));
+    }
     for (const signed of [...this.#announcements]) {
       try {
         await client.announce(signed);
+        const fileId = this.#fileIds.get(signed);
+        if (relaying && fileId !== undefined) {
+          await client.registerRelayToken!(fileId, this.#relayTokens.get(toHex(fileId))!);
+        }
       } catch (err) {
-        if (!(err instanceof SfsError && err.code === "WITHDRAWN")) throw err;
+        if (!options.dropWithdrawn || !(err instanceof SfsError && err.code === "WITHDRAWN")) {
+          throw err;
+        }
         this.#announcements = this.#announcements.filter((a) => a !== signed);
         this.#options.onWithdrawn?.(signed);
       }
     }
+  }
+
+  /**
+   * True (and relaying is off from now on) when `err` is a server's refusal of RELAY_TOKEN as a
+   * request it does not know: a server older than the relay. Its tickets then carry no token.
+   */
+  #relayRefused(err: unknown): boolean {
+    if (this.#relayTokens.size === 0 || !isSfsError(err, "UNEXPECTED_MESSAGE")) return false;
+    this.#relayTokens.clear();
+    this.#options.relay?.onRelayError?.(
+      new SfsError("RELAY_OFF", "The index server does not relay", { cause: err }),
+    );
+    return true;
+  }
+
+  /**
+   * Answers RELAY_DIAL (§13.5): opens a leg to the relay, sends RELAY_JOIN with the pairing token
+   * and hands the connection over to be served. A push for a file no longer shared is ignored.
+   */
+  async #dialRelay(push: RelayDial): Promise<void> {
+    const relay = this.#options.relay;
+    const id = toHex(push.fileId);
+    const shared = this.#announcements.some((a) =>
+      toHex(this.#fileIds.get(a) ?? new Uint8Array()) === id
+    );
+    if (relay === undefined || this.#relayTokens.size === 0 || this.#closed || !shared) return;
+    let conn: Deno.Conn | undefined;
+    try {
+      conn = await relay.dial();
+      const join = { type: MessageType.RELAY_JOIN, pairingToken: push.pairingToken } as const;
+      await new FrameWriter(conn).write(
+        FrameKind.PLAIN,
+        withType(MessageType.RELAY_JOIN, encodeMessage(join)),
+      );
+    } catch (err) {
+      if (conn !== undefined) closeQuietly(conn);
+      relay.onRelayError?.(
+        err instanceof SfsError
+          ? err
+          : new SfsError("CONNECTION_FAILED", "Cannot reach the relay", { cause: err }),
+      );
+      return;
+    }
+    relay.onRelayedConnection(conn, {
+      fileId: push.fileId,
+      username: push.receiver === "" ? undefined : push.receiver,
+    });
   }
 
   #nextBackoff(): number {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { SfsError } from "../../errors.ts";
-import type { SignedAnnouncement } from "../protocol/announcement.ts";
+import { signAnnouncement, type SignedAnnouncement } from "../protocol/announcement.ts";
+import { fileIdOf } from "../../crypto/file_id.ts";
+import { testIdentity } from "../../../tests/identities.ts";
 import { type ShareClient, ShareSession } from "./sharing.ts";
 
 const SIGNED: SignedAnnouncement[] = [
@@ -157,6 +159,59 @@ Deno.test("ShareSession drops a file refused as WITHDRAWN after a reconnect or a
         assert.equal(clients.length, 2);
       },
     );
+  } finally {
+    session.close();
+  }
+});
+
+Deno.test("ShareSession shares without relaying on a server that refuses RELAY_TOKEN", async () => {
+  const identity = await testIdentity("alice");
+  const sha256 = crypto.getRandomValues(new Uint8Array(32));
+  const fileId = await fileIdOf(identity.public.fingerprint, sha256, "a.txt");
+  const signed = await signAnnouncement(identity, {
+    fileId,
+    owner: "alice",
+    ownerFingerprint: identity.public.fingerprint,
+    name: "a.txt",
+    size: 1,
+    sha256,
+    keywords: [],
+    recipients: [],
+    address: "127.0.0.1:9",
+    createdAt: Date.now(),
+  });
+  const registered: number[] = [];
+  const relayErrors: string[] = [];
+  /** A server older than the relay: RELAY_TOKEN is a request it does not know. */
+  class OldServerClient extends FakeClient {
+    listenForPushes(): void {}
+    registerRelayToken(): Promise<void> {
+      registered.push(this.announced.length);
+      this.closed = true;
+      return Promise.reject(new SfsError("UNEXPECTED_MESSAGE", "unknown request"));
+    }
+  }
+  const clients: OldServerClient[] = [];
+  const session = await ShareSession.start({
+    connect: () => {
+      const client = new OldServerClient();
+      clients.push(client);
+      return Promise.resolve(client);
+    },
+    announcements: [signed],
+    heartbeatMs: 10_000,
+    relay: {
+      dial: () => Promise.reject(new Error("never dialled")),
+      onRelayedConnection: () => {},
+      onRelayError: (err) => relayErrors.push(err.code),
+    },
+  });
+  try {
+    assert.deepEqual(registered, [1], "one attempt to register");
+    assert.equal(clients.length, 2, "announced again on a new connection");
+    assert.equal(clients[1].announced.length, 1);
+    assert.equal(session.relayTokenFor(fileId), undefined, "its tickets carry no token");
+    assert.deepEqual(relayErrors, ["RELAY_OFF"]);
   } finally {
     session.close();
   }

@@ -8,14 +8,19 @@ class FakeStore implements AnnouncementWriter {
   readonly transactions: string[][] = [];
   readonly refused = new Set<string>();
 
-  announce(a: Announcement): void {
-    this.announceMany([a]);
+  announce(a: Announcement): Promise<void> {
+    return this.announceMany([a]);
   }
 
-  announceMany(rows: readonly Announcement[]): void {
+  announceMany(rows: readonly Announcement[]): Promise<void> {
     const bad = rows.find((a) => this.refused.has(a.id));
-    if (bad) throw new SfsError("EXISTS", `File id ${bad.id} is announced by another user`);
+    if (bad) {
+      return Promise.reject(
+        new SfsError("EXISTS", `File id ${bad.id} is announced by another user`),
+      );
+    }
     this.transactions.push(rows.map((a) => a.id));
+    return Promise.resolve();
   }
 }
 

@@ -5,8 +5,8 @@
  * function over a shared {@link HandlerContext}, in one file per concern (handlers_*.ts); a new
  * request is a new function there and one line in {@link IndexHandlers.handle}.
  *
- * Store calls are synchronous and short; the slow parts (scrypt, signature checks) are awaited,
- * so one connection's work never holds up the others for long.
+ * Store calls, scrypt and signature checks are awaited, so one connection's work never holds up
+ * the others for long.
  */
 import { SfsError } from "../../errors.ts";
 import { type Message, MessageType } from "../../wire/messages.ts";
@@ -16,6 +16,8 @@ import type { IndexStore } from "./store.ts";
 import { Throttle } from "./throttle.ts";
 import type { ConnectionState, HandlerContext, LogFields } from "./handlers_context.ts";
 import { auth, login, register, userKeys } from "./handlers_accounts.ts";
+import { relay, relayToken } from "./handlers_relay.ts";
+import { RelayBroker } from "./relay.ts";
 import { announce, heartbeat, list, resolve, search, unshare } from "./handlers_listings.ts";
 
 export type { ConnectionState, LogFields } from "./handlers_context.ts";
@@ -44,6 +46,8 @@ export interface HandlerOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Receives log entries (`register`, `login_failed`, `announce`, …). */
   log?: (event: string, fields: LogFields) => void;
+  /** The relay's state (§13). @default {a relay with default limits} */
+  relayBroker?: RelayBroker;
 }
 
 /** The index's request handlers over one store. */
@@ -67,6 +71,7 @@ export class IndexHandlers {
       }),
       maxListings: options.maxListingsPerUser ?? DEFAULT_MAX_LISTINGS_PER_USER,
       log: options.log ?? (() => {}),
+      relay: options.relayBroker ?? new RelayBroker({ log: options.log }),
       commits: new GroupCommit(store),
       // Made once, on first use: a hash of a random password with the current cost.
       dummyHash: () => dummy ??= hashPassword(crypto.randomUUID(), hashOptions),
@@ -87,28 +92,32 @@ export class IndexHandlers {
       case MessageType.AUTH:
         return await auth(ctx, state, request);
       case MessageType.USER_KEYS:
-        return userKeys(ctx, request);
+        return await userKeys(ctx, request);
       case MessageType.ANNOUNCE:
         return await announce(ctx, state, request);
       case MessageType.HEARTBEAT:
-        return heartbeat(ctx, state);
+        return await heartbeat(ctx, state);
       case MessageType.UNSHARE:
-        return unshare(ctx, state, request);
+        return await unshare(ctx, state, request);
       case MessageType.SEARCH:
-        return search(ctx, state, request);
+        return await search(ctx, state, request);
       case MessageType.LIST:
-        return list(ctx, state, request);
+        return await list(ctx, state, request);
       case MessageType.RESOLVE:
-        return resolve(ctx, state, request);
+        return await resolve(ctx, state, request);
+      case MessageType.RELAY:
+        return await relay(ctx, state, request);
+      case MessageType.RELAY_TOKEN:
+        return await relayToken(ctx, state, request);
       default:
         throw new SfsError("UNEXPECTED_MESSAGE", `Message ${request.type} is not a request`);
     }
   }
 
   /** Marks the connection's sharing session offline; its files stay listed as offline. */
-  closed(state: ConnectionState): void {
+  async closed(state: ConnectionState): Promise<void> {
     if (state.sessionId === undefined) return;
-    this.#ctx.store.setOffline(state.sessionId);
+    await this.#ctx.store.setOffline(state.sessionId);
     this.#ctx.log("offline", { session: state.sessionId });
   }
 }

@@ -44,7 +44,7 @@ export async function register(
   await verifyProof(state.peer, state.transcriptHash, request.username, request.proof, "both");
   await throttled(ctx, state, key, () => ctx.throttle.registration(state.host));
   const passwordHash = await hashPassword(request.password, ctx.hashOptions);
-  const userId = ctx.store.createUser({
+  const userId = await ctx.store.createUser({
     username: request.username,
     passwordHash,
     identity: state.peer.encoded,
@@ -69,36 +69,39 @@ export async function login(
   const key = validateUsername(request.username);
   await verifyProof(state.peer, state.transcriptHash, request.username, request.proof, "both");
   await throttled(ctx, state, key, () => ctx.throttle.beforeLogin(key, state.host));
-  const user = ctx.store.getUser(key);
+  const user = await ctx.store.getUser(key);
   // Unknown users cost one hash too, against a dummy, so timing does not reveal who exists.
   const ok = await verifyPassword(request.password, user?.passwordHash ?? await ctx.dummyHash());
   if (user === undefined || !ok) {
-    ctx.throttle.loginFailed(key, state.host);
+    await ctx.throttle.loginFailed(key, state.host);
     ctx.log("login_failed", { user: key, address: state.address });
     throw new SfsError("AUTH_FAILED", LOGIN_FAILED);
   }
-  ctx.throttle.loginSucceeded(key, state.host);
+  await ctx.throttle.loginSucceeded(key, state.host);
   if (needsRehash(user.passwordHash, ctx.hashOptions)) {
-    ctx.store.updatePasswordHash(user.id, await hashPassword(request.password, ctx.hashOptions));
+    await ctx.store.updatePasswordHash(
+      user.id,
+      await hashPassword(request.password, ctx.hashOptions),
+    );
   }
   const fingerprint = formatFingerprint(state.peer.fingerprint);
   const rotated = request.rotateKeys && user.fingerprint !== fingerprint;
-  if (rotated) rotateKeys(ctx, state, user, fingerprint);
+  if (rotated) await rotateKeys(ctx, state, user, fingerprint);
   if (rotated || user.fingerprint === fingerprint) state.userId = user.id;
   ctx.log("login", { user: user.username, address: state.address, rotated });
   return { type: MessageType.OK };
 }
 
 /** Registers the channel's identity as the user's new keys, withdrawing what the old ones signed. */
-function rotateKeys(
+async function rotateKeys(
   ctx: HandlerContext,
   state: ConnectionState,
   user: User,
   fingerprint: string,
-): void {
-  ctx.store.updateUserKeys(user.id, state.peer.encoded, fingerprint);
+): Promise<void> {
+  await ctx.store.updateUserKeys(user.id, state.peer.encoded, fingerprint);
   // Announcements signed by the old keys could no longer be verified by anyone.
-  const withdrawn = ctx.store.unshareAll(user.id);
+  const withdrawn = await ctx.store.unshareAll(user.id);
   ctx.log("rotate_keys", { user: user.username, fingerprint, withdrawn });
 }
 
@@ -119,7 +122,7 @@ export async function auth(
     ctx.log("auth_failed", { user: key, address: state.address });
     throw new SfsError("AUTH_FAILED", AUTH_FAILED_TEXT);
   };
-  const user = ctx.store.getUser(key);
+  const user = await ctx.store.getUser(key);
   if (user === undefined || user.fingerprint !== formatFingerprint(state.peer.fingerprint)) {
     return fail();
   }
@@ -135,10 +138,13 @@ export async function auth(
 }
 
 /** USER_KEYS: the registered identities of the named users; unknown names are left out. */
-export function userKeys(ctx: HandlerContext, request: UserKeys): UserKeysReply {
+export async function userKeys(
+  ctx: HandlerContext,
+  request: UserKeys,
+): Promise<UserKeysReply> {
   const users = [];
   for (const name of request.usernames) {
-    const user = ctx.store.getUser(name);
+    const user = await ctx.store.getUser(name);
     if (user !== undefined) {
       users.push({ username: user.username, identity: new Uint8Array(user.identity) });
     }

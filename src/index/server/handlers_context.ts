@@ -11,6 +11,7 @@ import type { GroupCommit } from "./group_commit.ts";
 import type { PasswordHashOptions } from "./password.ts";
 import type { IndexStore, User } from "./store.ts";
 import type { Throttle } from "./throttle.ts";
+import type { RelayBroker } from "./relay.ts";
 
 /** A server log entry; printed by the CLI, never by the handlers. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
@@ -30,6 +31,8 @@ export interface HandlerContext {
   readonly commits: GroupCommit;
   /** A hash of a random password with the current cost, made once, for unknown users. */
   readonly dummyHash: () => Promise<string>;
+  /** The relay's tokens, pairings and limits (§13). */
+  readonly relay: RelayBroker;
 }
 
 /** What the server knows about one connection. */
@@ -57,8 +60,8 @@ export interface ConnectionState {
 }
 
 /** The authenticated user, re-read so a key change made meanwhile takes effect at once. */
-export function requireUser(ctx: HandlerContext, state: ConnectionState): User {
-  const user = state.userId === undefined ? undefined : ctx.store.getUserById(state.userId);
+export async function requireUser(ctx: HandlerContext, state: ConnectionState): Promise<User> {
+  const user = state.userId === undefined ? undefined : await ctx.store.getUserById(state.userId);
   if (user === undefined || user.fingerprint !== formatFingerprint(state.peer.fingerprint)) {
     throw new SfsError("AUTH_FAILED", "Authenticate first (AUTH, LOGIN or REGISTER)");
   }

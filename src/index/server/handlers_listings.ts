@@ -34,7 +34,7 @@ export async function announce(
   state: ConnectionState,
   request: Announce,
 ): Promise<Message> {
-  const user = requireUser(ctx, state);
+  const user = await requireUser(ctx, state);
   // The channel's peer is the registered identity (checked by requireUser), so its keys are
   // the ones the announcement must verify against.
   const a = await verifyAnnouncement(request.announcement, request.signatures, state.peer);
@@ -46,7 +46,7 @@ export async function announce(
   }
   if (state.sessionId === undefined) {
     const sessionId = crypto.randomUUID();
-    ctx.store.setOnline(user.id, sessionId, state.address);
+    await ctx.store.setOnline(user.id, sessionId, state.address);
     state.sessionId = sessionId;
   }
   const id = toHex(a.fileId);
@@ -78,18 +78,22 @@ export async function announce(
 }
 
 /** HEARTBEAT: keeps the sharing session online and reports files withdrawn meanwhile. */
-export function heartbeat(ctx: HandlerContext, state: ConnectionState): Message {
-  const user = requireUser(ctx, state);
-  if (state.sessionId !== undefined) ctx.store.heartbeat(state.sessionId);
-  reportWithdrawals(ctx, state, user);
+export async function heartbeat(ctx: HandlerContext, state: ConnectionState): Promise<Message> {
+  const user = await requireUser(ctx, state);
+  if (state.sessionId !== undefined) await ctx.store.heartbeat(state.sessionId);
+  await reportWithdrawals(ctx, state, user);
   return { type: MessageType.OK };
 }
 
 /** UNSHARE: withdraws one of the user's files. */
-export function unshare(ctx: HandlerContext, state: ConnectionState, request: Unshare): Message {
-  const user = requireUser(ctx, state);
+export async function unshare(
+  ctx: HandlerContext,
+  state: ConnectionState,
+  request: Unshare,
+): Promise<Message> {
+  const user = await requireUser(ctx, state);
   const id = toHex(request.fileId);
-  if (!ctx.store.unshare(user.id, id)) {
+  if (!await ctx.store.unshare(user.id, id)) {
     throw new SfsError("NOT_FOUND", `You share no file with id ${id}`);
   }
   ctx.log("unshare", { user: user.username, id });
@@ -101,13 +105,17 @@ export function unshare(ctx: HandlerContext, state: ConnectionState, request: Un
  * unshared meanwhile (by `sfs unshare` elsewhere): the reply is ERROR WITHDRAWN, and the
  * client re-announces to learn which (each withdrawn one is refused with WITHDRAWN).
  */
-function reportWithdrawals(ctx: HandlerContext, state: ConnectionState, user: User): void {
+async function reportWithdrawals(
+  ctx: HandlerContext,
+  state: ConnectionState,
+  user: User,
+): Promise<void> {
   const announced = state.announced;
   if (announced === undefined || state.withdrawalsCheckedAt === undefined) return;
   const since = state.withdrawalsCheckedAt;
   state.withdrawalsCheckedAt = ctx.now();
   let withdrawn = 0;
-  for (const w of ctx.store.withdrawalsSince(user.id, since)) {
+  for (const w of await ctx.store.withdrawalsSince(user.id, since)) {
     const createdAt = announced.get(w.id);
     if (createdAt !== undefined && createdAt <= w.createdAt) {
       announced.delete(w.id);
@@ -122,10 +130,14 @@ function reportWithdrawals(ctx: HandlerContext, state: ConnectionState, user: Us
 }
 
 /** SEARCH: listings matching a query, as far as the connection's user may see them. */
-export function search(ctx: HandlerContext, state: ConnectionState, request: Search): Listings {
+export async function search(
+  ctx: HandlerContext,
+  state: ConnectionState,
+  request: Search,
+): Promise<Listings> {
   return listings(
     ctx,
-    ctx.store.search(request.query, {
+    await ctx.store.search(request.query, {
       viewer: state.userId,
       limit: request.limit,
       offset: request.offset,
@@ -134,10 +146,14 @@ export function search(ctx: HandlerContext, state: ConnectionState, request: Sea
 }
 
 /** LIST: all listings the connection's user may see, or only the user's own. */
-export function list(ctx: HandlerContext, state: ConnectionState, request: List): Listings {
+export async function list(
+  ctx: HandlerContext,
+  state: ConnectionState,
+  request: List,
+): Promise<Listings> {
   return listings(
     ctx,
-    ctx.store.list({
+    await ctx.store.list({
       viewer: state.userId,
       mine: request.mine,
       limit: request.limit,
@@ -147,15 +163,19 @@ export function list(ctx: HandlerContext, state: ConnectionState, request: List)
 }
 
 /** RESOLVE: the listing a file id names, or the listings of files with exactly that name. */
-export function resolve(ctx: HandlerContext, state: ConnectionState, request: Resolve): Listings {
+export async function resolve(
+  ctx: HandlerContext,
+  state: ConnectionState,
+  request: Resolve,
+): Promise<Listings> {
   const query = request.query.trim();
   if (isFileIdQuery(query)) {
     // An id names one file or none: no fallback to names, where anyone can pick one that
     // spells the id of a file hidden from this user or withdrawn.
-    const found = ctx.store.get(query.toLowerCase(), state.userId);
+    const found = await ctx.store.get(query.toLowerCase(), state.userId);
     return listings(ctx, found === undefined ? [] : [found]);
   }
-  return listings(ctx, ctx.store.findByName(query, state.userId));
+  return listings(ctx, await ctx.store.findByName(query, state.userId));
 }
 
 /** A LISTINGS reply of at most MAX_LISTINGS rows, leaving out rows it could not encode. */

@@ -13,7 +13,7 @@ import {
 } from "../protocol/announcement.ts";
 import { type ConnectionState, type HandlerOptions, IndexHandlers } from "./handlers.ts";
 import { signProof } from "../protocol/proof.ts";
-import { IndexStore } from "./store.ts";
+import { SqliteStore } from "./store_sqlite.ts";
 
 const PASSWORD = "correct horse battery";
 // The cheapest scrypt the hasher accepts: these tests are about rules, not hashing cost.
@@ -26,7 +26,7 @@ function code(expected: ErrorCode): (err: unknown) => boolean {
 /** A store in a temp dir, handlers on a manual clock, and helpers to act as a connection. */
 class Fixture implements AsyncDisposable {
   ms = Date.UTC(2025, 0, 1);
-  readonly store: IndexStore;
+  readonly store: SqliteStore;
   readonly handlers: IndexHandlers;
   readonly log: [string, Record<string, unknown>][] = [];
   /** The login delays the handlers asked for, in order (nothing really waits). */
@@ -36,7 +36,7 @@ class Fixture implements AsyncDisposable {
   private constructor(dir: string, options: HandlerOptions) {
     this.#dir = dir;
     const now = () => this.ms;
-    this.store = IndexStore.open(`${dir}/index.db`, { now });
+    this.store = SqliteStore.open(`${dir}/index.db`, { now });
     this.handlers = new IndexHandlers(this.store, {
       now,
       passwordHash: FAST_HASH,
@@ -143,7 +143,7 @@ class Fixture implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose]() {
-    this.store.close();
+    await this.store.close();
     await Deno.remove(this.#dir, { recursive: true });
   }
 }
@@ -153,7 +153,7 @@ Deno.test("REGISTER creates an account and authenticates the connection", async 
   const alice = await testIdentity("alice");
   const state = await f.register(alice, "Alice");
   // Authenticated as the new account, stored under its canonical name with these keys.
-  const account = f.store.getUser("alice");
+  const account = await f.store.getUser("alice");
   assert.ok(account !== undefined);
   assert.equal(state.userId, account.id);
   assert.equal(account.fingerprint, formatFingerprint(alice.public.fingerprint));
@@ -209,7 +209,7 @@ Deno.test("REGISTER refuses taken names, bad names, short passwords and wrong pr
       code("BAD_SIGNATURE"),
     );
   });
-  assert.equal(f.store.getUser("bob"), undefined);
+  assert.equal(await f.store.getUser("bob"), undefined);
 });
 
 Deno.test("LOGIN answers unknown user and wrong password alike", async () => {
@@ -222,7 +222,7 @@ Deno.test("LOGIN answers unknown user and wrong password alike", async () => {
   assert.ok(isSfsError(unknown, "AUTH_FAILED"));
   assert.equal(wrong.message, unknown.message);
   const state = await f.login(alice, "ALICE", PASSWORD);
-  assert.equal(state.userId, f.store.getUser("alice")!.id);
+  assert.equal(state.userId, (await f.store.getUser("alice"))!.id);
 });
 
 Deno.test("LOGIN throttles guesses per user and address, and only delays the others", async (t) => {
@@ -309,7 +309,7 @@ Deno.test("LOGIN --rotate-keys replaces the keys and withdraws old announcements
 
   const rotated = await f.login(alice2, "alice", PASSWORD, { rotateKeys: true });
   // Authenticated as the same account, whose keys are now alice2's.
-  const account = f.store.getUser("alice")!;
+  const account = (await f.store.getUser("alice"))!;
   assert.equal(rotated.userId, account.id);
   assert.equal(account.fingerprint, formatFingerprint(alice2.public.fingerprint));
   assert.equal((await f.search(rotated, "quarterly")).length, 0);

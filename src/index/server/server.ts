@@ -3,11 +3,18 @@
  * per connection, each running the secure handshake as responder and then answering requests one
  * at a time. A slow or silent client only ever holds its own task; idle deadlines and a
  * connection cap bound what clients can hold in total. Presence expiry runs on a timer.
+ *
+ * The same port relays (§13): a connection whose first frame is RELAY_JOIN is a sender's leg,
+ * handed to the RELAY waiting for it; an index connection answered OK to its RELAY stops being
+ * read as requests and is spliced to that leg, byte for byte, in its own task.
  */
 import { codeInfo, SfsError } from "../../errors.ts";
 import { closeQuietly } from "../../closable.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { AcceptLoop, type Admitted, listenTcp } from "../../net/listener.ts";
+import type { Lent } from "../../net/lent.ts";
+import { MessageType } from "../../wire/messages.ts";
 import { type Channel } from "../../wire/channel.ts";
 import { respond } from "../../wire/handshake.ts";
 import {
@@ -18,6 +25,8 @@ import {
 } from "./handlers.ts";
 import { PRESENCE_TIMEOUT_MS } from "../protocol/limits.ts";
 import type { IndexStore } from "./store.ts";
+import { RelayBroker, type RelayHandover, type RelayLimits } from "./relay.ts";
+import { abortFrame, readFirstFrame } from "./relay_leg.ts";
 
 /** Connections served at once by default, once they proved their keys (first request). */
 export const DEFAULT_MAX_CONNECTIONS = 256;
@@ -60,13 +69,19 @@ export interface IndexServerOptions extends HandlerOptions {
   presenceSweepMs?: number;
   /** Offline sessions, with their listings, older than this are pruned. @default 3 days */
   sessionRetentionMs?: number;
+  /** Relay limits (§13.6), or false to refuse every RELAY with RELAY_OFF. @default {} */
+  relay?: Partial<RelayLimits> | false;
 }
 
 /** A connection being served: its channel once the handshake is over, busy while answering. */
 interface Connection {
   readonly admitted: Admitted;
   channel?: Channel;
+  /** The connection under the channel, lent to it so a RELAY can take it back (§13.3). */
+  transport?: Lent<Deno.TcpConn>;
   busy: boolean;
+  /** The sender's leg once this connection is relayed; closed with it. */
+  relayed?: RelayHandover;
 }
 
 /** A running index server. */
@@ -78,7 +93,9 @@ export class IndexServer {
   readonly #connections = new Set<Connection>();
   readonly #loop: AcceptLoop;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #chores = new Set<Promise<void>>();
   readonly #log: (event: string, fields: LogFields) => void;
+  readonly #relay: RelayBroker;
   #stopping = false;
   #stopped: Promise<void> | undefined;
 
@@ -87,15 +104,20 @@ export class IndexServer {
     this.#options = options;
     this.#store = options.store;
     this.#log = options.log ?? (() => {});
-    this.#handlers = new IndexHandlers(options.store, options);
-    // Nobody is connected yet, so every session the database remembers as online is stale
-    // (left over from a crash).
-    this.#store.expireStale(0);
+    this.#relay = new RelayBroker({
+      enabled: options.relay !== false,
+      limits: options.relay || {},
+      log: this.#log,
+    });
+    this.#handlers = new IndexHandlers(options.store, { ...options, relayBroker: this.#relay });
+    // Nobody is connected to this process yet, so the sessions the database remembers as online
+    // are stale (left over from a crash) unless another server on the same database holds them.
+    this.#housekeeping(() => this.#store.expireOrphans());
     const presenceTimeout = options.presenceTimeoutMs ?? PRESENCE_TIMEOUT_MS;
     const retention = options.sessionRetentionMs ?? DEFAULT_SESSION_RETENTION_MS;
-    const prune = () => {
-      this.#store.pruneOfflineSessions(retention);
-      this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
+    const prune = async () => {
+      await this.#store.pruneOfflineSessions(retention);
+      await this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
     };
     // At start too: a server that was down for days must not serve listings that expired.
     this.#housekeeping(prune);
@@ -131,6 +153,11 @@ export class IndexServer {
     return formatFingerprint(this.#options.identity.public.fingerprint);
   }
 
+  /** Relayed sessions held right now (pairing or copying). */
+  get relaySessionCount(): number {
+    return this.#relay.sessionCount;
+  }
+
   /** Connections open right now (including ones still in the handshake). */
   get connectionCount(): number {
     return this.#connections.size;
@@ -150,6 +177,8 @@ export class IndexServer {
     for (const timer of this.#timers) clearInterval(timer);
     this.#loop.close();
     await this.#loop.accepting;
+    // Relayed sessions have no end of their own in sight: stopping ends them.
+    this.#relay.close();
     // Idle connections (waiting for a request, or still in the handshake) have nothing in
     // flight: close them now. Busy ones finish their reply and then see #stopping.
     for (const c of this.#connections) if (!c.busy) closeConnection(c);
@@ -159,34 +188,84 @@ export class IndexServer {
     clearTimeout(timer);
     for (const c of this.#connections) closeConnection(c);
     await this.#loop.settled();
-    this.#store.close();
+    await Promise.allSettled(this.#chores);
+    await this.#store.close();
     this.#log("stopped", {});
   }
 
-  /** Serves one connection: the handshake, then its requests in turn until either side ends. */
+  /**
+   * Serves one connection: a sender's leg is handed to its RELAY; an index client gets the
+   * handshake, then its requests in turn until either side ends, or until a RELAY made it a
+   * relayed session, which is then spliced here.
+   */
   async #serve(admitted: Admitted): Promise<void> {
     const c: Connection = { admitted, busy: false };
     this.#connections.add(c);
     let state: ConnectionState | undefined;
+    let leg = false;
     try {
+      const first = await readFirstFrame(admitted.conn);
+      if (first === null) return;
+      if (first.kind === "leg") {
+        leg = this.#join(admitted, first.pairingToken);
+        return;
+      }
+      c.transport = first.transport;
       state = await this.#handshake(c);
-      await this.#answerRequests(c, state);
+      const handover = await this.#answerRequests(c, state);
+      if (handover !== undefined) await this.#spliceRelayed(c, handover);
     } catch (err) {
+      if (state !== undefined) this.#dropHandover(state);
       await this.#drop(c, err);
     } finally {
-      closeConnection(c);
+      // A leg handed over belongs to the relayed session now.
+      if (!leg) closeConnection(c);
       this.#connections.delete(c);
       if (state !== undefined) {
+        const sharer = this.#relay.sharerOf(state);
+        if (sharer !== undefined) this.#relay.forget(sharer);
         this.#housekeeping(() => this.#handlers.closed(state!));
         this.#log("disconnected", { address: admitted.peer });
       }
     }
   }
 
+  /**
+   * Hands a sender's leg to the RELAY waiting for its pairing token; a token nobody waits for
+   * (used, late, or made up) is refused in the clear (§13.5). Either way the connection is no
+   * longer the caller's to close: the splice owns it, or the refusal closes it once written.
+   */
+  #join(admitted: Admitted, pairingToken: Bytes): boolean {
+    if (this.#relay.join(pairingToken, admitted.conn)) return true;
+    this.#log("relay_refused", { address: admitted.peer });
+    const refused = new SfsError("REFUSED", "Unknown pairing token");
+    admitted.conn.write(abortFrame(refused)).catch(() => {}).finally(() =>
+      closeQuietly(admitted.conn)
+    );
+    return true;
+  }
+
+  /** Copies between a receiver whose RELAY was answered OK and the sender's leg. */
+  async #spliceRelayed(c: Connection, handover: RelayHandover): Promise<void> {
+    c.relayed = handover;
+    // The channel's keys are freed; the TCP connection stays open for the splice.
+    const conn = c.transport!.take();
+    c.channel!.close();
+    await this.#relay.run(conn, handover);
+  }
+
+  /** Closes a sender's leg paired for a RELAY whose OK could not be sent. */
+  #dropHandover(state: ConnectionState): void {
+    const handover = this.#relay.takeHandover(state);
+    if (handover === undefined) return;
+    closeQuietly(handover.sender);
+    handover.reservation.release();
+  }
+
   /** Runs the handshake as responder; its deadline ends with it (our reply is out). */
   async #handshake(c: Connection): Promise<ConnectionState> {
     const { admitted } = c;
-    const channel = await respond(admitted.conn, this.#options.identity, {
+    const channel = await respond(c.transport!, this.#options.identity, {
       idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS,
       // Refused in the clear while every slot is held by a client that proved its keys; it
       // comes before anything is known of the client (§6.6).
@@ -203,17 +282,33 @@ export class IndexServer {
     c.channel = channel;
     const address = admitted.peer;
     this.#log("connected", { address, peer: formatFingerprint(channel.peer.fingerprint) });
-    return {
+    const state: ConnectionState = {
       peer: channel.peer,
       // Proofs (§12.2) bind to H_A: known to the client before its first request.
       transcriptHash: channel.authHash,
       address,
       host: admitted.conn.remoteAddr.hostname,
     };
+    // How the relay reaches this connection if it shares files (§13.4); it pushes only after a
+    // RELAY_TOKEN, and only between whole records (Channel.send queues them).
+    this.#relay.attach(state, {
+      get userId() {
+        return state.userId ?? -1;
+      },
+      push: (fileId, pairingToken, receiver) =>
+        channel.send({ type: MessageType.RELAY_DIAL, fileId, pairingToken, receiver }),
+    });
+    return state;
   }
 
-  /** Answers requests one at a time until the server stops or a handler ends the connection. */
-  async #answerRequests(c: Connection, state: ConnectionState): Promise<void> {
+  /**
+   * Answers requests one at a time until the server stops or a handler ends the connection;
+   * returns the paired leg when a RELAY was answered OK (the connection is no longer read here).
+   */
+  async #answerRequests(
+    c: Connection,
+    state: ConnectionState,
+  ): Promise<RelayHandover | undefined> {
     const channel = c.channel!;
     while (!this.#stopping) {
       const request = await channel.receive();
@@ -234,6 +329,8 @@ export class IndexServer {
       } finally {
         c.busy = false;
       }
+      const handover = this.#relay.takeHandover(state);
+      if (handover !== undefined) return handover;
       // A handler asked to end the connection once answered (too many failed AUTHs).
       if (state.closeAfterReply) return;
     }
@@ -258,19 +355,27 @@ export class IndexServer {
     });
   }
 
-  /** Runs a store chore; a failure is logged, never allowed to kill the server. */
-  #housekeeping(chore: () => unknown): void {
-    try {
-      chore();
-    } catch (err) {
-      this.#log("error", { message: err instanceof Error ? err.message : String(err) });
-    }
+  /**
+   * Runs a store chore; a failure is logged, never allowed to kill the server. Chores still
+   * running at shutdown are waited for before the store closes.
+   */
+  #housekeeping(chore: () => Promise<unknown>): void {
+    const running = (async () => {
+      try {
+        await chore();
+      } catch (err) {
+        this.#log("error", { message: err instanceof Error ? err.message : String(err) });
+      }
+    })();
+    this.#chores.add(running);
+    running.finally(() => this.#chores.delete(running));
   }
 }
 
 function closeConnection(c: Connection): void {
   if (c.channel) c.channel.close();
-  else closeQuietly(c.admitted.conn);
+  closeQuietly(c.admitted.conn);
+  if (c.relayed) closeQuietly(c.relayed.sender);
 }
 
 /** Keeps SfsErrors; anything else is a bug, reported to the client without detail. */

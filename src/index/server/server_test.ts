@@ -7,7 +7,7 @@ import { fileIdOf } from "../../crypto/file_id.ts";
 import { signAnnouncement, verifyListing } from "../protocol/announcement.ts";
 import { IndexClient } from "../client/client.ts";
 import { IndexServer, type IndexServerOptions } from "./server.ts";
-import { IndexStore } from "./store.ts";
+import { SqliteStore } from "./store_sqlite.ts";
 
 const PASSWORD = "correct horse battery";
 
@@ -19,7 +19,7 @@ function code(expected: ErrorCode): (err: unknown) => boolean {
 async function startServer(options: Partial<IndexServerOptions> = {}) {
   const dir = await Deno.makeTempDir({ prefix: "sfs-server-test-" });
   const serverIdentity = await testIdentity("server");
-  const store = IndexStore.open(`${dir}/index.db`);
+  const store = SqliteStore.open(`${dir}/index.db`);
   const server = IndexServer.listen({
     identity: serverIdentity,
     store,

@@ -1,254 +1,107 @@
 /**
- * The index server's persistent state in SQLite (`node:sqlite`): accounts, failed logins,
- * sharing sessions and announced files with a full-text index. All SQL of the index lives in this
- * folder behind {@linkcode IndexStore}, so another backend only has to re-implement it:
+ * The index server's persistent state behind one interface, {@linkcode IndexStore}: accounts,
+ * attempt counts, sharing sessions and announced files with their full-text search. Two
+ * implementations keep the same rules and pass the same tests (store_test.ts):
  *
- * - database.ts opens the file and migrates it (schema.ts); statements.ts holds every statement;
- * - this file: sessions and presence, and the one entry point to the rest;
- * - store_users.ts: accounts and attempt counts;
- * - store_listings.ts: announcing and withdrawing; store_queries.ts: the listing queries.
+ * - store_sqlite.ts: SQLite through `node:sqlite`, one file, one server process (the default);
+ * - pg/store.ts: PostgreSQL, any number of server processes on one database.
  *
- * `DatabaseSync` is synchronous, so every call blocks the event loop while it runs. Calls are
- * kept short (indexed lookups, bounded pages, one transaction per write) for that reason.
+ * Every method returns a promise. The SQLite implementation still runs each call synchronously
+ * (its calls are short and block the event loop while they run); PostgreSQL calls wait for the
+ * database without blocking.
  */
-import type { DatabaseSync } from "node:sqlite";
-import { SfsError } from "../../errors.ts";
-import { openDatabase } from "./database.ts";
-import { int, SqlRunner } from "./sql.ts";
-import { prepareStatements, type Statements } from "./statements.ts";
-import {
-  type Announcement,
-  checkAddress,
-  checkSessionId,
-  ListingWrites,
-  type Withdrawal,
-} from "./store_listings.ts";
-import {
-  ListingQueries,
-  type ListingRecord,
-  type ListOptions,
-  type PageOptions,
-} from "./store_queries.ts";
+import type { Announcement, Withdrawal } from "./store_listings.ts";
+import type { ListingRecord, ListOptions, PageOptions } from "./store_queries.ts";
+import type { NewUser, User } from "./store_users.ts";
 
-import { type NewUser, type User, UserTable } from "./store_users.ts";
-
-export { SCHEMA_VERSION } from "./database.ts";
 export type { NewUser, User } from "./store_users.ts";
 export type { Announcement, Withdrawal } from "./store_listings.ts";
 export type { ListingRecord, ListOptions, PageOptions } from "./store_queries.ts";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+/** Persistent index state; see the module docs. Errors are SfsError (IO for database failures). */
+export interface IndexStore {
+  /** Closes the store; safe to call once. */
+  close(): Promise<void>;
 
-/** Options of {@linkcode IndexStore.open}. */
-export interface IndexStoreOptions {
-  /** Clock in milliseconds since the epoch. @default {Date.now} */
-  now?: () => number;
-  /** How long a write waits for another connection's lock. @default {5000} */
-  busyTimeoutMs?: number;
-  /** Failed-login rows older than this are pruned. @default {86_400_000} (one day) */
-  failedLoginRetentionMs?: number;
-}
+  /** The database's schema version; equals the implementation's own SCHEMA_VERSION once open. */
+  schemaVersion(): Promise<number>;
 
-/** Persistent index state over one SQLite connection; see the module docs. */
-export class IndexStore {
-  readonly #db: DatabaseSync;
-  readonly #now: () => number;
-  readonly #sql: Statements;
-  readonly #runner: SqlRunner;
-  readonly #users: UserTable;
-  readonly #writes: ListingWrites;
-  readonly #queries: ListingQueries;
+  // Accounts and attempts
 
-  private constructor(db: DatabaseSync, options: IndexStoreOptions) {
-    this.#db = db;
-    this.#now = options.now ?? Date.now;
-    this.#sql = prepareStatements(db);
-    this.#runner = new SqlRunner(db);
-    const retention = options.failedLoginRetentionMs ?? DAY_MS;
-    this.#users = new UserTable(this.#sql, this.#runner, this.#now, retention);
-    this.#writes = new ListingWrites(this.#sql, this.#runner, this.#now);
-    this.#queries = new ListingQueries(this.#sql, this.#runner);
-  }
-
+  /** Creates an account and returns its id: EXISTS when taken in any case, USAGE for a bad name. */
+  createUser(user: NewUser): Promise<number>;
+  /** An account by username, ignoring case. */
+  getUser(username: string): Promise<User | undefined>;
+  /** An account by id. */
+  getUserById(userId: number): Promise<User | undefined>;
+  /** Replaces an account's identity; NOT_FOUND for an unknown user. */
+  updateUserKeys(userId: number, identity: Uint8Array, fingerprint: string): Promise<void>;
+  /** Replaces an account's password hash; NOT_FOUND for an unknown user. */
+  updatePasswordHash(userId: number, passwordHash: string): Promise<void>;
+  /** Records one attempt (failed login, registration) under `key`. */
+  recordAttempt(key: string): Promise<void>;
   /**
-   * Opens (creating if needed) the database at `path`, sets the connection pragmas and applies
-   * missing migrations. Throws SfsError VERSION_MISMATCH for a database made by a newer sfs.
+   * Records one attempt under `key` unless `max` were recorded at or after `sinceMs` already;
+   * true when recorded. Count and insert are one step, so parallel requests (on any server of
+   * the database) cannot all slip under `max`.
    */
-  static open(path: string, options: IndexStoreOptions = {}): IndexStore {
-    return new IndexStore(openDatabase(path, options.busyTimeoutMs ?? 5000), options);
-  }
-
-  /** Closes the connection after letting SQLite refresh its planner statistics. */
-  close(): void {
-    try {
-      this.#db.exec("PRAGMA optimize");
-    } finally {
-      this.#db.close();
-    }
-  }
-
-  /** The database's schema version; equals {@linkcode SCHEMA_VERSION} once open. */
-  schemaVersion(): number {
-    return this.#runner.guard(() => int(this.#sql.userVersion.get()?.user_version));
-  }
-
-  /** Result of `PRAGMA integrity_check` plus the FTS index check; "ok" when all is well. */
-  integrityCheck(): string {
-    return this.#runner.guard(() => {
-      const lines = this.#sql.integrity.all().map((row) => String(row.integrity_check));
-      try {
-        this.#sql.ftsIntegrity.run();
-      } catch (err) {
-        lines.push(`announcements_fts: ${err instanceof Error ? err.message : String(err)}`);
-        return lines.filter((line) => line !== "ok").join("\n");
-      }
-      return lines.join("\n");
-    });
-  }
-
-  // Accounts and attempts (store_users.ts)
-
-  /** {@linkcode UserTable.createUser}: EXISTS when taken in any case, USAGE for a bad name. */
-  createUser(user: NewUser): number {
-    return this.#users.createUser(user);
-  }
-
-  /** {@linkcode UserTable.getUser}: by username, ignoring case. */
-  getUser(username: string): User | undefined {
-    return this.#users.getUser(username);
-  }
-
-  /** {@linkcode UserTable.getUserById}. */
-  getUserById(userId: number): User | undefined {
-    return this.#users.getUserById(userId);
-  }
-
-  /** {@linkcode UserTable.updateUserKeys}: NOT_FOUND for an unknown user. */
-  updateUserKeys(userId: number, identity: Uint8Array, fingerprint: string): void {
-    this.#users.updateUserKeys(userId, identity, fingerprint);
-  }
-
-  /** {@linkcode UserTable.updatePasswordHash}: NOT_FOUND for an unknown user. */
-  updatePasswordHash(userId: number, passwordHash: string): void {
-    this.#users.updatePasswordHash(userId, passwordHash);
-  }
-
-  /** {@linkcode UserTable.recordAttempt}: one attempt under `key`. */
-  recordAttempt(key: string): void {
-    this.#users.recordAttempt(key);
-  }
-
-  /** {@linkcode UserTable.attemptsSince}. */
-  attemptsSince(key: string, sinceMs: number): number {
-    return this.#users.attemptsSince(key, sinceMs);
-  }
-
-  /** {@linkcode UserTable.clearAttempts}. */
-  clearAttempts(key: string): void {
-    this.#users.clearAttempts(key);
-  }
+  recordAttemptWithin(key: string, sinceMs: number, max: number): Promise<boolean>;
+  /** Attempts under `key` at or after `sinceMs` (ms since the epoch). */
+  attemptsSince(key: string, sinceMs: number): Promise<number>;
+  /** Forgets the attempts under `key` (after a successful login). */
+  clearAttempts(key: string): Promise<void>;
 
   // Sessions and presence
 
   /**
-   * Marks `sessionId` of `userId` online at `address`, creating it if new. SfsError NOT_FOUND
-   * for an unknown user, EXISTS when the session id belongs to another user.
+   * Marks `sessionId` of `userId` online at `address`, creating it if new: NOT_FOUND for an
+   * unknown user, EXISTS when the session id belongs to another user.
    */
-  setOnline(userId: number, sessionId: string, address: string): void {
-    checkSessionId(sessionId);
-    checkAddress(address);
-    const now = this.#now();
-    this.#runner.transaction(() => {
-      if (this.#sql.userById.get(userId) === undefined) {
-        throw new SfsError("NOT_FOUND", `No user with id ${userId}`);
-      }
-      if (this.#sql.upsertSession.get(sessionId, userId, address, now, now) === undefined) {
-        throw new SfsError("EXISTS", "Session id belongs to another user");
-      }
-    });
-  }
-
+  setOnline(userId: number, sessionId: string, address: string): Promise<void>;
   /** Notes that `sessionId` is alive (bringing an expired one back online); false if unknown. */
-  heartbeat(sessionId: string): boolean {
-    return this.#runner.guard(() => this.#sql.heartbeat.run(this.#now(), sessionId)).changes > 0;
-  }
-
+  heartbeat(sessionId: string): Promise<boolean>;
   /** Marks `sessionId` offline (its announcements stay, shown offline); false if unknown. */
-  setOffline(sessionId: string): boolean {
-    return this.#runner.guard(() => this.#sql.setOffline.run(this.#now(), sessionId)).changes > 0;
-  }
-
+  setOffline(sessionId: string): Promise<boolean>;
   /** Marks offline every session not heard from in the last `olderThanMs`; returns how many. */
-  expireStale(olderThanMs: number): number {
-    const cutoff = this.#now() - olderThanMs;
-    return Number(this.#runner.guard(() => this.#sql.expireStale.run(cutoff)).changes);
-  }
-
+  expireStale(olderThanMs: number): Promise<number>;
   /**
-   * Deletes sessions offline and unheard of for `olderThanMs`, with their announcements, so
-   * departed peers do not accumulate forever; returns how many sessions went.
+   * Called once when a server starts: marks offline the sessions no running server serves any
+   * more (with SQLite, every session: one process owns the file; with PostgreSQL, the sessions
+   * of servers that stopped beating), and returns how many.
    */
-  pruneOfflineSessions(olderThanMs: number): number {
-    const cutoff = this.#now() - olderThanMs;
-    return Number(this.#runner.transaction(() => this.#sql.pruneSessions.run(cutoff)).changes);
-  }
+  expireOrphans(): Promise<number>;
+  /** Deletes sessions offline and unheard of for `olderThanMs`, with their announcements. */
+  pruneOfflineSessions(olderThanMs: number): Promise<number>;
 
-  // Announcements (store_listings.ts)
+  // Announcements
 
   /** Stores or replaces (by id) one announcement; see {@linkcode IndexStore.announceMany}. */
-  announce(announcement: Announcement): void {
-    this.#writes.announceMany([announcement]);
-  }
+  announce(announcement: Announcement): Promise<void>;
+  /**
+   * Stores or replaces announcements, all or none: BAD_MESSAGE for a field beyond its limit,
+   * NOT_FOUND when the session is not the owner's, EXISTS for another user's file id,
+   * AUTH_FAILED when the owner's keys changed, WITHDRAWN, QUOTA_EXCEEDED.
+   */
+  announceMany(announcements: readonly Announcement[]): Promise<void>;
+  /** Withdraws one of the owner's files and remembers it; false if the owner has no such file. */
+  unshare(ownerId: number, id: string): Promise<boolean>;
+  /** The owner's withdrawals made at or after `sinceMs`. */
+  withdrawalsSince(ownerId: number, sinceMs: number): Promise<Withdrawal[]>;
+  /** Forgets withdrawals older than `olderThanMs`; returns how many. */
+  pruneWithdrawals(olderThanMs: number): Promise<number>;
+  /** Withdraws every announcement of `ownerId` (after a key change); returns how many. */
+  unshareAll(ownerId: number): Promise<number>;
+  /** Withdraws every announcement of `sessionId`; returns how many. */
+  removeSessionAnnouncements(sessionId: string): Promise<number>;
 
-  /** {@linkcode ListingWrites.announceMany}: all or none, in one transaction. */
-  announceMany(announcements: readonly Announcement[]): void {
-    this.#writes.announceMany(announcements);
-  }
+  // Queries (docs/PROTOCOL.md §12.4)
 
-  /** {@linkcode ListingWrites.unshare}: withdraws one and remembers it. */
-  unshare(ownerId: number, id: string): boolean {
-    return this.#writes.unshare(ownerId, id);
-  }
-
-  /** {@linkcode ListingWrites.withdrawalsSince}. */
-  withdrawalsSince(ownerId: number, sinceMs: number): Withdrawal[] {
-    return this.#writes.withdrawalsSince(ownerId, sinceMs);
-  }
-
-  /** {@linkcode ListingWrites.pruneWithdrawals}. */
-  pruneWithdrawals(olderThanMs: number): number {
-    return this.#writes.pruneWithdrawals(olderThanMs);
-  }
-
-  /** {@linkcode ListingWrites.unshareAll}. */
-  unshareAll(ownerId: number): number {
-    return this.#writes.unshareAll(ownerId);
-  }
-
-  /** {@linkcode ListingWrites.removeSessionAnnouncements}. */
-  removeSessionAnnouncements(sessionId: string): number {
-    return this.#writes.removeSessionAnnouncements(sessionId);
-  }
-
-  // Queries (store_queries.ts)
-
-  /** {@linkcode ListingQueries.search}: full-text search, newest first. */
-  search(terms: string, options: PageOptions = {}): ListingRecord[] {
-    return this.#queries.search(terms, options);
-  }
-
-  /** {@linkcode ListingQueries.list}: visible announcements, newest first. */
-  list(options: ListOptions = {}): ListingRecord[] {
-    return this.#queries.list(options);
-  }
-
-  /** {@linkcode ListingQueries.get}: one announcement by id, if visible. */
-  get(id: string, viewer?: number): ListingRecord | undefined {
-    return this.#queries.get(id, viewer);
-  }
-
-  /** {@linkcode ListingQueries.findByName}: exact name ignoring case, online first. */
-  findByName(name: string, viewer?: number): ListingRecord[] {
-    return this.#queries.findByName(name, viewer);
-  }
+  /** Full-text search over names and keywords, newest first, limited to what the viewer sees. */
+  search(terms: string, options?: PageOptions): Promise<ListingRecord[]>;
+  /** Visible announcements, newest first; with `mine`, only the viewer's own. */
+  list(options?: ListOptions): Promise<ListingRecord[]>;
+  /** One announcement by id if the viewer may see it; hidden and missing look the same. */
+  get(id: string, viewer?: number): Promise<ListingRecord | undefined>;
+  /** Visible announcements named exactly `name` ignoring case, online and newest first. */
+  findByName(name: string, viewer?: number): Promise<ListingRecord[]>;
 }

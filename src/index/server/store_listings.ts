@@ -25,7 +25,8 @@ import type { Statements } from "./statements.ts";
 export const MAX_SESSION_ID_LENGTH = 128;
 const HEX_ID_RE = /^(?:[0-9a-f]{2}){8,64}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
-const KEYWORD_SEPARATOR = "\n";
+/** Joins an announcement's keywords in the stored text (keywords have no control characters). */
+export const KEYWORD_SEPARATOR = "\n";
 
 /** A signed announcement with the parsed fields the store needs. */
 export interface Announcement {
@@ -75,7 +76,8 @@ export interface Withdrawal {
   createdAt: number;
 }
 
-interface CheckedAnnouncement {
+/** An announcement that passed {@linkcode checkAnnouncement}, with its derived fields. */
+export interface CheckedAnnouncement {
   a: Announcement;
   nameKey: string;
   keywords: string[];
@@ -242,7 +244,7 @@ class OwnerChecks {
 }
 
 /** Checks every field against its limit; SfsError BAD_MESSAGE names the first that fails. */
-function checkAnnouncement(a: Announcement): CheckedAnnouncement {
+export function checkAnnouncement(a: Announcement): CheckedAnnouncement {
   const bad = (reason: string): never => {
     throw new SfsError("BAD_MESSAGE", `Invalid announcement: ${reason}`);
   };

@@ -133,7 +133,8 @@ export class ListingQueries {
   };
 }
 
-function page(options: PageOptions): { limit: number; offset: number } {
+/** The page a request asks for; SfsError BAD_MESSAGE for one out of bounds. */
+export function page(options: PageOptions): { limit: number; offset: number } {
   const limit = options.limit ?? DEFAULT_PAGE_SIZE;
   const offset = options.offset ?? 0;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LISTINGS) {

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type ErrorCode, isSfsError } from "../../errors.ts";
-import { type Announcement, IndexStore, type IndexStoreOptions, SCHEMA_VERSION } from "./store.ts";
+import { type Announcement, type IndexStore } from "./store.ts";
+import { SCHEMA_VERSION } from "./database.ts";
+import { SqliteStore } from "./store_sqlite.ts";
+import {
+  type Backend,
+  type BackendOptions,
+  type StoreLocation,
+  storeTest,
+} from "../../../tests/store_backends.ts";
 import {
   MAX_KEYWORD_BYTES,
   MAX_KEYWORDS,
@@ -12,6 +20,7 @@ import {
 } from "../protocol/limits.ts";
 
 const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
 const T0 = Date.UTC(2025, 0, 1);
 
 /** A manual clock: tests move time with `advance`, never by waiting. */
@@ -42,30 +51,50 @@ function fileId(): string {
 }
 
 /** Three users with one online session each, and helpers to announce files. */
-class Fixture implements Disposable {
-  readonly clock = new Clock();
+class Fixture implements AsyncDisposable {
+  readonly clock: Clock;
+  readonly location: StoreLocation;
   readonly store: IndexStore;
-  readonly alice: number;
-  readonly bob: number;
-  readonly carol: number;
+  alice = 0;
+  bob = 0;
+  carol = 0;
 
-  constructor(path: string, options: IndexStoreOptions = {}) {
-    this.store = IndexStore.open(path, { now: this.clock.now, ...options });
-    this.alice = this.#user("Alice");
-    this.bob = this.#user("bob");
-    this.carol = this.#user("carol");
-    this.store.setOnline(this.alice, "s-alice", "127.0.0.1:4001");
-    this.store.setOnline(this.bob, "s-bob", "127.0.0.1:4002");
-    this.store.setOnline(this.carol, "s-carol", "[::1]:4003");
+  private constructor(location: StoreLocation, store: IndexStore, clock: Clock) {
+    this.location = location;
+    this.store = store;
+    this.clock = clock;
   }
 
-  #user(name: string): number {
+  /**
+   * A fresh store of `backend`. PostgreSQL computes presence when read; a day of grace keeps
+   * the tests that move the clock by hours about the rows, as with SQLite (presence has its own).
+   */
+  static async open(backend: Backend, options: BackendOptions = {}): Promise<Fixture> {
+    const clock = new Clock();
+    const location = await backend.create();
+    const store = await location.open({ now: clock.now, presenceTimeoutMs: DAY, ...options });
+    const f = new Fixture(location, store, clock);
+    f.alice = await f.#user("Alice");
+    f.bob = await f.#user("bob");
+    f.carol = await f.#user("carol");
+    await store.setOnline(f.alice, "s-alice", "127.0.0.1:4001");
+    await store.setOnline(f.bob, "s-bob", "127.0.0.1:4002");
+    await store.setOnline(f.carol, "s-carol", "[::1]:4003");
+    return f;
+  }
+
+  #user(name: string): Promise<number> {
     return this.store.createUser({
       username: name,
       passwordHash: `hash-of-${name}`,
       identity: new TextEncoder().encode(`identity-of-${name}`),
       fingerprint: `fp-${name.toLowerCase()}`,
     });
+  }
+
+  /** The backend's consistency check. */
+  integrityCheck(): Promise<string> {
+    return this.location.integrityCheck(this.store);
   }
 
   /** A valid announcement by alice unless overridden. */
@@ -88,14 +117,18 @@ class Fixture implements Disposable {
   }
 
   /** Announces and returns the file. */
-  share(fields: Partial<Announcement> = {}): Announcement {
+  async share(fields: Partial<Announcement> = {}): Promise<Announcement> {
     const file = this.file(fields);
-    this.store.announce(file);
+    await this.store.announce(file);
     return file;
   }
 
-  [Symbol.dispose](): void {
-    this.store.close();
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.store.close();
+    } finally {
+      await this.location[Symbol.asyncDispose]();
+    }
   }
 }
 
@@ -104,52 +137,52 @@ function ids(rows: { id: string }[]): string[] {
 }
 
 Deno.test({
-  name: "IndexStore.open() creates the database 0600 and narrows one readable by others",
+  name: "SqliteStore.open() creates the database 0600 and narrows one readable by others",
   ignore: Deno.build.os === "windows",
   fn: async () => {
     await using dir = await tempDir();
     const modes = () =>
       ["", "-wal", "-shm"].map((suffix) => (Deno.statSync(dir.path + suffix).mode! & 0o777));
-    const store = IndexStore.open(dir.path);
-    store.createUser({
+    const store = SqliteStore.open(dir.path);
+    await store.createUser({
       username: "alice",
       passwordHash: "h",
       identity: Uint8Array.of(1),
       fingerprint: "fp",
     });
     assert.deepEqual(modes(), [0o600, 0o600, 0o600]);
-    store.close();
+    await store.close();
     // As an older sfs left it: readable by everyone.
     Deno.chmodSync(dir.path, 0o644);
-    IndexStore.open(dir.path).close();
+    await SqliteStore.open(dir.path).close();
     assert.equal(Deno.statSync(dir.path).mode! & 0o777, 0o600);
   },
 });
 
-Deno.test("IndexStore.open() migrates once and reopens without migrating again", async () => {
+Deno.test("SqliteStore.open() migrates once and reopens without migrating again", async () => {
   await using dir = await tempDir();
-  const first = IndexStore.open(dir.path);
-  assert.equal(first.schemaVersion(), SCHEMA_VERSION);
-  first.createUser({
+  const first = SqliteStore.open(dir.path);
+  assert.equal(await first.schemaVersion(), SCHEMA_VERSION);
+  await first.createUser({
     username: "alice",
     passwordHash: "h",
     identity: Uint8Array.of(1),
     fingerprint: "fp",
   });
-  first.close();
+  await first.close();
   for (let i = 0; i < 2; i++) {
     // A second run of migration 1 would fail on CREATE TABLE, so success means it was skipped.
-    const again = IndexStore.open(dir.path);
-    assert.equal(again.schemaVersion(), SCHEMA_VERSION);
-    assert.equal(again.getUser("alice")?.fingerprint, "fp");
-    assert.equal(again.integrityCheck(), "ok");
-    again.close();
+    const again = SqliteStore.open(dir.path);
+    assert.equal(await again.schemaVersion(), SCHEMA_VERSION);
+    assert.equal((await again.getUser("alice"))?.fingerprint, "fp");
+    assert.equal(await again.integrityCheck(), "ok");
+    await again.close();
   }
 });
 
-Deno.test("IndexStore.open() puts the database in WAL mode", async () => {
+Deno.test("SqliteStore.open() puts the database in WAL mode", async () => {
   await using dir = await tempDir();
-  IndexStore.open(dir.path).close();
+  await SqliteStore.open(dir.path).close();
   const raw = new DatabaseSync(dir.path);
   try {
     // WAL is recorded in the file; foreign_keys is per connection and the cascade tests show it.
@@ -159,33 +192,31 @@ Deno.test("IndexStore.open() puts the database in WAL mode", async () => {
   }
 });
 
-Deno.test("IndexStore.open() refuses a database from a newer sfs", async () => {
+Deno.test("SqliteStore.open() refuses a database from a newer sfs", async () => {
   await using dir = await tempDir();
   const raw = new DatabaseSync(dir.path);
   raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
   raw.close();
-  assert.throws(() => IndexStore.open(dir.path), code("VERSION_MISMATCH"));
+  assert.throws(() => SqliteStore.open(dir.path), code("VERSION_MISMATCH"));
 });
 
-Deno.test("IndexStore.open() reports an unusable path as IO", () => {
-  assert.throws(() => IndexStore.open("/nonexistent-dir/sub/index.db"), code("IO"));
+Deno.test("SqliteStore.open() reports an unusable path as IO", () => {
+  assert.throws(() => SqliteStore.open("/nonexistent-dir/sub/index.db"), code("IO"));
 });
 
-Deno.test("createUser() refuses a taken username in any case with EXISTS", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
+storeTest("createUser() refuses a taken username in any case with EXISTS", async (b) => {
+  await using f = await Fixture.open(b);
   const user = { passwordHash: "h", identity: Uint8Array.of(1), fingerprint: "fp" };
-  assert.throws(() => f.store.createUser({ username: "ALICE", ...user }), code("EXISTS"));
-  assert.throws(() => f.store.createUser({ username: "alice", ...user }), code("EXISTS"));
-  assert.throws(() => f.store.createUser({ username: "no", ...user }), code("USAGE"));
-  const dave = f.store.createUser({ username: "Dave", ...user });
+  await assert.rejects(() => f.store.createUser({ username: "ALICE", ...user }), code("EXISTS"));
+  await assert.rejects(() => f.store.createUser({ username: "alice", ...user }), code("EXISTS"));
+  await assert.rejects(() => f.store.createUser({ username: "no", ...user }), code("USAGE"));
+  const dave = await f.store.createUser({ username: "Dave", ...user });
   assert.ok(dave > f.carol);
 });
 
-Deno.test("getUser() finds a user ignoring case and keeps the typed spelling", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const user = f.store.getUser("aLiCe");
+storeTest("getUser() finds a user ignoring case and keeps the typed spelling", async (b) => {
+  await using f = await Fixture.open(b);
+  const user = await f.store.getUser("aLiCe");
   assert.deepEqual(user, {
     id: f.alice,
     username: "Alice",
@@ -195,135 +226,135 @@ Deno.test("getUser() finds a user ignoring case and keeps the typed spelling", a
     createdAt: T0,
     keysUpdatedAt: T0,
   });
-  assert.deepEqual(f.store.getUserById(f.alice), user);
-  assert.equal(f.store.getUser("nobody"), undefined);
-  assert.equal(f.store.getUser("not a valid name!"), undefined);
-  assert.equal(f.store.getUserById(9999), undefined);
+  assert.deepEqual(await f.store.getUserById(f.alice), user);
+  assert.equal(await f.store.getUser("nobody"), undefined);
+  assert.equal(await f.store.getUser("not a valid name!"), undefined);
+  assert.equal(await f.store.getUserById(9999), undefined);
 });
 
-Deno.test("updateUserKeys() replaces the identity and stamps the time", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
+storeTest("updateUserKeys() replaces the identity and stamps the time", async (b) => {
+  await using f = await Fixture.open(b);
   f.clock.advance(HOUR);
-  f.store.updateUserKeys(f.bob, Uint8Array.of(7, 7), "fp-new");
-  const bob = f.store.getUser("bob");
+  await f.store.updateUserKeys(f.bob, Uint8Array.of(7, 7), "fp-new");
+  const bob = await f.store.getUser("bob");
   assert.deepEqual(bob?.identity, Uint8Array.of(7, 7));
   assert.equal(bob?.fingerprint, "fp-new");
   assert.equal(bob?.keysUpdatedAt, T0 + HOUR);
   assert.equal(bob?.createdAt, T0);
-  assert.throws(() => f.store.updateUserKeys(9999, Uint8Array.of(1), "x"), code("NOT_FOUND"));
+  await assert.rejects(
+    () => f.store.updateUserKeys(9999, Uint8Array.of(1), "x"),
+    code("NOT_FOUND"),
+  );
 });
 
-Deno.test("updatePasswordHash() replaces the stored hash", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  f.store.updatePasswordHash(f.carol, "scrypt$new");
-  assert.equal(f.store.getUser("carol")?.passwordHash, "scrypt$new");
-  assert.throws(() => f.store.updatePasswordHash(9999, "x"), code("NOT_FOUND"));
+storeTest("updatePasswordHash() replaces the stored hash", async (b) => {
+  await using f = await Fixture.open(b);
+  await f.store.updatePasswordHash(f.carol, "scrypt$new");
+  assert.equal((await f.store.getUser("carol"))?.passwordHash, "scrypt$new");
+  await assert.rejects(() => f.store.updatePasswordHash(9999, "x"), code("NOT_FOUND"));
 });
 
-Deno.test("recordAttempt() counts per key and time, and clearAttempts() resets", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  f.store.recordAttempt("user:alice");
+storeTest("recordAttempt() counts per key and time, and clearAttempts() resets", async (b) => {
+  await using f = await Fixture.open(b);
+  await f.store.recordAttempt("user:alice");
   f.clock.advance(1000);
-  f.store.recordAttempt("user:alice");
-  f.store.recordAttempt("addr:127.0.0.1");
-  assert.equal(f.store.attemptsSince("user:alice", T0), 2);
-  assert.equal(f.store.attemptsSince("user:alice", T0 + 1), 1);
-  assert.equal(f.store.attemptsSince("addr:127.0.0.1", T0), 1);
-  assert.equal(f.store.attemptsSince("user:bob", T0), 0);
-  f.store.clearAttempts("user:alice");
-  assert.equal(f.store.attemptsSince("user:alice", 0), 0);
-  assert.equal(f.store.attemptsSince("addr:127.0.0.1", 0), 1);
+  await f.store.recordAttempt("user:alice");
+  await f.store.recordAttempt("addr:127.0.0.1");
+  assert.equal(await f.store.attemptsSince("user:alice", T0), 2);
+  assert.equal(await f.store.attemptsSince("user:alice", T0 + 1), 1);
+  assert.equal(await f.store.attemptsSince("addr:127.0.0.1", T0), 1);
+  assert.equal(await f.store.attemptsSince("user:bob", T0), 0);
+  await f.store.clearAttempts("user:alice");
+  assert.equal(await f.store.attemptsSince("user:alice", 0), 0);
+  assert.equal(await f.store.attemptsSince("addr:127.0.0.1", 0), 1);
 });
 
-Deno.test("recordAttempt() prunes rows older than the retention", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path, { failedLoginRetentionMs: HOUR });
-  f.store.recordAttempt("user:alice");
-  f.store.recordAttempt("user:alice");
+storeTest("recordAttempt() prunes rows older than the retention", async (b) => {
+  await using f = await Fixture.open(b, { failedLoginRetentionMs: HOUR });
+  await f.store.recordAttempt("user:alice");
+  await f.store.recordAttempt("user:alice");
   f.clock.advance(HOUR + 1);
-  f.store.recordAttempt("user:alice");
+  await f.store.recordAttempt("user:alice");
   // Counting from 0 would still see pruned rows if they were kept.
-  assert.equal(f.store.attemptsSince("user:alice", 0), 1);
+  assert.equal(await f.store.attemptsSince("user:alice", 0), 1);
 });
 
-Deno.test("setOnline() creates a session; heartbeat() and setOffline() track presence", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ name: "presence.txt" });
-  const row = () => f.store.get(file.id);
-  assert.equal(row()?.online, true);
-  assert.equal(row()?.lastSeen, T0);
+storeTest(
+  "setOnline() creates a session; heartbeat() and setOffline() track presence",
+  async (b) => {
+    await using f = await Fixture.open(b);
+    const file = await f.share({ name: "presence.txt" });
+    const row = async () => await f.store.get(file.id);
+    assert.equal((await row())?.online, true);
+    assert.equal((await row())?.lastSeen, T0);
 
-  f.clock.advance(5000);
-  assert.equal(f.store.heartbeat("s-alice"), true);
-  assert.equal(row()?.lastSeen, T0 + 5000);
+    f.clock.advance(5000);
+    assert.equal(await f.store.heartbeat("s-alice"), true);
+    assert.equal((await row())?.lastSeen, T0 + 5000);
 
-  f.clock.advance(1000);
-  assert.equal(f.store.setOffline("s-alice"), true);
-  assert.equal(row()?.online, false);
-  assert.equal(row()?.lastSeen, T0 + 6000);
+    f.clock.advance(1000);
+    assert.equal(await f.store.setOffline("s-alice"), true);
+    assert.equal((await row())?.online, false);
+    assert.equal((await row())?.lastSeen, T0 + 6000);
 
-  f.store.setOnline(f.alice, "s-alice", "127.0.0.1:5001");
-  assert.equal(row()?.online, true);
+    await f.store.setOnline(f.alice, "s-alice", "127.0.0.1:5001");
+    assert.equal((await row())?.online, true);
 
-  assert.equal(f.store.heartbeat("no-such-session"), false);
-  assert.equal(f.store.setOffline("no-such-session"), false);
+    assert.equal(await f.store.heartbeat("no-such-session"), false);
+    assert.equal(await f.store.setOffline("no-such-session"), false);
+  },
+);
+
+storeTest("setOnline() refuses another user's session id and unknown users", async (b) => {
+  await using f = await Fixture.open(b);
+  await assert.rejects(() => f.store.setOnline(f.bob, "s-alice", "127.0.0.1:1"), code("EXISTS"));
+  await assert.rejects(() => f.store.setOnline(9999, "s-new", "127.0.0.1:1"), code("NOT_FOUND"));
+  await assert.rejects(() => f.store.setOnline(f.bob, "", "127.0.0.1:1"), code("BAD_MESSAGE"));
+  await assert.rejects(() => f.store.setOnline(f.bob, "s2", "no-port"), code("BAD_MESSAGE"));
+  await assert.rejects(() => f.store.setOnline(f.bob, "s2", "host:70000"), code("BAD_MESSAGE"));
 });
 
-Deno.test("setOnline() refuses another user's session id and unknown users", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  assert.throws(() => f.store.setOnline(f.bob, "s-alice", "127.0.0.1:1"), code("EXISTS"));
-  assert.throws(() => f.store.setOnline(9999, "s-new", "127.0.0.1:1"), code("NOT_FOUND"));
-  assert.throws(() => f.store.setOnline(f.bob, "", "127.0.0.1:1"), code("BAD_MESSAGE"));
-  assert.throws(() => f.store.setOnline(f.bob, "s2", "no-port"), code("BAD_MESSAGE"));
-  assert.throws(() => f.store.setOnline(f.bob, "s2", "host:70000"), code("BAD_MESSAGE"));
-});
-
-Deno.test("expireStale() marks silent sessions offline and heartbeat() revives them", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const aliceFile = f.share();
-  const bobFile = f.share({ ownerId: f.bob, sessionId: "s-bob" });
+storeTest("expireStale() marks silent sessions offline and heartbeat() revives them", async (b) => {
+  await using f = await Fixture.open(b);
+  const aliceFile = await f.share();
+  const bobFile = await f.share({ ownerId: f.bob, sessionId: "s-bob" });
   f.clock.advance(60_000);
-  f.store.heartbeat("s-bob");
+  await f.store.heartbeat("s-bob");
   f.clock.advance(30_000);
   // alice was last heard 90 s ago, bob 30 s ago, carol 90 s ago.
-  assert.equal(f.store.expireStale(60_000), 2);
-  assert.equal(f.store.get(aliceFile.id)?.online, false);
-  assert.equal(f.store.get(bobFile.id)?.online, true);
-  assert.equal(f.store.expireStale(60_000), 0);
-  f.store.heartbeat("s-alice");
-  assert.equal(f.store.get(aliceFile.id)?.online, true);
+  assert.equal(await f.store.expireStale(60_000), 2);
+  assert.equal((await f.store.get(aliceFile.id))?.online, false);
+  assert.equal((await f.store.get(bobFile.id))?.online, true);
+  assert.equal(await f.store.expireStale(60_000), 0);
+  await f.store.heartbeat("s-alice");
+  assert.equal((await f.store.get(aliceFile.id))?.online, true);
 });
 
-Deno.test("pruneOfflineSessions() deletes long-gone sessions with their announcements", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ name: "gone.bin", keywords: ["vanishing"] });
-  f.store.setOffline("s-alice");
-  f.clock.advance(HOUR);
-  assert.equal(f.store.pruneOfflineSessions(2 * HOUR), 0);
-  assert.equal(f.store.pruneOfflineSessions(HOUR - 1), 1);
-  assert.equal(f.store.heartbeat("s-alice"), false);
-  // Reviving the session id must not bring back the listing: the cascade really deleted it.
-  f.store.setOnline(f.alice, "s-alice", "127.0.0.1:4001");
-  assert.equal(f.store.get(file.id, f.alice), undefined);
-  // The next listing may reuse the deleted rowid; a stale FTS entry would then match it.
-  const next = f.share({ name: "fresh.bin" });
-  assert.deepEqual(f.store.search("vanishing"), []);
-  assert.deepEqual(ids(f.store.search("fresh")), [next.id]);
-  assert.equal(f.store.integrityCheck(), "ok");
-});
+storeTest(
+  "pruneOfflineSessions() deletes long-gone sessions with their announcements",
+  async (b) => {
+    await using f = await Fixture.open(b);
+    const file = await f.share({ name: "gone.bin", keywords: ["vanishing"] });
+    await f.store.setOffline("s-alice");
+    f.clock.advance(HOUR);
+    assert.equal(await f.store.pruneOfflineSessions(2 * HOUR), 0);
+    assert.equal(await f.store.pruneOfflineSessions(HOUR - 1), 1);
+    assert.equal(await f.store.heartbeat("s-alice"), false);
+    // Reviving the session id must not bring back the listing: the cascade really deleted it.
+    await f.store.setOnline(f.alice, "s-alice", "127.0.0.1:4001");
+    assert.equal(await f.store.get(file.id, f.alice), undefined);
+    // The next listing may reuse the deleted rowid; a stale FTS entry would then match it.
+    const next = await f.share({ name: "fresh.bin" });
+    assert.deepEqual(await f.store.search("vanishing"), []);
+    assert.deepEqual(ids(await f.store.search("fresh")), [next.id]);
+    assert.equal(await f.integrityCheck(), "ok");
+  },
+);
 
-Deno.test("announce() stores a file that search() returns with every field", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ name: "Quarterly Report.pdf", keywords: ["finance", "Q3 2025"] });
-  const rows = f.store.search("quarterly");
+storeTest("announce() stores a file that search() returns with every field", async (b) => {
+  await using f = await Fixture.open(b);
+  const file = await f.share({ name: "Quarterly Report.pdf", keywords: ["finance", "Q3 2025"] });
+  const rows = await f.store.search("quarterly");
   assert.deepEqual(rows, [{
     id: file.id,
     ownerFingerprint: "fp-alice",
@@ -334,14 +365,13 @@ Deno.test("announce() stores a file that search() returns with every field", asy
     signature: Uint8Array.of(9, 9),
   }]);
   // Name and keywords are what search and RESOLVE match on.
-  assert.deepEqual(f.store.search("Q3 2025"), rows);
-  assert.deepEqual(f.store.findByName("quarterly report.pdf"), rows);
+  assert.deepEqual(await f.store.search("Q3 2025"), rows);
+  assert.deepEqual(await f.store.findByName("quarterly report.pdf"), rows);
 });
 
-Deno.test("the record queries return what a LISTINGS reply carries", async (t) => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ name: "Quarterly Report.pdf", keywords: ["finance"] });
+storeTest("the record queries return what a LISTINGS reply carries", async (b, t) => {
+  await using f = await Fixture.open(b);
+  const file = await f.share({ name: "Quarterly Report.pdf", keywords: ["finance"] });
   const record = {
     id: file.id,
     ownerFingerprint: "fp-alice",
@@ -351,52 +381,53 @@ Deno.test("the record queries return what a LISTINGS reply carries", async (t) =
     announcement: Uint8Array.of(1, 2, 3),
     signature: Uint8Array.of(9, 9),
   };
-  await t.step("each query returns the record", () => {
-    assert.deepEqual(f.store.search("quarterly"), [record]);
-    assert.deepEqual(f.store.list(), [record]);
-    assert.deepEqual(f.store.list({ viewer: f.alice, mine: true }), [record]);
-    assert.deepEqual(f.store.get(file.id), record);
-    assert.deepEqual(f.store.findByName("quarterly report.PDF"), [record]);
-    assert.deepEqual(f.store.search("finance"), [record], "a second read, from the cache");
+  await t.step("each query returns the record", async () => {
+    assert.deepEqual(await f.store.search("quarterly"), [record]);
+    assert.deepEqual(await f.store.list(), [record]);
+    assert.deepEqual(await f.store.list({ viewer: f.alice, mine: true }), [record]);
+    assert.deepEqual(await f.store.get(file.id), record);
+    assert.deepEqual(await f.store.findByName("quarterly report.PDF"), [record]);
+    assert.deepEqual(await f.store.search("finance"), [record], "a second read, from the cache");
   });
-  await t.step("hidden and missing look the same", () => {
-    const secret = f.share({ name: "secret.txt", recipients: ["bob"] });
-    assert.equal(f.store.get(secret.id, f.carol), undefined);
-    assert.equal(f.store.get("00".repeat(16)), undefined);
-    assert.deepEqual(f.store.search("secret", { viewer: f.carol }), []);
-    assert.equal(f.store.search("secret", { viewer: f.bob }).length, 1);
+  await t.step("hidden and missing look the same", async () => {
+    const secret = await f.share({ name: "secret.txt", recipients: ["bob"] });
+    assert.equal(await f.store.get(secret.id, f.carol), undefined);
+    assert.equal(await f.store.get("00".repeat(16)), undefined);
+    assert.deepEqual(await f.store.search("secret", { viewer: f.carol }), []);
+    assert.equal((await f.store.search("secret", { viewer: f.bob })).length, 1);
   });
-  await t.step("a key change shows the new identity, never a cached old one", () => {
-    f.store.updateUserKeys(f.alice, Uint8Array.of(7, 7), "fp-alice-2");
-    const [after] = f.store.search("quarterly");
+  await t.step("a key change shows the new identity, never a cached old one", async () => {
+    await f.store.updateUserKeys(f.alice, Uint8Array.of(7, 7), "fp-alice-2");
+    const [after] = await f.store.search("quarterly");
     assert.equal(after.ownerFingerprint, "fp-alice-2");
     assert.deepEqual(after.ownerIdentity, Uint8Array.of(7, 7));
   });
 });
 
-Deno.test("announce() refuses a row verified with keys that are no longer registered", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const current = f.file({ name: "current.txt", ownerFingerprint: "fp-alice" });
-  f.store.announce(current);
-  assert.equal(f.store.search("current").length, 1);
-  // As if the keys rotated while the request's signatures were being checked.
-  f.store.updateUserKeys(f.alice, Uint8Array.of(7, 7), "fp-alice-2");
-  const stale = f.file({ name: "stale.txt", ownerFingerprint: "fp-alice" });
-  assert.throws(
-    () => f.store.announceMany([f.file({ name: "ok.txt" }), stale]),
-    code("AUTH_FAILED"),
-  );
-  assert.deepEqual(f.store.search("stale"), []);
-  assert.deepEqual(f.store.search("ok"), [], "all or nothing");
-});
+storeTest(
+  "announce() refuses a row verified with keys that are no longer registered",
+  async (b) => {
+    await using f = await Fixture.open(b);
+    const current = f.file({ name: "current.txt", ownerFingerprint: "fp-alice" });
+    await f.store.announce(current);
+    assert.equal((await f.store.search("current")).length, 1);
+    // As if the keys rotated while the request's signatures were being checked.
+    await f.store.updateUserKeys(f.alice, Uint8Array.of(7, 7), "fp-alice-2");
+    const stale = f.file({ name: "stale.txt", ownerFingerprint: "fp-alice" });
+    await assert.rejects(
+      () => f.store.announceMany([f.file({ name: "ok.txt" }), stale]),
+      code("AUTH_FAILED"),
+    );
+    assert.deepEqual(await f.store.search("stale"), []);
+    assert.deepEqual(await f.store.search("ok"), [], "all or nothing");
+  },
+);
 
-Deno.test("announce() replaces an announcement with the same id", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ name: "draft.txt", keywords: ["old"] });
-  f.store.setOnline(f.alice, "s-alice-2", "127.0.0.1:4999");
-  f.store.announce({
+storeTest("announce() replaces an announcement with the same id", async (b) => {
+  await using f = await Fixture.open(b);
+  const file = await f.share({ name: "draft.txt", keywords: ["old"] });
+  await f.store.setOnline(f.alice, "s-alice-2", "127.0.0.1:4999");
+  await f.store.announce({
     ...file,
     name: "final.txt",
     keywords: ["new"],
@@ -405,40 +436,37 @@ Deno.test("announce() replaces an announcement with the same id", async () => {
     // The address a receiver uses is in the signed bytes, which are replaced with the row.
     announcement: Uint8Array.of(4, 5, 6),
   });
-  assert.deepEqual(f.store.search("draft"), []);
-  assert.deepEqual(f.store.search("old"), []);
-  assert.deepEqual(ids(f.store.search("final new")), [file.id]);
-  const row = f.store.get(file.id);
+  assert.deepEqual(await f.store.search("draft"), []);
+  assert.deepEqual(await f.store.search("old"), []);
+  assert.deepEqual(ids(await f.store.search("final new")), [file.id]);
+  const row = await f.store.get(file.id);
   assert.deepEqual(row?.announcement, Uint8Array.of(4, 5, 6));
-  assert.equal(f.store.list({ viewer: f.alice, mine: true }).length, 1);
+  assert.equal((await f.store.list({ viewer: f.alice, mine: true })).length, 1);
   // The listing moved to the new session, so dropping the old one leaves it alone.
-  assert.equal(f.store.removeSessionAnnouncements("s-alice"), 0);
-  assert.equal(f.store.integrityCheck(), "ok");
+  assert.equal(await f.store.removeSessionAnnouncements("s-alice"), 0);
+  assert.equal(await f.integrityCheck(), "ok");
 });
 
-Deno.test("announce() refuses a file id owned by another user with EXISTS", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ name: "mine.txt" });
-  assert.throws(
+storeTest("announce() refuses a file id owned by another user with EXISTS", async (b) => {
+  await using f = await Fixture.open(b);
+  const file = await f.share({ name: "mine.txt" });
+  await assert.rejects(
     () => f.store.announce({ ...file, ownerId: f.bob, sessionId: "s-bob", name: "stolen.txt" }),
     code("EXISTS"),
   );
-  assert.deepEqual(ids(f.store.findByName("mine.txt")), [file.id]);
-  assert.deepEqual(f.store.findByName("stolen.txt"), []);
+  assert.deepEqual(ids(await f.store.findByName("mine.txt")), [file.id]);
+  assert.deepEqual(await f.store.findByName("stolen.txt"), []);
 });
 
-Deno.test("announce() refuses a session that is not the owner's with NOT_FOUND", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  assert.throws(() => f.store.announce(f.file({ sessionId: "s-bob" })), code("NOT_FOUND"));
-  assert.throws(() => f.store.announce(f.file({ sessionId: "s-none" })), code("NOT_FOUND"));
-  assert.deepEqual(f.store.list(), []);
+storeTest("announce() refuses a session that is not the owner's with NOT_FOUND", async (b) => {
+  await using f = await Fixture.open(b);
+  await assert.rejects(() => f.store.announce(f.file({ sessionId: "s-bob" })), code("NOT_FOUND"));
+  await assert.rejects(() => f.store.announce(f.file({ sessionId: "s-none" })), code("NOT_FOUND"));
+  assert.deepEqual(await f.store.list(), []);
 });
 
-Deno.test("announce() enforces the limits with BAD_MESSAGE", async (t) => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
+storeTest("announce() enforces the limits with BAD_MESSAGE", async (b, t) => {
+  await using f = await Fixture.open(b);
   const at = (n: number) => "k".repeat(n);
   const users = Array.from({ length: MAX_RECIPIENTS + 1 }, (_, i) => `user${i}`);
   const ok: [string, Partial<Announcement>][] = [
@@ -483,35 +511,33 @@ Deno.test("announce() enforces the limits with BAD_MESSAGE", async (t) => {
     ["negative creation time", { createdAt: -1 }],
   ];
   for (const [name, fields] of bad) {
-    await t.step(`rejects ${name}`, () => {
-      assert.throws(() => f.store.announce(f.file(fields)), code("BAD_MESSAGE"));
+    await t.step(`rejects ${name}`, async () => {
+      await assert.rejects(() => f.store.announce(f.file(fields)), code("BAD_MESSAGE"));
     });
   }
-  await t.step("stored only the accepted ones", () => {
-    assert.equal(f.store.list({ viewer: f.alice, mine: true }).length, ok.length);
+  await t.step("stored only the accepted ones", async () => {
+    assert.equal((await f.store.list({ viewer: f.alice, mine: true })).length, ok.length);
   });
 });
 
-Deno.test("announceMany() stores all or nothing", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
+storeTest("announceMany() stores all or nothing", async (b) => {
+  await using f = await Fixture.open(b);
   const good = [f.file({ name: "one.txt" }), f.file({ name: "two.txt" })];
-  assert.throws(
+  await assert.rejects(
     () => f.store.announceMany([...good, f.file({ sessionId: "s-bob" })]),
     code("NOT_FOUND"),
   );
-  assert.deepEqual(f.store.list(), []);
-  f.store.announceMany(good);
-  assert.deepEqual(ids(f.store.list()), ids(good));
-  f.store.announceMany([]);
+  assert.deepEqual(await f.store.list(), []);
+  await f.store.announceMany(good);
+  assert.deepEqual(ids(await f.store.list()), ids(good));
+  await f.store.announceMany([]);
 });
 
-Deno.test("search(), list(), get() and findByName() apply visibility", async (t) => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const pub = f.share({ name: "shared notes.txt" });
-  const forBob = f.share({ name: "secret notes.txt", recipients: ["BOB"] });
-  const carols = f.share({
+storeTest("search(), list(), get() and findByName() apply visibility", async (b, t) => {
+  await using f = await Fixture.open(b);
+  const pub = await f.share({ name: "shared notes.txt" });
+  const forBob = await f.share({ name: "secret notes.txt", recipients: ["BOB"] });
+  const carols = await f.share({
     ownerId: f.carol,
     sessionId: "s-carol",
     name: "carol notes.txt",
@@ -525,52 +551,50 @@ Deno.test("search(), list(), get() and findByName() apply visibility", async (t)
     ["unknown user id", 9999, [pub.id]],
   ];
   for (const [who, viewer, expected] of cases) {
-    await t.step(who, () => {
+    await t.step(who, async () => {
       const sorted = [...expected].sort();
-      assert.deepEqual(ids(f.store.search("notes", { viewer })), sorted);
-      assert.deepEqual(ids(f.store.list({ viewer })), sorted);
+      assert.deepEqual(ids(await f.store.search("notes", { viewer })), sorted);
+      assert.deepEqual(ids(await f.store.list({ viewer })), sorted);
       assert.deepEqual(
-        ids(f.store.findByName("SECRET NOTES.TXT", viewer)),
+        ids(await f.store.findByName("SECRET NOTES.TXT", viewer)),
         ids(
           expected.includes(forBob.id) ? [forBob] : [],
         ),
       );
       for (const file of [pub, forBob, carols]) {
         assert.equal(
-          f.store.get(file.id, viewer)?.id,
+          (await f.store.get(file.id, viewer))?.id,
           expected.find((id) => id === file.id),
         );
       }
     });
   }
-  await t.step("mine lists only the viewer's own", () => {
-    assert.deepEqual(ids(f.store.list({ viewer: f.alice, mine: true })), ids([pub, forBob]));
-    assert.deepEqual(ids(f.store.list({ viewer: f.bob, mine: true })), []);
-    assert.deepEqual(f.store.list({ mine: true }), []);
+  await t.step("mine lists only the viewer's own", async () => {
+    assert.deepEqual(ids(await f.store.list({ viewer: f.alice, mine: true })), ids([pub, forBob]));
+    assert.deepEqual(ids(await f.store.list({ viewer: f.bob, mine: true })), []);
+    assert.deepEqual(await f.store.list({ mine: true }), []);
   });
 });
 
-Deno.test("a recipient who registers later sees files addressed to the name", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ recipients: ["dave"] });
-  const dave = f.store.createUser({
+storeTest("a recipient who registers later sees files addressed to the name", async (b) => {
+  await using f = await Fixture.open(b);
+  const file = await f.share({ recipients: ["dave"] });
+  const dave = await f.store.createUser({
     username: "Dave",
     passwordHash: "h",
     identity: Uint8Array.of(1),
     fingerprint: "fp",
   });
-  assert.equal(f.store.get(file.id, dave)?.id, file.id);
+  assert.equal((await f.store.get(file.id, dave))?.id, file.id);
 });
 
-Deno.test("search() matches name tokens, keywords, prefixes, case and accents", async (t) => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const report = f.share({ name: "Quarterly_Report-2025.final.PDF", keywords: ["finance"] });
-  const photos = f.share({ name: "holiday photos.tar.gz", keywords: ["Beach", "été"] });
-  const cafe = f.share({ name: "Café Menu.txt", keywords: ["日本語のファイル"] });
+storeTest("search() matches name tokens, keywords, prefixes, case and accents", async (b, t) => {
+  await using f = await Fixture.open(b);
+  const report = await f.share({ name: "Quarterly_Report-2025.final.PDF", keywords: ["finance"] });
+  const photos = await f.share({ name: "holiday photos.tar.gz", keywords: ["Beach", "été"] });
+  const cafe = await f.share({ name: "Café Menu.txt", keywords: ["日本語のファイル"] });
   // Decomposed accents, as macOS file names have them.
-  const resume = f.share({ name: "Re\u0301sume\u0301 2024.pdf", keywords: ["cv"] });
+  const resume = await f.share({ name: "Re\u0301sume\u0301 2024.pdf", keywords: ["cv"] });
   const cases: [string, Announcement[]][] = [
     ["report", [report]],
     ["REPORT", [report]],
@@ -598,16 +622,15 @@ Deno.test("search() matches name tokens, keywords, prefixes, case and accents", 
     ["nothing-matches", []],
   ];
   for (const [query, expected] of cases) {
-    await t.step(JSON.stringify(query), () => {
-      assert.deepEqual(ids(f.store.search(query)), ids(expected));
+    await t.step(JSON.stringify(query), async () => {
+      assert.deepEqual(ids(await f.store.search(query)), ids(expected));
     });
   }
 });
 
-Deno.test("search() never throws on hostile query text", async (t) => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ name: "near or not.txt", keywords: ["and"] });
+storeTest("search() never throws on hostile query text", async (b, t) => {
+  await using f = await Fixture.open(b);
+  const file = await f.share({ name: "near or not.txt", keywords: ["and"] });
   const hostile = [
     '"',
     '""',
@@ -641,41 +664,41 @@ Deno.test("search() never throws on hostile query text", async (t) => {
     Array.from({ length: 200 }, (_, i) => `w${i}`).join(" "),
   ];
   for (const query of hostile) {
-    await t.step(JSON.stringify(query.slice(0, 40)), () => {
-      const rows = f.store.search(query);
+    await t.step(JSON.stringify(query.slice(0, 40)), async () => {
+      const rows = await f.store.search(query);
       assert.ok(Array.isArray(rows));
     });
   }
-  await t.step("operator words are searched as words", () => {
-    assert.deepEqual(ids(f.store.search("NEAR(")), [file.id]);
-    assert.deepEqual(ids(f.store.search("OR")), [file.id]);
-    assert.deepEqual(ids(f.store.search("and")), [file.id]);
-    assert.deepEqual(ids(f.store.search("-near")), [file.id]);
+  await t.step("operator words are searched as words", async () => {
+    assert.deepEqual(ids(await f.store.search("NEAR(")), [file.id]);
+    assert.deepEqual(ids(await f.store.search("OR")), [file.id]);
+    assert.deepEqual(ids(await f.store.search("and")), [file.id]);
+    assert.deepEqual(ids(await f.store.search("-near")), [file.id]);
   });
-  await t.step("queries without letters or digits find nothing", () => {
+  await t.step("queries without letters or digits find nothing", async () => {
     for (const query of ["", "   ", '"', "*", "-", "()", "🙂", "..."]) {
-      assert.deepEqual(f.store.search(query), []);
+      assert.deepEqual(await f.store.search(query), []);
     }
   });
-  assert.equal(f.store.integrityCheck(), "ok");
+  assert.equal(await f.integrityCheck(), "ok");
 });
 
-Deno.test("search() and list() page through results newest first", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
+storeTest("search() and list() page through results newest first", async (b) => {
+  await using f = await Fixture.open(b);
   const files = Array.from({ length: 7 }, (_, i) => f.file({ name: `page ${i}.txt` }));
-  f.store.announceMany(files);
+  await f.store.announceMany(files);
   const newestFirst = files.map((file) => file.id).reverse();
-  for (const page of [(o: number) => f.store.search("page", { limit: 3, offset: o })]) {
-    assert.deepEqual([0, 3, 6].flatMap((o) => page(o).map((r) => r.id)), newestFirst);
-  }
-  const listed = [0, 3, 6].flatMap((o) => f.store.list({ limit: 3, offset: o }).map((r) => r.id));
-  assert.deepEqual(listed, newestFirst);
+  const pages = async (query: (offset: number) => Promise<{ id: string }[]>) =>
+    (await Promise.all([0, 3, 6].map(query))).flat().map((r) => r.id);
+  assert.deepEqual(
+    await pages((offset) => f.store.search("page", { limit: 3, offset })),
+    newestFirst,
+  );
+  assert.deepEqual(await pages((offset) => f.store.list({ limit: 3, offset })), newestFirst);
 });
 
-Deno.test("search() and list() reject out-of-range pages with BAD_MESSAGE", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
+storeTest("search() and list() reject out-of-range pages with BAD_MESSAGE", async (b) => {
+  await using f = await Fixture.open(b);
   for (
     const options of [
       { limit: 0 },
@@ -685,121 +708,129 @@ Deno.test("search() and list() reject out-of-range pages with BAD_MESSAGE", asyn
       { offset: MAX_LIST_OFFSET + 1 },
     ]
   ) {
-    assert.throws(() => f.store.search("x", options), code("BAD_MESSAGE"));
-    assert.throws(() => f.store.list(options), code("BAD_MESSAGE"));
+    await assert.rejects(() => f.store.search("x", options), code("BAD_MESSAGE"));
+    await assert.rejects(() => f.store.list(options), code("BAD_MESSAGE"));
   }
-  assert.deepEqual(f.store.search("x", { limit: MAX_LISTINGS, offset: MAX_LIST_OFFSET }), []);
+  assert.deepEqual(await f.store.search("x", { limit: MAX_LISTINGS, offset: MAX_LIST_OFFSET }), []);
 });
 
-Deno.test("findByName() matches the exact name ignoring case and may return several", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const a = f.share({ name: "Notes.txt" });
-  const b = f.share({ ownerId: f.bob, sessionId: "s-bob", name: "NOTES.TXT" });
-  f.share({ name: "Notes.txt.bak" });
-  f.store.setOffline("s-alice");
-  const rows = f.store.findByName("notes.txt");
+storeTest("findByName() matches the exact name ignoring case and may return several", async (b) => {
+  await using f = await Fixture.open(b);
+  const a = await f.share({ name: "Notes.txt" });
+  const b2 = await f.share({ ownerId: f.bob, sessionId: "s-bob", name: "NOTES.TXT" });
+  await f.share({ name: "Notes.txt.bak" });
+  await f.store.setOffline("s-alice");
+  const rows = await f.store.findByName("notes.txt");
   // Online first: bob's copy can be fetched right now.
-  assert.deepEqual(rows.map((r) => r.id), [b.id, a.id]);
-  assert.deepEqual(f.store.findByName("notes"), []);
+  assert.deepEqual(rows.map((r) => r.id), [b2.id, a.id]);
+  assert.deepEqual(await f.store.findByName("notes"), []);
 });
 
-Deno.test("unshare() removes only the owner's announcement", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ name: "temporary.txt", recipients: ["bob"] });
-  assert.equal(f.store.unshare(f.bob, file.id), false);
-  assert.equal(f.store.get(file.id, f.bob)?.id, file.id);
-  assert.equal(f.store.unshare(f.alice, file.id), true);
-  assert.equal(f.store.get(file.id, f.alice), undefined);
-  assert.deepEqual(f.store.search("temporary", { viewer: f.alice }), []);
-  assert.equal(f.store.unshare(f.alice, file.id), false);
-  assert.equal(f.store.integrityCheck(), "ok");
+storeTest("unshare() removes only the owner's announcement", async (b) => {
+  await using f = await Fixture.open(b);
+  const file = await f.share({ name: "temporary.txt", recipients: ["bob"] });
+  assert.equal(await f.store.unshare(f.bob, file.id), false);
+  assert.equal((await f.store.get(file.id, f.bob))?.id, file.id);
+  assert.equal(await f.store.unshare(f.alice, file.id), true);
+  assert.equal(await f.store.get(file.id, f.alice), undefined);
+  assert.deepEqual(await f.store.search("temporary", { viewer: f.alice }), []);
+  assert.equal(await f.store.unshare(f.alice, file.id), false);
+  assert.equal(await f.integrityCheck(), "ok");
 });
 
-Deno.test("unshare() remembers the withdrawal: the same announcement is refused, a newer one not", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const file = f.share({ createdAt: T0 - 1000 });
-  f.clock.advance(10);
-  assert.equal(f.store.unshare(f.alice, file.id), true);
-  assert.deepEqual(f.store.withdrawalsSince(f.alice, T0 + 10), [{
-    id: file.id,
-    createdAt: T0 - 1000,
-  }]);
-  assert.deepEqual(f.store.withdrawalsSince(f.alice, T0 + 11), []);
-  assert.deepEqual(f.store.withdrawalsSince(f.bob, 0), []);
-  // A running sender announcing again what it signed before: refused, and nothing stored.
-  assert.throws(() => f.store.announce(file), code("WITHDRAWN"));
-  assert.throws(() => f.store.announce({ ...file, createdAt: T0 - 5000 }), code("WITHDRAWN"));
-  assert.equal(f.store.get(file.id, f.alice), undefined);
-  // A new send signs anew: accepted, and the withdrawal forgotten.
-  f.store.announce({ ...file, createdAt: T0 + 5 });
-  assert.equal(f.store.get(file.id, f.alice)?.id, file.id);
-  assert.deepEqual(f.store.withdrawalsSince(f.alice, 0), []);
-  f.store.announce({ ...file, createdAt: T0 - 1000 });
-  f.clock.advance(31 * 24 * 60 * 60 * 1000);
-  f.store.unshare(f.alice, file.id);
-  assert.equal(f.store.pruneWithdrawals(1), 0);
-  f.clock.advance(2);
-  assert.equal(f.store.pruneWithdrawals(1), 1);
+storeTest(
+  "unshare() remembers the withdrawal: the same announcement is refused, a newer one not",
+  async (b) => {
+    await using f = await Fixture.open(b);
+    const file = await f.share({ createdAt: T0 - 1000 });
+    f.clock.advance(10);
+    assert.equal(await f.store.unshare(f.alice, file.id), true);
+    assert.deepEqual(await f.store.withdrawalsSince(f.alice, T0 + 10), [{
+      id: file.id,
+      createdAt: T0 - 1000,
+    }]);
+    assert.deepEqual(await f.store.withdrawalsSince(f.alice, T0 + 11), []);
+    assert.deepEqual(await f.store.withdrawalsSince(f.bob, 0), []);
+    // A running sender announcing again what it signed before: refused, and nothing stored.
+    await assert.rejects(() => f.store.announce(file), code("WITHDRAWN"));
+    await assert.rejects(
+      () => f.store.announce({ ...file, createdAt: T0 - 5000 }),
+      code("WITHDRAWN"),
+    );
+    assert.equal(await f.store.get(file.id, f.alice), undefined);
+    // A new send signs anew: accepted, and the withdrawal forgotten.
+    await f.store.announce({ ...file, createdAt: T0 + 5 });
+    assert.equal((await f.store.get(file.id, f.alice))?.id, file.id);
+    assert.deepEqual(await f.store.withdrawalsSince(f.alice, 0), []);
+    await f.store.announce({ ...file, createdAt: T0 - 1000 });
+    f.clock.advance(31 * 24 * 60 * 60 * 1000);
+    await f.store.unshare(f.alice, file.id);
+    assert.equal(await f.store.pruneWithdrawals(1), 0);
+    f.clock.advance(2);
+    assert.equal(await f.store.pruneWithdrawals(1), 1);
+  },
+);
+
+storeTest(
+  "announce() with maxOwnerListings refuses a new id past the quota, not a replacement",
+  async (b) => {
+    await using f = await Fixture.open(b);
+    const first = await f.share({ maxOwnerListings: 2 });
+    await f.share({ maxOwnerListings: 2 });
+    await assert.rejects(() => f.share({ maxOwnerListings: 2 }), code("QUOTA_EXCEEDED"));
+    await f.store.announce({ ...first, name: "renamed.pdf", maxOwnerListings: 2 });
+    await f.share({ ownerId: f.bob, sessionId: "s-bob", maxOwnerListings: 2 });
+    assert.equal((await f.store.list({ viewer: f.alice, mine: true })).length, 2);
+  },
+);
+
+storeTest("unshareAll() removes every announcement of one owner", async (b) => {
+  await using f = await Fixture.open(b);
+  await f.store.setOnline(f.alice, "s-alice-2", "127.0.0.1:4999");
+  await f.share({ name: "a1.txt" });
+  await f.share({ name: "a2.txt", sessionId: "s-alice-2", recipients: ["bob"] });
+  const kept = await f.share({ ownerId: f.bob, sessionId: "s-bob", name: "b1.txt" });
+  assert.equal(await f.store.unshareAll(f.alice), 2);
+  assert.deepEqual(ids(await f.store.list({ viewer: f.bob })), [kept.id]);
+  assert.deepEqual(await f.store.search("a2", { viewer: f.bob }), []);
+  assert.equal(await f.store.unshareAll(f.alice), 0);
+  assert.equal(await f.integrityCheck(), "ok");
 });
 
-Deno.test("announce() with maxOwnerListings refuses a new id past the quota, not a replacement", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  const first = f.share({ maxOwnerListings: 2 });
-  f.share({ maxOwnerListings: 2 });
-  assert.throws(() => f.share({ maxOwnerListings: 2 }), code("QUOTA_EXCEEDED"));
-  f.store.announce({ ...first, name: "renamed.pdf", maxOwnerListings: 2 });
-  f.share({ ownerId: f.bob, sessionId: "s-bob", maxOwnerListings: 2 });
-  assert.equal(f.store.list({ viewer: f.alice, mine: true }).length, 2);
+storeTest("removeSessionAnnouncements() removes that session's files only", async (b) => {
+  await using f = await Fixture.open(b);
+  await f.share({ name: "a1.txt" });
+  await f.share({ name: "a2.txt" });
+  const kept = await f.share({ ownerId: f.bob, sessionId: "s-bob", name: "b1.txt" });
+  assert.equal(await f.store.removeSessionAnnouncements("s-alice"), 2);
+  assert.deepEqual(ids(await f.store.list()), [kept.id]);
+  assert.deepEqual(await f.store.search("a1"), []);
+  assert.equal(await f.store.removeSessionAnnouncements("s-alice"), 0);
 });
 
-Deno.test("unshareAll() removes every announcement of one owner", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  f.store.setOnline(f.alice, "s-alice-2", "127.0.0.1:4999");
-  f.share({ name: "a1.txt" });
-  f.share({ name: "a2.txt", sessionId: "s-alice-2", recipients: ["bob"] });
-  const kept = f.share({ ownerId: f.bob, sessionId: "s-bob", name: "b1.txt" });
-  assert.equal(f.store.unshareAll(f.alice), 2);
-  assert.deepEqual(ids(f.store.list({ viewer: f.bob })), [kept.id]);
-  assert.deepEqual(f.store.search("a2", { viewer: f.bob }), []);
-  assert.equal(f.store.unshareAll(f.alice), 0);
-  assert.equal(f.store.integrityCheck(), "ok");
-});
-
-Deno.test("removeSessionAnnouncements() removes that session's files only", async () => {
-  await using dir = await tempDir();
-  using f = new Fixture(dir.path);
-  f.share({ name: "a1.txt" });
-  f.share({ name: "a2.txt" });
-  const kept = f.share({ ownerId: f.bob, sessionId: "s-bob", name: "b1.txt" });
-  assert.equal(f.store.removeSessionAnnouncements("s-alice"), 2);
-  assert.deepEqual(ids(f.store.list()), [kept.id]);
-  assert.deepEqual(f.store.search("a1"), []);
-  assert.equal(f.store.removeSessionAnnouncements("s-alice"), 0);
-});
-
-Deno.test("IndexStore keeps users, sessions and announcements across close and reopen", async () => {
-  await using dir = await tempDir();
-  let file: Announcement;
-  {
-    using f = new Fixture(dir.path);
-    file = f.share({ name: "durable.bin", keywords: ["persist"], recipients: ["bob"] });
-    f.store.recordAttempt("addr:127.0.0.1");
-  }
-  const store = IndexStore.open(dir.path, { now: () => T0 });
-  try {
-    const bob = store.getUser("bob");
-    assert.ok(bob);
-    assert.deepEqual(ids(store.search("persist", { viewer: bob.id })), [file.id]);
-    assert.deepEqual(store.search("persist"), []);
-    assert.equal(store.get(file.id, bob.id)?.online, true);
-    assert.equal(store.attemptsSince("addr:127.0.0.1", 0), 1);
-    assert.equal(store.integrityCheck(), "ok");
-  } finally {
-    store.close();
-  }
-});
+storeTest(
+  "the store keeps users, sessions and announcements across close and reopen",
+  async (b) => {
+    let file: Announcement;
+    const f = await Fixture.open(b);
+    try {
+      file = await f.share({ name: "durable.bin", keywords: ["persist"], recipients: ["bob"] });
+      await f.store.recordAttempt("addr:127.0.0.1");
+    } finally {
+      await f.store.close();
+    }
+    const store = await f.location.open({ now: () => T0 });
+    try {
+      const bob = await store.getUser("bob");
+      assert.ok(bob);
+      assert.deepEqual(ids(await store.search("persist", { viewer: bob.id })), [file.id]);
+      assert.deepEqual(await store.search("persist"), []);
+      assert.equal((await store.get(file.id, bob.id))?.online, true);
+      assert.equal(await store.attemptsSince("addr:127.0.0.1", 0), 1);
+      assert.equal(await f.location.integrityCheck(store), "ok");
+    } finally {
+      await store.close();
+      await f.location[Symbol.asyncDispose]();
+    }
+  },
+);

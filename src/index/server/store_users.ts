@@ -112,18 +112,32 @@ export class UserTable {
    * table is still named failed_logins, from when it counted nothing else.
    */
   recordAttempt(key: string): void {
+    this.#runner.transaction(() => this.#insertAttempt(key));
+  }
+
+  /**
+   * Records one attempt under `key` unless `max` were recorded at or after `sinceMs`; true when
+   * recorded. One transaction, so the count cannot change between reading and inserting.
+   */
+  recordAttemptWithin(key: string, sinceMs: number, max: number): boolean {
+    return this.#runner.transaction(() => {
+      if (int(this.#sql.countFailed.get(key, sinceMs)?.n ?? 0) >= max) return false;
+      this.#insertAttempt(key);
+      return true;
+    });
+  }
+
+  #insertAttempt(key: string): void {
     const now = this.#now();
     const cutoff = now - this.#failedRetentionMs;
-    this.#runner.transaction(() => {
-      this.#sql.insertFailed.run(key, now);
-      this.#sql.pruneFailedKey.run(key, cutoff);
-      // Keys that never fail again are swept now and then, so the table stays bounded by the
-      // failure rate times the retention window.
-      if (++this.#failedSincePrune >= FAILED_LOGIN_PRUNE_EVERY) {
-        this.#failedSincePrune = 0;
-        this.#sql.pruneFailedAll.run(cutoff);
-      }
-    });
+    this.#sql.insertFailed.run(key, now);
+    this.#sql.pruneFailedKey.run(key, cutoff);
+    // Keys that never fail again are swept now and then, so the table stays bounded by the
+    // failure rate times the retention window.
+    if (++this.#failedSincePrune >= FAILED_LOGIN_PRUNE_EVERY) {
+      this.#failedSincePrune = 0;
+      this.#sql.pruneFailedAll.run(cutoff);
+    }
   }
 
   /** Attempts under `key` at or after `sinceMs` (ms since the epoch). */

@@ -72,7 +72,10 @@ export function addressKey(host: string): string {
   return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
 }
 
-/** Failed-login and registration throttling over the store's attempt counts. */
+/**
+ * Failed-login and registration throttling over the store's attempt counts. Every count lives in
+ * the store, none in this object, so servers sharing one database share the limits.
+ */
 export class Throttle {
   readonly #store: IndexStore;
   readonly #now: () => number;
@@ -99,7 +102,12 @@ export class Throttle {
   async beforeLogin(user: string, host: string): Promise<void> {
     const keys = loginKeys(user, host);
     const since = this.#now() - this.#windowMs;
-    if (this.#store.attemptsSince(keys.pair, since) >= this.#maxFailures) {
+    const [pairCount, userCount, addressCount] = await Promise.all([
+      this.#store.attemptsSince(keys.pair, since),
+      this.#store.attemptsSince(keys.user, since),
+      this.#store.attemptsSince(keys.address, since),
+    ]);
+    if (pairCount >= this.#maxFailures) {
       throw new SfsError(
         "RATE_LIMITED",
         `Too many wrong passwords from your address; try again in ${
@@ -108,8 +116,8 @@ export class Throttle {
       );
     }
     const excess = Math.max(
-      this.#store.attemptsSince(keys.user, since) - DEFAULT_USER_DELAY_AFTER,
-      this.#store.attemptsSince(keys.address, since) - DEFAULT_ADDRESS_DELAY_AFTER,
+      userCount - DEFAULT_USER_DELAY_AFTER,
+      addressCount - DEFAULT_ADDRESS_DELAY_AFTER,
     );
     if (excess >= 0) {
       await this.#sleep(Math.min(MAX_LOGIN_DELAY_MS, BASE_LOGIN_DELAY_MS * 2 ** excess));
@@ -117,33 +125,33 @@ export class Throttle {
   }
 
   /** Records a wrong password (or unknown user) for `user` from `host`. */
-  loginFailed(user: string, host: string): void {
+  async loginFailed(user: string, host: string): Promise<void> {
     const keys = loginKeys(user, host);
-    for (const key of [keys.pair, keys.user, keys.address]) this.#store.recordAttempt(key);
+    for (const key of [keys.pair, keys.user, keys.address]) await this.#store.recordAttempt(key);
   }
 
   /**
    * Forgets the pair's failures after the right password. The username's and the address's
    * counts stay: they measure pressure from everyone, which one success does not end.
    */
-  loginSucceeded(user: string, host: string): void {
-    this.#store.clearAttempts(loginKeys(user, host).pair);
+  async loginSucceeded(user: string, host: string): Promise<void> {
+    await this.#store.clearAttempts(loginKeys(user, host).pair);
   }
 
   /**
    * Counts one registration attempt from `host`; throws SfsError RATE_LIMITED past the quota.
-   * Counted before the password is hashed, so parallel requests cannot all slip under it.
+   * Counted before the password is hashed, and counted and recorded in one store step, so
+   * parallel requests (to any server of a shared database) cannot all slip under it.
    */
-  registration(host: string): void {
+  async registration(host: string): Promise<void> {
     const key = `register:${addressKey(host)}`;
     const since = this.#now() - REGISTRATION_WINDOW_MS;
-    if (this.#store.attemptsSince(key, since) >= this.#maxRegistrations) {
+    if (!await this.#store.recordAttemptWithin(key, since, this.#maxRegistrations)) {
       throw new SfsError(
         "RATE_LIMITED",
         `Too many registrations from your address; at most ${this.#maxRegistrations} an hour`,
       );
     }
-    this.#store.recordAttempt(key);
   }
 }
 

@@ -1,0 +1,159 @@
+/**
+ * The listing queries in PostgreSQL, with the rules of ../store_queries.ts: visibility decided in
+ * SQL (a hidden listing and a missing one look the same), newest first, owner identities from a
+ * cache by fingerprint.
+ *
+ * Presence is computed when read: a session counts as online only while its last heartbeat is
+ * younger than the presence timeout, so a server that died (SIGKILL, power loss) cannot leave
+ * its peers shown online to the other servers for longer than that, even before a sweep marks
+ * them offline.
+ */
+import { SfsError } from "../../../errors.ts";
+import { DEFAULT_PAGE_SIZE } from "../../protocol/limits.ts";
+import { IdentityCache } from "../identity_cache.ts";
+import { type ListingRecord, type ListOptions, page, type PageOptions } from "../store_queries.ts";
+import type { Sql } from "./connect.ts";
+import { toTsQuery } from "./fts.ts";
+
+interface RecordRow {
+  id: string;
+  announcement: Uint8Array;
+  signature: Uint8Array;
+  owner_id: number;
+  owner_fingerprint: string;
+  online: boolean;
+  last_seen: number;
+}
+
+/** The listing queries over one pool. */
+export class PgQueries {
+  readonly #sql: Sql;
+  readonly #identities = new IdentityCache();
+  readonly #onlineSince: () => number;
+
+  /** `onlineSince()` is the oldest heartbeat time that still counts as online. */
+  constructor(sql: Sql, onlineSince: () => number) {
+    this.#sql = sql;
+    this.#onlineSince = onlineSince;
+  }
+
+  /** Full-text search (pg/fts.ts), newest first, limited to what the viewer may see. */
+  async search(terms: string, options: PageOptions = {}): Promise<ListingRecord[]> {
+    const { limit, offset } = page(options);
+    const query = toTsQuery(terms);
+    if (query === undefined) return [];
+    const sql = this.#sql;
+    return await this.#records(sql<RecordRow[]>`
+      SELECT ${this.#columns()} FROM announcements a ${this.#joins()}
+      WHERE a.search @@ ${query}::tsquery AND ${this.#visible(options.viewer)}
+      ORDER BY a.seq DESC LIMIT ${limit} OFFSET ${offset}`);
+  }
+
+  /** Visible announcements, newest first; with `mine`, only the viewer's own. */
+  async list(options: ListOptions = {}): Promise<ListingRecord[]> {
+    const { limit, offset } = page(options);
+    if (options.mine && options.viewer === undefined) return [];
+    const sql = this.#sql;
+    const where = options.mine
+      ? sql`a.owner_id = ${options.viewer!}`
+      : this.#visible(options.viewer);
+    return await this.#records(sql<RecordRow[]>`
+      SELECT ${this.#columns()} FROM announcements a ${this.#joins()}
+      WHERE ${where}
+      ORDER BY a.seq DESC LIMIT ${limit} OFFSET ${offset}`);
+  }
+
+  /** The announcement `id` if the viewer may see it. */
+  async get(id: string, viewer?: number): Promise<ListingRecord | undefined> {
+    const sql = this.#sql;
+    const [record] = await this.#records(sql<RecordRow[]>`
+      SELECT ${this.#columns()} FROM announcements a ${this.#joins()}
+      WHERE a.id = ${id} AND ${this.#visible(viewer)}`);
+    return record;
+  }
+
+  /** Visible announcements named exactly `name` ignoring case, online and newest first. */
+  async findByName(name: string, viewer?: number): Promise<ListingRecord[]> {
+    const nameKey = name.normalize("NFC").toLowerCase();
+    const sql = this.#sql;
+    return await this.#records(sql<RecordRow[]>`
+      SELECT ${this.#columns()} FROM announcements a ${this.#joins()}
+      WHERE a.name_key = ${nameKey} AND ${this.#visible(viewer)}
+      ORDER BY online DESC, a.seq DESC LIMIT ${DEFAULT_PAGE_SIZE}`);
+  }
+
+  // The identity is left out: it comes from the cache by fingerprint (see #records).
+  #columns() {
+    const sql = this.#sql;
+    return sql`
+      a.id, a.announcement, a.signature, a.owner_id, u.fingerprint AS owner_fingerprint,
+      (s.online AND s.last_seen >= ${this.#onlineSince()}) AS online, s.last_seen`;
+  }
+
+  #joins() {
+    const sql = this.#sql;
+    return sql`JOIN users u ON u.id = a.owner_id JOIN sessions s ON s.id = a.session_id`;
+  }
+
+  /** Public, the viewer's own, or addressed to the viewer; an anonymous viewer sees public only. */
+  #visible(viewer: number | undefined) {
+    const sql = this.#sql;
+    if (viewer === undefined) return sql`a.public`;
+    return sql`(a.public OR a.owner_id = ${viewer} OR EXISTS (
+      SELECT 1 FROM recipients r
+      WHERE r.seq = a.seq AND r.username_key = (SELECT username_key FROM users WHERE id = ${viewer})
+    ))`;
+  }
+
+  /**
+   * Rows to records. Identities missing from the cache are read in one query, identity and
+   * fingerprint together, so a record never pairs an identity with another one's fingerprint
+   * (another server may change keys in between).
+   */
+  async #records(query: Promise<RecordRow[]>): Promise<ListingRecord[]> {
+    const rows = await query;
+    const missing = [
+      ...new Set(
+        rows.filter((r) => this.#identities.get(r.owner_fingerprint) === undefined)
+          .map((r) => r.owner_id),
+      ),
+    ];
+    const fresh = new Map<number, { fingerprint: string; identity: Uint8Array }>();
+    if (missing.length > 0) {
+      const sql = this.#sql;
+      const users = await sql<{ id: number; fingerprint: string; identity: Uint8Array }[]>`
+        SELECT id, fingerprint, identity FROM users WHERE id = ANY(${missing}::bigint[])`;
+      for (const user of users) {
+        fresh.set(user.id, user);
+        this.#identities.set(user.fingerprint, copy(user.identity));
+      }
+    }
+    return rows.map((row) => {
+      let fingerprint = row.owner_fingerprint;
+      let identity = this.#identities.get(fingerprint);
+      if (identity === undefined) {
+        const user = fresh.get(row.owner_id);
+        if (user === undefined) throw new SfsError("INTERNAL", "Listing without an owner");
+        fingerprint = user.fingerprint;
+        identity = this.#identities.get(fingerprint) ?? copy(user.identity);
+      }
+      return {
+        id: row.id,
+        ownerFingerprint: fingerprint,
+        ownerIdentity: identity,
+        online: row.online,
+        lastSeen: row.last_seen,
+        announcement: copy(row.announcement),
+        signature: copy(row.signature),
+      };
+    });
+  }
+}
+
+/**
+ * The driver's bytea values are Node Buffers, often views into a shared pool: copied into
+ * arrays of their own, the `Bytes` the encoders and WebCrypto take.
+ */
+export function copy(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}

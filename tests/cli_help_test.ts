@@ -1,0 +1,33 @@
+/** What `--help` and usage errors print: examples last, no noise, JSON only with `--json`. */
+import assert from "node:assert/strict";
+import { COMMANDS } from "../main.ts";
+import { runSfs } from "./harness.ts";
+
+Deno.test("sfs CMD --help ends with examples for every command", async (t) => {
+  for (const command of [...COMMANDS.map((c) => c.name), "(sfs itself)"]) {
+    await t.step(command, async () => {
+      const help = await runSfs(command.startsWith("(") ? ["--help"] : [command, "--help"]);
+      assert.equal(help.code, 0, help.stderr);
+      const examples = help.stdout.trimEnd().split("\nExamples:\n");
+      assert.equal(examples.length, 2, help.stdout);
+      for (const line of examples[1].split("\n")) assert.match(line, /^ {2}(\S+=\S+ )?sfs /);
+    });
+  }
+});
+
+Deno.test("sfs send --help shows no empty default for repeatable options", async () => {
+  const help = await runSfs(["send", "--help"]);
+  assert.match(help.stdout, /--keyword <word>/);
+  assert.match(help.stdout, /--advertise <host:port>/);
+  assert.doesNotMatch(help.stdout, /default: \[\]/);
+});
+
+Deno.test("sfs --json prints a usage error as one JSON line, without the help text", async () => {
+  for (const args of [["get", "--json"], ["send", "--json", "--no-such-flag", "x"]]) {
+    const result = await runSfs(args);
+    assert.equal(result.code, 2, result.stderr);
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, result.stderr);
+    assert.equal(JSON.parse(lines[0]).error.code, "USAGE");
+  }
+});
