@@ -362,6 +362,9 @@ Deno.test("sfs get stops on SIGINT keeping its verified chunks, exits 130 and re
     { home: s.bob },
   );
   await stalledOrExited(stalled, receiver);
+  // Version 2 sends the GET in the handshake, so the chunks are on their way while the receiver
+  // still finishes its handshake: wait until it has stored one before interrupting it.
+  await partHolds(join(out, "big.bin.sfs-part"), CHUNK);
   Deno.kill(receiver.pid, "SIGINT");
   const status = await receiver.status;
   await receiver.drained();
@@ -377,3 +380,13 @@ Deno.test("sfs get stops on SIGINT keeping its verified chunks, exits 130 and re
   assert.equal(done.resumed_from, verified);
   assert.equal(await sha256File(join(out, "big.bin")), s.sha256);
 });
+
+/** Waits (up to 20 s) until the part file at `path` holds at least `bytes` bytes. */
+async function partHolds(path: string, bytes: number): Promise<void> {
+  for (let waited = 0; waited < 20_000; waited += 50) {
+    const size = await Deno.stat(path).then((info) => info.size, () => 0);
+    if (size >= bytes) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`${path} never held ${bytes} bytes`);
+}
