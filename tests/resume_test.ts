@@ -34,7 +34,7 @@ import {
   startSender,
   withPort,
 } from "./peers.ts";
-import { stalledOrExited, startStallingProxy } from "./stall.ts";
+import { partHolds, stalledOrExited, startStallingProxy } from "./stall.ts";
 
 const MIB = 1024 * 1024;
 const CHUNK = DEFAULT_CHUNK_SIZE;
@@ -380,13 +380,3 @@ Deno.test("sfs get stops on SIGINT keeping its verified chunks, exits 130 and re
   assert.equal(done.resumed_from, verified);
   assert.equal(await sha256File(join(out, "big.bin")), s.sha256);
 });
-
-/** Waits (up to 20 s) until the part file at `path` holds at least `bytes` bytes. */
-async function partHolds(path: string, bytes: number): Promise<void> {
-  for (let waited = 0; waited < 20_000; waited += 50) {
-    const size = await Deno.stat(path).then((info) => info.size, () => 0);
-    if (size >= bytes) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`${path} never held ${bytes} bytes`);
-}
