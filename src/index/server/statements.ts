@@ -148,14 +148,19 @@ const VISIBLE = `
 
 function queries(p: Prepare) {
   return {
-    // Newest first, not bm25: see ListingQueries.search. The seq order makes pages stable.
+    // Best match first (bm25; ties newest first, which also keeps pages stable). The page is
+    // chosen over the FTS rowids and visibility alone; only its rows are joined for the reply.
     search: p(`
       SELECT ${RECORD_COLUMNS}
-      FROM announcements_fts f
-      JOIN announcements a ON a.seq = f.rowid ${LISTING_JOINS}
-      WHERE announcements_fts MATCH :query AND ${VISIBLE}
-      ORDER BY f.rowid DESC
-      LIMIT :limit OFFSET :offset`),
+      FROM (
+        SELECT f.rowid AS seq, f.rank AS rank
+        FROM announcements_fts f JOIN announcements a ON a.seq = f.rowid
+        WHERE announcements_fts MATCH :query AND ${VISIBLE}
+        ORDER BY f.rank, f.rowid DESC
+        LIMIT :limit OFFSET :offset
+      ) hit
+      JOIN announcements a ON a.seq = hit.seq ${LISTING_JOINS}
+      ORDER BY hit.rank, hit.seq DESC`),
     listVisible: p(`
       SELECT ${RECORD_COLUMNS} FROM announcements a ${LISTING_JOINS}
       WHERE ${VISIBLE}

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type ErrorCode, isSfsError } from "../../errors.ts";
 import { type Announcement, IndexStore, type IndexStoreOptions, SCHEMA_VERSION } from "./store.ts";
+import { MIGRATIONS } from "./schema.ts";
 import {
   MAX_KEYWORD_BYTES,
   MAX_KEYWORDS,
@@ -156,6 +157,40 @@ Deno.test("IndexStore.open() puts the database in WAL mode", async () => {
     assert.equal(raw.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
   } finally {
     raw.close();
+  }
+});
+
+Deno.test("IndexStore.open() upgrades a version 2 database to the 2 3 4 prefix index", async () => {
+  await using dir = await tempDir();
+  const raw = new DatabaseSync(dir.path);
+  raw.exec(MIGRATIONS[0]);
+  raw.exec(MIGRATIONS[1]);
+  raw.exec("PRAGMA user_version = 2");
+  raw.exec(`
+    INSERT INTO users VALUES (1, 'alice', 'alice', 'h', x'01', 'fp', 0, 0);
+    INSERT INTO sessions VALUES ('s', 1, '127.0.0.1:1', 1, 0, 0);
+    INSERT INTO announcements (seq, id, owner_id, session_id, name, name_key, size, sha256,
+      keywords, public, address, created_at, updated_at, announcement, signature)
+    VALUES (7, 'f1', 1, 's', 'Budget 2025.xlsx', 'budget 2025.xlsx', 1, 'ab', 'finance', 1,
+      '127.0.0.1:1', 0, 0, x'01', x'02')`);
+  raw.close();
+  const store = IndexStore.open(dir.path);
+  try {
+    assert.equal(store.schemaVersion(), SCHEMA_VERSION);
+    // The rebuilt index holds the listing stored before the upgrade.
+    assert.deepEqual(ids(store.search("budg")), ["f1"]);
+    assert.deepEqual(ids(store.search("finance")), ["f1"]);
+    assert.equal(store.integrityCheck(), "ok");
+  } finally {
+    store.close();
+  }
+  const check = new DatabaseSync(dir.path);
+  try {
+    const sql = check.prepare("SELECT sql FROM sqlite_schema WHERE name = 'announcements_fts'")
+      .get()?.sql;
+    assert.match(String(sql), /prefix = '2 3 4'/);
+  } finally {
+    check.close();
   }
 });
 
@@ -671,6 +706,28 @@ Deno.test("search() and list() page through results newest first", async () => {
   }
   const listed = [0, 3, 6].flatMap((o) => f.store.list({ limit: 3, offset: o }).map((r) => r.id));
   assert.deepEqual(listed, newestFirst);
+});
+
+Deno.test("search() ranks the best match first, ties newest first, across pages", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  // Announced best match first, so newest first would return them in reverse.
+  const best = f.file({ name: "budget.xlsx", keywords: ["budget"] });
+  const good = f.file({ name: "budget.xlsx" });
+  const weak = f.file({ name: "minutes of the meeting about the new budget and the old one.txt" });
+  const tieOld = f.file({ name: "notes budget draft 1.txt" });
+  const tieNew = f.file({ name: "notes budget draft 2.txt" });
+  f.store.announceMany([best, good, weak, tieOld, tieNew]);
+  const expected = [best, good, tieNew, tieOld, weak].map((file) => file.id);
+  assert.deepEqual(f.store.search("budget").map((r) => r.id), expected);
+  assert.deepEqual(f.store.search("budg").map((r) => r.id), expected);
+  const paged = [0, 2, 4].flatMap((o) =>
+    f.store.search("budget", { limit: 2, offset: o }).map((r) => r.id)
+  );
+  assert.deepEqual(paged, expected);
+  // LIST has nothing to rank by: it stays newest first.
+  const newestFirst = [tieNew, tieOld, weak, good, best].map((file) => file.id);
+  assert.deepEqual(f.store.list().map((r) => r.id), newestFirst);
 });
 
 Deno.test("search() and list() reject out-of-range pages with BAD_MESSAGE", async () => {
