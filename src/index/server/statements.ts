@@ -143,6 +143,8 @@ export const RecordColumn = {
   OWNER_FINGERPRINT: 4,
   ONLINE: 5,
   LAST_SEEN: 6,
+  /** Search only: how many matches the rank window holds. */
+  MATCHED: 7,
 } as const;
 
 const LISTING_JOINS = `
@@ -161,11 +163,19 @@ const VISIBLE = `
   ))`;
 
 /**
- * Most matches a SEARCH ranks: the newest this many matching listings (visible or not). bm25
- * must score every row it ranks (≈ 1 µs each), so a word in 2 % of 100,000 listings would cost
- * 2 ms per search without a bound.
+ * How many matches a SEARCH ranks: the newest this many matching listings (visible or not);
+ * older matches follow them newest first. bm25 must score every row it ranks (≈ 0.9 µs each
+ * here), so ranking all of a word in 2 % of 100,000 listings would cost ≈ 2 ms per search.
+ * Measured over 100,000 listings, a one-keyword search (2,000 matches) took 0.39 ms newest
+ * first, and ranking the newest 100, 200, 500 or 1,000 took 0.53, 0.63, 1.06 or 1.78 ms.
  */
-export const SEARCH_RANK_WINDOW = 1000;
+export const SEARCH_RANK_WINDOW = 200;
+
+// The newest SEARCH_RANK_WINDOW matches of :query.
+const RANK_WINDOW = `
+  SELECT rowid AS seq, rank FROM announcements_fts
+  WHERE announcements_fts MATCH :query
+  ORDER BY rowid DESC LIMIT ${SEARCH_RANK_WINDOW}`;
 
 function queries(p: Prepare) {
   // Rows as arrays: no property names to set per row (measured ≈ 15 % of a search's SQL time).
@@ -177,23 +187,33 @@ function queries(p: Prepare) {
   };
   return {
     // Best match first (bm25; ties newest first, which also keeps pages stable) among the
-    // newest SEARCH_RANK_WINDOW matches. The window is ranked over the FTS index alone; then
-    // rows are read in rank order, checked for visibility and joined only until the page is
-    // full. The LIMIT on `hit` keeps SQLite from dropping its ORDER BY, and the outer ORDER BY
-    // is satisfied by that order (no second sort).
+    // rank window. The window is ranked over the FTS index alone; then rows are read in rank
+    // order, checked for visibility and joined only until the page is full. The LIMIT on
+    // `hit` keeps SQLite from dropping its ORDER BY, and the outer ORDER BY is satisfied by
+    // that order (no second sort). Each row also says how many matches the window holds.
     search: q(`
-      SELECT ${RECORD_COLUMNS}
+      SELECT ${RECORD_COLUMNS}, hit.matched
       FROM (
-        SELECT seq, rank FROM (
-          SELECT rowid AS seq, rank FROM announcements_fts
-          WHERE announcements_fts MATCH :query
-          ORDER BY rowid DESC LIMIT ${SEARCH_RANK_WINDOW}
-        )
+        SELECT seq, rank, count(*) OVER () AS matched FROM (${RANK_WINDOW})
         ORDER BY rank, seq DESC LIMIT ${SEARCH_RANK_WINDOW}
       ) hit
       JOIN announcements a ON a.seq = hit.seq ${LISTING_JOINS}
       WHERE ${VISIBLE}
       ORDER BY hit.rank, hit.seq DESC
+      LIMIT :limit OFFSET :offset`),
+    // For a page that runs past the ranked matches: how many the window holds, how many of
+    // them the viewer sees, and the oldest one.
+    searchWindow: p(`
+      SELECT count(*) AS matched, coalesce(sum(${VISIBLE}), 0) AS visible,
+        min(hit.seq) AS oldest
+      FROM (${RANK_WINDOW}) hit JOIN announcements a ON a.seq = hit.seq`),
+    // The matches older than the window, newest first.
+    searchOlder: q(`
+      SELECT ${RECORD_COLUMNS}
+      FROM announcements_fts f
+      JOIN announcements a ON a.seq = f.rowid ${LISTING_JOINS}
+      WHERE announcements_fts MATCH :query AND f.rowid < :before AND ${VISIBLE}
+      ORDER BY f.rowid DESC
       LIMIT :limit OFFSET :offset`),
     listVisible: q(`
       SELECT ${RECORD_COLUMNS} FROM announcements a ${LISTING_JOINS}

@@ -10,7 +10,7 @@ import { toFtsQuery } from "./fts_query.ts";
 import { IdentityCache } from "./identity_cache.ts";
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
 import { blob, int, type SqlRunner, text } from "./sql.ts";
-import { RecordColumn as C, type Statements } from "./statements.ts";
+import { RecordColumn as C, SEARCH_RANK_WINDOW, type Statements } from "./statements.ts";
 
 /**
  * What a LISTINGS reply carries of one visible announcement: the signed bytes, the owner's
@@ -64,20 +64,37 @@ export class ListingQueries {
   }
 
   /**
-   * Full-text search over names and keywords (see {@linkcode toFtsQuery}), best match first
-   * (bm25; equal scores newest first) among the newest `SEARCH_RANK_WINDOW` matches (statements.ts),
-   * limited to what the viewer may see. Never throws for odd query text: a query without
-   * letters or digits has no results.
+   * Full-text search over names and keywords (see {@linkcode toFtsQuery}), limited to what the
+   * viewer may see: the newest {@linkcode SEARCH_RANK_WINDOW} matches best match first (bm25;
+   * equal scores newest first), then older matches newest first. Never throws for odd query
+   * text: a query without letters or digits has no results.
    */
   search(terms: string, options: PageOptions = {}): ListingRecord[] {
     const { limit, offset } = page(options);
     const query = toFtsQuery(terms);
     if (query === undefined) return [];
-    return this.#records(this.#sql.queries.search, {
-      query,
-      viewer: options.viewer ?? null,
-      limit,
-      offset,
+    const viewer = options.viewer ?? null;
+    const sql = this.#sql.queries;
+    return this.#runner.guard(() => {
+      const ranked = rowsOf(sql.search, { query, viewer, limit, offset });
+      // A full page, or a window that held every match: nothing older to add.
+      if (ranked.length === limit) return this.#toRecords(ranked);
+      if (ranked.length > 0 && int(ranked[0][C.MATCHED]) < SEARCH_RANK_WINDOW) {
+        return this.#toRecords(ranked);
+      }
+      const window = sql.searchWindow.get({ query, viewer });
+      if (window === undefined || int(window.matched) < SEARCH_RANK_WINDOW) {
+        return this.#toRecords(ranked);
+      }
+      // The page continues past the window's visible rows into the older matches.
+      const older = rowsOf(sql.searchOlder, {
+        query,
+        viewer,
+        before: int(window.oldest),
+        limit: limit - ranked.length,
+        offset: Math.max(0, offset - int(window.visible)),
+      });
+      return this.#toRecords([...ranked, ...older]);
     });
   }
 
@@ -105,14 +122,15 @@ export class ListingQueries {
     });
   }
 
-  /** Runs one of the record queries (rows as arrays, see RecordColumn) into records. */
+  /** Runs one of the record queries into records. */
   #records(statement: StatementSync, params: Record<string, string | number | null>) {
-    return this.#runner.guard(() => {
-      const rows = statement.all(params) as unknown as SQLOutputValue[][];
-      const records = new Array<ListingRecord>(rows.length);
-      for (let i = 0; i < rows.length; i++) records[i] = this.#toRecord(rows[i]);
-      return records;
-    });
+    return this.#runner.guard(() => this.#toRecords(rowsOf(statement, params)));
+  }
+
+  #toRecords(rows: SQLOutputValue[][]): ListingRecord[] {
+    const records = new Array<ListingRecord>(rows.length);
+    for (let i = 0; i < rows.length; i++) records[i] = this.#toRecord(rows[i]);
+    return records;
   }
 
   /**
@@ -141,6 +159,14 @@ export class ListingQueries {
       signature: blob(row[C.SIGNATURE]),
     };
   }
+}
+
+/** The rows of a record query (they return arrays, see RecordColumn). */
+function rowsOf(
+  statement: StatementSync,
+  params: Record<string, string | number | null>,
+): SQLOutputValue[][] {
+  return statement.all(params) as unknown as SQLOutputValue[][];
 }
 
 function page(options: PageOptions): { limit: number; offset: number } {

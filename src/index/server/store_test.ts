@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { type ErrorCode, isSfsError } from "../../errors.ts";
 import { type Announcement, IndexStore, type IndexStoreOptions, SCHEMA_VERSION } from "./store.ts";
 import { MIGRATIONS } from "./schema.ts";
+import { SEARCH_RANK_WINDOW } from "./statements.ts";
 import {
   MAX_KEYWORD_BYTES,
   MAX_KEYWORDS,
@@ -728,6 +729,37 @@ Deno.test("search() ranks the best match first, ties newest first, across pages"
   // LIST has nothing to rank by: it stays newest first.
   const newestFirst = [tieNew, tieOld, weak, good, best].map((file) => file.id);
   assert.deepEqual(f.store.list().map((r) => r.id), newestFirst);
+});
+
+Deno.test("search() ranks the newest matches, then pages on to older ones newest first", async () => {
+  await using dir = await tempDir();
+  using f = new Fixture(dir.path);
+  const total = SEARCH_RANK_WINDOW + 5;
+  // Every tenth is addressed to bob, so the viewer's pages skip them.
+  const files = Array.from({ length: total }, (_, i) =>
+    f.file({
+      name: i === 100 ? "report.txt" : `report ${i}.txt`,
+      keywords: i === 100 ? ["report"] : [],
+      recipients: i % 10 === 3 ? ["bob"] : [],
+    }));
+  f.store.announceMany(files);
+  const visible = (i: number) => i % 10 !== 3;
+  const windowed = files.slice(total - SEARCH_RANK_WINDOW).filter((_, j) =>
+    visible(total - SEARCH_RANK_WINDOW + j)
+  );
+  const older = files.slice(0, total - SEARCH_RANK_WINDOW).filter((_, i) => visible(i));
+  const expected = [
+    files[100],
+    ...windowed.filter((file) => file !== files[100]).reverse(),
+    ...older.reverse(),
+  ].map((file) => file.id);
+  for (const limit of [50, 7]) {
+    const paged: string[] = [];
+    for (let offset = 0; offset < total + limit; offset += limit) {
+      paged.push(...f.store.search("report", { limit, offset, viewer: f.carol }).map((r) => r.id));
+    }
+    assert.deepEqual(paged, expected);
+  }
 });
 
 Deno.test("search() and list() reject out-of-range pages with BAD_MESSAGE", async () => {
