@@ -232,7 +232,7 @@ export class IndexStore {
 
   // Queries (store_queries.ts)
 
-  /** {@linkcode ListingQueries.search}: full-text search, newest first. */
+  /** {@linkcode ListingQueries.search}: full-text search, best match first. */
   search(terms: string, options: PageOptions = {}): ListingRecord[] {
     return this.#queries.search(terms, options);
   }
