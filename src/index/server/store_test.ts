@@ -215,7 +215,7 @@ Deno.test("SqliteStore.open() upgrades a version 2 database to the 2 3 4 prefix 
     // The rebuilt index holds the listing stored before the upgrade.
     assert.deepEqual(ids(await store.search("budg")), ["f1"]);
     assert.deepEqual(ids(await store.search("finance")), ["f1"]);
-    assert.equal(store.integrityCheck(), "ok");
+    assert.equal(await store.integrityCheck(), "ok");
   } finally {
     await store.close();
   }
