@@ -160,9 +160,9 @@ Deno.test("deriveSessionKeys() is HKDF-SHA256 over shared ‖ secret salted with
         256,
       ),
     );
-  assert.deepEqual(keys.responder, await expand("sfs/v1/key/responder"));
-  assert.deepEqual(keys.initiator, await expand("sfs/v1/key/initiator"));
-  assert.deepEqual(keys.payload, await expand("sfs/v1/key/payload"));
+  assert.deepEqual(keys.responder, await expand("sfs/v2/key/responder"));
+  assert.deepEqual(keys.initiator, await expand("sfs/v2/key/initiator"));
+  assert.deepEqual(keys.payload, await expand("sfs/v2/key/payload"));
 });
 
 Deno.test("deriveSessionKeys() depends on every input", async (t) => {
