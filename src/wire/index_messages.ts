@@ -4,6 +4,7 @@
  * `decodeMessage` handle them like any other.
  */
 import type { Bytes } from "../crypto/bytes.ts";
+import { SfsError } from "../errors.ts";
 import type { ByteReader } from "../crypto/encoding.ts";
 import { FILE_ID_BYTES } from "../crypto/file_id.ts";
 import type { Signatures } from "../crypto/sign.ts";
@@ -309,12 +310,7 @@ export const INDEX_CODECS: {
     decode: (r) => ({ query: r.text(MAX_WIRE_NAME_BYTES) }),
   },
   [IndexMessageType.LISTINGS]: {
-    encode: (w, m) =>
-      w.list(m.listings, (w, l) => {
-        w.bytes16(l.announcement);
-        encodeSignatures(w, l.signatures);
-        w.bytes16(l.ownerIdentity).u8(l.online ? 1 : 0).u64(l.lastSeen);
-      }),
+    encode: (w, m) => w.raw(encodeListings(m.listings)),
     decode: (r) => ({
       listings: r.list(MAX_LISTINGS, (r) => ({
         announcement: r.bytes16(MAX_ANNOUNCEMENT_BYTES),
@@ -354,6 +350,51 @@ export const INDEX_CODECS: {
     decode: (r) => ({ pairingToken: r.raw(RELAY_TOKEN_BYTES) }),
   },
 };
+
+/**
+ * The LISTINGS body in one buffer of its exact size: the same bytes as writing each field with
+ * ByteWriter, without the ≈ 10 small arrays per listing that costs (a reply of 25 listings
+ * made ≈ 250 allocations, which showed as garbage-collection pauses in the search latency
+ * tail). Lengths and integers are range-checked as ByteWriter checks them.
+ */
+function encodeListings(listings: readonly WireListing[]): Bytes {
+  let size = 2;
+  for (const l of listings) {
+    size += 2 + l.announcement.length + 2 + (l.signatures.rsa?.length ?? 0) + 2 +
+      (l.signatures.ed25519?.length ?? 0) + 2 + l.ownerIdentity.length + 1 + 8;
+  }
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  const u16 = (value: number) => {
+    view.setUint16(at, checkedInt(value, 0xffff));
+    at += 2;
+  };
+  const bytes16 = (bytes: Uint8Array | undefined) => {
+    const length = bytes?.length ?? 0;
+    u16(length);
+    if (bytes !== undefined) out.set(bytes, at);
+    at += length;
+  };
+  u16(listings.length);
+  for (const l of listings) {
+    bytes16(l.announcement);
+    bytes16(l.signatures.rsa);
+    bytes16(l.signatures.ed25519);
+    bytes16(l.ownerIdentity);
+    out[at++] = l.online ? 1 : 0;
+    view.setBigUint64(at, BigInt(checkedInt(l.lastSeen, Number.MAX_SAFE_INTEGER)));
+    at += 8;
+  }
+  return out;
+}
+
+function checkedInt(value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new SfsError("INTERNAL", `Integer ${value} does not fit its field`);
+  }
+  return value;
+}
 
 /** `u16 limit ‖ u32 offset`, with limit 1 to MAX_LISTINGS and offset at most MAX_LIST_OFFSET. */
 function decodePage(reader: ByteReader): { limit: number; offset: number } {

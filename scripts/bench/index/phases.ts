@@ -55,6 +55,14 @@ export interface PhaseReport {
   replacedAnnouncements: number;
   serverCpuPercent: number;
   benchCpuPercent: number;
+  /**
+   * Server CPU time (user + system, from /proc) per request answered in the phase, in ms: the
+   * number that decides how many requests per second the server can serve per core, and one
+   * that other work on the machine skews far less than rates and latencies.
+   */
+  serverCpuMsPerRequest: number;
+  /** The same for the bench process (the clients), which shares the machine's cores. */
+  benchCpuMsPerRequest: number;
   serverRssBytes: number;
 }
 
@@ -120,6 +128,9 @@ export async function runPhase(load: Load, server: Server, spec: PhaseSpec): Pro
   // The sampling itself (two `cat`s) is outside the wall time, so these are upper bounds.
   report.serverCpuPercent = (100 * (serverCpu1 - serverCpu0)) / wall;
   report.benchCpuPercent = (100 * (benchCpu1 - benchCpu0)) / wall;
+  const requests = (report.search?.count ?? 0) + (report.announce?.count ?? 0);
+  report.serverCpuMsPerRequest = (1000 * (serverCpu1 - serverCpu0)) / requests;
+  report.benchCpuMsPerRequest = (1000 * (benchCpu1 - benchCpu0)) / requests;
   report.serverRssBytes = rss.rss;
   return { report, replies: results.flatMap((r) => r.replies) };
 }
@@ -156,6 +167,8 @@ function phaseReport(spec: PhaseSpec, results: PhaseResult[]): PhaseReport {
     replacedAnnouncements: sum((r) => r.replaced),
     serverCpuPercent: NaN,
     benchCpuPercent: NaN,
+    serverCpuMsPerRequest: NaN,
+    benchCpuMsPerRequest: NaN,
     serverRssBytes: NaN,
   };
 }

@@ -105,7 +105,8 @@ export function renderReport(
     `## Index server benchmark${config.smoke ? " (smoke)" : ""}`,
     "",
     `${machine.cpu}, ${machine.cores} cores, ${mib(machine.memoryBytes)} RAM, ${machine.os}, ` +
-    `${machine.deno}; load average ${machine.loadAverage.toFixed(2)} at start. ` +
+    `${machine.deno}; load average ${machine.loadAverage.toFixed(2)} at start, ` +
+    `${Deno.loadavg()[0].toFixed(2)} at the end. ` +
     `sfs ${machine.sfsCommit?.slice(0, 12) ?? "unknown"}${
       machine.sfsSourceModified ? " (modified)" : ""
     }.`,
@@ -156,6 +157,9 @@ function phaseTable(reports: PhaseReport[]): string {
         String(r.errors),
         `${Math.round(r.serverCpuPercent)} %`,
         `${Math.round(r.benchCpuPercent)} %`,
+        // Per request of either kind: a mixed phase's two rows share one figure.
+        ms(r.serverCpuMsPerRequest),
+        ms(r.benchCpuMsPerRequest),
       ]);
     }
   }
@@ -172,6 +176,8 @@ function phaseTable(reports: PhaseReport[]): string {
       "errors",
       "server CPU",
       "bench CPU",
+      "server CPU ms/req",
+      "bench CPU ms/req",
     ],
     rows,
   );

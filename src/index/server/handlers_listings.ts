@@ -3,7 +3,7 @@
  * from a sharing owner, SEARCH, LIST and RESOLVE from anyone.
  */
 import { SfsError } from "../../errors.ts";
-import { toHex } from "../../crypto/bytes.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import { type Message, MessageType } from "../../wire/messages.ts";
 import {
   type Announce,
@@ -17,12 +17,13 @@ import {
   type Unshare,
   type WireListing,
 } from "../../wire/index_messages.ts";
-import { MAX_IDENTITY_BYTES } from "../../wire/message_fields.ts";
 import {
-  decodeSignatureSet,
-  encodeSignatureSet,
-  verifyAnnouncement,
-} from "../protocol/announcement.ts";
+  ED25519_SIGNATURE_BYTES,
+  MAX_IDENTITY_BYTES,
+  MAX_SIGNATURE_BYTES,
+} from "../../wire/message_fields.ts";
+import type { Signatures } from "../../crypto/sign.ts";
+import { encodeSignatureSet, verifyAnnouncement } from "../protocol/announcement.ts";
 import { MAX_CLOCK_SKEW_MS } from "../protocol/limits.ts";
 import { validateUsername } from "../protocol/usernames.ts";
 import type { ListingRecord, User } from "./store.ts";
@@ -181,13 +182,9 @@ export async function resolve(
 /** A LISTINGS reply of at most MAX_LISTINGS rows, leaving out rows it could not encode. */
 function listings(ctx: HandlerContext, rows: ListingRecord[]): Listings {
   const out: WireListing[] = [];
-  for (const row of rows.slice(0, MAX_LISTINGS)) {
-    let signatures;
-    try {
-      signatures = decodeSignatureSet(row.signature);
-    } catch {
-      signatures = undefined;
-    }
+  for (let i = 0; i < rows.length && i < MAX_LISTINGS; i++) {
+    const row = rows[i];
+    const signatures = signatureViews(row.signature);
     // Only a damaged database holds rows like these; one would make the whole reply
     // undecodable for the client, so it is left out instead.
     if (
@@ -207,4 +204,24 @@ function listings(ctx: HandlerContext, rows: ListingRecord[]): Listings {
     });
   }
   return { type: MessageType.LISTINGS, listings: out };
+}
+
+/**
+ * A stored signature set (§5, as encodeSignatureSet wrote it) as views into `bytes`, or
+ * undefined when it is not one the LISTINGS codec could carry. The same checks as
+ * decodeSignatureSet without its two copies and reader per listing: the reply only passes the
+ * bytes on, and the receiving client decodes them with the strict codec.
+ */
+function signatureViews(bytes: Uint8Array): Signatures | undefined {
+  if (bytes.length < 4) return undefined;
+  const rsaLength = (bytes[0] << 8) | bytes[1];
+  const edStart = 2 + rsaLength;
+  if (rsaLength > MAX_SIGNATURE_BYTES || edStart + 2 > bytes.length) return undefined;
+  const edLength = (bytes[edStart] << 8) | bytes[edStart + 1];
+  if (edLength !== 0 && edLength !== ED25519_SIGNATURE_BYTES) return undefined;
+  if (edStart + 2 + edLength !== bytes.length) return undefined;
+  return {
+    rsa: rsaLength === 0 ? undefined : bytes.subarray(2, edStart) as Bytes,
+    ed25519: edLength === 0 ? undefined : bytes.subarray(edStart + 2) as Bytes,
+  };
 }

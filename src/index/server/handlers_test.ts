@@ -14,6 +14,7 @@ import {
 import { type ConnectionState, type HandlerOptions, IndexHandlers } from "./handlers.ts";
 import { signProof } from "../protocol/proof.ts";
 import { SqliteStore } from "./store_sqlite.ts";
+import { DatabaseSync } from "node:sqlite";
 
 const PASSWORD = "correct horse battery";
 // The cheapest scrypt the hasher accepts: these tests are about rules, not hashing cost.
@@ -47,6 +48,11 @@ class Fixture implements AsyncDisposable {
       },
       ...options,
     });
+  }
+
+  /** The database file, for tests that damage rows behind the store's back. */
+  get dbPath(): string {
+    return `${this.#dir}/index.db`;
   }
 
   static async create(options: HandlerOptions = {}): Promise<Fixture> {
@@ -427,6 +433,43 @@ Deno.test("recipients limit who sees a listing", async () => {
   assert.equal((await f.search(carolState, "secret")).length, 0);
   assert.equal((await f.search(f.connection(carol), "secret")).length, 0);
   assert.equal((await f.search(aliceState, "secret")).length, 1);
+});
+
+Deno.test("SEARCH leaves out rows whose stored signature set is damaged", async (t) => {
+  const alice = await testIdentity("alice");
+  const damaged: [string, (sig: Uint8Array) => Uint8Array][] = [
+    ["empty", () => new Uint8Array()],
+    ["truncated", (sig) => sig.subarray(0, sig.length - 1)],
+    ["a trailing byte", (sig) => Uint8Array.of(...sig, 0)],
+    ["an RSA length past the end", (sig) => Uint8Array.of(0xff, 0xff, ...sig.subarray(2))],
+    ["a 63-byte Ed25519 signature", (sig) => {
+      const out = sig.slice(0, sig.length - 1);
+      out[out.length - 64] = 63;
+      return out;
+    }],
+  ];
+  for (const [name, damage] of damaged) {
+    await t.step(name, async () => {
+      await using f = await Fixture.create();
+      const state = await f.register(alice, "alice");
+      const good = await f.announce(state, alice, { owner: "alice", name: "good budget.txt" });
+      const bad = await f.announce(state, alice, { owner: "alice", name: "bad budget.txt" });
+      const db = new DatabaseSync(f.dbPath);
+      try {
+        const id = toHex(bad.a.fileId);
+        const row = db.prepare("SELECT signature FROM announcements WHERE id = ?").get(id);
+        const signature = damage(row?.signature as Uint8Array);
+        db.prepare("UPDATE announcements SET signature = ? WHERE id = ?").run(signature, id);
+      } finally {
+        db.close();
+      }
+      const listings = await f.search(state, "budget");
+      assert.equal(listings.length, 1);
+      assert.deepEqual(listings[0].announcement, good.signed.bytes);
+      await verifyListing(listings[0]);
+      assert.deepEqual(f.log.filter(([event]) => event === "bad_row").length, 1);
+    });
+  }
 });
 
 Deno.test("RESOLVE finds by id or exact name; UNSHARE removes; closing goes offline", async () => {

@@ -131,4 +131,19 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX withdrawals_at ON withdrawals (withdrawn_at);
   `,
+  // 3: prefix index '2 3 4'. A search term is matched as a prefix; one of four characters or
+  // fewer then reads one prefix entry instead of merging the postings of every word it starts.
+  // FTS5 options cannot be altered, so the index is rebuilt from the announcements. The
+  // triggers name the table, not its options, and stay as they are.
+  `
+  DROP TABLE announcements_fts;
+  CREATE VIRTUAL TABLE announcements_fts USING fts5 (
+    name, keywords,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3 4'
+  );
+  INSERT INTO announcements_fts (rowid, name, keywords)
+  SELECT seq, name, keywords FROM announcements;
+  `,
 ];

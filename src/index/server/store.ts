@@ -96,7 +96,8 @@ export interface IndexStore {
 
   // Queries (docs/PROTOCOL.md §12.4)
 
-  /** Full-text search over names and keywords, newest first, limited to what the viewer sees. */
+  /** Full-text search over names and keywords, limited to what the viewer sees: best match first
+   * on SQLite (bm25 over the newest matches, §12.4), newest first on PostgreSQL. */
   search(terms: string, options?: PageOptions): Promise<ListingRecord[]>;
   /** Visible announcements, newest first; with `mine`, only the viewer's own. */
   list(options?: ListOptions): Promise<ListingRecord[]>;

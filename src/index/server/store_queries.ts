@@ -8,8 +8,9 @@ import { SfsError } from "../../errors.ts";
 import { DEFAULT_PAGE_SIZE, MAX_LIST_OFFSET, MAX_LISTINGS } from "../protocol/limits.ts";
 import { toFtsQuery } from "./fts_query.ts";
 import { IdentityCache } from "./identity_cache.ts";
-import { blob, int, type Row, type SqlRunner, text } from "./sql.ts";
-import type { Statements } from "./statements.ts";
+import type { SQLOutputValue, StatementSync } from "node:sqlite";
+import { blob, int, type SqlRunner, text } from "./sql.ts";
+import { RecordColumn as C, SEARCH_RANK_WINDOW, type Statements } from "./statements.ts";
 
 /**
  * What a LISTINGS reply carries of one visible announcement: the signed bytes, the owner's
@@ -63,20 +64,38 @@ export class ListingQueries {
   }
 
   /**
-   * Full-text search over names and keywords (see {@linkcode toFtsQuery}), newest first,
-   * limited to what the viewer may see. Never throws for odd query text: a query without
-   * letters or digits has no results. Newest first rather than bm25 relevance because FTS5 can
-   * then stop after one page, while ranking must score every match: measured 10 to 50 times
-   * slower for broad terms over 100,000 listings.
+   * Full-text search over names and keywords (see {@linkcode toFtsQuery}), limited to what the
+   * viewer may see: the newest {@linkcode SEARCH_RANK_WINDOW} matches best match first (bm25;
+   * equal scores newest first), then older matches newest first. Never throws for odd query
+   * text: a query without letters or digits has no results.
    */
   search(terms: string, options: PageOptions = {}): ListingRecord[] {
     const { limit, offset } = page(options);
     const query = toFtsQuery(terms);
     if (query === undefined) return [];
-    return this.#runner.guard(() =>
-      this.#sql.queries.search.all({ query, viewer: options.viewer ?? null, limit, offset })
-        .map(this.#toRecord)
-    );
+    const viewer = options.viewer ?? null;
+    const sql = this.#sql.queries;
+    return this.#runner.guard(() => {
+      const ranked = rowsOf(sql.search, { query, viewer, limit, offset });
+      // A full page, or a window that held every match: nothing older to add.
+      if (ranked.length === limit) return this.#toRecords(ranked);
+      if (ranked.length > 0 && int(ranked[0][C.MATCHED]) < SEARCH_RANK_WINDOW) {
+        return this.#toRecords(ranked);
+      }
+      const window = sql.searchWindow.get({ query, viewer });
+      if (window === undefined || int(window.matched) < SEARCH_RANK_WINDOW) {
+        return this.#toRecords(ranked);
+      }
+      // The page continues past the window's visible rows into the older matches.
+      const older = rowsOf(sql.searchOlder, {
+        query,
+        viewer,
+        before: int(window.oldest),
+        limit: limit - ranked.length,
+        offset: Math.max(0, offset - int(window.visible)),
+      });
+      return this.#toRecords([...ranked, ...older]);
+    });
   }
 
   /** Visible announcements, newest first; with `mine`, only the viewer's own. */
@@ -85,35 +104,44 @@ export class ListingQueries {
     const viewer = options.viewer ?? null;
     if (options.mine && viewer === null) return [];
     const statement = options.mine ? this.#sql.queries.listMine : this.#sql.queries.listVisible;
-    return this.#runner.guard(() => statement.all({ viewer, limit, offset }).map(this.#toRecord));
+    return this.#records(statement, { viewer, limit, offset });
   }
 
   /** The announcement `id` if the viewer may see it; hidden and missing look the same. */
   get(id: string, viewer?: number): ListingRecord | undefined {
-    const row = this.#runner.guard(() =>
-      this.#sql.queries.byId.get({ id, viewer: viewer ?? null })
-    );
-    return row === undefined ? undefined : this.#toRecord(row);
+    return this.#records(this.#sql.queries.byId, { id, viewer: viewer ?? null })[0];
   }
 
   /** Visible announcements named exactly `name` ignoring case, online and newest first. */
   findByName(name: string, viewer?: number): ListingRecord[] {
     const nameKey = name.normalize("NFC").toLowerCase();
-    return this.#runner.guard(() =>
-      this.#sql.queries.byName.all({ nameKey, viewer: viewer ?? null, limit: DEFAULT_PAGE_SIZE })
-        .map(this.#toRecord)
-    );
+    return this.#records(this.#sql.queries.byName, {
+      nameKey,
+      viewer: viewer ?? null,
+      limit: DEFAULT_PAGE_SIZE,
+    });
+  }
+
+  /** Runs one of the record queries into records. */
+  #records(statement: StatementSync, params: Record<string, string | number | null>) {
+    return this.#runner.guard(() => this.#toRecords(rowsOf(statement, params)));
+  }
+
+  #toRecords(rows: SQLOutputValue[][]): ListingRecord[] {
+    const records = new Array<ListingRecord>(rows.length);
+    for (let i = 0; i < rows.length; i++) records[i] = this.#toRecord(rows[i]);
+    return records;
   }
 
   /**
    * A row to a {@linkcode ListingRecord}. The row names the owner's fingerprint; the identity
    * comes from the cache, or from the users table when it still has that fingerprint.
    */
-  #toRecord = (row: Row): ListingRecord => {
-    let fingerprint = text(row.owner_fingerprint);
+  #toRecord(row: SQLOutputValue[]): ListingRecord {
+    let fingerprint = text(row[C.OWNER_FINGERPRINT]);
     let identity = this.#identities.get(fingerprint);
     if (identity === undefined) {
-      const user = this.#sql.userIdentity.get(int(row.owner_id));
+      const user = this.#sql.userIdentity.get(int(row[C.OWNER_ID]));
       if (user === undefined) throw new SfsError("INTERNAL", "Listing without an owner");
       // Identity and fingerprint are read together, so the record and the cache never pair an
       // identity with another one's fingerprint (another process may change keys in between).
@@ -122,15 +150,23 @@ export class ListingQueries {
       this.#identities.set(fingerprint, identity);
     }
     return {
-      id: text(row.id),
+      id: text(row[C.ID]),
       ownerFingerprint: fingerprint,
       ownerIdentity: identity,
-      online: int(row.online) === 1,
-      lastSeen: int(row.last_seen),
-      announcement: blob(row.announcement),
-      signature: blob(row.signature),
+      online: int(row[C.ONLINE]) === 1,
+      lastSeen: int(row[C.LAST_SEEN]),
+      announcement: blob(row[C.ANNOUNCEMENT]),
+      signature: blob(row[C.SIGNATURE]),
     };
-  };
+  }
+}
+
+/** The rows of a record query (they return arrays, see RecordColumn). */
+function rowsOf(
+  statement: StatementSync,
+  params: Record<string, string | number | null>,
+): SQLOutputValue[][] {
+  return statement.all(params) as unknown as SQLOutputValue[][];
 }
 
 /** The page a request asks for; SfsError BAD_MESSAGE for one out of bounds. */

@@ -267,7 +267,7 @@ export class SqliteStore implements IndexStore {
 
   // Queries (store_queries.ts)
 
-  /** {@linkcode ListingQueries.search}: full-text search, newest first. */
+  /** {@linkcode ListingQueries.search}: full-text search, best match first (bm25, ties newest first). */
   search(terms: string, options: PageOptions = {}): Promise<ListingRecord[]> {
     return settle(() => this.#queries.search(terms, options));
   }

@@ -7,9 +7,12 @@ import { SqliteStore } from "./store_sqlite.ts";
 import {
   type Backend,
   type BackendOptions,
+  SQLITE,
   type StoreLocation,
   storeTest,
 } from "../../../tests/store_backends.ts";
+import { MIGRATIONS } from "./schema.ts";
+import { SEARCH_RANK_WINDOW } from "./statements.ts";
 import {
   MAX_KEYWORD_BYTES,
   MAX_KEYWORDS,
@@ -189,6 +192,40 @@ Deno.test("SqliteStore.open() puts the database in WAL mode", async () => {
     assert.equal(raw.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
   } finally {
     raw.close();
+  }
+});
+
+Deno.test("SqliteStore.open() upgrades a version 2 database to the 2 3 4 prefix index", async () => {
+  await using dir = await tempDir();
+  const raw = new DatabaseSync(dir.path);
+  raw.exec(MIGRATIONS[0]);
+  raw.exec(MIGRATIONS[1]);
+  raw.exec("PRAGMA user_version = 2");
+  raw.exec(`
+    INSERT INTO users VALUES (1, 'alice', 'alice', 'h', x'01', 'fp', 0, 0);
+    INSERT INTO sessions VALUES ('s', 1, '127.0.0.1:1', 1, 0, 0);
+    INSERT INTO announcements (seq, id, owner_id, session_id, name, name_key, size, sha256,
+      keywords, public, address, created_at, updated_at, announcement, signature)
+    VALUES (7, 'f1', 1, 's', 'Budget 2025.xlsx', 'budget 2025.xlsx', 1, 'ab', 'finance', 1,
+      '127.0.0.1:1', 0, 0, x'01', x'02')`);
+  raw.close();
+  const store = SqliteStore.open(dir.path);
+  try {
+    assert.equal(await store.schemaVersion(), SCHEMA_VERSION);
+    // The rebuilt index holds the listing stored before the upgrade.
+    assert.deepEqual(ids(await store.search("budg")), ["f1"]);
+    assert.deepEqual(ids(await store.search("finance")), ["f1"]);
+    assert.equal(await store.integrityCheck(), "ok");
+  } finally {
+    await store.close();
+  }
+  const check = new DatabaseSync(dir.path);
+  try {
+    const sql = check.prepare("SELECT sql FROM sqlite_schema WHERE name = 'announcements_fts'")
+      .get()?.sql;
+    assert.match(String(sql), /prefix = '2 3 4'/);
+  } finally {
+    check.close();
   }
 });
 
@@ -695,6 +732,60 @@ storeTest("search() and list() page through results newest first", async (b) => 
     newestFirst,
   );
   assert.deepEqual(await pages((offset) => f.store.list({ limit: 3, offset })), newestFirst);
+});
+
+Deno.test("search() ranks the best match first, ties newest first, across pages", async () => {
+  await using f = await Fixture.open(SQLITE);
+  // Announced best match first, so newest first would return them in reverse.
+  const best = f.file({ name: "budget.xlsx", keywords: ["budget"] });
+  const good = f.file({ name: "budget.xlsx" });
+  const weak = f.file({ name: "minutes of the meeting about the new budget and the old one.txt" });
+  const tieOld = f.file({ name: "notes budget draft 1.txt" });
+  const tieNew = f.file({ name: "notes budget draft 2.txt" });
+  await f.store.announceMany([best, good, weak, tieOld, tieNew]);
+  const expected = [best, good, tieNew, tieOld, weak].map((file) => file.id);
+  assert.deepEqual((await f.store.search("budget")).map((r) => r.id), expected);
+  assert.deepEqual((await f.store.search("budg")).map((r) => r.id), expected);
+  const paged: string[] = [];
+  for (const offset of [0, 2, 4]) {
+    paged.push(...(await f.store.search("budget", { limit: 2, offset })).map((r) => r.id));
+  }
+  assert.deepEqual(paged, expected);
+  // LIST has nothing to rank by: it stays newest first.
+  const newestFirst = [tieNew, tieOld, weak, good, best].map((file) => file.id);
+  assert.deepEqual((await f.store.list()).map((r) => r.id), newestFirst);
+});
+
+Deno.test("search() ranks the newest matches, then pages on to older ones newest first", async () => {
+  await using f = await Fixture.open(SQLITE);
+  const total = SEARCH_RANK_WINDOW + 5;
+  // Every tenth is addressed to bob, so the viewer's pages skip them.
+  const files = Array.from({ length: total }, (_, i) =>
+    f.file({
+      name: i === 100 ? "report.txt" : `report ${i}.txt`,
+      keywords: i === 100 ? ["report"] : [],
+      recipients: i % 10 === 3 ? ["bob"] : [],
+    }));
+  await f.store.announceMany(files);
+  const visible = (i: number) => i % 10 !== 3;
+  const windowed = files.slice(total - SEARCH_RANK_WINDOW).filter((_, j) =>
+    visible(total - SEARCH_RANK_WINDOW + j)
+  );
+  const older = files.slice(0, total - SEARCH_RANK_WINDOW).filter((_, i) => visible(i));
+  const expected = [
+    files[100],
+    ...windowed.filter((file) => file !== files[100]).reverse(),
+    ...older.reverse(),
+  ].map((file) => file.id);
+  for (const limit of [50, 7]) {
+    const paged: string[] = [];
+    for (let offset = 0; offset < total + limit; offset += limit) {
+      paged.push(
+        ...(await f.store.search("report", { limit, offset, viewer: f.carol })).map((r) => r.id),
+      );
+    }
+    assert.deepEqual(paged, expected);
+  }
 });
 
 storeTest("search() and list() reject out-of-range pages with BAD_MESSAGE", async (b) => {
