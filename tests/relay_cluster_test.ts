@@ -188,6 +188,15 @@ Deno.test({
       );
     });
 
+    await t.step("a receiver on A itself: A pairs locally, the leg goes to A", async () => {
+      const result = await fetchRelayed(onA, share, { identity: bob, auth: "bob" });
+      await assertSameContent(result.path, share);
+      await a.proc.nextEvent((e) => e.event === "relay_end", 10_000);
+      // Without --relay-address, A's own sender dials the index address it uses (§13.7).
+      assert.equal(share.legs.length, 1);
+      assert.equal(relayEvents(b, "relay_start").length, 2, "B splices nothing more");
+    });
+
     await t.step(
       "A killed: B's receiver gets CONNECTION_FAILED within the pairing timeout",
       async () => {
