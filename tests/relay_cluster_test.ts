@@ -11,6 +11,7 @@ import { type Identity, parseFingerprint } from "../src/crypto/identity.ts";
 import { isSfsError } from "../src/errors.ts";
 import { IndexClient } from "../src/index/client/client.ts";
 import { decodeAnnouncement } from "../src/index/protocol/announcement.ts";
+import { splice } from "../src/net/splice.ts";
 import { sha256File, startSfs, tempDir } from "./harness.ts";
 import { seedServerIdentity, type ServerProcess } from "./index_fixture.ts";
 import { testIdentity } from "./identities.ts";
@@ -96,6 +97,30 @@ function worldOf(server: ServerProcess, dir: string): RelayWorld & { clients: In
     },
   };
   return world;
+}
+
+/**
+ * A forwarder on 127.0.0.1 to a port known later: the "own address" a server behind a load
+ * balancer is given with --relay-address. Counts the connections it forwarded.
+ */
+function forwarder(): { port: number; target: { port: number }; accepted: number } & Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const state = {
+    port: listener.addr.port,
+    target: { port: 0 },
+    accepted: 0,
+    [Symbol.dispose]: () => listener.close(),
+  };
+  (async () => {
+    for await (const conn of listener) {
+      state.accepted++;
+      Deno.connect({ hostname: "127.0.0.1", port: state.target.port }).then(
+        (upstream) => splice(conn, upstream).catch(() => {}),
+        () => conn.close(),
+      );
+    }
+  })().catch(() => {});
+  return state;
 }
 
 /** The relay sessions a server process logged, by event name. */
@@ -196,6 +221,27 @@ Deno.test({
       assert.equal(share.legs.length, 1);
       assert.equal(relayEvents(b, "relay_start").length, 2, "B splices nothing more");
     });
+
+    await t.step(
+      "--relay-address: the sender's leg goes to the address the server names",
+      async () => {
+        using front = forwarder();
+        await using c = await startPgServer(serverHome, db.url, [
+          "--relay-address",
+          `127.0.0.1:${front.port}`,
+        ]);
+        front.target.port = c.port;
+        const onC = worldOf(c, dir.path);
+        try {
+          const result = await fetchRelayed(onC, share, { identity: bob, token });
+          await assertSameContent(result.path, share);
+          await c.proc.nextEvent((e) => e.event === "relay_end", 10_000);
+          assert.equal(front.accepted, 1, "the leg came through C's relay address");
+        } finally {
+          await onC[Symbol.asyncDispose]();
+        }
+      },
+    );
 
     await t.step(
       "A killed: B's receiver gets CONNECTION_FAILED within the pairing timeout",
