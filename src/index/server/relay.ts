@@ -179,9 +179,9 @@ export class RelayBroker {
   async register(connection: object, fileId: string, token: Bytes): Promise<void> {
     const local = this.#sharers.get(connection);
     if (local === undefined) throw new SfsError("INTERNAL", "Connection not attached to the relay");
-    await this.#directory.register(local.id, local.sharer.userId, fileId, token);
-    // Only once registered: a dial request for it may come from another server from now on.
+    // Noted first, so that forget() clears the directory even if the connection ends meanwhile.
     local.files.add(fileId);
+    await this.#directory.register(local.id, local.sharer.userId, fileId, token);
   }
 
   /**
@@ -193,7 +193,8 @@ export class RelayBroker {
     if (local === undefined) return Promise.resolve();
     this.#sharers.delete(connection);
     this.#local.delete(local.id);
-    return this.#directory.forget(local.id);
+    // Most connections never register a token (searches, downloads): nothing to forget there.
+    return local.files.size === 0 ? Promise.resolve() : this.#directory.forget(local.id);
   }
 
   /** The sharer whose relay token for `fileId` equals `token`, if one is live. */
@@ -286,6 +287,7 @@ export class RelayBroker {
       return local.sharer.push(fileId, token, receiver, this.#localDialAddress);
     }
     if (this.#address === undefined) {
+      this.#log("relay_no_address", { id: toHex(fileId) });
       return Promise.reject(
         new SfsError("CONNECTION_FAILED", "This server has no relay address for other servers"),
       );

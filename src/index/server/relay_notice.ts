@@ -10,7 +10,7 @@ import { type Bytes, fromHex, toHex } from "../../crypto/bytes.ts";
 import { FILE_ID_BYTES } from "../../crypto/file_id.ts";
 import { formatHostPort, tryParseHostPort } from "../../net/address.ts";
 import { RELAY_TOKEN_BYTES } from "../../wire/index_messages.ts";
-import { isCanonicalUsername } from "../protocol/usernames.ts";
+import { canonicalUsername } from "../protocol/usernames.ts";
 
 /** Longest dial request, in bytes (a few hundred in practice; NOTIFY allows 8000). */
 export const MAX_DIAL_NOTICE_BYTES = 1024;
@@ -23,7 +23,7 @@ export interface DialNotice {
   readonly connection: string;
   readonly fileId: Bytes;
   readonly pairingToken: Bytes;
-  /** The receiver's canonical username, or empty. */
+  /** The receiver's username, or empty. */
   readonly receiver: string;
   /** HOST:PORT of the relay waiting for the leg, canonical. */
   readonly relay: string;
@@ -59,7 +59,8 @@ export function decodeDialNotice(text: string): DialNotice {
   if (typeof connection !== "string" || !CONNECTION_RE.test(connection)) bad("connection id");
   const fileId = hexOf(file, FILE_ID_BYTES) ?? bad("file id");
   const pairingToken = hexOf(pairing, RELAY_TOKEN_BYTES) ?? bad("pairing token");
-  if (typeof receiver !== "string" || (receiver !== "" && !isCanonicalUsername(receiver))) {
+  // A valid username as the account spells it (RELAY_DIAL carries it as stored), or nothing.
+  if (typeof receiver !== "string" || (receiver !== "" && !isUsername(receiver))) {
     bad("receiver");
   }
   if (typeof relay !== "string") bad("relay address");
@@ -67,6 +68,11 @@ export function decodeDialNotice(text: string): DialNotice {
   // One spelling only, as for announced addresses: the sender dials exactly what was checked.
   if (typeof address === "string" || formatHostPort(address) !== relay) bad("relay address");
   return { connection, fileId, pairingToken, receiver, relay };
+}
+
+/** A valid username in NFC, in any case: what an account's stored name is. */
+function isUsername(name: string): boolean {
+  return name === name.normalize("NFC") && canonicalUsername(name) !== undefined;
 }
 
 /** Lower-case hex of exactly `bytes` bytes, decoded; undefined otherwise. */
