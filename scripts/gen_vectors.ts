@@ -43,6 +43,7 @@ import {
   w,
 } from "./vectors/common.ts";
 import { announcementScenarios, proofScenarios } from "./vectors/index_protocol.ts";
+import { handshakeV2 } from "./vectors/handshake_v2.ts";
 import { manifestScenarios } from "./vectors/manifest.ts";
 import {
   fileIdScenarios,
@@ -55,39 +56,64 @@ const OUT_DIR = new URL("../testdata/vectors/", import.meta.url);
 
 async function handshakeScenarios(): Promise<Scenario[]> {
   const h = await handshakeValues();
+  const v2 = await handshakeV2();
   const scenarios: Scenario[] = [{
     name: "key-schedule",
     expect: "ok",
     kind: "key-schedule",
-    note: "X25519 keys from fixed seeds (PKCS#8), then HKDF over shared ‖ secret (§6.3)",
+    note:
+      "X25519 keys from fixed seeds (PKCS#8), handshake keys from dh and H_1, application keys from dh ‖ secret and H_F (§6.5)",
     fields: [
-      ["initiator_x25519_seed", h.initiatorSeed],
-      ["responder_x25519_seed", h.responderSeed],
-      ["initiator_x25519_public", h.initiatorPublic],
-      ["responder_x25519_public", h.responderPublic],
-      ["shared", h.shared],
-      ["secret", h.secret],
-      ["transcript_hash", h.transcriptHash],
-      ["responder_key", h.responderKey],
-      ["initiator_key", h.initiatorKey],
-      ["payload_key", h.payloadKey],
+      ["initiator_x25519_seed", v2.initiatorSeed],
+      ["responder_x25519_seed", v2.responderSeed],
+      ["initiator_x25519_public", v2.initiatorPublic],
+      ["responder_x25519_public", v2.responderPublic],
+      ["shared", v2.dh],
+      ["h_1", v2.hashes.h1],
+      ["handshake_initiator_key", v2.hsInitiator],
+      ["handshake_responder_key", v2.hsResponder],
+      ["secret", v2.secret],
+      ["transcript_hash", v2.hashes.hF],
+      ["responder_key", v2.responderKey],
+      ["initiator_key", v2.initiatorKey],
+      ["payload_key", v2.payloadKey],
     ],
   }, {
-    name: "transcript",
+    name: "handshake-v2",
     expect: "ok",
-    kind: "transcript",
-    note: "transcript hash of a HELLO body and the unsigned HELLO_REPLY fields (§6.3)",
+    kind: "handshake",
+    note:
+      "every flight of one handshake (§6), the owner on both ends, an early GET; RSA-PSS and the OAEP-wrapped secret are randomised: the PSS signature is verified, the wrapped secret is a stand-in",
     fields: [
-      ["hello_body", h.helloBody],
-      ["reply_version", h.reply.version],
-      ["reply_identity", h.reply.identity],
-      ["reply_ephemeral", h.reply.ephemeral],
-      ["reply_nonce", h.reply.nonce],
-      ["reply_wrapped_secret", h.reply.wrappedSecret],
-      ["reply_unsigned", h.replyUnsigned],
-      ["transcript_hash", h.transcriptHash],
+      ["initiator_x25519_seed", v2.initiatorSeed],
+      ["responder_x25519_seed", v2.responderSeed],
+      ["initiator_nonce", v2.initiatorNonce],
+      ["responder_nonce", v2.responderNonce],
+      ["identity", v2.identity],
+      ["secret", v2.secret],
+      ["flight_1_hello", v2.flights.hello],
+      ["flight_2_hello_reply", v2.flights.reply],
+      ["flight_2_responder_auth", v2.flights.responderAuth],
+      ["flight_3_initiator_auth", v2.flights.initiatorAuth],
+      ["flight_3_early_request", v2.flights.early],
+      ["flight_4_key_transport", v2.flights.keyTransport],
+      ["responder_auth", v2.contents.responderAuth],
+      ["initiator_auth", v2.contents.initiatorAuth],
+      ["early_request", v2.contents.early],
+      ["key_transport", v2.contents.keyTransport],
+      ["h_1", v2.hashes.h1],
+      ["h_r", v2.hashes.hR],
+      ["h_i", v2.hashes.hI],
+      ["h_a", v2.hashes.hA],
+      ["h_f", v2.hashes.hF],
+      ["handshake_initiator_key", v2.hsInitiator],
+      ["handshake_responder_key", v2.hsResponder],
+      ["responder_key", v2.responderKey],
+      ["initiator_key", v2.initiatorKey],
+      ["payload_key", v2.payloadKey],
     ],
   }];
+  scenarios.push(...await handshakeRecordScenarios(v2.hsResponder, v2.contents.responderAuth));
   const lowOrder: [string, string, Uint8Array][] = [
     ["zero", "the all-zero point", new Uint8Array(32)],
     ["one", "u = 1, a point of order 1", hexOf("01".padEnd(64, "0"))],
@@ -278,9 +304,57 @@ async function streamScenarios(): Promise<Scenario[]> {
   }];
 }
 
+/** A padded handshake record (§6.3) and the ways one can be malformed. */
+async function handshakeRecordScenarios(key: Bytes, content: Bytes): Promise<Scenario[]> {
+  const sealRecord = async (seq: number, plaintext: Uint8Array) =>
+    await seal(key, w().u32(0).u64(seq).finish(), plaintext);
+  const padded = (n: number, data: Uint8Array, tail = new Uint8Array()) =>
+    concat(w().u16(n).finish(), data, new Uint8Array(3072 - 2 - data.length - tail.length), tail);
+  const good = padded(content.length, content);
+  const base = (seq: number, body: Uint8Array): Scenario["fields"] => [
+    ["key", key],
+    ["sequence", seq],
+    ["body", body],
+  ];
+  const scenarios: Scenario[] = [{
+    name: "handshake-record",
+    expect: "ok",
+    kind: "handshake-record",
+    note: "RESPONDER_AUTH padded to 3072 bytes and sealed as hs_R #0",
+    fields: [...base(0, await sealRecord(0, good)), ["content", content]],
+  }];
+  const bad: [string, string, number, Bytes][] = [
+    [
+      "padding-nonzero",
+      "BAD_MESSAGE",
+      0,
+      await sealRecord(0, padded(content.length, content, Uint8Array.of(1))),
+    ],
+    ["n-0", "BAD_MESSAGE", 0, await sealRecord(0, padded(0, new Uint8Array()))],
+    [
+      "n-3071",
+      "BAD_MESSAGE",
+      0,
+      await sealRecord(0, concat(w().u16(3071).finish(), new Uint8Array(3070))),
+    ],
+    ["length-3087", "BAD_MESSAGE", 0, (await sealRecord(0, good)).slice(0, -1)],
+    ["wrong-seq", "DECRYPT_FAILED", 1, await sealRecord(0, good)],
+  ];
+  for (const [name, code, seq, body] of bad) {
+    scenarios.push({
+      name: `handshake-record-error-${name}`,
+      expect: `error ${code}`,
+      kind: "handshake-record",
+      note: `${name.replaceAll("-", " ")}, opened as sequence ${seq}`,
+      fields: base(seq, body),
+    });
+  }
+  return scenarios;
+}
+
 /** Hand-built message bodies, by type number (§9.3). Every MessageType needs at least one. */
 async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
-  const h = await handshakeValues();
+  const v2 = await handshakeV2();
   const rsaSig = await draw("message/rsa-signature", 384);
   const edSig = await draw("message/ed25519-signature", 64);
   const fileId = await draw("message/file-id", 16);
@@ -289,9 +363,12 @@ async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
   const both = sigs(rsaSig, edSig);
   const none = new Uint8Array();
   const samples: [number, string, Bytes][] = [
-    [1, "hello", h.helloBody],
-    [2, "hello-reply", concat(h.replyUnsigned, both)],
-    [2, "hello-reply-ed25519-only", concat(h.replyUnsigned, sigs(none, edSig))],
+    [1, "hello", v2.contents.hello.subarray(1)],
+    [2, "hello-reply", v2.contents.reply.subarray(1)],
+    [4, "responder-auth", v2.contents.responderAuth.subarray(1)],
+    [4, "responder-auth-ed25519-only", w().bytes16(v2.identity).raw(sigs(none, edSig)).finish()],
+    [5, "initiator-auth", v2.contents.initiatorAuth.subarray(1)],
+    [6, "key-transport", v2.contents.keyTransport.subarray(1)],
     [3, "abort", w().text("REFUSED").text("Not on the allow list").finish()],
     [16, "get", w().raw(fileId).u64(0).finish()],
     [16, "get-resume", w().raw(fileId).u64(3 * 1024 * 1024).finish()],
@@ -355,6 +432,7 @@ async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
 
 async function messageScenarios(): Promise<Scenario[]> {
   const scenarios: Scenario[] = [];
+  const v1Identity = INITIATOR_IDENTITY;
   for (const [type, samples] of await messageSamples()) {
     for (const [name, body] of samples) {
       scenarios.push({
@@ -385,24 +463,29 @@ async function messageScenarios(): Promise<Scenario[]> {
   });
   const bad: [string, string, number, Uint8Array][] = [
     ["unknown-type-0", "type 0 is not a message", 0, new Uint8Array()],
-    ["unknown-type-4", "type 4 is not a message", 4, new Uint8Array()],
+    ["unknown-type-7", "type 7 is not a message", 7, new Uint8Array()],
     ["unknown-type-255", "type 255 is not a message", 255, new Uint8Array()],
     ["get-trailing-byte", "a byte after the offset", 16, concat(get, Uint8Array.of(0))],
     ["get-truncated", "offset one byte short", 16, get.slice(0, -1)],
     ["get-offset-2-53", "offset 2^53, above 2^53 − 1", 16, concat(fileId, u64(2n ** 53n))],
     ["get-offset-2-64", "offset 2^64 − 1", 16, concat(fileId, u64(2n ** 64n - 1n))],
     [
-      "hello-identity-too-long",
-      "identity field of 2049 bytes",
+      "hello-options",
+      "a version 2 HELLO with a non-empty options field",
       1,
-      w().u16(1).bytes16(new Uint8Array(2049)).raw(new Uint8Array(64)).finish(),
+      w().u16(2).bytes16(new Uint8Array(1)).raw(new Uint8Array(64)).finish(),
     ],
     [
-      "hello-reply-wrapped-too-long",
+      "initiator-auth-flags-2",
+      "INITIATOR_AUTH flags with a reserved bit set",
+      5,
+      w().bytes16(new Uint8Array(10)).u8(2).bytes16(new Uint8Array()).bytes16(edSig).finish(),
+    ],
+    [
+      "key-transport-too-long",
       "wrapped secret of 513 bytes",
-      2,
-      w().u16(1).bytes16(new Uint8Array(10)).raw(new Uint8Array(64)).bytes16(new Uint8Array(513))
-        .bytes16(new Uint8Array()).bytes16(edSig).finish(),
+      6,
+      w().bytes16(new Uint8Array(513)).finish(),
     ],
     ["manifest-name-not-utf8", "name holds the byte 0xff", 17, manifest(Uint8Array.of(0x61, 0xff))],
     [
@@ -455,6 +538,31 @@ async function messageScenarios(): Promise<Scenario[]> {
     scenarios.push({
       name: `message-error-${name}`,
       expect: "error BAD_MESSAGE",
+      kind: "message",
+      note,
+      fields: [["type", type], ["body", body]],
+    });
+  }
+  // The version is read first (§6.8): a version 1 HELLO, identity and all, is a version refusal.
+  const versions: [string, string, number, Uint8Array][] = [
+    [
+      "hello-version-1",
+      "a version 1 HELLO with its identity",
+      1,
+      w().u16(1).bytes16(v1Identity).raw(new Uint8Array(64)).finish(),
+    ],
+    [
+      "hello-reply-version-1",
+      "a version 1 HELLO_REPLY",
+      2,
+      w().u16(1).bytes16(v1Identity).raw(new Uint8Array(64)).bytes16(new Uint8Array(384)).finish(),
+    ],
+    ["hello-version-3", "version 3 and nothing else", 1, w().u16(3).finish()],
+  ];
+  for (const [name, note, type, body] of versions) {
+    scenarios.push({
+      name: `message-error-${name}`,
+      expect: "error VERSION_MISMATCH",
       kind: "message",
       note,
       fields: [["type", type], ["body", body]],

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { type Bytes, fromHex } from "../src/crypto/bytes.ts";
+import { type Bytes, concat, fromHex } from "../src/crypto/bytes.ts";
 import { generateEphemeral } from "../src/crypto/exchange.ts";
 import type { Identity } from "../src/crypto/identity.ts";
 import { LABEL } from "../src/crypto/labels.ts";
@@ -174,7 +174,7 @@ function startImpostor(
     track(server);
     // Both handshakes at once, as a real interceptor would; the sender asks nothing of mallory.
     const [down, up] = await Promise.all([
-      respond(client, presents, { idleTimeoutMs: 10_000 }),
+      respond(client, presents, { idleTimeoutMs: 10_000, earlyTypes: new Set([MessageType.GET]) }),
       initiate(server, mallory, { idleTimeoutMs: 10_000, verifyResponder: () => {} }),
     ]);
     try {
@@ -282,27 +282,24 @@ Deno.test("sfs get refuses a man in the middle that swaps in its own keys", asyn
   });
 
   await t.step(
-    "mallory's keys swapped into bob's HELLO, alice's reply relayed: BAD_SIGNATURE",
+    "mallory's ephemeral key swapped into bob's HELLO, alice's flight relayed: DECRYPT_FAILED",
     async () => {
-      // alice then wraps the secret for mallory and signs a transcript bob never saw.
+      // Version 2's HELLO names no one, so only the ephemeral key can be swapped: alice's
+      // handshake keys then come from mallory's X25519 secret, and bob cannot open her flight.
       const malloryEphemeral = await generateEphemeral();
       await using relay = startRelay(s.ready.port, {
         up: (frame, index) => {
           if (index !== 0) return [frame];
           const hello = decodeMessage(MessageType.HELLO, frame.body.subarray(1));
           assert.equal(hello.type, MessageType.HELLO);
-          const swapped = encodeMessage({
-            ...hello,
-            identity: mallory.public.encoded,
-            ephemeral: malloryEphemeral.publicKey,
-          });
+          const swapped = encodeMessage({ ...hello, ephemeral: malloryEphemeral.publicKey });
           return [{ kind: frame.kind, body: new Uint8Array([MessageType.HELLO, ...swapped]) }];
         },
       });
       const out = join(s.dir.path, `out-${n++}`);
       const result = await get(s.bob, withPort(s.ready.ticket, relay.port), out);
       assert.equal(result.code, 3, result.stderr);
-      assert.equal(errorOf(result).code, "BAD_SIGNATURE");
+      assert.equal(errorOf(result).code, "DECRYPT_FAILED");
       assert.deepEqual(await listTree(out), []);
     },
   );
@@ -350,19 +347,20 @@ Deno.test("sfs get refuses a sender handshake replayed from a recorded session",
     );
     assert.equal(done.sha256, s.sha256);
   }
-  // HELLO_REPLY, MANIFEST, three chunks, FINAL.
-  assert.deepEqual(recorded.map((f) => f.kind), [1, 2, 3, 3, 3, 2]);
+  // HELLO_REPLY, RESPONDER_AUTH, KEY_TRANSPORT, MANIFEST, three chunks, FINAL.
+  assert.deepEqual(recorded.map((f) => f.kind), [1, 2, 2, 2, 3, 3, 3, 2]);
   assert.equal(recorded[0].body[0], MessageType.HELLO_REPLY);
 
   await using replayer = startReplayer(recorded);
   const ticket = withPort(s.ready.ticket, replayer.port);
   for (const [who, home] of [["bob, in a new session", s.bob], ["carol", carol]]) {
-    await t.step(`to ${who}: BAD_SIGNATURE`, async () => {
-      // The reply names alice's real key and carries her real signatures, over the old nonces.
+    await t.step(`to ${who}: DECRYPT_FAILED`, async () => {
+      // alice's real flight 2, but under handshake keys from the old ephemeral secret: it does
+      // not open for the fresh HELLO, and the receiver sends nothing more (§6.6).
       const out = join(s.dir.path, `out-${who.split(",")[0]}`);
       const result = await get(home, ticket, out);
       assert.equal(result.code, 3, result.stderr);
-      assert.equal(errorOf(result).code, "BAD_SIGNATURE");
+      assert.equal(errorOf(result).code, "DECRYPT_FAILED");
       assert.deepEqual(await listTree(out), []);
     });
   }
@@ -375,19 +373,19 @@ Deno.test("sfs get refuses a downgrade of the version or of the signatures in th
     index === 0 ? [{ kind: frame.kind, body: edit(frame.body.slice()) }] : [frame];
   const version0 = (body: Uint8Array) => {
     // PLAIN body: u8 type ‖ u16 version ‖ …
-    assert.equal(new DataView(body.buffer).getUint16(1), 1);
+    assert.equal(new DataView(body.buffer).getUint16(1), 2);
     body[1] = 0;
     body[2] = 0;
     return body;
   };
-  const strip = (which: "rsa" | "ed25519") => (body: Uint8Array) => {
-    const reply = decodeMessage(MessageType.HELLO_REPLY, body.subarray(1));
-    assert.equal(reply.type, MessageType.HELLO_REPLY);
-    const signatures = { ...reply.signatures, [which]: undefined };
-    return new Uint8Array([MessageType.HELLO_REPLY, ...encodeMessage({ ...reply, signatures })]);
+  // The signatures travel encrypted in RESPONDER_AUTH (§6.4): a middlebox cannot strip one,
+  // only change what the plain messages say, which changes H_1 and so every handshake key.
+  const flipNonce = (body: Uint8Array) => {
+    body[body.length - 1] ^= 1;
+    return body;
   };
   const cases: Array<[string, { up?: Rewrite; down?: Rewrite }, string, number]> = [
-    // The sender speaks version 1 only, and says so.
+    // The sender speaks version 2 only, and says so.
     ["bob's HELLO rewritten to version 0", { up: first(version0) }, "VERSION_MISMATCH", 1],
     [
       "alice's HELLO_REPLY rewritten to version 0",
@@ -395,18 +393,8 @@ Deno.test("sfs get refuses a downgrade of the version or of the signatures in th
       "VERSION_MISMATCH",
       1,
     ],
-    [
-      "the RSA-PSS signature stripped from the reply",
-      { down: first(strip("rsa")) },
-      "BAD_SIGNATURE",
-      3,
-    ],
-    [
-      "the Ed25519 signature stripped from the reply",
-      { down: first(strip("ed25519")) },
-      "BAD_SIGNATURE",
-      3,
-    ],
+    ["a bit of the reply's nonce flipped", { down: first(flipNonce) }, "DECRYPT_FAILED", 3],
+    ["a bit of the HELLO's nonce flipped", { up: first(flipNonce) }, "DECRYPT_FAILED", 3],
   ];
   let n = 0;
   for (const [what, rewrite, code, exit] of cases) {
@@ -503,8 +491,8 @@ Deno.test("sfs send drops slowloris connections at its handshake deadline and ke
       MessageType.HELLO,
       ...encodeMessage({
         type: MessageType.HELLO,
-        version: 1,
-        identity: (await testIdentity("mallory")).public.encoded,
+        version: 2,
+        options: new Uint8Array(),
         ephemeral: (await generateEphemeral()).publicKey,
         nonce: crypto.getRandomValues(new Uint8Array(32)),
       }),
@@ -700,7 +688,8 @@ Deno.test("a sender sharing --to bob gives nothing to a replay of bob's hello an
   const ticket = String((sharing.ready.files as { ticket: string }[])[0].ticket);
   const { port } = parseTicket(ticket);
 
-  // A genuine download by bob, recorded on the way to alice: HELLO, GET, RECEIPT.
+  // A genuine download by bob, recorded on the way to alice: HELLO, then flight 3
+  // (INITIATOR_AUTH and the early GET, two handshake records), then RECEIPT.
   const recorded: WireFrame[] = [];
   {
     await using tap = startRelay(port, {
@@ -715,28 +704,27 @@ Deno.test("a sender sharing --to bob gives nothing to a replay of bob's hello an
     FrameKind.PLAIN,
     FrameKind.SEALED,
     FrameKind.SEALED,
+    FrameKind.SEALED,
   ]);
 
-  // mallory replays them: alice accepts bob's claimed key into the handshake, but wraps a fresh
-  // secret for it, so the recorded GET does not open under this session's keys.
+  // mallory replays flights 1 and 3 to a fresh connection: alice answers with a fresh ephemeral
+  // key, so the recorded INITIATOR_AUTH does not open under this session's handshake key (§6.7),
+  // and alice closes without a word: no ERROR, no manifest, no chunk.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const after: WireFrame[] = [];
   try {
     await writeAll(conn, frameBytes(recorded[0]));
     const reply = await readFrame(conn);
     assert.equal(reply?.body[0], MessageType.HELLO_REPLY);
-    await writeAll(conn, frameBytes(recorded[1]));
+    assert.equal((await readFrame(conn))?.kind, FrameKind.SEALED, "RESPONDER_AUTH");
+    await writeAll(conn, concat(frameBytes(recorded[1]), frameBytes(recorded[2])));
     for (let frame = await readFrame(conn); frame !== null; frame = await readFrame(conn)) {
       after.push(frame);
     }
   } finally {
     closeQuietly(conn);
   }
-  // At most a sealed ERROR that mallory cannot read; no manifest, no chunk.
-  assert.ok(
-    after.length <= 1 && after.every((f) => f.kind === FrameKind.SEALED),
-    `${after.length}`,
-  );
+  assert.deepEqual(after, []);
   const failed = await sharing.proc.nextEvent((e) => e.event === "transfer_failed");
   assert.equal(failed.code, "DECRYPT_FAILED");
   assert.equal(startsOf(sharing.proc), 1, "only bob's genuine transfer started");

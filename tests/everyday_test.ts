@@ -27,7 +27,7 @@ import {
   startSender as startIndexSender,
   startServer,
 } from "./index_fixture.ts";
-import { stalledOrExited, startStallingProxy } from "./stall.ts";
+import { partHolds, stalledOrExited, startStallingProxy } from "./stall.ts";
 
 Deno.test("sfs get says the sender refused, in its own words for the code", async () => {
   await using dir = await tempDir();
@@ -161,6 +161,7 @@ Deno.test("sfs get on SIGTERM keeps what it verified, exits 130, and the rerun r
     { home: s.bob },
   );
   await stalledOrExited(proxy, receiver);
+  await partHolds(join(out, "term.bin.sfs-part"), CHUNK);
   receiver.kill("SIGTERM");
   assert.equal((await receiver.status).code, 130);
   await receiver.drained();

@@ -18,7 +18,7 @@ import { formatTicket } from "../src/peer/ticket.ts";
 import { isDisplaySafe } from "../src/text.ts";
 import { respond } from "../src/wire/handshake.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
-import { decodeMessage, encodeMessage, type Manifest, MessageType } from "../src/wire/messages.ts";
+import { decodeMessage, type Manifest, MessageType } from "../src/wire/messages.ts";
 import { randomFile, runSfs, sha256File, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import { serveLoopback } from "./loopback_server.ts";
@@ -32,6 +32,9 @@ import {
   startSender,
   writeAll,
 } from "./peers.ts";
+
+/** A real sender lets the receiver's GET ride in the handshake (§6.4); so do these fakes. */
+const EARLY_GET: ReadonlySet<number> = new Set([MessageType.GET]);
 
 /** A frame as a raw client would put it on the wire. */
 function frame(kind: number, body: Uint8Array): Bytes {
@@ -48,21 +51,14 @@ function random(length: number): Bytes {
   return out;
 }
 
-async function hello(version: number, identity: Uint8Array): Promise<Bytes> {
-  const body = encodeMessage({
-    type: MessageType.HELLO,
-    version,
-    identity: new Uint8Array(identity),
-    ephemeral: (await generateEphemeral()).publicKey,
-    nonce: random(NONCE_BYTES),
-  });
+/**
+ * A HELLO in the layout both versions share (§6.2): version 1 put its identity in the slot
+ * where version 2 has its (empty) options.
+ */
+async function hello(version: number, slot: Uint8Array, ephemeral?: Uint8Array): Promise<Bytes> {
+  const body = new ByteWriter().u16(version).bytes16(slot)
+    .raw(ephemeral ?? (await generateEphemeral()).publicKey).raw(random(NONCE_BYTES)).finish();
   return frame(FrameKind.PLAIN, new Uint8Array([MessageType.HELLO, ...body]));
-}
-
-/** A public identity that is well formed (§4.1) but whose keys are random bytes. */
-function unusableIdentity(): Bytes {
-  const spki = random(400);
-  return new ByteWriter().u8(1).bytes16(spki).bytes16(spki).raw(random(32)).finish();
 }
 
 /**
@@ -132,11 +128,15 @@ Deno.test("sfs send closes a connection that opens with a bad frame, and keeps s
     ["a chunk frame before the handshake", frame(FrameKind.CHUNK, random(40)), {
       code: "UNEXPECTED_MESSAGE",
     }],
-    ["a hello of protocol version 2", await hello(2, bobIdentity), { code: "VERSION_MISMATCH" }],
-    ["a hello with a malformed identity", await hello(1, random(300)), { code: "BAD_MESSAGE" }],
-    ["a hello with keys that do not import", await hello(1, unusableIdentity()), {
-      code: "BAD_KEY",
-    }],
+    ["a hello of protocol version 1", await hello(1, bobIdentity), { code: "VERSION_MISMATCH" }],
+    ["a hello with options", await hello(2, random(300)), { code: "BAD_MESSAGE" }],
+    [
+      "a hello with a low-order ephemeral key",
+      await hello(2, new Uint8Array(), new Uint8Array(32)),
+      {
+        code: "BAD_KEY",
+      },
+    ],
     ["a plain frame of random bytes", frame(FrameKind.PLAIN, random(500)), {}],
     ["64 KiB of random bytes", random(64 * 1024), {}],
     ["half a header, then the end of input", new Uint8Array([0, 0]), { endInput: true }],
@@ -236,7 +236,7 @@ async function startHostileSender(
   const announcedSha256 = lie === "manifest-hash" ? random(32) : contentSha256;
   const fileId = await fileIdOf(identity.public.fingerprint, announcedSha256, name);
   const serve = async (conn: Deno.Conn): Promise<void> => {
-    const channel = await respond(conn, identity, { idleTimeoutMs: 10_000 });
+    const channel = await respond(conn, identity, { idleTimeoutMs: 10_000, earlyTypes: EARLY_GET });
     try {
       const request = await channel.expect(MessageType.GET);
       const manifest: Manifest = {

@@ -76,12 +76,12 @@ async function serverLog(server: ServerProcess, event: string, address: string):
   return found!;
 }
 
-/** A PLAIN HELLO frame from the named test identity, complete. */
-async function helloFrame(name: string): Promise<Bytes> {
+/** A PLAIN HELLO frame, complete; version 2's HELLO names no one, whoever `_name` is (§6.2). */
+async function helloFrame(_name: string): Promise<Bytes> {
   const body = encodeMessage({
     type: MessageType.HELLO,
-    version: 1,
-    identity: (await testIdentity(name)).public.encoded,
+    version: 2,
+    options: new Uint8Array(),
     ephemeral: (await generateEphemeral()).publicKey,
     nonce: crypto.getRandomValues(new Uint8Array(NONCE_BYTES)),
   });

@@ -68,7 +68,7 @@ async function hostileAuths(port: number): Promise<string[]> {
       await channel.send({
         type: MessageType.AUTH,
         username,
-        proof: await signProof(mallory, channel.transcriptHash, username, "ed25519"),
+        proof: await signProof(mallory, channel.authHash, username, "ed25519"),
       });
       // An ERROR reply is thrown as an SfsError with its code.
       codes.push(

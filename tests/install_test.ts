@@ -38,7 +38,9 @@ async function sendRelative(command: string[], cwd: string, parent: string): Pro
   const bob = await testHome(parent, "bob");
   await using sender = startProcess(
     [...command, "send", "notes.txt", "--listen", "127.0.0.1:0", "--once", "--no-index", "--json"],
-    { home: alice, cwd, env: { PATH: pathWithDeno() } },
+    // A shell starts `deno task` without INIT_CWD; under `deno task test` this process has one,
+    // which Deno would pass on instead of setting its own.
+    { home: alice, cwd, env: { PATH: pathWithDeno() }, withoutEnv: ["INIT_CWD"] },
   );
   const ready = await sender.nextEvent((e) => e.event === "ready", 60_000);
   const out = join(parent, "received");

@@ -21,6 +21,9 @@ import { testHome, testIdentity } from "./identities.ts";
 import { serveLoopback } from "./loopback_server.ts";
 import { doneOf, errorOf, get, listTree } from "./peers.ts";
 
+/** A real sender lets the receiver's GET ride in the handshake (§6.4); so do these fakes. */
+const EARLY_GET: ReadonlySet<number> = new Set([MessageType.GET]);
+
 /** One small file as a sender would describe it. */
 interface Served {
   readonly name: string;
@@ -36,7 +39,7 @@ function startLyingSender(
   delivered: Served,
 ): AsyncDisposable & { port: number } {
   const serve = async (conn: Deno.Conn): Promise<void> => {
-    const channel = await respond(conn, identity, { idleTimeoutMs: 10_000 });
+    const channel = await respond(conn, identity, { idleTimeoutMs: 10_000, earlyTypes: EARLY_GET });
     try {
       const request = await channel.expect(MessageType.GET);
       const manifest: Manifest = {

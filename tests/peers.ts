@@ -136,7 +136,7 @@ export async function listTree(root: string): Promise<string[]> {
 
 /** One frame the sender sent, as the proxy sees it; `body` may be edited in place. */
 export interface RelayedFrame {
-  /** 0 for the first frame of the connection (the HELLO_REPLY). */
+  /** 0 for the first frame of the connection (the HELLO_REPLY; chunks start at 4, §6.1). */
   readonly index: number;
   readonly kind: number;
   readonly body: Uint8Array;

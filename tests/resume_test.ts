@@ -34,7 +34,7 @@ import {
   startSender,
   withPort,
 } from "./peers.ts";
-import { stalledOrExited, startStallingProxy } from "./stall.ts";
+import { partHolds, stalledOrExited, startStallingProxy } from "./stall.ts";
 
 const MIB = 1024 * 1024;
 const CHUNK = DEFAULT_CHUNK_SIZE;
@@ -362,6 +362,9 @@ Deno.test("sfs get stops on SIGINT keeping its verified chunks, exits 130 and re
     { home: s.bob },
   );
   await stalledOrExited(stalled, receiver);
+  // Version 2 sends the GET in the handshake, so the chunks are on their way while the receiver
+  // still finishes its handshake: wait until it has stored one before interrupting it.
+  await partHolds(join(out, "big.bin.sfs-part"), CHUNK);
   Deno.kill(receiver.pid, "SIGINT");
   const status = await receiver.status;
   await receiver.drained();

@@ -96,7 +96,8 @@ Deno.test("sfs send refuses to sign a resumed transfer of a file edited in place
   // The first get is cut after a few chunks: the receiver keeps a verified prefix.
   {
     await using proxy = startProxy(s.ready.port, {
-      onFrame: (frame) => frame.kind === FrameKind.CHUNK && frame.index >= 5 ? "cut" : undefined,
+      // Chunks start at frame 4 (after the sender's three handshake frames and MANIFEST, §6.1).
+      onFrame: (frame) => frame.kind === FrameKind.CHUNK && frame.index >= 7 ? "cut" : undefined,
     });
     const cut = await get(s.bob, withPort(s.ready.ticket, proxy.port), out);
     assert.notEqual(cut.code, 0);

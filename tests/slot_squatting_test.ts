@@ -33,12 +33,15 @@ interface Squatter {
   isOpen(): boolean;
 }
 
-/** A complete PLAIN HELLO frame claiming `identity`, with a fresh ephemeral key and nonce. */
-async function helloClaiming(identity: Uint8Array): Promise<Bytes> {
+/**
+ * A complete PLAIN HELLO frame with a fresh ephemeral key and nonce. Version 2's HELLO names no
+ * one (§6.2): whoever sends it, it claims nothing, so `_claimed` only says whom it stands for.
+ */
+async function helloClaiming(_claimed: Uint8Array): Promise<Bytes> {
   const body = encodeMessage({
     type: MessageType.HELLO,
-    version: 1,
-    identity: new Uint8Array(identity),
+    version: 2,
+    options: new Uint8Array(),
     ephemeral: (await generateEphemeral()).publicKey,
     nonce: crypto.getRandomValues(new Uint8Array(NONCE_BYTES)),
   });

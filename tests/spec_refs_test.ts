@@ -90,7 +90,7 @@ Deno.test("docs/PROTOCOL.md §3.1 lists exactly the labels of src/crypto/labels.
   const start = spec.indexOf("### 3.1 Labels");
   const end = spec.indexOf("\n## ", start);
   assert.ok(start >= 0 && end > start, "§3.1 not found");
-  const table = [...spec.slice(start, end).matchAll(/^\| `(sfs\/v1\/[a-z0-9/-]+)` +\|/gm)]
+  const table = [...spec.slice(start, end).matchAll(/^\| `(sfs\/v[0-9]+\/[a-z0-9/-]+)` +\|/gm)]
     .map((m) => m[1]);
   assert.deepEqual([...table].sort(), Object.values(LABEL).sort());
 });

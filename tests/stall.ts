@@ -67,3 +67,17 @@ export function startStallingProxy(
     },
   };
 }
+
+/**
+ * Waits (up to 20 s) until the part file at `path` holds at least `bytes` bytes. The GET rides
+ * in the handshake (docs/PROTOCOL.md §6.4), so chunks flow while the receiver still finishes it:
+ * a proxy that stalled after some chunks does not mean the receiver stored any yet.
+ */
+export async function partHolds(path: string, bytes: number): Promise<void> {
+  for (let waited = 0; waited < 20_000; waited += 50) {
+    const size = await Deno.stat(path).then((info) => info.size, () => 0);
+    if (size >= bytes) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${path} never held ${bytes} bytes`);
+}

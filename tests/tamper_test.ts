@@ -24,7 +24,10 @@ import {
 } from "./peers.ts";
 
 const CHUNK = DEFAULT_CHUNK_SIZE;
-/** Three chunks, the last half full: frames 2, 3 and 4 after HELLO_REPLY and MANIFEST. */
+/**
+ * Three chunks, the last half full: frames 4, 5 and 6 after HELLO_REPLY, RESPONDER_AUTH,
+ * KEY_TRANSPORT and MANIFEST.
+ */
 const FILE_SIZE = 2.5 * CHUNK;
 
 /** Asserts a clean transfer still works, i.e. the sender survived what came before. */
@@ -99,22 +102,36 @@ Deno.test("sfs get refuses a stream with one flipped byte and leaves no final fi
     ],
     [
       "a byte of the sealed manifest",
-      { kind: FrameKind.SEALED, nth: 0 },
+      { kind: FrameKind.SEALED, nth: 2 },
       () => 20,
       "DECRYPT_FAILED",
     ],
     // After every chunk was written to the part file: it must still be removed.
     [
       "a byte of the sealed final signatures",
-      { kind: FrameKind.SEALED, nth: 1 },
+      { kind: FrameKind.SEALED, nth: 3 },
       () => 20,
       "DECRYPT_FAILED",
     ],
+    // The sender's identity and signatures travel in a handshake record (§6.3): a flipped byte
+    // there fails its tag, and one in HELLO_REPLY changes the handshake keys (§6.5).
     [
-      "the handshake's Ed25519 signature",
+      "a byte of the sender's sealed identity and signatures",
+      { kind: FrameKind.SEALED, nth: 0 },
+      (b) => b.length - 1,
+      "DECRYPT_FAILED",
+    ],
+    [
+      "the last byte of the hello reply",
       { kind: FrameKind.PLAIN, nth: 0 },
       (b) => b.length - 1,
-      "BAD_SIGNATURE",
+      "DECRYPT_FAILED",
+    ],
+    [
+      "a byte of the sealed key transport",
+      { kind: FrameKind.SEALED, nth: 1 },
+      () => 20,
+      "DECRYPT_FAILED",
     ],
   ];
   let n = 0;
@@ -200,6 +217,6 @@ Deno.test("sfs get through a proxy that changes nothing succeeds", async () => {
   const done = doneOf(await get(s.bob, withPort(s.ready.ticket, proxy.port), out));
   assert.equal(done.sha256, s.sha256);
   assert.deepEqual(await listTree(out), ["payload.bin"]);
-  // HELLO_REPLY, MANIFEST, three chunks, FINAL.
-  assert.equal(frames, 6);
+  // HELLO_REPLY, RESPONDER_AUTH, KEY_TRANSPORT, MANIFEST, three chunks, FINAL.
+  assert.equal(frames, 8);
 });

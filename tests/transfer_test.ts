@@ -75,7 +75,8 @@ Deno.test("sfs send serves two receivers at the same time", async () => {
   const releaseA = Promise.withResolvers<void>();
   await using proxy = startProxy(ready.port, {
     onFrame: async (frame) => {
-      if (frame.kind === FrameKind.CHUNK && frame.index === 2) {
+      // Frame 4: after HELLO_REPLY, RESPONDER_AUTH, KEY_TRANSPORT and MANIFEST (§6.1).
+      if (frame.kind === FrameKind.CHUNK && frame.index === 4) {
         heldA.resolve();
         await releaseA.promise;
       }

@@ -9,6 +9,7 @@ import { isSfsError } from "../src/errors.ts";
 import { MessageType } from "../src/wire/messages.ts";
 import { vectorFiles } from "../scripts/gen_vectors.ts";
 import { CORE_RUNNERS } from "./vectors/core_runners.ts";
+import { HANDSHAKE_RUNNERS } from "./vectors/handshake_runners.ts";
 import { MANIFEST_RUNNERS } from "./vectors/manifest_runners.ts";
 import { PROTOCOL_RUNNERS } from "./vectors/protocol_runners.ts";
 import { loadVectors, type Runner, Vector } from "./vectors/vector.ts";
@@ -16,6 +17,7 @@ import { loadVectors, type Runner, Vector } from "./vectors/vector.ts";
 const DIR = new URL("../testdata/vectors/", import.meta.url);
 const RUNNERS: Record<string, Runner> = {
   ...CORE_RUNNERS,
+  ...HANDSHAKE_RUNNERS,
   ...PROTOCOL_RUNNERS,
   ...MANIFEST_RUNNERS,
 };

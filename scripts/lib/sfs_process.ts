@@ -40,6 +40,8 @@ export interface SfsOptions {
   home?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** Variables of this process's environment the child must not inherit. */
+  withoutEnv?: readonly string[];
   /** Working directory of the child. */
   cwd?: string;
   /**
@@ -181,10 +183,14 @@ export function startProcess(command: readonly string[], options: SfsOptions = {
 }
 
 function spawn(command: readonly string[], options: SfsOptions): Deno.ChildProcess {
+  const inherited = Deno.env.toObject();
+  for (const name of options.withoutEnv ?? []) delete inherited[name];
   return new Deno.Command(command[0], {
     args: command.slice(1),
     cwd: options.cwd,
+    clearEnv: options.withoutEnv !== undefined,
     env: {
+      ...(options.withoutEnv === undefined ? {} : inherited),
       // No colour codes in output the tests parse; no update checks slowing startup.
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",

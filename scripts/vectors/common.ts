@@ -100,7 +100,7 @@ export async function x25519Private(seed: Uint8Array): Promise<CryptoKey> {
   );
 }
 
-/** X25519 of a private key and a raw peer public key (§6.3). */
+/** X25519 of a private key and a raw peer public key (§6.5). */
 export async function x25519(privateKey: CryptoKey, peer: Uint8Array): Promise<Bytes> {
   const key = await crypto.subtle.importKey("raw", new Uint8Array(peer), "X25519", false, []);
   return new Uint8Array(
@@ -115,7 +115,7 @@ export function x25519Public(privateKey: CryptoKey): Promise<Bytes> {
   return x25519(privateKey, basePoint);
 }
 
-/** HKDF-SHA256 to 32 bytes (§6.3). */
+/** HKDF-SHA256 to 32 bytes (§6.5). */
 export async function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string): Promise<Bytes> {
   const key = await crypto.subtle.importKey("raw", new Uint8Array(ikm), "HKDF", false, [
     "deriveBits",

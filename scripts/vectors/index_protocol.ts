@@ -3,12 +3,12 @@
  * Built field by field from docs/PROTOCOL.md, like the rest (see scripts/gen_vectors.ts);
  * signatures come from ./signer.ts.
  */
+import { handshakeV2 } from "./handshake_v2.ts";
 import type { Bytes } from "../../src/crypto/bytes.ts";
 import {
   draw,
   fileId,
   flip,
-  handshakeValues,
   labelled,
   RESPONDER_IDENTITY,
   type Scenario,
@@ -32,10 +32,11 @@ function proofData(transcriptHash: Uint8Array, username: string): Bytes {
 
 /** Proofs of possession, good and bad (§12.2). */
 export async function proofScenarios(): Promise<Scenario[]> {
-  const transcriptHash = (await handshakeValues()).transcriptHash;
+  // Proofs bind to H_A, the transcript through INITIATOR_AUTH (§12.2).
+  const transcriptHash = (await handshakeV2()).hashes.hA;
   const owner = await ownerIdentity();
   const data = proofData(transcriptHash, "alice");
-  const signed = await ownerSign("sfs/v1/auth-signature", data);
+  const signed = await ownerSign("sfs/v2/auth-signature", data);
   const ok = async (suffix: string, policy: Policy, note: string): Promise<Scenario> => ({
     name: `proof-${suffix}`,
     expect: "ok",

@@ -3,6 +3,7 @@
  * (§7.3), sealed records (§9.2) and tickets (§10). Built field by field from docs/PROTOCOL.md,
  * like the rest (see scripts/gen_vectors.ts); signatures come from ./signer.ts.
  */
+import { handshakeV2 } from "./handshake_v2.ts";
 import { type Bytes, concat, toHex } from "../../src/crypto/bytes.ts";
 import {
   draw,
@@ -68,7 +69,8 @@ async function finalData(
 
 /** The data FINAL signs, signed and tampered with (§7.3). */
 export async function finalScenarios(): Promise<Scenario[]> {
-  const transcriptHash = (await handshakeValues()).transcriptHash;
+  // FINAL binds to H_F, the hash of the whole handshake (§7.3).
+  const transcriptHash = (await handshakeV2()).hashes.hF;
   const owner = await ownerIdentity();
   const contentHash = await draw("final/sha256", 32);
   const size = 3 * 256 * 1024 + 5;
@@ -80,7 +82,7 @@ export async function finalScenarios(): Promise<Scenario[]> {
     contentHash,
   );
   const data = await finalData(transcriptHash, manifest, contentHash, size);
-  const signed = await ownerSign("sfs/v1/final-signature", data);
+  const signed = await ownerSign("sfs/v2/final-signature", data);
   const ok = async (suffix: string, policy: Policy, note: string): Promise<Scenario> => ({
     name: `final-${suffix}`,
     expect: "ok",

@@ -19,7 +19,7 @@ export interface Ephemeral {
   readonly privateKey: CryptoKey;
 }
 
-/** Raw session keys (§6.3): one per direction for sealed records, one for the payload stream. */
+/** Raw application keys (§6.5): one per direction for sealed records, one for the payload stream. */
 export interface SessionKeys {
   /** Seals records the responder (sender, index server) writes. */
   readonly responder: Bytes;

@@ -1,4 +1,4 @@
-/** The one HKDF-SHA256 helper (docs/PROTOCOL.md §3); it derives the session keys of §6.3. */
+/** The one HKDF-SHA256 helper (docs/PROTOCOL.md §3); it derives the handshake and application keys of §6.5. */
 import { type Bytes, utf8 } from "./bytes.ts";
 
 /** Derives `length` bytes with HKDF-SHA256 from `ikm`, `salt` and the label `info`. */

@@ -4,19 +4,26 @@
  * table in §3.1 lists exactly these labels; add a row there when you add one here.
  */
 export const LABEL = {
+  // Kept at v1: fingerprints, file ids and announcements outlive the handshake version (every
+  // pin, ticket and listing would otherwise be void).
   FINGERPRINT: "sfs/v1/fingerprint",
   FILE_ID: "sfs/v1/file-id",
-  TRANSCRIPT: "sfs/v1/transcript",
-  OAEP: "sfs/v1/transport",
-  HANDSHAKE_SIGNATURE: "sfs/v1/handshake-signature",
-  FINAL_SIGNATURE: "sfs/v1/final-signature",
-  KEY_RESPONDER: "sfs/v1/key/responder",
-  KEY_INITIATOR: "sfs/v1/key/initiator",
-  KEY_PAYLOAD: "sfs/v1/key/payload",
   ANNOUNCEMENT_SIGNATURE: "sfs/v1/announcement-signature",
-  AUTH_SIGNATURE: "sfs/v1/auth-signature",
+  // Tree manifests (issue 11): they outlive the handshake version too.
   MANIFEST: "sfs/v1/manifest",
   MANIFEST_SIGNATURE: "sfs/v1/manifest-signature",
+  // Handshake version 2 (§6).
+  TRANSCRIPT: "sfs/v2/transcript",
+  OAEP: "sfs/v2/transport",
+  HANDSHAKE_SIGNATURE_RESPONDER: "sfs/v2/handshake-signature/responder",
+  HANDSHAKE_SIGNATURE_INITIATOR: "sfs/v2/handshake-signature/initiator",
+  KEY_HANDSHAKE_RESPONDER: "sfs/v2/key/handshake/responder",
+  KEY_HANDSHAKE_INITIATOR: "sfs/v2/key/handshake/initiator",
+  KEY_RESPONDER: "sfs/v2/key/responder",
+  KEY_INITIATOR: "sfs/v2/key/initiator",
+  KEY_PAYLOAD: "sfs/v2/key/payload",
+  FINAL_SIGNATURE: "sfs/v2/final-signature",
+  AUTH_SIGNATURE: "sfs/v2/auth-signature",
 } as const;
 
 /** `label ‖ 0x00 ‖ parts…`: the one way a label is bound to the data it separates. */

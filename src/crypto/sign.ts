@@ -51,7 +51,7 @@ export async function verify(
   required: SignaturePolicy = "both",
 ): Promise<void> {
   const message = labelled(label, data);
-  const what = label.replace(/^sfs\/v1\//, "");
+  const what = label.replace(/^sfs\/v[0-9]+\//, "");
   const needRsa = required !== "ed25519";
   const needEd = required !== "rsa";
   if ((needRsa && !signatures.rsa) || (needEd && !signatures.ed25519)) {

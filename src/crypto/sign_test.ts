@@ -27,7 +27,7 @@ Deno.test("sign() produces the algorithms its policy names", async (t) => {
   ];
   for (const [policy, rsa, ed25519] of cases) {
     await t.step(policy, async () => {
-      const signatures = await sign(alice, LABEL.HANDSHAKE_SIGNATURE, DATA, policy);
+      const signatures = await sign(alice, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, policy);
       assert.equal(signatures.rsa !== undefined, rsa);
       assert.equal(signatures.ed25519 !== undefined, ed25519);
       if (rsa) assert.equal(signatures.rsa?.length, 384);
@@ -44,11 +44,17 @@ Deno.test("sign() defaults to both algorithms", async () => {
 Deno.test("verify() accepts exactly when the signer covers what is required", async (t) => {
   const alice = await testIdentity("alice");
   for (const signed of SIGNATURE_POLICIES) {
-    const signatures = await sign(alice, LABEL.HANDSHAKE_SIGNATURE, DATA, signed);
+    const signatures = await sign(alice, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, signed);
     for (const required of SIGNATURE_POLICIES) {
       const covered = signed === "both" || signed === required;
       await t.step(`signed ${signed}, required ${required}`, async () => {
-        const result = verify(alice.public, LABEL.HANDSHAKE_SIGNATURE, DATA, signatures, required);
+        const result = verify(
+          alice.public,
+          LABEL.HANDSHAKE_SIGNATURE_RESPONDER,
+          DATA,
+          signatures,
+          required,
+        );
         if (covered) await result;
         else await assert.rejects(result, isBadSignature);
       });
@@ -58,22 +64,25 @@ Deno.test("verify() accepts exactly when the signer covers what is required", as
 
 Deno.test("verify() requires both algorithms by default", async () => {
   const alice = await testIdentity("alice");
-  const edOnly = await sign(alice, LABEL.HANDSHAKE_SIGNATURE, DATA, "ed25519");
+  const edOnly = await sign(alice, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, "ed25519");
   await assert.rejects(
-    verify(alice.public, LABEL.HANDSHAKE_SIGNATURE, DATA, edOnly),
+    verify(alice.public, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, edOnly),
     isBadSignature,
   );
-  const rsaOnly = await sign(alice, LABEL.HANDSHAKE_SIGNATURE, DATA, "rsa");
+  const rsaOnly = await sign(alice, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, "rsa");
   await assert.rejects(
-    verify(alice.public, LABEL.HANDSHAKE_SIGNATURE, DATA, rsaOnly),
+    verify(alice.public, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, rsaOnly),
     isBadSignature,
   );
-  await assert.rejects(verify(alice.public, LABEL.HANDSHAKE_SIGNATURE, DATA, {}), isBadSignature);
+  await assert.rejects(
+    verify(alice.public, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, {}),
+    isBadSignature,
+  );
 });
 
 Deno.test("verify() rejects a present but wrong signature even when not required", async (t) => {
   const alice = await testIdentity("alice");
-  const both = await sign(alice, LABEL.HANDSHAKE_SIGNATURE, DATA, "both");
+  const both = await sign(alice, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, "both");
   const cases: [string, Signatures, SignaturePolicy][] = [
     ["bad Ed25519, RSA required", { rsa: both.rsa, ed25519: flipped(both.ed25519) }, "rsa"],
     ["bad RSA, Ed25519 required", { rsa: flipped(both.rsa), ed25519: both.ed25519 }, "ed25519"],
@@ -92,7 +101,7 @@ Deno.test("verify() rejects a present but wrong signature even when not required
   for (const [name, signatures, required] of cases) {
     await t.step(name, async () => {
       await assert.rejects(
-        verify(alice.public, LABEL.HANDSHAKE_SIGNATURE, DATA, signatures, required),
+        verify(alice.public, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, signatures, required),
         isBadSignature,
       );
     });
@@ -106,7 +115,7 @@ Deno.test("verify() rejects a signature under another label", async (t) => {
       const signatures = await sign(alice, LABEL.FINAL_SIGNATURE, DATA, policy);
       await verify(alice.public, LABEL.FINAL_SIGNATURE, DATA, signatures, policy);
       await assert.rejects(
-        verify(alice.public, LABEL.HANDSHAKE_SIGNATURE, DATA, signatures, policy),
+        verify(alice.public, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, signatures, policy),
         isBadSignature,
       );
     });
@@ -117,16 +126,22 @@ Deno.test("verify() rejects other data and another signer", async (t) => {
   const alice = await testIdentity("alice");
   const bob = await testIdentity("bob");
   for (const policy of SIGNATURE_POLICIES) {
-    const signatures = await sign(alice, LABEL.HANDSHAKE_SIGNATURE, DATA, policy);
+    const signatures = await sign(alice, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, policy);
     await t.step(`${policy}: other data`, async () => {
       await assert.rejects(
-        verify(alice.public, LABEL.HANDSHAKE_SIGNATURE, flipped(DATA), signatures, policy),
+        verify(
+          alice.public,
+          LABEL.HANDSHAKE_SIGNATURE_RESPONDER,
+          flipped(DATA),
+          signatures,
+          policy,
+        ),
         isBadSignature,
       );
     });
     await t.step(`${policy}: another signer`, async () => {
       await assert.rejects(
-        verify(bob.public, LABEL.HANDSHAKE_SIGNATURE, DATA, signatures, policy),
+        verify(bob.public, LABEL.HANDSHAKE_SIGNATURE_RESPONDER, DATA, signatures, policy),
         isBadSignature,
       );
     });

@@ -5,11 +5,10 @@
  * connections then only pushes out other silent connections, while an honest client, whose
  * handshake takes milliseconds, gets through.
  *
- * A HELLO only *claims* an identity: anyone can copy a public key into one. The proof comes with
- * the peer's first sealed record, which opens only under keys derived from a secret wrapped for
- * the claimed RSA-OAEP key (docs/PROTOCOL.md §6.4). So a connection stays pending until that
- * record opened, and only then may take one of the slots at work; otherwise a few dozen HELLOs
- * with a copied key would hold every slot and lock the real key holder out.
+ * A HELLO names no one, and proves nothing. The proof comes with the peer's signed handshake and
+ * first request (docs/PROTOCOL.md §6.7). So a connection stays pending until that request
+ * arrived, and only then may take one of the slots at work; otherwise a few dozen HELLOs would
+ * hold every slot and lock the real key holder out.
  */
 import { type Closable, closeQuietly } from "../closable.ts";
 

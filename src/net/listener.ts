@@ -5,7 +5,7 @@
  *
  * A connection starts pending, with the deadline running. The server decides when the handshake
  * is over ({@link Admitted.endHandshake}) and when the peer proved its keys
- * ({@link Admitted.prove}: its first sealed record opened, docs/PROTOCOL.md §6.4); only then does
+ * ({@link Admitted.prove}: its signed first request arrived, docs/PROTOCOL.md §6.7); only then does
  * it take a slot at work. While every slot is taken, {@link Admitted.refuseIfFull} lets the server
  * say BUSY during the handshake, before it spends an RSA operation on the peer.
  */

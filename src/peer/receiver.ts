@@ -15,12 +15,14 @@ import { type Channel } from "../wire/channel.ts";
 import { initiate } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
+import { type Get, MessageType } from "../wire/messages.ts";
 import type { Connect, FetchOptions, FetchResult, Handshake } from "./receiver_options.ts";
 import {
   chooseStart,
   openPart,
   releaseStart,
   requestManifest,
+  type Start,
   START_OVER,
 } from "./receiver_start.ts";
 import { checkManifest, receiveAndPublish } from "./receiver_verify.ts";
@@ -46,14 +48,28 @@ export async function fetchFileVia(
   options: FetchOptions,
 ): Promise<FetchResult> {
   const require = options.require ?? "both";
-  const channel = await connect(senderHandshake(identity, options));
+  // Where to start (a resume point) is chosen for the expected sender before connecting: the GET
+  // asking for it rides in the handshake's third flight (§6.4), which only a sender holding that
+  // key ever gets to read.
+  const start = await chooseStart(options, options.expectedFingerprint).catch(async (err) => {
+    throw await fromFolderError(err, options.outDir) ?? err;
+  });
+  const get: Get = {
+    type: MessageType.GET,
+    fileId: options.fileId,
+    offset: start.resumable?.offset ?? 0,
+  };
+  const channel = await connect(senderHandshake(identity, options, get)).catch(async (err) => {
+    await releaseStart(start);
+    throw err;
+  });
   // Closing the connection ends every wait on it; what was verified until then is kept.
   const stop = () => channel.close();
   options.signal?.addEventListener("abort", stop, { once: true });
   if (options.signal?.aborted) stop();
   let outcome: FetchResult | typeof START_OVER;
   try {
-    outcome = await fetchOnChannel(channel, options, require);
+    outcome = await fetchOnChannel(channel, start, options, require);
   } catch (err) {
     // OS errors get their code here (a full disk, --out a file), not INTERNAL; the sender is
     // told only the code (channel.fail), never a local path.
@@ -73,16 +89,18 @@ export async function fetchFileVia(
 
 /**
  * The receiver's handshake (§6) on one connection: the sender must present the expected key.
+ * Only then is `claim` called, and only a connection that won the race goes on to reveal the
+ * receiver's identity and its GET (flight 3); the others close having sent only their HELLO.
  * A connection stopped by the caller's signal meanwhile is closed, which ends the handshake.
  */
-function senderHandshake(identity: Identity, options: FetchOptions): Handshake {
+function senderHandshake(identity: Identity, options: FetchOptions, get: Get): Handshake {
   const require = options.require ?? "both";
-  return async (transport) => {
+  return async (transport, claim) => {
     const stop = () => closeQuietly(transport);
     options.signal?.addEventListener("abort", stop, { once: true });
     if (options.signal?.aborted) stop();
     try {
-      return await initiateWithSender(transport, identity, options, require);
+      return await initiateWithSender(transport, identity, { options, require, claim, get });
     } finally {
       options.signal?.removeEventListener("abort", stop);
     }
@@ -92,13 +110,15 @@ function senderHandshake(identity: Identity, options: FetchOptions): Handshake {
 async function initiateWithSender(
   transport: Transport,
   identity: Identity,
-  options: FetchOptions,
-  require: SignaturePolicy,
+  how: { options: FetchOptions; require: SignaturePolicy; claim: () => void; get: Get },
 ): Promise<Channel> {
+  const { options, require } = how;
   return await initiate(transport, identity, {
     require,
     idleTimeoutMs: options.idleTimeoutMs,
     peerName: "sender",
+    early: how.get,
+    onResponderProven: how.claim,
     verifyResponder: (sender) => {
       if (!constantTimeEqual(sender.fingerprint, options.expectedFingerprint)) {
         throw new SfsError(
@@ -119,11 +139,11 @@ async function initiateWithSender(
 /** One attempt on an open channel; START_OVER when it must be made again from byte 0. */
 async function fetchOnChannel(
   channel: Channel,
+  start: Start,
   options: FetchOptions,
   require: SignaturePolicy,
 ): Promise<FetchResult | typeof START_OVER> {
   const sender = channel.peer.fingerprint;
-  const start = await chooseStart(options, sender);
   try {
     const manifest = await requestManifest(channel, start, options);
     if (manifest === START_OVER) return START_OVER;

@@ -66,14 +66,16 @@ export async function releaseStart(start: Start): Promise<void> {
   await start.lock?.release();
 }
 
-/** Asks for the file from the chosen start and returns the sender's manifest. */
+/**
+ * Returns the sender's manifest in answer to the GET for the chosen start, which the handshake
+ * sent as its early request (§6.4).
+ */
 export async function requestManifest(
   channel: Channel,
   start: Start,
   options: FetchOptions,
 ): Promise<Manifest | typeof START_OVER> {
   const offset = start.resumable?.offset ?? 0;
-  await channel.send({ type: MessageType.GET, fileId: options.fileId, offset });
   try {
     return await channel.expect(MessageType.MANIFEST);
   } catch (err) {

@@ -25,6 +25,9 @@ import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 
+/** What a receiver may send as its early request: a GET (§6.4). */
+const EARLY_TYPES: ReadonlySet<number> = new Set([MessageType.GET]);
+
 /** A file ready to be served: hashed once, identified by {@link fileIdOf}. */
 export interface SharedFile {
   readonly id: Bytes;
@@ -51,11 +54,19 @@ export interface ServeOptions {
   sign?: SignaturePolicy;
   /** Chunk size of the payload stream. @default 256 KiB (DEFAULT_CHUNK_SIZE) */
   chunkSize?: number;
-  /** Throws SfsError REFUSED to turn a receiver away (e.g. not among `--to` users). */
+  /**
+   * Admission before the receiver is known (its HELLO carries no identity, §6.6); throws
+   * SfsError BUSY to turn it away in the clear.
+   */
+  admit?: () => void | Promise<void>;
+  /**
+   * Throws SfsError REFUSED to turn a receiver away (e.g. not among `--to` users); called only
+   * once the receiver's handshake signatures verified, so a copied public key learns nothing.
+   */
   acceptReceiver?: (receiver: PublicIdentity) => void | Promise<void>;
   /**
-   * Called once the receiver's first sealed record (its GET) opened, which proves it holds the
-   * keys it claimed (§6.4); throws SfsError BUSY to turn it away.
+   * Called once the receiver's GET arrived after its verified handshake signatures, which prove
+   * it holds the keys it named (§6.7); throws SfsError BUSY to turn it away.
    */
   admitProven?: (receiver: PublicIdentity) => void | Promise<void>;
   /** Called once the manifest is known. */
@@ -117,7 +128,10 @@ export async function serveTransfer(
 ): Promise<ServeResult> {
   const channel = await respond(transport, identity, {
     sign: options.sign,
+    admit: options.admit,
     acceptInitiator: options.acceptReceiver,
+    // The receiver's GET rides in the handshake's third flight (§6.4).
+    earlyTypes: EARLY_TYPES,
     idleTimeoutMs: options.idleTimeoutMs,
     peerName: "receiver",
   }).catch((err) => {

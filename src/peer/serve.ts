@@ -100,14 +100,12 @@ function serveOne(
     lookup: options.lookup,
     sign: options.sign,
     idleTimeoutMs: options.idleTimeoutMs,
-    acceptReceiver: async (receiver) => {
-      await options.acceptReceiver?.(receiver);
-      // Every slot is taken by a proven receiver: say so now, in the clear, and spare the
-      // RSA work of a reply.
-      connection.refuseIfFull();
-    },
-    // A HELLO with a copied public key is only a claim: the connection stays pending (evicted
-    // oldest first, the deadline running) until its GET opened under the session keys.
+    // Every slot is taken by a proven receiver: say so now, in the clear, and spare the RSA
+    // work of a reply. It comes before anything is known of the receiver (§6.6).
+    admit: () => connection.refuseIfFull(),
+    acceptReceiver: options.acceptReceiver,
+    // Until its GET arrived after its verified signatures, the connection stays pending (evicted
+    // oldest first, the deadline running): a connection that only sent a HELLO proved nothing.
     admitProven: () => connection.prove(),
     onStart: (file, receiver, firstByte) => options.onStart?.(peer, file, receiver, firstByte),
     onProgress: (sent) => options.onProgress?.(peer, sent),

@@ -12,6 +12,7 @@ import { FrameKind, type FrameReader, type FrameWriter, type Transport } from ".
 import {
   decodeMessage,
   encodeMessage,
+  HANDSHAKE_TYPES,
   type Message,
   MessageType,
   PLAIN_TYPES,
@@ -33,6 +34,9 @@ export interface ChannelParts {
   transport: Transport;
   peer: PublicIdentity;
   transcriptHash: Bytes;
+  authHash: Bytes;
+  /** The initiator's early request, delivered by the responder's first receive(). */
+  early?: Message;
   sendKey: CryptoKey;
   receiveKey: CryptoKey;
   payloadKey: AeadKey;
@@ -53,10 +57,12 @@ export function remoteError(code: ErrorCode, peerName: string): SfsError {
 
 /** An established channel: sealed records both ways, payload chunks from the responder. */
 export class Channel {
-  /** The other side's identity, authenticated (responder) or claimed (initiator, see §6.4). */
+  /** The other side's identity, authenticated by its handshake signatures (§6.4). */
   readonly peer: PublicIdentity;
-  /** Hash of the handshake transcript; final signatures bind to it. */
+  /** `H_F`, the hash of the whole handshake (§6.5); final signatures bind to it (§7.3). */
   readonly transcriptHash: Bytes;
+  /** `H_A`, the transcript through INITIATOR_AUTH (§6.5); index proofs bind to it (§12.2). */
+  readonly authHash: Bytes;
   /** Key of the payload stream (§7), on the process's AEAD backend; disposed by close(). */
   readonly payloadKey: AeadKey;
   readonly #reader: FrameReader;
@@ -70,10 +76,13 @@ export class Channel {
   #receiveSequence = 0;
   #sendQueue: Promise<void> = Promise.resolve();
   #closed = false;
+  #early: Message | undefined;
 
   constructor(parts: ChannelParts) {
     this.peer = parts.peer;
     this.transcriptHash = parts.transcriptHash;
+    this.authHash = parts.authHash;
+    this.#early = parts.early;
     this.payloadKey = parts.payloadKey;
     this.#reader = parts.reader;
     this.#writer = parts.writer;
@@ -86,7 +95,7 @@ export class Channel {
 
   /** Seals and sends one message; messages go out in call order. */
   send(message: Message): Promise<void> {
-    if (PLAIN_TYPES.has(message.type)) {
+    if (PLAIN_TYPES.has(message.type) || HANDSHAKE_TYPES.has(message.type)) {
       throw new SfsError("INTERNAL", `Message ${message.type} cannot be sealed`);
     }
     const plaintext = withType(message.type, encodeMessage(message));
@@ -135,6 +144,12 @@ export class Channel {
 
   /** Reads one frame: a chunk when `maxChunkBytes` allows one, else a sealed message. */
   async #receive(maxChunkBytes: number | undefined): Promise<Message | ChunkFrame> {
+    if (this.#early) {
+      // The request that rode in the handshake (§6.4) comes first, as if it had been sealed.
+      const early = this.#early;
+      this.#early = undefined;
+      return early;
+    }
     const maxBody = Math.max(this.#maxRecordBytes + TAG_BYTES, maxChunkBytes ?? 0);
     const frame = await this.#reader.read(maxBody);
     if (frame === null) {
@@ -176,7 +191,7 @@ export class Channel {
     }
     if (plaintext.length < 1) throw new SfsError("BAD_MESSAGE", "Empty sealed record");
     const message = decodeMessage(plaintext[0], plaintext.subarray(1));
-    if (PLAIN_TYPES.has(message.type)) {
+    if (PLAIN_TYPES.has(message.type) || HANDSHAKE_TYPES.has(message.type)) {
       throw new SfsError("UNEXPECTED_MESSAGE", `Message ${message.type} must not be sealed`);
     }
     if (message.type === MessageType.ERROR) {
@@ -235,8 +250,11 @@ export function withType(type: number, body: Uint8Array): Bytes {
   return out;
 }
 
-/** Record nonce: 32 zero bits ‖ 64-bit sequence; keys differ per direction, so none repeats. */
-function recordNonce(sequence: number): Bytes {
+/**
+ * Record nonce: 32 zero bits ‖ 64-bit sequence. Every key (handshake or application, per
+ * direction) has its own sequence from 0 and no two keys are equal, so no pair repeats.
+ */
+export function recordNonce(sequence: number): Bytes {
   const nonce = new Uint8Array(12);
   new DataView(nonce.buffer).setBigUint64(4, BigInt(sequence));
   return nonce;

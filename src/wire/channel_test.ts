@@ -4,6 +4,7 @@ import { testIdentity } from "../../tests/identities.ts";
 import { tcpPair } from "../../tests/transport.ts";
 import { closeQuietly } from "../closable.ts";
 import { type Bytes, concat } from "../crypto/bytes.ts";
+import { ByteWriter } from "../crypto/encoding.ts";
 import { generateEphemeral } from "../crypto/exchange.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import { sealChunk, StreamOpener, TAG_BYTES } from "../crypto/stream.ts";
@@ -130,20 +131,28 @@ async function readPlainMessage(reader: FrameReader): Promise<Message> {
   return decodeMessage(frame.body[0], frame.body.subarray(1));
 }
 
-async function helloBody(identity: Identity, version: number): Promise<Bytes> {
-  return withType(
-    MessageType.HELLO,
-    encodeMessage({
-      type: MessageType.HELLO,
-      version,
-      identity: identity.public.encoded,
-      ephemeral: (await generateEphemeral()).publicKey,
-      nonce: crypto.getRandomValues(new Uint8Array(32)),
-    }),
-  );
+/**
+ * A HELLO in the layout both versions share (§6.2): `u16 version ‖ bytes16 slot ‖ e ‖ n`, where
+ * version 1 put its identity in the slot and version 2 its (empty) options.
+ */
+async function helloBody(version: number, slot: Uint8Array = new Uint8Array()): Promise<Bytes> {
+  const ephemeral = (await generateEphemeral()).publicKey;
+  const body = new ByteWriter().u16(version).bytes16(slot).raw(ephemeral).raw(new Uint8Array(32));
+  return withType(MessageType.HELLO, body.finish());
 }
 
 const FILE_ID = Uint8Array.from({ length: 16 }, (_, i) => i);
+
+/** A HELLO whose ephemeral key is the all-zero point: the X25519 result would be all zero. */
+function lowOrderHello(): Message {
+  return {
+    type: MessageType.HELLO,
+    version: 2,
+    options: new Uint8Array(),
+    ephemeral: new Uint8Array(32),
+    nonce: new Uint8Array(32),
+  };
+}
 
 Deno.test("initiate() and respond() set up a channel both ways over TCP", async () => {
   const sides = await identities();
@@ -277,15 +286,11 @@ Deno.test("initiate() stops at KEY_MISMATCH before looking at signatures", async
   }, { sign: "ed25519" });
   assertRejected(initiated, "KEY_MISMATCH");
   assert.deepEqual(seen?.fingerprint, sides.bob.public.fingerprint);
-  // The responder sent its reply and now finds the initiator gone.
-  assert.equal(responded.status, "fulfilled");
-  const responder = (responded as PromiseFulfilledResult<Channel>).value;
-  // handshake() closed the initiator's socket when initiate() failed.
-  await assert.rejects(responder.receive(), isCode("CONNECTION_CLOSED"));
-  responder.close();
+  // The responder waits for INITIATOR_AUTH and finds the initiator gone, having sent nothing.
+  assertRejected(responded, "CONNECTION_CLOSED");
 });
 
-Deno.test("respond() turns an initiator away with ABORT, and the initiator gets the code", async (t) => {
+Deno.test("respond() turns a signed initiator away with a sealed ERROR, and the initiator gets the code", async (t) => {
   const sides = await identities();
   const refusals: [string, () => never, ErrorCode][] = [
     ["REFUSED", () => {
@@ -296,7 +301,7 @@ Deno.test("respond() turns an initiator away with ABORT, and the initiator gets 
     }, "BUSY"],
     ["a plain Error", () => {
       throw new Error("boom");
-    }, "BAD_KEY"],
+    }, "REFUSED"],
   ];
   for (const [name, acceptInitiator, code] of refusals) {
     await t.step(name, async () => {
@@ -315,19 +320,48 @@ Deno.test("respond() turns an initiator away with ABORT, and the initiator gets 
   }
 });
 
-Deno.test("respond() refuses a HELLO of version 2 with VERSION_MISMATCH", async () => {
-  const { alice, bob } = await identities();
+Deno.test("respond() admits before anything is known of the initiator, refusing with ABORT", async () => {
+  const sides = await identities();
   await using pair = await tcpPair();
-  const responding = respond(pair.server, bob, { idleTimeoutMs: IDLE_MS });
-  responding.catch(() => {});
-  await new FrameWriter(pair.client).write(FrameKind.PLAIN, await helloBody(alice, 2));
-  const answer = await readPlainMessage(new FrameReader(pair.client, { idleTimeoutMs: IDLE_MS }));
-  assert.equal(answer.type, MessageType.ABORT);
-  assert.equal((answer as { code: string }).code, "VERSION_MISMATCH");
-  await assert.rejects(responding, isCode("VERSION_MISMATCH"));
+  const tap = new Tap(pair.client);
+  const [initiated, responded] = await handshake(tap, pair.server, sides, {}, {
+    admit: () => {
+      throw new SfsError("BUSY", "Every slot is taken");
+    },
+  });
+  assertRejected(responded, "BUSY");
+  assertRejected(initiated, "BUSY");
+  // Only the HELLO went out: one plain frame, no identity.
+  assert.equal(concat(...tap.writes)[4], FrameKind.PLAIN);
+  assert.equal(concat(...tap.writes).length, 5 + 1 + 2 + 2 + 64);
 });
 
-Deno.test("initiate() refuses a HELLO_REPLY of version 2 with VERSION_MISMATCH", async () => {
+Deno.test("respond() refuses a HELLO of another version with VERSION_MISMATCH naming both", async (t) => {
+  const { alice, bob } = await identities();
+  const cases: [string, Bytes][] = [
+    ["version 1 with its identity", await helloBody(1, alice.public.encoded)],
+    ["version 3", await helloBody(3)],
+    ["version 1 followed by garbage", concat((await helloBody(1)).slice(0, 3), Uint8Array.of(9))],
+  ];
+  for (const [name, hello] of cases) {
+    await t.step(name, async () => {
+      await using pair = await tcpPair();
+      const responding = respond(pair.server, bob, { idleTimeoutMs: IDLE_MS });
+      responding.catch(() => {});
+      await new FrameWriter(pair.client).write(FrameKind.PLAIN, hello);
+      const answer = await readPlainMessage(
+        new FrameReader(pair.client, { idleTimeoutMs: IDLE_MS }),
+      );
+      assert.equal(answer.type, MessageType.ABORT);
+      assert.equal((answer as { code: string }).code, "VERSION_MISMATCH");
+      // The text a version 1 peer shows names both versions.
+      assert.match((answer as { message: string }).message, /Protocol [13] .* speaks 2/);
+      await assert.rejects(responding, isCode("VERSION_MISMATCH"));
+    });
+  }
+});
+
+Deno.test("initiate() refuses a version 1 HELLO_REPLY with VERSION_MISMATCH", async () => {
   const { alice, bob } = await identities();
   await using pair = await tcpPair();
   const initiating = initiate(pair.client, alice, {
@@ -336,15 +370,9 @@ Deno.test("initiate() refuses a HELLO_REPLY of version 2 with VERSION_MISMATCH",
   });
   initiating.catch(() => {});
   await readPlainMessage(new FrameReader(pair.server, { idleTimeoutMs: IDLE_MS }));
-  const reply = encodeMessage({
-    type: MessageType.HELLO_REPLY,
-    version: 2,
-    identity: bob.public.encoded,
-    ephemeral: (await generateEphemeral()).publicKey,
-    nonce: new Uint8Array(32),
-    wrappedSecret: new Uint8Array(384),
-    signatures: {},
-  });
+  // Version 1's layout: version, identity, ephemeral, nonce, wrapped secret, signatures.
+  const reply = new ByteWriter().u16(1).bytes16(bob.public.encoded).raw(new Uint8Array(64))
+    .bytes16(new Uint8Array(384)).bytes16(new Uint8Array()).bytes16(new Uint8Array(64)).finish();
   await new FrameWriter(pair.server).write(
     FrameKind.PLAIN,
     withType(MessageType.HELLO_REPLY, reply),
@@ -369,19 +397,14 @@ Deno.test("respond() aborts a first frame that is not a plaintext HELLO", async 
       plain({ type: MessageType.GET, fileId: FILE_ID, offset: 0 }),
       "UNEXPECTED_MESSAGE",
     ],
-    ["a truncated HELLO", FrameKind.PLAIN, (await helloBody(alice, 1)).slice(0, -1), "BAD_MESSAGE"],
+    ["a truncated HELLO", FrameKind.PLAIN, (await helloBody(2)).slice(0, -1), "BAD_MESSAGE"],
     [
-      "a HELLO with a malformed identity",
+      "a version 2 HELLO with options (or an identity where v1 had it)",
       FrameKind.PLAIN,
-      plain({
-        type: MessageType.HELLO,
-        version: 1,
-        identity: Uint8Array.of(1, 0, 3, 1, 2, 3, 0, 0),
-        ephemeral: new Uint8Array(32),
-        nonce: new Uint8Array(32),
-      }),
+      await helloBody(2, alice.public.encoded),
       "BAD_MESSAGE",
     ],
+    ["a low-order ephemeral key", FrameKind.PLAIN, plain(lowOrderHello()), "BAD_KEY"],
   ];
   for (const [name, kind, body, code] of cases) {
     await t.step(name, async () => {
@@ -399,7 +422,7 @@ Deno.test("respond() aborts a first frame that is not a plaintext HELLO", async 
   }
 });
 
-Deno.test("initiate() rejects a HELLO_REPLY replayed from another session with BAD_SIGNATURE", async () => {
+Deno.test("initiate() rejects flight 2 replayed from another session and sends nothing more", async () => {
   const sides = await identities();
   // Session 1: record the bytes bob sends alice during a genuine handshake.
   let recorded: Bytes;
@@ -411,10 +434,11 @@ Deno.test("initiate() rejects a HELLO_REPLY replayed from another session with B
     initiator.close();
     responder.close();
   }
-  // Session 2: a fake bob answers alice's fresh HELLO with the recorded reply. Bob's identity
-  // checks out, but the signature covers the old nonce and ephemeral key.
+  // Session 2: a fake bob answers alice's fresh HELLO with the recorded flight. Its handshake
+  // keys came from the old ephemeral secret, so RESPONDER_AUTH does not even open.
   await using pair = await tcpPair();
-  const initiating = initiate(pair.client, sides.alice, {
+  const aliceTap = new Tap(pair.client);
+  const initiating = initiate(aliceTap, sides.alice, {
     idleTimeoutMs: IDLE_MS,
     verifyResponder: expectPeer(sides.bob.public),
   });
@@ -422,7 +446,8 @@ Deno.test("initiate() rejects a HELLO_REPLY replayed from another session with B
   const hello = await readPlainMessage(new FrameReader(pair.server, { idleTimeoutMs: IDLE_MS }));
   assert.equal(hello.type, MessageType.HELLO);
   await pair.server.write(recorded);
-  await assert.rejects(initiating, isCode("BAD_SIGNATURE"));
+  await assert.rejects(initiating, isCode("DECRYPT_FAILED"));
+  assert.equal(aliceTap.writes.length, 1, "alice wrote her HELLO and nothing else");
 });
 
 Deno.test("Channel.receive() rejects a tampered sealed record with DECRYPT_FAILED", async () => {
@@ -543,6 +568,10 @@ Deno.test("Channel.send() refuses handshake message types", async () => {
   const { initiator, responder } = await established(pair.client, pair.server, sides);
   assert.throws(
     () => initiator.send({ type: MessageType.ABORT, code: "INTERNAL", message: "" }),
+    isCode("INTERNAL"),
+  );
+  assert.throws(
+    () => initiator.send({ type: MessageType.KEY_TRANSPORT, wrappedSecret: new Uint8Array(384) }),
     isCode("INTERNAL"),
   );
   initiator.close();

@@ -14,6 +14,7 @@ import { isDisplaySafe } from "../text.ts";
 import { INDEX_CODECS, type IndexMessage, IndexMessageType } from "./index_messages.ts";
 import {
   type Codec,
+  decodeFlag,
   decodeSignatures,
   encodeSignatures,
   MAX_IDENTITY_BYTES,
@@ -21,18 +22,25 @@ import {
 } from "./message_fields.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** Longest `options` field of HELLO / HELLO_REPLY; version 2 requires it empty (§6.2). */
+const MAX_OPTIONS_BYTES = 2048;
 /** Bytes of a file id (defined with the file id, §7.1). */
 export { FILE_ID_BYTES };
 /** Longest error message accepted from a peer. */
 export const MAX_ERROR_TEXT_BYTES = 512;
-const MAX_WRAPPED_BYTES = 512;
+/** Longest RSA-OAEP wrapped secret (RSA-4096 makes 512 bytes). */
+export const MAX_WRAPPED_BYTES = 512;
 
 /** Message type numbers. Plain types travel before keys exist; the rest only sealed. */
 export const MessageType = {
   HELLO: 1,
   HELLO_REPLY: 2,
   ABORT: 3,
+  // Handshake records only (§6.3), never sealed as application records.
+  RESPONDER_AUTH: 4,
+  INITIATOR_AUTH: 5,
+  KEY_TRANSPORT: 6,
   GET: 16,
   MANIFEST: 17,
   FINAL: 18,
@@ -53,24 +61,52 @@ export const PLAIN_TYPES: ReadonlySet<number> = new Set([
   MessageType.RELAY_JOIN,
 ]);
 
-/** Initiator's first message (§6.1). */
+/** Types that only ever travel as handshake records (§6.3). */
+export const HANDSHAKE_TYPES: ReadonlySet<number> = new Set([
+  MessageType.RESPONDER_AUTH,
+  MessageType.INITIATOR_AUTH,
+  MessageType.KEY_TRANSPORT,
+]);
+
+/** Initiator's first message (§6.2): no identity, only the ephemeral key and a nonce. */
 export interface Hello {
   type: typeof MessageType.HELLO;
   version: number;
-  identity: Bytes;
+  /** Reserved; empty in version 2 (it sits where version 1 had the identity). */
+  options: Bytes;
   ephemeral: Bytes;
   nonce: Bytes;
 }
 
-/** Responder's answer (§6.2); the signatures cover the transcript hash. */
+/** Responder's plain answer (§6.2), sent together with RESPONDER_AUTH. */
 export interface HelloReply {
   type: typeof MessageType.HELLO_REPLY;
   version: number;
-  identity: Bytes;
+  options: Bytes;
   ephemeral: Bytes;
   nonce: Bytes;
-  wrappedSecret: Bytes;
+}
+
+/** The responder's identity and its signatures over H_R (§6.4), under its handshake key. */
+export interface ResponderAuth {
+  type: typeof MessageType.RESPONDER_AUTH;
+  identity: Bytes;
   signatures: Signatures;
+}
+
+/** The initiator's identity and its signatures over H_I (§6.4), under its handshake key. */
+export interface InitiatorAuth {
+  type: typeof MessageType.INITIATOR_AUTH;
+  identity: Bytes;
+  /** An early request follows as the initiator's second handshake record. */
+  early: boolean;
+  signatures: Signatures;
+}
+
+/** The per-connection secret under the initiator's RSA-OAEP key (§6.4). */
+export interface KeyTransport {
+  type: typeof MessageType.KEY_TRANSPORT;
+  wrappedSecret: Bytes;
 }
 
 /** A refusal before keys exist (bad version, busy, refused key). */
@@ -126,6 +162,9 @@ export type Message =
   | Hello
   | HelloReply
   | Abort
+  | ResponderAuth
+  | InitiatorAuth
+  | KeyTransport
   | Get
   | Manifest
   | Final
@@ -135,29 +174,36 @@ export type Message =
 
 const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
   [MessageType.HELLO]: {
-    encode: (w, m) => w.u16(m.version).bytes16(m.identity).raw(m.ephemeral).raw(m.nonce),
-    decode: (r) => ({
-      version: r.u16(),
-      identity: r.bytes16(MAX_IDENTITY_BYTES),
-      ephemeral: r.raw(X25519_BYTES),
-      nonce: r.raw(NONCE_BYTES),
-    }),
+    encode: (w, m) => w.u16(m.version).bytes16(m.options).raw(m.ephemeral).raw(m.nonce),
+    decode: (r) => ({ ...decodeVersionAndOptions(r, "hello"), ...decodeEphemeral(r) }),
   },
   [MessageType.HELLO_REPLY]: {
+    encode: (w, m) => w.u16(m.version).bytes16(m.options).raw(m.ephemeral).raw(m.nonce),
+    decode: (r) => ({ ...decodeVersionAndOptions(r, "hello reply"), ...decodeEphemeral(r) }),
+  },
+  [MessageType.ABORT]: { encode: encodeFailure, decode: decodeFailure },
+  [MessageType.RESPONDER_AUTH]: {
     encode: (w, m) => {
-      encodeHelloReplyUnsigned(w, m);
+      w.bytes16(m.identity);
+      encodeSignatures(w, m.signatures);
+    },
+    decode: (r) => ({ identity: r.bytes16(MAX_IDENTITY_BYTES), signatures: decodeSignatures(r) }),
+  },
+  [MessageType.INITIATOR_AUTH]: {
+    encode: (w, m) => {
+      w.bytes16(m.identity).u8(m.early ? 1 : 0);
       encodeSignatures(w, m.signatures);
     },
     decode: (r) => ({
-      version: r.u16(),
       identity: r.bytes16(MAX_IDENTITY_BYTES),
-      ephemeral: r.raw(X25519_BYTES),
-      nonce: r.raw(NONCE_BYTES),
-      wrappedSecret: r.bytes16(MAX_WRAPPED_BYTES),
+      early: decodeFlag(r),
       signatures: decodeSignatures(r),
     }),
   },
-  [MessageType.ABORT]: { encode: encodeFailure, decode: decodeFailure },
+  [MessageType.KEY_TRANSPORT]: {
+    encode: (w, m) => w.bytes16(m.wrappedSecret),
+    decode: (r) => ({ wrappedSecret: r.bytes16(MAX_WRAPPED_BYTES) }),
+  },
   [MessageType.GET]: {
     encode: (w, m) => w.raw(m.fileId).u64(m.offset),
     decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), offset: r.u64() }),
@@ -203,14 +249,28 @@ export function decodeMessage(type: number, body: Uint8Array): Message {
   return { type, ...fields } as Message;
 }
 
-/** The signed part of a hello reply: every field but the signatures, as in the transcript. */
-export function encodeHelloReplyUnsigned(
-  writer: ByteWriter,
-  m: Omit<HelloReply, "type" | "signatures">,
-): ByteWriter {
-  return writer.u16(m.version).bytes16(m.identity).raw(m.ephemeral).raw(m.nonce).bytes16(
-    m.wrappedSecret,
-  );
+/**
+ * Reads `u16 version ‖ bytes16 options`, the version first (§6.8): a peer of another version
+ * gets VERSION_MISMATCH naming both, whatever follows, and version 2 requires empty options.
+ */
+function decodeVersionAndOptions(
+  reader: ByteReader,
+  what: string,
+): { version: number; options: Bytes } {
+  const version = reader.u16();
+  if (version !== PROTOCOL_VERSION) {
+    throw new SfsError(
+      "VERSION_MISMATCH",
+      `Protocol ${version} is not supported; this sfs speaks ${PROTOCOL_VERSION}`,
+    );
+  }
+  const options = reader.bytes16(MAX_OPTIONS_BYTES);
+  if (options.length !== 0) reader.fail(`non-empty options in a version 2 ${what}`);
+  return { version, options };
+}
+
+function decodeEphemeral(reader: ByteReader): { ephemeral: Bytes; nonce: Bytes } {
+  return { ephemeral: reader.raw(X25519_BYTES), nonce: reader.raw(NONCE_BYTES) };
 }
 
 /**

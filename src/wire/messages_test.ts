@@ -4,7 +4,6 @@ import { type Bytes, concat, toHex, utf8 } from "../crypto/bytes.ts";
 import { ByteWriter } from "../crypto/encoding.ts";
 import {
   decodeMessage,
-  encodeHelloReplyUnsigned,
   encodeMessage,
   MAX_ERROR_TEXT_BYTES,
   type Message,
@@ -30,37 +29,51 @@ const SHA = bytes(32, 6);
 const SAMPLES: { [T in MessageType]?: Extract<Message, { type: T }>[] } = {
   [MessageType.HELLO]: [{
     type: MessageType.HELLO,
-    version: 1,
-    identity: IDENTITY,
+    version: 2,
+    options: new Uint8Array(),
     ephemeral: bytes(32, 7),
     nonce: bytes(32, 8),
-  }, {
-    type: MessageType.HELLO,
-    version: 0xffff,
-    identity: new Uint8Array(),
-    ephemeral: new Uint8Array(32),
-    nonce: new Uint8Array(32),
   }],
   [MessageType.HELLO_REPLY]: [{
     type: MessageType.HELLO_REPLY,
-    version: 1,
-    identity: IDENTITY,
+    version: 2,
+    options: new Uint8Array(),
     ephemeral: bytes(32, 9),
     nonce: bytes(32, 10),
-    wrappedSecret: bytes(384, 11),
-    signatures: { rsa: RSA_SIG, ed25519: ED_SIG },
-  }, {
-    type: MessageType.HELLO_REPLY,
-    version: 1,
-    identity: IDENTITY,
-    ephemeral: bytes(32, 9),
-    nonce: bytes(32, 10),
-    wrappedSecret: bytes(512, 11),
-    signatures: { rsa: undefined, ed25519: ED_SIG },
   }],
   [MessageType.ABORT]: [
     { type: MessageType.ABORT, code: "REFUSED", message: "Not on the allow list" },
     { type: MessageType.ABORT, code: "VERSION_MISMATCH", message: "" },
+  ],
+  [MessageType.RESPONDER_AUTH]: [
+    {
+      type: MessageType.RESPONDER_AUTH,
+      identity: IDENTITY,
+      signatures: { rsa: undefined, ed25519: ED_SIG },
+    },
+    {
+      type: MessageType.RESPONDER_AUTH,
+      identity: bytes(2048),
+      signatures: { rsa: bytes(512), ed25519: ED_SIG },
+    },
+  ],
+  [MessageType.INITIATOR_AUTH]: [
+    {
+      type: MessageType.INITIATOR_AUTH,
+      identity: IDENTITY,
+      early: true,
+      signatures: { rsa: undefined, ed25519: ED_SIG },
+    },
+    {
+      type: MessageType.INITIATOR_AUTH,
+      identity: IDENTITY,
+      early: false,
+      signatures: { rsa: RSA_SIG, ed25519: ED_SIG },
+    },
+  ],
+  [MessageType.KEY_TRANSPORT]: [
+    { type: MessageType.KEY_TRANSPORT, wrappedSecret: bytes(384, 11) },
+    { type: MessageType.KEY_TRANSPORT, wrappedSecret: bytes(512, 11) },
   ],
   [MessageType.GET]: [
     { type: MessageType.GET, fileId: FILE_ID, offset: 0 },
@@ -304,13 +317,24 @@ Deno.test("decodeMessage() rejects control characters in ERROR and ABORT text", 
 });
 
 Deno.test("decodeMessage() enforces field limits", async (t) => {
-  const hello = (identity: Bytes) =>
-    new ByteWriter().u16(1).bytes16(identity).raw(bytes(32)).raw(bytes(32)).finish();
+  const hello = (options: Bytes) =>
+    new ByteWriter().u16(2).bytes16(options).raw(bytes(32)).raw(bytes(32)).finish();
   const signatures = (rsa: Bytes, ed: Bytes) => new ByteWriter().bytes16(rsa).bytes16(ed).finish();
   const manifest = (name: Uint8Array) =>
     new ByteWriter().raw(FILE_ID).bytes16(name).u64(1).raw(SHA).u32(16384).u64(0).finish();
   const cases: [string, number, Bytes][] = [
-    ["HELLO identity over 2048 bytes", MessageType.HELLO, hello(new Uint8Array(2049))],
+    ["HELLO options over 2048 bytes", MessageType.HELLO, hello(new Uint8Array(2049))],
+    ["HELLO with options (version 2 has none)", MessageType.HELLO, hello(new Uint8Array(1))],
+    [
+      "INITIATOR_AUTH flags 2",
+      MessageType.INITIATOR_AUTH,
+      new ByteWriter().bytes16(IDENTITY).u8(2).bytes16(new Uint8Array()).bytes16(ED_SIG).finish(),
+    ],
+    [
+      "KEY_TRANSPORT over 512 bytes",
+      MessageType.KEY_TRANSPORT,
+      new ByteWriter().bytes16(bytes(513)).finish(),
+    ],
     ["FINAL Ed25519 signature of 63 bytes", MessageType.FINAL, signatures(RSA_SIG, bytes(63))],
     ["FINAL Ed25519 signature of 65 bytes", MessageType.FINAL, signatures(RSA_SIG, bytes(65))],
     ["FINAL RSA signature over 512 bytes", MessageType.FINAL, signatures(bytes(513), ED_SIG)],
@@ -348,11 +372,22 @@ Deno.test("encodeMessage() lays out GET, RECEIPT and ERROR as the spec says", ()
   );
 });
 
-Deno.test("encodeHelloReplyUnsigned() is the HELLO_REPLY body without its signatures", () => {
-  const reply = SAMPLES[MessageType.HELLO_REPLY]![0];
-  const unsigned = encodeHelloReplyUnsigned(new ByteWriter(), reply).finish();
-  const full = encodeMessage(reply);
-  assert.deepEqual(full.subarray(0, unsigned.length), unsigned);
-  const tail = new ByteWriter().bytes16(RSA_SIG).bytes16(ED_SIG).finish();
-  assert.deepEqual(full.subarray(unsigned.length), tail);
+Deno.test("decodeMessage() reads a HELLO's version before anything else", async (t) => {
+  // Version 1's HELLO carried the identity where version 2 has its options: it must get
+  // VERSION_MISMATCH, not BAD_MESSAGE, whatever follows the version (§6.8).
+  const cases: [string, Bytes][] = [
+    ["version 1 with an identity", new ByteWriter().u16(1).bytes16(IDENTITY).finish()],
+    ["version 3, nothing else", new ByteWriter().u16(3).finish()],
+    ["version 0 and garbage", Uint8Array.of(0, 0, 0xff)],
+  ];
+  for (const type of [MessageType.HELLO, MessageType.HELLO_REPLY]) {
+    for (const [name, body] of cases) {
+      await t.step(`type ${type}: ${name}`, () => {
+        assert.throws(
+          () => decodeMessage(type, body),
+          (err) => isSfsError(err, "VERSION_MISMATCH"),
+        );
+      });
+    }
+  }
 });

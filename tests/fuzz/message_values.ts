@@ -102,21 +102,35 @@ const listOffsetArb = fc.integer({ min: 0, max: MAX_LIST_OFFSET });
  */
 export const VALID_MESSAGES: { [T in MessageType]?: fc.Arbitrary<Extract<Message, { type: T }>> } =
   {
+    // Version 2 only: any other version is VERSION_MISMATCH, and options must be empty (§6.2).
     [MessageType.HELLO]: fc.record({
       type: fc.constant(MessageType.HELLO),
-      version: fc.oneof(fc.constant(1), fc.integer({ min: 0, max: 0xffff })),
-      identity: bytesUpTo(MAX_IDENTITY_BYTES),
+      version: fc.constant(2),
+      options: fc.constant(new Uint8Array()),
       ephemeral: fixed(32),
       nonce: fixed(32),
     }),
     [MessageType.HELLO_REPLY]: fc.record({
       type: fc.constant(MessageType.HELLO_REPLY),
-      version: fc.oneof(fc.constant(1), fc.integer({ min: 0, max: 0xffff })),
-      identity: bytesUpTo(MAX_IDENTITY_BYTES),
+      version: fc.constant(2),
+      options: fc.constant(new Uint8Array()),
       ephemeral: fixed(32),
       nonce: fixed(32),
-      wrappedSecret: bytesUpTo(MAX_WRAPPED_BYTES),
+    }),
+    [MessageType.RESPONDER_AUTH]: fc.record({
+      type: fc.constant(MessageType.RESPONDER_AUTH),
+      identity: bytesUpTo(MAX_IDENTITY_BYTES),
       signatures: signaturesArb,
+    }),
+    [MessageType.INITIATOR_AUTH]: fc.record({
+      type: fc.constant(MessageType.INITIATOR_AUTH),
+      identity: bytesUpTo(MAX_IDENTITY_BYTES),
+      early: fc.boolean(),
+      signatures: signaturesArb,
+    }),
+    [MessageType.KEY_TRANSPORT]: fc.record({
+      type: fc.constant(MessageType.KEY_TRANSPORT),
+      wrappedSecret: bytesUpTo(MAX_WRAPPED_BYTES),
     }),
     [MessageType.ABORT]: fc.record({
       type: fc.constant(MessageType.ABORT),

@@ -8,6 +8,7 @@ import {
   encodeMessage,
   type Message,
   MessageType,
+  PROTOCOL_VERSION,
 } from "../../src/wire/messages.ts";
 import { fixed } from "./arbitraries.ts";
 import { assertBytes, equalBytes, ERROR_CODES, expectSfsError } from "./checks.ts";
@@ -69,17 +70,30 @@ function validEncodingArb(seed: number): fc.Arbitrary<{ type: number; body: Byte
 }
 
 const ABORT_OR_ERROR: ReadonlySet<number> = new Set([MessageType.ABORT, MessageType.ERROR]);
+const VERSIONED: ReadonlySet<number> = new Set([MessageType.HELLO, MessageType.HELLO_REPLY]);
+
+function versionOf(body: Uint8Array): number {
+  return (body[0] << 8) | body[1];
+}
 
 /**
  * The decoder property: `body` decodes as `type` to a value that re-encodes to exactly `body`
  * and does not share memory with it, or it is rejected with BAD_MESSAGE. Returns the outcome.
  */
-export function checkDecode(type: number, body: Uint8Array): "ok" | "BAD_MESSAGE" {
+export function checkDecode(
+  type: number,
+  body: Uint8Array,
+): "ok" | "BAD_MESSAGE" | "VERSION_MISMATCH" {
   const input = new Uint8Array(body);
   let message: Message;
   try {
     message = decodeMessage(type, input);
   } catch (err) {
+    // §6.8: a HELLO or HELLO_REPLY of another version is refused as such, whatever follows.
+    if (VERSIONED.has(type) && body.length >= 2 && versionOf(body) !== PROTOCOL_VERSION) {
+      expectSfsError(err, ["VERSION_MISMATCH"]);
+      return "VERSION_MISMATCH";
+    }
     expectSfsError(err, ["BAD_MESSAGE"]);
     return "BAD_MESSAGE";
   }

@@ -23,9 +23,9 @@ function replaying(bytes: Uint8Array): MemoryTransport {
 }
 
 /**
- * The recorded sender stream, mutated or not, replayed to a new live receiver: the handshake
- * signature covers the receiver's fresh nonce, so the receiver always refuses (BAD_SIGNATURE
- * when the reply is intact) and never keeps a file.
+ * The recorded sender stream, mutated or not, replayed to a new live receiver: the sender's
+ * flight 2 is sealed under handshake keys from the old ephemeral secret, so the receiver always
+ * refuses (DECRYPT_FAILED when the flight is intact, §6.7) and never keeps a file.
  */
 export function replayToReceiverTarget(): FuzzTarget {
   return {
@@ -60,12 +60,9 @@ export function replayToReceiverTarget(): FuzzTarget {
           try {
             const code = failureCode(result);
             assert.ok(code, "a replayed sender was accepted");
-            if (startsWith(bytes, frames[0])) {
-              assert.equal(
-                code,
-                "BAD_SIGNATURE",
-                "an intact replayed reply must fail its signature",
-              );
+            // Flight 2 is HELLO_REPLY and RESPONDER_AUTH: intact when both frames are.
+            if (startsWith(bytes, concat(frames[0], frames[1]))) {
+              assert.equal(code, "DECRYPT_FAILED", "an intact replayed flight 2 must not open");
             }
             await checkOutput(setup, outDir, false);
             p.stats.add(code);
@@ -82,8 +79,8 @@ export function replayToReceiverTarget(): FuzzTarget {
 
 /**
  * The recorded receiver stream, mutated or not, replayed to a new live sender: the sender's
- * keys are fresh, so the replayed GET cannot open (DECRYPT_FAILED when intact), and the sender
- * releases nothing: no manifest, no chunk, at most one sealed ERROR record.
+ * keys are fresh, so the replayed flight 3 cannot open (DECRYPT_FAILED when intact), and the
+ * sender releases nothing: no manifest, no chunk, at most one sealed ERROR record.
  */
 export function replayToSenderTarget(): FuzzTarget {
   return {

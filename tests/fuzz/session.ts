@@ -25,9 +25,9 @@ export interface SessionSetup {
 
 /** A clean recorded transfer: the frames each side sent, with burst numbers. */
 export interface Recording {
-  /** Sender → receiver: HELLO_REPLY, MANIFEST, CHUNK…, FINAL. */
+  /** Sender → receiver: HELLO_REPLY, RESPONDER_AUTH, KEY_TRANSPORT, MANIFEST, CHUNK…, FINAL. */
   readonly toReceiver: readonly { bytes: Bytes; burst: number }[];
-  /** Receiver → sender: HELLO, GET, RECEIPT. */
+  /** Receiver → sender: HELLO, INITIATOR_AUTH, GET (early, in flight 3), RECEIPT. */
   readonly toSender: readonly { bytes: Bytes; burst: number }[];
 }
 

@@ -87,6 +87,7 @@ async function channelOn(transport: BytesTransport, key: Bytes): Promise<Channel
     transport,
     peer: undefined as unknown as PublicIdentity,
     transcriptHash: new Uint8Array(32),
+    authHash: new Uint8Array(32),
     sendKey: aes,
     receiveKey: aes,
     payloadKey: AeadKey.deferred(key),

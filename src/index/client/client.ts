@@ -272,7 +272,7 @@ export class IndexClient {
   }
 
   #proof(username: string, policy: "both" | "ed25519") {
-    return signProof(this.#identity, this.#channel.transcriptHash, username, policy);
+    return signProof(this.#identity, this.#channel.authHash, username, policy);
   }
 
   /** Sends one request and waits for its reply, after every request queued before it. */

@@ -294,19 +294,25 @@ export class IndexServer {
     const { admitted } = c;
     const channel = await respond(c.transport!, this.#options.identity, {
       idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS,
-      // Refused in the clear while every slot is held by a client that proved its keys.
-      acceptInitiator: () => admitted.refuseIfFull(),
+      // Refused in the clear while every slot is held by a client that proved its keys; it
+      // comes before anything is known of the client (§6.6).
+      admit: () => admitted.refuseIfFull(),
+      // The handshake deadline ends with our flight 2, as it ended with our reply in version 1:
+      // the client may now be asking its user to trust this server's key (§12.1). The wait for
+      // its flight 3 runs under the idle deadline, the connection pending (evictable).
+      onFlightTwo: () => admitted.endHandshake(),
     });
-    // The handshake is over, but its HELLO only claimed an identity: the connection stays
-    // pending (evictable, no slot at work) until its first request opens (§6.4). No deadline
-    // but the idle one: the client may be asking its user to trust this server's key.
+    // The handshake is over and the client signed it, but only its first request opening under
+    // the application keys shows it holds its RSA key too: until then the connection stays
+    // pending (evictable, no slot at work, §6.6).
     admitted.endHandshake();
     c.channel = channel;
     const address = admitted.peer;
     this.#log("connected", { address, peer: formatFingerprint(channel.peer.fingerprint) });
     const state: ConnectionState = {
       peer: channel.peer,
-      transcriptHash: channel.transcriptHash,
+      // Proofs (§12.2) bind to H_A: known to the client before its first request.
+      transcriptHash: channel.authHash,
       address,
       host: admitted.conn.remoteAddr.hostname,
     };
