@@ -413,8 +413,18 @@ async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
     [45, "relay", w().raw(fileId).bytes16(sha.subarray(0, 16)).finish()],
     [45, "relay-no-token", w().raw(fileId).u16(0).finish()],
     [46, "relay-token", concat(fileId, sha.subarray(16, 32))],
-    [47, "relay-dial", concat(fileId, sha.subarray(0, 16), w().text("bob").finish())],
-    [47, "relay-dial-anonymous", concat(fileId, sha.subarray(0, 16), w().text("").finish())],
+    [47, "relay-dial", concat(fileId, sha.subarray(0, 16), w().text("bob").text("").finish())],
+    [
+      47,
+      "relay-dial-anonymous",
+      concat(fileId, sha.subarray(0, 16), w().text("").text("").finish()),
+    ],
+    // A sender on another server of the index dials this relay address (§13.7).
+    [
+      47,
+      "relay-dial-other-server",
+      concat(fileId, sha.subarray(0, 16), w().text("bob").text("relay-b.example:7070").finish()),
+    ],
     [48, "relay-join", sha.subarray(16, 32)],
   ];
   const byType = new Map<number, [string, Bytes][]>();

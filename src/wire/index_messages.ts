@@ -39,6 +39,8 @@ export const MAX_LISTINGS = 100;
 export const MAX_LIST_OFFSET = 10_000;
 /** Bytes of a per-share relay token (§13.2) and of a pairing token (§13.3). */
 export const RELAY_TOKEN_BYTES = 16;
+/** Longest peer or relay address ("HOST:PORT") in UTF-8 bytes (§12.5, §13.7). */
+export const MAX_ADDRESS_BYTES = 262;
 
 /** Type numbers of the index protocol (§12): client requests and server replies. */
 export const IndexMessageType = {
@@ -192,13 +194,15 @@ export interface RelayToken {
 
 /**
  * The server's push to a sharing connection: open a leg for this file (§13.4). `receiver` is
- * the receiver's canonical username when its index session was authenticated, else empty.
+ * the receiver's canonical username when its index session was authenticated, else empty;
+ * `relay` is the HOST:PORT the leg goes to, or empty for the index address (§13.7).
  */
 export interface RelayDial {
   type: typeof IndexMessageType.RELAY_DIAL;
   fileId: Bytes;
   pairingToken: Bytes;
   receiver: string;
+  relay: string;
 }
 
 /** The first frame (plain) of a sender's leg (§13.5). */
@@ -333,11 +337,12 @@ export const INDEX_CODECS: {
     decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), token: r.raw(RELAY_TOKEN_BYTES) }),
   },
   [IndexMessageType.RELAY_DIAL]: {
-    encode: (w, m) => w.raw(m.fileId).raw(m.pairingToken).text(m.receiver),
+    encode: (w, m) => w.raw(m.fileId).raw(m.pairingToken).text(m.receiver).text(m.relay),
     decode: (r) => ({
       fileId: r.raw(FILE_ID_BYTES),
       pairingToken: r.raw(RELAY_TOKEN_BYTES),
       receiver: r.text(MAX_USERNAME_BYTES),
+      relay: r.text(MAX_ADDRESS_BYTES),
     }),
   },
   [IndexMessageType.RELAY_JOIN]: {

@@ -187,8 +187,20 @@ const SAMPLES: { [T in MessageType]?: Extract<Message, { type: T }>[] } = {
     { type: MessageType.RELAY_TOKEN, fileId: FILE_ID, token: bytes(16, 22) },
   ],
   [MessageType.RELAY_DIAL]: [
-    { type: MessageType.RELAY_DIAL, fileId: FILE_ID, pairingToken: bytes(16, 23), receiver: "" },
-    { type: MessageType.RELAY_DIAL, fileId: FILE_ID, pairingToken: bytes(16, 25), receiver: "bob" },
+    {
+      type: MessageType.RELAY_DIAL,
+      fileId: FILE_ID,
+      pairingToken: bytes(16, 23),
+      receiver: "",
+      relay: "",
+    },
+    {
+      type: MessageType.RELAY_DIAL,
+      fileId: FILE_ID,
+      pairingToken: bytes(16, 25),
+      receiver: "bob",
+      relay: "relay-b.example:7070",
+    },
   ],
   [MessageType.RELAY_JOIN]: [{ type: MessageType.RELAY_JOIN, pairingToken: bytes(16, 24) }],
 };

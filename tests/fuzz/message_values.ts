@@ -267,6 +267,7 @@ export const VALID_MESSAGES: { [T in MessageType]?: fc.Arbitrary<Extract<Message
       fileId: fixed(FILE_ID_BYTES),
       pairingToken: fixed(RELAY_TOKEN_BYTES),
       receiver: fc.string({ maxLength: 32 }),
+      relay: fc.string({ maxLength: 64 }),
     }),
     [MessageType.RELAY_JOIN]: fc.record({
       type: fc.constant(MessageType.RELAY_JOIN),

@@ -2,7 +2,7 @@
  * `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite and
  * the PostgreSQL driver.
  */
-import { parseHostPort } from "../../net/address.ts";
+import { formatHostPort, parseHostPort } from "../../net/address.ts";
 import type { CommandSpec } from "./command.ts";
 import { parseCount, parseDuration } from "./options.ts";
 
@@ -20,6 +20,7 @@ interface ServerFlags {
   relayMaxPerAddress: string;
   relayPairingTimeout: string;
   relayIdleTimeout: string;
+  relayAddress?: string;
   listingTtl: string;
 }
 
@@ -48,6 +49,10 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
       .option("--relay-max-per-address <n>", "relayed transfers at once per receiver address", "4")
       .option("--relay-pairing-timeout <seconds>", "time a sender has to reach the relay", "5")
       .option("--relay-idle-timeout <seconds>", "end a relayed transfer silent this long", "60")
+      .option(
+        "--relay-address <host:port>",
+        "address senders on other servers of the index dial to reach this one's relay (default: --listen, unless 0.0.0.0 or ::)",
+      )
       .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d"),
   async run({ flags }, { home, out }) {
     const { runServer } = await import("./server_run.ts");
@@ -79,6 +84,9 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
         }
         : false,
       listingTtlMs: parseDuration(flags.listingTtl, "--listing-ttl", 365),
+      relayAddress: flags.relayAddress === undefined
+        ? undefined
+        : formatHostPort(parseHostPort(flags.relayAddress, "--relay-address")),
     }, out);
   },
 };

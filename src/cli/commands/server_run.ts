@@ -48,6 +48,11 @@ export interface ServerOptions {
   relay?: Partial<RelayLimits> | false;
   /** Offline listings older than this are deleted. @default 3 days */
   listingTtlMs?: number;
+  /**
+   * HOST:PORT senders on other servers of the index dial for this server's relay (§13.7).
+   * @default {the listening address, unless a wildcard}
+   */
+  relayAddress?: string;
 }
 
 /** Runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
@@ -85,6 +90,8 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       maxListingsPerUser: options.maxListingsPerUser,
       maxRegistrationsPerAddress: options.maxRegistrationsPerAddress,
       relay: options.relay,
+      relayDirectory: store instanceof PgStore ? store.relayDirectory() : undefined,
+      relayAddress: options.relayAddress,
       sessionRetentionMs: options.listingTtlMs,
       log,
     });
@@ -92,6 +99,8 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
     await store.close();
     throw err;
   }
+  // Dial requests from other servers can arrive once this resolves (it logs any failure).
+  await server.ready;
   const { hostname, port } = server.addr;
   const fingerprint = formatFingerprint(identity.public.fingerprint);
   out.event("listening", { host: hostname, port, fingerprint, db: shownDb });

@@ -23,6 +23,8 @@ import { encodeMessage, MessageType } from "../../wire/messages.ts";
 import { RELAY_TOKEN_BYTES, type RelayDial } from "../../wire/index_messages.ts";
 import { decodeAnnouncement, type SignedAnnouncement } from "../protocol/announcement.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
+import { type HostPort, tryParseHostPort } from "../../net/address.ts";
+import { connect } from "../../net/connect.ts";
 import type { IndexClient } from "./client.ts";
 
 const RECONNECT_MIN_MS = 1_000;
@@ -48,6 +50,11 @@ export interface RelayedConnectionInfo {
 export interface ShareRelayOptions {
   /** Opens a new TCP connection to the index server, which relays on its own port. */
   dial: () => Promise<Deno.TcpConn>;
+  /**
+   * Opens a TCP connection to the relay address a RELAY_DIAL names (another server of the same
+   * index, §13.7). @default {net/connect.ts connect}
+   */
+  dialAt?: (relay: HostPort) => Promise<Deno.Conn>;
   /**
    * Serves one relayed connection like one accepted from a receiver: the next bytes on it are
    * the receiver's HELLO. The callee owns (and closes) the connection.
@@ -265,7 +272,12 @@ export class ShareSession {
     if (relay === undefined || this.#relayTokens.size === 0 || this.#closed || !shared) return;
     let conn: Deno.TcpConn | undefined;
     try {
-      conn = await relay.dial();
+      // Empty: the index address this session uses; else the relay of another server (§13.7).
+      const at = push.relay === "" ? undefined : tryParseHostPort(push.relay);
+      if (typeof at === "string") {
+        throw new SfsError("BAD_MESSAGE", `The relay address of RELAY_DIAL is invalid: ${at}`);
+      }
+      conn = at === undefined ? await relay.dial() : await (relay.dialAt ?? connect)(at);
       const join = { type: MessageType.RELAY_JOIN, pairingToken: push.pairingToken } as const;
       await new FrameWriter(conn).write(
         FrameKind.PLAIN,

@@ -8,6 +8,7 @@
  * Pure: constants only.
  */
 export {
+  MAX_ADDRESS_BYTES,
   MAX_ANNOUNCEMENT_BYTES,
   MAX_LIST_OFFSET,
   MAX_LISTINGS,
@@ -41,8 +42,6 @@ export const MAX_KEYWORDS = 16;
 export const MAX_KEYWORD_BYTES = 64;
 /** Most recipients of one non-public announcement (§12.5). */
 export const MAX_RECIPIENTS = 32;
-/** Longest peer address ("HOST:PORT") in UTF-8 bytes (§12.5). */
-export const MAX_ADDRESS_BYTES = 262;
 /** Most peer addresses (direct candidates) in one announcement or ticket (§10, §12.5). */
 export const MAX_ADDRESSES = 8;
 /** How far in the future an announcement's creation time may lie (§12.5: clock skew). */

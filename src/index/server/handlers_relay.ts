@@ -9,21 +9,20 @@ import { toHex } from "../../crypto/bytes.ts";
 import { MessageType } from "../../wire/messages.ts";
 import type { Ok, Relay, RelayToken } from "../../wire/index_messages.ts";
 import { type ConnectionState, type HandlerContext, requireUser } from "./handlers_context.ts";
-import type { RelaySharer } from "./relay.ts";
+import type { RelayCandidate } from "./relay_directory.ts";
 
 /** RELAY_TOKEN (§13.2): the token of a file this connection announced; OK. */
-export function relayToken(
+export async function relayToken(
   ctx: HandlerContext,
   state: ConnectionState,
   request: RelayToken,
-): Ok {
+): Promise<Ok> {
   requireUser(ctx, state);
   const id = toHex(request.fileId);
-  const sharer = ctx.relay.sharerOf(state);
-  if (state.announced?.has(id) !== true || sharer === undefined) {
+  if (state.announced?.has(id) !== true || ctx.relay.sharerOf(state) === undefined) {
     throw new SfsError("NOT_FOUND", `This connection does not share file ${id}`);
   }
-  ctx.relay.register(sharer, id, request.token);
+  await ctx.relay.register(state, id, request.token);
   return { type: MessageType.OK };
 }
 
@@ -68,21 +67,22 @@ export async function relay(
 
 /**
  * The sender a RELAY may reach: the one whose relay token it carries, or else the most recent
- * sharer of a file this viewer may see (as RESOLVE by id). Never anyone who does not share it.
+ * sharer of a file this viewer may see (as RESOLVE by id), on whichever server of the index it
+ * is connected to (§13.7). Never anyone who does not share it.
  */
 async function chooseSender(
   ctx: HandlerContext,
   state: ConnectionState,
   id: string,
   token: Uint8Array,
-): Promise<RelaySharer> {
-  const byToken = token.length > 0 ? ctx.relay.byToken(id, token) : undefined;
+): Promise<RelayCandidate> {
+  const byToken = token.length > 0 ? await ctx.relay.byToken(id, token) : undefined;
   // Withdrawn meanwhile (`sfs unshare` elsewhere): the owner no longer offers it.
   if (byToken !== undefined && await ctx.store.get(id, byToken.userId) !== undefined) {
     return byToken;
   }
   const visible = await ctx.store.get(id, state.userId) !== undefined;
-  const sharer = visible ? ctx.relay.anySharer(id) : undefined;
+  const sharer = visible ? await ctx.relay.anySharer(id) : undefined;
   if (sharer !== undefined) return sharer;
   if (token.length > 0) {
     throw new SfsError("REFUSED", "The relay token is not valid for this file");

@@ -1,16 +1,24 @@
 /**
- * The relay's bookkeeping (docs/PROTOCOL.md §13): which sharing connections registered a relay
- * token for which file, the one-time pairing tokens waiting for a sender's leg, the limits, and
+ * The relay's bookkeeping (docs/PROTOCOL.md §13): this server's sharing connections and the
+ * relay tokens they registered (kept in a relay_directory.ts, shared by every server of a
+ * PostgreSQL index), the one-time pairing tokens waiting for a sender's leg, the limits, and
  * the sessions being spliced. The handler (handlers_relay.ts) decides who may be relayed; the
  * accept loop (server.ts) hands the two connections over once paired. Nothing here parses a byte
  * of a relayed session: it only counts them.
  */
 import { SfsError } from "../../errors.ts";
-import { type Bytes, constantTimeEqual, toHex } from "../../crypto/bytes.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import { splice, type SpliceEnd } from "../../net/splice.ts";
 import { RELAY_TOKEN_BYTES } from "../../wire/index_messages.ts";
 import { addressKey } from "./throttle.ts";
 import type { LogFields } from "./handlers_context.ts";
+import {
+  MemoryRelayDirectory,
+  type RelayCandidate,
+  type RelayDirectory,
+  type RelayInbox,
+} from "./relay_directory.ts";
+import { decodeDialNotice, type DialNotice, encodeDialNotice } from "./relay_notice.ts";
 
 /** The relay's limits (§13.6). */
 export interface RelayLimits {
@@ -39,8 +47,11 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
 export interface RelaySharer {
   /** The sharing user (the account whose share is served). */
   readonly userId: number;
-  /** Sends RELAY_DIAL on the sharing connection; `receiver` is a username or empty. */
-  push(fileId: Bytes, pairingToken: Bytes, receiver: string): Promise<void>;
+  /**
+   * Sends RELAY_DIAL on the sharing connection; `receiver` is a username or empty, `relay` the
+   * HOST:PORT the leg goes to or empty for the address the connection uses (§13.7).
+   */
+  push(fileId: Bytes, pairingToken: Bytes, receiver: string, relay: string): Promise<void>;
 }
 
 /** The sender's leg, once it joined. */
@@ -68,15 +79,30 @@ export interface RelayBrokerOptions {
   enabled?: boolean;
   /** Limits; missing fields take {@link DEFAULT_RELAY_LIMITS}. */
   limits?: Partial<RelayLimits>;
-  /** Receives `relay_start` and `relay_end` entries. */
+  /** Receives `relay_start`, `relay_end` and `relay_notice_dropped` entries. */
   log?: (event: string, fields: LogFields) => void;
+  /** Relay tokens and the way to other servers. @default {a MemoryRelayDirectory} */
+  directory?: RelayDirectory;
+  /**
+   * HOST:PORT at which senders connected to other servers reach this relay (§13.7); without it,
+   * a sender on another server cannot be paired here (CONNECTION_FAILED).
+   */
+  address?: string;
+  /**
+   * Whether pushes to this server's own sharers carry {@link address} too (it was given by the
+   * operator, `--relay-address`); otherwise they carry nothing and the sender dials the index
+   * address it uses. @default false
+   */
+  addressInLocalDials?: boolean;
 }
 
-interface Registration {
+/** A sharing connection of this server that attached to the relay. */
+interface LocalSharer {
   readonly sharer: RelaySharer;
-  readonly token: Bytes;
-  /** Registration order: the most recent candidate wins. */
-  readonly order: number;
+  /** Its id in the directory: random, so it names one connection among all servers. */
+  readonly id: string;
+  /** The files it registered a relay token for (hex). */
+  readonly files: Set<string>;
 }
 
 interface Pending {
@@ -89,9 +115,12 @@ export class RelayBroker {
   readonly limits: RelayLimits;
   readonly #enabled: boolean;
   readonly #log: (event: string, fields: LogFields) => void;
-  /** Registrations by file id (hex), then by sharer. */
-  readonly #files = new Map<string, Map<RelaySharer, Registration>>();
-  readonly #sharers = new WeakMap<object, RelaySharer>();
+  readonly #directory: RelayDirectory;
+  readonly #address: string | undefined;
+  readonly #localDialAddress: string;
+  /** This server's sharing connections by id, and by their connection state object. */
+  readonly #local = new Map<string, LocalSharer>();
+  readonly #sharers = new WeakMap<object, LocalSharer>();
   readonly #pending = new Map<string, Pending>();
   readonly #handovers = new WeakMap<object, RelayHandover>();
   readonly #perUser = new Map<number, number>();
@@ -99,13 +128,16 @@ export class RelayBroker {
   /** Bytes relayed for each sharing user since the server started (logged with each session). */
   readonly #bytesPerUser = new Map<number, number>();
   readonly #stop = new AbortController();
+  #inbox: Promise<RelayInbox | undefined> | undefined;
   #sessions = 0;
-  #order = 0;
 
   constructor(options: RelayBrokerOptions = {}) {
     this.#enabled = options.enabled ?? true;
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...options.limits };
     this.#log = options.log ?? (() => {});
+    this.#directory = options.directory ?? new MemoryRelayDirectory();
+    this.#address = options.address;
+    this.#localDialAddress = options.addressInLocalDials ? options.address ?? "" : "";
   }
 
   /** True unless the server runs with `--no-relay`. */
@@ -118,50 +150,61 @@ export class RelayBroker {
     return this.#sessions;
   }
 
+  /**
+   * Starts taking dial requests from other servers (§13.7); resolves once they can arrive. A
+   * failure is logged: this server then pairs only its own sharers' receivers.
+   */
+  start(): Promise<void> {
+    this.#inbox ??= this.#directory.listen((payload) => this.#onNotice(payload)).catch((err) => {
+      this.#log("error", { message: `Cannot take relay requests: ${errorText(err)}` });
+      return undefined;
+    });
+    return this.#inbox.then(() => {});
+  }
+
   /** Ties a connection (its state object) to the way of pushing to it. */
   attach(connection: object, sharer: RelaySharer): void {
-    this.#sharers.set(connection, sharer);
+    const id = toHex(crypto.getRandomValues(new Uint8Array(16)));
+    const local = { sharer, id, files: new Set<string>() };
+    this.#sharers.set(connection, local);
+    this.#local.set(id, local);
   }
 
   /** The sharer of a connection attached before, if any. */
   sharerOf(connection: object): RelaySharer | undefined {
-    return this.#sharers.get(connection);
+    return this.#sharers.get(connection)?.sharer;
   }
 
-  /** Registers (or replaces) the relay token of one file a sharing connection announced. */
-  register(sharer: RelaySharer, fileId: string, token: Bytes): void {
-    let bySharer = this.#files.get(fileId);
-    if (bySharer === undefined) this.#files.set(fileId, bySharer = new Map());
-    bySharer.set(sharer, { sharer, token: token.slice(), order: this.#order++ });
+  /** Registers (or replaces) the relay token of one file an attached connection announced. */
+  async register(connection: object, fileId: string, token: Bytes): Promise<void> {
+    const local = this.#sharers.get(connection);
+    if (local === undefined) throw new SfsError("INTERNAL", "Connection not attached to the relay");
+    // Noted first, so that forget() clears the directory even if the connection ends meanwhile.
+    local.files.add(fileId);
+    await this.#directory.register(local.id, local.sharer.userId, fileId, token);
   }
 
-  /** Forgets every registration of a connection that closed. */
-  forget(sharer: RelaySharer): void {
-    for (const [fileId, bySharer] of this.#files) {
-      bySharer.delete(sharer);
-      if (bySharer.size === 0) this.#files.delete(fileId);
-    }
+  /**
+   * Forgets every registration of a connection that closed: at once here (no push goes to it
+   * any more), and in the directory by the promise returned.
+   */
+  forget(connection: object): Promise<void> {
+    const local = this.#sharers.get(connection);
+    if (local === undefined) return Promise.resolve();
+    this.#sharers.delete(connection);
+    this.#local.delete(local.id);
+    // Most connections never register a token (searches, downloads): nothing to forget there.
+    return local.files.size === 0 ? Promise.resolve() : this.#directory.forget(local.id);
   }
 
   /** The sharer whose relay token for `fileId` equals `token`, if one is live. */
-  byToken(fileId: string, token: Uint8Array): RelaySharer | undefined {
-    let found: Registration | undefined;
-    for (const r of this.#files.get(fileId)?.values() ?? []) {
-      // Every candidate is compared, in constant time, so timing tells nothing of the token.
-      if (constantTimeEqual(r.token, token) && (found === undefined || r.order > found.order)) {
-        found = r;
-      }
-    }
-    return found?.sharer;
+  byToken(fileId: string, token: Uint8Array): Promise<RelayCandidate | undefined> {
+    return this.#directory.byToken(fileId, token);
   }
 
   /** The most recent live sharer of `fileId` that registered a relay token, if any. */
-  anySharer(fileId: string): RelaySharer | undefined {
-    let found: Registration | undefined;
-    for (const r of this.#files.get(fileId)?.values() ?? []) {
-      if (found === undefined || r.order > found.order) found = r;
-    }
-    return found?.sharer;
+  anySharer(fileId: string): Promise<RelayCandidate | undefined> {
+    return this.#directory.latest(fileId);
   }
 
   /**
@@ -197,11 +240,13 @@ export class RelayBroker {
   }
 
   /**
-   * Asks `sharer` to open its leg for `fileId` and waits for it, for at most the pairing timeout
-   * (CONNECTION_FAILED after). The pairing token is random and valid for this wait only.
+   * Asks the sender `candidate` to open its leg for `fileId` and waits for it, for at most the
+   * pairing timeout (CONNECTION_FAILED after). The pairing token is random and valid for this
+   * wait only. A sender on this server gets RELAY_DIAL from here; one on another server gets it
+   * from that server, asked by a dial request, and dials this server's relay address (§13.7).
    * `receiver` names the receiver's account for the sender, or is empty.
    */
-  async pair(sharer: RelaySharer, fileId: Bytes, receiver: string): Promise<RelayLeg> {
+  async pair(candidate: RelayCandidate, fileId: Bytes, receiver: string): Promise<RelayLeg> {
     const token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
     const key = toHex(token);
     let fail = () => {};
@@ -218,9 +263,9 @@ export class RelayBroker {
     this.#stop.signal.addEventListener("abort", fail, { once: true });
     if (this.#stop.signal.aborted) fail();
     try {
-      await sharer.push(fileId, token, receiver).catch((err) => {
-        // The sharing connection broke: that is the receiver's "cannot reach the sender",
-        // never a reason to drop the receiver's own connection.
+      await this.#push(candidate, fileId, token, receiver).catch((err) => {
+        // The sharing connection broke, or its server cannot be asked: that is the receiver's
+        // "cannot reach the sender", never a reason to drop the receiver's own connection.
         throw new SfsError("CONNECTION_FAILED", "The sender is not reachable", { cause: err });
       });
       return await joined;
@@ -230,6 +275,52 @@ export class RelayBroker {
       // One use only: a leg arriving after this point is refused (§13.5).
       this.#pending.delete(key);
     }
+  }
+
+  /** Has RELAY_DIAL sent to `candidate`: by this server, or by the one holding it. */
+  #push(candidate: RelayCandidate, fileId: Bytes, token: Bytes, receiver: string): Promise<void> {
+    if (candidate.server === this.#directory.serverId) {
+      const local = this.#local.get(candidate.connection);
+      if (local === undefined) {
+        return Promise.reject(new SfsError("CONNECTION_FAILED", "The sharing connection closed"));
+      }
+      return local.sharer.push(fileId, token, receiver, this.#localDialAddress);
+    }
+    if (this.#address === undefined) {
+      this.#log("relay_no_address", { id: toHex(fileId) });
+      return Promise.reject(
+        new SfsError("CONNECTION_FAILED", "This server has no relay address for other servers"),
+      );
+    }
+    const notice = { connection: candidate.connection, fileId, pairingToken: token, receiver };
+    return this.#directory.send(
+      candidate.server,
+      encodeDialNotice({ ...notice, relay: this.#address }),
+    );
+  }
+
+  /**
+   * A dial request from another server: pushes RELAY_DIAL on the sharing connection it names,
+   * once, if that connection is still here and registered that file; otherwise drops it (the
+   * asking server times out).
+   */
+  #onNotice(payload: string): void {
+    let notice: DialNotice;
+    try {
+      notice = decodeDialNotice(payload);
+    } catch (err) {
+      this.#log("relay_notice_dropped", { reason: errorText(err) });
+      return;
+    }
+    const local = this.#local.get(notice.connection);
+    if (local === undefined || !local.files.has(toHex(notice.fileId))) {
+      this.#log("relay_notice_dropped", { reason: "no such sharing connection" });
+      return;
+    }
+    local.sharer.push(notice.fileId, notice.pairingToken, notice.receiver, notice.relay)
+      .catch(() => {
+        // The sharing connection broke; its own task reports that.
+      });
   }
 
   /** Hands a sender's leg to the RELAY waiting for `token`; false (refuse it) if none is. */
@@ -280,10 +371,16 @@ export class RelayBroker {
     }
   }
 
-  /** Ends every session and pairing (server shutdown). */
-  close(): void {
+  /** Ends every session and pairing, and stops taking dial requests (server shutdown). */
+  async close(): Promise<void> {
     this.#stop.abort();
+    const inbox = await this.#inbox;
+    await inbox?.close().catch(() => {});
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function bump<K>(counts: Map<K, number>, key: K, by: number): void {

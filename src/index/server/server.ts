@@ -27,6 +27,8 @@ import { PRESENCE_TIMEOUT_MS } from "../protocol/limits.ts";
 import type { IndexStore } from "./store.ts";
 import { RelayBroker, type RelayHandover, type RelayLimits } from "./relay.ts";
 import { abortFrame, readFirstFrame } from "./relay_leg.ts";
+import type { RelayDirectory } from "./relay_directory.ts";
+import { formatNetAddr, isWildcard } from "../../net/address.ts";
 
 /** Connections served at once by default, once they proved their keys (first request). */
 export const DEFAULT_MAX_CONNECTIONS = 256;
@@ -71,6 +73,17 @@ export interface IndexServerOptions extends HandlerOptions {
   sessionRetentionMs?: number;
   /** Relay limits (§13.6), or false to refuse every RELAY with RELAY_OFF. @default {} */
   relay?: Partial<RelayLimits> | false;
+  /**
+   * Where relay tokens live and how to reach other servers' sharers (§13.7): pass the PostgreSQL
+   * store's directory when several servers share the database. @default {in memory}
+   */
+  relayDirectory?: RelayDirectory;
+  /**
+   * HOST:PORT at which senders connected to other servers reach this server's relay
+   * (`--relay-address`); every RELAY_DIAL then names it. @default {the bound address, unless a
+   * wildcard, for senders on other servers only}
+   */
+  relayAddress?: string;
 }
 
 /** A connection being served: its channel once the handshake is over, busy while answering. */
@@ -96,6 +109,7 @@ export class IndexServer {
   readonly #chores = new Set<Promise<void>>();
   readonly #log: (event: string, fields: LogFields) => void;
   readonly #relay: RelayBroker;
+  readonly #ready: Promise<void>;
   #stopping = false;
   #stopped: Promise<void> | undefined;
 
@@ -108,7 +122,11 @@ export class IndexServer {
       enabled: options.relay !== false,
       limits: options.relay || {},
       log: this.#log,
+      directory: options.relayDirectory,
+      address: options.relayAddress ?? listeningRelayAddress(listener.addr),
+      addressInLocalDials: options.relayAddress !== undefined,
     });
+    this.#ready = this.#relay.enabled ? this.#relay.start() : Promise.resolve();
     this.#handlers = new IndexHandlers(options.store, { ...options, relayBroker: this.#relay });
     // Nobody is connected to this process yet, so the sessions the database remembers as online
     // are stale (left over from a crash) unless another server on the same database holds them.
@@ -141,6 +159,14 @@ export class IndexServer {
   /** Binds the address and starts serving; throws SfsError CONNECTION_FAILED if it cannot bind. */
   static listen(options: IndexServerOptions): IndexServer {
     return new IndexServer(listenTcp({ host: options.hostname, port: options.port }), options);
+  }
+
+  /**
+   * Resolves once the server takes relay requests from other servers too (§13.7: its LISTEN is
+   * active); at once with one process. Never rejects: a failure is logged.
+   */
+  get ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** The bound address. */
@@ -178,7 +204,7 @@ export class IndexServer {
     this.#loop.close();
     await this.#loop.accepting;
     // Relayed sessions have no end of their own in sight: stopping ends them.
-    this.#relay.close();
+    const relayClosed = this.#relay.close();
     // Idle connections (waiting for a request, or still in the handshake) have nothing in
     // flight: close them now. Busy ones finish their reply and then see #stopping.
     for (const c of this.#connections) if (!c.busy) closeConnection(c);
@@ -188,6 +214,7 @@ export class IndexServer {
     clearTimeout(timer);
     for (const c of this.#connections) closeConnection(c);
     await this.#loop.settled();
+    await relayClosed;
     await Promise.allSettled(this.#chores);
     await this.#store.close();
     this.#log("stopped", {});
@@ -222,9 +249,9 @@ export class IndexServer {
       if (!leg) closeConnection(c);
       this.#connections.delete(c);
       if (state !== undefined) {
-        const sharer = this.#relay.sharerOf(state);
-        if (sharer !== undefined) this.#relay.forget(sharer);
-        this.#housekeeping(() => this.#handlers.closed(state!));
+        const closed = state;
+        this.#housekeeping(() => this.#relay.forget(closed));
+        this.#housekeeping(() => this.#handlers.closed(closed));
         this.#log("disconnected", { address: admitted.peer });
       }
     }
@@ -295,8 +322,8 @@ export class IndexServer {
       get userId() {
         return state.userId ?? -1;
       },
-      push: (fileId, pairingToken, receiver) =>
-        channel.send({ type: MessageType.RELAY_DIAL, fileId, pairingToken, receiver }),
+      push: (fileId, pairingToken, receiver, relay) =>
+        channel.send({ type: MessageType.RELAY_DIAL, fileId, pairingToken, receiver, relay }),
     });
     return state;
   }
@@ -370,6 +397,14 @@ export class IndexServer {
     this.#chores.add(running);
     running.finally(() => this.#chores.delete(running));
   }
+}
+
+/**
+ * The relay address other servers' senders dial by default: the bound address, unless it is a
+ * wildcard, which names no one host (then `--relay-address` must say; §13.7).
+ */
+function listeningRelayAddress(addr: Deno.NetAddr): string | undefined {
+  return isWildcard(addr.hostname) ? undefined : formatNetAddr(addr);
 }
 
 function closeConnection(c: Connection): void {

@@ -5,8 +5,9 @@
  * them in one transaction under an advisory lock, so servers starting together migrate once.
  *
  * Tables mirror the SQLite ones column for column (times are ms since the epoch in `bigint`),
- * with two additions for several servers on one database: `servers` (each running process and
- * its liveness beat) and `sessions.server_id` (which process holds the sharing connection).
+ * with three additions for several servers on one database: `servers` (each running process and
+ * its liveness beat), `sessions.server_id` (which process holds the sharing connection) and
+ * `relay_tokens` (kept in memory with SQLite).
  */
 
 /** Ordered migrations; `sfs_schema.version` counts how many have been applied. */
@@ -102,6 +103,25 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (owner_id, id)
   );
   CREATE INDEX withdrawals_at ON withdrawals (withdrawn_at);
+  `,
+  // 2: relay tokens (docs/PROTOCOL.md §13.7), so a RELAY on any server finds the sharer.
+  `
+  CREATE SEQUENCE relay_tokens_order;
+  -- The per-share relay token each sharing connection registered, as its SHA-256 (the token is
+  -- as secret as a ticket; a copy of the database must not hand it out). A row lives as long as
+  -- its connection on its server (not a foreign key: a dead server's row goes first).
+  CREATE TABLE relay_tokens (
+    connection text NOT NULL,
+    file_id text NOT NULL,
+    server_id text NOT NULL,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash bytea NOT NULL,
+    -- Registration order, renewed when a token is replaced: the most recent one wins.
+    registered bigint NOT NULL DEFAULT nextval('relay_tokens_order'),
+    PRIMARY KEY (connection, file_id)
+  );
+  CREATE INDEX relay_tokens_file ON relay_tokens (file_id, registered);
+  CREATE INDEX relay_tokens_server ON relay_tokens (server_id);
   `,
 ];
 

@@ -15,7 +15,7 @@
  *   A server starting marks offline only the sessions of servers that stopped beating.
  * - Cross-server requests: {@linkcode PgStore.notify} and {@linkcode PgStore.listen} carry short
  *   messages between server processes over LISTEN/NOTIFY, addressed by server id (see
- *   {@linkcode PgStore.sessionServer}).
+ *   {@linkcode PgStore.sessionServer}); the relay's directory (relay.ts) is built on them.
  */
 import { SfsError } from "../../../errors.ts";
 import { PRESENCE_TIMEOUT_MS } from "../../protocol/limits.ts";
@@ -31,6 +31,8 @@ import type { ListingRecord, ListOptions, PageOptions } from "../store_queries.t
 import type { NewUser, User } from "../store_users.ts";
 import { type ConnectOptions, connectPg, pgError, type Sql, type TxSql } from "./connect.ts";
 import * as listings from "./listings.ts";
+import * as relay from "./relay.ts";
+import type { RelayDirectory } from "../relay_directory.ts";
 import { copy, PgQueries } from "./queries.ts";
 
 export { PG_SCHEMA_VERSION } from "./schema.ts";
@@ -114,7 +116,10 @@ export class PgStore implements IndexStore {
     this.#closed ??= (async () => {
       clearInterval(this.#beat);
       try {
-        await this.#sql`DELETE FROM servers WHERE id = ${this.#serverId}`;
+        await this.#sql.begin(async (tx) => {
+          await tx`DELETE FROM relay_tokens WHERE server_id = ${this.#serverId}`;
+          await tx`DELETE FROM servers WHERE id = ${this.#serverId}`;
+        });
       } catch {
         // The database is gone; the row ages out and other servers treat it as dead.
       }
@@ -293,6 +298,9 @@ export class PgStore implements IndexStore {
     return this.#run((sql) =>
       sql.begin(async (tx) => {
         await tx`DELETE FROM servers WHERE last_seen < ${cutoff} AND id <> ${this.#serverId}`;
+        await tx`
+          DELETE FROM relay_tokens r
+          WHERE NOT EXISTS (SELECT 1 FROM servers v WHERE v.id = r.server_id)`;
         const result = await tx`
           UPDATE sessions s SET online = false
           WHERE s.online AND NOT EXISTS (SELECT 1 FROM servers v WHERE v.id = s.server_id)`;
@@ -432,6 +440,28 @@ export class PgStore implements IndexStore {
   async listen(onMessage: (payload: string) => void): Promise<PgListener> {
     const { unlisten } = await this.#run((sql) => sql.listen(channelOf(this.#serverId), onMessage));
     return { close: () => unlisten() };
+  }
+
+  /**
+   * The relay's directory on this database (pg/relay.ts): relay tokens any server of the index
+   * finds, and dial requests carried by {@linkcode notify} and {@linkcode listen}.
+   */
+  relayDirectory(): RelayDirectory {
+    const cutoff = () => this.#now() - this.#presenceTimeoutMs;
+    return {
+      serverId: this.#serverId,
+      register: (connection, userId, fileId, token) =>
+        this.#run((sql) =>
+          relay.registerToken(sql, { serverId: this.#serverId, connection, userId, fileId, token })
+        ),
+      forget: (connection) => this.#run((sql) => relay.forgetConnection(sql, connection)),
+      byToken: (fileId, token) =>
+        this.#run((sql) => relay.findRegistration(sql, fileId, token, cutoff())),
+      latest: (fileId) =>
+        this.#run((sql) => relay.findRegistration(sql, fileId, undefined, cutoff())),
+      send: (serverId, payload) => this.notify(serverId, payload),
+      listen: (onMessage) => this.listen(onMessage),
+    };
   }
 
   /** Beats this server's row (creating it on the first beat). */
