@@ -54,7 +54,7 @@ export interface ShareRelayOptions {
    * Opens a TCP connection to the relay address a RELAY_DIAL names (another server of the same
    * index, §13.7). @default {net/connect.ts connect}
    */
-  dialAt?: (relay: HostPort) => Promise<Deno.Conn>;
+  dialAt?: (relay: HostPort) => Promise<Deno.TcpConn>;
   /**
    * Serves one relayed connection like one accepted from a receiver: the next bytes on it are
    * the receiver's HELLO. The callee owns (and closes) the connection.
