@@ -96,26 +96,7 @@ export async function buildManifest(
   const walk = rootInfo.isFile ? undefined : walkTree(root, { exclude: options.exclude });
   const spoolPath = await Deno.makeTempFile({ dir: options.spoolDir, prefix: "manifest-" });
   try {
-    const counts = { entries: 0, files: 0, bytes: 0, cachedFiles: 0 };
-    {
-      using spool = await Deno.open(spoolPath, { write: true });
-      const writer = new SpoolWriter(spool);
-      const listed = walk ?? [{ path: name, kind: "file" as const, info: rootInfo }];
-      for await (const found of listed) {
-        const absolute = walk ? `${root}/${found.path}` : root;
-        const entry = found.kind === "folder"
-          ? folderEntry(found.path)
-          : await fileEntry(absolute, found.path, found.info, options.cache, now, counts);
-        if (entry === undefined) {
-          if (walk) walk.skipped.other++;
-          continue;
-        }
-        await writer.write(encodeManifestEntry(entry));
-        counts.entries++;
-        options.onProgress?.({ ...counts });
-      }
-      await writer.flush();
-    }
+    const counts = await spoolEntries(spoolPath, root, name, rootInfo, walk, options, now);
     if (!walk && counts.files === 0) {
       throw new SfsError("FILE_CHANGED", `"${name}" changed while it was being shared`);
     }
@@ -144,6 +125,37 @@ export async function buildManifest(
     await Deno.remove(spoolPath).catch(() => {});
     throw err;
   }
+}
+
+/** Writes every entry of the tree (or the one file) to the spool; returns what it counted. */
+async function spoolEntries(
+  spoolPath: string,
+  root: string,
+  name: string,
+  rootInfo: Deno.FileInfo,
+  walk: ReturnType<typeof walkTree> | undefined,
+  options: BuildManifestOptions,
+  now: () => number,
+): Promise<{ entries: number; files: number; bytes: number; cachedFiles: number }> {
+  const counts = { entries: 0, files: 0, bytes: 0, cachedFiles: 0 };
+  using spool = await Deno.open(spoolPath, { write: true });
+  const writer = new SpoolWriter(spool);
+  const listed = walk ?? [{ path: name, kind: "file" as const, info: rootInfo }];
+  for await (const found of listed) {
+    const absolute = walk ? `${root}/${found.path}` : root;
+    const entry = found.kind === "folder"
+      ? folderEntry(found.path)
+      : await fileEntry(absolute, found.path, found.info, options.cache, now, counts);
+    if (entry === undefined) {
+      if (walk) walk.skipped.other++;
+      continue;
+    }
+    await writer.write(encodeManifestEntry(entry));
+    counts.entries++;
+    options.onProgress?.({ ...counts });
+  }
+  await writer.flush();
+  return counts;
 }
 
 function folderEntry(path: string): ManifestEntry {
