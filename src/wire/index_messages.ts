@@ -35,17 +35,14 @@ import {
   MAX_WIRE_NAME_BYTES,
 } from "./message_fields.ts";
 
+// Re-exported for the modules that import them with the messages; the numbers live in
+// index_numbers.ts.
 export {
+  IndexMessageType,
   MAX_ANNOUNCEMENT_BYTES,
-  MAX_LIST_OFFSET,
   MAX_LISTINGS,
-  MAX_PASSWORD_BYTES,
-  MAX_QUERY_BYTES,
-  MAX_USER_KEYS,
-  MAX_USERNAME_BYTES,
   RELAY_TOKEN_BYTES,
 } from "./index_numbers.ts";
-export { IndexMessageType } from "./index_numbers.ts";
 export type { WireListing } from "./listing_codec.ts";
 export type { Relay, RelayDial, RelayJoin, RelayToken } from "./relay_messages.ts";
 

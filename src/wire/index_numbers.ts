@@ -1,9 +1,8 @@
 /**
  * The index protocol's numbers (docs/PROTOCOL.md §12, §13): its message type numbers, and the
  * limits that the message decoders enforce. The limits are defined here, the lowest layer that
- * needs them; index_messages.ts re-exports them and
- * src/index/protocol/limits.ts re-exports them with the index's own limits; nothing above defines
- * them again.
+ * needs them; src/index/protocol/limits.ts re-exports them with the index's own limits, and
+ * nothing above defines them again.
  */
 
 /** Longest username on the wire, in UTF-8 bytes (valid names are shorter; see §12.3). */
