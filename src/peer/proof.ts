@@ -29,10 +29,10 @@ import {
 import {
   type ManifestEntry,
   type ManifestHeader,
-  ManifestReader,
   MAX_PAGE_BYTES,
   verifyManifest,
 } from "./manifest.ts";
+import { ManifestReader } from "./manifest_reader.ts";
 import { MAX_TREE_PATH_BYTES } from "./tree_paths.ts";
 import { compareFile, compareTree, Findings } from "./proof_compare.ts";
 
