@@ -6,13 +6,13 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { ByteWriter } from "../crypto/encoding.ts";
 import type { Identity } from "../crypto/identity.ts";
 import type { Signatures } from "../crypto/sign.ts";
 import { sameFile } from "../fs.ts";
+import { hashContent } from "./content_hash.ts";
 import type { HashCache } from "./hash_cache.ts";
 import {
   encodeManifestEntry,
@@ -180,14 +180,7 @@ async function fileEntry(
   if (sha256 !== undefined) {
     counts.cachedFiles++;
   } else {
-    const hash = createHash("sha256");
-    const buffer = new Uint8Array(READ_BYTES);
-    size = 0;
-    for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-      hash.update(buffer.subarray(0, n));
-      size += n;
-    }
-    sha256 = new Uint8Array(hash.digest());
+    ({ size, sha256 } = await hashContent(file));
     // Cached only if the file did not change while it was read.
     if (size === info.size) cache?.set(info, sha256, started);
   }
