@@ -96,7 +96,8 @@ export async function buildManifest(
   const walk = rootInfo.isFile ? undefined : walkTree(root, { exclude: options.exclude });
   const spoolPath = await Deno.makeTempFile({ dir: options.spoolDir, prefix: "manifest-" });
   try {
-    const counts = await spoolEntries(spoolPath, root, name, rootInfo, walk, options, now);
+    const source = { root, name, rootInfo, walk, now };
+    const counts = await spoolEntries(spoolPath, source, options);
     if (!walk && counts.files === 0) {
       throw new SfsError("FILE_CHANGED", `"${name}" changed while it was being shared`);
     }
@@ -130,13 +131,17 @@ export async function buildManifest(
 /** Writes every entry of the tree (or the one file) to the spool; returns what it counted. */
 async function spoolEntries(
   spoolPath: string,
-  root: string,
-  name: string,
-  rootInfo: Deno.FileInfo,
-  walk: ReturnType<typeof walkTree> | undefined,
+  source: {
+    root: string;
+    name: string;
+    rootInfo: Deno.FileInfo;
+    /** The folder's walk; undefined when the root is one file. */
+    walk: ReturnType<typeof walkTree> | undefined;
+    now: () => number;
+  },
   options: BuildManifestOptions,
-  now: () => number,
 ): Promise<{ entries: number; files: number; bytes: number; cachedFiles: number }> {
+  const { root, name, rootInfo, walk, now } = source;
   const counts = { entries: 0, files: 0, bytes: 0, cachedFiles: 0 };
   using spool = await Deno.open(spoolPath, { write: true });
   const writer = new SpoolWriter(spool);
