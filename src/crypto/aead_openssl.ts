@@ -25,39 +25,34 @@ export interface LibcryptoAes<P> {
   EVP_CIPHER_CTX_new(): P;
   EVP_CIPHER_CTX_free(ctx: P): void;
   EVP_aes_256_gcm(): P;
-  EVP_EncryptInit_ex(
-    ctx: P,
-    cipher: P | null,
-    engine: null,
-    key: Uint8Array | null,
-    iv: Uint8Array | null,
-  ): number;
-  EVP_DecryptInit_ex(
-    ctx: P,
-    cipher: P | null,
-    engine: null,
-    key: Uint8Array | null,
-    iv: Uint8Array | null,
-  ): number;
-  EVP_EncryptUpdate(
-    ctx: P,
-    out: Uint8Array | null,
-    outLength: Int32Array,
-    input: Uint8Array,
-    inputLength: number,
-  ): number;
-  EVP_DecryptUpdate(
-    ctx: P,
-    out: Uint8Array | null,
-    outLength: Int32Array,
-    input: Uint8Array,
-    inputLength: number,
-  ): number;
-  EVP_EncryptFinal_ex(ctx: P, out: Uint8Array, outLength: Int32Array): number;
-  EVP_DecryptFinal_ex(ctx: P, out: Uint8Array, outLength: Int32Array): number;
+  EVP_EncryptInit_ex: CipherInit<P>;
+  EVP_DecryptInit_ex: CipherInit<P>;
+  EVP_EncryptUpdate: CipherUpdate<P>;
+  EVP_DecryptUpdate: CipherUpdate<P>;
+  EVP_EncryptFinal_ex: CipherFinal<P>;
+  EVP_DecryptFinal_ex: CipherFinal<P>;
   EVP_CIPHER_CTX_ctrl(ctx: P, type: number, arg: number, ptr: Uint8Array | null): number;
   ERR_clear_error(): void;
 }
+
+/** `EVP_EncryptInit_ex` / `EVP_DecryptInit_ex`: a null argument keeps what the context has. */
+type CipherInit<P> = (
+  ctx: P,
+  cipher: P | null,
+  engine: null,
+  key: Uint8Array | null,
+  iv: Uint8Array | null,
+) => number;
+/** `EVP_EncryptUpdate` / `EVP_DecryptUpdate`; a null `out` takes in associated data. */
+type CipherUpdate<P> = (
+  ctx: P,
+  out: Uint8Array | null,
+  outLength: Int32Array,
+  input: Uint8Array,
+  inputLength: number,
+) => number;
+/** `EVP_EncryptFinal_ex` / `EVP_DecryptFinal_ex`. */
+type CipherFinal<P> = (ctx: P, out: Uint8Array, outLength: Int32Array) => number;
 
 // From openssl/evp.h; stable across OpenSSL 1.1 and 3.
 const EVP_CTRL_AEAD_SET_IVLEN = 0x9;
@@ -106,13 +101,8 @@ class OpenSslCipher<P> implements AeadCipher {
     };
     try {
       check(aes !== null && sealCtx !== null && openCtx !== null, "context allocation");
-      // Cipher, then the 12-byte IV length, then the key: OpenSSL expands the key here, once.
-      ok(lib.EVP_EncryptInit_ex(sealCtx, aes, null, null, null), "EVP_EncryptInit_ex");
-      ok(lib.EVP_CIPHER_CTX_ctrl(sealCtx, EVP_CTRL_AEAD_SET_IVLEN, NONCE_BYTES, null), "IV length");
-      ok(lib.EVP_EncryptInit_ex(sealCtx, null, null, raw, null), "EVP_EncryptInit_ex key");
-      ok(lib.EVP_DecryptInit_ex(openCtx, aes, null, null, null), "EVP_DecryptInit_ex");
-      ok(lib.EVP_CIPHER_CTX_ctrl(openCtx, EVP_CTRL_AEAD_SET_IVLEN, NONCE_BYTES, null), "IV length");
-      ok(lib.EVP_DecryptInit_ex(openCtx, null, null, raw, null), "EVP_DecryptInit_ex key");
+      keyContext(lib, sealCtx, { aes, raw, init: lib.EVP_EncryptInit_ex }, "EVP_EncryptInit_ex");
+      keyContext(lib, openCtx, { aes, raw, init: lib.EVP_DecryptInit_ex }, "EVP_DecryptInit_ex");
     } catch (err) {
       free();
       lib.ERR_clear_error();
@@ -198,6 +188,18 @@ class OpenSslCipher<P> implements AeadCipher {
     this.#openCtx = null;
     FINALIZER.unregister(this);
   }
+}
+
+/** Keys one direction's context: cipher, then the 12-byte IV length, then the key (expanded once). */
+function keyContext<P>(
+  lib: LibcryptoAes<P>,
+  ctx: P,
+  keying: { aes: P; raw: Bytes; init: CipherInit<P> },
+  call: string,
+): void {
+  ok(keying.init(ctx, keying.aes, null, null, null), call);
+  ok(lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, NONCE_BYTES, null), "IV length");
+  ok(keying.init(ctx, null, null, keying.raw, null), `${call} key`);
 }
 
 function live<P>(ctx: P | null): P {

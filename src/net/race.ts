@@ -70,91 +70,129 @@ interface Failure {
  * attempt is left behind: dials are aborted, connections closed, late winners discarded.
  */
 export function raceConnections<T>(options: RaceOptions<T>): Promise<RaceWinner<T>> {
-  const { direct, relay } = options;
-  if (direct.length === 0 && relay === undefined) {
+  if (options.direct.length === 0 && options.relay === undefined) {
     return Promise.reject(new SfsError("USAGE", "No address to connect to"));
   }
-  return new Promise((resolve, reject) => {
-    const over = new AbortController();
-    const open = new Set<Deno.Conn>();
-    const failures: Failure[] = [];
-    let settled = false;
-    let running = 0;
-    let directLeft = direct.length;
-    let relayTimer: ReturnType<typeof setTimeout> | undefined;
-    let relayStarted = false;
-    /** The connection of the attempt that claimed the win, before its handshake finished. */
-    let claimed: Deno.Conn | undefined;
+  return new Promise((resolve, reject) => new Race(options, resolve, reject).start());
+}
 
-    const settle = (done: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(relayTimer);
-      options.signal?.removeEventListener("abort", interrupt);
-      over.abort();
-      // A handshake still running fails at once on its closed connection.
-      for (const conn of open) closeQuietly(conn);
-      open.clear();
-      done();
-    };
-    const interrupt = () =>
-      settle(() => reject(new SfsError("INTERRUPTED", "Interrupted while connecting")));
+/** The state of one {@link raceConnections} call; settles its promise exactly once. */
+class Race<T> {
+  readonly #options: RaceOptions<T>;
+  readonly #resolve: (winner: RaceWinner<T>) => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #over = new AbortController();
+  readonly #open = new Set<Deno.Conn>();
+  readonly #failures: Failure[] = [];
+  #settled = false;
+  #running = 0;
+  #directLeft: number;
+  #relayTimer: ReturnType<typeof setTimeout> | undefined;
+  #relayStarted = false;
+  /** The connection of the attempt that claimed the win, before its handshake finished. */
+  #claimed: Deno.Conn | undefined;
 
-    /** Makes `conn`'s attempt the winner: nothing else is dialled, every other one is closed. */
-    const claimFor = (conn: Deno.Conn) => () => {
-      if (settled || (claimed !== undefined && claimed !== conn)) {
+  constructor(
+    options: RaceOptions<T>,
+    resolve: (winner: RaceWinner<T>) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#options = options;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#directLeft = options.direct.length;
+  }
+
+  start(): void {
+    const { direct, relay, signal } = this.#options;
+    if (signal?.aborted) return this.#interrupt();
+    signal?.addEventListener("abort", this.#interrupt, { once: true });
+    for (const candidate of direct) void this.#attempt(candidate, "direct");
+    if (direct.length === 0) this.#startRelay();
+    else if (relay !== undefined) {
+      this.#relayTimer = setTimeout(
+        () => this.#startRelay(),
+        this.#options.relayDelayMs ?? RELAY_DELAY_MS,
+      );
+    }
+  }
+
+  #settle(done: () => void): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#relayTimer);
+    this.#options.signal?.removeEventListener("abort", this.#interrupt);
+    this.#over.abort();
+    // A handshake still running fails at once on its closed connection.
+    for (const conn of this.#open) closeQuietly(conn);
+    this.#open.clear();
+    done();
+  }
+
+  readonly #interrupt = (): void =>
+    this.#settle(() => this.#reject(new SfsError("INTERRUPTED", "Interrupted while connecting")));
+
+  /** Makes `conn`'s attempt the winner: nothing else is dialled, every other one is closed. */
+  #claimFor(conn: Deno.Conn): () => void {
+    return () => {
+      if (this.#settled || (this.#claimed !== undefined && this.#claimed !== conn)) {
         throw new SfsError("CONNECTION_CLOSED", "Another connection to the peer was faster");
       }
-      claimed = conn;
-      clearTimeout(relayTimer);
-      over.abort();
-      for (const other of open) if (other !== conn) closeQuietly(other);
+      this.#claimed = conn;
+      clearTimeout(this.#relayTimer);
+      this.#over.abort();
+      for (const other of this.#open) if (other !== conn) closeQuietly(other);
     };
+  }
 
-    const startRelay = () => {
-      clearTimeout(relayTimer);
-      if (relay === undefined || relayStarted || settled || claimed !== undefined) return;
-      relayStarted = true;
-      void attempt(relay, "relay");
-    };
+  #startRelay(): void {
+    clearTimeout(this.#relayTimer);
+    const relay = this.#options.relay;
+    if (relay === undefined || this.#relayStarted || this.#settled) return;
+    if (this.#claimed !== undefined) return;
+    this.#relayStarted = true;
+    void this.#attempt(relay, "relay");
+  }
 
-    const attempt = async (candidate: Candidate, route: Route) => {
-      running++;
-      let conn: Deno.Conn | undefined;
-      try {
-        conn = await candidate.dial(over.signal);
-        if (settled || claimed !== undefined) return closeQuietly(conn);
-        open.add(conn);
-        const value = await options.establish(conn, route, claimFor(conn));
-        open.delete(conn);
-        if (settled || (claimed !== undefined && claimed !== conn)) return options.discard(value);
-        settle(() => resolve({ value, route, label: candidate.label }));
-      } catch (error) {
-        if (conn !== undefined) {
-          open.delete(conn);
-          closeQuietly(conn);
-        }
-        if (settled) return;
-        // The winner failed after its claim: the others are gone, so that is the outcome.
-        if (claimed !== undefined && claimed === conn) return settle(() => reject(error));
-        if (claimed !== undefined) return;
-        failures.push({ route, label: candidate.label, error });
-        // Nothing direct is left to wait for: the relay need not wait out its delay.
-        if (route === "direct" && --directLeft === 0) startRelay();
-      } finally {
-        running--;
+  async #attempt(candidate: Candidate, route: Route): Promise<void> {
+    this.#running++;
+    let conn: Deno.Conn | undefined;
+    try {
+      conn = await candidate.dial(this.#over.signal);
+      if (this.#settled || this.#claimed !== undefined) return closeQuietly(conn);
+      this.#open.add(conn);
+      const value = await this.#options.establish(conn, route, this.#claimFor(conn));
+      this.#open.delete(conn);
+      if (this.#settled || (this.#claimed !== undefined && this.#claimed !== conn)) {
+        return this.#options.discard(value);
       }
-      if (running === 0 && !settled) settle(() => reject(raceError(failures)));
-    };
-
-    if (options.signal?.aborted) return interrupt();
-    options.signal?.addEventListener("abort", interrupt, { once: true });
-    for (const candidate of direct) void attempt(candidate, "direct");
-    if (direct.length === 0) startRelay();
-    else if (relay !== undefined) {
-      relayTimer = setTimeout(startRelay, options.relayDelayMs ?? RELAY_DELAY_MS);
+      this.#settle(() => this.#resolve({ value, route, label: candidate.label }));
+    } catch (error) {
+      this.#failed(candidate, route, conn, error);
+    } finally {
+      this.#running--;
     }
-  });
+    if (this.#running === 0 && !this.#settled) {
+      this.#settle(() => this.#reject(raceError(this.#failures)));
+    }
+  }
+
+  /** Records a failed attempt (closing its connection) or, for the claimed one, ends the race. */
+  #failed(candidate: Candidate, route: Route, conn: Deno.Conn | undefined, error: unknown): void {
+    if (conn !== undefined) {
+      this.#open.delete(conn);
+      closeQuietly(conn);
+    }
+    if (this.#settled) return;
+    // The winner failed after its claim: the others are gone, so that is the outcome.
+    if (this.#claimed !== undefined && this.#claimed === conn) {
+      return this.#settle(() => this.#reject(error));
+    }
+    if (this.#claimed !== undefined) return;
+    this.#failures.push({ route, label: candidate.label, error });
+    // Nothing direct is left to wait for: the relay need not wait out its delay.
+    if (route === "direct" && --this.#directLeft === 0) this.#startRelay();
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import { fileIdOf } from "../crypto/file_id.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
 import { sign, type Signatures, verify } from "../crypto/sign.ts";
-import { componentProblem, MAX_TREE_PATH_BYTES, TreePathChecker } from "./tree_paths.ts";
+import { componentProblem, MAX_TREE_PATH_BYTES } from "./tree_paths.ts";
 
 /** Version byte of the manifest encoding. */
 export const MANIFEST_VERSION = 1;
@@ -36,7 +36,7 @@ const ZERO_HASH = new Uint8Array(HASH_BYTES);
 /** Bytes of an entry besides its path: u16 length, type, flags, size, mtime, SHA-256. */
 const ENTRY_FIXED_BYTES = 2 + 1 + 1 + 8 + 8 + HASH_BYTES;
 /** Bytes of a page before its entries: u64 first index, u16 count. */
-const PAGE_HEADER_BYTES = 10;
+export const PAGE_HEADER_BYTES = 10;
 
 /** The wire value of each entry type, and of the root's type in the header. */
 export const EntryType = { file: 1, folder: 2 } as const;
@@ -131,7 +131,7 @@ export function encodeManifestEntry(entry: ManifestEntry): Bytes {
   return writer.finish();
 }
 
-function readEntry(reader: ByteReader): ManifestEntry {
+export function readManifestEntry(reader: ByteReader): ManifestEntry {
   const path = reader.text(MAX_TREE_PATH_BYTES);
   const kind = kindOf(reader, reader.u8());
   const flags = reader.u8();
@@ -207,76 +207,6 @@ export class ManifestHasher {
   /** The 32-byte manifest hash; the hasher cannot be used afterwards. */
   digest(): Bytes {
     return new Uint8Array(this.#hash.digest());
-  }
-}
-
-/**
- * Reads a received manifest page by page (F3.5): decodes every entry, checks its path and its
- * place (src/peer/tree_paths.ts), counts entries and bytes against the header, and hashes what
- * it read. {@link ManifestReader.finish} gives the hash once the header's count is complete.
- * Errors are final: after one, the reader's counts are no longer meaningful; discard it.
- */
-export class ManifestReader {
-  readonly header: ManifestHeader;
-  readonly #hasher: ManifestHasher;
-  readonly #paths = new TreePathChecker();
-  #entries = 0;
-  #bytes = 0;
-
-  constructor(headerBytes: Uint8Array) {
-    this.header = decodeManifestHeader(headerBytes);
-    this.#hasher = new ManifestHasher(headerBytes);
-  }
-
-  /** Entries read so far. */
-  get entriesRead(): number {
-    return this.#entries;
-  }
-
-  /** Decodes and checks the next page; returns its entries. */
-  readPage(page: Uint8Array): ManifestEntry[] {
-    const reader = new ByteReader(page, "manifest page");
-    if (page.length > MAX_PAGE_BYTES) reader.fail("too large");
-    const first = reader.u64();
-    if (first !== this.#entries) reader.fail(`page starts at entry ${first}, not ${this.#entries}`);
-    const count = reader.u16();
-    if (count === 0) reader.fail("empty page");
-    if (count > this.header.entryCount - this.#entries) {
-      reader.fail(`more entries than the ${this.header.entryCount} announced`);
-    }
-    const entries: ManifestEntry[] = [];
-    for (let i = 0; i < count; i++) entries.push(readEntry(reader));
-    reader.end();
-    for (const entry of entries) this.#check(reader, entry);
-    this.#hasher.update(page.subarray(PAGE_HEADER_BYTES));
-    return entries;
-  }
-
-  /** The manifest hash, once every announced entry was read (else BAD_MESSAGE). */
-  finish(): Bytes {
-    if (this.#entries !== this.header.entryCount) {
-      throw new SfsError(
-        "BAD_MESSAGE",
-        `Malformed manifest: ${this.#entries} of ${this.header.entryCount} entries`,
-      );
-    }
-    if (this.#bytes !== this.header.totalBytes) {
-      throw new SfsError("BAD_MESSAGE", "Malformed manifest: sizes do not add up to its total");
-    }
-    return this.#hasher.digest();
-  }
-
-  #check(reader: ByteReader, entry: ManifestEntry): void {
-    if (this.header.root === "file") {
-      // A single file is the one entry, named like the share.
-      if (entry.kind !== "file" || entry.path !== this.header.name) {
-        reader.fail("a single-file manifest must list that file under the share's name");
-      }
-    }
-    this.#paths.add(entry.path, entry.kind === "folder");
-    this.#entries++;
-    this.#bytes += entry.size;
-    if (!Number.isSafeInteger(this.#bytes)) reader.fail("total size out of range");
   }
 }
 

@@ -11,10 +11,10 @@ import {
   ManifestHasher,
   type ManifestHeader,
   manifestPages,
-  ManifestReader,
   signManifest,
   verifyManifest,
 } from "./manifest.ts";
+import { ManifestReader } from "./manifest_reader.ts";
 import { walkTree } from "./tree_walk.ts";
 
 /** The owner: a test identity, made once per run (RSA-3072 keygen takes ~1.5 s). */

@@ -22,14 +22,14 @@ import {
   syncDirectory,
   unfitForResume,
 } from "./part_file_paths.ts";
-import { encodeResumeState, type ResumeState, STATE_SUFFIX } from "./resume_state.ts";
+import { STATE_SUFFIX } from "./resume_state.ts";
+import { type PartInfo, StateFile } from "./part_state.ts";
 
 /** Suffix of the temporary file a download is written to. */
 export const PART_SUFFIX = ".sfs-part";
 const REHASH_BUFFER_BYTES = 1024 * 1024;
 
-/** What the state file records besides the verified byte count. */
-export type PartInfo = Omit<ResumeState, "verified">;
+export type { PartInfo } from "./part_state.ts";
 
 /** A file being received. */
 export class PartFile {
@@ -41,8 +41,7 @@ export class PartFile {
   readonly statePath: string;
   readonly #file: Deno.FsFile;
   readonly #force: boolean;
-  #info: PartInfo | undefined;
-  #state: Deno.FsFile | undefined;
+  readonly #state: StateFile;
   #written: number;
   #checkpointing: Promise<void> | undefined;
   #checkpointFailure: unknown;
@@ -52,6 +51,7 @@ export class PartFile {
     this.finalPath = finalPath;
     this.partPath = finalPath + PART_SUFFIX;
     this.statePath = finalPath + STATE_SUFFIX;
+    this.#state = new StateFile(this.statePath);
     this.#file = file;
     this.#force = force;
     this.#written = written;
@@ -77,7 +77,7 @@ export class PartFile {
     const file = await Deno.open(partPath, { write: true, createNew: true, mode: 0o600 });
     const part = new PartFile(finalPath, file, force, 0);
     try {
-      await part.#reserveState(info);
+      await part.#state.reserve(info, 0);
     } catch (err) {
       await part.discard();
       throw err;
@@ -140,7 +140,7 @@ export class PartFile {
     }
     await this.#file.seek(offset, Deno.SeekMode.Start);
     this.#written = offset;
-    await this.#reserveState(info);
+    await this.#state.reserve(info, offset);
   }
 
   /** Bytes written so far (including those kept from an earlier run). */
@@ -207,7 +207,7 @@ export class PartFile {
       throw replaced(this.partPath);
     }
     if (!this.#force) await removeIfSame(this.partPath, ours);
-    await this.#removeState();
+    await this.#state.remove();
     this.#close();
     await syncDirectory(dirname(this.finalPath));
   }
@@ -239,7 +239,7 @@ export class PartFile {
     await this.#checkpointing;
     try {
       await removeIfSame(this.partPath, await this.#file.stat());
-      await this.#removeState();
+      await this.#state.remove();
     } finally {
       this.#close();
     }
@@ -252,41 +252,7 @@ export class PartFile {
   async #checkpoint(): Promise<void> {
     const verified = this.#written;
     await this.#file.syncData();
-    await this.#writeState(verified);
-  }
-
-  /**
-   * Creates the state file at its full size (the old one, or a link planted under its name,
-   * loses its name only) and syncs it, so its blocks are allocated before the disk can fill:
-   * later checkpoints rewrite it in place. A crash right here loses only the resume point.
-   */
-  async #reserveState(info: PartInfo): Promise<void> {
-    this.#info = info;
-    await this.#removeState();
-    await removeName(this.statePath);
-    this.#state = await Deno.open(this.statePath, { write: true, createNew: true, mode: 0o600 });
-    await this.#writeState(this.#written);
-  }
-
-  /** Rewrites the whole state file in place through our handle and syncs it. */
-  async #writeState(verified: number): Promise<void> {
-    if (!this.#state || !this.#info) return;
-    const bytes = encodeResumeState({ ...this.#info, verified });
-    await this.#state.seek(0, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < bytes.length) done += await this.#state.write(bytes.subarray(done));
-    await this.#state.syncData();
-  }
-
-  async #removeState(): Promise<void> {
-    const state = this.#state;
-    if (!state) return;
-    this.#state = undefined;
-    try {
-      await removeIfSame(this.statePath, await state.stat());
-    } finally {
-      state.close();
-    }
+    await this.#state.write(verified);
   }
 
   async #requireOurs(path: string, ours: Deno.FileInfo): Promise<void> {
@@ -298,7 +264,6 @@ export class PartFile {
     if (!this.#open) return;
     this.#open = false;
     this.#file.close();
-    this.#state?.close();
-    this.#state = undefined;
+    this.#state.close();
   }
 }

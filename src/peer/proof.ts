@@ -7,11 +7,10 @@
  * A proof is read twice, streaming, never whole: first to recompute the manifest hash and check
  * the signatures, then — only if they hold — to compare each entry with the disk. A tree's
  * comparison is a merge of two sequences in the same canonical order (the proof's entries and a
- * walk of the tree), so memory stays bounded however many entries there are.
+ * walk of the tree, see proof_compare.ts), so memory stays bounded however many entries there are.
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { SfsError } from "../errors.ts";
 import { type Bytes, concat, constantTimeEqual } from "../crypto/bytes.ts";
 import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
@@ -30,12 +29,12 @@ import {
 import {
   type ManifestEntry,
   type ManifestHeader,
-  ManifestReader,
   MAX_PAGE_BYTES,
   verifyManifest,
 } from "./manifest.ts";
-import { comparePaths, MAX_TREE_PATH_BYTES } from "./tree_paths.ts";
-import { walkTree } from "./tree_walk.ts";
+import { ManifestReader } from "./manifest_reader.ts";
+import { MAX_TREE_PATH_BYTES } from "./tree_paths.ts";
+import { compareFile, compareTree, Findings } from "./proof_compare.ts";
 
 /** The first bytes of every proof file. */
 export const PROOF_MAGIC = "sfs-proof\n";
@@ -50,8 +49,6 @@ const MAX_HEADER_BYTES = 1 + 32 + 2 + 255 + 1 + 3 * 8;
 /** Bytes of an entry after its path: type, flags, size, mtime, SHA-256. */
 const ENTRY_TAIL_BYTES = 1 + 1 + 8 + 8 + 32;
 const READ_BYTES = 1024 * 1024;
-/** Differences listed in full; the rest are only counted. */
-const MAX_LISTED = 100;
 
 /** Everything in a proof before its entries (F9): magic, version, owner, signatures, header. */
 export function encodeProofPreamble(
@@ -272,98 +269,6 @@ class BufferedFile {
     if (length > MAX_TREE_PATH_BYTES) malformed(`path of ${length} bytes`);
     return concat(head, await this.take(length + ENTRY_TAIL_BYTES, "entries"));
   }
-}
-
-/** Differences found so far: the first ones listed, all counted. */
-class Findings {
-  readonly #differences: Difference[] = [];
-  readonly #notes: Difference[] = [];
-  #count = 0;
-
-  add(path: string, problem: Difference["problem"]): void {
-    if (problem === "executable" || problem === "mtime") {
-      if (this.#notes.length < MAX_LISTED) this.#notes.push({ path, problem });
-      return;
-    }
-    this.#count++;
-    if (this.#differences.length < MAX_LISTED) this.#differences.push({ path, problem });
-  }
-
-  result(): Pick<ProofCheck, "differences" | "differenceCount" | "notes"> {
-    return { differences: this.#differences, differenceCount: this.#count, notes: this.#notes };
-  }
-}
-
-/** Compares one file entry with the file at `path` (stat: the one path the user typed may link). */
-async function compareFile(
-  path: string,
-  entry: ManifestEntry,
-  shown: string,
-  found: Findings,
-  info?: Deno.FileInfo,
-): Promise<void> {
-  let stat = info;
-  try {
-    stat ??= await Deno.stat(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return found.add(shown, "missing");
-    throw err;
-  }
-  if (!stat.isFile) return found.add(shown, "type");
-  if (stat.size !== entry.size) return found.add(shown, "size");
-  if (!constantTimeEqual(await sha256OfFile(path), entry.sha256)) {
-    return found.add(shown, "content");
-  }
-  const executable = ((stat.mode ?? 0) & 0o111) !== 0;
-  if (stat.mode !== null && executable !== entry.executable) found.add(shown, "executable");
-  if (stat.mtime !== null && stat.mtime.getTime() !== entry.mtime) found.add(shown, "mtime");
-}
-
-/** Merges the proof's entries with a walk of `root`, both in canonical order. */
-async function compareTree(
-  root: string,
-  entries: AsyncGenerator<ManifestEntry>,
-  found: Findings,
-): Promise<void> {
-  const walk = walkTree(root);
-  const disk = walk[Symbol.asyncIterator]();
-  let have = await disk.next();
-  for await (const entry of entries) {
-    const want = entry.path.split("/");
-    // Everything on disk before this entry is not in the proof.
-    while (!have.done && comparePaths(have.value.path.split("/"), want) < 0) {
-      found.add(have.value.path, "extra");
-      have = await disk.next();
-    }
-    if (have.done || comparePaths(have.value.path.split("/"), want) > 0) {
-      found.add(entry.path, "missing");
-      continue;
-    }
-    const onDisk = have.value;
-    have = await disk.next();
-    if (onDisk.kind !== entry.kind) {
-      found.add(entry.path, "type");
-    } else if (entry.kind === "file") {
-      await compareFile(`${root}/${entry.path}`, entry, entry.path, found, onDisk.info);
-    }
-  }
-  for (; !have.done; have = await disk.next()) found.add(have.value.path, "extra");
-  const { excluded: _, ...skipped } = walk.skipped;
-  for (const [kind, count] of Object.entries(skipped)) {
-    for (let i = 0; i < count; i++) found.add(`(${kind})`, "skipped");
-  }
-}
-
-async function sha256OfFile(path: string): Promise<Bytes> {
-  using file = await Deno.open(path, { read: true });
-  const hash = createHash("sha256");
-  const buffer = new Uint8Array(READ_BYTES);
-  for (;;) {
-    const n = await file.read(buffer);
-    if (n === null) break;
-    hash.update(buffer.subarray(0, n));
-  }
-  return new Uint8Array(hash.digest());
 }
 
 function malformed(why: string): never {

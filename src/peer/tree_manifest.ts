@@ -6,13 +6,13 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { ByteWriter } from "../crypto/encoding.ts";
 import type { Identity } from "../crypto/identity.ts";
 import type { Signatures } from "../crypto/sign.ts";
 import { sameFile } from "../fs.ts";
+import { hashContent } from "./content_hash.ts";
 import type { HashCache } from "./hash_cache.ts";
 import {
   encodeManifestEntry,
@@ -96,26 +96,8 @@ export async function buildManifest(
   const walk = rootInfo.isFile ? undefined : walkTree(root, { exclude: options.exclude });
   const spoolPath = await Deno.makeTempFile({ dir: options.spoolDir, prefix: "manifest-" });
   try {
-    const counts = { entries: 0, files: 0, bytes: 0, cachedFiles: 0 };
-    {
-      using spool = await Deno.open(spoolPath, { write: true });
-      const writer = new SpoolWriter(spool);
-      const listed = walk ?? [{ path: name, kind: "file" as const, info: rootInfo }];
-      for await (const found of listed) {
-        const absolute = walk ? `${root}/${found.path}` : root;
-        const entry = found.kind === "folder"
-          ? folderEntry(found.path)
-          : await fileEntry(absolute, found.path, found.info, options.cache, now, counts);
-        if (entry === undefined) {
-          if (walk) walk.skipped.other++;
-          continue;
-        }
-        await writer.write(encodeManifestEntry(entry));
-        counts.entries++;
-        options.onProgress?.({ ...counts });
-      }
-      await writer.flush();
-    }
+    const source = { root, name, rootInfo, walk, now };
+    const counts = await spoolEntries(spoolPath, source, options);
     if (!walk && counts.files === 0) {
       throw new SfsError("FILE_CHANGED", `"${name}" changed while it was being shared`);
     }
@@ -146,6 +128,41 @@ export async function buildManifest(
   }
 }
 
+/** Writes every entry of the tree (or the one file) to the spool; returns what it counted. */
+async function spoolEntries(
+  spoolPath: string,
+  source: {
+    root: string;
+    name: string;
+    rootInfo: Deno.FileInfo;
+    /** The folder's walk; undefined when the root is one file. */
+    walk: ReturnType<typeof walkTree> | undefined;
+    now: () => number;
+  },
+  options: BuildManifestOptions,
+): Promise<{ entries: number; files: number; bytes: number; cachedFiles: number }> {
+  const { root, name, rootInfo, walk, now } = source;
+  const counts = { entries: 0, files: 0, bytes: 0, cachedFiles: 0 };
+  using spool = await Deno.open(spoolPath, { write: true });
+  const writer = new SpoolWriter(spool);
+  const listed = walk ?? [{ path: name, kind: "file" as const, info: rootInfo }];
+  for await (const found of listed) {
+    const absolute = walk ? `${root}/${found.path}` : root;
+    const entry = found.kind === "folder"
+      ? folderEntry(found.path)
+      : await fileEntry(absolute, found.path, found.info, options.cache, now, counts);
+    if (entry === undefined) {
+      if (walk) walk.skipped.other++;
+      continue;
+    }
+    await writer.write(encodeManifestEntry(entry));
+    counts.entries++;
+    options.onProgress?.({ ...counts });
+  }
+  await writer.flush();
+  return counts;
+}
+
 function folderEntry(path: string): ManifestEntry {
   return { path, kind: "folder", executable: false, size: 0, mtime: 0, sha256: ZERO_HASH };
 }
@@ -168,14 +185,7 @@ async function fileEntry(
   if (sha256 !== undefined) {
     counts.cachedFiles++;
   } else {
-    const hash = createHash("sha256");
-    const buffer = new Uint8Array(READ_BYTES);
-    size = 0;
-    for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-      hash.update(buffer.subarray(0, n));
-      size += n;
-    }
-    sha256 = new Uint8Array(hash.digest());
+    ({ size, sha256 } = await hashContent(file));
     // Cached only if the file did not change while it was read.
     if (size === info.size) cache?.set(info, sha256, started);
   }

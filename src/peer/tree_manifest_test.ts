@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 import { testIdentity } from "../../tests/identities.ts";
 import { isSfsError } from "../errors.ts";
 import { HashCache } from "./hash_cache.ts";
-import { ManifestReader, verifyManifest } from "./manifest.ts";
+import { verifyManifest } from "./manifest.ts";
+import { ManifestReader } from "./manifest_reader.ts";
 import { buildManifest } from "./tree_manifest.ts";
 
 /** A temporary folder, removed when the test's `using` scope ends. */

@@ -5,14 +5,13 @@
  */
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
-import { NONCE_BYTES, unwrapSecret, x25519 } from "../crypto/exchange.ts";
+import { unwrapSecret, x25519 } from "../crypto/exchange.ts";
 import { decodePublicIdentity, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
 import { sign, verify } from "../crypto/sign.ts";
 import { FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
 import {
   encodeMessage,
-  type Hello,
   type InitiatorAuth,
   type KeyTransport,
   type Message,
@@ -20,25 +19,22 @@ import {
   PROTOCOL_VERSION,
   type ResponderAuth,
 } from "./messages.ts";
-import { type Channel, remoteError, withType } from "./channel.ts";
+import { type Channel, remoteError } from "./channel.ts";
 import {
   MAX_HANDSHAKE_CONTENT,
   readHandshakeRecord,
   writeHandshakeRecord,
 } from "./handshake_record.ts";
+import { initiatorSigned, responderSigned, Transcript } from "./handshake_transcript.ts";
 import {
-  deriveHandshakeKeys,
-  initiatorSigned,
-  responderSigned,
-  Transcript,
-} from "./handshake_transcript.ts";
-import {
+  contentOf,
   establish,
-  importHandshakeKeys,
+  handshakeIo,
+  handshakeKeys,
+  helloContent,
   type InitiateOptions,
   peerNameOf,
   readPlain,
-  sourcesOf,
 } from "./handshake_shared.ts";
 
 const RESPONDER_AUTH_ONLY = new Set([MessageType.RESPONDER_AUTH]);
@@ -50,12 +46,7 @@ export async function initiate(
   identity: Identity,
   options: InitiateOptions,
 ): Promise<Channel> {
-  const io = {
-    reader: new FrameReader(transport, options),
-    writer: new FrameWriter(transport, options),
-    transport,
-    options,
-  };
+  const io = handshakeIo(transport, options);
   const transcript = new Transcript();
   const { dh, keys } = await exchangeHellos(io, transcript, options);
   const responder = await checkResponder(io.reader, keys.responder, transcript, options);
@@ -92,18 +83,9 @@ async function exchangeHellos(
   transcript: Transcript,
   options: InitiateOptions,
 ): Promise<{ dh: Bytes; keys: { initiator: CryptoKey; responder: CryptoKey } }> {
-  const sources = sourcesOf(options);
-  const ephemeral = await sources.ephemeral();
-  const hello: Hello = {
-    type: MessageType.HELLO,
-    version: PROTOCOL_VERSION,
-    options: new Uint8Array(),
-    ephemeral: ephemeral.publicKey,
-    nonce: sources.random(NONCE_BYTES),
-  };
-  const helloContent = withType(MessageType.HELLO, encodeMessage(hello));
-  transcript.append(helloContent);
-  await io.writer.write(FrameKind.PLAIN, helloContent);
+  const hello = await helloContent(MessageType.HELLO, options);
+  transcript.append(hello.content);
+  await io.writer.write(FrameKind.PLAIN, hello.content);
 
   const reply = await readPlain(io.reader).catch((err) => {
     throw isVersionMismatch(err)
@@ -115,8 +97,8 @@ async function exchangeHellos(
     throw new SfsError("UNEXPECTED_MESSAGE", `Expected a hello reply, got ${reply.message.type}`);
   }
   transcript.append(reply.content);
-  const dh = await x25519(ephemeral.privateKey, reply.message.ephemeral);
-  const keys = await importHandshakeKeys(await deriveHandshakeKeys(dh, await transcript.hash()));
+  const dh = await x25519(hello.ephemeral.privateKey, reply.message.ephemeral);
+  const keys = await handshakeKeys(dh, transcript);
   return { dh, keys };
 }
 
@@ -171,12 +153,12 @@ async function sendInitiatorAuth(
     early,
     signatures,
   };
-  const authContent = withType(auth.type, encodeMessage(auth));
+  const authContent = contentOf(auth);
   transcript.append(authContent);
   const authHash = await transcript.hash();
   await writeHandshakeRecord(writer, key, 0, authContent);
   if (own.early) {
-    const earlyContent = withType(own.early.type, encodeMessage(own.early));
+    const earlyContent = contentOf(own.early);
     transcript.append(earlyContent);
     await writeHandshakeRecord(writer, key, 1, earlyContent);
   }

@@ -5,7 +5,7 @@
  */
 import { SfsError, wireText } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
-import { NONCE_BYTES, SECRET_BYTES, wrapSecret, x25519 } from "../crypto/exchange.ts";
+import { SECRET_BYTES, wrapSecret, x25519 } from "../crypto/exchange.ts";
 import { decodePublicIdentity, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
 import { sign, verify } from "../crypto/sign.ts";
@@ -13,25 +13,21 @@ import { FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts"
 import {
   encodeMessage,
   type Hello,
-  type HelloReply,
   type InitiatorAuth,
   type KeyTransport,
   type Message,
   MessageType,
-  PROTOCOL_VERSION,
   type ResponderAuth,
 } from "./messages.ts";
 import { type Channel, withType } from "./channel.ts";
 import { readHandshakeRecord, writeHandshakeRecord } from "./handshake_record.ts";
+import { initiatorSigned, responderSigned, Transcript } from "./handshake_transcript.ts";
 import {
-  deriveHandshakeKeys,
-  initiatorSigned,
-  responderSigned,
-  Transcript,
-} from "./handshake_transcript.ts";
-import {
+  contentOf,
   establish,
-  importHandshakeKeys,
+  handshakeIo,
+  handshakeKeys,
+  helloContent,
   peerNameOf,
   readPlain,
   type RespondOptions,
@@ -53,12 +49,7 @@ export async function respond(
   identity: Identity,
   options: RespondOptions = {},
 ): Promise<Channel> {
-  const io = {
-    reader: new FrameReader(transport, options),
-    writer: new FrameWriter(transport, options),
-    transport,
-    options,
-  };
+  const io = handshakeIo(transport, options);
   const transcript = new Transcript();
   const { dh, keys } = await answerHello(io, identity, transcript, options);
   options.onFlightTwo?.();
@@ -91,7 +82,7 @@ export async function respond(
     type: MessageType.KEY_TRANSPORT,
     wrappedSecret: await wrapSecret(initiator.oaep, secret),
   };
-  const content = withType(keyTransport.type, encodeMessage(keyTransport));
+  const content = contentOf(keyTransport);
   transcript.append(content);
   await writeHandshakeRecord(io.writer, keys.responder, 1, content);
   return await establish("responder", io, {
@@ -122,19 +113,11 @@ async function answerHello(
   transcript.append(hello.content);
   // Admission cannot depend on who the initiator is: nothing about it is known yet.
   await (async () => await options.admit?.())().catch(abort);
-  const sources = sourcesOf(options);
-  const ephemeral = await sources.ephemeral();
-  const reply: HelloReply = {
-    type: MessageType.HELLO_REPLY,
-    version: PROTOCOL_VERSION,
-    options: new Uint8Array(),
-    ephemeral: ephemeral.publicKey,
-    nonce: sources.random(NONCE_BYTES),
-  };
-  const replyContent = withType(reply.type, encodeMessage(reply));
-  transcript.append(replyContent);
-  const dh = await x25519(ephemeral.privateKey, (hello.message as Hello).ephemeral).catch(abort);
-  const keys = await importHandshakeKeys(await deriveHandshakeKeys(dh, await transcript.hash()));
+  const reply = await helloContent(MessageType.HELLO_REPLY, options);
+  transcript.append(reply.content);
+  const peerEphemeral = (hello.message as Hello).ephemeral;
+  const dh = await x25519(reply.ephemeral.privateKey, peerEphemeral).catch(abort);
+  const keys = await handshakeKeys(dh, transcript);
   const encoded = identity.public.encoded;
   const signatures = await sign(
     identity,
@@ -143,8 +126,8 @@ async function answerHello(
     options.sign ?? "both",
   );
   const auth: ResponderAuth = { type: MessageType.RESPONDER_AUTH, identity: encoded, signatures };
-  const authContent = withType(auth.type, encodeMessage(auth));
-  await io.writer.write(FrameKind.PLAIN, replyContent);
+  const authContent = contentOf(auth);
+  await io.writer.write(FrameKind.PLAIN, reply.content);
   await writeHandshakeRecord(io.writer, keys.responder, 0, authContent);
   transcript.append(authContent);
   return { dh, keys };
@@ -196,6 +179,6 @@ async function sendAbort(writer: FrameWriter, err: unknown): Promise<never> {
 /** A sealed ERROR as handshake record hs_R #1 (§6.4): looks like KEY_TRANSPORT on the wire. */
 async function refuse(writer: FrameWriter, key: CryptoKey, err: SfsError): Promise<void> {
   const error: Message = { type: MessageType.ERROR, code: err.code, message: wireText(err.code) };
-  const content = withType(error.type, encodeMessage(error));
+  const content = contentOf(error);
   await writeHandshakeRecord(writer, key, 1, content).catch(() => {});
 }

@@ -9,9 +9,20 @@ import type { PublicIdentity } from "../crypto/identity.ts";
 import { AeadKey } from "../crypto/aead.ts";
 import { aesKey } from "../crypto/kdf.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
-import { FrameKind, type FrameReader, type FrameWriter, type Transport } from "./frame.ts";
-import { decodeMessage, type Message, PLAIN_TYPES } from "./messages.ts";
-import { Channel, DEFAULT_MAX_RECORD } from "./channel.ts";
+import { NONCE_BYTES } from "../crypto/exchange.ts";
+import { FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  type Hello,
+  type HelloReply,
+  type Message,
+  MessageType,
+  PLAIN_TYPES,
+  PROTOCOL_VERSION,
+} from "./messages.ts";
+import { Channel, DEFAULT_MAX_RECORD, withType } from "./channel.ts";
+import { deriveHandshakeKeys, type Transcript } from "./handshake_transcript.ts";
 import { MAX_HANDSHAKE_FRAME, type ReadRecord } from "./handshake_record.ts";
 
 /** Where the handshake's fresh values come from; tests and vectors inject fixed ones. */
@@ -113,7 +124,7 @@ export interface Agreed {
  */
 export async function establish(
   role: "initiator" | "responder",
-  io: { reader: FrameReader; writer: FrameWriter; transport: Transport; options: ChannelOptions },
+  io: HandshakeIo,
   agreed: Agreed,
 ): Promise<Channel> {
   const keys = await deriveSessionKeys(agreed.dh, agreed.secret, agreed.finalHash);
@@ -143,10 +154,55 @@ export async function establish(
   }
 }
 
-/** Imports the raw handshake keys as AES-GCM keys and wipes the raw bytes. */
-export async function importHandshakeKeys(
-  raw: { initiator: Bytes; responder: Bytes },
+/** The frames of one handshake, and what establish() needs besides. */
+export interface HandshakeIo {
+  readonly reader: FrameReader;
+  readonly writer: FrameWriter;
+  readonly transport: Transport;
+  readonly options: ChannelOptions;
+}
+
+/** Frames `transport` for a handshake under `options`' frame limits and deadlines. */
+export function handshakeIo(transport: Transport, options: ChannelOptions): HandshakeIo {
+  return {
+    reader: new FrameReader(transport, options),
+    writer: new FrameWriter(transport, options),
+    transport,
+    options,
+  };
+}
+
+/** A fresh HELLO or HELLO_REPLY (§6.2) as record content, with its ephemeral key pair. */
+export async function helloContent(
+  type: typeof MessageType.HELLO | typeof MessageType.HELLO_REPLY,
+  options: HandshakeSources,
+): Promise<{ ephemeral: Ephemeral; content: Bytes }> {
+  const sources = sourcesOf(options);
+  const ephemeral = await sources.ephemeral();
+  const hello: Hello | HelloReply = {
+    type,
+    version: PROTOCOL_VERSION,
+    options: new Uint8Array(),
+    ephemeral: ephemeral.publicKey,
+    nonce: sources.random(NONCE_BYTES),
+  };
+  return { ephemeral, content: contentOf(hello) };
+}
+
+/** A message as handshake record content: its type byte, then its body. */
+export function contentOf(message: Message): Bytes {
+  return withType(message.type, encodeMessage(message));
+}
+
+/**
+ * The handshake keys (§6.3) from the X25519 secret and the transcript so far, imported as
+ * AES-GCM keys; the raw key bytes are wiped.
+ */
+export async function handshakeKeys(
+  dh: Bytes,
+  transcript: Transcript,
 ): Promise<{ initiator: CryptoKey; responder: CryptoKey }> {
+  const raw = await deriveHandshakeKeys(dh, await transcript.hash());
   try {
     return { initiator: await aesKey(raw.initiator), responder: await aesKey(raw.responder) };
   } finally {

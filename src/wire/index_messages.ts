@@ -1,13 +1,31 @@
 /**
- * The index protocol's messages (docs/PROTOCOL.md §12, and the relay's of §13): type numbers 32
- * to 48, their values, limits and codecs. messages.ts merges them into the one table of messages, so `encodeMessage` and
+ * The index protocol's messages (docs/PROTOCOL.md §12): type numbers 32 to 48 (45 to 48 are the
+ * relay's, whose values and codecs sit in relay_messages.ts), their values and codecs.
+ * messages.ts merges them into the one table of messages, so `encodeMessage` and
  * `decodeMessage` handle them like any other.
  */
 import type { Bytes } from "../crypto/bytes.ts";
-import { SfsError } from "../errors.ts";
 import type { ByteReader } from "../crypto/encoding.ts";
 import { FILE_ID_BYTES } from "../crypto/file_id.ts";
 import type { Signatures } from "../crypto/sign.ts";
+import {
+  IndexMessageType,
+  MAX_ANNOUNCEMENT_BYTES,
+  MAX_LIST_OFFSET,
+  MAX_LISTINGS,
+  MAX_PASSWORD_BYTES,
+  MAX_QUERY_BYTES,
+  MAX_USER_KEYS,
+  MAX_USERNAME_BYTES,
+} from "./index_numbers.ts";
+import { encodeListings, type WireListing } from "./listing_codec.ts";
+import {
+  type Relay,
+  RELAY_CODECS,
+  type RelayDial,
+  type RelayJoin,
+  type RelayToken,
+} from "./relay_messages.ts";
 import {
   type Codec,
   decodeFlag,
@@ -17,54 +35,16 @@ import {
   MAX_WIRE_NAME_BYTES,
 } from "./message_fields.ts";
 
-// Index protocol limits (§12) that a decoder below enforces. They are defined here, the lowest
-// layer that needs them, and src/index/protocol/limits.ts re-exports them with the index's own
-// limits; nothing above defines them again.
-/** Longest username on the wire, in UTF-8 bytes (valid names are shorter; see §12.3). */
-export const MAX_USERNAME_BYTES = 64;
-/** Longest password on the wire, in UTF-8 bytes (equals the password hasher's limit). */
-export const MAX_PASSWORD_BYTES = 1024;
-/** Largest signed announcement (§12.5); the largest valid one is under 3 KiB. */
-export const MAX_ANNOUNCEMENT_BYTES = 4096;
-/** Most usernames in one USER_KEYS request and its reply. */
-export const MAX_USER_KEYS = 32;
-/** Longest search text, in UTF-8 bytes. */
-export const MAX_QUERY_BYTES = 512;
-/**
- * Most listings in one LISTINGS reply, and the largest page a SEARCH or LIST may ask for: 100
- * listings of the largest size (≈ 6.7 KiB each) fit one 1 MiB sealed record.
- */
-export const MAX_LISTINGS = 100;
-/** Deepest offset a SEARCH or LIST page may start at. */
-export const MAX_LIST_OFFSET = 10_000;
-/** Bytes of a per-share relay token (§13.2) and of a pairing token (§13.3). */
-export const RELAY_TOKEN_BYTES = 16;
-/** Longest peer or relay address ("HOST:PORT") in UTF-8 bytes (§12.5, §13.7). */
-export const MAX_ADDRESS_BYTES = 262;
-
-/** Type numbers of the index protocol (§12): client requests and server replies. */
-export const IndexMessageType = {
-  REGISTER: 32,
-  LOGIN: 33,
-  AUTH: 34,
-  OK: 35,
-  USER_KEYS: 36,
-  USER_KEYS_REPLY: 37,
-  ANNOUNCE: 38,
-  HEARTBEAT: 39,
-  UNSHARE: 40,
-  SEARCH: 41,
-  LIST: 42,
-  RESOLVE: 43,
-  LISTINGS: 44,
-  // The relay (§13).
-  RELAY: 45,
-  RELAY_TOKEN: 46,
-  RELAY_DIAL: 47,
-  RELAY_JOIN: 48,
-} as const;
-/** One of the index protocol's type numbers. */
-export type IndexMessageType = typeof IndexMessageType[keyof typeof IndexMessageType];
+// Re-exported for the modules that import them with the messages; the numbers live in
+// index_numbers.ts.
+export {
+  IndexMessageType,
+  MAX_ANNOUNCEMENT_BYTES,
+  MAX_LISTINGS,
+  RELAY_TOKEN_BYTES,
+} from "./index_numbers.ts";
+export type { WireListing } from "./listing_codec.ts";
+export type { Relay, RelayDial, RelayJoin, RelayToken } from "./relay_messages.ts";
 
 /** Creates an account for the channel's identity; the proof is over §12.2's auth data. */
 export interface Register {
@@ -163,52 +143,10 @@ export function isFileIdQuery(query: string): boolean {
   return FILE_ID_QUERY_RE.test(query.trim());
 }
 
-/** One listing as the server returns it: signed bytes plus the server's presence claims. */
-export interface WireListing {
-  announcement: Bytes;
-  signatures: Signatures;
-  ownerIdentity: Bytes;
-  online: boolean;
-  lastSeen: number;
-}
-
 /** The answer to SEARCH, LIST and RESOLVE. */
 export interface Listings {
   type: typeof IndexMessageType.LISTINGS;
   listings: WireListing[];
-}
-
-/** Asks to be relayed to whoever shares the file (§13.3); `token` is empty or 16 bytes. */
-export interface Relay {
-  type: typeof IndexMessageType.RELAY;
-  fileId: Bytes;
-  token: Bytes;
-}
-
-/** Registers the relay token of a file this connection announced (§13.2). */
-export interface RelayToken {
-  type: typeof IndexMessageType.RELAY_TOKEN;
-  fileId: Bytes;
-  token: Bytes;
-}
-
-/**
- * The server's push to a sharing connection: open a leg for this file (§13.4). `receiver` is
- * the receiver's canonical username when its index session was authenticated, else empty;
- * `relay` is the HOST:PORT the leg goes to, or empty for the index address (§13.7).
- */
-export interface RelayDial {
-  type: typeof IndexMessageType.RELAY_DIAL;
-  fileId: Bytes;
-  pairingToken: Bytes;
-  receiver: string;
-  relay: string;
-}
-
-/** The first frame (plain) of a sender's leg (§13.5). */
-export interface RelayJoin {
-  type: typeof IndexMessageType.RELAY_JOIN;
-  pairingToken: Bytes;
 }
 
 /** Any index protocol message. */
@@ -321,80 +259,8 @@ export const INDEX_CODECS: {
       })),
     }),
   },
-  [IndexMessageType.RELAY]: {
-    encode: (w, m) => w.raw(m.fileId).bytes16(m.token),
-    decode: (r) => {
-      const fileId = r.raw(FILE_ID_BYTES);
-      const token = r.bytes16(RELAY_TOKEN_BYTES);
-      if (token.length !== 0 && token.length !== RELAY_TOKEN_BYTES) {
-        r.fail(`relay token of ${token.length} bytes`);
-      }
-      return { fileId, token };
-    },
-  },
-  [IndexMessageType.RELAY_TOKEN]: {
-    encode: (w, m) => w.raw(m.fileId).raw(m.token),
-    decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), token: r.raw(RELAY_TOKEN_BYTES) }),
-  },
-  [IndexMessageType.RELAY_DIAL]: {
-    encode: (w, m) => w.raw(m.fileId).raw(m.pairingToken).text(m.receiver).text(m.relay),
-    decode: (r) => ({
-      fileId: r.raw(FILE_ID_BYTES),
-      pairingToken: r.raw(RELAY_TOKEN_BYTES),
-      receiver: r.text(MAX_USERNAME_BYTES),
-      relay: r.text(MAX_ADDRESS_BYTES),
-    }),
-  },
-  [IndexMessageType.RELAY_JOIN]: {
-    encode: (w, m) => w.raw(m.pairingToken),
-    decode: (r) => ({ pairingToken: r.raw(RELAY_TOKEN_BYTES) }),
-  },
+  ...RELAY_CODECS,
 };
-
-/**
- * The LISTINGS body in one buffer of its exact size: the same bytes as writing each field with
- * ByteWriter, without the ≈ 10 small arrays per listing that costs (a reply of 25 listings
- * made ≈ 250 allocations, which showed as garbage-collection pauses in the search latency
- * tail). Lengths and integers are range-checked as ByteWriter checks them.
- */
-function encodeListings(listings: readonly WireListing[]): Bytes {
-  let size = 2;
-  for (const l of listings) {
-    size += 2 + l.announcement.length + 2 + (l.signatures.rsa?.length ?? 0) + 2 +
-      (l.signatures.ed25519?.length ?? 0) + 2 + l.ownerIdentity.length + 1 + 8;
-  }
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  const u16 = (value: number) => {
-    view.setUint16(at, checkedInt(value, 0xffff));
-    at += 2;
-  };
-  const bytes16 = (bytes: Uint8Array | undefined) => {
-    const length = bytes?.length ?? 0;
-    u16(length);
-    if (bytes !== undefined) out.set(bytes, at);
-    at += length;
-  };
-  u16(listings.length);
-  for (const l of listings) {
-    bytes16(l.announcement);
-    bytes16(l.signatures.rsa);
-    bytes16(l.signatures.ed25519);
-    bytes16(l.ownerIdentity);
-    out[at++] = l.online ? 1 : 0;
-    view.setBigUint64(at, BigInt(checkedInt(l.lastSeen, Number.MAX_SAFE_INTEGER)));
-    at += 8;
-  }
-  return out;
-}
-
-function checkedInt(value: number, max: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new SfsError("INTERNAL", `Integer ${value} does not fit its field`);
-  }
-  return value;
-}
 
 /** `u16 limit ‖ u32 offset`, with limit 1 to MAX_LISTINGS and offset at most MAX_LIST_OFFSET. */
 function decodePage(reader: ByteReader): { limit: number; offset: number } {

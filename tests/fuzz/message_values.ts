@@ -18,7 +18,7 @@ import {
   MAX_USER_KEYS,
   MAX_USERNAME_BYTES,
   RELAY_TOKEN_BYTES,
-} from "../../src/wire/index_messages.ts";
+} from "../../src/wire/index_numbers.ts";
 import { MAX_WIRE_NAME_BYTES } from "../../src/wire/message_fields.ts";
 import { fixed, MAX_U32 } from "./arbitraries.ts";
 

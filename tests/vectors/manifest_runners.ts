@@ -8,10 +8,10 @@ import { LABEL } from "../../src/crypto/labels.ts";
 import {
   encodeManifestHeader,
   encodeManifestPage,
-  ManifestReader,
   shareIdOf,
   verifyManifest,
 } from "../../src/peer/manifest.ts";
+import { ManifestReader } from "../../src/peer/manifest_reader.ts";
 import { policyOf, signaturesOf, signerOf } from "./protocol_runners.ts";
 import { assertHex, type Runner } from "./vector.ts";
 

@@ -46,15 +46,9 @@ export async function runRegister(options: AccountOptions, out: Output): Promise
       },
     );
   });
-  await updateConfig(options.home, { server: target.server, user });
-  const fingerprint = formatFingerprint(identity.public.fingerprint);
-  out.event("registered", {
-    server: target.server,
-    user,
-    fingerprint,
-    serverFingerprint: formatFingerprint(server.fingerprint),
-  });
-  out.info(`Registered "${user}" on ${target.server} with key ${fingerprint}`);
+  const account = await saveAccount(options.home, target.server, user, identity);
+  out.event("registered", { ...account, serverFingerprint: formatFingerprint(server.fingerprint) });
+  out.info(`Registered "${user}" on ${target.server} with key ${account.fingerprint}`);
 }
 
 /** Logs in with the password; with `rotateKeys` registers the local identity's keys. */
@@ -68,15 +62,9 @@ export async function runLogin(options: AccountOptions, out: Output): Promise<vo
       return await registeredKeyMatches(client, user, identity);
     })
   );
-  await updateConfig(options.home, { server: target.server, user });
-  const fingerprint = formatFingerprint(identity.public.fingerprint);
-  out.event("logged_in", {
-    server: target.server,
-    user,
-    fingerprint,
-    rotated: !!options.rotateKeys,
-    keysMatch: matches,
-  });
+  const account = await saveAccount(options.home, target.server, user, identity);
+  const { fingerprint } = account;
+  out.event("logged_in", { ...account, rotated: !!options.rotateKeys, keysMatch: matches });
   out.info(`Logged in as "${user}" on ${target.server}`);
   if (options.rotateKeys) out.info(`Registered key is now ${fingerprint}`);
   if (!matches) {
@@ -100,6 +88,17 @@ async function accountTarget(options: AccountOptions) {
   }
   validateUsername(user);
   return { target, user };
+}
+
+/** Saves the server and user as the defaults; returns the fields both commands report. */
+async function saveAccount(
+  home: string,
+  server: string,
+  user: string,
+  identity: Identity,
+): Promise<{ server: string; user: string; fingerprint: string }> {
+  await updateConfig(home, { server, user });
+  return { server, user, fingerprint: formatFingerprint(identity.public.fingerprint) };
 }
 
 async function registeredKeyMatches(

@@ -2,8 +2,9 @@
  * The index client (docs/PROTOCOL.md §12): the secure handshake as initiator, then one request at
  * a time. Requests from different callers (a heartbeat timer and an unshare, say) are queued, so
  * replies never get mixed up. A sharing client may also listen for the server's pushes
- * (RELAY_DIAL, §13.4): it then reads all the time and tells pushes from replies by type. Listings come back as the server sent them; verify them with
- * `verifyListing` before trusting a byte.
+ * (RELAY_DIAL, §13.4): it then reads all the time and tells pushes from replies by type
+ * (push_reader.ts). Listings come back as the server sent them; verify them with `verifyListing`
+ * before trusting a byte.
  */
 import { codeInfo, SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
@@ -13,6 +14,7 @@ import { initiate } from "../../wire/handshake.ts";
 import type { Transport } from "../../wire/frame.ts";
 import { type Message, MessageType } from "../../wire/messages.ts";
 import { isFileIdQuery, type RelayDial, type WireListing } from "../../wire/index_messages.ts";
+import { PushReader } from "./push_reader.ts";
 import type { FileAnnouncement, SignedAnnouncement } from "../protocol/announcement.ts";
 import { signProof } from "../protocol/proof.ts";
 import { DEFAULT_PAGE_SIZE } from "../protocol/limits.ts";
@@ -42,8 +44,8 @@ export class IndexClient {
   readonly #identity: Identity;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
-  /** While listening for pushes: the request waiting for its reply (one at a time). */
-  #waiting: ((reply: Promise<Message>) => void) | undefined;
+  /** While listening for pushes: where replies go (one request at a time). */
+  readonly #pushes = new PushReader();
   #listening = false;
 
   private constructor(channel: Channel, identity: Identity) {
@@ -180,56 +182,7 @@ export class IndexClient {
   listenForPushes(onPush: (push: RelayDial) => void): void {
     if (this.#listening) return;
     this.#listening = true;
-    this.#readPushes(onPush).catch(() => {});
-  }
-
-  async #readPushes(onPush: (push: RelayDial) => void): Promise<void> {
-    while (!this.#closed) {
-      const next = this.#channel.receive();
-      let message: Message;
-      try {
-        message = await next;
-      } catch (err) {
-        // An ERROR answers the waiting request; a broken connection fails it, and ends here.
-        const answered = this.#deliver(next);
-        if (!answered || !(err instanceof SfsError) || codeInfo(err.code).fatalToConnection) {
-          this.close();
-          return;
-        }
-        continue;
-      }
-      if (message.type === MessageType.RELAY_DIAL) {
-        onPush(message);
-      } else if (!this.#deliver(next)) {
-        // A reply nobody asked for: the server broke the protocol.
-        this.close();
-        return;
-      }
-    }
-  }
-
-  /** Hands a reply to the waiting request; false when none waits. */
-  #deliver(reply: Promise<Message>): boolean {
-    const waiting = this.#waiting;
-    if (waiting === undefined) return false;
-    this.#waiting = undefined;
-    waiting(reply);
-    return true;
-  }
-
-  /** Claims the next reply the push reader sees; `cancel` gives the claim up. */
-  #claimReply(): { reply: Promise<Message>; cancel: () => void } {
-    let claim: ((reply: Promise<Message>) => void) | undefined;
-    const reply = new Promise<Promise<Message>>((resolve) => {
-      claim = resolve;
-      this.#waiting = resolve;
-    }).then((r) => r);
-    return {
-      reply,
-      cancel: () => {
-        if (this.#waiting === claim) this.#waiting = undefined;
-      },
-    };
+    this.#pushes.run(this.#channel, onPush, this).catch(() => {});
   }
 
   /** Full-text search over names and keywords. */
@@ -264,8 +217,8 @@ export class IndexClient {
   close(): void {
     this.#closed = true;
     this.#channel.close();
-    if (this.#waiting !== undefined) {
-      this.#deliver(
+    if (this.#pushes.waiting) {
+      this.#pushes.deliver(
         Promise.reject(new SfsError("CONNECTION_CLOSED", "The index connection is closed")),
       );
     }
@@ -287,7 +240,7 @@ export class IndexClient {
       try {
         // With the push reader on, the reply is claimed before sending (it may come at once);
         // a send that fails gives the claim up, so no later reply goes astray.
-        const claimed = this.#listening ? this.#claimReply() : undefined;
+        const claimed = this.#listening ? this.#pushes.claim() : undefined;
         claimed?.reply.catch(() => {});
         try {
           await this.#channel.send(message);

@@ -1,6 +1,6 @@
 /**
  * The numbers of the index protocol (docs/PROTOCOL.md §12), in one place. A limit that a message
- * decoder enforces is defined in src/wire/index_messages.ts or src/wire/message_fields.ts, the
+ * decoder enforces is defined in src/wire/index_numbers.ts or src/wire/message_fields.ts, the
  * lowest layer that needs it, and re-exported here; the others are the index's own. Both sides
  * import them from here: the client to refuse early what the server would refuse, the server and
  * its store to enforce them.
@@ -16,7 +16,7 @@ export {
   MAX_QUERY_BYTES,
   MAX_USER_KEYS,
   MAX_USERNAME_BYTES,
-} from "../../wire/index_messages.ts";
+} from "../../wire/index_numbers.ts";
 export {
   MAX_IDENTITY_BYTES,
   MAX_SIGNATURE_SET_BYTES,
