@@ -15,7 +15,7 @@ import {
   signAnnouncement,
 } from "../src/index/protocol/announcement.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
-import { randomFile, startSfs, tempDir } from "./harness.ts";
+import { randomFile, sha256File, startSfs, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import {
   assertFails,
@@ -145,7 +145,15 @@ Deno.test("a peer presenting a key other than the owner's is refused", async () 
   await using sender = await startSender(alice, [file], ["--advertise", `127.0.0.1:${port}`]);
   const out = join(dir.path, "out");
   await Deno.mkdir(out);
-  const result = await sfs(bob, ["get", sender.id, "--out", out, "--yes", "--json"]);
+  // Only the direct route: mallory's key is refused and nothing is written.
+  const result = await sfs(bob, ["get", sender.id, "--out", out, "--yes", "--json", "--direct"]);
   assertFails(result, "KEY_MISMATCH", 3);
   assert.deepEqual([...Deno.readDirSync(out)], []);
+  // With the relay allowed, the refused address is one failed candidate: the file comes from
+  // alice herself, through the index's relay, checked against her key.
+  const relayed = await sfs(bob, ["get", sender.id, "--out", out, "--yes", "--json"]);
+  assert.equal(relayed.code, 0, relayed.stderr);
+  const done = relayed.events.find((e) => e.event === "done");
+  assert.equal(done?.route, "relay");
+  assert.equal(done?.sha256, await sha256File(file));
 });

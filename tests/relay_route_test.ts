@@ -19,7 +19,7 @@ import {
   startSender,
   startServer,
 } from "./index_fixture.ts";
-import { stalledOrExited, startStallingProxy } from "./stall.ts";
+import { partHolds, stalledOrExited, startStallingProxy } from "./stall.ts";
 
 /** A port on 127.0.0.1 where connecting is refused. */
 function refusingPort(): number {
@@ -250,6 +250,9 @@ Deno.test("sfs get resumes through the relay what it began directly", async () =
   const viaProxy = formatTicket({ ...ticket, port: stalled.port, relay: undefined });
   await using receiver = startSfs(["get", viaProxy, "--out", out, "--json"], { home: w.bob });
   await stalledOrExited(stalled, receiver);
+  // The GET rides in the handshake (§6.1): chunks may still be on their way when the proxy
+  // stalls, so wait until one is stored before interrupting.
+  await partHolds(join(out, "plan.bin.sfs-part"), CHUNK);
   Deno.kill(receiver.pid, "SIGINT");
   assert.equal((await receiver.status).code, 130);
   const state = JSON.parse(await Deno.readTextFile(join(out, "plan.bin.sfs-state")));
