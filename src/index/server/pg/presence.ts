@@ -100,7 +100,10 @@ export async function removeServer(sql: Sql, serverId: string): Promise<void> {
   });
 }
 
-/** The server holding `sessionId`'s connection, while it and the session beat since `cutoff`. */
+/**
+ * The server holding `sessionId`'s connection, while that server is alive (its beat at or after
+ * `cutoff`, the presence timeout ago) and the session online; undefined otherwise.
+ */
 export async function sessionServer(
   sql: Sql,
   sessionId: string,
@@ -130,7 +133,11 @@ export async function listingServer(
   return row?.server_id;
 }
 
-/** Sends `payload` to server `serverId` (NOTIFY on its channel); BAD_MESSAGE when too long. */
+/**
+ * Sends `payload` to the server process `serverId` (NOTIFY on its channel). Delivery is at most
+ * once and only to a server listening now; the payload is text the receiver must validate like
+ * any request (at most {@linkcode MAX_NOTIFY_BYTES} UTF-8 bytes, else BAD_MESSAGE).
+ */
 export async function notify(sql: Sql, serverId: string, payload: string): Promise<void> {
   if (new TextEncoder().encode(payload).length > MAX_NOTIFY_BYTES) {
     throw new SfsError("BAD_MESSAGE", `Server message longer than ${MAX_NOTIFY_BYTES} bytes`);
@@ -138,7 +145,11 @@ export async function notify(sql: Sql, serverId: string, payload: string): Promi
   await sql`SELECT pg_notify(${channelOf(serverId)}, ${payload})`;
 }
 
-/** LISTENs on server `serverId`'s channel; resolves to the function that stops listening. */
+/**
+ * LISTENs on server `serverId`'s channel; resolves to the function that stops listening, once
+ * the LISTEN is active. The driver re-listens after a lost connection (messages sent meanwhile
+ * are lost: senders must time out and retry).
+ */
 export async function listen(
   sql: Sql,
   serverId: string,

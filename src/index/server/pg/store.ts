@@ -268,10 +268,7 @@ export class PgStore implements IndexStore {
 
   // Cross-server messages: the seam the cross-server relay builds on
 
-  /**
-   * The server holding `sessionId`'s connection, while that server is alive (its beat younger
-   * than the presence timeout) and the session online; undefined otherwise.
-   */
+  /** The server holding `sessionId`'s connection while it and the session live (presence.ts). */
   sessionServer(sessionId: string): Promise<string | undefined> {
     const cutoff = this.#now() - this.#presenceTimeoutMs;
     return this.#run((sql) => presence.sessionServer(sql, sessionId, cutoff));
@@ -283,20 +280,12 @@ export class PgStore implements IndexStore {
     return this.#run((sql) => presence.listingServer(sql, id, cutoff));
   }
 
-  /**
-   * Sends `payload` to the server process `serverId` (NOTIFY on its channel). Delivery is at
-   * most once and only to a server listening now; the payload is text the receiver must
-   * validate like any request (at most {@linkcode MAX_NOTIFY_BYTES} UTF-8 bytes).
-   */
+  /** Sends `payload` to the server process `serverId`, at most once (presence.ts). */
   notify(serverId: string, payload: string): Promise<void> {
     return this.#run((sql) => presence.notify(sql, serverId, payload));
   }
 
-  /**
-   * Calls `onMessage` with every payload {@linkcode notify} sends to this server; resolves once
-   * the LISTEN is active. The driver re-listens after a lost connection (messages sent
-   * meanwhile are lost: senders must time out and retry).
-   */
+  /** Calls `onMessage` with every payload {@linkcode notify} sends here (presence.ts). */
   async listen(onMessage: (payload: string) => void): Promise<PgListener> {
     const unlisten = await this.#run((sql) => presence.listen(sql, this.#serverId, onMessage));
     return { close: () => unlisten() };
