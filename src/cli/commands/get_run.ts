@@ -207,12 +207,7 @@ async function fetchFrom(
       },
       onNote: (text) => out.note(text),
     }).catch((err) => {
-      if (!interrupt.signal.aborted) throw withResumeHint(err, kept);
-      if (isSfsError(err, "INTERRUPTED")) throw err;
-      // Stopped before any chunk arrived: whatever an earlier run kept is still there.
-      throw new SfsError("INTERRUPTED", "Interrupted; run the same command again to resume", {
-        cause: err,
-      });
+      throw fetchFailure(err, interrupt.signal.aborted, kept);
     });
     row?.finish();
     reportDone(out, result, require, source, connected!);
@@ -220,6 +215,20 @@ async function fetchFrom(
     // A failed download's bar goes: the error says how far it got.
     row?.remove();
   }
+}
+
+/** The error a failed fetch ends with: a resume hint, or INTERRUPTED after Ctrl-C. */
+function fetchFailure(
+  err: unknown,
+  interrupted: boolean,
+  kept: { bytes: number; total: number },
+): unknown {
+  if (!interrupted) return withResumeHint(err, kept);
+  if (isSfsError(err, "INTERRUPTED")) return err;
+  // Stopped before any chunk arrived: whatever an earlier run kept is still there.
+  return new SfsError("INTERRUPTED", "Interrupted; run the same command again to resume", {
+    cause: err,
+  });
 }
 
 /** Prints where the file went and everything that was verified. */

@@ -5,7 +5,7 @@ import { toHex } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { SharedFile } from "../../peer/sender.ts";
-import { serveFiles } from "../../peer/serve.ts";
+import { serveFiles, type ServeFilesOptions } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
 import { progressFor, type ProgressRow, type RowOptions } from "../progress.ts";
 import { PeerBook, type PeerView, viewFields } from "./send_peers.ts";
@@ -37,13 +37,8 @@ export async function serve(
     relayed?: RelayedInbox;
   },
 ): Promise<void> {
-  const board = progressFor(out);
-  // One line per receiver in flight, keyed by its connection: two receivers never share one.
-  const rows = new Map<string, ProgressRow>();
   const allowed = how.allowed;
   const peers = how.peers ?? new PeerBook();
-  /** Peers whose transfer started: one that leaves before asking is no failed transfer. */
-  const started = new Set<string>();
   await serveFiles(listener, identity, {
     lookup: how.lookup,
     sign: options.sign,
@@ -56,6 +51,24 @@ export async function serve(
         throw new SfsError("REFUSED", "These files are not shared with your key");
       }
     },
+    ...transferEvents(out, peers, how.onceDone),
+  });
+}
+
+type TransferEvents = Pick<ServeFilesOptions, "onStart" | "onProgress" | "onSent" | "onFailed">;
+
+/** The progress lines, events and notes of each receiver's transfer, from start to outcome. */
+function transferEvents(
+  out: Output,
+  peers: PeerBook,
+  onceDone: () => Promise<void>,
+): TransferEvents {
+  const board = progressFor(out);
+  // One line per receiver in flight, keyed by its connection: two receivers never share one.
+  const rows = new Map<string, ProgressRow>();
+  /** Peers whose transfer started: one that leaves before asking is no failed transfer. */
+  const started = new Set<string>();
+  return {
     onStart: (peer, shared, receiver, firstByte) => {
       const view = peers.view(peer, receiver.fingerprint);
       started.add(peer);
@@ -87,7 +100,7 @@ export async function serve(
         })`,
       );
       // The process is about to stop serving: take the files off the index, not just offline.
-      if (last) await how.onceDone();
+      if (last) await onceDone();
     },
     onFailed: (peer, e) => {
       // Its line goes before the warning, which says how it ended.
@@ -103,7 +116,7 @@ export async function serve(
         out.note(`${view.label} connected and left before asking for a file`);
       } else out.warn(`Transfer to ${view.label} failed: ${e.message}`);
     },
-  });
+  };
 }
 
 /**

@@ -12,20 +12,17 @@
  * With relaying on (docs/PROTOCOL.md §13), the session registers a random relay token for each
  * file after announcing it (the ticket carries it), reads its connection all the time for the
  * server's RELAY_DIAL pushes, and answers each by opening a leg to the relay and handing that
- * connection to the caller, who serves it like a receiver that dialled in.
+ * connection to the caller, who serves it like a receiver that dialled in (sharing_relay.ts).
  */
 import { codeInfo, isSfsError, SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
-import { closeQuietly } from "../../closable.ts";
-import { FrameKind, FrameWriter } from "../../wire/frame.ts";
-import { withType } from "../../wire/channel.ts";
-import { encodeMessage, MessageType } from "../../wire/messages.ts";
-import { RELAY_TOKEN_BYTES, type RelayDial } from "../../wire/index_messages.ts";
-import { decodeAnnouncement, type SignedAnnouncement } from "../protocol/announcement.ts";
+import type { RelayDial } from "../../wire/index_messages.ts";
+import type { SignedAnnouncement } from "../protocol/announcement.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
-import { type HostPort, tryParseHostPort } from "../../net/address.ts";
-import { connect } from "../../net/connect.ts";
 import type { IndexClient } from "./client.ts";
+import { openRelayLeg, relayTokensFor, type ShareRelayOptions } from "./sharing_relay.ts";
+
+export type { RelayedConnectionInfo, ShareRelayOptions } from "./sharing_relay.ts";
 
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
@@ -34,40 +31,6 @@ const RECONNECT_MAX_MS = 30_000;
 export type ShareClient =
   & Pick<IndexClient, "announce" | "heartbeat" | "unshare" | "close" | "closed">
   & Partial<Pick<IndexClient, "registerRelayToken" | "listenForPushes">>;
-
-/** What the session tells about a relayed connection. */
-export interface RelayedConnectionInfo {
-  /** The file the receiver asked the relay for (it still asks for it in its GET). */
-  readonly fileId: Bytes;
-  /**
-   * The receiver's index username as the server says (its session was authenticated); absent
-   * for a receiver without an account. The server's word: the handshake still checks keys.
-   */
-  readonly username?: string;
-}
-
-/** Relaying (§13): how to reach the relay and who serves what comes through it. */
-export interface ShareRelayOptions {
-  /** Opens a new TCP connection to the index server, which relays on its own port. */
-  dial: () => Promise<Deno.TcpConn>;
-  /**
-   * Opens a TCP connection to the relay address a RELAY_DIAL names (another server of the same
-   * index, §13.7). @default {net/connect.ts connect}
-   */
-  dialAt?: (relay: HostPort) => Promise<Deno.TcpConn>;
-  /**
-   * Serves one relayed connection like one accepted from a receiver: the next bytes on it are
-   * the receiver's HELLO. The callee owns (and closes) the connection.
-   */
-  onRelayedConnection: (conn: Deno.TcpConn, info: RelayedConnectionInfo) => void;
-  /** Told when a leg could not be opened (the receiver then gets CONNECTION_FAILED). */
-  onRelayError?: (error: SfsError) => void;
-  /**
-   * Relay tokens by file id (32 hex digits); files without one get a random token.
-   * @default {} (all random)
-   */
-  tokens?: ReadonlyMap<string, Bytes>;
-}
 
 /** Options of {@link ShareSession.start}. */
 export interface ShareSessionOptions {
@@ -93,9 +56,9 @@ export class ShareSession {
   /** What is still announced: the files, less those found withdrawn. */
   #announcements: SignedAnnouncement[];
   /** Relay token of each shared file, by file id (hex); empty without relaying. */
-  readonly #relayTokens = new Map<string, Bytes>();
+  readonly #relayTokens: Map<string, Bytes>;
   /** File id of each announcement, when relaying. */
-  readonly #fileIds = new Map<SignedAnnouncement, Bytes>();
+  readonly #fileIds: Map<SignedAnnouncement, Bytes>;
   #client: ShareClient | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -105,16 +68,11 @@ export class ShareSession {
     this.#options = options;
     this.#announcements = [...options.announcements];
     this.#backoff = options.reconnectMs ?? RECONNECT_MIN_MS;
-    if (options.relay !== undefined) {
-      for (const signed of options.announcements) {
-        const fileId = decodeAnnouncement(signed.bytes).fileId;
-        const id = toHex(fileId);
-        this.#fileIds.set(signed, fileId);
-        const token = options.relay.tokens?.get(id) ??
-          crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
-        this.#relayTokens.set(id, token);
-      }
-    }
+    const relaying = options.relay === undefined
+      ? { fileIds: new Map(), tokens: new Map() }
+      : relayTokensFor(options.announcements, options.relay);
+    this.#fileIds = relaying.fileIds;
+    this.#relayTokens = relaying.tokens;
   }
 
   /**
@@ -259,10 +217,7 @@ export class ShareSession {
     return true;
   }
 
-  /**
-   * Answers RELAY_DIAL (§13.5): opens a leg to the relay, sends RELAY_JOIN with the pairing token
-   * and hands the connection over to be served. A push for a file no longer shared is ignored.
-   */
+  /** Answers RELAY_DIAL (§13.5, sharing_relay.ts); a push for a file no longer shared is ignored. */
   async #dialRelay(push: RelayDial): Promise<void> {
     const relay = this.#options.relay;
     const id = toHex(push.fileId);
@@ -270,32 +225,7 @@ export class ShareSession {
       toHex(this.#fileIds.get(a) ?? new Uint8Array()) === id
     );
     if (relay === undefined || this.#relayTokens.size === 0 || this.#closed || !shared) return;
-    let conn: Deno.TcpConn | undefined;
-    try {
-      // Empty: the index address this session uses; else the relay of another server (§13.7).
-      const at = push.relay === "" ? undefined : tryParseHostPort(push.relay);
-      if (typeof at === "string") {
-        throw new SfsError("BAD_MESSAGE", `The relay address of RELAY_DIAL is invalid: ${at}`);
-      }
-      conn = at === undefined ? await relay.dial() : await (relay.dialAt ?? connect)(at);
-      const join = { type: MessageType.RELAY_JOIN, pairingToken: push.pairingToken } as const;
-      await new FrameWriter(conn).write(
-        FrameKind.PLAIN,
-        withType(MessageType.RELAY_JOIN, encodeMessage(join)),
-      );
-    } catch (err) {
-      if (conn !== undefined) closeQuietly(conn);
-      relay.onRelayError?.(
-        err instanceof SfsError
-          ? err
-          : new SfsError("CONNECTION_FAILED", "Cannot reach the relay", { cause: err }),
-      );
-      return;
-    }
-    relay.onRelayedConnection(conn, {
-      fileId: push.fileId,
-      username: push.receiver === "" ? undefined : push.receiver,
-    });
+    await openRelayLeg(relay, push);
   }
 
   #nextBackoff(): number {

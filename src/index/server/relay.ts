@@ -1,16 +1,13 @@
 /**
  * The relay's bookkeeping (docs/PROTOCOL.md §13): this server's sharing connections and the
  * relay tokens they registered (kept in a relay_directory.ts, shared by every server of a
- * PostgreSQL index), the one-time pairing tokens waiting for a sender's leg, the limits, and
- * the sessions being spliced. The handler (handlers_relay.ts) decides who may be relayed; the
- * accept loop (server.ts) hands the two connections over once paired. Nothing here parses a byte
- * of a relayed session: it only counts them.
+ * PostgreSQL index) and the dial requests between servers. It holds the one-time pairing tokens
+ * (relay_pairing.ts), the limits (relay_limits.ts) and the sessions being spliced
+ * (relay_splice.ts). The handler (handlers_relay.ts) decides who may be relayed; the accept loop
+ * (server.ts, server_relay.ts) hands the two connections over once paired.
  */
 import { SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
-import { splice, type SpliceEnd } from "../../net/splice.ts";
-import { RELAY_TOKEN_BYTES } from "../../wire/index_messages.ts";
-import { addressKey } from "./throttle.ts";
 import type { LogFields } from "./handlers_context.ts";
 import {
   MemoryRelayDirectory,
@@ -19,29 +16,18 @@ import {
   type RelayInbox,
 } from "./relay_directory.ts";
 import { decodeDialNotice, type DialNotice, encodeDialNotice } from "./relay_notice.ts";
+import {
+  DEFAULT_RELAY_LIMITS,
+  type RelayLimits,
+  type RelayReservation,
+  RelaySlots,
+} from "./relay_limits.ts";
+import { Pairings, type RelayLeg } from "./relay_pairing.ts";
+import { type RelayHandover, RelaySplices } from "./relay_splice.ts";
 
-/** The relay's limits (§13.6). */
-export interface RelayLimits {
-  /** Relayed sessions at once, in total; beyond, BUSY. */
-  readonly maxSessions: number;
-  /** Relayed sessions at once per sharing user; beyond, RATE_LIMITED. */
-  readonly maxPerUser: number;
-  /** Relayed sessions at once per receiver address (IPv6: per /64); beyond, RATE_LIMITED. */
-  readonly maxPerAddress: number;
-  /** How long a sender has to open its leg after RELAY_DIAL. */
-  readonly pairingTimeoutMs: number;
-  /** Silence both ways this long ends a session. */
-  readonly idleTimeoutMs: number;
-}
-
-/** Defaults of {@link RelayLimits}: a small server relays a few dozen transfers at once. */
-export const DEFAULT_RELAY_LIMITS: RelayLimits = {
-  maxSessions: 64,
-  maxPerUser: 8,
-  maxPerAddress: 4,
-  pairingTimeoutMs: 5_000,
-  idleTimeoutMs: 60_000,
-};
+export { DEFAULT_RELAY_LIMITS, type RelayLimits, type RelayReservation } from "./relay_limits.ts";
+export type { RelayLeg } from "./relay_pairing.ts";
+export type { RelayHandover } from "./relay_splice.ts";
 
 /** A sharing connection as the relay sees it. */
 export interface RelaySharer {
@@ -52,25 +38,6 @@ export interface RelaySharer {
    * HOST:PORT the leg goes to or empty for the address the connection uses (§13.7).
    */
   push(fileId: Bytes, pairingToken: Bytes, receiver: string, relay: string): Promise<void>;
-}
-
-/** The sender's leg, once it joined. */
-export type RelayLeg = SpliceEnd;
-
-/** A slot in the limits, held from RELAY until the session ends. */
-export interface RelayReservation {
-  release(): void;
-}
-
-/** Two legs paired by a RELAY, waiting for the server to answer OK and start copying. */
-export interface RelayHandover {
-  readonly sender: RelayLeg;
-  readonly reservation: RelayReservation;
-  readonly userId: number;
-  /** The sharing user's name, for the log. */
-  readonly username: string;
-  readonly fileId: string;
-  readonly address: string;
 }
 
 /** Options of {@link RelayBroker}. */
@@ -105,10 +72,6 @@ interface LocalSharer {
   readonly files: Set<string>;
 }
 
-interface Pending {
-  readonly resolve: (leg: RelayLeg) => void;
-}
-
 /** Relay state of one index server. */
 export class RelayBroker {
   /** The limits in force. */
@@ -121,20 +84,18 @@ export class RelayBroker {
   /** This server's sharing connections by id, and by their connection state object. */
   readonly #local = new Map<string, LocalSharer>();
   readonly #sharers = new WeakMap<object, LocalSharer>();
-  readonly #pending = new Map<string, Pending>();
-  readonly #handovers = new WeakMap<object, RelayHandover>();
-  readonly #perUser = new Map<number, number>();
-  readonly #perAddress = new Map<string, number>();
-  /** Bytes relayed for each sharing user since the server started (logged with each session). */
-  readonly #bytesPerUser = new Map<number, number>();
+  readonly #pairings = new Pairings();
+  readonly #slots: RelaySlots;
+  readonly #splices: RelaySplices;
   readonly #stop = new AbortController();
   #inbox: Promise<RelayInbox | undefined> | undefined;
-  #sessions = 0;
 
   constructor(options: RelayBrokerOptions = {}) {
     this.#enabled = options.enabled ?? true;
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...options.limits };
+    this.#slots = new RelaySlots(this.limits);
     this.#log = options.log ?? (() => {});
+    this.#splices = new RelaySplices(this.#log);
     this.#directory = options.directory ?? new MemoryRelayDirectory();
     this.#address = options.address;
     this.#localDialAddress = options.addressInLocalDials ? options.address ?? "" : "";
@@ -147,7 +108,7 @@ export class RelayBroker {
 
   /** Relayed sessions held now (pairing or copying). */
   get sessionCount(): number {
-    return this.#sessions;
+    return this.#slots.sessions;
   }
 
   /**
@@ -212,31 +173,7 @@ export class RelayBroker {
    * relays all it may, RATE_LIMITED when that user or that address holds all theirs.
    */
   reserve(userId: number, host: string): RelayReservation {
-    const address = addressKey(host);
-    if (this.#sessions >= this.limits.maxSessions) {
-      throw new SfsError("BUSY", "The relay is at its session limit", {
-        hint: "Try again in a moment",
-      });
-    }
-    if ((this.#perUser.get(userId) ?? 0) >= this.limits.maxPerUser) {
-      throw new SfsError("RATE_LIMITED", "The sharing user has too many relayed transfers");
-    }
-    if ((this.#perAddress.get(address) ?? 0) >= this.limits.maxPerAddress) {
-      throw new SfsError("RATE_LIMITED", `Address "${address}" has too many relayed transfers`);
-    }
-    this.#sessions++;
-    bump(this.#perUser, userId, 1);
-    bump(this.#perAddress, address, 1);
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#sessions--;
-        bump(this.#perUser, userId, -1);
-        bump(this.#perAddress, address, -1);
-      },
-    };
+    return this.#slots.reserve(userId, host);
   }
 
   /**
@@ -247,34 +184,16 @@ export class RelayBroker {
    * `receiver` names the receiver's account for the sender, or is empty.
    */
   async pair(candidate: RelayCandidate, fileId: Bytes, receiver: string): Promise<RelayLeg> {
-    const token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
-    const key = toHex(token);
-    let fail = () => {};
-    const joined = new Promise<RelayLeg>((resolve, reject) => {
-      this.#pending.set(key, { resolve });
-      fail = () =>
-        reject(
-          new SfsError("CONNECTION_FAILED", "The sender did not reach the relay in time", {
-            hint: "The sender may have gone offline; try again later",
-          }),
-        );
-    });
-    const timer = setTimeout(fail, this.limits.pairingTimeoutMs);
-    this.#stop.signal.addEventListener("abort", fail, { once: true });
-    if (this.#stop.signal.aborted) fail();
-    try {
-      await this.#push(candidate, fileId, token, receiver).catch((err) => {
+    const dial = (token: Bytes) =>
+      this.#push(candidate, fileId, token, receiver).catch((err) => {
         // The sharing connection broke, or its server cannot be asked: that is the receiver's
         // "cannot reach the sender", never a reason to drop the receiver's own connection.
         throw new SfsError("CONNECTION_FAILED", "The sender is not reachable", { cause: err });
       });
-      return await joined;
-    } finally {
-      clearTimeout(timer);
-      this.#stop.signal.removeEventListener("abort", fail);
-      // One use only: a leg arriving after this point is refused (§13.5).
-      this.#pending.delete(key);
-    }
+    return await this.#pairings.wait(dial, {
+      timeoutMs: this.limits.pairingTimeoutMs,
+      stop: this.#stop.signal,
+    });
   }
 
   /** Has RELAY_DIAL sent to `candidate`: by this server, or by the one holding it. */
@@ -325,50 +244,23 @@ export class RelayBroker {
 
   /** Hands a sender's leg to the RELAY waiting for `token`; false (refuse it) if none is. */
   join(token: Bytes, leg: RelayLeg): boolean {
-    const key = toHex(token);
-    const pending = this.#pending.get(key);
-    if (pending === undefined) return false;
-    this.#pending.delete(key);
-    pending.resolve(leg);
-    return true;
+    return this.#pairings.join(token, leg);
   }
 
   /** Records the paired legs of a connection until the server answered its RELAY. */
   handOver(connection: object, handover: RelayHandover): void {
-    this.#handovers.set(connection, handover);
+    this.#splices.handOver(connection, handover);
   }
 
   /** The handover of `connection`, once: the server then splices instead of reading requests. */
   takeHandover(connection: object): RelayHandover | undefined {
-    const handover = this.#handovers.get(connection);
-    this.#handovers.delete(connection);
-    return handover;
+    return this.#splices.takeHandover(connection);
   }
 
   /** Copies between the receiver's connection and the sender's leg, then logs the session. */
-  async run(receiver: RelayLeg, handover: RelayHandover): Promise<void> {
-    const started = Date.now();
-    const fields = { user: handover.username, id: handover.fileId, address: handover.address };
-    this.#log("relay_start", fields);
-    try {
-      const result = await splice(receiver, handover.sender, {
-        idleTimeoutMs: this.limits.idleTimeoutMs,
-        signal: this.#stop.signal,
-      });
-      const bytes = result.aToB + result.bToA;
-      bump(this.#bytesPerUser, handover.userId, bytes);
-      this.#log("relay_end", {
-        ...fields,
-        toSender: result.aToB,
-        toReceiver: result.bToA,
-        bytes,
-        userBytes: this.#bytesPerUser.get(handover.userId) ?? 0,
-        ms: Date.now() - started,
-        reason: result.reason,
-      });
-    } finally {
-      handover.reservation.release();
-    }
+  run(receiver: RelayLeg, handover: RelayHandover): Promise<void> {
+    const how = { idleTimeoutMs: this.limits.idleTimeoutMs, signal: this.#stop.signal };
+    return this.#splices.run(receiver, handover, how);
   }
 
   /** Ends every session and pairing, and stops taking dial requests (server shutdown). */
@@ -381,10 +273,4 @@ export class RelayBroker {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function bump<K>(counts: Map<K, number>, key: K, by: number): void {
-  const next = (counts.get(key) ?? 0) + by;
-  if (next <= 0) counts.delete(key);
-  else counts.set(key, next);
 }

@@ -9,24 +9,20 @@
  * read as requests and is spliced to that leg, byte for byte, in its own task.
  */
 import { codeInfo, SfsError } from "../../errors.ts";
-import { closeQuietly } from "../../closable.ts";
-import type { Bytes } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { AcceptLoop, type Admitted, listenTcp } from "../../net/listener.ts";
-import type { Lent } from "../../net/lent.ts";
-import { MessageType } from "../../wire/messages.ts";
-import { type Channel } from "../../wire/channel.ts";
-import { respond } from "../../wire/handshake.ts";
 import {
   type ConnectionState,
   type HandlerOptions,
   IndexHandlers,
   type LogFields,
 } from "./handlers.ts";
-import { PRESENCE_TIMEOUT_MS } from "../protocol/limits.ts";
 import type { IndexStore } from "./store.ts";
 import { RelayBroker, type RelayHandover, type RelayLimits } from "./relay.ts";
-import { abortFrame, readFirstFrame } from "./relay_leg.ts";
+import { readFirstFrame } from "./relay_leg.ts";
+import { Housekeeping, type HousekeepingOptions } from "./server_housekeeping.ts";
+import { asSfsError, closeConnection, type Connection, handshake } from "./server_connection.ts";
+import { attachSharer, dropHandover, joinLeg, spliceRelayed } from "./server_relay.ts";
 import type { RelayDirectory } from "./relay_directory.ts";
 import { formatNetAddr, isWildcard } from "../../net/address.ts";
 
@@ -41,18 +37,9 @@ export const DEFAULT_MAX_PENDING = 64;
 export const DEFAULT_SERVER_IDLE_MS = 60_000;
 /** Default bound on waiting for in-flight requests at shutdown. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
-/**
- * Sessions offline this long are deleted with their announcements (`sfs server --listing-ttl`),
- * so searches are not full of files nobody serves any more.
- */
-export const DEFAULT_SESSION_RETENTION_MS = 3 * 24 * 60 * 60 * 1000;
-/** A withdrawal is remembered this long: a sender offline longer may bring the file back. */
-export const WITHDRAWAL_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
-const PRESENCE_SWEEP_MS = 5_000;
-const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 /** Options of {@link IndexServer.listen}. */
-export interface IndexServerOptions extends HandlerOptions {
+export interface IndexServerOptions extends HandlerOptions, HousekeepingOptions {
   /** The server's own identity; clients pin its fingerprint. */
   identity: Identity;
   /** Open store; the server closes it on shutdown. */
@@ -65,12 +52,6 @@ export interface IndexServerOptions extends HandlerOptions {
   maxConnections?: number;
   /** Idle deadline of every read. @default 60000 */
   idleTimeoutMs?: number;
-  /** Silence after which a sharing session is offline. @default 30000 */
-  presenceTimeoutMs?: number;
-  /** Interval of the presence sweep. @default 5000 */
-  presenceSweepMs?: number;
-  /** Offline sessions, with their listings, older than this are pruned. @default 3 days */
-  sessionRetentionMs?: number;
   /** Relay limits (§13.6), or false to refuse every RELAY with RELAY_OFF. @default {} */
   relay?: Partial<RelayLimits> | false;
   /**
@@ -86,17 +67,6 @@ export interface IndexServerOptions extends HandlerOptions {
   relayAddress?: string;
 }
 
-/** A connection being served: its channel once the handshake is over, busy while answering. */
-interface Connection {
-  readonly admitted: Admitted;
-  channel?: Channel;
-  /** The connection under the channel, lent to it so a RELAY can take it back (§13.3). */
-  transport?: Lent<Deno.TcpConn>;
-  busy: boolean;
-  /** The sender's leg once this connection is relayed; closed with it. */
-  relayed?: RelayHandover;
-}
-
 /** A running index server. */
 export class IndexServer {
   readonly #listener: Deno.TcpListener;
@@ -105,8 +75,7 @@ export class IndexServer {
   readonly #store: IndexStore;
   readonly #connections = new Set<Connection>();
   readonly #loop: AcceptLoop;
-  readonly #timers: ReturnType<typeof setInterval>[] = [];
-  readonly #chores = new Set<Promise<void>>();
+  readonly #housekeeping: Housekeeping;
   readonly #log: (event: string, fields: LogFields) => void;
   readonly #relay: RelayBroker;
   readonly #ready: Promise<void>;
@@ -128,25 +97,7 @@ export class IndexServer {
     });
     this.#ready = this.#relay.enabled ? this.#relay.start() : Promise.resolve();
     this.#handlers = new IndexHandlers(options.store, { ...options, relayBroker: this.#relay });
-    // Nobody is connected to this process yet, so the sessions the database remembers as online
-    // are stale (left over from a crash) unless another server on the same database holds them.
-    this.#housekeeping(() => this.#store.expireOrphans());
-    const presenceTimeout = options.presenceTimeoutMs ?? PRESENCE_TIMEOUT_MS;
-    const retention = options.sessionRetentionMs ?? DEFAULT_SESSION_RETENTION_MS;
-    const prune = async () => {
-      await this.#store.pruneOfflineSessions(retention);
-      await this.#store.pruneWithdrawals(WITHDRAWAL_RETENTION_MS);
-    };
-    // At start too: a server that was down for days must not serve listings that expired.
-    this.#housekeeping(prune);
-    this.#timers.push(
-      setInterval(
-        () => this.#housekeeping(() => this.#store.expireStale(presenceTimeout)),
-        options.presenceSweepMs ?? PRESENCE_SWEEP_MS,
-      ),
-      // A short retention is pruned about as often as it lapses.
-      setInterval(() => this.#housekeeping(prune), Math.min(PRUNE_EVERY_MS, retention)),
-    );
+    this.#housekeeping = new Housekeeping(options.store, this.#log, options);
     this.#loop = new AcceptLoop(listener, (admitted) => this.#serve(admitted), {
       limits: {
         maxPending: DEFAULT_MAX_PENDING,
@@ -200,7 +151,7 @@ export class IndexServer {
 
   async #shutdown(graceMs: number): Promise<void> {
     this.#stopping = true;
-    for (const timer of this.#timers) clearInterval(timer);
+    this.#housekeeping.stop();
     this.#loop.close();
     await this.#loop.accepting;
     // Relayed sessions have no end of their own in sight: stopping ends them.
@@ -215,7 +166,7 @@ export class IndexServer {
     for (const c of this.#connections) closeConnection(c);
     await this.#loop.settled();
     await relayClosed;
-    await Promise.allSettled(this.#chores);
+    await this.#housekeeping.settled();
     await this.#store.close();
     this.#log("stopped", {});
   }
@@ -234,15 +185,15 @@ export class IndexServer {
       const first = await readFirstFrame(admitted.conn);
       if (first === null) return;
       if (first.kind === "leg") {
-        leg = this.#join(admitted, first.pairingToken);
+        leg = joinLeg(this.#relay, admitted, { pairingToken: first.pairingToken, log: this.#log });
         return;
       }
       c.transport = first.transport;
       state = await this.#handshake(c);
       const handover = await this.#answerRequests(c, state);
-      if (handover !== undefined) await this.#spliceRelayed(c, handover);
+      if (handover !== undefined) await spliceRelayed(this.#relay, c, handover);
     } catch (err) {
-      if (state !== undefined) this.#dropHandover(state);
+      if (state !== undefined) dropHandover(this.#relay, state);
       await this.#drop(c, err);
     } finally {
       // A leg handed over belongs to the relayed session now.
@@ -250,81 +201,20 @@ export class IndexServer {
       this.#connections.delete(c);
       if (state !== undefined) {
         const closed = state;
-        this.#housekeeping(() => this.#relay.forget(closed));
-        this.#housekeeping(() => this.#handlers.closed(closed));
+        this.#housekeeping.run(() => this.#relay.forget(closed));
+        this.#housekeeping.run(() => this.#handlers.closed(closed));
         this.#log("disconnected", { address: admitted.peer });
       }
     }
   }
 
-  /**
-   * Hands a sender's leg to the RELAY waiting for its pairing token; a token nobody waits for
-   * (used, late, or made up) is refused in the clear (§13.5). Either way the connection is no
-   * longer the caller's to close: the splice owns it, or the refusal closes it once written.
-   */
-  #join(admitted: Admitted, pairingToken: Bytes): boolean {
-    if (this.#relay.join(pairingToken, admitted.conn)) return true;
-    this.#log("relay_refused", { address: admitted.peer });
-    const refused = new SfsError("REFUSED", "Unknown pairing token");
-    admitted.conn.write(abortFrame(refused)).catch(() => {}).finally(() =>
-      closeQuietly(admitted.conn)
-    );
-    return true;
-  }
-
-  /** Copies between a receiver whose RELAY was answered OK and the sender's leg. */
-  async #spliceRelayed(c: Connection, handover: RelayHandover): Promise<void> {
-    c.relayed = handover;
-    // The channel's keys are freed; the TCP connection stays open for the splice.
-    const conn = c.transport!.take();
-    c.channel!.close();
-    await this.#relay.run(conn, handover);
-  }
-
-  /** Closes a sender's leg paired for a RELAY whose OK could not be sent. */
-  #dropHandover(state: ConnectionState): void {
-    const handover = this.#relay.takeHandover(state);
-    if (handover === undefined) return;
-    closeQuietly(handover.sender);
-    handover.reservation.release();
-  }
-
-  /** Runs the handshake as responder; its deadline ends with it (our reply is out). */
+  /** Runs the handshake, then makes the connection reachable by the relay if it shares files. */
   async #handshake(c: Connection): Promise<ConnectionState> {
-    const { admitted } = c;
-    const channel = await respond(c.transport!, this.#options.identity, {
-      idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS,
-      // Refused in the clear while every slot is held by a client that proved its keys; it
-      // comes before anything is known of the client (§6.6).
-      admit: () => admitted.refuseIfFull(),
-      // The handshake deadline ends with our flight 2, as it ended with our reply in version 1:
-      // the client may now be asking its user to trust this server's key (§12.1). The wait for
-      // its flight 3 runs under the idle deadline, the connection pending (evictable).
-      onFlightTwo: () => admitted.endHandshake(),
-    });
-    // The handshake is over and the client signed it, but only its first request opening under
-    // the application keys shows it holds its RSA key too: until then the connection stays
-    // pending (evictable, no slot at work, §6.6).
-    admitted.endHandshake();
-    c.channel = channel;
-    const address = admitted.peer;
-    this.#log("connected", { address, peer: formatFingerprint(channel.peer.fingerprint) });
-    const state: ConnectionState = {
-      peer: channel.peer,
-      // Proofs (§12.2) bind to H_A: known to the client before its first request.
-      transcriptHash: channel.authHash,
-      address,
-      host: admitted.conn.remoteAddr.hostname,
-    };
-    // How the relay reaches this connection if it shares files (§13.4); it pushes only after a
-    // RELAY_TOKEN, and only between whole records (Channel.send queues them).
-    this.#relay.attach(state, {
-      get userId() {
-        return state.userId ?? -1;
-      },
-      push: (fileId, pairingToken, receiver, relay) =>
-        channel.send({ type: MessageType.RELAY_DIAL, fileId, pairingToken, receiver, relay }),
-    });
+    const idleTimeoutMs = this.#options.idleTimeoutMs ?? DEFAULT_SERVER_IDLE_MS;
+    const state = await handshake(c, this.#options.identity, idleTimeoutMs);
+    const peer = formatFingerprint(state.peer.fingerprint);
+    this.#log("connected", { address: state.address, peer });
+    attachSharer(this.#relay, state, c.channel!);
     return state;
   }
 
@@ -381,22 +271,6 @@ export class IndexServer {
       hint: "Try again in a moment",
     });
   }
-
-  /**
-   * Runs a store chore; a failure is logged, never allowed to kill the server. Chores still
-   * running at shutdown are waited for before the store closes.
-   */
-  #housekeeping(chore: () => Promise<unknown>): void {
-    const running = (async () => {
-      try {
-        await chore();
-      } catch (err) {
-        this.#log("error", { message: err instanceof Error ? err.message : String(err) });
-      }
-    })();
-    this.#chores.add(running);
-    running.finally(() => this.#chores.delete(running));
-  }
 }
 
 /**
@@ -405,15 +279,4 @@ export class IndexServer {
  */
 function listeningRelayAddress(addr: Deno.NetAddr): string | undefined {
   return isWildcard(addr.hostname) ? undefined : formatNetAddr(addr);
-}
-
-function closeConnection(c: Connection): void {
-  if (c.channel) c.channel.close();
-  closeQuietly(c.admitted.conn);
-  if (c.relayed) closeQuietly(c.relayed.sender);
-}
-
-/** Keeps SfsErrors; anything else is a bug, reported to the client without detail. */
-function asSfsError(err: unknown): SfsError {
-  return err instanceof SfsError ? err : new SfsError("INTERNAL", "Internal server error");
 }

@@ -67,6 +67,24 @@ export async function unshare(sql: Sql, ownerId: number, id: string, now: number
   });
 }
 
+/** Forgets withdrawals made before `cutoff`. */
+export async function pruneWithdrawals(sql: Sql, cutoff: number): Promise<number> {
+  const result = await sql`DELETE FROM withdrawals WHERE withdrawn_at < ${cutoff}`;
+  return result.count;
+}
+
+/** Withdraws every announcement of `ownerId`. */
+export async function unshareAll(sql: Sql, ownerId: number): Promise<number> {
+  const result = await sql`DELETE FROM announcements WHERE owner_id = ${ownerId}`;
+  return result.count;
+}
+
+/** Withdraws every announcement of `sessionId`. */
+export async function removeSessionAnnouncements(sql: Sql, sessionId: string): Promise<number> {
+  const result = await sql`DELETE FROM announcements WHERE session_id = ${sessionId}`;
+  return result.count;
+}
+
 /** The owner's withdrawals made at or after `sinceMs`. */
 export async function withdrawalsSince(
   sql: Sql,

@@ -10,7 +10,7 @@
  * deletes them (PgStore.expireOrphans).
  */
 import { sha256 } from "../../../crypto/bytes.ts";
-import type { RelayCandidate } from "../relay_directory.ts";
+import type { RelayCandidate, RelayDirectory } from "../relay_directory.ts";
 import type { Sql } from "./connect.ts";
 
 /** Registers, or replaces with a new order, the token of one file on one connection. */
@@ -54,4 +54,26 @@ export async function findRegistration(
   return row === undefined
     ? undefined
     : { server: row.server_id, connection: row.connection, userId: Number(row.user_id) };
+}
+
+/**
+ * The relay's directory on one database: `run` makes a database call (errors as SfsError),
+ * `cutoff` is the oldest beat that still counts, and `send` and `listen` carry dial requests
+ * between servers (PgStore.notify and PgStore.listen).
+ */
+export function relayDirectoryOn(
+  run: <T>(fn: (sql: Sql) => Promise<T>) => Promise<T>,
+  serverId: string,
+  how: Pick<RelayDirectory, "send" | "listen"> & { cutoff: () => number },
+): RelayDirectory {
+  return {
+    serverId,
+    register: (connection, userId, fileId, token) =>
+      run((sql) => registerToken(sql, { serverId, connection, userId, fileId, token })),
+    forget: (connection) => run((sql) => forgetConnection(sql, connection)),
+    byToken: (fileId, token) => run((sql) => findRegistration(sql, fileId, token, how.cutoff())),
+    latest: (fileId) => run((sql) => findRegistration(sql, fileId, undefined, how.cutoff())),
+    send: how.send,
+    listen: how.listen,
+  };
 }
