@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { closeQuietly } from "../src/closable.ts";
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
 import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { randomFile, type SfsEvent, sha256File, startSfs, tempDir } from "./harness.ts";
@@ -20,34 +19,7 @@ import {
   startServer,
 } from "./index_fixture.ts";
 import { partHolds, stalledOrExited, startStallingProxy } from "./stall.ts";
-
-/** A port on 127.0.0.1 where connecting is refused. */
-function refusingPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
-/** A listener that accepts and never answers (a black hole), counting what it accepted. */
-function blackHole(): AsyncDisposable & { port: number; accepted: number } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  const state = { port: listener.addr.port, accepted: 0 };
-  const loop = (async () => {
-    for await (const conn of listener) {
-      state.accepted++;
-      held.push(conn);
-    }
-  })().catch(() => {});
-  return Object.assign(state, {
-    async [Symbol.asyncDispose]() {
-      closeQuietly(listener);
-      for (const conn of held) closeQuietly(conn);
-      await loop;
-    },
-  });
-}
+import { blackHole, refusingPort } from "./unreachable.ts";
 
 /** An index server, alice sharing one file from an address nobody reaches, and bob. */
 interface World extends AsyncDisposable {

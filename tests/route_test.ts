@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { closeQuietly } from "../src/closable.ts";
 import { formatTicket, parseTicket, ticketCandidates } from "../src/peer/ticket.ts";
 import { formatHostPort } from "../src/net/address.ts";
 import { randomFile, sha256File, startSfs, tempDir } from "./harness.ts";
@@ -19,34 +18,7 @@ import {
   startSender as startIndexSender,
   startServer,
 } from "./index_fixture.ts";
-
-/** A port on 127.0.0.1 where connecting is refused. */
-function refusingPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
-/** A listener that accepts and never answers (a black hole), counting what it accepted. */
-function blackHole(): AsyncDisposable & { port: number; accepted: number } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  const state = { port: listener.addr.port, accepted: 0 };
-  const loop = (async () => {
-    for await (const conn of listener) {
-      state.accepted++;
-      held.push(conn);
-    }
-  })().catch(() => {});
-  return Object.assign(state, {
-    async [Symbol.asyncDispose]() {
-      closeQuietly(listener);
-      for (const conn of held) closeQuietly(conn);
-      await loop;
-    },
-  });
-}
+import { blackHole, refusingPort } from "./unreachable.ts";
 
 /** Alice's and bob's homes and a random file, in a temp folder. */
 async function setup(size = 200_000) {

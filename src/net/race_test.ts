@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { isSfsError, SfsError } from "../errors.ts";
 import { closeQuietly } from "../closable.ts";
 import { type Candidate, raceConnections, tcpCandidate } from "./race.ts";
+import { refusingPort } from "../../tests/unreachable.ts";
 
 /**
  * A stand-in peer on 127.0.0.1: "good" answers the toy handshake below, "black hole" accepts and
@@ -32,14 +33,6 @@ function peer(kind: "good" | "black hole"): AsyncDisposable & { port: number; ac
       await loop;
     },
   });
-}
-
-/** A port on 127.0.0.1 nobody listens on: connecting is refused. */
-function refusingPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
 }
 
 /** The toy handshake: send "hi", expect "ok"; the connection is the established value. */
