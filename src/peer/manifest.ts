@@ -33,8 +33,10 @@ export const MAX_MANIFEST_NAME_BYTES = 255;
 const HASH_BYTES = 32;
 const ENCODER = new TextEncoder();
 const ZERO_HASH = new Uint8Array(HASH_BYTES);
-/** Bytes of an entry besides its path: u16 length, type, flags, size, mtime, SHA-256. */
-const ENTRY_FIXED_BYTES = 2 + 1 + 1 + 8 + 8 + HASH_BYTES;
+/** Bytes of an entry after its path: type, flags, size, mtime, SHA-256. */
+export const ENTRY_TAIL_BYTES = 1 + 1 + 8 + 8 + HASH_BYTES;
+/** Bytes of an entry besides its path: its u16 length, then the tail. */
+const ENTRY_FIXED_BYTES = 2 + ENTRY_TAIL_BYTES;
 /** Bytes of a page before its entries: u64 first index, u16 count. */
 export const PAGE_HEADER_BYTES = 10;
 

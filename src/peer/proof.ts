@@ -27,9 +27,11 @@ import {
   MAX_SIGNATURE_SET_BYTES,
 } from "../wire/message_fields.ts";
 import {
+  ENTRY_TAIL_BYTES,
   type ManifestEntry,
   type ManifestHeader,
   MAX_PAGE_BYTES,
+  PAGE_HEADER_BYTES,
   verifyManifest,
 } from "./manifest.ts";
 import { ManifestReader } from "./manifest_reader.ts";
@@ -47,7 +49,6 @@ const MAGIC_BYTES = new TextEncoder().encode(PROOF_MAGIC);
 /** A header's largest encoding: version, fingerprint, 255-byte name, root, three u64. */
 const MAX_HEADER_BYTES = 1 + 32 + 2 + 255 + 1 + 3 * 8;
 /** Bytes of an entry after its path: type, flags, size, mtime, SHA-256. */
-const ENTRY_TAIL_BYTES = 1 + 1 + 8 + 8 + 32;
 const READ_BYTES = 1024 * 1024;
 
 /** Everything in a proof before its entries (F9): magic, version, owner, signatures, header. */
@@ -192,7 +193,9 @@ function scanProof(path: string): { entries(): AsyncGenerator<ManifestEntry>; re
     };
     for (let i = 0; i < reader.header.entryCount; i++) {
       const entry = await input.entry();
-      if (pageBytes + entry.length + 10 > MAX_PAGE_BYTES || page.length === 0xffff) yield* flush();
+      if (PAGE_HEADER_BYTES + pageBytes + entry.length > MAX_PAGE_BYTES || page.length === 0xffff) {
+        yield* flush();
+      }
       page.push(entry);
       pageBytes += entry.length;
     }

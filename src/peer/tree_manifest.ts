@@ -17,19 +17,18 @@ import type { HashCache } from "./hash_cache.ts";
 import {
   encodeManifestEntry,
   encodeManifestHeader,
+  ENTRY_TAIL_BYTES,
   type ManifestEntry,
   ManifestHasher,
   type ManifestHeader,
   MAX_PAGE_BYTES,
+  PAGE_HEADER_BYTES,
   signManifest,
 } from "./manifest.ts";
 import { type SkipCounts, walkTree } from "./tree_walk.ts";
 
 const READ_BYTES = 1024 * 1024;
 const ZERO_HASH = new Uint8Array(32);
-/** Bytes of an entry after its path (type, flags, size, mtime, SHA-256). */
-const ENTRY_TAIL_BYTES = 1 + 1 + 8 + 8 + 32;
-const PAGE_HEADER_BYTES = 10;
 
 /** Where hashing has got to, for a progress display. */
 export interface HashProgress {
