@@ -16,10 +16,9 @@ import { join } from "node:path";
 import { SfsError } from "../errors.ts";
 import { escapeForDisplay } from "../text.ts";
 import { lstatOrUndefined } from "../fs.ts";
+import { PART_SUFFIX } from "./part_file.ts";
 import { checkTreePath, componentProblem } from "./tree_paths.ts";
 
-/** Suffix of the part folder, as of a part file (§7.4). */
-export const TREE_PART_SUFFIX = ".sfs-part";
 /** Suffix an existing tree is moved to while `--force` replaces it. */
 const OLD_SUFFIX = ".sfs-old";
 
@@ -36,7 +35,7 @@ export interface TreePartOptions {
 export class TreePart {
   /** `DIR/NAME`, where the tree appears when published. */
   readonly finalPath: string;
-  /** `DIR/.NAME.sfs-part`. */
+  /** `DIR/.NAME.sfs-part`, the part file's suffix (§7.4). */
   readonly partPath: string;
   readonly #outDir: string;
   readonly #name: string;
@@ -48,7 +47,7 @@ export class TreePart {
     this.#name = name;
     this.#force = force;
     this.finalPath = join(outDir, name);
-    this.partPath = join(outDir, `.${name}${TREE_PART_SUFFIX}`);
+    this.partPath = join(outDir, `.${name}${PART_SUFFIX}`);
     this.#tree = join(this.partPath, "tree");
   }
 
