@@ -70,3 +70,16 @@ export function escapeForDisplay(text: string, options: EscapeOptions = {}): str
   const escaped = text.replace(UNSAFE_CHARS, escape);
   return options.spaces ? escaped.replace(LOOKALIKE_SPACES, escape) : escaped;
 }
+
+/** Characters of an untrusted name or path quoted in an error before it is cut short. */
+const EXCERPT_CHARS = 80;
+
+/**
+ * {@link escapeForDisplay} of at most the first 80 characters of `text`, with `…` when it was
+ * cut: how an error quotes an untrusted name, which may be kilobytes long.
+ */
+export function displayExcerpt(text: string): string {
+  return escapeForDisplay(
+    text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text,
+  );
+}

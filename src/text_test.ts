@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeForDisplay, isDisplaySafe } from "./text.ts";
+import { displayExcerpt, escapeForDisplay, isDisplaySafe } from "./text.ts";
 
 Deno.test("isDisplaySafe() refuses controls, bidi controls, separators and lone surrogates", async (t) => {
   const refused: Array<[string, string]> = [
@@ -64,4 +64,10 @@ Deno.test("escapeForDisplay() with json keeps a JSON text's value", () => {
   const line = escapeForDisplay(JSON.stringify(value), { json: true });
   assert.equal(isDisplaySafe(line), true);
   assert.deepEqual(JSON.parse(line), value);
+});
+
+Deno.test("displayExcerpt() escapes and cuts a long name to 80 characters", () => {
+  assert.equal(displayExcerpt("a\u202eb"), "a\\u{202e}b");
+  assert.equal(displayExcerpt("x".repeat(80)), "x".repeat(80));
+  assert.equal(displayExcerpt(`${"x".repeat(79)}\u0007yz`), `${"x".repeat(79)}\\u{7}…`);
 });

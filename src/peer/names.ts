@@ -6,7 +6,7 @@
  */
 
 import { SfsError } from "../errors.ts";
-import { escapeForDisplay, removeUnsafe } from "../text.ts";
+import { displayExcerpt, removeUnsafe } from "../text.ts";
 
 /** Our own temporary suffixes; a peer must not be able to create or clobber such files. */
 export const RESERVED_SUFFIXES = [".sfs-part", ".sfs-state", ".sfs-lock"] as const;
@@ -91,8 +91,7 @@ export function safeFileName(untrusted: string): string {
 }
 
 function unsafe(untrusted: string, why: string): SfsError {
-  const shown = escapeForDisplay(untrusted.length > 80 ? `${untrusted.slice(0, 80)}…` : untrusted);
-  return new SfsError("UNSAFE_NAME", `File name "${shown}" ${why}`);
+  return new SfsError("UNSAFE_NAME", `File name "${displayExcerpt(untrusted)}" ${why}`);
 }
 
 const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });

@@ -14,7 +14,7 @@
  * @module
  */
 import { SfsError } from "../errors.ts";
-import { escapeForDisplay, isDisplaySafe } from "../text.ts";
+import { displayExcerpt, isDisplaySafe } from "../text.ts";
 import { isWindowsDeviceName, RESERVED_SUFFIXES } from "./names.ts";
 
 /**
@@ -158,11 +158,11 @@ export class TreePathChecker {
     if (this.#previous !== undefined) {
       const order = comparePaths(this.#previous, components);
       if (order === 0) throw collision(path);
-      if (order > 0) throw malformed(`"${shown(path)}" is out of order`);
+      if (order > 0) throw malformed(`"${displayExcerpt(path)}" is out of order`);
     }
     const parent = this.#open[depth - 1];
     if (parent === undefined || comparePaths(parent.components, components.slice(0, -1)) !== 0) {
-      throw malformed(`"${shown(path)}" comes without its folder`);
+      throw malformed(`"${displayExcerpt(path)}" comes without its folder`);
     }
     // Leaving folders: canonical order never comes back into them.
     this.#open.length = depth;
@@ -175,18 +175,16 @@ export class TreePathChecker {
   }
 }
 
-function shown(path: string): string {
-  return escapeForDisplay(path.length > 80 ? `${path.slice(0, 80)}…` : path);
-}
-
 function unsafe(path: string, why: string): SfsError {
-  return new SfsError("UNSAFE_NAME", `Path "${shown(path)}" ${why}`);
+  return new SfsError("UNSAFE_NAME", `Path "${displayExcerpt(path)}" ${why}`);
 }
 
 function collision(path: string): SfsError {
   return new SfsError(
     "NAME_COLLISION",
-    `Path "${shown(path)}" is the same as an earlier one once case and Unicode form are ignored`,
+    `Path "${
+      displayExcerpt(path)
+    }" is the same as an earlier one once case and Unicode form are ignored`,
   );
 }
 

@@ -18,7 +18,7 @@
  */
 import { SfsError } from "../errors.ts";
 import { sameFile } from "../fs.ts";
-import { escapeForDisplay } from "../text.ts";
+import { displayExcerpt, escapeForDisplay } from "../text.ts";
 import { type ExcludePattern, isExcluded, parseExclude } from "./exclude_glob.ts";
 import {
   compareNames,
@@ -228,6 +228,5 @@ export function walkTree(root: string, options: WalkOptions = {}): TreeWalk {
 }
 
 function limit(relative: string, why: string): SfsError {
-  const shown = relative.length > 80 ? `${relative.slice(0, 80)}…` : relative;
-  return new SfsError("TREE_LIMIT", `"${escapeForDisplay(shown)}" ${why}`);
+  return new SfsError("TREE_LIMIT", `"${displayExcerpt(relative)}" ${why}`);
 }
