@@ -5,7 +5,7 @@
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "./bytes.ts";
 import { concat } from "./bytes.ts";
-import { hkdf } from "./kdf.ts";
+import { hkdfEach } from "./kdf.ts";
 import { LABEL, labelled } from "./labels.ts";
 
 /** Size of an X25519 public key, a transported secret and a hello nonce. */
@@ -102,11 +102,16 @@ export async function deriveSessionKeys(
   transcriptHash: Bytes,
 ): Promise<SessionKeys> {
   const ikm = concat(shared, secret);
-  const [responder, initiator, payload] = await Promise.all([
-    hkdf(ikm, transcriptHash, LABEL.KEY_RESPONDER),
-    hkdf(ikm, transcriptHash, LABEL.KEY_INITIATOR),
-    hkdf(ikm, transcriptHash, LABEL.KEY_PAYLOAD),
-  ]);
-  ikm.fill(0);
+  let keys: Bytes[];
+  try {
+    keys = await hkdfEach(ikm, transcriptHash, [
+      LABEL.KEY_RESPONDER,
+      LABEL.KEY_INITIATOR,
+      LABEL.KEY_PAYLOAD,
+    ]);
+  } finally {
+    ikm.fill(0);
+  }
+  const [responder, initiator, payload] = keys;
   return { responder, initiator, payload };
 }

@@ -6,7 +6,6 @@
  */
 import { isSfsError, SfsError } from "../errors.ts";
 import { AeadKey, NONCE_BYTES, TAG_BYTES } from "./aead.ts";
-import { webCryptoCipher } from "./aead_webcrypto.ts";
 import type { Bytes } from "./bytes.ts";
 
 /** Bytes added to each chunk by the GCM tag. */
@@ -40,12 +39,6 @@ export function chunkLength(size: number, chunkSize: number, index: number): num
   return Math.min(chunkSize, size - index * chunkSize);
 }
 
-/**
- * The key of a payload stream: an {@link AeadKey} on whichever backend the process chose, or a
- * WebCrypto AES-GCM CryptoKey (used as is, on the WebCrypto backend).
- */
-export type ChunkKey = AeadKey | CryptoKey;
-
 /** Options of {@link sealChunk} and {@link openChunk}. */
 export interface ChunkOptions {
   /**
@@ -58,13 +51,13 @@ export interface ChunkOptions {
 
 /** Seals chunk `index` of the stream. */
 export async function sealChunk(
-  key: ChunkKey,
+  key: AeadKey,
   index: number,
   last: boolean,
   plaintext: Bytes,
   options: ChunkOptions = {},
 ): Promise<Bytes> {
-  return await aeadOf(key).seal(chunkNonce(index, last), plaintext, options);
+  return await key.seal(chunkNonce(index, last), plaintext, options);
 }
 
 /**
@@ -72,7 +65,7 @@ export async function sealChunk(
  * failure nothing unauthenticated is left in `options.into`.
  */
 export async function openChunk(
-  key: ChunkKey,
+  key: AeadKey,
   index: number,
   last: boolean,
   ciphertext: Bytes,
@@ -80,15 +73,11 @@ export async function openChunk(
 ): Promise<Bytes> {
   const nonce = chunkNonce(index, last);
   try {
-    return await aeadOf(key).open(nonce, ciphertext, options);
+    return await key.open(nonce, ciphertext, options);
   } catch (err) {
     if (!isSfsError(err, "DECRYPT_FAILED")) throw err;
     throw new SfsError("CHUNK_AUTH_FAILED", `Cannot open chunk ${index}: authentication failed`);
   }
-}
-
-function aeadOf(key: ChunkKey): AeadKey {
-  return key instanceof AeadKey ? key : AeadKey.wrap(webCryptoCipher(key), "webcrypto");
 }
 
 /**
@@ -107,8 +96,8 @@ export class StreamOpener {
   #previous: Promise<void> = Promise.resolve();
 
   /** The opener does not own `key`: whoever made it disposes it (the channel, on close). */
-  constructor(key: ChunkKey, options: { size: number; chunkSize: number; first?: number }) {
-    this.#key = aeadOf(key);
+  constructor(key: AeadKey, options: { size: number; chunkSize: number; first?: number }) {
+    this.#key = key;
     this.#size = options.size;
     this.#chunkSize = options.chunkSize;
     this.#count = chunkCount(options.size, options.chunkSize);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../errors.ts";
 import { type Bytes, concat, toHex } from "./bytes.ts";
-import { aesKey } from "./kdf.ts";
+import { AeadKey } from "./aead.ts";
+import { WEBCRYPTO_AEAD } from "./aead_webcrypto.ts";
 import {
   chunkCount,
   chunkLength,
@@ -19,12 +20,12 @@ function content(size: number): Bytes {
   return Uint8Array.from({ length: size }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
 }
 
-function newKey(): Promise<CryptoKey> {
-  return aesKey(crypto.getRandomValues(new Uint8Array(32)));
+function newKey(): Promise<AeadKey> {
+  return AeadKey.import(crypto.getRandomValues(new Uint8Array(32)), { backend: WEBCRYPTO_AEAD });
 }
 
 /** Seals `data` as a stream the way a sender does. */
-async function sealAll(key: CryptoKey, data: Bytes, chunkSize = CHUNK): Promise<Bytes[]> {
+async function sealAll(key: AeadKey, data: Bytes, chunkSize = CHUNK): Promise<Bytes[]> {
   const count = chunkCount(data.length, chunkSize);
   const chunks: Bytes[] = [];
   for (let index = 0; index < count; index++) {
@@ -48,7 +49,7 @@ function isCode(code: ErrorCode): (err: unknown) => boolean {
  * Feeds `chunks` to a fresh opener for a file of `size` bytes, then calls finish(); returns the
  * plaintext or throws the first error, as a receiver would.
  */
-async function receive(key: CryptoKey, size: number, chunks: Bytes[]): Promise<Bytes> {
+async function receive(key: AeadKey, size: number, chunks: Bytes[]): Promise<Bytes> {
   const opener = new StreamOpener(key, { size, chunkSize: CHUNK });
   const parts: Bytes[] = [];
   for (const chunk of chunks) parts.push(await opener.open(chunk));
@@ -250,10 +251,7 @@ Deno.test("chunkCount() and chunkLength() cut a file as the spec says", () => {
 });
 
 Deno.test("StreamOpener.open() never yields a chunk after a failed one, even in flight", async () => {
-  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
-    "encrypt",
-    "decrypt",
-  ]);
+  const key = await newKey();
   const chunkSize = MIN_CHUNK_SIZE;
   const size = 3 * chunkSize;
   const sealed = await Promise.all(

@@ -104,12 +104,8 @@ export class Channel {
     }
     const sequence = this.#sendSequence++;
     const next = this.#sendQueue.then(async () => {
-      const sealed = await crypto.subtle.encrypt(
-        { name: "AES-GCM", iv: recordNonce(sequence) },
-        this.#sendKey,
-        plaintext,
-      );
-      await this.#writer.write(FrameKind.SEALED, new Uint8Array(sealed));
+      const sealed = await sealRecord(this.#sendKey, sequence, plaintext);
+      await this.#writer.write(FrameKind.SEALED, sealed);
     });
     this.#sendQueue = next;
     return next;
@@ -177,18 +173,7 @@ export class Channel {
         `Record of ${frame.body.length} bytes exceeds ${this.#maxRecordBytes + TAG_BYTES}`,
       );
     }
-    let plaintext: Bytes;
-    try {
-      plaintext = new Uint8Array(
-        await crypto.subtle.decrypt(
-          { name: "AES-GCM", iv: recordNonce(this.#receiveSequence++) },
-          this.#receiveKey,
-          frame.body,
-        ),
-      );
-    } catch {
-      throw new SfsError("DECRYPT_FAILED", "A sealed record failed authentication");
-    }
+    const plaintext = await openRecord(this.#receiveKey, this.#receiveSequence++, frame.body);
     if (plaintext.length < 1) throw new SfsError("BAD_MESSAGE", "Empty sealed record");
     const message = decodeMessage(plaintext[0], plaintext.subarray(1));
     if (PLAIN_TYPES.has(message.type) || HANDSHAKE_TYPES.has(message.type)) {
@@ -248,6 +233,26 @@ export function withType(type: number, body: Uint8Array): Bytes {
   out[0] = type;
   out.set(body, 1);
   return out;
+}
+
+/** Seals record `sequence` under `key` (§9.2; handshake records too, §6.3). */
+export async function sealRecord(
+  key: CryptoKey,
+  sequence: number,
+  plaintext: Bytes,
+): Promise<Bytes> {
+  const iv = recordNonce(sequence);
+  return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, plaintext));
+}
+
+/** Opens record `sequence` under `key`; any failure is DECRYPT_FAILED with no detail. */
+export async function openRecord(key: CryptoKey, sequence: number, body: Bytes): Promise<Bytes> {
+  const iv = recordNonce(sequence);
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, body));
+  } catch {
+    throw new SfsError("DECRYPT_FAILED", "A sealed record failed authentication");
+  }
 }
 
 /**

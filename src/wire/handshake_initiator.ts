@@ -49,32 +49,39 @@ export async function initiate(
   const io = handshakeIo(transport, options);
   const transcript = new Transcript();
   const { dh, keys } = await exchangeHellos(io, transcript, options);
-  const responder = await checkResponder(io.reader, keys.responder, transcript, options);
-  options.onResponderProven?.();
-  // Only now, with the responder proven, does anything about this side go out.
-  const early = options.early && fitsEarly(options.early) ? options.early : undefined;
-  const authHash = await sendInitiatorAuth(io.writer, keys.initiator, transcript, {
-    identity,
-    options,
-    early,
-  });
-  // Flight 4: KEY_TRANSPORT, or the responder's sealed refusal (thrown with its code).
-  const flightFour = await readHandshakeRecord(io.reader, keys.responder, 1, {
-    types: KEY_TRANSPORT_OR_ERROR,
-    peerName: peerNameOf(options),
-  });
-  transcript.append(flightFour.content);
-  const wrapped = (flightFour.message as KeyTransport).wrappedSecret;
-  const secret = await unwrapSecret(identity.oaepPrivate, wrapped);
-  const channel = await establish("initiator", io, {
-    peer: responder,
-    dh,
-    secret,
-    authHash,
-    finalHash: await transcript.hash(),
-  });
-  if (options.early && !early) await channel.send(options.early);
-  return channel;
+  // establish() wipes the secrets it uses; this covers every way out before it.
+  let secret: Bytes | undefined;
+  try {
+    const responder = await checkResponder(io.reader, keys.responder, transcript, options);
+    options.onResponderProven?.();
+    // Only now, with the responder proven, does anything about this side go out.
+    const early = options.early && fitsEarly(options.early) ? options.early : undefined;
+    const authHash = await sendInitiatorAuth(io.writer, keys.initiator, transcript, {
+      identity,
+      options,
+      early,
+    });
+    // Flight 4: KEY_TRANSPORT, or the responder's sealed refusal (thrown with its code).
+    const flightFour = await readHandshakeRecord(io.reader, keys.responder, 1, {
+      types: KEY_TRANSPORT_OR_ERROR,
+      peerName: peerNameOf(options),
+    });
+    transcript.append(flightFour.content);
+    const wrapped = (flightFour.message as KeyTransport).wrappedSecret;
+    secret = await unwrapSecret(identity.oaepPrivate, wrapped);
+    const channel = await establish("initiator", io, {
+      peer: responder,
+      dh,
+      secret,
+      authHash,
+      finalHash: await transcript.hash(),
+    });
+    if (options.early && !early) await channel.send(options.early);
+    return channel;
+  } finally {
+    dh.fill(0);
+    secret?.fill(0);
+  }
 }
 
 /** Flight 1 and the plain half of flight 2: HELLO out, HELLO_REPLY (or ABORT) in; the keys. */

@@ -8,7 +8,7 @@ import type { Bytes } from "../crypto/bytes.ts";
 import { TAG_BYTES } from "../crypto/stream.ts";
 import { FrameKind, type FrameReader, type FrameWriter } from "./frame.ts";
 import { decodeMessage, type Message, MessageType } from "./messages.ts";
-import { recordNonce, remoteError } from "./channel.ts";
+import { openRecord, remoteError, sealRecord } from "./channel.ts";
 
 /** Plaintext of every handshake record: `u16 n ‖ content[n] ‖ zeros`. */
 export const HANDSHAKE_RECORD_PLAINTEXT = 3072;
@@ -40,12 +40,7 @@ export async function sealHandshakeRecord(
   const plaintext = new Uint8Array(HANDSHAKE_RECORD_PLAINTEXT);
   new DataView(plaintext.buffer).setUint16(0, content.length);
   plaintext.set(content, 2);
-  const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: recordNonce(sequence) },
-    key,
-    plaintext,
-  );
-  return new Uint8Array(sealed);
+  return await sealRecord(key, sequence, plaintext);
 }
 
 /**
@@ -61,14 +56,7 @@ export async function openHandshakeRecord(
   if (body.length !== HANDSHAKE_RECORD_BYTES) {
     throw new SfsError("BAD_MESSAGE", `Handshake record of ${body.length} bytes`);
   }
-  let plaintext: Bytes;
-  try {
-    plaintext = new Uint8Array(
-      await crypto.subtle.decrypt({ name: "AES-GCM", iv: recordNonce(sequence) }, key, body),
-    );
-  } catch {
-    throw new SfsError("DECRYPT_FAILED", "A handshake record failed authentication");
-  }
+  const plaintext = await openRecord(key, sequence, body);
   const length = new DataView(plaintext.buffer).getUint16(0);
   if (length < 1 || length > MAX_HANDSHAKE_CONTENT) {
     throw new SfsError("BAD_MESSAGE", `Handshake record content length ${length}`);

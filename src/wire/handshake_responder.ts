@@ -52,47 +52,54 @@ export async function respond(
   const io = handshakeIo(transport, options);
   const transcript = new Transcript();
   const { dh, keys } = await answerHello(io, identity, transcript, options);
-  options.onFlightTwo?.();
-  // A record that does not open under hs_I is from nobody in this handshake: just close.
-  const auth = await readHandshakeRecord(io.reader, keys.initiator, 0, {
-    types: INITIATOR_AUTH_ONLY,
-    peerName: peerNameOf(options),
-  });
-  let initiator: PublicIdentity, early: Message | undefined, authHash: Bytes;
+  // establish() wipes the secrets it uses; this covers every way out before it.
+  let secret: Bytes | undefined;
   try {
-    initiator = await checkInitiator(auth.message as InitiatorAuth, transcript, options);
-    transcript.append(auth.content);
-    authHash = await transcript.hash();
-    const request = await readEarly(
-      io.reader,
-      keys.initiator,
-      auth.message as InitiatorAuth,
-      options,
-    );
-    if (request) transcript.append(request.content);
-    early = request?.message;
-  } catch (err) {
-    // A plain Error can only come from acceptInitiator: a refusal in the caller's words.
-    const failure = err instanceof SfsError ? err : new SfsError("REFUSED", "Initiator refused");
-    await refuse(io.writer, keys.responder, failure);
-    throw failure;
+    options.onFlightTwo?.();
+    // A record that does not open under hs_I is from nobody in this handshake: just close.
+    const auth = await readHandshakeRecord(io.reader, keys.initiator, 0, {
+      types: INITIATOR_AUTH_ONLY,
+      peerName: peerNameOf(options),
+    });
+    let initiator: PublicIdentity, early: Message | undefined, authHash: Bytes;
+    try {
+      initiator = await checkInitiator(auth.message as InitiatorAuth, transcript, options);
+      transcript.append(auth.content);
+      authHash = await transcript.hash();
+      const request = await readEarly(
+        io.reader,
+        keys.initiator,
+        auth.message as InitiatorAuth,
+        options,
+      );
+      if (request) transcript.append(request.content);
+      early = request?.message;
+    } catch (err) {
+      // A plain Error can only come from acceptInitiator: a refusal in the caller's words.
+      const failure = err instanceof SfsError ? err : new SfsError("REFUSED", "Initiator refused");
+      await refuse(io.writer, keys.responder, failure);
+      throw failure;
+    }
+    secret = sourcesOf(options).random(SECRET_BYTES);
+    const keyTransport: KeyTransport = {
+      type: MessageType.KEY_TRANSPORT,
+      wrappedSecret: await wrapSecret(initiator.oaep, secret),
+    };
+    const content = contentOf(keyTransport);
+    transcript.append(content);
+    await writeHandshakeRecord(io.writer, keys.responder, 1, content);
+    return await establish("responder", io, {
+      peer: initiator,
+      dh,
+      secret,
+      authHash,
+      finalHash: await transcript.hash(),
+      early,
+    });
+  } finally {
+    dh.fill(0);
+    secret?.fill(0);
   }
-  const secret = sourcesOf(options).random(SECRET_BYTES);
-  const keyTransport: KeyTransport = {
-    type: MessageType.KEY_TRANSPORT,
-    wrappedSecret: await wrapSecret(initiator.oaep, secret),
-  };
-  const content = contentOf(keyTransport);
-  transcript.append(content);
-  await writeHandshakeRecord(io.writer, keys.responder, 1, content);
-  return await establish("responder", io, {
-    peer: initiator,
-    dh,
-    secret,
-    authHash,
-    finalHash: await transcript.hash(),
-    early,
-  });
 }
 
 /**

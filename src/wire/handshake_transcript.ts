@@ -5,7 +5,7 @@
  */
 import { type Bytes, sha256 } from "../crypto/bytes.ts";
 import { ByteWriter } from "../crypto/encoding.ts";
-import { hkdf } from "../crypto/kdf.ts";
+import { hkdfEach } from "../crypto/kdf.ts";
 import { LABEL, labelled } from "../crypto/labels.ts";
 import { MessageType } from "./messages.ts";
 
@@ -46,9 +46,9 @@ export interface HandshakeKeys {
 
 /** `hs_I` and `hs_R` from the X25519 secret, salted with `H_1`. */
 export async function deriveHandshakeKeys(dh: Bytes, h1: Bytes): Promise<HandshakeKeys> {
-  const [initiator, responder] = await Promise.all([
-    hkdf(dh, h1, LABEL.KEY_HANDSHAKE_INITIATOR),
-    hkdf(dh, h1, LABEL.KEY_HANDSHAKE_RESPONDER),
+  const [initiator, responder] = await hkdfEach(dh, h1, [
+    LABEL.KEY_HANDSHAKE_INITIATOR,
+    LABEL.KEY_HANDSHAKE_RESPONDER,
   ]);
   return { initiator, responder };
 }

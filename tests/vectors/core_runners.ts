@@ -11,7 +11,8 @@ import {
   formatFingerprint,
   parseFingerprint,
 } from "../../src/crypto/identity.ts";
-import { aesKey } from "../../src/crypto/kdf.ts";
+import { AeadKey } from "../../src/crypto/aead.ts";
+import { WEBCRYPTO_AEAD } from "../../src/crypto/aead_webcrypto.ts";
 import { chunkNonce, openChunk, sealChunk, StreamOpener } from "../../src/crypto/stream.ts";
 import { type FrameKind, FrameReader, FrameWriter } from "../../src/wire/frame.ts";
 import { decodeMessage, encodeMessage } from "../../src/wire/messages.ts";
@@ -86,7 +87,7 @@ export const CORE_RUNNERS: Record<string, Runner> = {
   },
 
   chunk: async (v) => {
-    const key = await aesKey(v.hex("key"));
+    using key = await AeadKey.import(v.hex("key"), { backend: WEBCRYPTO_AEAD });
     const index = v.int("index");
     const last = v.bool("last");
     const ciphertext = v.hex("ciphertext");
@@ -98,7 +99,7 @@ export const CORE_RUNNERS: Record<string, Runner> = {
   },
 
   stream: async (v) => {
-    const key = await aesKey(v.hex("key"));
+    using key = await AeadKey.import(v.hex("key"), { backend: WEBCRYPTO_AEAD });
     const size = v.int("size");
     const chunkSize = v.int("chunk_size");
     const chunks = v.hexAll("chunk");
