@@ -4,6 +4,7 @@
  * ends its secure channel (freeing its keys) without closing the TCP connection under it.
  */
 import { closeQuietly } from "../closable.ts";
+import { SfsError } from "../errors.ts";
 
 /** The connection a {@link Lent} wraps: a Deno.Conn fits. */
 export interface LendableConn {
@@ -50,7 +51,9 @@ export class Lent<C extends LendableConn> {
    * was never read (it would be lost).
    */
   take(): C {
-    if (this.#prefix.length > 0) throw new Error("The connection's prefix was not read");
+    if (this.#prefix.length > 0) {
+      throw new SfsError("INTERNAL", "The connection's prefix was not read");
+    }
     this.#taken = true;
     return this.#conn;
   }

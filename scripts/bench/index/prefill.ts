@@ -7,13 +7,12 @@
  */
 
 import { join } from "node:path";
-import { toHex } from "../../../src/crypto/bytes.ts";
 import { formatFingerprint } from "../../../src/crypto/identity.ts";
 import {
   decodeAnnouncement,
-  encodeSignatureSet,
   verifyAnnouncement,
 } from "../../../src/index/protocol/announcement.ts";
+import { announcementRow } from "../../../src/index/server/handlers_listings.ts";
 import { hashPassword } from "../../../src/index/server/password.ts";
 import type { Announcement } from "../../../src/index/server/store.ts";
 import { SqliteStore } from "../../../src/index/server/store_sqlite.ts";
@@ -94,21 +93,9 @@ function storedAnnouncement(
   u: number,
 ): { ownerName: string; announcement: Announcement } {
   const a = decodeAnnouncement(item.bytes);
+  const signatures = { rsa: item.rsa, ed25519: item.ed25519 };
   return {
     ownerName: a.owner,
-    announcement: {
-      id: toHex(a.fileId),
-      ownerId,
-      sessionId: `prefill-${u}`,
-      name: a.name,
-      size: a.size,
-      sha256: toHex(a.sha256),
-      keywords: a.keywords,
-      recipients: a.recipients,
-      address: a.address,
-      createdAt: a.createdAt,
-      announcement: item.bytes,
-      signature: encodeSignatureSet({ rsa: item.rsa, ed25519: item.ed25519 }),
-    },
+    announcement: announcementRow(a, item.bytes, signatures, ownerId, `prefill-${u}`),
   };
 }

@@ -23,11 +23,43 @@ import {
   MAX_SIGNATURE_BYTES,
 } from "../../wire/message_fields.ts";
 import type { Signatures } from "../../crypto/sign.ts";
-import { encodeSignatureSet, verifyAnnouncement } from "../protocol/announcement.ts";
+import {
+  encodeSignatureSet,
+  type FileAnnouncement,
+  verifyAnnouncement,
+} from "../protocol/announcement.ts";
 import { MAX_CLOCK_SKEW_MS } from "../protocol/limits.ts";
 import { validateUsername } from "../protocol/usernames.ts";
-import type { ListingRecord, User } from "./store.ts";
+import type { Announcement, ListingRecord, User } from "./store.ts";
 import { type ConnectionState, type HandlerContext, requireUser } from "./handlers_context.ts";
+
+/**
+ * The row ANNOUNCE stores for verified announcement `a` (decoded from `bytes`, signed with
+ * `signatures`), shared by owner `ownerId` from session `sessionId`; the benchmark prefill
+ * stores the same.
+ */
+export function announcementRow(
+  a: FileAnnouncement,
+  bytes: Uint8Array,
+  signatures: Signatures,
+  ownerId: number,
+  sessionId: string,
+): Announcement {
+  return {
+    id: toHex(a.fileId),
+    ownerId,
+    sessionId,
+    name: a.name,
+    size: a.size,
+    sha256: toHex(a.sha256),
+    keywords: a.keywords,
+    recipients: a.recipients,
+    address: a.address,
+    createdAt: a.createdAt,
+    announcement: bytes,
+    signature: encodeSignatureSet(signatures),
+  };
+}
 
 /** ANNOUNCE: stores a signed announcement, opening the connection's sharing session. */
 export async function announce(
@@ -57,18 +89,7 @@ export async function announce(
   // transaction; the reply waits until it is committed. The fingerprint is re-checked in that
   // transaction, so a key rotation during the signature check cannot slip this one in.
   await ctx.commits.add({
-    id,
-    ownerId: user.id,
-    sessionId: state.sessionId,
-    name: a.name,
-    size: a.size,
-    sha256: toHex(a.sha256),
-    keywords: a.keywords,
-    recipients: a.recipients,
-    address: a.address,
-    createdAt: a.createdAt,
-    announcement: request.announcement,
-    signature: encodeSignatureSet(request.signatures),
+    ...announcementRow(a, request.announcement, request.signatures, user.id, state.sessionId),
     ownerFingerprint: user.fingerprint,
     maxOwnerListings: ctx.maxListings,
   });

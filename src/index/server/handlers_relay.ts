@@ -17,7 +17,7 @@ export async function relayToken(
   state: ConnectionState,
   request: RelayToken,
 ): Promise<Ok> {
-  requireUser(ctx, state);
+  await requireUser(ctx, state);
   const id = toHex(request.fileId);
   if (state.announced?.has(id) !== true || ctx.relay.sharerOf(state) === undefined) {
     throw new SfsError("NOT_FOUND", `This connection does not share file ${id}`);

@@ -521,3 +521,14 @@ Deno.test("handle() refuses replies and repeated authentication", async () => {
   await assert.rejects(f.handle(state, { type: MessageType.OK }), code("UNEXPECTED_MESSAGE"));
   await assert.rejects(f.auth(alice, "alice", state), code("UNEXPECTED_MESSAGE"));
 });
+
+Deno.test("RELAY_TOKEN needs an authenticated connection", async () => {
+  await using f = await Fixture.create();
+  const mallory = await testIdentity("mallory");
+  const request: Message = {
+    type: MessageType.RELAY_TOKEN,
+    fileId: crypto.getRandomValues(new Uint8Array(16)),
+    token: crypto.getRandomValues(new Uint8Array(16)),
+  };
+  await assert.rejects(f.handle(f.connection(mallory), request), code("AUTH_FAILED"));
+});

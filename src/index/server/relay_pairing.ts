@@ -39,7 +39,9 @@ export class Pairings {
     how.stop.addEventListener("abort", fail, { once: true });
     if (how.stop.aborted) fail();
     try {
-      await dial(token);
+      // Raced with the wait, so a dial request that hangs (a sharer not reading, a database not
+      // answering) is bounded by the timeout too, and a timeout is never left unhandled.
+      await Promise.race([dial(token), joined]);
       return await joined;
     } finally {
       clearTimeout(timer);

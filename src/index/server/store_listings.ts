@@ -171,9 +171,7 @@ export class ListingWrites {
       a.announcement,
       a.signature,
     );
-    if (row === undefined) {
-      throw new SfsError("EXISTS", `File id ${a.id} is announced by another user`);
-    }
+    if (row === undefined) throw announcedByAnother(a);
     const seq = int(row.seq);
     this.#sql.deleteRecipients.run(seq);
     for (const key of recipients) this.#sql.insertRecipient.run(key, seq);
@@ -186,27 +184,14 @@ export class ListingWrites {
   #checkWithdrawn(a: Announcement): void {
     const row = this.#sql.withdrawal.get(a.ownerId, a.id);
     if (row === undefined) return;
-    if (a.createdAt <= int(row.created_at)) {
-      throw new SfsError("WITHDRAWN", `File ${a.id} was unshared by its owner`, {
-        hint: "An announcement signed after the withdrawal shares it anew",
-      });
-    }
+    checkSignedAfter(a, int(row.created_at));
     this.#sql.deleteWithdrawal.run(a.ownerId, a.id);
   }
 
   /** Refuses (QUOTA_EXCEEDED) a new file id of an owner who has `max` listings already. */
   #checkQuota(a: Announcement, max: number): void {
     if (this.#sql.announcementOwner.get(a.id) !== undefined) return;
-    const count = int(this.#sql.countOwnerListings.get(a.ownerId)?.n ?? 0);
-    if (count >= max) {
-      throw new SfsError(
-        "QUOTA_EXCEEDED",
-        `Owner has ${count} listings, the most this index keeps`,
-        {
-          hint: "Withdraw listings no longer shared before announcing new ones",
-        },
-      );
-    }
+    checkRoomFor(int(this.#sql.countOwnerListings.get(a.ownerId)?.n ?? 0), max);
   }
 }
 
@@ -229,17 +214,56 @@ class OwnerChecks {
       const owner = this.#sql.sessionOwner.get(a.sessionId);
       this.#sessionOwners.set(a.sessionId, owner === undefined ? undefined : int(owner.user_id));
     }
-    if (this.#sessionOwners.get(a.sessionId) !== a.ownerId) {
-      throw new SfsError("NOT_FOUND", `Owner ${a.ownerId} has no session "${a.sessionId}"`);
-    }
-    if (a.ownerFingerprint === undefined) return;
-    if (!this.#fingerprints.has(a.ownerId)) {
+    if (a.ownerFingerprint !== undefined && !this.#fingerprints.has(a.ownerId)) {
       const user = this.#sql.userFingerprint.get(a.ownerId);
       this.#fingerprints.set(a.ownerId, user === undefined ? undefined : text(user.fingerprint));
     }
-    if (this.#fingerprints.get(a.ownerId) !== a.ownerFingerprint) {
-      throw new SfsError("AUTH_FAILED", "The account's keys changed; authenticate again");
-    }
+    checkAnnouncer(a, this.#sessionOwners.get(a.sessionId), this.#fingerprints.get(a.ownerId));
+  }
+}
+
+/*
+ * The refusals of an announcement that need the database, decided here on what each store
+ * looked up, so that both stores answer with one code, message and hint.
+ */
+
+/**
+ * Refuses (NOT_FOUND) a session not held by the owner (`sessionOwner`: its holder), and
+ * (AUTH_FAILED) a verified fingerprint that is no longer the owner's `registered` one.
+ */
+export function checkAnnouncer(
+  a: Announcement,
+  sessionOwner: number | undefined,
+  registered: string | undefined,
+): void {
+  if (sessionOwner !== a.ownerId) {
+    throw new SfsError("NOT_FOUND", `Owner ${a.ownerId} has no session "${a.sessionId}"`);
+  }
+  if (a.ownerFingerprint !== undefined && registered !== a.ownerFingerprint) {
+    throw new SfsError("AUTH_FAILED", "The account's keys changed; authenticate again");
+  }
+}
+
+/** The refusal (EXISTS) of a file id another user announced. */
+export function announcedByAnother(a: Announcement): SfsError {
+  return new SfsError("EXISTS", `File id ${a.id} is announced by another user`);
+}
+
+/** Refuses (WITHDRAWN) `a` unless it was signed after its owner withdrew it at `withdrawnAt`. */
+export function checkSignedAfter(a: Announcement, withdrawnAt: number): void {
+  if (a.createdAt <= withdrawnAt) {
+    throw new SfsError("WITHDRAWN", `File ${a.id} was unshared by its owner`, {
+      hint: "An announcement signed after the withdrawal shares it anew",
+    });
+  }
+}
+
+/** Refuses (QUOTA_EXCEEDED) a new file id of an owner who has `count` of at most `max`. */
+export function checkRoomFor(count: number, max: number): void {
+  if (count >= max) {
+    throw new SfsError("QUOTA_EXCEEDED", `Owner has ${count} listings, the most this index keeps`, {
+      hint: "Withdraw listings no longer shared before announcing new ones",
+    });
   }
 }
 

@@ -9,9 +9,13 @@
  */
 import { SfsError } from "../../../errors.ts";
 import {
+  announcedByAnother,
   type Announcement,
   checkAnnouncement,
+  checkAnnouncer,
   type CheckedAnnouncement,
+  checkRoomFor,
+  checkSignedAfter,
   KEYWORD_SEPARATOR,
   type Withdrawal,
 } from "../store_listings.ts";
@@ -37,12 +41,7 @@ export async function announceMany(
           SELECT user_id FROM sessions WHERE id = ${a.sessionId}`;
         sessions.set(a.sessionId, s?.user_id);
       }
-      if (sessions.get(a.sessionId) !== a.ownerId) {
-        throw new SfsError("NOT_FOUND", `Owner ${a.ownerId} has no session "${a.sessionId}"`);
-      }
-      if (a.ownerFingerprint !== undefined && owners.get(a.ownerId) !== a.ownerFingerprint) {
-        throw new SfsError("AUTH_FAILED", "The account's keys changed; authenticate again");
-      }
+      checkAnnouncer(a, sessions.get(a.sessionId), owners.get(a.ownerId));
       await checkWithdrawn(tx, a);
       if (a.maxOwnerListings !== undefined) await checkQuota(tx, a, a.maxOwnerListings);
       await upsert(tx, row, now);
@@ -127,9 +126,7 @@ async function upsert(
       signature = excluded.signature, search = excluded.search
     WHERE announcements.owner_id = excluded.owner_id
     RETURNING seq`;
-  if (row === undefined) {
-    throw new SfsError("EXISTS", `File id ${a.id} is announced by another user`);
-  }
+  if (row === undefined) throw announcedByAnother(a);
   await tx`DELETE FROM recipients WHERE seq = ${row.seq}`;
   if (recipients.length > 0) {
     await tx`
@@ -146,11 +143,7 @@ async function checkWithdrawn(tx: Tx, a: Announcement): Promise<void> {
   const [row] = await tx<{ created_at: number }[]>`
     SELECT created_at FROM withdrawals WHERE owner_id = ${a.ownerId} AND id = ${a.id}`;
   if (row === undefined) return;
-  if (a.createdAt <= row.created_at) {
-    throw new SfsError("WITHDRAWN", `File ${a.id} was unshared by its owner`, {
-      hint: "An announcement signed after the withdrawal shares it anew",
-    });
-  }
+  checkSignedAfter(a, row.created_at);
   await tx`DELETE FROM withdrawals WHERE owner_id = ${a.ownerId} AND id = ${a.id}`;
 }
 
@@ -160,9 +153,5 @@ async function checkQuota(tx: Tx, a: Announcement, max: number): Promise<void> {
   if (known !== undefined) return;
   const [{ n }] = await tx<{ n: number }[]>`
     SELECT count(*) AS n FROM announcements WHERE owner_id = ${a.ownerId}`;
-  if (n >= max) {
-    throw new SfsError("QUOTA_EXCEEDED", `Owner has ${n} listings, the most this index keeps`, {
-      hint: "Withdraw listings no longer shared before announcing new ones",
-    });
-  }
+  checkRoomFor(n, max);
 }
