@@ -22,6 +22,14 @@ import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
 import type { IndexClient } from "./client.ts";
 import { openRelayLeg, relayTokensFor, type ShareRelayOptions } from "./sharing_relay.ts";
 
+/**
+ * Relay legs a sharing session opens at once (§13.5): each RELAY_DIAL push starts a TCP connect
+ * to an address the server names, so a hostile or broken index could otherwise make the sender
+ * open any number of connections. Pushes beyond it are refused as BUSY (the receiver gets
+ * CONNECTION_FAILED from its relay); a leg once open is admitted like any receiver.
+ */
+export const MAX_RELAY_LEGS_OPENING = 4;
+
 export type { RelayedConnectionInfo, ShareRelayOptions } from "./sharing_relay.ts";
 
 const RECONNECT_MIN_MS = 1_000;
@@ -62,6 +70,8 @@ export class ShareSession {
   #client: ShareClient | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Relay legs whose connect or RELAY_JOIN is still in progress. */
+  #legsOpening = 0;
   #backoff: number;
 
   private constructor(options: ShareSessionOptions) {
@@ -225,7 +235,16 @@ export class ShareSession {
       toHex(this.#fileIds.get(a) ?? new Uint8Array()) === id
     );
     if (relay === undefined || this.#relayTokens.size === 0 || this.#closed || !shared) return;
-    await openRelayLeg(relay, push);
+    if (this.#legsOpening >= MAX_RELAY_LEGS_OPENING) {
+      relay.onRelayError?.(new SfsError("BUSY", "Too many relay legs are being opened at once"));
+      return;
+    }
+    this.#legsOpening++;
+    try {
+      await openRelayLeg(relay, push);
+    } finally {
+      this.#legsOpening--;
+    }
   }
 
   #nextBackoff(): number {

@@ -3,7 +3,9 @@ import { SfsError } from "../../errors.ts";
 import { signAnnouncement, type SignedAnnouncement } from "../protocol/announcement.ts";
 import { fileIdOf } from "../../crypto/file_id.ts";
 import { testIdentity } from "../../../tests/identities.ts";
-import { type ShareClient, ShareSession } from "./sharing.ts";
+import { MAX_RELAY_LEGS_OPENING, type ShareClient, ShareSession } from "./sharing.ts";
+import { MessageType } from "../../wire/messages.ts";
+import type { RelayDial } from "../../wire/relay_messages.ts";
 
 const SIGNED: SignedAnnouncement[] = [
   { bytes: new Uint8Array([1]), signatures: {} },
@@ -214,5 +216,63 @@ Deno.test("ShareSession shares without relaying on a server that refuses RELAY_T
     assert.deepEqual(relayErrors, ["RELAY_OFF"]);
   } finally {
     session.close();
+  }
+});
+
+Deno.test("ShareSession opens at most a few relay legs at once, however many RELAY_DIALs come", async () => {
+  const identity = await testIdentity("alice");
+  const sha256 = crypto.getRandomValues(new Uint8Array(32));
+  const fileId = await fileIdOf(identity.public.fingerprint, sha256, "a.txt");
+  const signed = await signAnnouncement(identity, {
+    fileId,
+    owner: "alice",
+    ownerFingerprint: identity.public.fingerprint,
+    name: "a.txt",
+    size: 1,
+    sha256,
+    keywords: [],
+    recipients: [],
+    address: "127.0.0.1:9",
+    createdAt: Date.now(),
+  });
+  let push: ((dial: RelayDial) => void) | undefined;
+  /** A hostile index: pushes RELAY_DIAL as fast as it likes. */
+  class PushingClient extends FakeClient {
+    listenForPushes(onPush: (dial: RelayDial) => void): void {
+      push = onPush;
+    }
+    registerRelayToken(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  const hanging: ((err: Error) => void)[] = [];
+  const relayErrors: string[] = [];
+  const session = await ShareSession.start({
+    connect: () => Promise.resolve(new PushingClient()),
+    announcements: [signed],
+    heartbeatMs: 10_000,
+    relay: {
+      // A relay that never answers: each leg stays in its connect.
+      dial: () => new Promise((_, reject) => hanging.push(reject)),
+      onRelayedConnection: () => {},
+      onRelayError: (err) => relayErrors.push(err.code),
+    },
+  });
+  try {
+    for (let i = 0; i < 100; i++) {
+      push!({
+        type: MessageType.RELAY_DIAL,
+        fileId,
+        pairingToken: new Uint8Array(16),
+        receiver: "",
+        relay: "",
+      });
+    }
+    await waitFor(() => hanging.length + relayErrors.length === 100);
+    assert.equal(hanging.length, MAX_RELAY_LEGS_OPENING);
+    assert.ok(relayErrors.every((code) => code === "BUSY"));
+  } finally {
+    session.close();
+    for (const reject of hanging) reject(new Error("test over"));
   }
 });
