@@ -63,6 +63,37 @@ export async function startServer(
   };
 }
 
+/**
+ * Starts `sfs server --db URL --json` with SFS_HOME `home` (where its identity lives), plus
+ * `extra` arguments; with `url` undefined the database comes from `env` (SFS_DB).
+ */
+export async function startPgServer(
+  home: string,
+  url: string | undefined,
+  { extra = [], env = {} }: { extra?: string[]; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  const proc = startSfs([
+    "server",
+    "--listen",
+    "127.0.0.1:0",
+    ...(url === undefined ? [] : ["--db", url]),
+    "--json",
+    "--max-registrations-per-address",
+    "10000",
+    ...extra,
+  ], { home, env });
+  const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
+  const port = Number(listening.port);
+  return {
+    proc,
+    port,
+    address: `127.0.0.1:${port}`,
+    fingerprint: String(listening.fingerprint),
+    db: String(listening.db),
+    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
+  };
+}
+
 /** Runs sfs as the user whose home is `home`, with the test password available. */
 export function sfs(
   home: string,

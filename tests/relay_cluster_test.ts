@@ -12,8 +12,8 @@ import { isSfsError } from "../src/errors.ts";
 import { IndexClient } from "../src/index/client/client.ts";
 import { decodeAnnouncement } from "../src/index/protocol/announcement.ts";
 import { splice } from "../src/net/splice.ts";
-import { sha256File, startSfs, tempDir } from "./harness.ts";
-import { seedServerIdentity, type ServerProcess } from "./index_fixture.ts";
+import { sha256File, tempDir } from "./harness.ts";
+import { seedServerIdentity, type ServerProcess, startPgServer } from "./index_fixture.ts";
 import { testIdentity } from "./identities.ts";
 import {
   dialRelayTo,
@@ -27,35 +27,6 @@ import { freshDatabase, pgMissing } from "./store_backends.ts";
 const PASSWORD = "correct horse battery";
 /** B's pairing timeout, in seconds: short, so the failure cases end soon. */
 const PAIRING_TIMEOUT_S = 2;
-
-/** Starts `sfs server --db URL --json` on 127.0.0.1 with the identity in `home`. */
-async function startPgServer(
-  home: string,
-  url: string,
-  extra: readonly string[] = [],
-): Promise<ServerProcess> {
-  const proc = startSfs([
-    "server",
-    "--listen",
-    "127.0.0.1:0",
-    "--db",
-    url,
-    "--json",
-    "--max-registrations-per-address",
-    "10000",
-    ...extra,
-  ], { home });
-  const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
-  const port = Number(listening.port);
-  return {
-    proc,
-    port,
-    address: `127.0.0.1:${port}`,
-    fingerprint: String(listening.fingerprint),
-    db: String(listening.db),
-    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-  };
-}
 
 /** The relay fixture's view of one server process of the index. */
 function worldOf(server: ServerProcess, dir: string): RelayWorld & { clients: IndexClient[] } {
@@ -142,12 +113,14 @@ Deno.test({
     const serverHome = await seedServerIdentity(join(dir.path, "server"));
     await using a = await startPgServer(serverHome, db.url);
     // One relayed session at most on B: a pairing that failed must give its slot back.
-    await using b = await startPgServer(serverHome, db.url, [
-      "--relay-pairing-timeout",
-      String(PAIRING_TIMEOUT_S),
-      "--relay-max-sessions",
-      "1",
-    ]);
+    await using b = await startPgServer(serverHome, db.url, {
+      extra: [
+        "--relay-pairing-timeout",
+        String(PAIRING_TIMEOUT_S),
+        "--relay-max-sessions",
+        "1",
+      ],
+    });
     await using onA = worldOf(a, dir.path);
     await using onB = worldOf(b, dir.path);
     const bob = await onA.account("bob");
@@ -226,10 +199,12 @@ Deno.test({
       "--relay-address: the sender's leg goes to the address the server names",
       async () => {
         using front = forwarder();
-        await using c = await startPgServer(serverHome, db.url, [
-          "--relay-address",
-          `127.0.0.1:${front.port}`,
-        ]);
+        await using c = await startPgServer(serverHome, db.url, {
+          extra: [
+            "--relay-address",
+            `127.0.0.1:${front.port}`,
+          ],
+        });
         front.target.port = c.port;
         const onC = worldOf(c, dir.path);
         try {
