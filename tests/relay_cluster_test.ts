@@ -6,69 +6,23 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Bytes, constantTimeEqual, toHex } from "../src/crypto/bytes.ts";
-import { type Identity, parseFingerprint } from "../src/crypto/identity.ts";
+import { type Bytes, toHex } from "../src/crypto/bytes.ts";
 import { isSfsError } from "../src/errors.ts";
-import { IndexClient } from "../src/index/client/client.ts";
 import { decodeAnnouncement } from "../src/index/protocol/announcement.ts";
 import { splice } from "../src/net/splice.ts";
 import { sha256File, tempDir } from "./harness.ts";
 import { seedServerIdentity, type ServerProcess, startPgServer } from "./index_fixture.ts";
-import { testIdentity } from "./identities.ts";
 import {
   dialRelayTo,
   fetchRelayed,
   type RelayShare,
-  type RelayWorld,
   shareRelayed,
+  worldOfProcess,
 } from "./relay_fixture.ts";
 import { freshDatabase, pgMissing } from "./store_backends.ts";
 
-const PASSWORD = "correct horse battery";
 /** B's pairing timeout, in seconds: short, so the failure cases end soon. */
 const PAIRING_TIMEOUT_S = 2;
-
-/** The relay fixture's view of one server process of the index. */
-function worldOf(server: ServerProcess, dir: string): RelayWorld & { clients: IndexClient[] } {
-  const fingerprint = parseFingerprint(server.fingerprint);
-  const registered = new Map<string, Promise<Identity>>();
-  const clients: IndexClient[] = [];
-  const world = {
-    port: server.port,
-    dir,
-    log: [],
-    serverFingerprint: fingerprint,
-    clients,
-    async client(identity: Identity, auth?: string) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-      const client = await IndexClient.connect(conn, identity, {
-        verifyServer: (s) => assert.ok(constantTimeEqual(s.fingerprint, fingerprint)),
-      });
-      clients.push(client);
-      if (auth !== undefined) await client.auth(auth);
-      return client;
-    },
-    account(name: string) {
-      let done = registered.get(name);
-      if (done === undefined) {
-        done = (async () => {
-          const identity = await testIdentity(name);
-          const client = await world.client(identity);
-          await client.register(name, PASSWORD);
-          client.close();
-          return identity;
-        })();
-        registered.set(name, done);
-      }
-      return done;
-    },
-    [Symbol.asyncDispose]() {
-      for (const client of clients) client.close();
-      return Promise.resolve();
-    },
-  };
-  return world;
-}
 
 /**
  * A forwarder on 127.0.0.1 to a port known later: the "own address" a server behind a load
@@ -121,8 +75,8 @@ Deno.test({
         "1",
       ],
     });
-    await using onA = worldOf(a, dir.path);
-    await using onB = worldOf(b, dir.path);
+    await using onA = worldOfProcess(a, dir.path);
+    await using onB = worldOfProcess(b, dir.path);
     const bob = await onA.account("bob");
     // Shared with bob only: only his account, or the ticket's token, reaches it.
     await using share = await shareRelayed(onA, "alice", { recipients: ["bob"], blocks: 64 });
@@ -206,7 +160,7 @@ Deno.test({
           ],
         });
         front.target.port = c.port;
-        const onC = worldOf(c, dir.path);
+        const onC = worldOfProcess(c, dir.path);
         try {
           const result = await fetchRelayed(onC, share, { identity: bob, token });
           await assertSameContent(result.path, share);
