@@ -41,6 +41,7 @@ import {
   registeredHome,
   seedServerIdentity,
   sfs,
+  shareToBob,
   startSender as startSharing,
   startServer,
 } from "./index_fixture.ts";
@@ -674,19 +675,8 @@ Deno.test("an announcement mallory signs in alice's name is refused by the serve
 });
 
 Deno.test("a sender sharing --to bob gives nothing to a replay of bob's hello and request", async () => {
-  await using dir = await tempDir();
-  const serverDir = join(dir.path, "server");
-  await seedServerIdentity(serverDir);
-  await using server = await startServer(serverDir);
-  const [aliceHome, bobHome] = await Promise.all([
-    registeredHome(dir.path, server, "alice"),
-    registeredHome(dir.path, server, "bob"),
-  ]);
-  const file = join(dir.path, "for-bob.bin");
-  await randomFile(file, 5000);
-  await using sharing = await startSharing(aliceHome, [file], ["--to", "bob", "--yes"]);
-  const ticket = String((sharing.ready.files as { ticket: string }[])[0].ticket);
-  const { port } = parseTicket(ticket);
+  await using shared = await shareToBob();
+  const { dir, bobHome, sharing, ticket, port } = shared;
 
   // A genuine download by bob, recorded on the way to alice: HELLO, then flight 3
   // (INITIATOR_AUTH and the early GET, two handshake records), then RECEIPT.

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { formatTicket } from "../src/peer/ticket.ts";
-import { randomFile, sha256File, startSfs, tempDir } from "./harness.ts";
+import { randomFile, sha256File, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import { DEFAULT_CHUNK_SIZE as CHUNK } from "../src/crypto/stream.ts";
 import {
@@ -27,7 +27,7 @@ import {
   startSender as startIndexSender,
   startServer,
 } from "./index_fixture.ts";
-import { partHolds, stalledOrExited, startStallingProxy } from "./stall.ts";
+import { stalledGet, startStallingProxy } from "./stall.ts";
 
 Deno.test("sfs get says the sender refused, in its own words for the code", async () => {
   await using dir = await tempDir();
@@ -155,13 +155,8 @@ Deno.test("sfs send --once withdraws its listing on Ctrl-C", async () => {
 Deno.test("sfs get on SIGTERM keeps what it verified, exits 130, and the rerun resumes", async () => {
   await using s = await shareFile("term.bin", 12 * CHUNK);
   const out = join(s.dir.path, "out");
-  await using proxy = startStallingProxy(s.ready.port, 6);
-  await using receiver = startSfs(
-    ["get", withPort(s.ready.ticket, proxy.port), "--out", out, "--json"],
-    { home: s.bob },
-  );
-  await stalledOrExited(proxy, receiver);
-  await partHolds(join(out, "term.bin.sfs-part"), CHUNK);
+  await using stalled = await stalledGet(s, "term.bin", out, 6);
+  const { receiver } = stalled;
   receiver.kill("SIGTERM");
   assert.equal((await receiver.status).code, 130);
   await receiver.drained();

@@ -18,15 +18,9 @@ import { initiate, respond } from "../src/wire/handshake.ts";
 import { HANDSHAKE_RECORD_BYTES } from "../src/wire/handshake_record.ts";
 import { MessageType } from "../src/wire/messages.ts";
 import { closeQuietly } from "../src/closable.ts";
-import { randomFile, tempDir } from "./harness.ts";
+import { tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
-import {
-  registeredHome,
-  seedServerIdentity,
-  sfs,
-  startSender as startSharing,
-  startServer,
-} from "./index_fixture.ts";
+import { seedServerIdentity, sfs, shareToBob, startServer } from "./index_fixture.ts";
 import { type LoopbackServer, serveLoopback } from "./loopback_server.ts";
 import { doneOf, errorOf, get, listTree, shareFile, withPort, writeAll } from "./peers.ts";
 
@@ -168,19 +162,8 @@ async function runProbe(conn: Recorder, identity: Identity): Promise<string> {
 }
 
 Deno.test("a sender sharing --to bob tells a prober nothing about whether bob is a recipient", async () => {
-  await using dir = await tempDir();
-  const serverDir = join(dir.path, "server");
-  await seedServerIdentity(serverDir);
-  await using server = await startServer(serverDir);
-  const [aliceHome] = await Promise.all([
-    registeredHome(dir.path, server, "alice"),
-    registeredHome(dir.path, server, "bob"),
-  ]);
-  const file = join(dir.path, "for-bob.bin");
-  await randomFile(file, 5000);
-  await using sharing = await startSharing(aliceHome, [file], ["--to", "bob", "--yes"]);
-  const ticket = String((sharing.ready.files as { ticket: string }[])[0].ticket);
-  const { port } = parseTicket(ticket);
+  await using shared = await shareToBob();
+  const { port, sharing } = shared;
   const [bob, carol, mallory] = await Promise.all(
     ["bob", "carol", "mallory"].map((name) => testIdentity(name)),
   );

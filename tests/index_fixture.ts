@@ -11,7 +11,17 @@ import type { Identity } from "../src/crypto/identity.ts";
 import { constantTimeEqual } from "../src/crypto/bytes.ts";
 import { parseFingerprint } from "../src/crypto/identity.ts";
 import { IndexClient } from "../src/index/client/client.ts";
-import { runSfs, type SfsEvent, type SfsProcess, type SfsResult, startSfs } from "./harness.ts";
+import { parseTicket } from "../src/peer/ticket.ts";
+import {
+  randomFile,
+  runSfs,
+  type SfsEvent,
+  type SfsProcess,
+  type SfsResult,
+  startSfs,
+  type TempDir,
+  tempDir,
+} from "./harness.ts";
 import { identityText, testHome } from "./identities.ts";
 
 /** The password every test account uses. */
@@ -59,6 +69,37 @@ export async function startServer(
     address: `127.0.0.1:${bound}`,
     fingerprint: String(listening.fingerprint),
     db,
+    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
+  };
+}
+
+/**
+ * Starts `sfs server --db URL --json` with SFS_HOME `home` (where its identity lives), plus
+ * `extra` arguments; with `url` undefined the database comes from `env` (SFS_DB).
+ */
+export async function startPgServer(
+  home: string,
+  url: string | undefined,
+  { extra = [], env = {} }: { extra?: string[]; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  const proc = startSfs([
+    "server",
+    "--listen",
+    "127.0.0.1:0",
+    ...(url === undefined ? [] : ["--db", url]),
+    "--json",
+    "--max-registrations-per-address",
+    "10000",
+    ...extra,
+  ], { home, env });
+  const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
+  const port = Number(listening.port);
+  return {
+    proc,
+    port,
+    address: `127.0.0.1:${port}`,
+    fingerprint: String(listening.fingerprint),
+    db: String(listening.db),
     [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
   };
 }
@@ -174,4 +215,48 @@ export async function seedServerIdentity(dir: string): Promise<string> {
     mode: 0o600,
   });
   return dir;
+}
+
+/** Alice sharing one random file `--to bob` through a fresh server, bob registered there. */
+export interface SharingToBob extends AsyncDisposable {
+  readonly dir: TempDir;
+  readonly server: ServerProcess;
+  readonly bobHome: string;
+  readonly sharing: Sender;
+  readonly ticket: string;
+  /** Alice's port, from the ticket. */
+  readonly port: number;
+}
+
+/** Starts a server, registers alice and bob, and has alice share 5000 bytes `--to bob`. */
+export async function shareToBob(): Promise<SharingToBob> {
+  const stack = new AsyncDisposableStack();
+  try {
+    const dir = stack.use(await tempDir());
+    const serverDir = join(dir.path, "server");
+    await seedServerIdentity(serverDir);
+    const server = stack.use(await startServer(serverDir));
+    const [aliceHome, bobHome] = await Promise.all([
+      registeredHome(dir.path, server, "alice"),
+      registeredHome(dir.path, server, "bob"),
+    ]);
+    const file = join(dir.path, "for-bob.bin");
+    await randomFile(file, 5000);
+    const sharing = stack.use(await startSender(aliceHome, [file], ["--to", "bob", "--yes"]));
+    const ticket = String((sharing.ready.files as { ticket: string }[])[0].ticket);
+    const { port } = parseTicket(ticket);
+    const moved = stack.move();
+    return {
+      dir,
+      server,
+      bobHome,
+      sharing,
+      ticket,
+      port,
+      [Symbol.asyncDispose]: () => moved.disposeAsync(),
+    };
+  } catch (e) {
+    await stack.disposeAsync();
+    throw e;
+  }
 }

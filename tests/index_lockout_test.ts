@@ -174,13 +174,18 @@ Deno.test("wrong passwords for bob from one address do not block bob from anothe
   });
 });
 
-/** Starts `sfs server --json` listening on [::1]; undefined when this host has no IPv6 loopback. */
-async function startServerOnIpv6(dir: string): Promise<ServerProcess | undefined> {
+/** Whether this host has an IPv6 loopback (::1) to listen on. */
+function hasIpv6Loopback(): boolean {
   try {
     Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
+}
+
+/** Starts `sfs server --json` listening on [::1]. */
+async function startServerOnIpv6(dir: string): Promise<ServerProcess> {
   await seedServerIdentity(dir);
   const db = join(dir, "index.db");
   const proc = startSfs(["server", "--listen", "[::1]:0", "--db", db, "--json"], { home: dir });
@@ -196,14 +201,13 @@ async function startServerOnIpv6(dir: string): Promise<ServerProcess | undefined
   };
 }
 
-Deno.test("an IPv6 client is throttled by its address and others are not", async (t) => {
+Deno.test({
+  name: "an IPv6 client is throttled by its address and others are not",
+  // Reported as ignored, not passed, on a host without ::1.
+  ignore: !hasIpv6Loopback(),
+}, async (t) => {
   await using dir = await tempDir();
-  const started = await startServerOnIpv6(join(dir.path, "server"));
-  if (started === undefined) {
-    console.warn("skipped: this host has no IPv6 loopback (::1)");
-    return;
-  }
-  await using server = started;
+  await using server = await startServerOnIpv6(join(dir.path, "server"));
   const bob = await registeredHome(dir.path, server, "bob");
   const identity = await importIdentity(await identityText("mallory"));
   const connect = async () =>

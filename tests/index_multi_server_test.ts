@@ -8,49 +8,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isSfsError } from "../src/errors.ts";
 import { PRESENCE_TIMEOUT_MS } from "../src/index/protocol/limits.ts";
-import { startSfs, tempDir } from "./harness.ts";
+import { tempDir } from "./harness.ts";
 import {
   connectClient,
   eventually,
   PASSWORD,
   registeredHome,
   seedServerIdentity,
-  type ServerProcess,
   sfs,
+  startPgServer,
   startSender,
 } from "./index_fixture.ts";
 import { freshDatabase, pgMissing } from "./store_backends.ts";
-
-/**
- * Starts `sfs server --db URL --json` with SFS_HOME `home` (where its identity lives), plus
- * `extra` arguments; with `url` undefined the database comes from `env` (SFS_DB).
- */
-async function startPgServer(
-  home: string,
-  url: string | undefined,
-  { extra = [], env = {} }: { extra?: string[]; env?: Record<string, string> } = {},
-): Promise<ServerProcess> {
-  const proc = startSfs([
-    "server",
-    "--listen",
-    "127.0.0.1:0",
-    ...(url === undefined ? [] : ["--db", url]),
-    "--json",
-    "--max-registrations-per-address",
-    "10000",
-    ...extra,
-  ], { home, env });
-  const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
-  const port = Number(listening.port);
-  return {
-    proc,
-    port,
-    address: `127.0.0.1:${port}`,
-    fingerprint: String(listening.fingerprint),
-    db: String(listening.db),
-    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-  };
-}
 
 Deno.test({
   name: "two sfs servers on one PostgreSQL database act as one index",

@@ -6,98 +6,23 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Bytes, constantTimeEqual, toHex } from "../src/crypto/bytes.ts";
-import { type Identity, parseFingerprint } from "../src/crypto/identity.ts";
+import { type Bytes, toHex } from "../src/crypto/bytes.ts";
 import { isSfsError } from "../src/errors.ts";
-import { IndexClient } from "../src/index/client/client.ts";
 import { decodeAnnouncement } from "../src/index/protocol/announcement.ts";
 import { splice } from "../src/net/splice.ts";
-import { sha256File, startSfs, tempDir } from "./harness.ts";
-import { seedServerIdentity, type ServerProcess } from "./index_fixture.ts";
-import { testIdentity } from "./identities.ts";
+import { sha256File, tempDir } from "./harness.ts";
+import { seedServerIdentity, type ServerProcess, startPgServer } from "./index_fixture.ts";
 import {
   dialRelayTo,
   fetchRelayed,
   type RelayShare,
-  type RelayWorld,
   shareRelayed,
+  worldOfProcess,
 } from "./relay_fixture.ts";
 import { freshDatabase, pgMissing } from "./store_backends.ts";
 
-const PASSWORD = "correct horse battery";
 /** B's pairing timeout, in seconds: short, so the failure cases end soon. */
 const PAIRING_TIMEOUT_S = 2;
-
-/** Starts `sfs server --db URL --json` on 127.0.0.1 with the identity in `home`. */
-async function startPgServer(
-  home: string,
-  url: string,
-  extra: readonly string[] = [],
-): Promise<ServerProcess> {
-  const proc = startSfs([
-    "server",
-    "--listen",
-    "127.0.0.1:0",
-    "--db",
-    url,
-    "--json",
-    "--max-registrations-per-address",
-    "10000",
-    ...extra,
-  ], { home });
-  const listening = await proc.nextEvent((e) => e.event === "listening", 30_000);
-  const port = Number(listening.port);
-  return {
-    proc,
-    port,
-    address: `127.0.0.1:${port}`,
-    fingerprint: String(listening.fingerprint),
-    db: String(listening.db),
-    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-  };
-}
-
-/** The relay fixture's view of one server process of the index. */
-function worldOf(server: ServerProcess, dir: string): RelayWorld & { clients: IndexClient[] } {
-  const fingerprint = parseFingerprint(server.fingerprint);
-  const registered = new Map<string, Promise<Identity>>();
-  const clients: IndexClient[] = [];
-  const world = {
-    port: server.port,
-    dir,
-    log: [],
-    serverFingerprint: fingerprint,
-    clients,
-    async client(identity: Identity, auth?: string) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-      const client = await IndexClient.connect(conn, identity, {
-        verifyServer: (s) => assert.ok(constantTimeEqual(s.fingerprint, fingerprint)),
-      });
-      clients.push(client);
-      if (auth !== undefined) await client.auth(auth);
-      return client;
-    },
-    account(name: string) {
-      let done = registered.get(name);
-      if (done === undefined) {
-        done = (async () => {
-          const identity = await testIdentity(name);
-          const client = await world.client(identity);
-          await client.register(name, PASSWORD);
-          client.close();
-          return identity;
-        })();
-        registered.set(name, done);
-      }
-      return done;
-    },
-    [Symbol.asyncDispose]() {
-      for (const client of clients) client.close();
-      return Promise.resolve();
-    },
-  };
-  return world;
-}
 
 /**
  * A forwarder on 127.0.0.1 to a port known later: the "own address" a server behind a load
@@ -142,14 +67,16 @@ Deno.test({
     const serverHome = await seedServerIdentity(join(dir.path, "server"));
     await using a = await startPgServer(serverHome, db.url);
     // One relayed session at most on B: a pairing that failed must give its slot back.
-    await using b = await startPgServer(serverHome, db.url, [
-      "--relay-pairing-timeout",
-      String(PAIRING_TIMEOUT_S),
-      "--relay-max-sessions",
-      "1",
-    ]);
-    await using onA = worldOf(a, dir.path);
-    await using onB = worldOf(b, dir.path);
+    await using b = await startPgServer(serverHome, db.url, {
+      extra: [
+        "--relay-pairing-timeout",
+        String(PAIRING_TIMEOUT_S),
+        "--relay-max-sessions",
+        "1",
+      ],
+    });
+    await using onA = worldOfProcess(a, dir.path);
+    await using onB = worldOfProcess(b, dir.path);
     const bob = await onA.account("bob");
     // Shared with bob only: only his account, or the ticket's token, reaches it.
     await using share = await shareRelayed(onA, "alice", { recipients: ["bob"], blocks: 64 });
@@ -226,12 +153,14 @@ Deno.test({
       "--relay-address: the sender's leg goes to the address the server names",
       async () => {
         using front = forwarder();
-        await using c = await startPgServer(serverHome, db.url, [
-          "--relay-address",
-          `127.0.0.1:${front.port}`,
-        ]);
+        await using c = await startPgServer(serverHome, db.url, {
+          extra: [
+            "--relay-address",
+            `127.0.0.1:${front.port}`,
+          ],
+        });
         front.target.port = c.port;
-        const onC = worldOf(c, dir.path);
+        const onC = worldOfProcess(c, dir.path);
         try {
           const result = await fetchRelayed(onC, share, { identity: bob, token });
           await assertSameContent(result.path, share);

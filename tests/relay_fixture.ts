@@ -24,7 +24,7 @@ import {
   type SharedFile,
 } from "../src/peer/sender.ts";
 import type { SfsProcess } from "./harness.ts";
-import { startServer } from "./index_fixture.ts";
+import { type ServerProcess, startServer } from "./index_fixture.ts";
 import { testIdentity } from "./identities.ts";
 
 const PASSWORD = "correct horse battery";
@@ -71,7 +71,10 @@ export async function startRelayWorld(
   return worldOn(server.addr.port, serverIdentity.public.fingerprint, dir, {
     server,
     log,
-    stop: () => server.shutdown(1000),
+    stop: async () => {
+      await server.shutdown(1000);
+      await Deno.remove(dir, { recursive: true });
+    },
   });
 }
 
@@ -83,9 +86,23 @@ export async function startRelayServerProcess(
   const server = await startServer(dir, 0, flags);
   const world = worldOn(server.port, parseFingerprint(server.fingerprint), dir, {
     log: [],
-    stop: async () => await server[Symbol.asyncDispose](),
+    stop: async () => {
+      await server[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
   });
   return Object.assign(world, { proc: server.proc });
+}
+
+/**
+ * The relay fixture's view of `server`, a server process the caller owns: disposing it closes
+ * its clients and leaves the server and `dir` alone.
+ */
+export function worldOfProcess(server: ServerProcess, dir: string): RelayWorld {
+  return worldOn(server.port, parseFingerprint(server.fingerprint), dir, {
+    log: [],
+    stop: () => Promise.resolve(),
+  });
 }
 
 function worldOn(
@@ -128,7 +145,6 @@ function worldOn(
     async [Symbol.asyncDispose]() {
       for (const client of clients) client.close();
       await parts.stop();
-      await Deno.remove(dir, { recursive: true });
     },
   };
   return world;

@@ -12,12 +12,7 @@ import { toHex } from "../src/crypto/bytes.ts";
 import { formatFingerprint } from "../src/crypto/identity.ts";
 import { FrameKind, FrameReader } from "../src/wire/frame.ts";
 import { withType } from "../src/wire/channel.ts";
-import {
-  decodeMessage,
-  encodeMessage,
-  MessageType,
-  PROTOCOL_VERSION,
-} from "../src/wire/messages.ts";
+import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";
 import { sha256File } from "./harness.ts";
 import { closeQuietly, listTree, startProxy, writeAll } from "./peers.ts";
 import { serveLoopback } from "./loopback_server.ts";
@@ -205,22 +200,17 @@ Deno.test("a tap between receiver and relay sees no plaintext, no file id, no ke
     assert.equal(seen.indexOf(share.file.id), -1);
     assert.equal(seen.indexOf(Buffer.from(toHex(share.file.id))), -1);
   });
-  // Handshake version 1 sends both identities in the clear (SECURITY.md, section 2.1); version 2 hides
-  // them, and so this leg shows none.
-  await t.step({
-    name: "no public key or fingerprint of either party",
-    ignore: PROTOCOL_VERSION < 2,
-    fn: () => {
-      for (const who of [share.owner, bob]) {
-        const fingerprint = who.public.fingerprint;
-        assert.equal(seen.indexOf(fingerprint), -1);
-        assert.equal(seen.indexOf(Buffer.from(formatFingerprint(fingerprint))), -1);
-        const encoded = who.public.encoded;
-        for (let at = 0; at + 64 <= encoded.length; at += 64) {
-          assert.equal(seen.indexOf(encoded.subarray(at, at + 64)), -1, `identity bytes ${at}…`);
-        }
+  // The handshake hides both identities (SECURITY.md, section 2.1), and so this leg shows none.
+  await t.step("no public key or fingerprint of either party", () => {
+    for (const who of [share.owner, bob]) {
+      const fingerprint = who.public.fingerprint;
+      assert.equal(seen.indexOf(fingerprint), -1);
+      assert.equal(seen.indexOf(Buffer.from(formatFingerprint(fingerprint))), -1);
+      const encoded = who.public.encoded;
+      for (let at = 0; at + 64 <= encoded.length; at += 64) {
+        assert.equal(seen.indexOf(encoded.subarray(at, at + 64)), -1, `identity bytes ${at}…`);
       }
-    },
+    }
   });
 });
 

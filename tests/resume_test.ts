@@ -34,7 +34,7 @@ import {
   startSender,
   withPort,
 } from "./peers.ts";
-import { partHolds, stalledOrExited, startStallingProxy } from "./stall.ts";
+import { stalledGet, stalledOrExited, startStallingProxy } from "./stall.ts";
 
 const MIB = 1024 * 1024;
 const CHUNK = DEFAULT_CHUNK_SIZE;
@@ -356,15 +356,10 @@ Deno.test("sfs get records progress every few seconds, so a killed receiver resu
 Deno.test("sfs get stops on SIGINT keeping its verified chunks, exits 130 and resumes", async () => {
   await using s = await shareFile("big.bin", 12 * CHUNK);
   const out = join(s.dir.path, "out");
-  await using stalled = startStallingProxy(s.ready.port, 7);
-  await using receiver = startSfs(
-    ["get", withPort(s.ready.ticket, stalled.port), "--out", out, "--json"],
-    { home: s.bob },
-  );
-  await stalledOrExited(stalled, receiver);
   // Version 2 sends the GET in the handshake, so the chunks are on their way while the receiver
-  // still finishes its handshake: wait until it has stored one before interrupting it.
-  await partHolds(join(out, "big.bin.sfs-part"), CHUNK);
+  // still finishes its handshake: stalledGet waits until it has stored one.
+  await using stalled = await stalledGet(s, "big.bin", out, 7);
+  const { receiver } = stalled;
   Deno.kill(receiver.pid, "SIGINT");
   const status = await receiver.status;
   await receiver.drained();

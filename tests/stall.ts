@@ -5,9 +5,11 @@
  * @module
  */
 
+import { join } from "node:path";
+import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
 import { FrameKind } from "../src/wire/frame.ts";
-import type { SfsProcess } from "./harness.ts";
-import { type Proxy, startProxy } from "./peers.ts";
+import { type SfsProcess, startSfs } from "./harness.ts";
+import { type Proxy, type Sharing, startProxy, withPort } from "./peers.ts";
 
 /**
  * Resolves once `proxy` holds the stream, or throws with the receiver's stderr if the receiver
@@ -80,4 +82,39 @@ export async function partHolds(path: string, bytes: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`${path} never held ${bytes} bytes`);
+}
+
+/** A receiver held mid-transfer by a stalling proxy; `await using` stops both. */
+export interface StalledGet extends AsyncDisposable {
+  readonly proxy: StallingProxy;
+  readonly receiver: SfsProcess;
+}
+
+/**
+ * Starts bob's `sfs get --out OUT --json` of `s`'s file `name` through a proxy that stalls at
+ * chunk `atChunk`, and resolves once the receiver has stored at least one chunk of its part file.
+ */
+export async function stalledGet(
+  s: Sharing,
+  name: string,
+  out: string,
+  atChunk: number,
+): Promise<StalledGet> {
+  const proxy = startStallingProxy(s.ready.port, atChunk);
+  const receiver = startSfs(
+    ["get", withPort(s.ready.ticket, proxy.port), "--out", out, "--json"],
+    { home: s.bob },
+  );
+  const stop = async () => {
+    await receiver[Symbol.asyncDispose]();
+    await proxy[Symbol.asyncDispose]();
+  };
+  try {
+    await stalledOrExited(proxy, receiver);
+    await partHolds(join(out, `${name}.sfs-part`), DEFAULT_CHUNK_SIZE);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { proxy, receiver, [Symbol.asyncDispose]: stop };
 }

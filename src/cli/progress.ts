@@ -18,6 +18,7 @@
 import type { JsonValue, LiveArea, Output } from "./output.ts";
 import { escapeForDisplay } from "../text.ts";
 import { formatLine } from "./progress_line.ts";
+import { writeStderr } from "./prompt.ts";
 
 export { formatBytes, formatDuration, formatRate } from "./progress_line.ts";
 
@@ -88,13 +89,6 @@ export interface ProgressRow {
   finish(): void;
   /** Takes the line off the board without a trace (a failure, whose warning says the rest). */
   remove(): void;
-}
-
-const ENCODER = new TextEncoder();
-
-function writeStderr(text: string): void {
-  let bytes = ENCODER.encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
 }
 
 function consoleColumns(): number {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { formatBytes, formatDuration, formatRate, ProgressBoard } from "./progress.ts";
+import { screenOf } from "../../tests/terminal.ts";
 
 Deno.test("formatBytes() uses binary units with one decimal", async (t) => {
   const cases: Array<[number, string]> = [
@@ -52,33 +53,6 @@ function board(options: { columns?: number; quiet?: boolean; terminal?: boolean 
   return { progress, written, clock, events, text: () => written.join("") };
 }
 
-/** What a terminal would show after `text`: the lines of a tiny screen emulator. */
-function screen(text: string): string[] {
-  const lines: string[] = [""];
-  let row = 0;
-  // Only what the board sends: CSI n F (lines up), CSI J (erase below), CSI 2K (erase line).
-  // deno-lint-ignore no-control-regex -- escape sequences are what is parsed here
-  const tokens = text.match(/\x1b\[(\d*)([FJK])|\n|[^\x1b\n]+/g) ?? [];
-  for (const token of tokens) {
-    // deno-lint-ignore no-control-regex -- escape sequences are what is parsed here
-    const csi = /^\x1b\[(\d*)([FJK])$/.exec(token);
-    if (token === "\n") {
-      row++;
-      lines[row] ??= "";
-    } else if (csi?.[2] === "F") {
-      row = Math.max(0, row - Number(csi[1] || 1));
-    } else if (csi?.[2] === "J") {
-      lines[row] = "";
-      lines.length = row + 1;
-    } else if (csi?.[2] === "K") {
-      lines[row] = "";
-    } else {
-      lines[row] += token;
-    }
-  }
-  return lines.filter((line, i) => line !== "" || i < lines.length - 1);
-}
-
 Deno.test("ProgressBoard.add() draws nothing when stderr is not a terminal, or when quiet", () => {
   for (const b of [board({ terminal: false }), board({ quiet: true })]) {
     const row = b.progress.add({ label: "file.bin", total: 1000 });
@@ -97,7 +71,7 @@ Deno.test("ProgressRow.finish() leaves the final line, once", () => {
   row.update(2048);
   row.finish();
   row.finish();
-  assert.deepEqual(screen(b.text()), [
+  assert.deepEqual(screenOf(b.text()), [
     "file.bin [####################] 100% 2.0 KiB/2.0 KiB 2.0 KiB/s ETA 0s",
   ]);
 });
@@ -110,7 +84,7 @@ Deno.test("ProgressBoard shows one line per row, each with its own bytes", () =>
   alice.update(500);
   b.clock.now = 1200;
   bob.update(1000);
-  const lines = screen(b.text());
+  const lines = screenOf(b.text());
   assert.equal(lines.length, 2, lines.join("\n"));
   assert.match(lines[0], /^→ alice \[#+-+\] {2}50% 500 B\/1000 B /);
   assert.match(lines[1], /^→ bob \[#+-+\] {2}25% 1000 B\/3\.9 KiB /);
@@ -119,7 +93,7 @@ Deno.test("ProgressBoard shows one line per row, each with its own bytes", () =>
   alice.finish();
   b.clock.now = 2000;
   bob.update(2000);
-  const after = screen(b.text());
+  const after = screenOf(b.text());
   assert.equal(after.length, 2, after.join("\n"));
   assert.match(after[0], /^→ alice .* 100% 1000 B\/1000 B/);
   assert.match(after[1], /^→ bob .* {2}50% 2\.0 KiB\/3\.9 KiB/);
@@ -136,7 +110,7 @@ Deno.test("ProgressRow.remove() leaves no line behind, and text printed goes abo
   b.written.push("sfs: warning: Transfer to carol failed\n");
   b.progress.redraw();
   going.update(10);
-  const lines = screen(b.text());
+  const lines = screenOf(b.text());
   assert.equal(lines.length, 2, lines.join("\n"));
   assert.equal(lines[0], "sfs: warning: Transfer to carol failed");
   assert.match(lines[1], /^→ dave /);
@@ -148,7 +122,7 @@ Deno.test("ProgressBoard fits the line to the width by shortening the name, neve
   const row = b.progress.add({ label: name, total: 10 * 1024 * 1024 });
   b.clock.now = 2000;
   row.update(5 * 1024 * 1024);
-  const [line] = screen(b.text());
+  const [line] = screenOf(b.text());
   assert.ok([...line].length <= 79, line);
   assert.match(
     line,
@@ -165,7 +139,7 @@ Deno.test("ProgressBoard counts only this run's bytes in the rate of a resumed r
   });
   b.clock.now = 1000;
   row.update(91 * 1024 * 1024);
-  const [line] = screen(b.text());
+  const [line] = screenOf(b.text());
   assert.match(line, / 91% 91\.0 MiB\/100\.0 MiB 1\.0 MiB\/s ETA 9s$/);
 });
 

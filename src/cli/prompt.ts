@@ -7,6 +7,7 @@
  */
 
 import { SfsError } from "../errors.ts";
+import { escapeForDisplay } from "../text.ts";
 
 /** The parts of `Deno.stdin` a prompt needs; tests pass a scripted fake. */
 export interface TerminalInput {
@@ -124,7 +125,10 @@ export async function confirm(question: string, options: PromptOptions = {}): Pr
   const stdin = options.stdin ?? Deno.stdin;
   const write = options.write ?? writeStderr;
   if (!stdin.isTerminal()) return false;
-  write(`${question} [y/N] `);
+  // The question may quote names and keys from files or the network: escape each line as the
+  // rest of the output does, keeping the line breaks that lay it out.
+  const shown = question.split("\n").map((line) => escapeForDisplay(line)).join("\n");
+  write(`${shown} [y/N] `);
   const answer = await readCookedLine(stdin);
   return /^y(es)?$/i.test(answer.trim());
 }

@@ -105,6 +105,17 @@ Deno.test("confirm() accepts only y or yes", async (t) => {
   }
 });
 
+Deno.test("confirm() shows a question's escape sequences as text, never sends them", async () => {
+  const written: string[] = [];
+  const stdin = new FakeTerminal(true, ["n\n"]);
+  const question = "Forget \u001b]52;c;eA==\u0007a\u202etxt?\n  pinned: x";
+  assert.equal(await confirm(question, { stdin, write: (s) => written.push(s) }), false);
+  const text = written.join("");
+  assert.ok(!text.includes("\u001b") && !text.includes("\u0007"), JSON.stringify(text));
+  assert.ok(!text.includes("\u202e"), "no bidi override");
+  assert.ok(text.includes("\n  pinned: x [y/N] "), JSON.stringify(text));
+});
+
 Deno.test("confirm() returns false without asking when stdin is not a terminal", async () => {
   const written: string[] = [];
   const stdin = new FakeTerminal(false, ["y\n"]);
