@@ -1,7 +1,7 @@
 /**
  * The listing queries in PostgreSQL, with the rules of ../store_queries.ts: visibility decided in
- * SQL (a hidden listing and a missing one look the same), newest first, owner identities from a
- * cache by fingerprint.
+ * SQL (a hidden listing and a missing one look the same), newest first (search: best match first
+ * among the newest matches), owner identities from a cache by fingerprint.
  *
  * Presence is computed when read: a session counts as online only while its last heartbeat is
  * younger than the presence timeout, so a server that died (SIGKILL, power loss) cannot leave
@@ -13,6 +13,7 @@ import { DEFAULT_PAGE_SIZE } from "../../protocol/limits.ts";
 import { IdentityCache } from "../identity_cache.ts";
 import { type ListingRecord, type ListOptions, page, type PageOptions } from "../store_queries.ts";
 import type { Sql } from "./connect.ts";
+import { SEARCH_RANK_WINDOW } from "../statements.ts";
 import { toTsQuery } from "./fts.ts";
 
 interface RecordRow {
@@ -37,16 +38,36 @@ export class PgQueries {
     this.#onlineSince = onlineSince;
   }
 
-  /** Full-text search (pg/fts.ts), newest first, limited to what the viewer may see. */
+  /**
+   * Full-text search (pg/fts.ts), limited to what the viewer may see, in SQLite's order
+   * (../store_queries.ts): the newest {@linkcode SEARCH_RANK_WINDOW} matches best match first
+   * (`ts_rank` divided by the count of distinct words, normalization 8; equal scores newest
+   * first), then older matches newest first. docs/PROTOCOL.md §12.4 says where `ts_rank` and bm25 order differently.
+   */
   async search(terms: string, options: PageOptions = {}): Promise<ListingRecord[]> {
     const { limit, offset } = page(options);
     const query = toTsQuery(terms);
     if (query === undefined) return [];
     const sql = this.#sql;
+    // The window holds the newest matches, visible or not, as in SQLite: which rows get ranked
+    // never depends on who asks. Older matches are looked at only when the window is full.
     return await this.#records(sql<RecordRow[]>`
-      SELECT ${this.#columns()} FROM announcements a ${this.#joins()}
-      WHERE a.search @@ ${query}::tsquery AND ${this.#visible(options.viewer)}
-      ORDER BY a.seq DESC LIMIT ${limit} OFFSET ${offset}`);
+      WITH q AS (SELECT ${query}::tsquery AS q),
+      win AS (
+        SELECT a.seq, ts_rank(a.search, q.q, 8) AS score
+        FROM announcements a, q WHERE a.search @@ q.q
+        ORDER BY a.seq DESC LIMIT ${SEARCH_RANK_WINDOW}
+      ),
+      hit AS (
+        SELECT seq, 0 AS tier, score FROM win
+        UNION ALL
+        SELECT a.seq, 1, 0 FROM announcements a, q
+        WHERE (SELECT count(*) FROM win) = ${SEARCH_RANK_WINDOW}
+          AND a.search @@ q.q AND a.seq < (SELECT min(seq) FROM win)
+      )
+      SELECT ${this.#columns()} FROM hit JOIN announcements a ON a.seq = hit.seq ${this.#joins()}
+      WHERE ${this.#visible(options.viewer)}
+      ORDER BY hit.tier, hit.score DESC, hit.seq DESC LIMIT ${limit} OFFSET ${offset}`);
   }
 
   /** Visible announcements, newest first; with `mine`, only the viewer's own. */
