@@ -84,6 +84,8 @@ export function mib(bytes: number): string {
 
 /** What the report says beyond the phases and targets. */
 export interface ReportExtra {
+  /** Which store the server ran on: "SQLite", "PostgreSQL 15.14". */
+  store: string;
   memory: Memory;
   connect: LatencyStats;
   corpus: Corpus;
@@ -111,7 +113,7 @@ export function renderReport(
       machine.sfsSourceModified ? " (modified)" : ""
     }.`,
     "",
-    `${config.clients} clients (${config.users} users, AUTH), ${
+    `Store: ${extra.store}. ${config.clients} clients (${config.users} users, AUTH), ${
       config.loadWorkers === 0
         ? "in the bench's main thread"
         : `in ${config.loadWorkers} worker threads`
@@ -140,7 +142,8 @@ export function renderReport(
 }
 
 /** One row per phase and request kind (a mixed phase has two). */
-function phaseTable(reports: PhaseReport[]): string {
+export function phaseTable(reports: PhaseReport[]): string {
+  const withDb = reports.some((r) => Number.isFinite(r.dbCpuMsPerRequest));
   const rows: string[][] = [];
   for (const r of reports) {
     for (const [label, k] of [["search", r.search], ["announce", r.announce]] as const) {
@@ -160,6 +163,7 @@ function phaseTable(reports: PhaseReport[]): string {
         // Per request of either kind: a mixed phase's two rows share one figure.
         ms(r.serverCpuMsPerRequest),
         ms(r.benchCpuMsPerRequest),
+        ...(withDb ? [ms(r.dbCpuMsPerRequest)] : []),
       ]);
     }
   }
@@ -178,6 +182,7 @@ function phaseTable(reports: PhaseReport[]): string {
       "bench CPU",
       "server CPU ms/req",
       "bench CPU ms/req",
+      ...(withDb ? ["database CPU ms/req"] : []),
     ],
     rows,
   );
@@ -204,6 +209,8 @@ export interface RunFacts {
   verified: number;
   targets: TargetResult[];
   failures: string[];
+  /** The phases on the stores after the first (PostgreSQL), with their set-up. */
+  otherStores: { store: string; reports: PhaseReport[]; prefill: Prefill }[];
 }
 
 /** The results.json document: configuration, workload, set-up, every phase and the verdict. */
@@ -244,10 +251,30 @@ export function resultsJson(config: IndexConfig, facts: RunFacts): Record<string
     },
     connectMs: connect,
     phases: reports,
+    otherStores: facts.otherStores,
     serverMemoryBytes: serverMemory,
     serverLogLines: serverLog.lines,
     verifiedListings: verified,
     targets,
     failures,
   };
+}
+
+/** The phase table of a store after the first (PostgreSQL beside SQLite), with its set-up. */
+export function renderOtherStore(
+  config: IndexConfig,
+  reports: PhaseReport[],
+  extra: ReportExtra,
+): string {
+  return [
+    `### ${extra.store}, the same clients and phases`,
+    "",
+    phaseTable(reports),
+    "",
+    `Server peak RSS ${mib(extra.memory.peak)}. Connect + handshake + AUTH of ${config.clients} ` +
+    `clients at once: p50 ${ms(extra.connect.p50)} ms. ${extra.verified} listings of sampled ` +
+    `replies verified. Database ${mib(extra.prefill.dbBytes)}, ready in ` +
+    `${extra.prefill.seconds.toFixed(1)} s. Database CPU: the cluster's processes (/proc), ` +
+    `which on this machine share the same cores.`,
+  ].join("\n");
 }
