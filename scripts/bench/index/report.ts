@@ -125,6 +125,8 @@ export function renderReport(
     "",
     targetTable(targets),
     "",
+    ceiling(search, machine.cores),
+    "",
     `Server peak RSS ${mib(extra.memory.peak)} (at the end ${mib(extra.memory.anon)} anonymous, ` +
     `${mib(extra.memory.file)} file-backed: the deno executable and the memory-mapped database, ` +
     `which the kernel can drop at will). Connect + handshake + AUTH of ${config.clients} clients at once: ` +
@@ -139,6 +141,27 @@ export function renderReport(
     } s ` +
     `(${mib(extra.prefill.dbBytes)}).`,
   ].join("\n");
+}
+
+/**
+ * What the closed-loop search phase's CPU per request allows on this machine, whatever else ran
+ * on it: the server is one JavaScript thread (SQLite runs on it), so it serves at most one core's
+ * worth; the clients share the same cores.
+ */
+export function ceiling(search: PhaseReport | undefined, cores: number): string {
+  if (search === undefined) return "";
+  const server = search.serverCpuMsPerRequest;
+  const clients = search.benchCpuMsPerRequest;
+  const db = Number.isFinite(search.dbCpuMsPerRequest) ? search.dbCpuMsPerRequest : 0;
+  if (!(server > 0)) return "";
+  const oneCore = 1000 / server;
+  const shared = (1000 * cores) / (server + clients + db);
+  return `Ceiling from CPU per search: the server (one thread) at ${
+    ms(server)
+  } ms serves at most ` +
+    `${Math.round(oneCore).toLocaleString("en-US")}/s on one core; with the clients' ` +
+    `${ms(clients)} ms${db > 0 ? ` and the database's ${ms(db)} ms` : ""} on the same ${cores} ` +
+    `cores, at most ${Math.round(Math.min(oneCore, shared)).toLocaleString("en-US")}/s.`;
 }
 
 /** One row per phase and request kind (a mixed phase has two). */
@@ -265,11 +288,14 @@ export function renderOtherStore(
   config: IndexConfig,
   reports: PhaseReport[],
   extra: ReportExtra,
+  cores: number,
 ): string {
   return [
     `### ${extra.store}, the same clients and phases`,
     "",
     phaseTable(reports),
+    "",
+    ceiling(reports.find((r) => r.name === "search"), cores),
     "",
     `Server peak RSS ${mib(extra.memory.peak)}. Connect + handshake + AUTH of ${config.clients} ` +
     `clients at once: p50 ${ms(extra.connect.p50)} ms. ${extra.verified} listings of sampled ` +
