@@ -112,7 +112,14 @@ async function buildTemplate(
   } finally {
     await store.close();
   }
-  await admin.unsafe(`VACUUM`).catch(() => {});
+  // Statistics and a visibility map, as a long-running index would have them: the copies
+  // inherit both, so the planner knows from the first query how rare a search term is.
+  const filled = postgres(withDatabase(adminUrl, building), { max: 1, onnotice: () => {} });
+  try {
+    await filled.unsafe("VACUUM ANALYZE");
+  } finally {
+    await filled.end();
+  }
   await admin.unsafe(`ALTER DATABASE ${building} RENAME TO ${template}`);
 }
 
