@@ -50,23 +50,27 @@ export class PgQueries {
     if (query === undefined) return [];
     const sql = this.#sql;
     // The window holds the newest matches, visible or not, as in SQLite: which rows get ranked
-    // never depends on who asks. Older matches are looked at only when the window is full.
+    // never depends on who asks. ts_rank runs on the window's 200 rows only, after the LIMIT.
+    // Older matches are looked at only when the window is full, and no more of them than the
+    // page can reach; the wide record columns are read for the page's rows alone.
+    const visible = this.#visible(options.viewer);
     return await this.#records(sql<RecordRow[]>`
       WITH q AS (SELECT ${query}::tsquery AS q),
-      win AS (
-        SELECT a.seq, ts_rank(a.search, q.q, 8) AS score
-        FROM announcements a, q WHERE a.search @@ q.q
+      newest AS (
+        SELECT a.seq, a.search FROM announcements a, q WHERE a.search @@ q.q
         ORDER BY a.seq DESC LIMIT ${SEARCH_RANK_WINDOW}
       ),
+      win AS (SELECT n.seq, ts_rank(n.search, q.q, 8) AS score FROM newest n, q),
       hit AS (
-        SELECT seq, 0 AS tier, score FROM win
+        SELECT win.seq, 0 AS tier, win.score FROM win JOIN announcements a ON a.seq = win.seq
+        WHERE ${visible}
         UNION ALL
-        SELECT a.seq, 1, 0 FROM announcements a, q
+        (SELECT a.seq, 1, 0 FROM announcements a, q
         WHERE (SELECT count(*) FROM win) = ${SEARCH_RANK_WINDOW}
-          AND a.search @@ q.q AND a.seq < (SELECT min(seq) FROM win)
+          AND a.search @@ q.q AND a.seq < (SELECT min(seq) FROM win) AND ${visible}
+        ORDER BY a.seq DESC LIMIT ${limit + offset})
       )
       SELECT ${this.#columns()} FROM hit JOIN announcements a ON a.seq = hit.seq ${this.#joins()}
-      WHERE ${this.#visible(options.viewer)}
       ORDER BY hit.tier, hit.score DESC, hit.seq DESC LIMIT ${limit} OFFSET ${offset}`);
   }
 
