@@ -63,7 +63,9 @@ async function bench(config: IndexConfig, cleanup: Cleanup): Promise<number> {
 
   const targets = judge(config, first.reports);
   const report = [renderReport(config, first.machine, first.reports, targets, first.extra)];
-  for (const other of others) report.push(renderOtherStore(config, other.reports, other.extra, other.machine.cores));
+  for (const other of others) {
+    report.push(renderOtherStore(config, other.reports, other.extra, other.machine.cores));
+  }
   console.log(report.join("\n\n"));
   const failures = runs.flatMap((run) =>
     failuresOf(run.reports, run.serverLog.errors, run.status, run.replies)

@@ -7,7 +7,6 @@ import { SqliteStore } from "./store_sqlite.ts";
 import {
   type Backend,
   type BackendOptions,
-  SQLITE,
   type StoreLocation,
   storeTest,
 } from "../../../tests/store_backends.ts";
