@@ -5,7 +5,7 @@
  * server's CPU and peak RSS, and the machine.
  *
  * Usage: `deno task bench:index [--clients 64] [--listings 100000] [--seconds 10]
- * [--json-out bench/index-results.json]`, and `deno task bench:index:smoke` (4 clients, 2,000
+ * [--json-out bench/index-results.json] [--pg URL]`, and `deno task bench:index:smoke` (4 clients, 2,000
  * listings, 1 s phases; for CI, no timing judgement). Progress goes to stderr, the Markdown
  * report to stdout. The exit status is 1 when any request failed.
  *
@@ -14,37 +14,111 @@
  * reused by later runs with the same parameters (`--no-cache` re-signs). The database itself is
  * new on every run.
  *
+ * With `--pg URL` (default: `SFS_TEST_PG_URL`, as scripts/pg_cluster.sh prints it) the same
+ * phases then run against a server on PostgreSQL, in a copy of a pre-filled template database
+ * (bench/index/pg.ts), and the report adds the database's CPU per request.
+ *
  * @module
  */
 
 import type { WireListing } from "../src/wire/index_messages.ts";
 import { type Cleanup, makeLog, runBenchmark, writeResults } from "./bench/run.ts";
-import { loadBeforeStart, machineInfo } from "./bench/machine.ts";
+import { loadBeforeStart, type Machine, machineInfo } from "./bench/machine.ts";
 import { memory } from "./bench/proc.ts";
 import { latencyStats } from "./bench/stats.ts";
-import { type IndexConfig, parseIndexConfig, USAGE } from "./bench/index/config.ts";
+import {
+  type BenchBackend,
+  type IndexConfig,
+  parseIndexConfig,
+  USAGE,
+} from "./bench/index/config.ts";
 import { buildCorpus, type Corpus } from "./bench/index/corpus.ts";
 import { cacheDir, loadCorpus, saveCorpus } from "./bench/index/corpus_cache.ts";
 import { type Load, startLoad } from "./bench/index/load.ts";
 import { type PhaseReport, phases, runPhase, verifyReplies } from "./bench/index/phases.ts";
-import { prefill } from "./bench/index/prefill.ts";
-import { judge, mib, ms, renderReport, resultsJson } from "./bench/index/report.ts";
+import { pgRunDatabase } from "./bench/index/pg.ts";
+import { type Prefill, prefill } from "./bench/index/prefill.ts";
+import {
+  judge,
+  mib,
+  ms,
+  renderOtherStore,
+  renderReport,
+  type ReportExtra,
+  resultsJson,
+} from "./bench/index/report.ts";
+import { redactUrl } from "../src/index/server/pg/connect.ts";
 import { type Server, startServer } from "./bench/index/server.ts";
 
 const log = makeLog("bench:index");
 
 async function bench(config: IndexConfig, cleanup: Cleanup): Promise<number> {
   loadBeforeStart(log);
+  const corpus = await signedCorpus(config);
+  const runs: StoreRun[] = [];
+  for (const backend of config.backends) {
+    runs.push(await runStore(config, corpus, backend, cleanup));
+  }
+  const [first, ...others] = runs;
+
+  const targets = judge(config, first.reports);
+  const report = [renderReport(config, first.machine, first.reports, targets, first.extra)];
+  for (const other of others) {
+    report.push(renderOtherStore(config, other.reports, other.extra, other.machine.cores));
+  }
+  console.log(report.join("\n\n"));
+  const failures = runs.flatMap((run) =>
+    failuresOf(run.reports, run.serverLog.errors, run.status, run.replies)
+      .map((failure) => runs.length > 1 ? `${run.extra.store}: ${failure}` : failure)
+  );
+  if (config.jsonOut) {
+    const { machine, extra, reports, serverLog } = first;
+    const facts = {
+      machine,
+      corpus,
+      filled: extra.prefill,
+      connect: extra.connect,
+      reports,
+      serverMemory: extra.memory,
+      serverLog,
+      verified: extra.verified,
+      otherStores: others.map((o) => ({
+        store: o.extra.store,
+        reports: o.reports,
+        prefill: o.extra.prefill,
+      })),
+    };
+    const results = resultsJson(config, { ...facts, targets, failures });
+    await writeResults(config.jsonOut, results, log);
+  }
+  for (const failure of failures) log(`FAILED: ${failure}`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+/** What one store's run measured. */
+interface StoreRun {
+  machine: Machine;
+  reports: PhaseReport[];
+  replies: WireListing[][];
+  extra: ReportExtra;
+  serverLog: { lines: number; errors: string[] };
+  status: Deno.CommandStatus;
+}
+
+/** Fills a database of `backend`, starts a server on it and runs every phase against it. */
+async function runStore(
+  config: IndexConfig,
+  corpus: Corpus,
+  backend: BenchBackend,
+  cleanup: Cleanup,
+): Promise<StoreRun> {
   const dir = await Deno.makeTempDir({ prefix: "sfs-bench-index-" });
   cleanup.push(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
-  const corpus = await signedCorpus(config);
-  log(`pre-filling ${config.listings.toLocaleString("en-US")} listings into ${dir}…`);
-  const filled = await prefill(config, corpus, dir);
-  log(`pre-filled in ${filled.seconds.toFixed(1)} s (${mib(filled.dbBytes)})`);
+  const { db, store, filled, dbCpu } = await database(config, corpus, backend, dir, cleanup);
 
-  const server = await startServer(config, dir, corpus);
+  const server = await startServer(config, dir, corpus, db);
   cleanup.push(() => server.kill());
-  log(`server pid ${server.pid} on 127.0.0.1:${server.port}`);
+  log(`server pid ${server.pid} on 127.0.0.1:${server.port} (${store})`);
   // The load average as it was in the original script: after the set-up, before the phases.
   const machine = await machineInfo(Deno.loadavg()[0]);
 
@@ -52,25 +126,36 @@ async function bench(config: IndexConfig, cleanup: Cleanup): Promise<number> {
   const load = await startLoad(config, server, corpus);
   cleanup.push(() => load.close());
   const connect = latencyStats(load.connect);
-  const { reports, replies } = await runPhases(config, load, server);
+  const { reports, replies } = await runPhases(config, load, server, dbCpu);
   const serverMemory = await memory(server.pid);
   load.close();
   const verified = await verifyReplies(replies, corpus);
   const serverLog = server.logLines();
   const status = await server.stop();
   if (config.serverCpuProf) log(`server CPU profile written to ${config.serverCpuProf}`);
+  const extra = { store, memory: serverMemory, connect, corpus, prefill: filled, verified };
+  return { machine, reports, replies, extra, serverLog, status };
+}
 
-  const targets = judge(config, reports);
-  const extra = { memory: serverMemory, connect, corpus, prefill: filled, verified };
-  console.log(renderReport(config, machine, reports, targets, extra));
-  const failures = failuresOf(reports, serverLog.errors, status, replies);
-  if (config.jsonOut) {
-    const facts = { machine, corpus, filled, connect, reports, serverMemory, serverLog, verified };
-    const results = resultsJson(config, { ...facts, targets, failures });
-    await writeResults(config.jsonOut, results, log);
+/** The pre-filled database of one run: a SQLite file in `dir`, or a PostgreSQL copy. */
+async function database(
+  config: IndexConfig,
+  corpus: Corpus,
+  backend: BenchBackend,
+  dir: string,
+  cleanup: Cleanup,
+): Promise<{ db: string; store: string; filled: Prefill; dbCpu?: () => Promise<number> }> {
+  if (backend === "postgres") {
+    const pg = await pgRunDatabase(config.pg!, config, corpus, { log });
+    cleanup.push(() => pg.drop());
+    const filled = { dbPath: redactUrl(pg.url), seconds: pg.prefillSeconds, dbBytes: pg.dbBytes };
+    log(`PostgreSQL ${pg.version} database ready in ${filled.seconds.toFixed(1)} s`);
+    return { db: pg.url, store: `PostgreSQL ${pg.version}`, filled, dbCpu: pg.cpuSeconds };
   }
-  for (const failure of failures) log(`FAILED: ${failure}`);
-  return failures.length === 0 ? 0 : 1;
+  log(`pre-filling ${config.listings.toLocaleString("en-US")} listings into ${dir}…`);
+  const filled = await prefill(config, corpus, dir);
+  log(`pre-filled in ${filled.seconds.toFixed(1)} s (${mib(filled.dbBytes)})`);
+  return { db: filled.dbPath, store: "SQLite", filled };
 }
 
 /** The signed corpus from the cache, or signed now (and cached). */
@@ -91,13 +176,14 @@ async function runPhases(
   config: IndexConfig,
   load: Load,
   server: Server,
+  dbCpu: (() => Promise<number>) | undefined,
 ): Promise<{ reports: PhaseReport[]; replies: WireListing[][] }> {
   const reports: PhaseReport[] = [];
   const replies: WireListing[][] = [];
   for (const spec of phases(config)) {
     if (spec.seconds <= 0) continue;
     log(`phase ${spec.name} (${spec.seconds} s)…`);
-    const { report, replies: sampled } = await runPhase(load, server, spec);
+    const { report, replies: sampled } = await runPhase(load, server, spec, dbCpu);
     const k = report.search ?? report.announce;
     log(
       `  ${Math.round((report.search?.perSecond ?? 0) + (report.announce?.perSecond ?? 0))}/s, ` +

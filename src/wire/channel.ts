@@ -5,8 +5,7 @@
 import { type ErrorCode, SfsError, wireText } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import type { PublicIdentity } from "../crypto/identity.ts";
-import type { AeadKey } from "../crypto/aead.ts";
-import { TAG_BYTES } from "../crypto/stream.ts";
+import { type AeadBackend, AeadKey, TAG_BYTES } from "../crypto/aead.ts";
 import { closeQuietly } from "../closable.ts";
 import { FrameKind, type FrameReader, type FrameWriter, type Transport } from "./frame.ts";
 import {
@@ -37,8 +36,9 @@ export interface ChannelParts {
   authHash: Bytes;
   /** The initiator's early request, delivered by the responder's first receive(). */
   early?: Message;
-  sendKey: CryptoKey;
-  receiveKey: CryptoKey;
+  /** Record keys (§9.2) on the process's AEAD backend: OpenSSL when it loaded (see {@link sealRecord}). */
+  sendKey: AeadKey;
+  receiveKey: AeadKey;
   payloadKey: AeadKey;
   maxRecordBytes: number;
   /** What the peer is called in the errors it reports (see {@link remoteError}). */
@@ -68,8 +68,8 @@ export class Channel {
   readonly #reader: FrameReader;
   readonly #writer: FrameWriter;
   readonly #transport: Transport;
-  readonly #sendKey: CryptoKey;
-  readonly #receiveKey: CryptoKey;
+  readonly #sendKey: AeadKey;
+  readonly #receiveKey: AeadKey;
   readonly #maxRecordBytes: number;
   readonly #peerName: string;
   #sendSequence = 0;
@@ -93,18 +93,28 @@ export class Channel {
     this.#peerName = parts.peerName;
   }
 
+  /** Which AES-GCM implementation seals and opens this channel's records. */
+  get recordBackend(): AeadBackend["name"] | undefined {
+    return this.#sendKey.backend;
+  }
+
   /** Seals and sends one message; messages go out in call order. */
   send(message: Message): Promise<void> {
     if (PLAIN_TYPES.has(message.type) || HANDSHAKE_TYPES.has(message.type)) {
       throw new SfsError("INTERNAL", `Message ${message.type} cannot be sealed`);
     }
-    const plaintext = withType(message.type, encodeMessage(message));
+    // One buffer per record: the type byte, the body, and room for the tag, so an OpenSSL key
+    // seals it in place and nothing more is allocated or copied before the frame goes out.
+    const record = withType(message.type, encodeMessage(message), TAG_BYTES);
+    const plaintext = record.subarray(0, record.length - TAG_BYTES);
     if (plaintext.length > this.#maxRecordBytes) {
       throw new SfsError("INTERNAL", `Record of ${plaintext.length} bytes is too large`);
     }
     const sequence = this.#sendSequence++;
     const next = this.#sendQueue.then(async () => {
-      const sealed = await sealRecord(this.#sendKey, sequence, plaintext);
+      // close() disposed the keys: a record queued behind it fails as its write would have.
+      if (this.#closed) throw connectionClosed();
+      const sealed = await sealRecord(this.#sendKey, sequence, plaintext, { into: record });
       await this.#writer.write(FrameKind.SEALED, sealed);
     });
     this.#sendQueue = next;
@@ -173,7 +183,11 @@ export class Channel {
         `Record of ${frame.body.length} bytes exceeds ${this.#maxRecordBytes + TAG_BYTES}`,
       );
     }
-    const plaintext = await openRecord(this.#receiveKey, this.#receiveSequence++, frame.body);
+    if (this.#closed) throw connectionClosed();
+    // The frame body is ours alone (FrameReader allocates each one), so it is opened in place.
+    const plaintext = await openRecord(this.#receiveKey, this.#receiveSequence++, frame.body, {
+      into: frame.body,
+    });
     if (plaintext.length < 1) throw new SfsError("BAD_MESSAGE", "Empty sealed record");
     const message = decodeMessage(plaintext[0], plaintext.subarray(1));
     if (PLAIN_TYPES.has(message.type) || HANDSHAKE_TYPES.has(message.type)) {
@@ -218,37 +232,75 @@ export class Channel {
     return this.#sendQueue;
   }
 
-  /** Closes the transport; safe to call twice. */
+  /** Closes the transport and frees the channel's keys; safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     closeQuietly(this.#transport);
     this.payloadKey.dispose();
+    this.#sendKey.dispose();
+    this.#receiveKey.dispose();
   }
 }
 
-/** A message type byte followed by its body, as plaintext frames and sealed records carry it. */
-export function withType(type: number, body: Uint8Array): Bytes {
-  const out = new Uint8Array(body.length + 1);
+function connectionClosed(): SfsError {
+  return new SfsError("CONNECTION_CLOSED", "The connection was closed");
+}
+
+/**
+ * A message type byte followed by its body, as plaintext frames and sealed records carry it,
+ * with `spare` zero bytes after it (room for a tag to seal into the same buffer).
+ */
+export function withType(type: number, body: Uint8Array, spare = 0): Bytes {
+  const out = new Uint8Array(body.length + 1 + spare);
   out[0] = type;
   out.set(body, 1);
   return out;
 }
 
+/**
+ * A record key: an {@link AeadKey} (the channel's application keys, on OpenSSL when the process
+ * loaded it, else WebCrypto) or a WebCrypto `CryptoKey` (the handshake keys of §6.3, used for
+ * two or three records per connection). Both seal the same bytes: AES-256-GCM, no associated
+ * data, nonce from {@link recordNonce}.
+ */
+export type RecordKey = AeadKey | CryptoKey;
+
+/** Options of {@link sealRecord} and {@link openRecord}. */
+export interface RecordOptions {
+  /**
+   * Where an {@link AeadKey} writes its output (the input itself, to work in place); see
+   * AeadOptions.into. A `CryptoKey` ignores it and allocates.
+   * @default a new buffer
+   */
+  into?: Bytes;
+}
+
 /** Seals record `sequence` under `key` (§9.2; handshake records too, §6.3). */
 export async function sealRecord(
-  key: CryptoKey,
+  key: RecordKey,
   sequence: number,
   plaintext: Bytes,
+  options: RecordOptions = {},
 ): Promise<Bytes> {
   const iv = recordNonce(sequence);
+  if (key instanceof AeadKey) return await key.seal(iv, plaintext, { into: options.into });
   return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, plaintext));
 }
 
-/** Opens record `sequence` under `key`; any failure is DECRYPT_FAILED with no detail. */
-export async function openRecord(key: CryptoKey, sequence: number, body: Bytes): Promise<Bytes> {
+/**
+ * Opens record `sequence` under `key`; any failure is DECRYPT_FAILED with no detail. When it
+ * fails in place, no unauthenticated plaintext is left in `into` (AeadKey's contract).
+ */
+export async function openRecord(
+  key: RecordKey,
+  sequence: number,
+  body: Bytes,
+  options: RecordOptions = {},
+): Promise<Bytes> {
   const iv = recordNonce(sequence);
   try {
+    if (key instanceof AeadKey) return await key.open(iv, body, { into: options.into });
     return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, body));
   } catch {
     throw new SfsError("DECRYPT_FAILED", "A sealed record failed authentication");

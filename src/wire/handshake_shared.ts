@@ -6,7 +6,7 @@ import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { deriveSessionKeys, type Ephemeral, generateEphemeral } from "../crypto/exchange.ts";
 import type { PublicIdentity } from "../crypto/identity.ts";
-import { AeadKey } from "../crypto/aead.ts";
+import { type AeadBackend, AeadKey } from "../crypto/aead.ts";
 import { aesKey } from "../crypto/kdf.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
 import { NONCE_BYTES } from "../crypto/exchange.ts";
@@ -41,6 +41,8 @@ export interface ChannelOptions extends HandshakeSources {
   maxRecordBytes?: number;
   /** What the peer is called in the errors it reports: "sender", "index server". @default "other side" */
   peerName?: string;
+  /** AES-GCM implementation of the channel's records and payload. @default the process's */
+  aeadBackend?: AeadBackend;
 }
 
 /** Options of the initiator (receiver or index client). */
@@ -133,6 +135,7 @@ export async function establish(
   const [send, receive] = role === "initiator"
     ? [keys.initiator, keys.responder]
     : [keys.responder, keys.initiator];
+  const backend = { backend: io.options.aeadBackend };
   try {
     return new Channel({
       reader: io.reader,
@@ -142,9 +145,9 @@ export async function establish(
       transcriptHash: agreed.finalHash,
       authHash: agreed.authHash,
       early: agreed.early,
-      sendKey: await aesKey(send),
-      receiveKey: await aesKey(receive),
-      payloadKey: AeadKey.deferred(keys.payload),
+      sendKey: await AeadKey.import(send, backend),
+      receiveKey: await AeadKey.import(receive, backend),
+      payloadKey: AeadKey.deferred(keys.payload, backend),
       maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
       peerName: peerNameOf(io.options),
     });

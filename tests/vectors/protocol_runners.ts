@@ -80,7 +80,7 @@ export async function signerOf(
 
 /** A channel over `transport` with fixed record keys; records never look at the rest. */
 async function channelOn(transport: BytesTransport, key: Bytes): Promise<Channel> {
-  const aes = await aesKey(key);
+  const aes = await AeadKey.import(key);
   return new Channel({
     reader: new FrameReader(transport),
     writer: new FrameWriter(transport),

@@ -12,7 +12,8 @@ export const USAGE =
   "Usage: deno task bench:index [--clients 64] [--listings 100000] [--seconds 10]\n" +
   "  [--users 16] [--load-workers 2] [--search-rates 3000,1000] [--announce-pool 20000] [--seed 1]\n" +
   "  [--phases search,paced,announce,mixed] [--json-out FILE] [--no-cache]\n" +
-  "  [--server-cpu-prof DIR] [--server-flags FLAGS] [--server-log FILE] [--smoke]";
+  "  [--server-cpu-prof DIR] [--server-flags FLAGS] [--server-log FILE] [--smoke]\n" +
+  "  [--pg URL] [--backends sqlite,postgres]";
 /** Targets of issue 4. */
 export const TARGET = { searchesPerSecond: 3000, announcementsPerSecond: 1000, searchP99Ms: 25 };
 
@@ -42,7 +43,17 @@ export interface IndexConfig {
   serverLog: string | undefined;
   phases: PhaseKey[];
   smoke: boolean;
+  /**
+   * Admin URL of a PostgreSQL cluster of the bench's own (scripts/pg_cluster.sh prints one as
+   * SFS_TEST_PG_URL, which is the default): the PostgreSQL rows run there.
+   */
+  pg: string | undefined;
+  /** Stores to run the phases on, in order: SQLite, and PostgreSQL when `pg` is set. */
+  backends: BenchBackend[];
 }
+
+/** A store the benchmark runs a server on. */
+export type BenchBackend = "sqlite" | "postgres";
 
 /** Parses the index benchmark's options; smoke runs default to tiny sizes. */
 export function parseIndexConfig(args: string[]): IndexConfig {
@@ -62,7 +73,10 @@ export function parseIndexConfig(args: string[]): IndexConfig {
     "server-log": { type: "string" },
     phases: { type: "string" },
     smoke: { type: "boolean", default: false },
+    pg: { type: "string" },
+    backends: { type: "string" },
   });
+  const pg = values.pg ?? (Deno.env.get("SFS_TEST_PG_URL") || undefined);
   const smoke = values.smoke;
   const clients = wholeOption(values.clients, smoke ? 4 : 64, {
     name: "clients",
@@ -98,6 +112,8 @@ export function parseIndexConfig(args: string[]): IndexConfig {
     serverLog: values["server-log"],
     phases: parsePhases(values.phases),
     smoke,
+    pg,
+    backends: parseBackends(values.backends, pg),
   };
 }
 
@@ -121,4 +137,19 @@ function parsePhases(text: string | undefined): PhaseKey[] {
     }
   }
   return keys as PhaseKey[];
+}
+
+/** `--backends sqlite,postgres`: both when a cluster is known, else SQLite alone. */
+function parseBackends(text: string | undefined, pg: string | undefined): BenchBackend[] {
+  if (text === undefined) return pg === undefined ? ["sqlite"] : ["sqlite", "postgres"];
+  const keys = text.split(",").map((key) => key.trim());
+  for (const key of keys) {
+    if (key !== "sqlite" && key !== "postgres") {
+      throw new UsageError(`--backends takes sqlite, postgres; not "${key}"`);
+    }
+  }
+  if (keys.includes("postgres") && pg === undefined) {
+    throw new UsageError("--backends postgres needs --pg URL (or SFS_TEST_PG_URL)");
+  }
+  return keys as BenchBackend[];
 }

@@ -39,6 +39,7 @@ export async function startLoad(
     seed: config.seed,
     listings: config.listings,
     totalClients: config.clients,
+    crypto: Deno.env.get("SFS_CRYPTO"),
   };
   if (config.loadWorkers === 0) {
     const { group, connect } = await LoadGroup.connect({ ...base, clients: specs });

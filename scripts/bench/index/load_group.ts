@@ -8,6 +8,7 @@
 import { constantTimeEqual } from "../../../src/crypto/bytes.ts";
 import { parseFingerprint } from "../../../src/crypto/identity.ts";
 import { importIdentity } from "../../../src/crypto/keystore.ts";
+import { installAeadBackend } from "../../../src/native/libcrypto.ts";
 import { IndexClient } from "../../../src/index/client/client.ts";
 import type { WireListing } from "../../../src/wire/index_messages.ts";
 import { makeQuery, makeVocabulary, Rng, SEARCH_LIMIT, type Vocabulary } from "./workload.ts";
@@ -39,6 +40,12 @@ export interface GroupInit {
   seed: number;
   listings: number;
   totalClients: number;
+  /**
+   * The clients' AES-GCM backend, as `SFS_CRYPTO` says it (the server reads the same variable):
+   * OpenSSL when it loads, so the clients on the same cores cost the server as little as they
+   * can; `SFS_CRYPTO=webcrypto` measures the fallback on both sides.
+   */
+  crypto: string | undefined;
   clients: ClientSpec[];
 }
 
@@ -110,6 +117,8 @@ export class LoadGroup {
 
   /** Connects and authenticates every client (all at once, as a burst of logins would). */
   static async connect(init: GroupInit): Promise<{ group: LoadGroup; connect: number[] }> {
+    // Each worker thread has its own module state, so each chooses for itself.
+    installAeadBackend(init.crypto);
     const expected = parseFingerprint(init.fingerprint);
     const identities = new Map<string, ReturnType<typeof importIdentity>>();
     for (const spec of init.clients) {

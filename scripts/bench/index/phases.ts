@@ -63,6 +63,8 @@ export interface PhaseReport {
   serverCpuMsPerRequest: number;
   /** The same for the bench process (the clients), which shares the machine's cores. */
   benchCpuMsPerRequest: number;
+  /** The same for the database's processes (PostgreSQL only; NaN for SQLite, in the server). */
+  dbCpuMsPerRequest: number;
   serverRssBytes: number;
 }
 
@@ -101,8 +103,16 @@ export function pacedName(rate: number): string {
   return `search @ ${rate.toLocaleString("en-US")}/s`;
 }
 
-/** Runs one phase on every client and measures the server's and the bench's CPU around it. */
-export async function runPhase(load: Load, server: Server, spec: PhaseSpec): Promise<{
+/**
+ * Runs one phase on every client and measures the server's, the bench's and (with `dbCpu`) the
+ * database's CPU around it.
+ */
+export async function runPhase(
+  load: Load,
+  server: Server,
+  spec: PhaseSpec,
+  dbCpu: () => Promise<number> = () => Promise.resolve(NaN),
+): Promise<{
   report: PhaseReport;
   replies: WireListing[][];
 }> {
@@ -115,13 +125,18 @@ export async function runPhase(load: Load, server: Server, spec: PhaseSpec): Pro
     searchShare: spec.searchShare,
     keepReplies: 2,
   };
-  const [serverCpu0, benchCpu0] = await Promise.all([cpuSeconds(server.pid), cpuSeconds(Deno.pid)]);
+  const [serverCpu0, benchCpu0, dbCpu0] = await Promise.all([
+    cpuSeconds(server.pid),
+    cpuSeconds(Deno.pid),
+    dbCpu(),
+  ]);
   const wall0 = Date.now();
   const results = await load.run(plan);
   const wall = (Date.now() - wall0) / 1000;
-  const [serverCpu1, benchCpu1, rss] = await Promise.all([
+  const [serverCpu1, benchCpu1, dbCpu1, rss] = await Promise.all([
     cpuSeconds(server.pid),
     cpuSeconds(Deno.pid),
+    dbCpu(),
     memory(server.pid),
   ]);
   const report = phaseReport(spec, results);
@@ -131,6 +146,7 @@ export async function runPhase(load: Load, server: Server, spec: PhaseSpec): Pro
   const requests = (report.search?.count ?? 0) + (report.announce?.count ?? 0);
   report.serverCpuMsPerRequest = (1000 * (serverCpu1 - serverCpu0)) / requests;
   report.benchCpuMsPerRequest = (1000 * (benchCpu1 - benchCpu0)) / requests;
+  report.dbCpuMsPerRequest = (1000 * (dbCpu1 - dbCpu0)) / requests;
   report.serverRssBytes = rss.rss;
   return { report, replies: results.flatMap((r) => r.replies) };
 }
@@ -169,6 +185,7 @@ function phaseReport(spec: PhaseSpec, results: PhaseResult[]): PhaseReport {
     benchCpuPercent: NaN,
     serverCpuMsPerRequest: NaN,
     benchCpuMsPerRequest: NaN,
+    dbCpuMsPerRequest: NaN,
     serverRssBytes: NaN,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The database of an index benchmark run: the users registered and the pre-fill listings stored
- * straight through SqliteStore, the way the server's ANNOUNCE handler stores them (the same fields,
+ * straight through the store (SqliteStore here, PgStore in pg.ts), the way the server's ANNOUNCE handler stores them (the same fields,
  * signatures and checks), so the server starts on a realistic index.
  *
  * @module
@@ -14,7 +14,7 @@ import {
 } from "../../../src/index/protocol/announcement.ts";
 import { announcementRow } from "../../../src/index/server/handlers_listings.ts";
 import { hashPassword } from "../../../src/index/server/password.ts";
-import type { Announcement } from "../../../src/index/server/store.ts";
+import type { Announcement, IndexStore } from "../../../src/index/server/store.ts";
 import { SqliteStore } from "../../../src/index/server/store_sqlite.ts";
 import type { IndexConfig } from "./config.ts";
 import { addressOf, type Corpus } from "./corpus.ts";
@@ -38,29 +38,7 @@ export async function prefill(config: IndexConfig, corpus: Corpus, dir: string):
   const dbPath = join(dir, "index.db");
   const store = SqliteStore.open(dbPath);
   try {
-    const userIds = await registerUsers(store, corpus);
-    let batch: Announcement[] = [];
-    for (let i = 0; i < config.listings; i++) {
-      const u = i % config.users;
-      const item = corpus.items[i];
-      // A cached corpus is spot-checked against the registered keys the real path would use.
-      if (corpus.fromCache && i % Math.ceil(config.listings / CACHE_SPOT_CHECKS) === 0) {
-        await verifyAnnouncement(
-          item.bytes,
-          { rsa: item.rsa, ed25519: item.ed25519 },
-          corpus.users[u].identity.public,
-        );
-      }
-      const stored = storedAnnouncement(item, userIds[u], u);
-      if (stored.ownerName !== corpus.users[u].name) {
-        throw new Error(`Corpus item ${i} has the wrong owner`);
-      }
-      batch.push(stored.announcement);
-      if (batch.length === PREFILL_BATCH || i === config.listings - 1) {
-        await store.announceMany(batch);
-        batch = [];
-      }
-    }
+    await fillStore(store, config, corpus);
   } finally {
     await store.close();
   }
@@ -68,8 +46,39 @@ export async function prefill(config: IndexConfig, corpus: Corpus, dir: string):
   return { dbPath, seconds: (performance.now() - started) / 1000, dbBytes };
 }
 
+/** Registers the corpus's users in `store` and stores its first `config.listings` listings. */
+export async function fillStore(
+  store: IndexStore,
+  config: IndexConfig,
+  corpus: Corpus,
+): Promise<void> {
+  const userIds = await registerUsers(store, corpus);
+  let batch: Announcement[] = [];
+  for (let i = 0; i < config.listings; i++) {
+    const u = i % config.users;
+    const item = corpus.items[i];
+    // A cached corpus is spot-checked against the registered keys the real path would use.
+    if (corpus.fromCache && i % Math.ceil(config.listings / CACHE_SPOT_CHECKS) === 0) {
+      await verifyAnnouncement(
+        item.bytes,
+        { rsa: item.rsa, ed25519: item.ed25519 },
+        corpus.users[u].identity.public,
+      );
+    }
+    const stored = storedAnnouncement(item, userIds[u], u);
+    if (stored.ownerName !== corpus.users[u].name) {
+      throw new Error(`Corpus item ${i} has the wrong owner`);
+    }
+    batch.push(stored.announcement);
+    if (batch.length === PREFILL_BATCH || i === config.listings - 1) {
+      await store.announceMany(batch);
+      batch = [];
+    }
+  }
+}
+
 /** Registers every bench user and marks it online; returns their user ids. */
-async function registerUsers(store: SqliteStore, corpus: Corpus): Promise<number[]> {
+async function registerUsers(store: IndexStore, corpus: Corpus): Promise<number[]> {
   // One hash for all: the users never log in with a password (they use AUTH).
   const passwordHash = await hashPassword(PASSWORD);
   const userIds: number[] = [];

@@ -84,6 +84,8 @@ export function mib(bytes: number): string {
 
 /** What the report says beyond the phases and targets. */
 export interface ReportExtra {
+  /** Which store the server ran on: "SQLite", "PostgreSQL 15.14". */
+  store: string;
   memory: Memory;
   connect: LatencyStats;
   corpus: Corpus;
@@ -111,7 +113,7 @@ export function renderReport(
       machine.sfsSourceModified ? " (modified)" : ""
     }.`,
     "",
-    `${config.clients} clients (${config.users} users, AUTH), ${
+    `Store: ${extra.store}. ${config.clients} clients (${config.users} users, AUTH), ${
       config.loadWorkers === 0
         ? "in the bench's main thread"
         : `in ${config.loadWorkers} worker threads`
@@ -122,6 +124,8 @@ export function renderReport(
     phaseTable(reports),
     "",
     targetTable(targets),
+    "",
+    ceiling(search, machine.cores),
     "",
     `Server peak RSS ${mib(extra.memory.peak)} (at the end ${mib(extra.memory.anon)} anonymous, ` +
     `${mib(extra.memory.file)} file-backed: the deno executable and the memory-mapped database, ` +
@@ -139,8 +143,30 @@ export function renderReport(
   ].join("\n");
 }
 
+/**
+ * What the closed-loop search phase's CPU per request allows on this machine, whatever else ran
+ * on it: the server is one JavaScript thread (SQLite runs on it), so it serves at most one core's
+ * worth; the clients share the same cores.
+ */
+export function ceiling(search: PhaseReport | undefined, cores: number): string {
+  if (search === undefined) return "";
+  const server = search.serverCpuMsPerRequest;
+  const clients = search.benchCpuMsPerRequest;
+  const db = Number.isFinite(search.dbCpuMsPerRequest) ? search.dbCpuMsPerRequest : 0;
+  if (!(server > 0)) return "";
+  const oneCore = 1000 / server;
+  const shared = (1000 * cores) / (server + clients + db);
+  return `Ceiling from CPU per search: the server (one thread) at ${
+    ms(server)
+  } ms serves at most ` +
+    `${Math.round(oneCore).toLocaleString("en-US")}/s on one core; with the clients' ` +
+    `${ms(clients)} ms${db > 0 ? ` and the database's ${ms(db)} ms` : ""} on the same ${cores} ` +
+    `cores, at most ${Math.round(Math.min(oneCore, shared)).toLocaleString("en-US")}/s.`;
+}
+
 /** One row per phase and request kind (a mixed phase has two). */
-function phaseTable(reports: PhaseReport[]): string {
+export function phaseTable(reports: PhaseReport[]): string {
+  const withDb = reports.some((r) => Number.isFinite(r.dbCpuMsPerRequest));
   const rows: string[][] = [];
   for (const r of reports) {
     for (const [label, k] of [["search", r.search], ["announce", r.announce]] as const) {
@@ -160,6 +186,7 @@ function phaseTable(reports: PhaseReport[]): string {
         // Per request of either kind: a mixed phase's two rows share one figure.
         ms(r.serverCpuMsPerRequest),
         ms(r.benchCpuMsPerRequest),
+        ...(withDb ? [ms(r.dbCpuMsPerRequest)] : []),
       ]);
     }
   }
@@ -178,6 +205,7 @@ function phaseTable(reports: PhaseReport[]): string {
       "bench CPU",
       "server CPU ms/req",
       "bench CPU ms/req",
+      ...(withDb ? ["database CPU ms/req"] : []),
     ],
     rows,
   );
@@ -204,6 +232,8 @@ export interface RunFacts {
   verified: number;
   targets: TargetResult[];
   failures: string[];
+  /** The phases on the stores after the first (PostgreSQL), with their set-up. */
+  otherStores: { store: string; reports: PhaseReport[]; prefill: Prefill }[];
 }
 
 /** The results.json document: configuration, workload, set-up, every phase and the verdict. */
@@ -244,10 +274,33 @@ export function resultsJson(config: IndexConfig, facts: RunFacts): Record<string
     },
     connectMs: connect,
     phases: reports,
+    otherStores: facts.otherStores,
     serverMemoryBytes: serverMemory,
     serverLogLines: serverLog.lines,
     verifiedListings: verified,
     targets,
     failures,
   };
+}
+
+/** The phase table of a store after the first (PostgreSQL beside SQLite), with its set-up. */
+export function renderOtherStore(
+  config: IndexConfig,
+  reports: PhaseReport[],
+  extra: ReportExtra,
+  cores: number,
+): string {
+  return [
+    `### ${extra.store}, the same clients and phases`,
+    "",
+    phaseTable(reports),
+    "",
+    ceiling(reports.find((r) => r.name === "search"), cores),
+    "",
+    `Server peak RSS ${mib(extra.memory.peak)}. Connect + handshake + AUTH of ${config.clients} ` +
+    `clients at once: p50 ${ms(extra.connect.p50)} ms. ${extra.verified} listings of sampled ` +
+    `replies verified. Database ${mib(extra.prefill.dbBytes)}, ready in ` +
+    `${extra.prefill.seconds.toFixed(1)} s. Database CPU: the cluster's processes (/proc), ` +
+    `which on this machine share the same cores.`,
+  ].join("\n");
 }

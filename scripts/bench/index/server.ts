@@ -32,18 +32,22 @@ interface ServerOutput {
   done: Promise<unknown>;
 }
 
-/** Starts `sfs server` on 127.0.0.1, port 0, over `dir`/index.db; resolves once it listens. */
+/**
+ * Starts `sfs server` on 127.0.0.1, port 0, over `db` (a SQLite file or a PostgreSQL URL), its
+ * home in `dir`; resolves once it listens.
+ */
 export async function startServer(
   config: IndexConfig,
   dir: string,
   corpus: Corpus,
+  db: string,
 ): Promise<Server> {
   await Deno.writeTextFile(join(dir, "server-identity.json"), corpus.serverText, { mode: 0o600 });
   const logFile = config.serverLog === undefined
     ? undefined
     : await Deno.open(config.serverLog, { write: true, create: true, truncate: true });
   const encoder = new TextEncoder();
-  const [deno, ...args] = serverCommand(config, dir);
+  const [deno, ...args] = serverCommand(config, db);
   const child = new Deno.Command(deno, {
     args,
     env: { SFS_HOME: join(dir, "home"), NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
@@ -87,7 +91,7 @@ export async function startServer(
 }
 
 /** `deno run [profiling] [--server-flags] <sfs flags> main.ts server --listen … --db … --json`. */
-function serverCommand(config: IndexConfig, dir: string): string[] {
+function serverCommand(config: IndexConfig, db: string): string[] {
   const [deno, run, ...rest] = SFS_CMD;
   const profile = config.serverCpuProf === undefined
     ? []
@@ -102,7 +106,7 @@ function serverCommand(config: IndexConfig, dir: string): string[] {
     "--listen",
     "127.0.0.1:0",
     "--db",
-    join(dir, "index.db"),
+    db,
     "--json",
     // Each benchmark user holds thousands of listings, far past the default quota.
     "--max-listings-per-user",

@@ -7,7 +7,6 @@ import { SqliteStore } from "./store_sqlite.ts";
 import {
   type Backend,
   type BackendOptions,
-  SQLITE,
   type StoreLocation,
   storeTest,
 } from "../../../tests/store_backends.ts";
@@ -734,8 +733,8 @@ storeTest("search() and list() page through results newest first", async (b) => 
   assert.deepEqual(await pages((offset) => f.store.list({ limit: 3, offset })), newestFirst);
 });
 
-Deno.test("search() ranks the best match first, ties newest first, across pages", async () => {
-  await using f = await Fixture.open(SQLITE);
+storeTest("search() ranks the best match first, ties newest first, across pages", async (b) => {
+  await using f = await Fixture.open(b);
   // Announced best match first, so newest first would return them in reverse.
   const best = f.file({ name: "budget.xlsx", keywords: ["budget"] });
   const good = f.file({ name: "budget.xlsx" });
@@ -756,37 +755,40 @@ Deno.test("search() ranks the best match first, ties newest first, across pages"
   assert.deepEqual((await f.store.list()).map((r) => r.id), newestFirst);
 });
 
-Deno.test("search() ranks the newest matches, then pages on to older ones newest first", async () => {
-  await using f = await Fixture.open(SQLITE);
-  const total = SEARCH_RANK_WINDOW + 5;
-  // Every tenth is addressed to bob, so the viewer's pages skip them.
-  const files = Array.from({ length: total }, (_, i) =>
-    f.file({
-      name: i === 100 ? "report.txt" : `report ${i}.txt`,
-      keywords: i === 100 ? ["report"] : [],
-      recipients: i % 10 === 3 ? ["bob"] : [],
-    }));
-  await f.store.announceMany(files);
-  const visible = (i: number) => i % 10 !== 3;
-  const windowed = files.slice(total - SEARCH_RANK_WINDOW).filter((_, j) =>
-    visible(total - SEARCH_RANK_WINDOW + j)
-  );
-  const older = files.slice(0, total - SEARCH_RANK_WINDOW).filter((_, i) => visible(i));
-  const expected = [
-    files[100],
-    ...windowed.filter((file) => file !== files[100]).reverse(),
-    ...older.reverse(),
-  ].map((file) => file.id);
-  for (const limit of [50, 7]) {
-    const paged: string[] = [];
-    for (let offset = 0; offset < total + limit; offset += limit) {
-      paged.push(
-        ...(await f.store.search("report", { limit, offset, viewer: f.carol })).map((r) => r.id),
-      );
+storeTest(
+  "search() ranks the newest matches, then pages on to older ones newest first",
+  async (b) => {
+    await using f = await Fixture.open(b);
+    const total = SEARCH_RANK_WINDOW + 5;
+    // Every tenth is addressed to bob, so the viewer's pages skip them.
+    const files = Array.from({ length: total }, (_, i) =>
+      f.file({
+        name: i === 100 ? "report.txt" : `report ${i}.txt`,
+        keywords: i === 100 ? ["report"] : [],
+        recipients: i % 10 === 3 ? ["bob"] : [],
+      }));
+    await f.store.announceMany(files);
+    const visible = (i: number) => i % 10 !== 3;
+    const windowed = files.slice(total - SEARCH_RANK_WINDOW).filter((_, j) =>
+      visible(total - SEARCH_RANK_WINDOW + j)
+    );
+    const older = files.slice(0, total - SEARCH_RANK_WINDOW).filter((_, i) => visible(i));
+    const expected = [
+      files[100],
+      ...windowed.filter((file) => file !== files[100]).reverse(),
+      ...older.reverse(),
+    ].map((file) => file.id);
+    for (const limit of [50, 7]) {
+      const paged: string[] = [];
+      for (let offset = 0; offset < total + limit; offset += limit) {
+        paged.push(
+          ...(await f.store.search("report", { limit, offset, viewer: f.carol })).map((r) => r.id),
+        );
+      }
+      assert.deepEqual(paged, expected);
     }
-    assert.deepEqual(paged, expected);
-  }
-});
+  },
+);
 
 storeTest("search() and list() reject out-of-range pages with BAD_MESSAGE", async (b) => {
   await using f = await Fixture.open(b);

@@ -31,11 +31,10 @@ export async function announceMany(
   // Validated before BEGIN, so locks are held only for the writes.
   const rows = announcements.map(checkAnnouncement);
   await sql.begin(async (tx) => {
-    const owners = new Map<number, string>();
+    const owners = await lockOwners(tx, rows.map((row) => row.a.ownerId));
     const sessions = new Map<string, number | undefined>();
     for (const row of rows) {
       const a = row.a;
-      if (!owners.has(a.ownerId)) owners.set(a.ownerId, await lockOwner(tx, a.ownerId));
       if (!sessions.has(a.sessionId)) {
         const [s] = await tx<{ user_id: number }[]>`
           SELECT user_id FROM sessions WHERE id = ${a.sessionId}`;
@@ -99,6 +98,23 @@ export async function withdrawalsSince(
  * Locks the owner's row for this transaction and returns its fingerprint; NOT_FOUND for an
  * unknown owner.
  */
+/**
+ * Locks every owner of a batch before anything else, in id order, and returns their registered
+ * fingerprints. Group commit starts a batch while the last may still be in its transaction, so
+ * two batches can name the same owners; locked in arrival order, each could hold one the other
+ * waits for, and PostgreSQL would abort one after deadlock_timeout (a second's stall, then every
+ * row of the batch stored again alone). In one order, the later batch just waits. An owner
+ * missing from the result has no account: checkAnnouncer refuses its rows.
+ */
+async function lockOwners(tx: Tx, ownerIds: number[]): Promise<Map<number, string>> {
+  const ids = [...new Set(ownerIds)];
+  // The rows are locked as the sorted scan returns them, so in id order.
+  const users = await tx<{ id: number; fingerprint: string }[]>`
+    SELECT id, fingerprint FROM users WHERE id = ANY(${ids}::bigint[])
+    ORDER BY id FOR NO KEY UPDATE`;
+  return new Map(users.map((user) => [user.id, user.fingerprint]));
+}
+
 async function lockOwner(tx: Tx, ownerId: number): Promise<string> {
   const [user] = await tx<{ fingerprint: string }[]>`
     SELECT fingerprint FROM users WHERE id = ${ownerId} FOR NO KEY UPDATE`;

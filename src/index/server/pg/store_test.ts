@@ -211,3 +211,29 @@ Deno.test({
     assert.equal((await s.b.list({ viewer: alice, mine: true })).length, 5);
   },
 });
+
+Deno.test({
+  name: "announceMany() batches naming the same owners in opposite orders do not deadlock",
+  ignore: pgMissing(),
+  async fn() {
+    // Group commit runs a new batch while the last one is still in its transaction; each batch
+    // locked its owners in arrival order, so two batches could each hold the owner the other
+    // waited for: PostgreSQL then aborted one after deadlock_timeout (1 s) with 40P01.
+    await using s = await twoServers();
+    const alice = await user(s.a, "alice");
+    const bob = await user(s.a, "bob");
+    await s.a.setOnline(alice, "s-alice", "127.0.0.1:4001");
+    await s.a.setOnline(bob, "s-bob", "127.0.0.1:4002");
+    let n = 0;
+    const file = (owner: number) =>
+      owner === alice ? announcement(alice, "s-alice", ++n) : announcement(bob, "s-bob", ++n);
+    for (let round = 0; round < 15; round++) {
+      await Promise.all([
+        s.a.announceMany([file(alice), file(bob)]),
+        s.b.announceMany([file(bob), file(alice)]),
+        s.a.announceMany([file(bob), file(alice)]),
+      ]);
+    }
+    assert.equal((await s.a.list({ viewer: alice, limit: 100 })).length, n);
+  },
+});
