@@ -14,9 +14,15 @@ import type { Channel } from "../src/wire/channel.ts";
 import type { CodeMail, CodeOpened } from "../src/wire/index_messages.ts";
 import { initiate } from "../src/wire/handshake.ts";
 import { type Message, MessageType } from "../src/wire/messages.ts";
-import { tempDir } from "./harness.ts";
+import { runSfs, tempDir } from "./harness.ts";
 import { testIdentity } from "./identities.ts";
-import { PASSWORD, seedServerIdentity, type ServerProcess, startServer } from "./index_fixture.ts";
+import {
+  assertFails,
+  PASSWORD,
+  seedServerIdentity,
+  type ServerProcess,
+  startServer,
+} from "./index_fixture.ts";
 
 /**
  * A raw index client. As a sender it reads its connection all the time, as a sharing client
@@ -477,4 +483,19 @@ Deno.test("sfs server limits open codes per account and CODE_CLAIM per address",
     // And the refused claims spent nothing: the nameplate is still the sender's to close.
     await alice.close(1);
   });
+});
+
+Deno.test("sfs server refuses malformed short-code flags with USAGE", async (t) => {
+  await using dir = await tempDir();
+  const cases = [["--codes", "maybe"], ["--code-ttl", "2d"], ["--code-ttl", "0s"], [
+    "--max-open-codes",
+    "0",
+  ], ["--max-code-claims-per-address", "x"]];
+  for (const flags of cases) {
+    await t.step(flags.join(" "), async () => {
+      const args = ["server", "--listen", "127.0.0.1:0", "--db", join(dir.path, "i.db"), "--json"];
+      const result = await runSfs([...args, ...flags], { home: dir.path });
+      assertFails(result, "USAGE", 2);
+    });
+  }
 });
