@@ -426,6 +426,19 @@ async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
       concat(fileId, sha.subarray(0, 16), w().text("bob").text("relay-b.example:7070").finish()),
     ],
     [48, "relay-join", sha.subarray(16, 32)],
+    // Short codes (§14.5): the payloads are opaque to the index, here stand-in bytes.
+    [49, "code-open", w().u32(600).finish()],
+    [49, "code-open-default-ttl", w().u32(0).finish()],
+    [50, "code-opened", w().u32(7).u64(1_790_000_600_000).finish()],
+    [51, "code-claim", w().u32(7).bytes16(await draw("message/code-payload", 64)).finish()],
+    [
+      51,
+      "code-claim-largest",
+      w().u32(7).bytes16(await draw("message/code-payload-largest", 2048)).finish(),
+    ],
+    [52, "code-mail", w().u32(7).bytes16(await draw("message/code-mail", 96)).finish()],
+    [53, "code-close-done", w().u32(7).u8(0).finish()],
+    [53, "code-close-failed", w().u32(7).u8(1).finish()],
   ];
   const byType = new Map<number, [string, Bytes][]>();
   for (const [type, name, body] of samples) {
@@ -543,6 +556,20 @@ async function messageScenarios(): Promise<Scenario[]> {
       w().text("BUSY").text("x".repeat(513)).finish(),
     ],
     ["list-flag-2", "flag byte 2", 42, w().u8(2).u16(1).u32(0).finish()],
+    ["code-claim-empty", "CODE_CLAIM with an empty payload", 51, w().u32(7).u16(0).finish()],
+    [
+      "code-mail-too-long",
+      "CODE_MAIL payload of 2049 bytes",
+      52,
+      w().u32(7).bytes16(new Uint8Array(2049)).finish(),
+    ],
+    [
+      "code-claim-nameplate-0",
+      "nameplate 0 names none",
+      51,
+      w().u32(0).bytes16(Uint8Array.of(1)).finish(),
+    ],
+    ["code-close-outcome-2", "CODE_CLOSE outcome byte 2", 53, w().u32(7).u8(2).finish()],
   ];
   for (const [name, note, type, body] of bad) {
     scenarios.push({

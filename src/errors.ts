@@ -55,6 +55,9 @@ export const ErrorCode = {
   QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
   WITHDRAWN: "WITHDRAWN",
   RELAY_OFF: "RELAY_OFF",
+  CODE_UNKNOWN: "CODE_UNKNOWN",
+  CODE_EXPIRED: "CODE_EXPIRED",
+  CODES_OFF: "CODES_OFF",
   INTERNAL: "INTERNAL",
 } as const;
 
@@ -174,6 +177,10 @@ const CODES: { readonly [C in ErrorCode]: CodeInfo } = {
   QUOTA_EXCEEDED: row("Quota exceeded", "other"),
   WITHDRAWN: row("The file is no longer shared", "other"),
   RELAY_OFF: row("This index server does not relay", "other", "permanent"),
+  // One code for unknown, expired, burned, closed and already claimed: no oracle (§14.5).
+  CODE_UNKNOWN: row("Unknown or used code", "other"),
+  CODE_EXPIRED: row("The code expired", "other"),
+  CODES_OFF: row("This index server does not take codes", "other", "permanent"),
   INTERNAL: row("Internal error", "other"),
 };
 

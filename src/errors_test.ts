@@ -58,6 +58,9 @@ const EXPECTED: { readonly [C in ErrorCode]: readonly [number, readonly Property
   QUOTA_EXCEEDED: [1, []],
   WITHDRAWN: [1, []],
   RELAY_OFF: [1, ["permanent"]],
+  CODE_UNKNOWN: [1, []],
+  CODE_EXPIRED: [1, []],
+  CODES_OFF: [1, ["permanent"]],
   INTERNAL: [1, []],
 };
 

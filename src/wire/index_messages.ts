@@ -1,6 +1,7 @@
 /**
- * The index protocol's messages (docs/PROTOCOL.md §12): type numbers 32 to 48 (45 to 48 are the
- * relay's, whose values and codecs sit in relay_messages.ts), their values and codecs.
+ * The index protocol's messages (docs/PROTOCOL.md §12): type numbers 32 to 53 (45 to 48 are the
+ * relay's, whose values and codecs sit in relay_messages.ts; 49 to 53 the short codes', in
+ * code_messages.ts), their values and codecs.
  * messages.ts merges them into the one table of messages, so `encodeMessage` and
  * `decodeMessage` handle them like any other.
  */
@@ -27,6 +28,14 @@ import {
   type RelayToken,
 } from "./relay_messages.ts";
 import {
+  CODE_CODECS,
+  type CodeClaim,
+  type CodeClose,
+  type CodeMail,
+  type CodeOpen,
+  type CodeOpened,
+} from "./code_messages.ts";
+import {
   type Codec,
   decodeFlag,
   decodeSignatures,
@@ -40,11 +49,20 @@ import {
 export {
   IndexMessageType,
   MAX_ANNOUNCEMENT_BYTES,
+  MAX_CODE_PAYLOAD_BYTES,
   MAX_LISTINGS,
   RELAY_TOKEN_BYTES,
 } from "./index_numbers.ts";
 export type { WireListing } from "./listing_codec.ts";
 export type { Relay, RelayDial, RelayJoin, RelayToken } from "./relay_messages.ts";
+export type {
+  CodeClaim,
+  CodeClose,
+  CodeMail,
+  CodeOpen,
+  CodeOpened,
+  CodeOutcome,
+} from "./code_messages.ts";
 
 /** Creates an account for the channel's identity; the proof is over §12.2's auth data. */
 export interface Register {
@@ -167,7 +185,12 @@ export type IndexMessage =
   | Relay
   | RelayToken
   | RelayDial
-  | RelayJoin;
+  | RelayJoin
+  | CodeOpen
+  | CodeOpened
+  | CodeClaim
+  | CodeMail
+  | CodeClose;
 
 /**
  * The codec of every index message, typed so that a missing one is a compile error; messages.ts
@@ -260,6 +283,7 @@ export const INDEX_CODECS: {
     }),
   },
   ...RELAY_CODECS,
+  ...CODE_CODECS,
 };
 
 /** `u16 limit ‖ u32 offset`, with limit 1 to MAX_LISTINGS and offset at most MAX_LIST_OFFSET. */

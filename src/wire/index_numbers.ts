@@ -27,6 +27,9 @@ export const RELAY_TOKEN_BYTES = 16;
 /** Longest peer or relay address ("HOST:PORT") in UTF-8 bytes (§12.5, §13.7). */
 export const MAX_ADDRESS_BYTES = 262;
 
+/** Largest opaque payload of CODE_CLAIM and CODE_MAIL (§14.5); at least one byte. */
+export const MAX_CODE_PAYLOAD_BYTES = 2048;
+
 /** Type numbers of the index protocol (§12): client requests and server replies. */
 export const IndexMessageType = {
   REGISTER: 32,
@@ -47,6 +50,12 @@ export const IndexMessageType = {
   RELAY_TOKEN: 46,
   RELAY_DIAL: 47,
   RELAY_JOIN: 48,
+  // Short codes (§14.5).
+  CODE_OPEN: 49,
+  CODE_OPENED: 50,
+  CODE_CLAIM: 51,
+  CODE_MAIL: 52,
+  CODE_CLOSE: 53,
 } as const;
 /** One of the index protocol's type numbers. */
 export type IndexMessageType = typeof IndexMessageType[keyof typeof IndexMessageType];

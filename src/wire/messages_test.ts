@@ -203,6 +203,26 @@ const SAMPLES: { [T in MessageType]?: Extract<Message, { type: T }>[] } = {
     },
   ],
   [MessageType.RELAY_JOIN]: [{ type: MessageType.RELAY_JOIN, pairingToken: bytes(16, 24) }],
+  [MessageType.CODE_OPEN]: [
+    { type: MessageType.CODE_OPEN, ttlSeconds: 0 },
+    { type: MessageType.CODE_OPEN, ttlSeconds: 0xffffffff },
+  ],
+  [MessageType.CODE_OPENED]: [
+    { type: MessageType.CODE_OPENED, nameplate: 1, expiresAt: 1_790_000_600_000 },
+    { type: MessageType.CODE_OPENED, nameplate: 0xffffffff, expiresAt: Number.MAX_SAFE_INTEGER },
+  ],
+  [MessageType.CODE_CLAIM]: [
+    { type: MessageType.CODE_CLAIM, nameplate: 7, payload: bytes(1, 26) },
+    { type: MessageType.CODE_CLAIM, nameplate: 7, payload: bytes(2048, 27) },
+  ],
+  [MessageType.CODE_MAIL]: [
+    { type: MessageType.CODE_MAIL, nameplate: 7, payload: bytes(64, 28) },
+    { type: MessageType.CODE_MAIL, nameplate: 1, payload: bytes(2048, 29) },
+  ],
+  [MessageType.CODE_CLOSE]: [
+    { type: MessageType.CODE_CLOSE, nameplate: 7, outcome: "done" },
+    { type: MessageType.CODE_CLOSE, nameplate: 7, outcome: "failed" },
+  ],
 };
 
 const ALL_TYPES = Object.values(MessageType) as number[];
@@ -251,6 +271,30 @@ Deno.test("decodeMessage() refuses a RELAY token that is neither empty nor 16 by
     const body = new Uint8Array(16 + 2 + length);
     body[17] = length;
     assert.throws(() => decodeMessage(MessageType.RELAY, body), isBadMessage, `length ${length}`);
+  }
+});
+
+Deno.test("decodeMessage() refuses malformed short-code messages with BAD_MESSAGE", async (t) => {
+  const mail = (nameplate: number, payload: Uint8Array) =>
+    new ByteWriter().u32(nameplate).bytes16(payload).finish();
+  const cases: [string, number, Uint8Array][] = [
+    ["CODE_CLAIM with an empty payload", MessageType.CODE_CLAIM, mail(7, new Uint8Array())],
+    ["CODE_CLAIM with 2049 payload bytes", MessageType.CODE_CLAIM, mail(7, bytes(2049))],
+    ["CODE_CLAIM for nameplate 0", MessageType.CODE_CLAIM, mail(0, bytes(32))],
+    ["CODE_MAIL with an empty payload", MessageType.CODE_MAIL, mail(7, new Uint8Array())],
+    ["CODE_MAIL with 2049 payload bytes", MessageType.CODE_MAIL, mail(7, bytes(2049))],
+    ["CODE_MAIL with a trailing byte", MessageType.CODE_MAIL, concat(mail(7, bytes(3)), bytes(1))],
+    ["CODE_OPEN of 3 bytes", MessageType.CODE_OPEN, bytes(3)],
+    [
+      "CODE_OPENED for nameplate 0",
+      MessageType.CODE_OPENED,
+      new ByteWriter().u32(0).u64(1).finish(),
+    ],
+    ["CODE_CLOSE with outcome 2", MessageType.CODE_CLOSE, new ByteWriter().u32(7).u8(2).finish()],
+    ["CODE_CLOSE for nameplate 0", MessageType.CODE_CLOSE, new ByteWriter().u32(0).u8(0).finish()],
+  ];
+  for (const [name, type, body] of cases) {
+    await t.step(name, () => assert.throws(() => decodeMessage(type, body), isBadMessage));
   }
 });
 
