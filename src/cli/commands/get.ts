@@ -3,6 +3,7 @@ import { SfsError } from "../../errors.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import { expandHome } from "../paths.ts";
 import { readTicketInput } from "../ticket_input.ts";
+import { contactName } from "../settings/contacts.ts";
 import type { CommandSpec } from "./command.ts";
 import { indexFlags, type IndexFlagValues, signatureOption, withIndexFlags } from "./options.ts";
 
@@ -12,6 +13,7 @@ interface GetFlags extends IndexFlagValues {
   require: SignaturePolicy;
   direct?: boolean;
   relay?: boolean;
+  as?: string;
 }
 
 /** Downloads and verifies one file. */
@@ -30,6 +32,7 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string | undefined]> = {
         .option("--force", "replace an existing file of the same name")
         .option("--direct", "connect only directly to the sender, never through a relay")
         .option("--relay", "connect only through the index server's relay")
+        .option("--as <name>", "with a code: remember the sender's key under this name")
         .addOption(signatureOption("--require <algorithms>", "signatures that must verify")),
     ),
   async run({ args: [what], flags }, { home, out }) {
@@ -45,6 +48,7 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string | undefined]> = {
       force: flags.force,
       require: flags.require,
       route: flags.direct ? "direct" : flags.relay ? "relay" : "any",
+      as: flags.as === undefined ? undefined : contactName(flags.as),
     }, out);
   },
 };
