@@ -2,7 +2,9 @@
  * `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite and
  * the PostgreSQL driver.
  */
+import { Option } from "commander";
 import { formatHostPort, parseHostPort } from "../../net/address.ts";
+import { CODE_MODES, type CodeMode } from "../../index/protocol/code_modes.ts";
 import type { CommandSpec } from "./command.ts";
 import { parseCount, parseDuration } from "./options.ts";
 
@@ -22,6 +24,10 @@ interface ServerFlags {
   relayIdleTimeout: string;
   relayAddress?: string;
   listingTtl: string;
+  codes: CodeMode;
+  codeTtl: string;
+  maxOpenCodes: string;
+  maxCodeClaimsPerAddress: string;
 }
 
 /** Runs an index server. */
@@ -53,7 +59,24 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
         "--relay-address <host:port>",
         "address senders on other servers of the index dial to reach this one's relay (default: --listen, unless 0.0.0.0 or ::)",
       )
-      .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d"),
+      .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d")
+      .addOption(
+        new Option(
+          "--codes <who>",
+          "who may open short codes: accounts, open (anyone, quotas per address) or off",
+        ).choices(CODE_MODES).default("accounts"),
+      )
+      .option("--code-ttl <duration>", "short codes expire after this long (1s … 1d)", "10m")
+      .option(
+        "--max-open-codes <n>",
+        "short codes open at once per account (per address in open mode)",
+        "8",
+      )
+      .option(
+        "--max-code-claims-per-address <n>",
+        "short codes one address may try in 10 minutes",
+        "20",
+      ),
   async run({ flags }, { home, out }) {
     const { runServer } = await import("./server_run.ts");
     await runServer({
@@ -84,6 +107,16 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
         }
         : false,
       listingTtlMs: parseDuration(flags.listingTtl, "--listing-ttl", 365),
+      codes: {
+        mode: flags.codes,
+        ttlMs: parseDuration(flags.codeTtl, "--code-ttl", 1),
+        maxPerOwner: parseCount(flags.maxOpenCodes, "--max-open-codes", 65_535),
+        maxClaimsPerAddress: parseCount(
+          flags.maxCodeClaimsPerAddress,
+          "--max-code-claims-per-address",
+          1_000_000,
+        ),
+      },
       relayAddress: flags.relayAddress === undefined
         ? undefined
         : formatHostPort(parseHostPort(flags.relayAddress, "--relay-address")),

@@ -15,6 +15,7 @@ import { SqliteStore } from "../../index/server/store_sqlite.ts";
 import { PgStore } from "../../index/server/pg/store.ts";
 import { isPostgresUrl, redactUrl } from "../../index/server/pg/connect.ts";
 import type { RelayLimits } from "../../index/server/relay.ts";
+import type { CodeLimits } from "../../index/server/code_registry.ts";
 import { formatHostPort, type HostPort } from "../../net/address.ts";
 import type { Output } from "../output.ts";
 import { writeIdentityFile } from "../settings/identity_file.ts";
@@ -53,6 +54,8 @@ export interface ServerOptions {
    * @default {the listening address, unless a wildcard}
    */
   relayAddress?: string;
+  /** Short codes (§14.5): who may open them, and their limits. @default {DEFAULT_CODE_LIMITS} */
+  codes?: Partial<CodeLimits>;
 }
 
 /** Runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
@@ -92,6 +95,7 @@ export async function runServer(options: ServerOptions, out: Output): Promise<vo
       relay: options.relay,
       relayDirectory: store instanceof PgStore ? store.relayDirectory() : undefined,
       relayAddress: options.relayAddress,
+      codes: options.codes,
       sessionRetentionMs: options.listingTtlMs,
       log,
     });

@@ -19,6 +19,8 @@ import { auth, login, register, userKeys } from "./handlers_accounts.ts";
 import { relay, relayToken } from "./handlers_relay.ts";
 import { RelayBroker } from "./relay.ts";
 import { announce, heartbeat, list, resolve, search, unshare } from "./handlers_listings.ts";
+import { type CodeLimits, CodeRegistry } from "./code_registry.ts";
+import { codeClaim, codeClose, codeMail, codeOpen } from "./handlers_codes.ts";
 
 export type { ConnectionState, LogFields } from "./handlers_context.ts";
 
@@ -48,6 +50,8 @@ export interface HandlerOptions {
   log?: (event: string, fields: LogFields) => void;
   /** The relay's state (§13). @default {a relay with default limits} */
   relayBroker?: RelayBroker;
+  /** Short codes (§14.5): who may open them, and their limits. @default {DEFAULT_CODE_LIMITS} */
+  codes?: Partial<CodeLimits>;
 }
 
 /** The index's request handlers over one store. */
@@ -58,6 +62,7 @@ export class IndexHandlers {
     const now = options.now ?? Date.now;
     const hashOptions = options.passwordHash ?? {};
     let dummy: Promise<string> | undefined;
+    const codes = new CodeRegistry({ now, limits: options.codes, log: options.log });
     this.#ctx = {
       store,
       now,
@@ -68,10 +73,14 @@ export class IndexHandlers {
         maxFailures: options.maxFailures,
         failureWindowMs: options.failureWindowMs,
         maxRegistrations: options.maxRegistrationsPerAddress,
+        maxCodeClaims: codes.limits.maxClaimsPerAddress,
+        codeClaimWindowMs: codes.limits.claimWindowMs,
+        maxCodeOpens: codes.limits.maxOpensPerAddress,
       }),
       maxListings: options.maxListingsPerUser ?? DEFAULT_MAX_LISTINGS_PER_USER,
       log: options.log ?? (() => {}),
       relay: options.relayBroker ?? new RelayBroker({ log: options.log }),
+      codes,
       commits: new GroupCommit(store),
       // Made once, on first use: a hash of a random password with the current cost.
       dummyHash: () => dummy ??= hashPassword(crypto.randomUUID(), hashOptions),
@@ -109,15 +118,32 @@ export class IndexHandlers {
         return await relay(ctx, state, request);
       case MessageType.RELAY_TOKEN:
         return await relayToken(ctx, state, request);
+      case MessageType.CODE_OPEN:
+        return await codeOpen(ctx, state, request);
+      case MessageType.CODE_CLAIM:
+        return await codeClaim(ctx, state, request);
+      case MessageType.CODE_MAIL:
+        return await codeMail(ctx, state, request);
+      case MessageType.CODE_CLOSE:
+        return codeClose(ctx, state, request);
       default:
         throw new SfsError("UNEXPECTED_MESSAGE", `Message ${request.type} is not a request`);
     }
   }
 
-  /** Marks the connection's sharing session offline; its files stay listed as offline. */
+  /**
+   * Ends the short codes the connection opened, and marks its sharing session offline; its files
+   * stay listed as offline.
+   */
   async closed(state: ConnectionState): Promise<void> {
+    this.#ctx.codes.closed(state);
     if (state.sessionId === undefined) return;
     await this.#ctx.store.setOffline(state.sessionId);
     this.#ctx.log("offline", { session: state.sessionId });
+  }
+
+  /** Ends every short code, answering held claims (the server stops). */
+  stop(): void {
+    this.#ctx.codes.stop();
   }
 }

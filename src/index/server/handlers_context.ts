@@ -12,6 +12,8 @@ import type { PasswordHashOptions } from "./password.ts";
 import type { IndexStore, User } from "./store.ts";
 import type { Throttle } from "./throttle.ts";
 import type { RelayBroker } from "./relay.ts";
+import type { CodeRegistry } from "./code_registry.ts";
+import type { Message } from "../../wire/messages.ts";
 
 /** A server log entry; printed by the CLI, never by the handlers. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
@@ -33,6 +35,8 @@ export interface HandlerContext {
   readonly dummyHash: () => Promise<string>;
   /** The relay's tokens, pairings and limits (§13). */
   readonly relay: RelayBroker;
+  /** The short codes' nameplates (§14.5). */
+  readonly codes: CodeRegistry;
 }
 
 /** What the server knows about one connection. */
@@ -47,6 +51,8 @@ export interface ConnectionState {
   readonly host: string;
   /** Failed AUTHs on this connection; at the limit the server closes it. */
   authFailures?: number;
+  /** Sends a message unasked, between whole replies (§13.4); absent where nothing can be pushed. */
+  readonly push?: (message: Message) => Promise<void>;
   /** Set by a handler when the connection must end once its reply is sent. */
   closeAfterReply?: boolean;
   /** The authenticated user's id, once REGISTER, LOGIN or AUTH succeeded for this identity. */

@@ -154,8 +154,10 @@ export class IndexServer {
     this.#housekeeping.stop();
     this.#loop.close();
     await this.#loop.accepting;
-    // Relayed sessions have no end of their own in sight: stopping ends them.
+    // Relayed sessions have no end of their own in sight: stopping ends them, and held code
+    // claims with them.
     const relayClosed = this.#relay.close();
+    this.#handlers.stop();
     // Idle connections (waiting for a request, or still in the handshake) have nothing in
     // flight: close them now. Busy ones finish their reply and then see #stopping.
     for (const c of this.#connections) if (!c.busy) closeConnection(c);

@@ -54,6 +54,8 @@ export async function handshake(
     transcriptHash: channel.authHash,
     address: admitted.peer,
     host: admitted.conn.remoteAddr.hostname,
+    // Channel.send queues whole records, so a push never lands inside a reply (§13.4).
+    push: (message) => channel.send(message),
   };
 }
 

@@ -15,6 +15,8 @@
  *   AUTHs, so each further try costs the client a new handshake.
  * - Registrations are counted per address: past the quota (10 an hour by default) REGISTER is
  *   `RATE_LIMITED`.
+ * - Short codes (§14.5): every CODE_CLAIM is counted per address, whatever it names, so nobody
+ *   can sweep nameplates; in open mode, so is every CODE_OPEN of an unauthenticated sender.
  *
  * An IPv6 client is counted by its /64 prefix, the smallest block one subscriber is usually given:
  * counting single addresses would let one host rotate through 2^64 of them. An IPv4-mapped IPv6
@@ -42,6 +44,12 @@ export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 export const DEFAULT_MAX_REGISTRATIONS = 10;
 /** Window of the registration quota. */
 export const REGISTRATION_WINDOW_MS = 60 * 60 * 1000;
+/** CODE_CLAIMs allowed per address within the claim window: a person claims one code. */
+export const DEFAULT_MAX_CODE_CLAIMS = 20;
+/** Window of the CODE_CLAIM count. */
+export const DEFAULT_CODE_CLAIM_WINDOW_MS = 10 * 60 * 1000;
+/** CODE_OPENs allowed per address an hour from unauthenticated senders (`--codes open`). */
+export const DEFAULT_MAX_CODE_OPENS = 30;
 
 /** Options of {@link Throttle}. */
 export interface ThrottleOptions {
@@ -55,6 +63,12 @@ export interface ThrottleOptions {
   failureWindowMs?: number;
   /** Registrations per address per hour. @default 10 */
   maxRegistrations?: number;
+  /** CODE_CLAIMs per address within `codeClaimWindowMs`. @default 20 */
+  maxCodeClaims?: number;
+  /** Window of the CODE_CLAIM count. @default 600000 */
+  codeClaimWindowMs?: number;
+  /** CODE_OPENs of unauthenticated senders per address an hour (open mode). @default 30 */
+  maxCodeOpens?: number;
 }
 
 /**
@@ -83,6 +97,9 @@ export class Throttle {
   readonly #maxFailures: number;
   readonly #windowMs: number;
   readonly #maxRegistrations: number;
+  readonly #maxCodeClaims: number;
+  readonly #codeClaimWindowMs: number;
+  readonly #maxCodeOpens: number;
 
   constructor(store: IndexStore, options: ThrottleOptions = {}) {
     this.#store = store;
@@ -92,6 +109,9 @@ export class Throttle {
     this.#maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
     this.#windowMs = options.failureWindowMs ?? DEFAULT_FAILURE_WINDOW_MS;
     this.#maxRegistrations = options.maxRegistrations ?? DEFAULT_MAX_REGISTRATIONS;
+    this.#maxCodeClaims = options.maxCodeClaims ?? DEFAULT_MAX_CODE_CLAIMS;
+    this.#codeClaimWindowMs = options.codeClaimWindowMs ?? DEFAULT_CODE_CLAIM_WINDOW_MS;
+    this.#maxCodeOpens = options.maxCodeOpens ?? DEFAULT_MAX_CODE_OPENS;
   }
 
   /**
@@ -150,6 +170,33 @@ export class Throttle {
       throw new SfsError(
         "RATE_LIMITED",
         `Too many registrations from your address; at most ${this.#maxRegistrations} an hour`,
+      );
+    }
+  }
+
+  /**
+   * Counts one CODE_CLAIM from `host`, before its nameplate is looked up; throws SfsError
+   * RATE_LIMITED past the quota. Counted in the store like registrations, so every server of a
+   * shared database sees the same count.
+   */
+  async codeClaim(host: string): Promise<void> {
+    const key = `code-claim:${addressKey(host)}`;
+    const since = this.#now() - this.#codeClaimWindowMs;
+    if (!await this.#store.recordAttemptWithin(key, since, this.#maxCodeClaims)) {
+      throw new SfsError("RATE_LIMITED", "Too many codes tried from your address", {
+        hint: "Try again later",
+      });
+    }
+  }
+
+  /** Counts one CODE_OPEN of an unauthenticated sender from `host`; RATE_LIMITED past the quota. */
+  async codeOpen(host: string): Promise<void> {
+    const key = `code-open:${addressKey(host)}`;
+    const since = this.#now() - REGISTRATION_WINDOW_MS;
+    if (!await this.#store.recordAttemptWithin(key, since, this.#maxCodeOpens)) {
+      throw new SfsError(
+        "RATE_LIMITED",
+        `Too many codes opened from your address; at most ${this.#maxCodeOpens} an hour`,
       );
     }
   }
