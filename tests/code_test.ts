@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { randomFile, runSfs, sha256File, startSfs, tempDir } from "./harness.ts";
 import {
   assertFails,
+  eventually,
   PASSWORD,
   registeredHome,
   seedServerIdentity,
@@ -15,6 +16,7 @@ import {
   sfs,
   startServer,
 } from "./index_fixture.ts";
+import { decodePrintedQr, qrLinesIn } from "./qr_pixels.ts";
 
 interface CodeSender extends AsyncDisposable {
   readonly proc: ReturnType<typeof startSfs>;
@@ -173,4 +175,45 @@ Deno.test("an expired code is unknown and the sender says it expired", async () 
   await Deno.mkdir(out);
   assertFails(await getByCode(frank, server, out, [sending.code]), "CODE_UNKNOWN", 1);
   assert.deepEqual(await listDir(out), []);
+});
+
+/** Waits until `proc` printed a whole QR code (its last line is the bottom border); decodes it. */
+async function printedQr(proc: ReturnType<typeof startSfs>): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    // Only complete lines: the text after the last newline may still be arriving.
+    const lines = proc.stdoutText().split("\n").slice(0, -1);
+    const qr = qrLinesIn(lines);
+    if (qr.length > 0 && /^▀+$/.test(qr.at(-1)!)) return decodePrintedQr(qr);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`No QR code printed:\n${proc.stdoutText()}\n${proc.stderrText()}`);
+}
+
+Deno.test("sfs send --qr prints a QR code that decodes to the ticket, or to the code", async (t) => {
+  await using dir = await tempDir();
+  await seedServerIdentity(join(dir.path, "server"));
+  await using server = await startServer(join(dir.path, "server"));
+  const alice = await registeredHome(dir.path, server, "alice");
+  const file = join(dir.path, "plan.bin");
+  await randomFile(file, 1000);
+  await t.step("the ticket, by direct mode", async () => {
+    await using proc = startSfs(
+      ["send", file, "--no-index", "--qr", "--listen", "127.0.0.1:0"],
+      { home: alice },
+    );
+    const qr = await printedQr(proc);
+    const ticket = proc.stdoutText().split("\n").find((line) => line.startsWith("sfs://"));
+    assert.equal(qr, ticket);
+  });
+  await t.step("the code", async () => {
+    await using proc = startSfs(
+      ["send", file, "--code", "--qr", "--listen", "127.0.0.1:0"],
+      { home: alice, env: { SFS_PASSWORD: PASSWORD } },
+    );
+    const qr = await printedQr(proc);
+    assert.match(qr, /^[1-9][0-9]*(-[a-z]{3,8}){3}$/);
+    // The code is printed under its QR code, as typed.
+    await eventually(() => Promise.resolve(proc.stdoutText().includes(`${qr}\n`)), 10_000, "code");
+  });
 });
