@@ -16,7 +16,10 @@ export const HELP_EXAMPLES: { readonly [command: string]: readonly string[] } = 
     "sfs get 'sfs://203.0.113.7:40123/…#…' --out ~/Downloads",
     "sfs get report.pdf                           # by name or ID on the index",
   ],
-  server: ["sfs server --listen 0.0.0.0:9999"],
+  server: [
+    "sfs server --listen 0.0.0.0:9999",
+    "sfs server --codes open --code-ttl 5m     # short codes for anyone, expiring in 5 minutes",
+  ],
   register: ["sfs register --server index.example.org:9999 --user alice"],
   login: ["sfs login --user alice", "sfs login --user alice --rotate-keys"],
   search: ["sfs search quarterly report", "sfs search q3 --limit 10 --json"],
