@@ -1,5 +1,5 @@
 /**
- * A malicious index against short codes (issue 15, docs/PROTOCOL.md §14.6): it forwards the PAKE
+ * A malicious index against short codes (issue 15, docs/PROTOCOL.md §14.3–14.4): it forwards the PAKE
  * payloads but changes one, or hands a relayed receiver to an impostor. The receiver must fail
  * with PAKE_FAILED or KEY_MISMATCH and never write the file; the sender must burn the code.
  */

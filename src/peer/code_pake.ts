@@ -1,5 +1,5 @@
 /**
- * The short-code exchange (docs/PROTOCOL.md §14.3–14.4): three opaque payloads the index server
+ * The short-code exchange (docs/PROTOCOL.md §14.2–14.3): three opaque payloads the index server
  * forwards between a receiver (A, `sfs get CODE`, the CPace initiator) and a sender (B, `sfs send
  * --code`, the responder), carrying a CPace run (src/crypto/cpace.ts) keyed by the code, explicit
  * key confirmation, and two AEAD-sealed payloads: the sender's fingerprint, ticket and username;
@@ -40,6 +40,7 @@ import {
 } from "../crypto/cpace.ts";
 import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
 import { aesKey, hkdfEach } from "../crypto/kdf.ts";
+import { LABEL } from "../crypto/labels.ts";
 import { isCanonicalUsername } from "../index/protocol/usernames.ts";
 import { formatCode, type ShortCode } from "./code.ts";
 import { MAX_TICKET_LENGTH, parseTicket, type Ticket } from "./ticket.ts";
@@ -51,18 +52,18 @@ export const CODE_SID_BYTES = 16;
 /** Largest payload the index forwards (the CODE_CLAIM and CODE_MAIL body limit). */
 export const MAX_CODE_PAYLOAD_BYTES = 2048;
 
-/** The labels of §14.3 (PROTOCOL §3.1 lists them). */
+/** The labels of §14.2, from PROTOCOL §3.1's one table (crypto/labels.ts). */
 export const CODE_LABEL = {
   /** First part of CI. */
-  CHANNEL: "sfs/v1/code",
+  CHANNEL: LABEL.CODE_CHANNEL,
   /** ADa: the receiver's associated data. */
-  AD_RECEIVER: "sfs/v1/code/receiver",
+  AD_RECEIVER: LABEL.CODE_AD_RECEIVER,
   /** ADb: the sender's associated data. */
-  AD_SENDER: "sfs/v1/code/sender",
+  AD_SENDER: LABEL.CODE_AD_SENDER,
   /** HKDF info of the key sealing sealed_A. */
-  KEY_RECEIVER: "sfs/v1/code/key/receiver",
+  KEY_RECEIVER: LABEL.CODE_KEY_RECEIVER,
   /** HKDF info of the key sealing sealed_B. */
-  KEY_SENDER: "sfs/v1/code/key/sender",
+  KEY_SENDER: LABEL.CODE_KEY_SENDER,
 } as const;
 
 const AD_RECEIVER = utf8(CODE_LABEL.AD_RECEIVER);
