@@ -13,7 +13,7 @@ import { type Channel } from "../../wire/channel.ts";
 import { initiate } from "../../wire/handshake.ts";
 import type { Transport } from "../../wire/frame.ts";
 import { type Message, MessageType } from "../../wire/messages.ts";
-import { isFileIdQuery, type RelayDial, type WireListing } from "../../wire/index_messages.ts";
+import { isFileIdQuery, type WireListing } from "../../wire/index_messages.ts";
 import { type Push, PushReader } from "./push_reader.ts";
 import type { CodeOutcome } from "../../wire/code_messages.ts";
 import type { FileAnnouncement, SignedAnnouncement } from "../protocol/announcement.ts";
