@@ -17,11 +17,14 @@ import {
   startServer,
 } from "./index_fixture.ts";
 import { decodePrintedQr, qrLinesIn } from "./qr_pixels.ts";
+import { testHome } from "./identities.ts";
 
 interface CodeSender extends AsyncDisposable {
   readonly proc: ReturnType<typeof startSfs>;
   readonly code: string;
   readonly fingerprint: string;
+  /** The share's ticket from the ready event: alone, it must fetch nothing. */
+  readonly ticket: string;
 }
 
 /** Starts `sfs send FILE --code --json …extra` as `home` and waits for its ready event. */
@@ -40,6 +43,7 @@ async function sendByCode(
     proc,
     code: String(ready.code),
     fingerprint: String(ready.fingerprint),
+    ticket: String(ready.ticket),
     [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
   };
 }
@@ -85,6 +89,16 @@ Deno.test("sfs get CODE fetches the file verified as the sender's key, directly 
     const out = join(dir.path, "carol-out");
     await Deno.mkdir(out);
     await using sending = await sendByCode(alice, file, ["--as", "carol"]);
+    // Someone holding the ticket but not the code gets nothing: no key is admitted yet.
+    const eve = await testHome(dir.path, "eve");
+    const eveOut = join(dir.path, "eve-out");
+    await Deno.mkdir(eveOut);
+    assertFails(
+      await runSfs(["get", sending.ticket, "-o", eveOut, "--json"], { home: eve }),
+      "REFUSED",
+      1,
+    );
+    assert.deepEqual(await listDir(eveOut), []);
     const result = await getByCode(carol, server, out, [sending.code, "--as", "alice-laptop"]);
     assert.equal(result.code, 0, result.stderr);
     const done = result.events.find((e) => e.event === "done")!;
@@ -216,4 +230,24 @@ Deno.test("sfs send --qr prints a QR code that decodes to the ticket, or to the 
     // The code is printed under its QR code, as typed.
     await eventually(() => Promise.resolve(proc.stdoutText().includes(`${qr}\n`)), 10_000, "code");
   });
+});
+
+Deno.test("sfs send --code refuses what a code cannot do (USAGE)", async (t) => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const file = join(dir.path, "a.bin");
+  await randomFile(file, 10);
+  const cases: [string, string[]][] = [
+    ["without an index", ["send", file, "--code", "--no-index"]],
+    ["two files", ["send", file, file, "--code", "--server", "127.0.0.1:1"]],
+    ["with --to", ["send", file, "--code", "--to", "bob", "--server", "127.0.0.1:1"]],
+    ["two words", ["send", file, "--code", "--code-words", "2", "--server", "127.0.0.1:1"]],
+    ["--as without --code", ["send", file, "--as", "bob", "--no-index"]],
+    ["--as that is no valid name", ["send", file, "--code", "--as", "bob smith"]],
+  ];
+  for (const [name, args] of cases) {
+    await t.step(name, async () => {
+      assertFails(await runSfs([...args, "--json"], { home: alice }), "USAGE", 2);
+    });
+  }
 });
