@@ -69,7 +69,7 @@ async function transferThrough(
 
 Deno.test("a faithful index passes the code exchange (the hostile cases below differ by one byte)", async () => {
   const { got, sent, written } = await transferThrough({});
-  assert.equal(got.code, 0, got.stderr);
+  assert.equal(got.code, 0, `exit ${got.code}\n${got.stdout}\n${got.stderr}`);
   assert.equal(sent.code, 0, sent.stderr);
   assert.deepEqual(written, ["plan.bin"]);
 });

@@ -10,7 +10,7 @@
  */
 import { SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
-import { formatFingerprint } from "../../crypto/identity.ts";
+import { formatFingerprint, type PublicIdentity } from "../../crypto/identity.ts";
 import { CodeMailbox } from "../../index/client/code_mailbox.ts";
 import type { CodeChannel, ShareSession } from "../../index/client/sharing.ts";
 import { formatCode, randomCodeWords } from "../../peer/code.ts";
@@ -48,7 +48,19 @@ export interface CodeOffer {
   readonly outcome: Promise<Bytes>;
   /** Gives the code up (Ctrl-C): the nameplate is closed as failed. */
   cancel(): void;
+  /**
+   * Admits the code's receiver, refuses anyone else (REFUSED). A receiver may connect before
+   * this side has read the last payload, so while the exchange runs this waits for it, up to
+   * {@link ADMIT_WAIT_MS}.
+   */
+  admit(receiver: PublicIdentity): Promise<void>;
 }
+
+/**
+ * How long a connecting receiver waits for the exchange to end: the receiver starts its transfer
+ * as soon as the index took its last payload, which may be before that payload reached us.
+ */
+export const ADMIT_WAIT_MS = 10_000;
 
 /** The share a code stands for. */
 export interface CodeTarget {
@@ -114,6 +126,15 @@ export async function offerCode(
     failed: failed.signal,
     outcome,
     cancel: () => cancelled.abort(),
+    admit: async (receiver) => {
+      if (!allowed.has(toHex(receiver.fingerprint))) {
+        const wait = new Promise((resolve) => Deno.unrefTimer(setTimeout(resolve, ADMIT_WAIT_MS)));
+        await Promise.race([outcome.catch(() => {}), wait]);
+      }
+      if (!allowed.has(toHex(receiver.fingerprint))) {
+        throw new SfsError("REFUSED", "This share is for the receiver of its code only");
+      }
+    },
   };
 }
 

@@ -101,6 +101,7 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
     const served = serve(listener, identity, { ...options, once: options.once || !!offer }, out, {
       lookup: (id) => files.get(toHex(id)),
       allowed: offer?.allowed ?? announced?.allowed,
+      acceptReceiver: offer?.admit,
       stop: offer ? AbortSignal.any([stop.signal, offer.failed]) : stop.signal,
       peers,
       relayed,
