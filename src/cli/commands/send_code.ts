@@ -50,8 +50,8 @@ export interface CodeOffer {
   cancel(): void;
   /**
    * Admits the code's receiver, refuses anyone else (REFUSED). A receiver may connect before
-   * this side has read the last payload, so while the exchange runs this waits for it, up to
-   * {@link ADMIT_WAIT_MS}.
+   * this side has read the last payload, so while a claimed exchange runs this waits for it, up
+   * to {@link ADMIT_WAIT_MS}; before any claim it refuses at once.
    */
   admit(receiver: PublicIdentity): Promise<void>;
 }
@@ -60,7 +60,7 @@ export interface CodeOffer {
  * How long a connecting receiver waits for the exchange to end: the receiver starts its transfer
  * as soon as the index took its last payload, which may be before that payload reached us.
  */
-export const ADMIT_WAIT_MS = 10_000;
+export const ADMIT_WAIT_MS = 5_000;
 
 /** The share a code stands for. */
 export interface CodeTarget {
@@ -106,7 +106,9 @@ export async function offerCode(
   const allowed = new Set<string>();
   const failed = new AbortController();
   const cancelled = new AbortController();
-  const outcome = exchange(channel, target, { code, nameplate, expiresAt }, cancelled.signal)
+  let claimed = false;
+  const run = { code, nameplate, expiresAt, onClaimed: () => claimed = true };
+  const outcome = exchange(channel, target, run, cancelled.signal)
     .then(async (receiver) => {
       allowed.add(toHex(receiver));
       out.event("code_matched", { receiver: formatFingerprint(receiver) });
@@ -127,7 +129,7 @@ export async function offerCode(
     outcome,
     cancel: () => cancelled.abort(),
     admit: async (receiver) => {
-      if (!allowed.has(toHex(receiver.fingerprint))) {
+      if (claimed && !allowed.has(toHex(receiver.fingerprint))) {
         const wait = new Promise((resolve) => Deno.unrefTimer(setTimeout(resolve, ADMIT_WAIT_MS)));
         await Promise.race([outcome.catch(() => {}), wait]);
       }
@@ -156,7 +158,12 @@ export function printCode(out: Output, offer: CodeOffer, qr: boolean, server: st
 async function exchange(
   channel: CodeChannel,
   target: CodeTarget,
-  run: { code: { nameplate: number; words: string[] }; nameplate: number; expiresAt: number },
+  run: {
+    code: { nameplate: number; words: string[] };
+    nameplate: number;
+    expiresAt: number;
+    onClaimed: () => void;
+  },
   cancel: AbortSignal,
 ): Promise<Bytes> {
   const { code, nameplate } = run;
@@ -164,6 +171,7 @@ async function exchange(
   try {
     const untilExpiry = Math.max(0, run.expiresAt - Date.now());
     const msg1 = await target.mailbox.next(nameplate, deadline(cancel, untilExpiry, expired()));
+    run.onClaimed();
     // From the claim on, the server's deadline runs (§14.5).
     const exchangeDeadline = deadline(cancel, CODE_EXCHANGE_MS, silentReceiver());
     const { message, pake } = await senderRespond(code, server, msg1, {
