@@ -45,6 +45,7 @@ import {
 import { announcementScenarios, proofScenarios } from "./vectors/index_protocol.ts";
 import { handshakeV2 } from "./vectors/handshake_v2.ts";
 import { manifestScenarios } from "./vectors/manifest.ts";
+import { codeScenarios } from "./vectors/code.ts";
 import {
   fileIdScenarios,
   finalScenarios,
@@ -696,6 +697,7 @@ export async function vectorFiles(): Promise<Map<string, string>> {
     ...await proofScenarios(),
     ...await announcementScenarios(),
     ...await manifestScenarios(),
+    ...await codeScenarios(),
   ];
   const files = new Map(scenarios.map((s) => [`${s.name}.txt`, render(s)]));
   if (files.size !== scenarios.length) throw new Error("Two scenarios share a name");

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { isSfsError } from "../src/errors.ts";
 import { MessageType } from "../src/wire/messages.ts";
 import { vectorFiles } from "../scripts/gen_vectors.ts";
+import { CODE_RUNNERS } from "./vectors/code_runners.ts";
 import { CORE_RUNNERS } from "./vectors/core_runners.ts";
 import { HANDSHAKE_RUNNERS } from "./vectors/handshake_runners.ts";
 import { MANIFEST_RUNNERS } from "./vectors/manifest_runners.ts";
@@ -20,6 +21,7 @@ const RUNNERS: Record<string, Runner> = {
   ...HANDSHAKE_RUNNERS,
   ...PROTOCOL_RUNNERS,
   ...MANIFEST_RUNNERS,
+  ...CODE_RUNNERS,
 };
 /** The kinds whose every field must matter (see the last test). */
 const FIELD_CHECKED: Record<string, Runner> = { ...PROTOCOL_RUNNERS, ...MANIFEST_RUNNERS };

@@ -24,6 +24,12 @@ export const LABEL = {
   KEY_PAYLOAD: "sfs/v2/key/payload",
   FINAL_SIGNATURE: "sfs/v2/final-signature",
   AUTH_SIGNATURE: "sfs/v2/auth-signature",
+  // Short codes (§14.2): CPace's CI and ADs, and the keys of the two sealed payloads.
+  CODE_CHANNEL: "sfs/v1/code",
+  CODE_AD_RECEIVER: "sfs/v1/code/receiver",
+  CODE_AD_SENDER: "sfs/v1/code/sender",
+  CODE_KEY_RECEIVER: "sfs/v1/code/key/receiver",
+  CODE_KEY_SENDER: "sfs/v1/code/key/sender",
 } as const;
 
 /** `label ‖ 0x00 ‖ parts…`: the one way a label is bound to the data it separates. */

@@ -11,10 +11,13 @@ export const HELP_EXAMPLES: { readonly [command: string]: readonly string[] } = 
   send: [
     "sfs send report.pdf                          # prints a ticket for the receiver",
     "sfs send --keyword q3 --to bob report.pdf    # on the index, for bob only",
+    "sfs send photo.jpg --code --qr               # a short code such as 7-crimson-tiger-lamp",
   ],
   get: [
     "sfs get 'sfs://203.0.113.7:40123/…#…' --out ~/Downloads",
     "sfs get report.pdf                           # by name or ID on the index",
+    "sfs get 7-crimson-tiger-lamp --server index.example.org   # a short code, no account needed",
+    "sfs get - < ticket.txt                       # the ticket or code from stdin (or SFS_TICKET)",
   ],
   server: [
     "sfs server --listen 0.0.0.0:9999",

@@ -2,6 +2,8 @@
 import { SfsError } from "../../errors.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import { expandHome } from "../paths.ts";
+import { readTicketInput } from "../ticket_input.ts";
+import { contactName } from "../settings/contacts.ts";
 import type { CommandSpec } from "./command.ts";
 import { indexFlags, type IndexFlagValues, signatureOption, withIndexFlags } from "./options.ts";
 
@@ -11,20 +13,26 @@ interface GetFlags extends IndexFlagValues {
   require: SignaturePolicy;
   direct?: boolean;
   relay?: boolean;
+  as?: string;
 }
 
 /** Downloads and verifies one file. */
-export const GET_COMMAND: CommandSpec<GetFlags, [string]> = {
+export const GET_COMMAND: CommandSpec<GetFlags, [string | undefined]> = {
   name: "get",
   describe: "download, verify and save a file named by a ticket, or by ID or name on the index",
   configure: (command) =>
     withIndexFlags(
       command
-        .argument("<what>", "sfs://HOST:PORT/FILEID#FINGERPRINT, or a file ID or name on the index")
+        .argument(
+          "[what]",
+          "a ticket sfs://…, a code 7-crimson-tiger-lamp, or a file ID or name on the index; " +
+            "- reads it from stdin, none from SFS_TICKET",
+        )
         .option("-o, --out <dir>", "folder to save into", ".")
         .option("--force", "replace an existing file of the same name")
         .option("--direct", "connect only directly to the sender, never through a relay")
         .option("--relay", "connect only through the index server's relay")
+        .option("--as <name>", "with a code: remember the sender's key under this name")
         .addOption(signatureOption("--require <algorithms>", "signatures that must verify")),
     ),
   async run({ args: [what], flags }, { home, out }) {
@@ -35,11 +43,12 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string]> = {
     await runGet({
       ...indexFlags(flags),
       home,
-      what,
+      what: await readTicketInput(what),
       outDir: expandHome(flags.out, "--out"),
       force: flags.force,
       require: flags.require,
       route: flags.direct ? "direct" : flags.relay ? "relay" : "any",
+      as: flags.as === undefined ? undefined : contactName(flags.as),
     }, out);
   },
 };

@@ -27,6 +27,8 @@ import { trustUser } from "../settings/pins.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 import { withResumeHint } from "../resume_hint.ts";
 import { checkOutDir } from "../paths.ts";
+import { parseCode, type ShortCode } from "../../peer/code.ts";
+import { exchangeCode, looksLikeCode } from "./get_code.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
@@ -39,6 +41,8 @@ export interface GetOptions extends IndexFlags {
   idleTimeoutMs?: number;
   /** Which routes to try (§10.1). @default "any" */
   route?: RouteChoice;
+  /** With a code: also pin the sender under this name (`--as`). */
+  as?: string;
 }
 
 /** What to fetch from whom, however it was found. */
@@ -55,6 +59,7 @@ interface Source extends Reachable {
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
   const what = options.what.trim();
   await checkOutDir(options.outDir);
+  if (looksLikeCode(what)) return await fetchByCode(parseCode(what), options, out);
   // Anything that looks like a ticket is one, malformed or not, and never a name to look up.
   const target = /^sfs:/i.test(what)
     ? undefined
@@ -74,6 +79,13 @@ export async function runGet(options: GetOptions, out: Output): Promise<void> {
   const identity = await loadOrCreateIdentity(options.home, out);
   const source = await resolveThroughIndex(identity, target, what, options, out);
   await fetchFrom(identity, options, out, source);
+}
+
+/** `sfs get CODE` (§14): the exchange of get_code.ts, then the fetch as for a ticket. */
+async function fetchByCode(code: ShortCode, options: GetOptions, out: Output): Promise<void> {
+  const source = await exchangeCode(code, options, out);
+  await fetchFrom(source.identity, options, out, source);
+  await source.pinSender();
 }
 
 /**

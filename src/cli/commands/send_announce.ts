@@ -17,6 +17,7 @@ import {
   type ShareSessionOptions,
 } from "../../index/client/sharing.ts";
 import { validateUsername } from "../../index/protocol/usernames.ts";
+import type { CodeMail } from "../../wire/index_messages.ts";
 import type { SharedFile } from "../../peer/sender.ts";
 import type { RelayHint } from "../../peer/ticket.ts";
 import type { IndexTarget } from "../settings/config.ts";
@@ -62,6 +63,11 @@ export interface ShareToAnnounce {
    * receiver; it owns the connection.
    */
   onRelayed: (conn: Deno.TcpConn, info: RelayedConnectionInfo) => void;
+  /**
+   * A short code's share (§14.4): listed for the owner alone (the code's receiver fetches by
+   * ticket, whose relay token needs no listing), and CODE_MAIL pushes go here.
+   */
+  code?: { onCodeMail: (mail: CodeMail) => void };
 }
 
 /**
@@ -173,6 +179,7 @@ function sessionOptions(
     announcements,
     onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
     onStatus: (status, error) => reportStatus(out, share.target, status, error),
+    onCodeMail: share.code?.onCodeMail,
     relay: {
       // The relay listens on the index server's own port (§13).
       dial: () => connectTcp(share.target.address),
@@ -201,7 +208,7 @@ function signAll(
       size: file.size,
       sha256: file.sha256,
       keywords: share.keywords,
-      recipients: share.recipients,
+      recipients: share.code !== undefined ? [user] : share.recipients,
       address: share.addresses[0],
       ...(share.addresses.length > 1 ? { alternates: share.addresses.slice(1) } : {}),
       createdAt,

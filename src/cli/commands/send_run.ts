@@ -21,11 +21,20 @@ import { PeerBook } from "./send_peers.ts";
 import { RelayedInbox } from "./send_relayed.ts";
 import { serve, type ServeOptions } from "./send_serve.ts";
 import { serveUntilStopped } from "./send_stop.ts";
+import { printQr } from "./qr.ts";
 import { onStopSignal } from "../interrupt.ts";
 import { listenTcp } from "../../net/listener.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 import { basename } from "node:path";
 import { checkShareable } from "../paths.ts";
+import {
+  codeMailbox,
+  type CodeOffer,
+  type CodeRequest,
+  offerCode,
+  printCode,
+} from "./send_code.ts";
+import type { CodeMailbox } from "../../index/client/code_mailbox.ts";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags, ServeOptions {
@@ -41,6 +50,10 @@ export interface SendOptions extends IndexFlags, ServeOptions {
   to?: string[];
   /** Stay in direct mode even when an index is configured. @default false */
   noIndex?: boolean;
+  /** Share by short code (§14): one file, to the one receiver who knows the code. */
+  code?: CodeRequest;
+  /** Print the ticket as a QR code too (the code's QR with `code`). @default false */
+  qr?: boolean;
 }
 
 /** The index half of the command line, checked before the (possibly long) hashing. */
@@ -75,16 +88,21 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
   };
   // The relay may bring a receiver as soon as a file is announced: it waits here until serving.
   const relayed = new RelayedInbox();
-  const announced = await announceShare(options, out, plan, share, relayed);
+  const mailbox = options.code && codeMailbox();
+  const announced = await announceShare(options, out, plan, share, relayed, mailbox);
   const list = [...files.values()];
-  reportReady(out, share, list, { announced, recipients: plan.lists.recipients });
+  const offer = await codeOf(options, out, { share, file: list[0], announced, mailbox });
+  reportReady(out, share, list, { announced, recipients: plan.lists.recipients, offer });
+  if (offer !== undefined) printCode(out, offer, options.qr ?? false, announced!.target.server);
+  else if (options.qr) printQr(out, ticketOf(share, list[0], announced));
   const peers = new PeerBook(announced?.names);
   using stop = onStopSignal();
   try {
-    const served = serve(listener, identity, options, out, {
+    const served = serve(listener, identity, { ...options, once: options.once || !!offer }, out, {
       lookup: (id) => files.get(toHex(id)),
-      allowed: announced?.allowed,
-      stop: stop.signal,
+      allowed: offer?.allowed ?? announced?.allowed,
+      acceptReceiver: offer?.admit,
+      stop: offer ? AbortSignal.any([stop.signal, offer.failed]) : stop.signal,
       peers,
       relayed,
       onceDone: async () => {
@@ -96,9 +114,46 @@ export async function runSend(options: SendOptions, out: Output): Promise<void> 
       announced,
       once: options.once ?? false,
     }, out);
+    // A code that failed or expired ended the serving: say why (PAKE_FAILED, CODE_EXPIRED).
+    if (offer?.failed.aborted && !stop.signal.aborted) await offer.outcome;
   } finally {
+    offer?.cancel();
     announced?.session.close();
     relayed.close();
+  }
+}
+
+/** With `--code`, opens the code on the sharing connection for `file`'s ticket (§14). */
+async function codeOf(
+  options: SendOptions,
+  out: Output,
+  shared: { share: Share; file: SharedFile; announced?: Announced; mailbox?: CodeMailbox },
+): Promise<CodeOffer | undefined> {
+  const { share, file, announced, mailbox } = shared;
+  if (options.code === undefined || announced === undefined || mailbox === undefined) return;
+  try {
+    if (!announced.online) {
+      throw new SfsError(
+        "CONNECTION_FAILED",
+        `Cannot reach index server ${announced.target.server}`,
+        {
+          hint: "A code needs the index server; share by ticket with --no-index",
+        },
+      );
+    }
+    return await offerCode(options.code, {
+      session: announced.session,
+      mailbox,
+      ticket: ticketOf(share, file, announced),
+      fingerprint: share.identity.public.fingerprint,
+      user: announced.user,
+      server: announced.target.server,
+      home: options.home,
+    }, out);
+  } catch (err) {
+    announced.session.close();
+    share.listener.close();
+    throw err;
   }
 }
 
@@ -109,6 +164,7 @@ async function planShare(options: SendOptions): Promise<Plan> {
     : await resolveIndex(options.home, { server: options.server });
   const keywords = options.keywords ?? [];
   const to = options.to ?? [];
+  if (options.code !== undefined) checkCodePlan(options, target);
   if (target === undefined && (keywords.length > 0 || to.length > 0)) {
     throw new SfsError("USAGE", "--keyword and --to need an index server", {
       hint: "Register with sfs register, or pass --server HOST:PORT",
@@ -124,6 +180,23 @@ async function planShare(options: SendOptions): Promise<Plan> {
   }
   // Check the lists before the (possibly long) hashing, so a typo fails at once.
   return { target, lists: canonicalLists(keywords, to) };
+}
+
+/** `--code` needs an index, one file, and no `--to` (the code says who receives). */
+function checkCodePlan(options: SendOptions, target: IndexTarget | undefined): void {
+  if (target === undefined) {
+    throw new SfsError("USAGE", "--code needs an index server", {
+      hint: "Pass --server HOST:PORT, or register with sfs register",
+    });
+  }
+  if ((options.to ?? []).length > 0) {
+    throw new SfsError("USAGE", "--code and --to exclude each other");
+  }
+  if (options.files.length !== 1) {
+    throw new SfsError("USAGE", "--code shares exactly one file", {
+      hint: "Send the other files with another code",
+    });
+  }
 }
 
 /** Hashes and describes each file, keyed by its hex file id. */
@@ -177,6 +250,7 @@ async function announceShare(
   plan: Plan,
   share: Share,
   relayed: RelayedInbox,
+  mailbox?: CodeMailbox,
 ): Promise<Announced | undefined> {
   const target = plan.target;
   if (target === undefined) return undefined;
@@ -189,6 +263,7 @@ async function announceShare(
       ...plan.lists,
       onWithdrawn: (id) => withdraw(share, id, target, out),
       onRelayed: relayed.take,
+      ...(mailbox !== undefined ? { code: { onCodeMail: mailbox.put } } : {}),
     });
   } catch (err) {
     share.listener.close();
@@ -228,10 +303,12 @@ function reportReady(
   out: Output,
   share: Share,
   list: SharedFile[],
-  index: { announced?: Announced; recipients: string[] },
+  index: { announced?: Announced; recipients: string[]; offer?: CodeOffer },
 ): void {
   const { announced, recipients } = index;
   out.event("ready", readyEvent(share, list, index));
+  // With a code, the code is what the person passes on (send_code.ts prints it).
+  if (index.offer !== undefined) return;
   const bound = share.listener.addr as Deno.NetAddr;
   const serving = formatHostPort({ host: bound.hostname, port: bound.port });
   if (announced !== undefined) {
@@ -260,7 +337,7 @@ function reportReady(
 function readyEvent(
   share: Share,
   list: SharedFile[],
-  index: { announced?: Announced; recipients: string[] },
+  index: { announced?: Announced; recipients: string[]; offer?: CodeOffer },
 ): Record<string, JsonValue | undefined> {
   const bound = share.listener.addr as Deno.NetAddr;
   const first = list[0];
@@ -290,6 +367,10 @@ function readyEvent(
     ready.server = announced.target.server;
     ready.user = announced.user;
     ready.to = recipients.length > 0 ? recipients : undefined;
+  }
+  if (index.offer !== undefined) {
+    ready.code = index.offer.code;
+    ready.code_expires_at = new Date(index.offer.expiresAt).toISOString();
   }
   return ready;
 }

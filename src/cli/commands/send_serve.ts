@@ -2,7 +2,7 @@
 import { SfsError } from "../../errors.ts";
 import type { Bytes } from "../../crypto/bytes.ts";
 import { toHex } from "../../crypto/bytes.ts";
-import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
+import { formatFingerprint, type Identity, type PublicIdentity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { SharedFile } from "../../peer/sender.ts";
 import { serveFiles, type ServeFilesOptions } from "../../peer/serve.ts";
@@ -35,6 +35,8 @@ export async function serve(
     peers?: PeerBook;
     /** Connections the relay brings, served like accepted ones and marked relayed. */
     relayed?: RelayedInbox;
+    /** Decides about each receiver instead of `allowed` (a short code's, send_code.ts). */
+    acceptReceiver?: (receiver: PublicIdentity) => Promise<void>;
   },
 ): Promise<void> {
   const allowed = how.allowed;
@@ -46,11 +48,11 @@ export async function serve(
     once: options.once,
     stop: how.stop,
     adopt: (adopt) => how.relayed?.attach(adopt, peers),
-    acceptReceiver: allowed === undefined ? undefined : (receiver) => {
+    acceptReceiver: how.acceptReceiver ?? (allowed === undefined ? undefined : (receiver) => {
       if (!allowed.has(toHex(receiver.fingerprint))) {
         throw new SfsError("REFUSED", "These files are not shared with your key");
       }
-    },
+    }),
     ...transferEvents(out, peers, how.onceDone),
   });
 }

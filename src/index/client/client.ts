@@ -13,8 +13,9 @@ import { type Channel } from "../../wire/channel.ts";
 import { initiate } from "../../wire/handshake.ts";
 import type { Transport } from "../../wire/frame.ts";
 import { type Message, MessageType } from "../../wire/messages.ts";
-import { isFileIdQuery, type RelayDial, type WireListing } from "../../wire/index_messages.ts";
-import { PushReader } from "./push_reader.ts";
+import { isFileIdQuery, type WireListing } from "../../wire/index_messages.ts";
+import { type Push, PushReader } from "./push_reader.ts";
+import type { CodeOutcome } from "../../wire/code_messages.ts";
 import type { FileAnnouncement, SignedAnnouncement } from "../protocol/announcement.ts";
 import { signProof } from "../protocol/proof.ts";
 import { DEFAULT_PAGE_SIZE } from "../protocol/limits.ts";
@@ -179,10 +180,47 @@ export class IndexClient {
    * `onPush` as it arrives; any other record answers the request waiting for it. Call it before
    * registering a relay token, after which pushes may come at any time.
    */
-  listenForPushes(onPush: (push: RelayDial) => void): void {
+  listenForPushes(onPush: (push: Push) => void): void {
     if (this.#listening) return;
     this.#listening = true;
     this.#pushes.run(this.#channel, onPush, this).catch(() => {});
+  }
+
+  /**
+   * Opens a short code's nameplate on this (sharing, push-reading) connection (§14.5); the
+   * receiver's payloads then arrive as CODE_MAIL pushes. `ttlSeconds` 0 takes the server's.
+   */
+  async openCode(ttlSeconds: number): Promise<{ nameplate: number; expiresAt: number }> {
+    const reply = await this.#request(
+      { type: MessageType.CODE_OPEN, ttlSeconds },
+      MessageType.CODE_OPENED,
+    );
+    return { nameplate: reply.nameplate, expiresAt: reply.expiresAt };
+  }
+
+  /** Sends one payload to the other side of a nameplate (§14.5). */
+  async codeMail(nameplate: number, payload: Bytes): Promise<void> {
+    await this.#request({ type: MessageType.CODE_MAIL, nameplate, payload }, MessageType.OK);
+  }
+
+  /** Ends a nameplate this connection opened; `failed` tells the server the code is burned. */
+  async closeCode(nameplate: number, outcome: CodeOutcome): Promise<void> {
+    await this.#request({ type: MessageType.CODE_CLOSE, nameplate, outcome }, MessageType.OK);
+  }
+
+  /**
+   * Claims a nameplate with the first payload and waits for the sender's answer (§14.5): the
+   * server holds the request until the sender replies, up to 30 s.
+   */
+  async claimCode(nameplate: number, payload: Bytes): Promise<Bytes> {
+    const reply = await this.#request(
+      { type: MessageType.CODE_CLAIM, nameplate, payload },
+      MessageType.CODE_MAIL,
+    );
+    if (reply.nameplate !== nameplate) {
+      throw new SfsError("UNEXPECTED_MESSAGE", "The index answered a claim for another nameplate");
+    }
+    return reply.payload;
   }
 
   /** Full-text search over names and keywords. */

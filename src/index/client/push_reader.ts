@@ -1,12 +1,17 @@
 /**
- * The read loop of an index client that listens for the server's pushes (RELAY_DIAL, §13.4): it
- * reads the connection all the time, hands each push to the caller and each other record to the
- * one request waiting for its reply.
+ * The read loop of an index client that listens for the server's pushes (RELAY_DIAL, §13.4, and
+ * a short code's CODE_MAIL, §14.5): it reads the connection all the time, hands each push to the
+ * caller and each other record to the one request waiting for its reply. A sharing connection
+ * never gets CODE_MAIL as a reply (its own CODE_MAIL requests are answered OK), so the type alone
+ * tells a push.
  */
 import { codeInfo, SfsError } from "../../errors.ts";
 import type { Channel } from "../../wire/channel.ts";
 import { type Message, MessageType } from "../../wire/messages.ts";
-import type { RelayDial } from "../../wire/index_messages.ts";
+import type { CodeMail, RelayDial } from "../../wire/index_messages.ts";
+
+/** A message the server pushes on a sharing connection. */
+export type Push = RelayDial | CodeMail;
 
 /** The connection a push reader serves: it stops once closed, and closes it on a broken one. */
 export interface PushedConnection {
@@ -27,7 +32,7 @@ export class PushReader {
   /** Reads `channel` until `connection` is closed, or closes it when the server breaks a rule. */
   async run(
     channel: Channel,
-    onPush: (push: RelayDial) => void,
+    onPush: (push: Push) => void,
     connection: PushedConnection,
   ): Promise<void> {
     while (!connection.closed) {
@@ -44,7 +49,7 @@ export class PushReader {
         }
         continue;
       }
-      if (message.type === MessageType.RELAY_DIAL) {
+      if (message.type === MessageType.RELAY_DIAL || message.type === MessageType.CODE_MAIL) {
         onPush(message);
       } else if (!this.deliver(next)) {
         // A reply nobody asked for: the server broke the protocol.

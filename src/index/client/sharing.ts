@@ -16,7 +16,9 @@
  */
 import { codeInfo, isSfsError, SfsError } from "../../errors.ts";
 import { type Bytes, toHex } from "../../crypto/bytes.ts";
-import type { RelayDial } from "../../wire/index_messages.ts";
+import type { CodeMail, RelayDial } from "../../wire/index_messages.ts";
+import { MessageType } from "../../wire/messages.ts";
+import type { Push } from "./push_reader.ts";
 import type { SignedAnnouncement } from "../protocol/announcement.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
 import type { IndexClient } from "./client.ts";
@@ -38,7 +40,11 @@ const RECONNECT_MAX_MS = 30_000;
 /** The part of {@link IndexClient} a session uses; the relay part only when relaying. */
 export type ShareClient =
   & Pick<IndexClient, "announce" | "heartbeat" | "unshare" | "close" | "closed">
-  & Partial<Pick<IndexClient, "registerRelayToken" | "listenForPushes">>;
+  & Partial<Pick<IndexClient, "registerRelayToken" | "listenForPushes">>
+  & Partial<CodeChannel>;
+
+/** What a short code's sender needs of the sharing connection (§14.5). */
+export type CodeChannel = Pick<IndexClient, "openCode" | "codeMail" | "closeCode" | "server">;
 
 /** Options of {@link ShareSession.start}. */
 export interface ShareSessionOptions {
@@ -56,6 +62,11 @@ export interface ShareSessionOptions {
   onWithdrawn?: (signed: SignedAnnouncement) => void;
   /** Lets receivers reach this session's files through the index server's relay. */
   relay?: ShareRelayOptions;
+  /**
+   * Told of each CODE_MAIL the server pushes (§14.5); set it to open short codes on this
+   * session's connection (the connection then reads pushes even without relaying).
+   */
+  onCodeMail?: (mail: CodeMail) => void;
 }
 
 /** A live announcement of some files, kept online until closed. */
@@ -126,6 +137,23 @@ export class ShareSession {
     return this.#relayTokens.get(toHex(fileId));
   }
 
+  /**
+   * The connection that is up now, for a short code (§14.5); undefined while offline. A code
+   * lives on one connection: the server burns it when that connection closes.
+   */
+  codeChannel(): CodeChannel | undefined {
+    const client = this.#client;
+    if (client === undefined || client.closed || this.#options.onCodeMail === undefined) return;
+    const { openCode, codeMail, closeCode, server } = client;
+    if (!openCode || !codeMail || !closeCode || !server) return;
+    return {
+      server,
+      openCode: openCode.bind(client),
+      codeMail: codeMail.bind(client),
+      closeCode: closeCode.bind(client),
+    };
+  }
+
   /** Withdraws the given files (best effort: the caller is usually about to exit). */
   async unshare(fileIds: readonly Bytes[]): Promise<void> {
     const client = this.#client;
@@ -190,12 +218,15 @@ export class ShareSession {
    */
   async #announceAll(client: ShareClient, options: { dropWithdrawn: boolean }): Promise<void> {
     const relaying = this.#relayTokens.size > 0;
-    if (relaying) {
-      if (client.listenForPushes === undefined || client.registerRelayToken === undefined) {
-        throw new SfsError("INTERNAL", "This index client cannot relay");
+    if (relaying || this.#options.onCodeMail !== undefined) {
+      if (
+        client.listenForPushes === undefined ||
+        (relaying && client.registerRelayToken === undefined)
+      ) {
+        throw new SfsError("INTERNAL", "This index client cannot read pushes");
       }
       // Before the first token is registered: from then on a push may come at any time (§13.4).
-      client.listenForPushes((push) => this.#dialRelay(push));
+      client.listenForPushes((push) => this.#onPush(push));
     }
     for (const signed of [...this.#announcements]) {
       try {
@@ -225,6 +256,11 @@ export class ShareSession {
       new SfsError("RELAY_OFF", "The index server does not relay", { cause: err }),
     );
     return true;
+  }
+
+  #onPush(push: Push): void {
+    if (push.type === MessageType.RELAY_DIAL) this.#dialRelay(push);
+    else this.#options.onCodeMail?.(push);
   }
 
   /** Answers RELAY_DIAL (§13.5, sharing_relay.ts); a push for a file no longer shared is ignored. */

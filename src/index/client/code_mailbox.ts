@@ -1,0 +1,67 @@
+/**
+ * The sender's inbox of a short code (docs/PROTOCOL.md §14.5): the server pushes the receiver's
+ * payloads as CODE_MAIL on the sharing connection, at any time between replies; they wait here,
+ * per nameplate, until the code's exchange asks for the next one.
+ */
+import { SfsError } from "../../errors.ts";
+import type { Bytes } from "../../crypto/bytes.ts";
+import type { CodeMail } from "../../wire/index_messages.ts";
+
+/** At most this many payloads wait per nameplate: the flow has two from the receiver. */
+const MAX_WAITING = 2;
+
+/** Holds pushed payloads until they are taken; one nameplate's waiter at a time. */
+export class CodeMailbox {
+  readonly #waiting = new Map<number, Bytes[]>();
+  readonly #takers = new Map<number, (payload: Bytes) => void>();
+  readonly #open = new Set<number>();
+
+  /** Starts accepting payloads for `nameplate`; pushes for other nameplates are dropped. */
+  expect(nameplate: number): void {
+    this.#open.add(nameplate);
+  }
+
+  /** Stops accepting payloads for `nameplate` and forgets what waits. */
+  forget(nameplate: number): void {
+    this.#open.delete(nameplate);
+    this.#waiting.delete(nameplate);
+    this.#takers.delete(nameplate);
+  }
+
+  /** Takes a pushed CODE_MAIL (the sharing session's `onCodeMail`). */
+  readonly put = (mail: CodeMail): void => {
+    if (!this.#open.has(mail.nameplate)) return;
+    const taker = this.#takers.get(mail.nameplate);
+    if (taker !== undefined) {
+      this.#takers.delete(mail.nameplate);
+      return taker(mail.payload);
+    }
+    const queue = this.#waiting.get(mail.nameplate) ?? [];
+    // A server that pushes more than the flow has is ignored beyond it.
+    if (queue.length < MAX_WAITING) this.#waiting.set(mail.nameplate, [...queue, mail.payload]);
+  };
+
+  /**
+   * The next payload for `nameplate`. Rejects with the signal's reason when `signal` aborts
+   * first (the caller's deadline or Ctrl-C), or INTERNAL when another call already waits.
+   */
+  next(nameplate: number, signal: AbortSignal): Promise<Bytes> {
+    const queue = this.#waiting.get(nameplate);
+    if (queue !== undefined && queue.length > 0) return Promise.resolve(queue.shift()!);
+    if (this.#takers.has(nameplate)) {
+      return Promise.reject(new SfsError("INTERNAL", "Two waits for one nameplate"));
+    }
+    return new Promise((resolve, reject) => {
+      const stop = () => {
+        this.#takers.delete(nameplate);
+        reject(signal.reason);
+      };
+      if (signal.aborted) return stop();
+      signal.addEventListener("abort", stop, { once: true });
+      this.#takers.set(nameplate, (payload) => {
+        signal.removeEventListener("abort", stop);
+        resolve(payload);
+      });
+    });
+  }
+}

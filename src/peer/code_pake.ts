@@ -1,0 +1,349 @@
+/**
+ * The short-code exchange (docs/PROTOCOL.md §14.2–14.3): three opaque payloads the index server
+ * forwards between a receiver (A, `sfs get CODE`, the CPace initiator) and a sender (B, `sfs send
+ * --code`, the responder), carrying a CPace run (src/crypto/cpace.ts) keyed by the code, explicit
+ * key confirmation, and two AEAD-sealed payloads: the sender's fingerprint, ticket and username;
+ * the receiver's fingerprint.
+ *
+ * ```
+ * msg1  A → B  u8 1 ‖ [16] sid ‖ [32] Ya
+ * msg2  B → A  u8 1 ‖ [32] Yb ‖ [64] Tb ‖ bytes16 sealed_B
+ * msg3  A → B  u8 1 ‖ u8 0 ‖ [64] Ta ‖ bytes16 sealed_A      (A confirmed B)
+ *              u8 1 ‖ u8 1                                  (A could not confirm B: burn)
+ * ```
+ *
+ * Why B may send its sealed ticket before it has seen Ta: sealed_B is under a key derived from the
+ * ISK, which only a party that used the right code holds. A receiver (or the index) that guessed
+ * committed to one guess with its Ya and learns only whether that guess was right; every other
+ * code stays untestable offline (the generator depends on the code). And the ticket alone fetches
+ * nothing: B serves the share only to the fingerprint inside sealed_A, which B accepts only after
+ * Ta verified.
+ *
+ * Every label binds a value to one use: CI binds the run to the index server's key and the
+ * nameplate (a code read out at another index, or for another nameplate, gives an unrelated
+ * generator), the ADs fix the roles (a message reflected to its author fails), and each direction
+ * has its own HKDF key that seals exactly one record, so the all-zero nonce never repeats.
+ *
+ * Pure: no I/O. Vectors: testdata/vectors/code-*.txt.
+ */
+import { isSfsError, SfsError } from "../errors.ts";
+import { type Bytes, constantTimeEqual, utf8 } from "../crypto/bytes.ts";
+import {
+  checkConfirmation,
+  CPACE_ISK_BYTES,
+  CPACE_MESSAGE_BYTES,
+  cpaceFinish,
+  type CpaceResult,
+  cpaceStart,
+  type CpaceState,
+  lvCat,
+} from "../crypto/cpace.ts";
+import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
+import { aesKey, hkdfEach } from "../crypto/kdf.ts";
+import { LABEL } from "../crypto/labels.ts";
+import { isCanonicalUsername } from "../index/protocol/usernames.ts";
+import { formatCode, type ShortCode } from "./code.ts";
+import { MAX_TICKET_LENGTH, parseTicket, type Ticket } from "./ticket.ts";
+
+/** Version byte that starts each payload. */
+export const CODE_PAKE_VERSION = 1;
+/** Size of the receiver's session id (sid) in msg1. */
+export const CODE_SID_BYTES = 16;
+/** Largest payload the index forwards (the CODE_CLAIM and CODE_MAIL body limit). */
+export const MAX_CODE_PAYLOAD_BYTES = 2048;
+
+/** The labels of §14.2, from PROTOCOL §3.1's one table (crypto/labels.ts). */
+export const CODE_LABEL = {
+  /** First part of CI. */
+  CHANNEL: LABEL.CODE_CHANNEL,
+  /** ADa: the receiver's associated data. */
+  AD_RECEIVER: LABEL.CODE_AD_RECEIVER,
+  /** ADb: the sender's associated data. */
+  AD_SENDER: LABEL.CODE_AD_SENDER,
+  /** HKDF info of the key sealing sealed_A. */
+  KEY_RECEIVER: LABEL.CODE_KEY_RECEIVER,
+  /** HKDF info of the key sealing sealed_B. */
+  KEY_SENDER: LABEL.CODE_KEY_SENDER,
+} as const;
+
+const AD_RECEIVER = utf8(CODE_LABEL.AD_RECEIVER);
+const AD_SENDER = utf8(CODE_LABEL.AD_SENDER);
+/** Each direction's key seals one record: sequence 0 of PROTOCOL §9.2. */
+const ZERO_NONCE = new Uint8Array(12);
+const GCM_TAG_BYTES = 16;
+/** msg3's status byte. */
+const CONFIRMED = 0;
+const NOT_CONFIRMED = 1;
+/** A sealed_B holds a fingerprint, a ticket and a username: bounded well below the payload. */
+const MAX_SEALED_BYTES = 1600;
+const MAX_USERNAME_BYTES = 64;
+/** A fingerprint is a SHA-256 (§4.2). */
+const FINGERPRINT_BYTES = 32;
+
+/** What the sender tells the receiver, sealed: who it is and where to fetch. */
+export interface SenderOffer {
+  /** The sender's identity fingerprint (§4.2): the key the transfer's handshake must present. */
+  readonly fingerprint: Bytes;
+  /** The share's ticket (§10): direct candidates and relay hint; its fingerprint is the one above. */
+  readonly ticket: string;
+  /** The sender's index username, when it has one; the receiver checks it with USER_KEYS. */
+  readonly username?: string;
+}
+
+/** CI: `lv_cat("sfs/v1/code", server fingerprint, nameplate in decimal ASCII)`. */
+export function codeChannelId(serverFingerprint: Uint8Array, nameplate: number): Bytes {
+  return lvCat(utf8(CODE_LABEL.CHANNEL), serverFingerprint, utf8(String(nameplate)));
+}
+
+/** The receiver's half of a run, between msg1 and msg2. */
+export interface ReceiverPake {
+  readonly state: CpaceState;
+  readonly sid: Bytes;
+}
+
+/** The sender's half of a run, between msg2 and msg3. */
+export interface SenderPake {
+  readonly result: CpaceResult;
+  readonly sid: Bytes;
+}
+
+/** Options of the starting steps; tests inject randomness. */
+export interface PakeOptions {
+  /** Source of the sid's and the scalar's bytes. @default crypto.getRandomValues */
+  random?: (length: number) => Uint8Array;
+}
+
+/** Step 1 (receiver): a fresh sid and Ya for `code` at this index; msg1 goes in CODE_CLAIM. */
+export function receiverStart(
+  code: ShortCode,
+  serverFingerprint: Uint8Array,
+  options: PakeOptions = {},
+): { message: Bytes; pake: ReceiverPake } {
+  const random = options.random ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
+  const sid = Uint8Array.from(random(CODE_SID_BYTES));
+  if (sid.length !== CODE_SID_BYTES) {
+    throw new SfsError("INTERNAL", "Random source returned a short read");
+  }
+  const { message, state } = cpaceStart({
+    ...cpaceInputs(code, serverFingerprint, sid),
+    ad: AD_RECEIVER,
+    role: "initiator",
+    random,
+  });
+  const msg1 = new ByteWriter().u8(CODE_PAKE_VERSION).raw(sid).raw(message).finish();
+  return { message: msg1, pake: { state, sid } };
+}
+
+/**
+ * Step 2 (sender): answers msg1 with Yb, its confirmation tag and `offer` sealed under the
+ * sender's key. Throws PAKE_FAILED when msg1 is malformed or its Ya is not a valid element.
+ */
+export async function senderRespond(
+  code: ShortCode,
+  serverFingerprint: Uint8Array,
+  msg1: Uint8Array,
+  offer: SenderOffer,
+  options: PakeOptions = {},
+): Promise<{ message: Bytes; pake: SenderPake }> {
+  const { sid, ya } = failedAsPake(() => decodeMsg1(msg1));
+  const { message: yb, state } = cpaceStart({
+    ...cpaceInputs(code, serverFingerprint, sid),
+    ad: AD_SENDER,
+    role: "responder",
+    random: options.random,
+  });
+  const result = failedAsPake(() => cpaceFinish(state, ya, AD_RECEIVER));
+  const { senderKey } = await codeKeys(result.isk, sid);
+  const sealed = await seal(senderKey, encodeOffer(offer));
+  const message = new ByteWriter()
+    .u8(CODE_PAKE_VERSION)
+    .raw(yb)
+    .raw(result.confirm.mine)
+    .bytes16(sealed)
+    .finish();
+  return { message, pake: { result, sid } };
+}
+
+/**
+ * Step 3 (receiver): checks the sender's tag, opens its offer and seals this receiver's
+ * fingerprint into msg3. Throws PAKE_FAILED when the tag or the seal does not verify (wrong code,
+ * or a message changed on the way): then send {@link notConfirmedMessage} so the sender burns
+ * the code at once. Throws KEY_MISMATCH when the ticket names another key than the sealed one.
+ */
+export async function receiverFinish(
+  pake: ReceiverPake,
+  msg2: Uint8Array,
+  receiverFingerprint: Uint8Array,
+): Promise<{ message: Bytes; offer: SenderOffer; ticket: Ticket }> {
+  const { yb, tag, sealed } = failedAsPake(() => decodeMsg2(msg2));
+  const result = failedAsPake(() => cpaceFinish(pake.state, yb, AD_SENDER));
+  checkConfirmation(result, tag);
+  const { receiverKey, senderKey } = await codeKeys(result.isk, pake.sid);
+  const offer = decodeOffer(await open(senderKey, sealed));
+  const ticket = parseTicket(offer.ticket);
+  if (!constantTimeEqual(ticket.fingerprint, offer.fingerprint)) {
+    throw new SfsError(
+      "KEY_MISMATCH",
+      "The ticket from the code exchange names another sender key",
+    );
+  }
+  const sealedA = await seal(receiverKey, fingerprintField(receiverFingerprint));
+  const message = new ByteWriter()
+    .u8(CODE_PAKE_VERSION)
+    .u8(CONFIRMED)
+    .raw(result.confirm.mine)
+    .bytes16(sealedA)
+    .finish();
+  return { message, offer, ticket };
+}
+
+/** msg3 of a receiver that could not confirm the sender: the sender burns the code. */
+export function notConfirmedMessage(): Bytes {
+  return new ByteWriter().u8(CODE_PAKE_VERSION).u8(NOT_CONFIRMED).finish();
+}
+
+/**
+ * Step 4 (sender): checks the receiver's tag and opens its fingerprint, the one key this share
+ * is then served to. Throws PAKE_FAILED for a receiver that could not confirm, a wrong tag, or a
+ * seal that does not open.
+ */
+export async function senderFinish(pake: SenderPake, msg3: Uint8Array): Promise<Bytes> {
+  const decoded = failedAsPake(() => decodeMsg3(msg3));
+  if (decoded === undefined) {
+    throw new SfsError("PAKE_FAILED", "The receiver could not confirm the code");
+  }
+  checkConfirmation(pake.result, decoded.tag);
+  const { receiverKey } = await codeKeys(pake.result.isk, pake.sid);
+  const plain = await open(receiverKey, decoded.sealed);
+  return failedAsPake(() => {
+    const reader = new ByteReader(plain, "code receiver");
+    const fingerprint = reader.raw(FINGERPRINT_BYTES);
+    reader.end();
+    return fingerprint;
+  });
+}
+
+/**
+ * The two directions' keys: `HKDF-SHA256(ISK, salt = sid, info = label, 32)` (PROTOCOL §3's one
+ * HKDF helper).
+ */
+export async function codeKeys(
+  isk: Bytes,
+  sid: Bytes,
+): Promise<{ receiverKey: Bytes; senderKey: Bytes }> {
+  if (isk.length !== CPACE_ISK_BYTES) throw new SfsError("INTERNAL", "ISK has the wrong size");
+  const [receiverKey, senderKey] = await hkdfEach(isk, sid, [
+    CODE_LABEL.KEY_RECEIVER,
+    CODE_LABEL.KEY_SENDER,
+  ]);
+  return { receiverKey, senderKey };
+}
+
+/** The plaintext of sealed_B: `[32] fingerprint ‖ text ticket ‖ text username` (empty: none). */
+export function encodeOffer(offer: SenderOffer): Bytes {
+  return new ByteWriter()
+    .raw(fingerprintField(offer.fingerprint))
+    .text(offer.ticket)
+    .text(offer.username ?? "")
+    .finish();
+}
+
+/** Reads sealed_B's plaintext; BAD_MESSAGE when malformed, BAD_TICKET for a bad ticket. */
+export function decodeOffer(plain: Uint8Array): SenderOffer {
+  const reader = new ByteReader(plain, "code offer");
+  const fingerprint = reader.raw(FINGERPRINT_BYTES);
+  const ticket = reader.text(MAX_TICKET_LENGTH);
+  const username = reader.text(MAX_USERNAME_BYTES);
+  reader.end();
+  parseTicket(ticket);
+  if (username !== "" && !isCanonicalUsername(username)) {
+    reader.fail("the username is not canonical");
+  }
+  return { fingerprint, ticket, ...(username === "" ? {} : { username }) };
+}
+
+function cpaceInputs(code: ShortCode, serverFingerprint: Uint8Array, sid: Bytes) {
+  return {
+    password: utf8(formatCode(code.nameplate, code.words)),
+    channelId: codeChannelId(serverFingerprint, code.nameplate),
+    sid,
+  };
+}
+
+function decodeMsg1(msg: Uint8Array): { sid: Bytes; ya: Bytes } {
+  const reader = versioned(msg, "code message 1");
+  const sid = reader.raw(CODE_SID_BYTES);
+  const ya = reader.raw(CPACE_MESSAGE_BYTES);
+  reader.end();
+  return { sid, ya };
+}
+
+function decodeMsg2(msg: Uint8Array): { yb: Bytes; tag: Bytes; sealed: Bytes } {
+  const reader = versioned(msg, "code message 2");
+  const yb = reader.raw(CPACE_MESSAGE_BYTES);
+  const tag = reader.raw(CPACE_ISK_BYTES);
+  const sealed = reader.bytes16(MAX_SEALED_BYTES);
+  reader.end();
+  return { yb, tag, sealed };
+}
+
+/** undefined: the receiver could not confirm the sender. */
+function decodeMsg3(msg: Uint8Array): { tag: Bytes; sealed: Bytes } | undefined {
+  const reader = versioned(msg, "code message 3");
+  const status = reader.u8();
+  if (status === NOT_CONFIRMED) {
+    reader.end();
+    return undefined;
+  }
+  if (status !== CONFIRMED) reader.fail(`unknown status ${status}`);
+  const tag = reader.raw(CPACE_ISK_BYTES);
+  const sealed = reader.bytes16(FINGERPRINT_BYTES + GCM_TAG_BYTES);
+  reader.end();
+  return { tag, sealed };
+}
+
+function versioned(msg: Uint8Array, what: string): ByteReader {
+  if (msg.length > MAX_CODE_PAYLOAD_BYTES) {
+    throw new SfsError("BAD_MESSAGE", `The ${what} has ${msg.length} bytes, more than 2048`);
+  }
+  const reader = new ByteReader(msg, what);
+  const version = reader.u8();
+  if (version !== CODE_PAKE_VERSION) reader.fail(`unknown version ${version}`);
+  return reader;
+}
+
+function fingerprintField(fingerprint: Uint8Array): Bytes {
+  if (fingerprint.length !== FINGERPRINT_BYTES) {
+    throw new SfsError("INTERNAL", `A fingerprint has ${FINGERPRINT_BYTES} bytes`);
+  }
+  return Uint8Array.from(fingerprint);
+}
+
+async function seal(rawKey: Bytes, plaintext: Bytes): Promise<Bytes> {
+  const key = await aesKey(rawKey);
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv: ZERO_NONCE }, key, plaintext);
+  return new Uint8Array(sealed);
+}
+
+/** Opens a sealed payload; a payload that does not open is a failed exchange (PAKE_FAILED). */
+async function open(rawKey: Bytes, sealed: Bytes): Promise<Bytes> {
+  const key = await aesKey(rawKey);
+  try {
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: ZERO_NONCE }, key, sealed);
+    return new Uint8Array(plain);
+  } catch (err) {
+    throw new SfsError("PAKE_FAILED", "A sealed code payload did not open", { cause: err });
+  }
+}
+
+/** Runs `step`; a malformed message or a bad group element is a failed exchange. */
+function failedAsPake<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (isSfsError(err, "BAD_MESSAGE") || isSfsError(err, "BAD_KEY")) {
+      throw new SfsError("PAKE_FAILED", `The code exchange failed: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
