@@ -44,13 +44,12 @@ import { LABEL } from "../crypto/labels.ts";
 import { isCanonicalUsername } from "../index/protocol/usernames.ts";
 import { formatCode, type ShortCode } from "./code.ts";
 import { MAX_TICKET_LENGTH, parseTicket, type Ticket } from "./ticket.ts";
+import { MAX_CODE_PAYLOAD_BYTES } from "../wire/index_numbers.ts";
 
 /** Version byte that starts each payload. */
 export const CODE_PAKE_VERSION = 1;
 /** Size of the receiver's session id (sid) in msg1. */
 export const CODE_SID_BYTES = 16;
-/** Largest payload the index forwards (the CODE_CLAIM and CODE_MAIL body limit). */
-export const MAX_CODE_PAYLOAD_BYTES = 2048;
 
 /** The labels of §14.2, from PROTOCOL §3.1's one table (crypto/labels.ts). */
 export const CODE_LABEL = {
