@@ -1,0 +1,234 @@
+/**
+ * The file streams of a tree, back to back on one channel (docs/PROTOCOL.md §7.8): each file a
+ * §7.2 stream under its own key, no message and no round trip between files.
+ *
+ * Reading, sealing and sending overlap across file boundaries: one queue of at most
+ * {@link CHUNKS_IN_FLIGHT} sealed chunks spans files, so ten thousand small files cost no more
+ * waits than one large one. Each file is read only through a handle whose `fstat` is the file
+ * that was hashed (same device and inode, found by `lstat`, so a symlink put in its place is not
+ * followed), and its last chunk is sealed only once the SHA-256 of everything read equals the
+ * manifest entry's and its size and modification time are those hashed: otherwise FILE_CHANGED
+ * goes out instead of that chunk, and no file the manifest misdescribes ever completes.
+ *
+ * @module
+ */
+import { createHash, type Hash } from "node:crypto";
+import { isSfsError, SfsError } from "../errors.ts";
+import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
+import type { AeadKey } from "../crypto/aead.ts";
+import { fileKey } from "../crypto/file_key.ts";
+import { chunkCount, chunkLength, sealChunk, TAG_BYTES } from "../crypto/stream.ts";
+import type { Channel } from "../wire/channel.ts";
+import type { EntryRange } from "../wire/messages.ts";
+import { escapeForDisplay } from "../text.ts";
+import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
+import type { BuiltEntry } from "./tree_manifest.ts";
+import type { SharedTree } from "./tree_share.ts";
+
+const PREFIX_READ_BYTES = 1024 * 1024;
+
+/** Where the streams start, and which files they cover. */
+export interface StreamPlan {
+  /** Index of the first entry to stream. */
+  readonly entry: number;
+  /** Byte of that entry's file to start at (a chunk boundary, checked by the caller). */
+  readonly offset: number;
+  /** Only the file entries in these ranges (WANT); undefined: every file from `entry` on. */
+  readonly ranges?: readonly EntryRange[];
+  readonly chunkSize: number;
+}
+
+/**
+ * Sends the streams of `plan`'s files; returns the bytes sent. `onProgress` gets the bytes sent
+ * so far by this call.
+ */
+export async function sendTreeStreams(
+  channel: Channel,
+  tree: SharedTree,
+  plan: StreamPlan,
+  onProgress?: (sentBytes: number) => void,
+): Promise<number> {
+  const queue = new SendQueue(channel, onProgress);
+  try {
+    for await (const built of tree.manifest.entries()) {
+      if (!isPlanned(built, plan)) continue;
+      const from = built.index === plan.entry ? plan.offset : 0;
+      try {
+        await sendFile(queue, channel, tree, built, { from, chunkSize: plan.chunkSize });
+      } catch (err) {
+        // The chunks already sealed are sound: they go out, and FILE_CHANGED takes exactly the
+        // place of the changed file's last chunk (§7.8).
+        if (isSfsError(err, "FILE_CHANGED")) await queue.drain().catch(() => {});
+        throw err;
+      }
+    }
+    await queue.drain();
+  } finally {
+    await queue.settle();
+  }
+  return queue.sent;
+}
+
+function isPlanned(built: BuiltEntry, plan: StreamPlan): boolean {
+  if (built.entry.kind !== "file" || built.index < plan.entry) return false;
+  if (plan.ranges === undefined) return true;
+  return plan.ranges.some((r) => built.index >= r.first && built.index < r.first + r.count);
+}
+
+/** Reads, checks and queues one file's chunks, from byte `from`, under its own key. */
+async function sendFile(
+  queue: SendQueue,
+  channel: Channel,
+  tree: SharedTree,
+  built: BuiltEntry,
+  at: { from: number; chunkSize: number },
+): Promise<void> {
+  const { entry } = built;
+  const count = chunkCount(entry.size, at.chunkSize);
+  using handle = await openChecked(built);
+  const hasher = createHash("sha256");
+  if (at.from > 0) await hashPrefix(handle, hasher, at.from, entry.path);
+  const key = await fileKey(channel.payloadKdf, tree.manifestHash, built.index);
+  const seals: Promise<unknown>[] = [];
+  try {
+    for (let index = at.from / at.chunkSize; index < count; index++) {
+      const plaintext = new Uint8Array(chunkLength(entry.size, at.chunkSize, index));
+      await readFull(handle, plaintext, entry.path);
+      hasher.update(plaintext);
+      const last = index === count - 1;
+      // The last chunk completes the file: it goes out only if the file is what was signed.
+      if (last) await checkWhole(handle, built, new Uint8Array(hasher.digest()));
+      const sealed = sealChunk(key, index, last, plaintext).finally(() => release(plaintext));
+      seals.push(sealed);
+      await queue.push(sealed);
+    }
+  } finally {
+    // The key is freed once its last chunk is sealed, while the queue moves on to later files.
+    disposeAfter(key, seals);
+  }
+}
+
+function disposeAfter(key: AeadKey, seals: Promise<unknown>[]): void {
+  Promise.allSettled(seals).then(() => key.dispose());
+}
+
+/**
+ * Opens the file an entry was hashed from, refusing anything else (FILE_CHANGED): the path must
+ * be a regular file, not a symlink (`lstat`), and the handle must be that same file, with the
+ * device and inode that were hashed.
+ */
+async function openChecked(built: BuiltEntry): Promise<Deno.FsFile> {
+  const listed = await Deno.lstat(built.source).catch(() => undefined);
+  if (listed === undefined || !listed.isFile || !isHashedFile(listed, built)) {
+    throw changedError(built);
+  }
+  const handle = await Deno.open(built.source, { read: true }).catch(() => {
+    throw changedError(built);
+  });
+  try {
+    const info = await handle.stat();
+    if (!info.isFile || !isHashedFile(info, built) || !sameContentStamp(info, built)) {
+      throw changedError(built);
+    }
+    return handle;
+  } catch (err) {
+    handle.close();
+    throw err;
+  }
+}
+
+/** Same device and inode as when hashed (where the platform has inode numbers). */
+function isHashedFile(info: Deno.FileInfo, built: BuiltEntry): boolean {
+  if (info.ino === null) return true;
+  return info.dev === built.dev && info.ino === built.ino;
+}
+
+/** Size and modification time as the manifest lists them. */
+function sameContentStamp(info: Deno.FileInfo, built: BuiltEntry): boolean {
+  return info.size === built.entry.size &&
+    Math.max(0, info.mtime?.getTime() ?? 0) === built.entry.mtime;
+}
+
+/** Before the last chunk: the whole file hashes to the entry's SHA-256, and was not touched. */
+async function checkWhole(handle: Deno.FsFile, built: BuiltEntry, sha256: Bytes): Promise<void> {
+  const info = await handle.stat();
+  if (!sameContentStamp(info, built) || !constantTimeEqual(sha256, built.entry.sha256)) {
+    throw changedError(built);
+  }
+}
+
+/** Hashes the first `offset` bytes again (a resumed file), leaving the handle at `offset`. */
+async function hashPrefix(
+  handle: Deno.FsFile,
+  hasher: Hash,
+  offset: number,
+  path: string,
+): Promise<void> {
+  const buffer = new Uint8Array(Math.min(PREFIX_READ_BYTES, offset));
+  for (let done = 0; done < offset;) {
+    const n = await handle.read(buffer.subarray(0, Math.min(buffer.length, offset - done)));
+    if (n === null) throw shrankError(path);
+    hasher.update(buffer.subarray(0, n));
+    done += n;
+  }
+}
+
+async function readFull(file: Deno.FsFile, into: Uint8Array, path: string): Promise<void> {
+  for (let filled = 0; filled < into.length;) {
+    const n = await file.read(into.subarray(filled));
+    if (n === null) throw shrankError(path);
+    filled += n;
+  }
+}
+
+function changedError(built: BuiltEntry): SfsError {
+  return new SfsError(
+    "FILE_CHANGED",
+    `"${
+      escapeForDisplay(built.entry.path)
+    }" changed since it was shared; the share is no longer served`,
+    { hint: "Share it again so its hashes are recomputed" },
+  );
+}
+
+function shrankError(path: string): SfsError {
+  return new SfsError("FILE_CHANGED", `"${escapeForDisplay(path)}" shrank while it was being sent`);
+}
+
+/**
+ * Sealed chunks in flight, oldest first: pushing waits for the oldest to be sent once the queue
+ * is full, so memory is bounded by backpressure whatever the files.
+ */
+class SendQueue {
+  readonly #channel: Channel;
+  readonly #onProgress: ((sentBytes: number) => void) | undefined;
+  readonly #inFlight: Promise<Bytes>[] = [];
+  sent = 0;
+
+  constructor(channel: Channel, onProgress?: (sentBytes: number) => void) {
+    this.#channel = channel;
+    this.#onProgress = onProgress;
+  }
+
+  async push(sealed: Promise<Bytes>): Promise<void> {
+    this.#inFlight.push(sealed);
+    if (this.#inFlight.length >= CHUNKS_IN_FLIGHT) await this.#sendOldest();
+  }
+
+  async drain(): Promise<void> {
+    while (this.#inFlight.length > 0) await this.#sendOldest();
+  }
+
+  /** Waits for every seal still running (after a failure), so no buffer is used after release. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.#inFlight);
+  }
+
+  async #sendOldest(): Promise<void> {
+    const sealed = await this.#inFlight.shift()!;
+    await this.#channel.sendChunk(sealed);
+    this.sent += sealed.length - TAG_BYTES;
+    release(sealed);
+    this.#onProgress?.(this.sent);
+  }
+}
