@@ -225,7 +225,7 @@ async function serveOnChannel(
     }
     // A receiver with a ticket cannot know the id names a tree: a GET gets the whole tree.
     const asked = request.type === MessageType.TREE_GET ? request : WHOLE_TREE;
-    return await serveTree(channel, identity, options, file, asked);
+    return await serveTree(channel, file, { identity, options, request: asked });
   } catch (err) {
     // Once is enough: serving it again could only fail the same way, after sending it all.
     if (isSfsError(err, "FILE_CHANGED")) file.stale = true;

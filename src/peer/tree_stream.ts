@@ -42,19 +42,17 @@ export interface StreamPlan {
   /** Only the file entries in these ranges (WANT); undefined: every file from `entry` on. */
   readonly ranges?: readonly EntryRange[];
   readonly chunkSize: number;
+  /** Told the bytes sent so far by this call. */
+  readonly onProgress?: (sentBytes: number) => void;
 }
 
-/**
- * Sends the streams of `plan`'s files; returns the bytes sent. `onProgress` gets the bytes sent
- * so far by this call.
- */
+/** Sends the streams of `plan`'s files; returns the bytes sent. */
 export async function sendTreeStreams(
   channel: Channel,
   tree: SharedTree,
   plan: StreamPlan,
-  onProgress?: (sentBytes: number) => void,
 ): Promise<number> {
-  const queue = new SendQueue(channel, onProgress);
+  const queue = new SendQueue(channel, plan.onProgress);
   try {
     for await (const opened of openedFiles(channel, tree, plan)) {
       const from = opened.built.index === plan.entry ? plan.offset : 0;
