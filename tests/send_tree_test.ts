@@ -15,6 +15,7 @@ import { decodeMessage, type Manifest, MessageType, type Receipt } from "../src/
 import { initiate } from "../src/wire/handshake.ts";
 import { connect } from "../src/net/connect.ts";
 import { verifyFileManifest } from "../src/peer/file_manifest.ts";
+import { verifyReceiptFile } from "../src/peer/receipt.ts";
 import { runSfs, type SfsProcess, startSfs, tempDir } from "./harness.ts";
 import { errorOf } from "./peers.ts";
 import { testHome, testIdentity } from "./identities.ts";
@@ -113,6 +114,10 @@ Deno.test("sfs send DIR serves the manifest, its pages and every file back to ba
   assert.ok(receipt.type === MessageType.RECEIPT);
   assert.deepEqual(receipt.manifestHash, got.manifestHash);
   assert.deepEqual(receipt.receiverFingerprint, bob.public.fingerprint);
+  const stored = await verifyReceiptFile(fromBase64(String(sent.receipt_file))!);
+  assert.deepEqual(stored.receipt, receipt, "the stored form checks offline");
+  const hashed = proc.events.find((e) => e.event === "hashing" && e.done === true);
+  assert.deepEqual([hashed?.files, hashed?.entries], [5, 8], "hashing progress, to the end");
 });
 
 Deno.test("sfs send A B C --name X shares the paths as the top entries of one tree", async () => {

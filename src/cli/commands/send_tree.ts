@@ -61,6 +61,7 @@ export async function prepareTreeShare(
   } finally {
     shown.done();
   }
+  shown.finished();
   // A cache that cannot be saved costs the next share its hashing, nothing more.
   await cache.save().catch((err) => out.debug(`Hash cache not saved: ${err}`));
   reportSkipped(out, tree.manifest.skipped);
@@ -110,6 +111,16 @@ function hashingDisplay(out: Output, name: string) {
   let rowPath: string | undefined;
   let lastEvent = -Infinity;
   let cachedFiles = 0;
+  let last: HashProgress | undefined;
+  const event = (progress: HashProgress, done: boolean) =>
+    out.event("hashing", {
+      name,
+      entries: progress.entries,
+      files: progress.files,
+      bytes: progress.bytes,
+      cached_files: progress.cachedFiles,
+      done,
+    });
   const closeRow = () => {
     row?.finish();
     row = undefined;
@@ -117,6 +128,7 @@ function hashingDisplay(out: Output, name: string) {
   };
   return {
     update: (progress: HashProgress) => {
+      last = progress;
       cachedFiles = progress.cachedFiles;
       const current = progress.current;
       if (current === undefined || current.path !== rowPath) closeRow();
@@ -132,16 +144,14 @@ function hashingDisplay(out: Output, name: string) {
       const now = performance.now();
       if (now - lastEvent >= EVENT_INTERVAL_MS) {
         lastEvent = now;
-        out.event("hashing", {
-          name,
-          entries: progress.entries,
-          files: progress.files,
-          bytes: progress.bytes,
-          cached_files: progress.cachedFiles,
-        });
+        event(progress, false);
       }
     },
     done: closeRow,
+    /** The totals, whatever the last throttled event said. */
+    finished: () => {
+      if (last !== undefined) event({ ...last, current: undefined }, true);
+    },
     cached: () => cachedFiles,
   };
 }
