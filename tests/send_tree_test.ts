@@ -436,3 +436,25 @@ Deno.test("a single file's sent event carries the real receiver's signed receipt
   assert.deepEqual(receipt.receiverFingerprint, bob.public.fingerprint);
   assert.notDeepEqual(receipt.manifestHash, new Uint8Array(32), "the one-entry manifest's hash");
 });
+
+Deno.test("Ctrl-C while a folder is hashed leaves no manifest spool in SFS_HOME", async () => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const root = join(dir.path, "many");
+  await Deno.mkdir(root);
+  for (let i = 0; i < 3000; i++) {
+    await Deno.writeFile(join(root, `f${i}`), pattern(4096));
+  }
+  const proc = startSfs(["send", root, "--listen", "127.0.0.1:0", "--json"], { home: alice });
+  await using _sender = proc;
+  await proc.nextEvent((e) => e.event === "hashing");
+  proc.kill("SIGINT");
+  const status = await proc.status;
+  assert.ok(!proc.events.some((e) => e.event === "ready"), "stopped while hashing");
+  assert.notEqual(status.code, 0);
+  const left = [];
+  for await (const entry of Deno.readDir(alice)) {
+    if (entry.name.startsWith("manifest-")) left.push(entry.name);
+  }
+  assert.deepEqual(left, []);
+});

@@ -80,6 +80,11 @@ export interface BuildManifestOptions {
   now?: () => number;
   /** Called after each entry. */
   onProgress?: (progress: HashProgress) => void;
+  /**
+   * Stops the walk between entries (Ctrl-C): INTERRUPTED, and the spool is removed.
+   * @default never
+   */
+  signal?: AbortSignal;
 }
 
 /** One entry of a built manifest, with what the sender needs to serve it. */
@@ -308,6 +313,7 @@ async function spoolEntries(
       current: { path: found.path, size: found.info.size, hashed },
     });
   for await (const found of listed) {
+    if (options.signal?.aborted) throw new SfsError("INTERRUPTED", "Stopped while hashing");
     const made = found.kind === "folder"
       ? { entry: folderEntry(found.path), info: undefined }
       : await fileEntry(found, options.cache, now, counts, (hashed) => hashing(found, hashed));

@@ -13,6 +13,7 @@ import { prepareTree, type SharedTree } from "../../peer/tree_share.ts";
 import type { SkipCounts } from "../../peer/tree_walk.ts";
 import { componentProblem } from "../../peer/tree_paths.ts";
 import type { Output } from "../output.ts";
+import { onStopSignal } from "../interrupt.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 
 /** The cache file in SFS_HOME (docs/design/folders.md F8). */
@@ -49,6 +50,9 @@ export async function prepareTreeShare(
   const cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
   out.note(`Hashing "${escapeForDisplay(name)}"…`);
   const shown = hashingDisplay(out, name);
+  // Ctrl-C stops the walk between files, so the spool in SFS_HOME is removed (a second one
+  // exits at once).
+  using stop = onStopSignal();
   let tree: SharedTree;
   try {
     tree = await prepareTree(paths.length === 1 ? paths[0] : paths, identity, {
@@ -57,6 +61,7 @@ export async function prepareTreeShare(
       cache,
       name,
       onProgress: shown.update,
+      signal: stop.signal,
     });
   } finally {
     shown.done();
