@@ -458,3 +458,39 @@ Deno.test("Ctrl-C while a folder is hashed leaves no manifest spool in SFS_HOME"
   }
   assert.deepEqual(left, []);
 });
+
+Deno.test("a resumed file whose first part changed after sharing gets FILE_CHANGED", async () => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bob = await testIdentity("bob");
+  const root = join(dir.path, "holiday");
+  await Deno.mkdir(root);
+  await makeTree(root);
+  const { proc, ready } = await send(alice, [root]);
+  await using _sender = proc;
+  const first = await fetchTree(bob, target(ready));
+  const big = first.entries.findIndex((e) => e.path === "docs/deep/big.bin");
+  // A byte before the resume point: not sent again, but the file is no longer the entry.
+  const path = join(root, "docs", "deep", "big.bin");
+  const before = await Deno.stat(path);
+  const content = await Deno.readFile(path);
+  content[10] ^= 0xff;
+  await Deno.writeFile(path, content);
+  await Deno.utime(path, before.atime!, before.mtime!);
+  const trace: number[] = [];
+  await assert.rejects(
+    fetchTree(bob, {
+      ...target(ready),
+      request: {
+        kind: "tree-get",
+        entry: big,
+        offset: DEFAULT_CHUNK_SIZE,
+        manifestHash: first.manifestHash,
+      },
+      knownEntries: first.entries,
+      trace,
+    }),
+    (e) => isSfsError(e, "FILE_CHANGED"),
+  );
+  assert.equal(trace.filter((t) => t === 0).length, 1, "chunk 1 of 0..2, then FILE_CHANGED");
+});

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { isSfsError, SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
 import type { AeadKey } from "../crypto/aead.ts";
@@ -25,7 +25,7 @@ import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 import type { BuiltEntry } from "./tree_manifest.ts";
 import type { SharedTree } from "./tree_share.ts";
 
-const PREFIX_READ_BYTES = 1024 * 1024;
+const BEHIND_READ_BYTES = 1024 * 1024;
 /**
  * Files opened, checked and keyed ahead of the one being read: a small file is mostly system
  * calls and a key derivation, so doing those for the next few while this one is read and sealed
@@ -146,17 +146,22 @@ async function sendFile(
   const { entry } = built;
   const count = chunkCount(entry.size, at.chunkSize);
   using handle = opened.handle;
+  // What is sent is hashed as it is read. A resumed file is also read whole in the background
+  // through a second checked handle, rather than its first part before the first chunk: that
+  // could take longer than the receiver's idle deadline for a large file on a slow disk.
+  const behind = at.from > 0 ? hashBehind(built, at.from) : undefined;
+  behind?.catch(() => {}); // awaited before the last chunk
   const hasher = createHash("sha256");
   const seals: Promise<unknown>[] = [];
   try {
-    if (at.from > 0) await hashPrefix(handle, hasher, at.from, entry.path);
+    if (at.from > 0) await handle.seek(at.from, Deno.SeekMode.Start);
     for (let index = at.from / at.chunkSize; index < count; index++) {
       const plaintext = new Uint8Array(chunkLength(entry.size, at.chunkSize, index));
       await readFull(handle, plaintext, entry.path);
       hasher.update(plaintext);
       const last = index === count - 1;
       // The last chunk completes the file: it goes out only if the file is what was signed.
-      if (last) checkWhole(built, new Uint8Array(hasher.digest()));
+      if (last) await checkSent(built, new Uint8Array(hasher.digest()), behind);
       const sealed = sealChunk(key, index, last, plaintext).finally(() => release(plaintext));
       seals.push(sealed);
       await queue.push(sealed);
@@ -209,28 +214,47 @@ function sameContentStamp(info: Deno.FileInfo, built: BuiltEntry): boolean {
 }
 
 /**
- * Before the last chunk: the whole file as read hashes to the entry's SHA-256. Its size and
- * modification time were checked when it was opened; an edit while it is read changes what is
- * read, which the hash shows (bytes appended past the size are not read, and not sent).
+ * Before the last chunk: what was sent is the file the entry describes. From the start, the
+ * SHA-256 of what was read must be the entry's. Resumed, the background pass's SHA-256 of the
+ * whole file must be the entry's and its SHA-256 of the part from the offset must be that of
+ * what was sent: so the bytes sent are the entry's last bytes. (Size and modification time were
+ * checked at opening; an edit while the file is read changes what is read, which the hashes
+ * show; bytes appended past the size are not read, and not sent.)
  */
-function checkWhole(built: BuiltEntry, sha256: Bytes): void {
-  if (!constantTimeEqual(sha256, built.entry.sha256)) throw changedError(built);
+async function checkSent(
+  built: BuiltEntry,
+  sent: Bytes,
+  behind: Promise<{ whole: Bytes; tail: Bytes }> | undefined,
+): Promise<void> {
+  const whole = behind === undefined ? sent : (await behind).whole;
+  const tail = behind === undefined ? sent : (await behind).tail;
+  if (!constantTimeEqual(whole, built.entry.sha256) || !constantTimeEqual(tail, sent)) {
+    throw changedError(built);
+  }
 }
 
-/** Hashes the first `offset` bytes again (a resumed file), leaving the handle at `offset`. */
-async function hashPrefix(
-  handle: Deno.FsFile,
-  hasher: Hash,
-  offset: number,
-  path: string,
-): Promise<void> {
-  const buffer = new Uint8Array(Math.min(PREFIX_READ_BYTES, offset));
-  for (let done = 0; done < offset;) {
-    const n = await handle.read(buffer.subarray(0, Math.min(buffer.length, offset - done)));
-    if (n === null) throw shrankError(path);
-    hasher.update(buffer.subarray(0, n));
+/**
+ * Reads the entry's file again through its own checked handle: the SHA-256 of its `size` bytes,
+ * and of those from `from` on.
+ */
+async function hashBehind(
+  built: BuiltEntry,
+  from: number,
+): Promise<{ whole: Bytes; tail: Bytes }> {
+  using handle = await openChecked(built);
+  const whole = createHash("sha256");
+  const tail = createHash("sha256");
+  const buffer = new Uint8Array(BEHIND_READ_BYTES);
+  const size = built.entry.size;
+  for (let done = 0; done < size;) {
+    const n = await handle.read(buffer.subarray(0, Math.min(buffer.length, size - done)));
+    if (n === null) throw shrankError(built.entry.path);
+    const part = buffer.subarray(0, n);
+    whole.update(part);
+    if (done + n > from) tail.update(part.subarray(Math.max(0, from - done)));
     done += n;
   }
+  return { whole: new Uint8Array(whole.digest()), tail: new Uint8Array(tail.digest()) };
 }
 
 async function readFull(file: Deno.FsFile, into: Uint8Array, path: string): Promise<void> {
