@@ -30,6 +30,9 @@ export const LABEL = {
   CODE_AD_SENDER: "sfs/v1/code/sender",
   CODE_KEY_RECEIVER: "sfs/v1/code/key/receiver",
   CODE_KEY_SENDER: "sfs/v1/code/key/sender",
+  // Trees on the wire (issue 11, §7.6–§7.9): per-file stream keys and the signed receipt.
+  KEY_FILE: "sfs/v2/key/file",
+  RECEIPT_SIGNATURE: "sfs/v2/receipt-signature",
 } as const;
 
 /** `label ‖ 0x00 ‖ parts…`: the one way a label is bound to the data it separates. */

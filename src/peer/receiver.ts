@@ -69,7 +69,7 @@ export async function fetchFileVia(
   if (options.signal?.aborted) stop();
   let outcome: FetchResult | typeof START_OVER;
   try {
-    outcome = await fetchOnChannel(channel, start, options, require);
+    outcome = await fetchOnChannel(channel, start, { ...options, identity }, require);
   } catch (err) {
     // OS errors get their code here (a full disk, --out a file), not INTERNAL; the sender is
     // told only the code (channel.fail), never a local path.
@@ -140,7 +140,7 @@ async function initiateWithSender(
 async function fetchOnChannel(
   channel: Channel,
   start: Start,
-  options: FetchOptions,
+  options: FetchOptions & { identity: Identity },
   require: SignaturePolicy,
 ): Promise<FetchResult | typeof START_OVER> {
   const sender = channel.peer.fingerprint;

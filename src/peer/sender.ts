@@ -6,7 +6,7 @@ import { escapeForDisplay, isDisplaySafe } from "../text.ts";
 import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
-import { sign, type SignaturePolicy } from "../crypto/sign.ts";
+import { sign, type SignaturePolicy, type Signatures } from "../crypto/sign.ts";
 import {
   chunkCount,
   chunkLength,
@@ -18,18 +18,24 @@ import { type Channel } from "../wire/channel.ts";
 import { respond } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
-import { type Get, type Manifest, MessageType } from "../wire/messages.ts";
+import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
-import { type ContentHash, hashContent, hasherAt } from "./content_hash.ts";
+import { type ContentHash, hashContent, hasherAt, MIDSTATE_INTERVAL } from "./content_hash.ts";
+import type { HashCache } from "./hash_cache.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
+import { signFileManifest } from "./file_manifest.ts";
+import { checkReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
+import { serveTree, WHOLE_TREE } from "./tree_sender.ts";
+import type { SharedTree } from "./tree_share.ts";
 
-/** What a receiver may send as its early request: a GET (§6.4). */
-const EARLY_TYPES: ReadonlySet<number> = new Set([MessageType.GET]);
+/** What a receiver may send as its early request: a GET or a TREE_GET (§6.4, §7.7). */
+const EARLY_TYPES: ReadonlySet<number> = new Set([MessageType.GET, MessageType.TREE_GET]);
 
 /** A file ready to be served: hashed once, identified by {@link fileIdOf}. */
 export interface SharedFile {
+  readonly kind: "file";
   readonly id: Bytes;
   readonly path: string;
   readonly name: string;
@@ -37,6 +43,14 @@ export interface SharedFile {
   readonly sha256: Bytes;
   /** Modification time when hashed; a change means the file is no longer what was announced. */
   readonly mtimeMs: number;
+  /** Executable bit when hashed, as the one-entry manifest lists it (§7.1). */
+  readonly executable: boolean;
+  /** When the one-entry manifest was made and signed. */
+  readonly createdAt: number;
+  /** Hash of the one-entry manifest; 32 zero bytes when the name allows none (§7.1). */
+  readonly manifestHash: Bytes;
+  /** The owner's signatures over it, sent in every MANIFEST; empty when there is none. */
+  readonly manifestSignatures: Signatures;
   /** The hash with its kept states, to check what a (resumed) transfer sends. */
   readonly content: ContentHash;
   /**
@@ -46,10 +60,20 @@ export interface SharedFile {
   stale: boolean;
 }
 
+/**
+ * Largest single file whose hash is taken from the cache. A hit keeps no hash states
+ * (content_hash.ts), so a resumed request re-reads the part before its offset before its first
+ * chunk: bounded so that this stays inside the receiver's 30 s idle deadline (2 GiB at 100 MB/s).
+ */
+export const MAX_CACHED_FILE_BYTES = 2 * 1024 * 1024 * 1024;
+
+/** A single file or a tree, as shared: what a request's id finds. */
+export type Shared = SharedFile | SharedTree;
+
 /** Options of {@link serveTransfer}. */
 export interface ServeOptions {
-  /** Finds a shared file by id; undefined means "not shared here". */
-  lookup: (id: Bytes) => SharedFile | undefined;
+  /** Finds a shared file or tree by id; undefined means "not shared here". */
+  lookup: (id: Bytes) => Shared | undefined;
   /** Algorithms to sign with. @default "both" */
   sign?: SignaturePolicy;
   /** Chunk size of the payload stream. @default 256 KiB (DEFAULT_CHUNK_SIZE) */
@@ -69,9 +93,9 @@ export interface ServeOptions {
    * it holds the keys it named (§6.7); throws SfsError BUSY to turn it away.
    */
   admitProven?: (receiver: PublicIdentity) => void | Promise<void>;
-  /** Called once the manifest is known. */
-  onStart?: (file: SharedFile, receiver: PublicIdentity, firstByte: number) => void;
-  /** Called as bytes go out (absolute offset in the file). */
+  /** Called once the manifest is known; `firstByte` is where this transfer starts. */
+  onStart?: (file: Shared, receiver: PublicIdentity, firstByte: number) => void;
+  /** Called as bytes go out (absolute offset in the file, or in the tree's total). */
   onProgress?: (sentBytes: number) => void;
   /** Bound on any single wait for the receiver. @default 30000 */
   idleTimeoutMs?: number;
@@ -79,17 +103,30 @@ export interface ServeOptions {
 
 /** What one finished transfer did. */
 export interface ServeResult {
-  readonly file: SharedFile;
+  readonly file: Shared;
   readonly receiver: PublicIdentity;
   readonly bytesSent: number;
+  /** The receiver's signed receipt, checked (§7.9): the sender's proof of delivery. */
+  readonly receipt: Receipt;
 }
 
-/** Hashes a regular file and describes it for sharing. */
+/** Hashes a regular file and describes it for sharing, with its signed one-entry manifest. */
 export async function prepareFile(
   path: string,
-  owner: PublicIdentity,
-  options: { onProgress?: (hashedBytes: number, size: number) => void } = {},
+  owner: Identity,
+  options: {
+    onProgress?: (hashedBytes: number, size: number) => void;
+    /** The clock (the manifest's creation time, the cache's racy rule). @default {Date.now} */
+    now?: () => number;
+    /**
+     * Hash cache to read and fill (docs/design/folders.md F8), for files up to
+     * {@link MAX_CACHED_FILE_BYTES}. A hit skips hashing; a resumed request then re-reads the
+     * part before its offset, as no hash states were kept.
+     */
+    cache?: HashCache;
+  } = {},
 ): Promise<SharedFile> {
+  const now = options.now ?? Date.now;
   const info = await Deno.stat(path);
   if (!info.isFile) throw new SfsError("USAGE", `"${path}" is not a regular file`);
   const name = basename(path);
@@ -105,16 +142,39 @@ export async function prepareFile(
     throw new SfsError("USAGE", `The name of "${path}" is too long to share`);
   }
   using file = await Deno.open(path, { read: true });
-  const content = await hashContent(file, {
-    onProgress: (hashed) => options.onProgress?.(hashed, info.size),
-  });
+  // Keyed by the handle's fstat: what is hashed (or looked up) is what was opened.
+  const opened = await file.stat();
+  const started = now();
+  const cache = opened.size <= MAX_CACHED_FILE_BYTES ? options.cache : undefined;
+  const cached = cache?.get(opened);
+  const content: ContentHash = cached !== undefined
+    ? { size: opened.size, sha256: cached, interval: MIDSTATE_INTERVAL, midstates: [] }
+    : await hashContent(file, { onProgress: (hashed) => options.onProgress?.(hashed, info.size) });
+  if (cached === undefined && content.size === opened.size) {
+    cache?.set(opened, content.sha256, started);
+  }
+  const mtimeMs = info.mtime?.getTime() ?? 0;
+  const fields = {
+    name,
+    size: content.size,
+    sha256: content.sha256,
+    executable: ((info.mode ?? 0) & 0o111) !== 0,
+    mtime: Math.max(0, mtimeMs),
+    createdAt: now(),
+  };
+  const signed = await signFileManifest(owner, fields);
   return {
-    id: await fileIdOf(owner.fingerprint, content.sha256, name),
+    kind: "file",
+    id: await fileIdOf(owner.public.fingerprint, content.sha256, name),
     path,
     name,
     size: content.size,
     sha256: content.sha256,
-    mtimeMs: info.mtime?.getTime() ?? 0,
+    mtimeMs,
+    executable: fields.executable,
+    createdAt: fields.createdAt,
+    manifestHash: signed.manifest?.manifestHash ?? NO_MANIFEST_HASH,
+    manifestSignatures: signed.signatures,
     content,
     stale: false,
   };
@@ -155,13 +215,26 @@ async function serveOnChannel(
   identity: Identity,
   options: ServeOptions,
 ): Promise<ServeResult> {
-  const request = await channel.expect(MessageType.GET);
+  const request = await channel.receive();
+  if (request.type !== MessageType.GET && request.type !== MessageType.TREE_GET) {
+    throw new SfsError("UNEXPECTED_MESSAGE", `Expected a request, got message ${request.type}`);
+  }
   await options.admitProven?.(channel.peer);
-  const file = options.lookup(request.fileId);
-  if (!file) throw new SfsError("NOT_FOUND", "No such file is shared here");
+  const file = options.lookup(request.type === MessageType.GET ? request.fileId : request.shareId);
+  if (!file || (request.type === MessageType.TREE_GET && file.kind !== "tree")) {
+    throw new SfsError("NOT_FOUND", "No such file is shared here");
+  }
   if (file.stale) throw changedError(file);
   try {
-    return await serveFile(channel, identity, options, file, request);
+    if (file.kind === "file") {
+      return await serveFile(channel, identity, options, file, request as Get);
+    }
+    if (request.type === MessageType.GET && request.offset !== 0) {
+      throw new SfsError("BAD_MESSAGE", "A folder is asked for with TREE_GET to resume");
+    }
+    // A receiver with a ticket cannot know the id names a tree: a GET gets the whole tree.
+    const asked = request.type === MessageType.TREE_GET ? request : WHOLE_TREE;
+    return await serveTree(channel, file, { identity, options, request: asked });
   } catch (err) {
     // Once is enough: serving it again could only fail the same way, after sending it all.
     if (isSfsError(err, "FILE_CHANGED")) file.stale = true;
@@ -195,6 +268,10 @@ async function serveFile(
     sha256: file.sha256,
     chunkSize,
     offset: request.offset,
+    executable: file.executable,
+    mtime: Math.max(0, file.mtimeMs),
+    createdAt: file.createdAt,
+    manifestSignatures: file.manifestSignatures,
   };
   await channel.send(manifest);
   options.onStart?.(file, channel.peer, request.offset);
@@ -213,10 +290,15 @@ async function serveFile(
   );
   await channel.send({ type: MessageType.FINAL, signatures });
   const receipt = await channel.expect(MessageType.RECEIPT);
-  if (!constantTimeEqual(receipt.sha256, file.sha256)) {
-    throw new SfsError("HASH_MISMATCH", "The receiver stored different content");
-  }
-  return { file, receiver: channel.peer, bytesSent: file.size - request.offset };
+  await checkReceipt(receipt, {
+    shareId: file.id,
+    manifestHash: file.manifestHash,
+    senderFingerprint: identity.public.fingerprint,
+    receiver: channel.peer,
+    transcriptHash: channel.transcriptHash,
+    now: Date.now(),
+  });
+  return { file, receiver: channel.peer, bytesSent: file.size - request.offset, receipt };
 }
 
 /**
@@ -280,7 +362,7 @@ async function checkUnchanged(file: SharedFile): Promise<void> {
   }
 }
 
-function changedError(file: SharedFile): SfsError {
+function changedError(file: Shared): SfsError {
   return new SfsError(
     "FILE_CHANGED",
     `"${file.name}" changed since it was shared and is no longer served`,

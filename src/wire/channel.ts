@@ -40,6 +40,11 @@ export interface ChannelParts {
   sendKey: AeadKey;
   receiveKey: AeadKey;
   payloadKey: AeadKey;
+  /**
+   * The payload key as HKDF key material, for per-file keys (§7.8); absent on channels that
+   * never carry a tree (then deriving one is INTERNAL).
+   */
+  payloadKdf?: CryptoKey;
   maxRecordBytes: number;
   /** What the peer is called in the errors it reports (see {@link remoteError}). */
   peerName: string;
@@ -65,6 +70,7 @@ export class Channel {
   readonly authHash: Bytes;
   /** Key of the payload stream (§7), on the process's AEAD backend; disposed by close(). */
   readonly payloadKey: AeadKey;
+  readonly #payloadKdf: CryptoKey | undefined;
   readonly #reader: FrameReader;
   readonly #writer: FrameWriter;
   readonly #transport: Transport;
@@ -84,6 +90,7 @@ export class Channel {
     this.authHash = parts.authHash;
     this.#early = parts.early;
     this.payloadKey = parts.payloadKey;
+    this.#payloadKdf = parts.payloadKdf;
     this.#reader = parts.reader;
     this.#writer = parts.writer;
     this.#transport = parts.transport;
@@ -96,6 +103,14 @@ export class Channel {
   /** Which AES-GCM implementation seals and opens this channel's records. */
   get recordBackend(): AeadBackend["name"] | undefined {
     return this.#sendKey.backend;
+  }
+
+  /** The payload key as HKDF key material (§7.8): what per-file keys are derived from. */
+  get payloadKdf(): CryptoKey {
+    if (this.#payloadKdf === undefined) {
+      throw new SfsError("INTERNAL", "This channel has no payload key to derive from");
+    }
+    return this.#payloadKdf;
   }
 
   /** Seals and sends one message; messages go out in call order. */

@@ -108,12 +108,13 @@ Deno.test("Channel records go both ways whichever backend each side seals with",
           const search = { type: IndexMessageType.SEARCH, query, limit: 50, offset: 0 } as const;
           await initiator.send(search);
           assert.deepEqual(await responder.receive(), search);
-          const receipt = {
-            type: MessageType.RECEIPT,
-            sha256: new Uint8Array(32).fill(3),
+          const get = {
+            type: MessageType.GET,
+            fileId: new Uint8Array(16).fill(3),
+            offset: 0,
           } as const;
-          await responder.send(receipt);
-          assert.deepEqual(await initiator.receive(), receipt);
+          await responder.send(get);
+          assert.deepEqual(await initiator.receive(), get);
         }
       } finally {
         initiator.close();
@@ -134,7 +135,7 @@ Deno.test("Channel.send() after close() is CONNECTION_CLOSED, not a disposed key
   responder.close();
   initiator.close();
   await assert.rejects(
-    initiator.send({ type: MessageType.RECEIPT, sha256: new Uint8Array(32) }),
+    initiator.send({ type: MessageType.GET, fileId: new Uint8Array(16), offset: 0 }),
     (err) => isSfsError(err, "CONNECTION_CLOSED"),
   );
 });

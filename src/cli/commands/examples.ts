@@ -12,6 +12,8 @@ export const HELP_EXAMPLES: { readonly [command: string]: readonly string[] } = 
     "sfs send report.pdf                          # prints a ticket for the receiver",
     "sfs send --keyword q3 --to bob report.pdf    # on the index, for bob only",
     "sfs send photo.jpg --code --qr               # a short code such as 7-crimson-tiger-lamp",
+    "sfs send photos/ --exclude '*.tmp'           # a folder: one ticket for the whole tree",
+    "sfs send a.txt b/ --name bundle              # several paths as one share",
   ],
   get: [
     "sfs get 'sfs://203.0.113.7:40123/…#…' --out ~/Downloads",

@@ -1,10 +1,12 @@
 /** The serving side of `sfs send`: the listener, and progress and outcomes per receiver. */
 import { SfsError } from "../../errors.ts";
 import type { Bytes } from "../../crypto/bytes.ts";
-import { toHex } from "../../crypto/bytes.ts";
+import { toBase64, toHex } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
-import type { SharedFile } from "../../peer/sender.ts";
+import type { Shared } from "../../peer/sender.ts";
+import { encodeMessage } from "../../wire/messages.ts";
+import { encodeReceiptFile } from "../../peer/receipt.ts";
 import { serveFiles, type ServeFilesOptions } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
 import { progressFor, type ProgressRow, type RowOptions } from "../progress.ts";
@@ -26,7 +28,7 @@ export async function serve(
   options: ServeOptions,
   out: Output,
   how: {
-    lookup: (id: Bytes) => SharedFile | undefined;
+    lookup: (id: Bytes) => Shared | undefined;
     allowed?: ReadonlySet<string>;
     onceDone: () => Promise<void>;
     /** Stops accepting when aborted (Ctrl-C). */
@@ -94,6 +96,10 @@ function transferEvents(
         peer,
         receiver: formatFingerprint(result.receiver.fingerprint),
         bytes: result.bytesSent,
+        // The receiver's signed proof of delivery (§7.9): the RECEIPT body, and its stored form
+        // (the receiver's public identity in front), which anyone can check offline.
+        receipt: toBase64(encodeMessage(result.receipt)),
+        receipt_file: toBase64(encodeReceiptFile(result.receiver.encoded, result.receipt)),
         ...viewFields(view),
       });
       out.note(
@@ -128,7 +134,7 @@ function transferEvents(
  */
 export function receiverRow(
   peer: string,
-  file: SharedFile,
+  file: Shared,
   firstByte: number,
   view: Pick<PeerView, "label" | "route">,
 ): RowOptions {

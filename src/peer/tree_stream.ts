@@ -1,0 +1,318 @@
+/**
+ * The file streams of a tree, back to back on one channel (docs/PROTOCOL.md §7.8): each file a
+ * §7.2 stream under its own key, no message and no round trip between files.
+ *
+ * Reading, sealing and sending overlap across file boundaries: one queue of at most
+ * {@link CHUNKS_IN_FLIGHT} sealed chunks spans files, so ten thousand small files cost no more
+ * waits than one large one. Each file is read only through a handle whose `fstat` is the file
+ * that was hashed (same device and inode, found by `lstat`, so a symlink put in its place is not
+ * followed), and its last chunk is sealed only once the SHA-256 of everything read equals the
+ * manifest entry's and its size and modification time are those hashed: otherwise FILE_CHANGED
+ * goes out instead of that chunk, and no file the manifest misdescribes ever completes.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { isSfsError, SfsError } from "../errors.ts";
+import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
+import type { AeadKey } from "../crypto/aead.ts";
+import { fileKey } from "../crypto/file_key.ts";
+import { chunkCount, chunkLength, sealChunk, TAG_BYTES } from "../crypto/stream.ts";
+import type { Channel } from "../wire/channel.ts";
+import type { EntryRange } from "../wire/messages.ts";
+import { escapeForDisplay } from "../text.ts";
+import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
+import type { BuiltEntry } from "./tree_manifest.ts";
+import type { SharedTree } from "./tree_share.ts";
+
+const BEHIND_READ_BYTES = 1024 * 1024;
+/**
+ * Files opened, checked and keyed ahead of the one being read: a small file is mostly system
+ * calls and a key derivation, so doing those for the next few while this one is read and sealed
+ * keeps the channel busy (also bounds the handles open at once).
+ */
+const FILES_AHEAD = 8;
+
+/** Where the streams start, and which files they cover. */
+export interface StreamPlan {
+  /** Index of the first entry to stream. */
+  readonly entry: number;
+  /** Byte of that entry's file to start at (a chunk boundary, checked by the caller). */
+  readonly offset: number;
+  /** Only the file entries in these ranges (WANT); undefined: every file from `entry` on. */
+  readonly ranges?: readonly EntryRange[];
+  readonly chunkSize: number;
+  /** Told the bytes sent so far by this call. */
+  readonly onProgress?: (sentBytes: number) => void;
+}
+
+/** Sends the streams of `plan`'s files; returns the bytes sent. */
+export async function sendTreeStreams(
+  channel: Channel,
+  tree: SharedTree,
+  plan: StreamPlan,
+): Promise<number> {
+  const queue = new SendQueue(channel, plan.onProgress);
+  try {
+    for await (const opened of openedFiles(channel, tree, plan)) {
+      const from = opened.built.index === plan.entry ? plan.offset : 0;
+      try {
+        await sendFile(queue, opened, { from, chunkSize: plan.chunkSize });
+      } catch (err) {
+        // The chunks already sealed are sound: they go out, and FILE_CHANGED takes exactly the
+        // place of the changed file's last chunk (§7.8).
+        if (isSfsError(err, "FILE_CHANGED")) await queue.drain().catch(() => {});
+        throw err;
+      }
+    }
+    await queue.drain();
+  } finally {
+    await queue.settle();
+  }
+  return queue.sent;
+}
+
+function isPlanned(built: BuiltEntry, plan: StreamPlan): boolean {
+  if (built.entry.kind !== "file" || built.index < plan.entry) return false;
+  if (plan.ranges === undefined) return true;
+  return plan.ranges.some((r) => built.index >= r.first && built.index < r.first + r.count);
+}
+
+/** A planned file, opened through a checked handle, with its stream key. */
+interface OpenedFile {
+  readonly built: BuiltEntry;
+  readonly handle: Deno.FsFile;
+  readonly key: AeadKey;
+}
+
+/**
+ * The planned files in manifest order, each opened and keyed up to {@link FILES_AHEAD} files
+ * ahead. A failure (FILE_CHANGED) is thrown only when that file's turn comes, so every file
+ * before it still goes out; what was opened and not taken is closed.
+ */
+async function* openedFiles(
+  channel: Channel,
+  tree: SharedTree,
+  plan: StreamPlan,
+): AsyncGenerator<OpenedFile> {
+  const ahead: Promise<OpenedFile>[] = [];
+  const open = (built: BuiltEntry) => {
+    const opening = openFile(channel, tree, built);
+    // Awaited in turn; until then a failure must not count as unhandled.
+    opening.catch(() => {});
+    ahead.push(opening);
+  };
+  try {
+    for await (const built of tree.manifest.entries()) {
+      if (!isPlanned(built, plan)) continue;
+      open(built);
+      if (ahead.length >= FILES_AHEAD) yield await ahead.shift()!;
+    }
+    while (ahead.length > 0) yield await ahead.shift()!;
+  } finally {
+    for (const opening of ahead.splice(0)) {
+      opening.then((o) => {
+        o.handle.close();
+        o.key.dispose();
+      }, () => {});
+    }
+  }
+}
+
+async function openFile(
+  channel: Channel,
+  tree: SharedTree,
+  built: BuiltEntry,
+): Promise<OpenedFile> {
+  const [handle, key] = await Promise.allSettled([
+    openChecked(built),
+    fileKey(channel.payloadKdf, tree.manifestHash, built.index),
+  ]);
+  if (handle.status === "fulfilled" && key.status === "fulfilled") {
+    return { built, handle: handle.value, key: key.value };
+  }
+  if (handle.status === "fulfilled") handle.value.close();
+  if (key.status === "fulfilled") key.value.dispose();
+  throw handle.status === "rejected" ? handle.reason : (key as PromiseRejectedResult).reason;
+}
+
+/** Reads, checks and queues one file's chunks, from byte `from`, under its own key. */
+async function sendFile(
+  queue: SendQueue,
+  opened: OpenedFile,
+  at: { from: number; chunkSize: number },
+): Promise<void> {
+  const { built, key } = opened;
+  const { entry } = built;
+  const count = chunkCount(entry.size, at.chunkSize);
+  using handle = opened.handle;
+  // What is sent is hashed as it is read. A resumed file is also read whole in the background
+  // through a second checked handle, rather than its first part before the first chunk: that
+  // could take longer than the receiver's idle deadline for a large file on a slow disk.
+  const behind = at.from > 0 ? hashBehind(built, at.from) : undefined;
+  behind?.catch(() => {}); // awaited before the last chunk
+  const hasher = createHash("sha256");
+  const seals: Promise<unknown>[] = [];
+  try {
+    if (at.from > 0) await handle.seek(at.from, Deno.SeekMode.Start);
+    for (let index = at.from / at.chunkSize; index < count; index++) {
+      const plaintext = new Uint8Array(chunkLength(entry.size, at.chunkSize, index));
+      await readFull(handle, plaintext, entry.path);
+      hasher.update(plaintext);
+      const last = index === count - 1;
+      // The last chunk completes the file: it goes out only if the file is what was signed.
+      if (last) await checkSent(built, new Uint8Array(hasher.digest()), behind);
+      const sealed = sealChunk(key, index, last, plaintext).finally(() => release(plaintext));
+      seals.push(sealed);
+      await queue.push(sealed);
+    }
+  } finally {
+    // The key is freed once its last chunk is sealed, while the queue moves on to later files.
+    disposeAfter(key, seals);
+  }
+}
+
+function disposeAfter(key: AeadKey, seals: Promise<unknown>[]): void {
+  Promise.allSettled(seals).then(() => key.dispose());
+}
+
+/**
+ * Opens the file an entry was hashed from, refusing anything else (FILE_CHANGED): the path must
+ * be a regular file, not a symlink (`lstat`), and the handle must be that same file, with the
+ * device and inode that were hashed.
+ */
+async function openChecked(built: BuiltEntry): Promise<Deno.FsFile> {
+  const listed = await Deno.lstat(built.source).catch(() => undefined);
+  if (listed === undefined || !listed.isFile || !isHashedFile(listed, built)) {
+    throw changedError(built);
+  }
+  const handle = await Deno.open(built.source, { read: true }).catch(() => {
+    throw changedError(built);
+  });
+  try {
+    const info = await handle.stat();
+    if (!info.isFile || !isHashedFile(info, built) || !sameContentStamp(info, built)) {
+      throw changedError(built);
+    }
+    return handle;
+  } catch (err) {
+    handle.close();
+    throw err;
+  }
+}
+
+/** Same device and inode as when hashed (where the platform has inode numbers). */
+function isHashedFile(info: Deno.FileInfo, built: BuiltEntry): boolean {
+  if (info.ino === null) return true;
+  return info.dev === built.dev && info.ino === built.ino;
+}
+
+/** Size and modification time as the manifest lists them. */
+function sameContentStamp(info: Deno.FileInfo, built: BuiltEntry): boolean {
+  return info.size === built.entry.size &&
+    Math.max(0, info.mtime?.getTime() ?? 0) === built.entry.mtime;
+}
+
+/**
+ * Before the last chunk: what was sent is the file the entry describes. From the start, the
+ * SHA-256 of what was read must be the entry's. Resumed, the background pass's SHA-256 of the
+ * whole file must be the entry's and its SHA-256 of the part from the offset must be that of
+ * what was sent: so the bytes sent are the entry's last bytes. (Size and modification time were
+ * checked at opening; an edit while the file is read changes what is read, which the hashes
+ * show; bytes appended past the size are not read, and not sent.)
+ */
+async function checkSent(
+  built: BuiltEntry,
+  sent: Bytes,
+  behind: Promise<{ whole: Bytes; tail: Bytes }> | undefined,
+): Promise<void> {
+  const whole = behind === undefined ? sent : (await behind).whole;
+  const tail = behind === undefined ? sent : (await behind).tail;
+  if (!constantTimeEqual(whole, built.entry.sha256) || !constantTimeEqual(tail, sent)) {
+    throw changedError(built);
+  }
+}
+
+/**
+ * Reads the entry's file again through its own checked handle: the SHA-256 of its `size` bytes,
+ * and of those from `from` on.
+ */
+async function hashBehind(
+  built: BuiltEntry,
+  from: number,
+): Promise<{ whole: Bytes; tail: Bytes }> {
+  using handle = await openChecked(built);
+  const whole = createHash("sha256");
+  const tail = createHash("sha256");
+  const buffer = new Uint8Array(BEHIND_READ_BYTES);
+  const size = built.entry.size;
+  for (let done = 0; done < size;) {
+    const n = await handle.read(buffer.subarray(0, Math.min(buffer.length, size - done)));
+    if (n === null) throw shrankError(built.entry.path);
+    const part = buffer.subarray(0, n);
+    whole.update(part);
+    if (done + n > from) tail.update(part.subarray(Math.max(0, from - done)));
+    done += n;
+  }
+  return { whole: new Uint8Array(whole.digest()), tail: new Uint8Array(tail.digest()) };
+}
+
+async function readFull(file: Deno.FsFile, into: Uint8Array, path: string): Promise<void> {
+  for (let filled = 0; filled < into.length;) {
+    const n = await file.read(into.subarray(filled));
+    if (n === null) throw shrankError(path);
+    filled += n;
+  }
+}
+
+function changedError(built: BuiltEntry): SfsError {
+  return new SfsError(
+    "FILE_CHANGED",
+    `"${
+      escapeForDisplay(built.entry.path)
+    }" changed since it was shared; the share is no longer served`,
+    { hint: "Share it again so its hashes are recomputed" },
+  );
+}
+
+function shrankError(path: string): SfsError {
+  return new SfsError("FILE_CHANGED", `"${escapeForDisplay(path)}" shrank while it was being sent`);
+}
+
+/**
+ * Sealed chunks in flight, oldest first: pushing waits for the oldest to be sent once the queue
+ * is full, so memory is bounded by backpressure whatever the files.
+ */
+class SendQueue {
+  readonly #channel: Channel;
+  readonly #onProgress: ((sentBytes: number) => void) | undefined;
+  readonly #inFlight: Promise<Bytes>[] = [];
+  sent = 0;
+
+  constructor(channel: Channel, onProgress?: (sentBytes: number) => void) {
+    this.#channel = channel;
+    this.#onProgress = onProgress;
+  }
+
+  async push(sealed: Promise<Bytes>): Promise<void> {
+    this.#inFlight.push(sealed);
+    if (this.#inFlight.length >= CHUNKS_IN_FLIGHT) await this.#sendOldest();
+  }
+
+  async drain(): Promise<void> {
+    while (this.#inFlight.length > 0) await this.#sendOldest();
+  }
+
+  /** Waits for every seal still running (after a failure), so no buffer is used after release. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.#inFlight);
+  }
+
+  async #sendOldest(): Promise<void> {
+    const sealed = await this.#inFlight.shift()!;
+    await this.#channel.sendChunk(sealed);
+    this.sent += sealed.length - TAG_BYTES;
+    release(sealed);
+    this.#onProgress?.(this.sent);
+  }
+}
