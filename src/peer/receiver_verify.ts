@@ -44,6 +44,7 @@ export async function receiveAndPublish(
   // The file is verified and in place; a receipt that cannot be delivered changes nothing here.
   await channel.send({ type: MessageType.RECEIPT, sha256: manifest.sha256 }).catch(() => {});
   return {
+    kind: "file",
     path: part.finalPath,
     bytes: manifest.size,
     sha256: toHex(manifest.sha256),
