@@ -11,18 +11,23 @@ interface GetFlags extends IndexFlagValues {
   require: SignaturePolicy;
   direct?: boolean;
   relay?: boolean;
+  proof: boolean;
+  verbose?: boolean;
 }
 
-/** Downloads and verifies one file. */
+/** Downloads and verifies one file or folder. */
 export const GET_COMMAND: CommandSpec<GetFlags, [string]> = {
   name: "get",
-  describe: "download, verify and save a file named by a ticket, or by ID or name on the index",
+  describe:
+    "download, verify and save a file or folder named by a ticket, or by ID or name on the index",
   configure: (command) =>
     withIndexFlags(
       command
         .argument("<what>", "sfs://HOST:PORT/FILEID#FINGERPRINT, or a file ID or name on the index")
         .option("-o, --out <dir>", "folder to save into", ".")
-        .option("--force", "replace an existing file of the same name")
+        .option("--force", "replace an existing file or folder of the same name (and its proof)")
+        .option("--no-proof", "do not keep the proof of origin NAME.sfs-proof beside it")
+        .option("--verbose", "name each file of a folder as it is verified (--json: file events)")
         .option("--direct", "connect only directly to the sender, never through a relay")
         .option("--relay", "connect only through the index server's relay")
         .addOption(signatureOption("--require <algorithms>", "signatures that must verify")),
@@ -38,6 +43,8 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string]> = {
       what,
       outDir: expandHome(flags.out, "--out"),
       force: flags.force,
+      proof: flags.proof,
+      verbose: flags.verbose,
       require: flags.require,
       route: flags.direct ? "direct" : flags.relay ? "relay" : "any",
     }, out);
