@@ -30,8 +30,8 @@ import { receiveTree, TREE_START_OVER } from "./tree_receiver.ts";
 import {
   chooseTreeStart,
   releaseTreeStart,
-  type TreeResume,
   treeGetOf,
+  type TreeResume,
 } from "./tree_receiver_start.ts";
 
 export type { Connect, FetchOptions, FetchResult, Handshake } from "./receiver_options.ts";

@@ -272,7 +272,9 @@ function reportFile(out: Output, file: TreeFileEvent): void {
     files_done: file.filesDone,
   });
   // The path is the sender's: only display-safe text reaches the terminal.
-  out.info(`${file.kept ? "Kept" : "Verified"} ${escapeForDisplay(file.path)} (${file.size} bytes)`);
+  out.info(
+    `${file.kept ? "Kept" : "Verified"} ${escapeForDisplay(file.path)} (${file.size} bytes)`,
+  );
 }
 
 /** Prints where the file went and everything that was verified. */
@@ -298,7 +300,14 @@ function reportDone(
     ...what,
     sender,
     verified: result.kind === "tree"
-      ? ["sender-key", "manifest-signature:both", "chunks", "sizes", "sha256", `signature:${require}`]
+      ? [
+        "sender-key",
+        "manifest-signature:both",
+        "chunks",
+        "sizes",
+        "sha256",
+        `signature:${require}`,
+      ]
       : ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
     resumed_from: result.resumedFrom,
     route: connected.route,
