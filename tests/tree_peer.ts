@@ -50,6 +50,8 @@ export interface TreeLies {
   announced?: number;
   /** On its first connection only, close after this many file streams (to test resume). */
   stopAfterFiles?: number;
+  /** Stream other content for these entry indices than the manifest hashed. */
+  streamInstead?: ReadonlyMap<number, Uint8Array>;
 }
 
 /** A tree sender on 127.0.0.1 serving one share; `await using` stops it. */
@@ -122,7 +124,7 @@ export async function startTreePeer(
       await channel.send(reply);
       if (!start.held) await sendPages(channel, entryBytes);
       const stop = requests.length === 1 ? lies.stopAfterFiles : undefined;
-      await sendFiles(channel, manifestHash, items, start, stop);
+      await sendFiles(channel, manifestHash, items, start, { ...lies, stopAfterFiles: stop });
       const signed = await treeFinalSignedData(
         channel.transcriptHash,
         reply,
@@ -199,19 +201,19 @@ async function sendFiles(
   manifestHash: Bytes,
   items: readonly TreeItem[],
   start: { entry: number; offset: number },
-  stopAfterFiles: number | undefined,
+  lies: TreeLies,
 ): Promise<void> {
   let sent = 0;
   for (let i = start.entry; i < items.length; i++) {
     const item = items[i];
     if ("folder" in item) continue;
-    if (stopAfterFiles !== undefined && sent === stopAfterFiles) {
+    if (lies.stopAfterFiles !== undefined && sent === lies.stopAfterFiles) {
       await channel.flush();
       channel.close();
       return;
     }
     using key = await fileKey(channel.payloadKdf, manifestHash, i);
-    const { content } = item;
+    const content = lies.streamInstead?.get(i) ?? item.content;
     const count = chunkCount(content.length, DEFAULT_CHUNK_SIZE);
     const first = i === start.entry ? start.offset / DEFAULT_CHUNK_SIZE : 0;
     for (let c = first; c < count; c++) {
