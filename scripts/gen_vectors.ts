@@ -45,6 +45,7 @@ import {
 import { announcementScenarios, proofScenarios } from "./vectors/index_protocol.ts";
 import { handshakeV2 } from "./vectors/handshake_v2.ts";
 import { manifestScenarios } from "./vectors/manifest.ts";
+import { fileKeyScenarios, fileManifestScenarios, receiptScenarios } from "./vectors/tree_wire.ts";
 import {
   fileIdScenarios,
   finalScenarios,
@@ -375,19 +376,65 @@ async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
     [
       17,
       "manifest",
-      w().raw(fileId).text("holiday photo ✓.jpg").u64(5 * 1024 * 1024 + 7).raw(sha).u32(
-        1024 * 1024,
-      ).u64(0).finish(),
+      // Version 2 (§7.1): flags, mtime, created at and the one-entry manifest's signatures.
+      concat(
+        w().raw(fileId).text("holiday photo ✓.jpg").u64(5 * 1024 * 1024 + 7).raw(sha).u32(
+          1024 * 1024,
+        ).u64(0).u8(1).u64(1_789_999_999_123).u64(1_790_000_000_000).finish(),
+        both,
+      ),
     ],
     [
       17,
       "manifest-name-bom",
       // A leading U+FEFF is text like any other: it must survive the round trip.
-      w().raw(fileId).text("\ufeffnotes.txt").u64(0).raw(sha).u32(16 * 1024).u64(0).finish(),
+      concat(
+        w().raw(fileId).text("\ufeffnotes.txt").u64(0).raw(sha).u32(16 * 1024).u64(0).u8(0)
+          .u64(0).u64(1_790_000_000_000).finish(),
+        both,
+      ),
+    ],
+    [
+      17,
+      "manifest-unsigned",
+      // A name that cannot be a manifest path (`a:b`) comes with no signatures (§7.1).
+      concat(
+        w().raw(fileId).text("a:b.txt").u64(3).raw(sha).u32(16 * 1024).u64(0).u8(0).u64(0)
+          .u64(1_790_000_000_000).finish(),
+        sigs(none, none),
+      ),
     ],
     [18, "final", both],
     [18, "final-rsa-only", sigs(rsaSig, none)],
-    [19, "receipt", sha],
+    [
+      19,
+      "receipt",
+      concat(
+        w().u8(1).raw(fileId).raw(sha).raw(await draw("message/sender", 32))
+          .raw(await draw("message/receiver", 32)).u64(1_790_000_123_456).raw(v2.hashes.hF)
+          .finish(),
+        both,
+      ),
+    ],
+    [21, "tree-get", w().raw(fileId).raw(new Uint8Array(32)).u64(0).u64(0).u8(0).finish()],
+    [21, "tree-get-resume", w().raw(fileId).raw(sha).u64(41).u64(512 * 1024).u8(1).finish()],
+    [
+      22,
+      "tree-manifest",
+      concat(
+        w().raw(fileId).bytes16(await draw("message/manifest-header", 80)).finish(),
+        both,
+        w().u32(256 * 1024).u64(0).u64(0).u8(1).finish(),
+      ),
+    ],
+    [
+      23,
+      "manifest-page",
+      w().u64(0).u16(2).text("docs").u8(2).u8(0).u64(0).u64(0).raw(new Uint8Array(32))
+        .text("docs/a.txt").u8(1).u8(0).u64(5).u64(1_789_999_999_123).raw(sha).finish(),
+    ],
+    [24, "want", w().u16(2).u64(1).u64(3).u64(7).u64(1).finish()],
+    [24, "want-nothing", w().u16(0).finish()],
     [20, "error", w().text("NOT_FOUND").text("No file with that id").finish()],
     [32, "register", concat(w().text("alice").text("correct horse").finish(), both)],
     [33, "login", concat(w().text("alice").text("correct horse").u8(1).finish(), both)],
@@ -458,8 +505,11 @@ async function messageScenarios(): Promise<Scenario[]> {
   const sha = await draw("message/sha256", 32);
   const edSig = await draw("message/ed25519-signature", 64);
   const get = w().raw(fileId).u64(0).finish();
-  const manifest = (name: Uint8Array) =>
-    w().raw(fileId).bytes16(name).u64(1).raw(sha).u32(16 * 1024).u64(0).finish();
+  const manifest = (name: Uint8Array, flags = 0) =>
+    w().raw(fileId).bytes16(name).u64(1).raw(sha).u32(16 * 1024).u64(0).u8(flags).u64(0).u64(0)
+      .u16(0).u16(0).finish();
+  const want = (...ranges: [number, number][]) =>
+    w().list(ranges, (writer, [first, count]) => writer.u64(first).u64(count)).finish();
   scenarios.push({
     name: "message-20-error-unknown-code",
     expect: "ok",
@@ -517,7 +567,57 @@ async function messageScenarios(): Promise<Scenario[]> {
       18,
       w().bytes16(new Uint8Array(513)).bytes16(edSig).finish(),
     ],
-    ["receipt-short", "hash of 31 bytes", 19, sha.slice(1)],
+    [
+      "receipt-short",
+      "a version 1 receipt cut after its share id",
+      19,
+      w().u8(1).raw(fileId).finish(),
+    ],
+    [
+      "receipt-version-2",
+      "receipt version 2",
+      19,
+      concat(
+        w().u8(2).raw(fileId).raw(sha).raw(sha).raw(sha).u64(0).raw(sha).finish(),
+        w().u16(0).bytes16(edSig).finish(),
+      ),
+    ],
+    ["manifest-flags-2", "MANIFEST flags with a reserved bit set", 17, manifest(utf8("a"), 2)],
+    [
+      "tree-get-flags-2",
+      "TREE_GET flags with a reserved bit set",
+      21,
+      w().raw(fileId).raw(sha).u64(0).u64(0).u8(2).finish(),
+    ],
+    [
+      "tree-manifest-header-316",
+      "TREE_MANIFEST header of 316 bytes, one over the largest",
+      22,
+      concat(
+        w().raw(fileId).bytes16(new Uint8Array(316)).finish(),
+        w().u16(0).bytes16(edSig).u32(16384).u64(0).u64(0).u8(1).finish(),
+      ),
+    ],
+    [
+      "manifest-page-empty",
+      "MANIFEST_PAGE of no entries",
+      23,
+      concat(w().u64(0).u16(0).finish(), new Uint8Array(60)),
+    ],
+    [
+      "manifest-page-cut",
+      "MANIFEST_PAGE announcing two entries, holding one",
+      23,
+      w().u64(0).u16(2).text("a").u8(1).u8(0).u64(0).u64(0).raw(sha).finish(),
+    ],
+    [
+      "want-adjacent",
+      "WANT ranges 0+2 and 2+1 (one range written as two)",
+      24,
+      want([0, 2], [2, 1]),
+    ],
+    ["want-descending", "WANT ranges out of order", 24, want([5, 1], [2, 1])],
+    ["want-empty-range", "WANT range of zero entries", 24, want([3, 0])],
     [
       "error-escape",
       "error text holds an escape sequence",
@@ -669,6 +769,9 @@ export async function vectorFiles(): Promise<Map<string, string>> {
     ...await proofScenarios(),
     ...await announcementScenarios(),
     ...await manifestScenarios(),
+    ...await fileKeyScenarios(),
+    ...await fileManifestScenarios(),
+    ...await receiptScenarios(),
   ];
   const files = new Map(scenarios.map((s) => [`${s.name}.txt`, render(s)]));
   if (files.size !== scenarios.length) throw new Error("Two scenarios share a name");

@@ -247,6 +247,10 @@ async function startHostileSender(
         sha256: announcedSha256,
         chunkSize: DEFAULT_CHUNK_SIZE,
         offset: 0,
+        executable: false,
+        mtime: 0,
+        createdAt: 0,
+        manifestSignatures: {},
       };
       await channel.send(manifest);
       const count = chunkCount(content.length, DEFAULT_CHUNK_SIZE);

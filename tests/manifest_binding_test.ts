@@ -50,6 +50,10 @@ function startLyingSender(
         sha256: await sha256(delivered.content),
         chunkSize: DEFAULT_CHUNK_SIZE,
         offset: 0,
+        executable: false,
+        mtime: 0,
+        createdAt: 0,
+        manifestSignatures: {},
       };
       await channel.send(manifest);
       await channel.sendChunk(await sealChunk(channel.payloadKey, 0, true, delivered.content));

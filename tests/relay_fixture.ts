@@ -199,7 +199,7 @@ export async function shareRelayed(
   for (let i = 0; i < blocks; i++) content.set(block, i * BLOCK_BYTES);
   const path = join(world.dir, `${ownerName}-${crypto.randomUUID().slice(0, 8)}.bin`);
   await Deno.writeFile(path, content);
-  const file = await prepareFile(path, owner.public);
+  const file = await prepareFile(path, owner);
   const signed = await signAnnouncement(owner, {
     fileId: file.id,
     owner: ownerName,

@@ -12,6 +12,7 @@ import { CORE_RUNNERS } from "./vectors/core_runners.ts";
 import { HANDSHAKE_RUNNERS } from "./vectors/handshake_runners.ts";
 import { MANIFEST_RUNNERS } from "./vectors/manifest_runners.ts";
 import { PROTOCOL_RUNNERS } from "./vectors/protocol_runners.ts";
+import { TREE_RUNNERS } from "./vectors/tree_runners.ts";
 import { loadVectors, type Runner, Vector } from "./vectors/vector.ts";
 
 const DIR = new URL("../testdata/vectors/", import.meta.url);
@@ -20,9 +21,14 @@ const RUNNERS: Record<string, Runner> = {
   ...HANDSHAKE_RUNNERS,
   ...PROTOCOL_RUNNERS,
   ...MANIFEST_RUNNERS,
+  ...TREE_RUNNERS,
 };
 /** The kinds whose every field must matter (see the last test). */
-const FIELD_CHECKED: Record<string, Runner> = { ...PROTOCOL_RUNNERS, ...MANIFEST_RUNNERS };
+const FIELD_CHECKED: Record<string, Runner> = {
+  ...PROTOCOL_RUNNERS,
+  ...MANIFEST_RUNNERS,
+  ...TREE_RUNNERS,
+};
 
 Deno.test("testdata/vectors: every scenario holds against the real code", async (t) => {
   const vectors = await loadVectors();

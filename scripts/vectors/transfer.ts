@@ -52,9 +52,13 @@ export async function fileIdScenarios(): Promise<Scenario[]> {
   return scenarios;
 }
 
-/** §7.1 MANIFEST body, field by field. */
+/**
+ * §7.1 MANIFEST body, field by field: flags, mtime and created at, and no signatures (the FINAL
+ * covers the body whatever it holds).
+ */
 function manifestBody(id: Uint8Array, name: string, size: number, contentHash: Uint8Array) {
-  return w().raw(id).text(name).u64(size).raw(contentHash).u32(256 * 1024).u64(0).finish();
+  return w().raw(id).text(name).u64(size).raw(contentHash).u32(256 * 1024).u64(0).u8(0)
+    .u64(1_789_999_999_123).u64(1_790_000_000_000).u16(0).u16(0).finish();
 }
 
 /** §7.3: transcript hash ‖ SHA-256(MANIFEST body) ‖ content SHA-256 ‖ u64 size. */

@@ -24,6 +24,9 @@ export const LABEL = {
   KEY_PAYLOAD: "sfs/v2/key/payload",
   FINAL_SIGNATURE: "sfs/v2/final-signature",
   AUTH_SIGNATURE: "sfs/v2/auth-signature",
+  // Trees on the wire (issue 11, §7.6–§7.9): per-file stream keys and the signed receipt.
+  KEY_FILE: "sfs/v2/key/file",
+  RECEIPT_SIGNATURE: "sfs/v2/receipt-signature",
 } as const;
 
 /** `label ‖ 0x00 ‖ parts…`: the one way a label is bound to the data it separates. */

@@ -19,6 +19,7 @@ import { fileIdOf } from "../crypto/file_id.ts";
 import { formatFingerprint, type Identity, type PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
 import { sign, type Signatures, verify } from "../crypto/sign.ts";
+import { MANIFEST_ENTRY_TAIL_BYTES, MAX_MANIFEST_PAGE_BYTES } from "../wire/tree_messages.ts";
 import { componentProblem, MAX_TREE_PATH_BYTES } from "./tree_paths.ts";
 
 /** Version byte of the manifest encoding. */
@@ -26,7 +27,7 @@ export const MANIFEST_VERSION = 1;
 /** Most entries in one manifest (F3): a bound on what a receiver stores and checks. */
 export const MAX_MANIFEST_ENTRIES = 10_000_000;
 /** Largest encoded page (F3.3); one page is one sealed record, well under its 1 MiB limit. */
-export const MAX_PAGE_BYTES = 256 * 1024;
+export const MAX_PAGE_BYTES = MAX_MANIFEST_PAGE_BYTES;
 /** Longest share name in UTF-8 bytes, as for announcements (§12.5). */
 export const MAX_MANIFEST_NAME_BYTES = 255;
 
@@ -34,7 +35,7 @@ const HASH_BYTES = 32;
 const ENCODER = new TextEncoder();
 const ZERO_HASH = new Uint8Array(HASH_BYTES);
 /** Bytes of an entry after its path: type, flags, size, mtime, SHA-256. */
-export const ENTRY_TAIL_BYTES = 1 + 1 + 8 + 8 + HASH_BYTES;
+export const ENTRY_TAIL_BYTES = MANIFEST_ENTRY_TAIL_BYTES;
 /** Bytes of an entry besides its path: its u16 length, then the tail. */
 const ENTRY_FIXED_BYTES = 2 + ENTRY_TAIL_BYTES;
 /** Bytes of a page before its entries: u64 first index, u16 count. */

@@ -13,6 +13,9 @@ import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import { type Final, type Manifest, MessageType } from "../wire/messages.ts";
 import { finalSignedData } from "./final_signed_data.ts";
+import type { Identity } from "../crypto/identity.ts";
+import { fileManifestOf } from "./file_manifest.ts";
+import { NO_MANIFEST_HASH, signReceipt } from "./receipt.ts";
 import type { PartFile } from "./part_file.ts";
 import type { FetchOptions, FetchResult } from "./receiver_options.ts";
 import { CHECKPOINT_BYTES, CHECKPOINT_MS, receiveChunks } from "./receiver_stream.ts";
@@ -23,7 +26,7 @@ export async function receiveAndPublish(
   part: PartFile,
   manifest: Manifest,
   hasher: Hash,
-  options: FetchOptions & { require: SignaturePolicy },
+  options: FetchOptions & { require: SignaturePolicy; identity: Identity },
 ): Promise<FetchResult> {
   const resumedFrom = part.written;
   let finalReceived = false;
@@ -42,7 +45,7 @@ export async function receiveAndPublish(
     throw await keepOrDiscard(part, manifest, err, { finalReceived, signal: options.signal });
   }
   // The file is verified and in place; a receipt that cannot be delivered changes nothing here.
-  await channel.send({ type: MessageType.RECEIPT, sha256: manifest.sha256 }).catch(() => {});
+  await sendReceipt(channel, manifest, options.identity).catch(() => {});
   return {
     kind: "file",
     path: part.finalPath,
@@ -51,6 +54,24 @@ export async function receiveAndPublish(
     sender: channel.peer,
     resumedFrom,
   };
+}
+
+/** Signs and sends the proof of delivery (§7.9) for a stored single file. */
+async function sendReceipt(
+  channel: Channel,
+  manifest: Manifest,
+  identity: Identity,
+): Promise<void> {
+  const fileManifest = fileManifestOf(channel.peer.fingerprint, manifest);
+  const receipt = await signReceipt(identity, {
+    shareId: manifest.fileId,
+    manifestHash: fileManifest?.manifestHash ?? NO_MANIFEST_HASH,
+    senderFingerprint: channel.peer.fingerprint,
+    receiverFingerprint: identity.public.fingerprint,
+    receivedAt: Date.now(),
+    transcriptHash: channel.transcriptHash,
+  });
+  await channel.send(receipt);
 }
 
 /** Checks the received file as a whole: its size, its SHA-256 and the final signatures. */

@@ -6,7 +6,7 @@ import { escapeForDisplay, isDisplaySafe } from "../text.ts";
 import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
-import { sign, type SignaturePolicy } from "../crypto/sign.ts";
+import { sign, type SignaturePolicy, type Signatures } from "../crypto/sign.ts";
 import {
   chunkCount,
   chunkLength,
@@ -18,12 +18,14 @@ import { type Channel } from "../wire/channel.ts";
 import { respond } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
-import { type Get, type Manifest, MessageType } from "../wire/messages.ts";
+import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
 import { type ContentHash, hashContent, hasherAt } from "./content_hash.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
+import { signFileManifest } from "./file_manifest.ts";
+import { checkReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
 
 /** What a receiver may send as its early request: a GET (§6.4). */
 const EARLY_TYPES: ReadonlySet<number> = new Set([MessageType.GET]);
@@ -37,6 +39,14 @@ export interface SharedFile {
   readonly sha256: Bytes;
   /** Modification time when hashed; a change means the file is no longer what was announced. */
   readonly mtimeMs: number;
+  /** Executable bit when hashed, as the one-entry manifest lists it (§7.1). */
+  readonly executable: boolean;
+  /** When the one-entry manifest was made and signed. */
+  readonly createdAt: number;
+  /** Hash of the one-entry manifest; 32 zero bytes when the name allows none (§7.1). */
+  readonly manifestHash: Bytes;
+  /** The owner's signatures over it, sent in every MANIFEST; empty when there is none. */
+  readonly manifestSignatures: Signatures;
   /** The hash with its kept states, to check what a (resumed) transfer sends. */
   readonly content: ContentHash;
   /**
@@ -82,13 +92,19 @@ export interface ServeResult {
   readonly file: SharedFile;
   readonly receiver: PublicIdentity;
   readonly bytesSent: number;
+  /** The receiver's signed receipt, checked (§7.9): the sender's proof of delivery. */
+  readonly receipt: Receipt;
 }
 
-/** Hashes a regular file and describes it for sharing. */
+/** Hashes a regular file and describes it for sharing, with its signed one-entry manifest. */
 export async function prepareFile(
   path: string,
-  owner: PublicIdentity,
-  options: { onProgress?: (hashedBytes: number, size: number) => void } = {},
+  owner: Identity,
+  options: {
+    onProgress?: (hashedBytes: number, size: number) => void;
+    /** The clock (the manifest's creation time). @default {Date.now} */
+    now?: () => number;
+  } = {},
 ): Promise<SharedFile> {
   const info = await Deno.stat(path);
   if (!info.isFile) throw new SfsError("USAGE", `"${path}" is not a regular file`);
@@ -108,13 +124,27 @@ export async function prepareFile(
   const content = await hashContent(file, {
     onProgress: (hashed) => options.onProgress?.(hashed, info.size),
   });
+  const mtimeMs = info.mtime?.getTime() ?? 0;
+  const fields = {
+    name,
+    size: content.size,
+    sha256: content.sha256,
+    executable: ((info.mode ?? 0) & 0o111) !== 0,
+    mtime: Math.max(0, mtimeMs),
+    createdAt: (options.now ?? Date.now)(),
+  };
+  const signed = await signFileManifest(owner, fields);
   return {
-    id: await fileIdOf(owner.fingerprint, content.sha256, name),
+    id: await fileIdOf(owner.public.fingerprint, content.sha256, name),
     path,
     name,
     size: content.size,
     sha256: content.sha256,
-    mtimeMs: info.mtime?.getTime() ?? 0,
+    mtimeMs,
+    executable: fields.executable,
+    createdAt: fields.createdAt,
+    manifestHash: signed.manifest?.manifestHash ?? NO_MANIFEST_HASH,
+    manifestSignatures: signed.signatures,
     content,
     stale: false,
   };
@@ -195,6 +225,10 @@ async function serveFile(
     sha256: file.sha256,
     chunkSize,
     offset: request.offset,
+    executable: file.executable,
+    mtime: Math.max(0, file.mtimeMs),
+    createdAt: file.createdAt,
+    manifestSignatures: file.manifestSignatures,
   };
   await channel.send(manifest);
   options.onStart?.(file, channel.peer, request.offset);
@@ -213,10 +247,15 @@ async function serveFile(
   );
   await channel.send({ type: MessageType.FINAL, signatures });
   const receipt = await channel.expect(MessageType.RECEIPT);
-  if (!constantTimeEqual(receipt.sha256, file.sha256)) {
-    throw new SfsError("HASH_MISMATCH", "The receiver stored different content");
-  }
-  return { file, receiver: channel.peer, bytesSent: file.size - request.offset };
+  await checkReceipt(receipt, {
+    shareId: file.id,
+    manifestHash: file.manifestHash,
+    senderFingerprint: identity.public.fingerprint,
+    receiver: channel.peer,
+    transcriptHash: channel.transcriptHash,
+    now: Date.now(),
+  });
+  return { file, receiver: channel.peer, bytesSent: file.size - request.offset, receipt };
 }
 
 /**

@@ -16,6 +16,7 @@
 import { SfsError } from "../errors.ts";
 import { displayExcerpt, isDisplaySafe } from "../text.ts";
 import { isWindowsDeviceName, RESERVED_SUFFIXES } from "./names.ts";
+import { MAX_MANIFEST_PATH_BYTES } from "../wire/tree_messages.ts";
 
 /**
  * Most components a path may have. Real trees stay far below (deep `node_modules` reach ~40);
@@ -26,7 +27,7 @@ export const MAX_TREE_DEPTH = 128;
  * Longest relative path in UTF-8 bytes. Linux refuses paths over 4096 bytes (PATH_MAX); 1 KiB is
  * left for the receiver's `DIR/.NAME.sfs-part/tree/` in front.
  */
-export const MAX_TREE_PATH_BYTES = 3072;
+export const MAX_TREE_PATH_BYTES = MAX_MANIFEST_PATH_BYTES;
 /** Longest component in UTF-8 bytes: ext4, APFS and NTFS allow 255. */
 export const MAX_COMPONENT_BYTES = 255;
 

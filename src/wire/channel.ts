@@ -40,6 +40,11 @@ export interface ChannelParts {
   sendKey: CryptoKey;
   receiveKey: CryptoKey;
   payloadKey: AeadKey;
+  /**
+   * The payload key as HKDF key material, for per-file keys (§7.8); absent on channels that
+   * never carry a tree (then deriving one is INTERNAL).
+   */
+  payloadKdf?: CryptoKey;
   maxRecordBytes: number;
   /** What the peer is called in the errors it reports (see {@link remoteError}). */
   peerName: string;
@@ -65,6 +70,7 @@ export class Channel {
   readonly authHash: Bytes;
   /** Key of the payload stream (§7), on the process's AEAD backend; disposed by close(). */
   readonly payloadKey: AeadKey;
+  readonly #payloadKdf: CryptoKey | undefined;
   readonly #reader: FrameReader;
   readonly #writer: FrameWriter;
   readonly #transport: Transport;
@@ -84,6 +90,7 @@ export class Channel {
     this.authHash = parts.authHash;
     this.#early = parts.early;
     this.payloadKey = parts.payloadKey;
+    this.#payloadKdf = parts.payloadKdf;
     this.#reader = parts.reader;
     this.#writer = parts.writer;
     this.#transport = parts.transport;
@@ -91,6 +98,14 @@ export class Channel {
     this.#receiveKey = parts.receiveKey;
     this.#maxRecordBytes = parts.maxRecordBytes;
     this.#peerName = parts.peerName;
+  }
+
+  /** The payload key as HKDF key material (§7.8): what per-file keys are derived from. */
+  get payloadKdf(): CryptoKey {
+    if (this.#payloadKdf === undefined) {
+      throw new SfsError("INTERNAL", "This channel has no payload key to derive from");
+    }
+    return this.#payloadKdf;
   }
 
   /** Seals and sends one message; messages go out in call order. */

@@ -19,6 +19,18 @@ import {
 import { FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
 import { decodeMessage, encodeMessage, type Message, MessageType } from "./messages.ts";
 
+/** Any sealed message will do where a test only needs one on the wire. */
+const RECEIPT_SAMPLE: Message = {
+  type: MessageType.RECEIPT,
+  shareId: new Uint8Array(16),
+  manifestHash: new Uint8Array(32),
+  senderFingerprint: new Uint8Array(32),
+  receiverFingerprint: new Uint8Array(32),
+  receivedAt: 0,
+  transcriptHash: new Uint8Array(32),
+  signatures: {},
+};
+
 /** Short enough that a hung handshake fails the test quickly, long enough for RSA work. */
 const IDLE_MS = 5000;
 
@@ -184,6 +196,10 @@ Deno.test("initiate() and respond() set up a channel both ways over TCP", async 
     sha256: new Uint8Array(32),
     chunkSize,
     offset: 0,
+    executable: false,
+    mtime: 0,
+    createdAt: 0,
+    manifestSignatures: { rsa: undefined, ed25519: undefined },
   };
   await responder.send(manifest);
   assert.deepEqual(await initiator.receive(), manifest);
@@ -456,7 +472,7 @@ Deno.test("Channel.receive() rejects a tampered sealed record with DECRYPT_FAILE
   const tap = new Tap(pair.server);
   const { initiator, responder } = await established(pair.client, tap, sides);
   tap.tamperNextWrite = true;
-  await responder.send({ type: MessageType.RECEIPT, sha256: new Uint8Array(32) });
+  await responder.send(RECEIPT_SAMPLE);
   await assert.rejects(initiator.receive(), isCode("DECRYPT_FAILED"));
   initiator.close();
   responder.close();
@@ -469,7 +485,7 @@ Deno.test("Channel.receive() rejects a replayed or reflected sealed record with 
     const tap = new Tap(pair.server);
     const { initiator, responder } = await established(pair.client, tap, sides);
     const before = tap.writes.length;
-    await responder.send({ type: MessageType.RECEIPT, sha256: new Uint8Array(32) });
+    await responder.send(RECEIPT_SAMPLE);
     const record = concat(...tap.writes.slice(before));
     assert.equal((await initiator.receive()).type, MessageType.RECEIPT);
     await pair.server.write(record);
@@ -482,7 +498,7 @@ Deno.test("Channel.receive() rejects a replayed or reflected sealed record with 
     const tap = new Tap(pair.client);
     const { initiator, responder } = await established(tap, pair.server, sides);
     const before = tap.writes.length;
-    await initiator.send({ type: MessageType.RECEIPT, sha256: new Uint8Array(32) });
+    await initiator.send(RECEIPT_SAMPLE);
     const record = concat(...tap.writes.slice(before));
     // Same sequence number (0) as the responder's first record, but the other direction's key.
     await pair.server.write(record);

@@ -8,6 +8,7 @@ import { deriveSessionKeys, type Ephemeral, generateEphemeral } from "../crypto/
 import type { PublicIdentity } from "../crypto/identity.ts";
 import { AeadKey } from "../crypto/aead.ts";
 import { aesKey } from "../crypto/kdf.ts";
+import { payloadKdfKey } from "../crypto/file_key.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
 import { NONCE_BYTES } from "../crypto/exchange.ts";
 import { FrameKind, FrameReader, FrameWriter, type Transport } from "./frame.ts";
@@ -145,6 +146,7 @@ export async function establish(
       sendKey: await aesKey(send),
       receiveKey: await aesKey(receive),
       payloadKey: AeadKey.deferred(keys.payload),
+      payloadKdf: await payloadKdfKey(keys.payload),
       maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,
       peerName: peerNameOf(io.options),
     });

@@ -13,6 +13,12 @@ import type { Signatures } from "../crypto/sign.ts";
 import { isDisplaySafe } from "../text.ts";
 import { INDEX_CODECS, type IndexMessage, IndexMessageType } from "./index_messages.ts";
 import {
+  MANIFEST_HASH_BYTES,
+  TREE_CODECS,
+  type TreeMessage,
+  TreeMessageType,
+} from "./tree_messages.ts";
+import {
   type Codec,
   decodeFlag,
   decodeSignatures,
@@ -27,10 +33,22 @@ export const PROTOCOL_VERSION = 2;
 const MAX_OPTIONS_BYTES = 2048;
 /** Bytes of a file id (defined with the file id, §7.1). */
 export { FILE_ID_BYTES };
+export {
+  MANIFEST_HASH_BYTES,
+  MAX_MANIFEST_HEADER_BYTES,
+  MAX_MANIFEST_PAGE_BYTES,
+  TreeMessageType,
+} from "./tree_messages.ts";
+export type { EntryRange, ManifestPage, TreeGet, TreeManifest, Want } from "./tree_messages.ts";
 /** Longest error message accepted from a peer. */
 export const MAX_ERROR_TEXT_BYTES = 512;
 /** Longest RSA-OAEP wrapped secret (RSA-4096 makes 512 bytes). */
 export const MAX_WRAPPED_BYTES = 512;
+/** Bytes of a fingerprint (§4.2) and of a transcript hash (§6.5) in a RECEIPT. */
+const FINGERPRINT_BYTES = 32;
+const TRANSCRIPT_HASH_BYTES = 32;
+/** MANIFEST flags bit 0: the file is executable. */
+const FLAG_EXECUTABLE = 1;
 
 /** Message type numbers. Plain types travel before keys exist; the rest only sealed. */
 export const MessageType = {
@@ -46,6 +64,8 @@ export const MessageType = {
   FINAL: 18,
   RECEIPT: 19,
   ERROR: 20,
+  // Trees (§7.7): TREE_GET, TREE_MANIFEST, MANIFEST_PAGE, WANT.
+  ...TreeMessageType,
   // Index protocol (§12): client requests and server replies.
   ...IndexMessageType,
 } as const;
@@ -126,7 +146,11 @@ export interface Get {
   offset: number;
 }
 
-/** What the sender will stream (§7.1). */
+/**
+ * What the sender will stream (§7.1), and the owner's signature over the file's one-entry
+ * manifest (§7.1, F5.2) so that the receiver can keep a proof of origin: the manifest is
+ * rebuilt from these fields (src/peer/file_manifest.ts).
+ */
 export interface Manifest {
   type: typeof MessageType.MANIFEST;
   fileId: Bytes;
@@ -136,6 +160,17 @@ export interface Manifest {
   chunkSize: number;
   /** Where the stream starts: the GET's offset, echoed. */
   offset: number;
+  /** The file's executable bit, as the one-entry manifest lists it. */
+  executable: boolean;
+  /** The file's modification time, ms since the Unix epoch (earlier: 0). */
+  mtime: number;
+  /** When the owner made the one-entry manifest, ms since the Unix epoch. */
+  createdAt: number;
+  /**
+   * The owner's signatures over the one-entry manifest's hash (F3.4); both absent when the name
+   * cannot be a manifest path (F4.1: `a:b`, `CON`, over 255 bytes), so no proof can be kept.
+   */
+  manifestSignatures: Signatures;
 }
 
 /** Sender's closing signatures over the transcript, manifest, content hash and size (§7.3). */
@@ -144,11 +179,31 @@ export interface Final {
   signatures: Signatures;
 }
 
-/** Receiver confirms it verified and stored the file. */
+/** Version byte of a RECEIPT body (§7.9). */
+export const RECEIPT_VERSION = 1;
+
+/**
+ * The receiver's signed proof of delivery (§7.9, F10): it verified and stored the share whose
+ * manifest hash it names, from this sender, on this connection (`transcriptHash` is `H_F`).
+ */
 export interface Receipt {
   type: typeof MessageType.RECEIPT;
-  sha256: Bytes;
+  /** A file's §7.1 id or a tree's share id (F3.4). */
+  shareId: Bytes;
+  /** The manifest's hash; for a single file, of its one-entry manifest (§7.1). */
+  manifestHash: Bytes;
+  senderFingerprint: Bytes;
+  receiverFingerprint: Bytes;
+  /** When the receiver finished, ms since the Unix epoch. */
+  receivedAt: number;
+  /** `H_F` of the connection the share came over (§6.5). */
+  transcriptHash: Bytes;
+  /** The receiver's signatures over {@link receiptSignedData} (label sfs/v2/receipt-signature). */
+  signatures: Signatures;
 }
+
+/** The fields of a receipt its signatures cover. */
+export type ReceiptFields = Omit<Receipt, "type" | "signatures">;
 
 /** A failure report on an established channel. */
 export interface ErrorMessage {
@@ -170,6 +225,7 @@ export type Message =
   | Final
   | Receipt
   | ErrorMessage
+  | TreeMessage
   | IndexMessage;
 
 const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
@@ -209,8 +265,11 @@ const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
     decode: (r) => ({ fileId: r.raw(FILE_ID_BYTES), offset: r.u64() }),
   },
   [MessageType.MANIFEST]: {
-    encode: (w, m) =>
-      w.raw(m.fileId).text(m.name).u64(m.size).raw(m.sha256).u32(m.chunkSize).u64(m.offset),
+    encode: (w, m) => {
+      w.raw(m.fileId).text(m.name).u64(m.size).raw(m.sha256).u32(m.chunkSize).u64(m.offset);
+      w.u8(m.executable ? FLAG_EXECUTABLE : 0).u64(m.mtime).u64(m.createdAt);
+      encodeSignatures(w, m.manifestSignatures);
+    },
     decode: (r) => ({
       fileId: r.raw(FILE_ID_BYTES),
       name: manifestName(r),
@@ -218,6 +277,10 @@ const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
       sha256: r.raw(32),
       chunkSize: r.u32(),
       offset: r.u64(),
+      executable: decodeFileFlags(r),
+      mtime: r.u64(),
+      createdAt: r.u64(),
+      manifestSignatures: decodeSignatures(r),
     }),
   },
   [MessageType.FINAL]: {
@@ -225,12 +288,44 @@ const CODECS: { [T in MessageType]: Codec<Extract<Message, { type: T }>> } = {
     decode: (r) => ({ signatures: decodeSignatures(r) }),
   },
   [MessageType.RECEIPT]: {
-    encode: (w, m) => w.raw(m.sha256),
-    decode: (r) => ({ sha256: r.raw(32) }),
+    encode: (w, m) => {
+      writeReceiptFields(w, m);
+      encodeSignatures(w, m.signatures);
+    },
+    decode: (r) => {
+      const version = r.u8();
+      if (version !== RECEIPT_VERSION) r.fail(`unknown receipt version ${version}`);
+      return {
+        shareId: r.raw(FILE_ID_BYTES),
+        manifestHash: r.raw(MANIFEST_HASH_BYTES),
+        senderFingerprint: r.raw(FINGERPRINT_BYTES),
+        receiverFingerprint: r.raw(FINGERPRINT_BYTES),
+        receivedAt: r.u64(),
+        transcriptHash: r.raw(TRANSCRIPT_HASH_BYTES),
+        signatures: decodeSignatures(r),
+      };
+    },
   },
   [MessageType.ERROR]: { encode: encodeFailure, decode: decodeFailure },
+  ...TREE_CODECS,
   ...INDEX_CODECS,
 };
+
+/**
+ * What a receipt's signatures cover (§7.9): its body up to the signatures,
+ * `u8 version ‖ [16] share id ‖ [32] manifest hash ‖ [32] sender fingerprint ‖
+ * [32] receiver fingerprint ‖ u64 received at ‖ [32] H_F`.
+ */
+export function receiptSignedData(fields: ReceiptFields): Bytes {
+  const writer = new ByteWriter();
+  writeReceiptFields(writer, fields);
+  return writer.finish();
+}
+
+function writeReceiptFields(writer: ByteWriter, r: ReceiptFields): void {
+  writer.u8(RECEIPT_VERSION).raw(r.shareId).raw(r.manifestHash).raw(r.senderFingerprint)
+    .raw(r.receiverFingerprint).u64(r.receivedAt).raw(r.transcriptHash);
+}
 
 /** Encodes a message body (without its type byte). */
 export function encodeMessage(message: Message): Bytes {
@@ -282,6 +377,13 @@ function manifestName(reader: ByteReader): string {
   const name = reader.text(MAX_WIRE_NAME_BYTES);
   if (!isDisplaySafe(name)) reader.fail("control or bidi characters in the file name");
   return name;
+}
+
+/** MANIFEST flags (§7.1): bit 0 is the executable bit; the other bits MUST be zero. */
+function decodeFileFlags(reader: ByteReader): boolean {
+  const flags = reader.u8();
+  if (flags > FLAG_EXECUTABLE) reader.fail(`file flags ${flags} have unknown bits`);
+  return flags === FLAG_EXECUTABLE;
 }
 
 function encodeFailure(writer: ByteWriter, m: { code: ErrorCode; message: string }): void {

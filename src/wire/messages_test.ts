@@ -11,6 +11,12 @@ import {
   PLAIN_TYPES,
 } from "./messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "./message_fields.ts";
+import {
+  MANIFEST_ENTRY_TAIL_BYTES,
+  MAX_MANIFEST_HEADER_BYTES,
+  MAX_MANIFEST_PAGE_BYTES,
+  MIN_MANIFEST_PAGE_BYTES,
+} from "./tree_messages.ts";
 
 function bytes(length: number, seed = 1): Bytes {
   return Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
@@ -87,6 +93,10 @@ const SAMPLES: { [T in MessageType]?: Extract<Message, { type: T }>[] } = {
     sha256: SHA,
     chunkSize: 1024 * 1024,
     offset: 2 * 1024 * 1024,
+    executable: true,
+    mtime: 1_790_000_000_123,
+    createdAt: 1_790_000_100_000,
+    manifestSignatures: { rsa: RSA_SIG, ed25519: ED_SIG },
   }, {
     type: MessageType.MANIFEST,
     fileId: FILE_ID,
@@ -95,13 +105,84 @@ const SAMPLES: { [T in MessageType]?: Extract<Message, { type: T }>[] } = {
     sha256: SHA,
     chunkSize: 0xffffffff,
     offset: 0,
+    executable: false,
+    mtime: 0,
+    createdAt: 0,
+    // A name that cannot be a manifest path (over 255 bytes) comes without signatures.
+    manifestSignatures: { rsa: undefined, ed25519: undefined },
   }],
   [MessageType.FINAL]: [
     { type: MessageType.FINAL, signatures: { rsa: RSA_SIG, ed25519: ED_SIG } },
     { type: MessageType.FINAL, signatures: { rsa: RSA_SIG, ed25519: undefined } },
     { type: MessageType.FINAL, signatures: { rsa: undefined, ed25519: undefined } },
   ],
-  [MessageType.RECEIPT]: [{ type: MessageType.RECEIPT, sha256: SHA }],
+  [MessageType.RECEIPT]: [{
+    type: MessageType.RECEIPT,
+    shareId: FILE_ID,
+    manifestHash: SHA,
+    senderFingerprint: bytes(32, 12),
+    receiverFingerprint: bytes(32, 13),
+    receivedAt: 1_790_000_200_000,
+    transcriptHash: bytes(32, 14),
+    signatures: { rsa: RSA_SIG, ed25519: ED_SIG },
+  }, {
+    type: MessageType.RECEIPT,
+    shareId: FILE_ID,
+    manifestHash: new Uint8Array(32),
+    senderFingerprint: bytes(32, 12),
+    receiverFingerprint: bytes(32, 13),
+    receivedAt: 0,
+    transcriptHash: bytes(32, 14),
+    signatures: { rsa: undefined, ed25519: ED_SIG },
+  }],
+  [MessageType.TREE_GET]: [
+    {
+      type: MessageType.TREE_GET,
+      shareId: FILE_ID,
+      manifestHash: new Uint8Array(32),
+      entry: 0,
+      offset: 0,
+      want: false,
+    },
+    {
+      type: MessageType.TREE_GET,
+      shareId: FILE_ID,
+      manifestHash: SHA,
+      entry: 9_999_999,
+      offset: 3 * 1024 * 1024,
+      want: true,
+    },
+  ],
+  [MessageType.TREE_MANIFEST]: [{
+    type: MessageType.TREE_MANIFEST,
+    shareId: FILE_ID,
+    header: bytes(MAX_MANIFEST_HEADER_BYTES, 15),
+    signatures: { rsa: RSA_SIG, ed25519: ED_SIG },
+    chunkSize: 256 * 1024,
+    entry: 0,
+    offset: 0,
+    pagesFollow: true,
+  }, {
+    type: MessageType.TREE_MANIFEST,
+    shareId: FILE_ID,
+    header: bytes(80, 16),
+    signatures: { rsa: undefined, ed25519: ED_SIG },
+    chunkSize: 16 * 1024,
+    entry: 7,
+    offset: 32 * 1024,
+    pagesFollow: false,
+  }],
+  [MessageType.MANIFEST_PAGE]: [
+    { type: MessageType.MANIFEST_PAGE, page: page(0, 1) },
+    { type: MessageType.MANIFEST_PAGE, page: page(1000, 3, 3072) },
+  ],
+  [MessageType.WANT]: [
+    { type: MessageType.WANT, ranges: [] },
+    {
+      type: MessageType.WANT,
+      ranges: [{ first: 0, count: 1 }, { first: 2, count: 5 }, { first: 100, count: 1 }],
+    },
+  ],
   [MessageType.ERROR]: [
     { type: MessageType.ERROR, code: "NOT_FOUND", message: 'No file "abc" here' },
     { type: MessageType.ERROR, code: "INTERNAL", message: "é".repeat(MAX_ERROR_TEXT_BYTES / 2) },
@@ -215,6 +296,15 @@ function isBadMessage(err: unknown): boolean {
   return isSfsError(err, "BAD_MESSAGE");
 }
 
+/** A manifest page's framing: `count` entries with `pathBytes`-byte paths, from entry `first`. */
+function page(first: number, count: number, pathBytes = 1): Bytes {
+  const writer = new ByteWriter().u64(first).u16(count);
+  for (let i = 0; i < count; i++) {
+    writer.bytes16(bytes(pathBytes, 20 + i)).raw(bytes(MANIFEST_ENTRY_TAIL_BYTES, 30 + i));
+  }
+  return writer.finish();
+}
+
 function failure(code: string, message: string): Bytes {
   return new ByteWriter().text(code).text(message).finish();
 }
@@ -320,8 +410,13 @@ Deno.test("decodeMessage() enforces field limits", async (t) => {
   const hello = (options: Bytes) =>
     new ByteWriter().u16(2).bytes16(options).raw(bytes(32)).raw(bytes(32)).finish();
   const signatures = (rsa: Bytes, ed: Bytes) => new ByteWriter().bytes16(rsa).bytes16(ed).finish();
-  const manifest = (name: Uint8Array) =>
-    new ByteWriter().raw(FILE_ID).bytes16(name).u64(1).raw(SHA).u32(16384).u64(0).finish();
+  const manifest = (name: Uint8Array, flags = 0) =>
+    new ByteWriter().raw(FILE_ID).bytes16(name).u64(1).raw(SHA).u32(16384).u64(0).u8(flags)
+      .u64(0).u64(0).bytes16(new Uint8Array()).bytes16(new Uint8Array()).finish();
+  const want = (...ranges: [number, number][]) =>
+    new ByteWriter().list(ranges, (w, [first, count]) => w.u64(first).u64(count)).finish();
+  const treeGet = (flags: number) =>
+    new ByteWriter().raw(FILE_ID).raw(SHA).u64(0).u64(0).u8(flags).finish();
   const cases: [string, number, Bytes][] = [
     ["HELLO options over 2048 bytes", MessageType.HELLO, hello(new Uint8Array(2049))],
     ["HELLO with options (version 2 has none)", MessageType.HELLO, hello(new Uint8Array(1))],
@@ -340,6 +435,47 @@ Deno.test("decodeMessage() enforces field limits", async (t) => {
     ["FINAL RSA signature over 512 bytes", MessageType.FINAL, signatures(bytes(513), ED_SIG)],
     ["MANIFEST name over 1024 bytes", MessageType.MANIFEST, manifest(utf8("x".repeat(1025)))],
     ["MANIFEST name not UTF-8", MessageType.MANIFEST, manifest(Uint8Array.of(0x61, 0xff))],
+    ["MANIFEST flags 2", MessageType.MANIFEST, manifest(utf8("a"), 2)],
+    ["TREE_GET flags 2", MessageType.TREE_GET, treeGet(2)],
+    [
+      "TREE_MANIFEST header over its largest size",
+      MessageType.TREE_MANIFEST,
+      new ByteWriter().raw(FILE_ID).bytes16(bytes(MAX_MANIFEST_HEADER_BYTES + 1))
+        .bytes16(new Uint8Array()).bytes16(ED_SIG).u32(16384).u64(0).u64(0).u8(1).finish(),
+    ],
+    [
+      "MANIFEST_PAGE over 256 KiB",
+      MessageType.MANIFEST_PAGE,
+      concat(page(0, 85, 3072), new Uint8Array(MAX_MANIFEST_PAGE_BYTES)).subarray(
+        0,
+        MAX_MANIFEST_PAGE_BYTES + 1,
+      ),
+    ],
+    [
+      "MANIFEST_PAGE shorter than one entry",
+      MessageType.MANIFEST_PAGE,
+      page(0, 1).subarray(0, MIN_MANIFEST_PAGE_BYTES - 1),
+    ],
+    [
+      "MANIFEST_PAGE of no entries",
+      MessageType.MANIFEST_PAGE,
+      concat(new ByteWriter().u64(0).u16(0).finish(), new Uint8Array(60)),
+    ],
+    [
+      "MANIFEST_PAGE path over 3072 bytes",
+      MessageType.MANIFEST_PAGE,
+      page(0, 1, 3073),
+    ],
+    ["WANT with an empty range", MessageType.WANT, want([3, 0])],
+    ["WANT ranges out of order", MessageType.WANT, want([5, 1], [2, 1])],
+    ["WANT ranges overlapping", MessageType.WANT, want([0, 3], [2, 1])],
+    ["WANT ranges adjacent (one range)", MessageType.WANT, want([0, 2], [2, 1])],
+    ["WANT range past 2^53", MessageType.WANT, want([Number.MAX_SAFE_INTEGER, 1])],
+    [
+      "RECEIPT version 2",
+      MessageType.RECEIPT,
+      concat(Uint8Array.of(2), encodeMessage(SAMPLES[MessageType.RECEIPT]![0]).subarray(1)),
+    ],
     [
       "GET offset over 2^53 − 1",
       MessageType.GET,
@@ -365,7 +501,13 @@ Deno.test("encodeMessage() lays out GET, RECEIPT and ERROR as the spec says", ()
     toHex(encodeMessage({ type: MessageType.GET, fileId: FILE_ID, offset: 0x0102 })),
     toHex(FILE_ID) + "0000000000000102",
   );
-  assert.equal(toHex(encodeMessage({ type: MessageType.RECEIPT, sha256: SHA })), toHex(SHA));
+  const receipt = SAMPLES[MessageType.RECEIPT]![1];
+  assert.equal(
+    toHex(encodeMessage(receipt)),
+    "01" + toHex(FILE_ID) + toHex(new Uint8Array(32)) + toHex(bytes(32, 12)) +
+      toHex(bytes(32, 13)) + "0000000000000000" + toHex(bytes(32, 14)) + "0000" + "0040" +
+      toHex(ED_SIG),
+  );
   assert.equal(
     toHex(encodeMessage({ type: MessageType.ERROR, code: "IO", message: "é" })),
     "0002" + "494f" + "0002" + "c3a9",

@@ -20,6 +20,7 @@ import {
   RELAY_TOKEN_BYTES,
 } from "../../src/wire/index_numbers.ts";
 import { MAX_WIRE_NAME_BYTES } from "../../src/wire/message_fields.ts";
+import { MAX_MANIFEST_HEADER_BYTES } from "../../src/wire/tree_messages.ts";
 import { fixed, MAX_U32 } from "./arbitraries.ts";
 
 /** Limits of §5 and §6 that messages.ts keeps private. */
@@ -150,12 +151,43 @@ export const VALID_MESSAGES: { [T in MessageType]?: fc.Arbitrary<Extract<Message
       sha256: fixed(32),
       chunkSize: u32Arb,
       offset: u64Arb,
+      executable: fc.boolean(),
+      mtime: u64Arb,
+      createdAt: u64Arb,
+      manifestSignatures: signaturesArb,
     }),
     [MessageType.FINAL]: fc.record({
       type: fc.constant(MessageType.FINAL),
       signatures: signaturesArb,
     }),
-    [MessageType.RECEIPT]: fc.record({ type: fc.constant(MessageType.RECEIPT), sha256: fixed(32) }),
+    [MessageType.RECEIPT]: fc.record({
+      type: fc.constant(MessageType.RECEIPT),
+      shareId: fixed(FILE_ID_BYTES),
+      manifestHash: fixed(32),
+      senderFingerprint: fixed(32),
+      receiverFingerprint: fixed(32),
+      receivedAt: u64Arb,
+      transcriptHash: fixed(32),
+      signatures: signaturesArb,
+    }),
+    [MessageType.TREE_GET]: fc.record({
+      type: fc.constant(MessageType.TREE_GET),
+      shareId: fixed(FILE_ID_BYTES),
+      manifestHash: fixed(32),
+      entry: u64Arb,
+      offset: u64Arb,
+      want: fc.boolean(),
+    }),
+    [MessageType.TREE_MANIFEST]: fc.record({
+      type: fc.constant(MessageType.TREE_MANIFEST),
+      shareId: fixed(FILE_ID_BYTES),
+      header: bytesUpTo(MAX_MANIFEST_HEADER_BYTES),
+      signatures: signaturesArb,
+      chunkSize: u32Arb,
+      entry: u64Arb,
+      offset: u64Arb,
+      pagesFollow: fc.boolean(),
+    }),
     [MessageType.ERROR]: fc.record({
       type: fc.constant(MessageType.ERROR),
       code: codeArb,

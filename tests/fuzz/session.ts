@@ -195,6 +195,6 @@ export async function sessionSetup(sender: Identity, receiver: Identity): Promis
   }
   const path = join(root, "shared report.bin");
   await Deno.writeFile(path, content);
-  const file = await prepareFile(path, sender.public);
+  const file = await prepareFile(path, sender);
   return { sender, receiver, file, content, root, chunkSize };
 }

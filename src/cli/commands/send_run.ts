@@ -140,7 +140,7 @@ async function hashFiles(
     // A large file takes a while to hash before anything is served: show how far it is.
     let row: ProgressRow | undefined;
     try {
-      const file = await prepareFile(path, identity.public, {
+      const file = await prepareFile(path, identity, {
         onProgress: (hashed, size) => {
           row ??= board.add({
             label: `Hashing ${basename(path)}`,
