@@ -82,7 +82,11 @@ Deno.test("sfs get refuses a file longer or shorter than its manifest entry", as
       { path: "a", content: TEXT.encode("0123456789"), listedSize: 5 },
       file("b", "ok"),
     ], "CHUNK_AUTH_FAILED"],
-    ["a file shorter than listed", [{ path: "a", content: TEXT.encode("abc"), listedSize: 4 }], "CHUNK_AUTH_FAILED"],
+    [
+      "a file shorter than listed",
+      [{ path: "a", content: TEXT.encode("abc"), listedSize: 4 }],
+      "CHUNK_AUTH_FAILED",
+    ],
   ];
   let n = 0;
   for (const [what, items, code] of cases) {
