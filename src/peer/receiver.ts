@@ -6,6 +6,7 @@
  * publishing it (receiver_verify.ts).
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { SfsError } from "../errors.ts";
 import { fromFolderError } from "../os_error.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
@@ -26,6 +27,9 @@ import {
   START_OVER,
 } from "./receiver_start.ts";
 import { checkManifest, receiveAndPublish } from "./receiver_verify.ts";
+import { verifyFileManifest } from "./file_manifest.ts";
+import { refuseExistingProof } from "./file_proof.ts";
+import { safeFileName } from "./names.ts";
 import { receiveTree, TREE_START_OVER } from "./tree_receiver.ts";
 import {
   chooseTreeStart,
@@ -177,10 +181,21 @@ async function fetchOnChannel(
     }
     if (tree) throw new SfsError("BAD_MESSAGE", "The sender answered with a file, not a folder");
     await checkManifest(manifest, options, sender, start.resumable?.offset ?? 0);
+    // The owner's signature over the one-entry manifest (F5.2), before any byte is written; it
+    // is what the proof of origin keeps. Names no manifest can hold come without one.
+    const fileManifest = await verifyFileManifest(channel.peer, manifest);
+    const proof = fileManifest !== undefined && (options.proof ?? true);
+    if (proof) {
+      await refuseExistingProof(join(options.outDir, safeFileName(manifest.name)), !!options.force);
+    }
     const hasher = createHash("sha256");
     const part = await openPart(start, manifest, options, hasher);
     if (part === START_OVER) return START_OVER;
-    return await receiveAndPublish(channel, part, manifest, hasher, { ...options, require });
+    return await receiveAndPublish(channel, part, manifest, hasher, {
+      ...options,
+      require,
+      fileManifest: proof ? fileManifest : undefined,
+    });
   } finally {
     await releaseStart(start);
   }
