@@ -17,9 +17,8 @@ export async function finalSignedData(transcriptHash: Bytes, manifest: Manifest)
 }
 
 /**
- * The data a tree's final signatures cover (F5.1, the shape of §7.3): transcript hash ‖
- * SHA-256(TREE_MANIFEST body) ‖ manifest hash ‖ u64 total bytes. It binds this session to the
- * manifest, whose hash covers every file's size and SHA-256.
+ * The data a tree's final signatures cover (§7.7): transcript hash ‖ SHA-256(TREE_MANIFEST body)
+ * ‖ manifest hash ‖ u64 total bytes — §7.3's shape with the manifest hash as the content hash.
  */
 export async function treeFinalSignedData(
   transcriptHash: Bytes,

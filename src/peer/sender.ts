@@ -26,12 +26,15 @@ import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 import { signFileManifest } from "./file_manifest.ts";
 import { checkReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
+import { serveTree, WHOLE_TREE } from "./tree_sender.ts";
+import type { SharedTree } from "./tree_share.ts";
 
-/** What a receiver may send as its early request: a GET (§6.4). */
-const EARLY_TYPES: ReadonlySet<number> = new Set([MessageType.GET]);
+/** What a receiver may send as its early request: a GET or a TREE_GET (§6.4, §7.7). */
+const EARLY_TYPES: ReadonlySet<number> = new Set([MessageType.GET, MessageType.TREE_GET]);
 
 /** A file ready to be served: hashed once, identified by {@link fileIdOf}. */
 export interface SharedFile {
+  readonly kind: "file";
   readonly id: Bytes;
   readonly path: string;
   readonly name: string;
@@ -56,10 +59,13 @@ export interface SharedFile {
   stale: boolean;
 }
 
+/** A single file or a tree, as shared: what a request's id finds. */
+export type Shared = SharedFile | SharedTree;
+
 /** Options of {@link serveTransfer}. */
 export interface ServeOptions {
-  /** Finds a shared file by id; undefined means "not shared here". */
-  lookup: (id: Bytes) => SharedFile | undefined;
+  /** Finds a shared file or tree by id; undefined means "not shared here". */
+  lookup: (id: Bytes) => Shared | undefined;
   /** Algorithms to sign with. @default "both" */
   sign?: SignaturePolicy;
   /** Chunk size of the payload stream. @default 256 KiB (DEFAULT_CHUNK_SIZE) */
@@ -79,9 +85,9 @@ export interface ServeOptions {
    * it holds the keys it named (§6.7); throws SfsError BUSY to turn it away.
    */
   admitProven?: (receiver: PublicIdentity) => void | Promise<void>;
-  /** Called once the manifest is known. */
-  onStart?: (file: SharedFile, receiver: PublicIdentity, firstByte: number) => void;
-  /** Called as bytes go out (absolute offset in the file). */
+  /** Called once the manifest is known; `firstByte` is where this transfer starts. */
+  onStart?: (file: Shared, receiver: PublicIdentity, firstByte: number) => void;
+  /** Called as bytes go out (absolute offset in the file, or in the tree's total). */
   onProgress?: (sentBytes: number) => void;
   /** Bound on any single wait for the receiver. @default 30000 */
   idleTimeoutMs?: number;
@@ -89,7 +95,7 @@ export interface ServeOptions {
 
 /** What one finished transfer did. */
 export interface ServeResult {
-  readonly file: SharedFile;
+  readonly file: Shared;
   readonly receiver: PublicIdentity;
   readonly bytesSent: number;
   /** The receiver's signed receipt, checked (§7.9): the sender's proof of delivery. */
@@ -135,6 +141,7 @@ export async function prepareFile(
   };
   const signed = await signFileManifest(owner, fields);
   return {
+    kind: "file",
     id: await fileIdOf(owner.public.fingerprint, content.sha256, name),
     path,
     name,
@@ -185,13 +192,26 @@ async function serveOnChannel(
   identity: Identity,
   options: ServeOptions,
 ): Promise<ServeResult> {
-  const request = await channel.expect(MessageType.GET);
+  const request = await channel.receive();
+  if (request.type !== MessageType.GET && request.type !== MessageType.TREE_GET) {
+    throw new SfsError("UNEXPECTED_MESSAGE", `Expected a request, got message ${request.type}`);
+  }
   await options.admitProven?.(channel.peer);
-  const file = options.lookup(request.fileId);
-  if (!file) throw new SfsError("NOT_FOUND", "No such file is shared here");
+  const file = options.lookup(request.type === MessageType.GET ? request.fileId : request.shareId);
+  if (!file || (request.type === MessageType.TREE_GET && file.kind !== "tree")) {
+    throw new SfsError("NOT_FOUND", "No such file is shared here");
+  }
   if (file.stale) throw changedError(file);
   try {
-    return await serveFile(channel, identity, options, file, request);
+    if (file.kind === "file") {
+      return await serveFile(channel, identity, options, file, request as Get);
+    }
+    if (request.type === MessageType.GET && request.offset !== 0) {
+      throw new SfsError("BAD_MESSAGE", "A folder is asked for with TREE_GET to resume");
+    }
+    // A receiver with a ticket cannot know the id names a tree: a GET gets the whole tree.
+    const asked = request.type === MessageType.TREE_GET ? request : WHOLE_TREE;
+    return await serveTree(channel, identity, options, file, asked);
   } catch (err) {
     // Once is enough: serving it again could only fail the same way, after sending it all.
     if (isSfsError(err, "FILE_CHANGED")) file.stale = true;
@@ -319,7 +339,7 @@ async function checkUnchanged(file: SharedFile): Promise<void> {
   }
 }
 
-function changedError(file: SharedFile): SfsError {
+function changedError(file: Shared): SfsError {
   return new SfsError(
     "FILE_CHANGED",
     `"${file.name}" changed since it was shared and is no longer served`,

@@ -6,12 +6,14 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
-import { ByteWriter } from "../crypto/encoding.ts";
+import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
 import type { Identity } from "../crypto/identity.ts";
 import type { Signatures } from "../crypto/sign.ts";
 import { sameFile } from "../fs.ts";
+import { escapeForDisplay } from "../text.ts";
 import { hashContent } from "./content_hash.ts";
 import type { HashCache } from "./hash_cache.ts";
 import {
@@ -23,12 +25,24 @@ import {
   type ManifestHeader,
   MAX_PAGE_BYTES,
   PAGE_HEADER_BYTES,
+  readManifestEntry,
   signManifest,
 } from "./manifest.ts";
-import { type SkipCounts, walkTree } from "./tree_walk.ts";
+import { isExcluded, parseExclude } from "./exclude_glob.ts";
+import {
+  compareNames,
+  componentProblem,
+  foldKey,
+  MAX_TREE_DEPTH,
+  MAX_TREE_PATH_BYTES,
+} from "./tree_paths.ts";
+import { type SkipCounts, type TreeEntry, walkTree } from "./tree_walk.ts";
 
 const READ_BYTES = 1024 * 1024;
 const ZERO_HASH = new Uint8Array(32);
+/** Bytes of a record of the identity spool: `u64 dev ‖ u64 ino` of each entry (folders: 0). */
+const ID_RECORD_BYTES = 16;
+const ENCODER = new TextEncoder();
 
 /** Where hashing has got to, for a progress display. */
 export interface HashProgress {
@@ -39,6 +53,8 @@ export interface HashProgress {
   readonly bytes: number;
   /** Of those, found in the cache. */
   readonly cachedFiles: number;
+  /** The file being hashed now, while it is read (absent between files). */
+  readonly current?: { readonly path: string; readonly size: number; readonly hashed: number };
 }
 
 /** Options of {@link buildManifest}. */
@@ -53,7 +69,7 @@ export interface BuildManifestOptions {
   /** Hash cache to read and fill; none: every file is hashed. */
   cache?: HashCache;
   /**
-   * The share's name.
+   * The share's name; required for several roots.
    * @default the last component of `root`
    */
   name?: string;
@@ -66,6 +82,18 @@ export interface BuildManifestOptions {
   onProgress?: (progress: HashProgress) => void;
 }
 
+/** One entry of a built manifest, with what the sender needs to serve it. */
+export interface BuiltEntry {
+  /** Its index in the manifest. */
+  readonly index: number;
+  readonly entry: ManifestEntry;
+  /** Where it is on disk. */
+  readonly source: string;
+  /** Device and inode of the file that was hashed (folders: 0): the only file to serve. */
+  readonly dev: number;
+  readonly ino: number;
+}
+
 /** A signed manifest whose entries wait in a spool file; dispose it to remove the spool. */
 export interface BuiltManifest extends AsyncDisposable {
   readonly header: ManifestHeader;
@@ -76,34 +104,59 @@ export interface BuiltManifest extends AsyncDisposable {
   readonly skipped: SkipCounts;
   /** The pages (F3.3), read back from the spool, at most `maxPageBytes` each. */
   pages(options?: { maxPageBytes?: number }): AsyncGenerator<Bytes>;
+  /** The entries in order, read back from the spool, with their sources on disk. */
+  entries(): AsyncGenerator<BuiltEntry>;
+}
+
+/** One entry as the walk (or the list of roots) found it, with its path on disk. */
+interface Found extends TreeEntry {
+  readonly absolute: string;
 }
 
 /**
- * Makes and signs the manifest of the file or folder at `root` (F3.6). A file replaced between
- * the walk and its opening (another inode, or no longer a regular file) is left out and counted
- * as `other`: what is hashed is always what was opened.
+ * Makes and signs the manifest of the file or folder at `root` (F3.6), or of several files and
+ * folders as the top-level entries of one folder named `options.name` (`sfs send A B C --name
+ * X`). A file replaced between the walk and its opening (another inode, or no longer a regular
+ * file) is left out and counted as `other`: what is hashed is always what was opened.
  */
 export async function buildManifest(
-  root: string,
+  root: string | readonly string[],
   identity: Identity,
   options: BuildManifestOptions,
 ): Promise<BuiltManifest> {
+  const roots = typeof root === "string" ? [root] : root;
+  if (roots.length === 0) throw new SfsError("USAGE", "Nothing to share");
   const now = options.now ?? Date.now;
   const createdAt = now();
-  const name = options.name ?? root.replace(/\/+$/, "").split("/").pop()!;
-  const rootInfo = await Deno.stat(root);
-  const walk = rootInfo.isFile ? undefined : walkTree(root, { exclude: options.exclude });
+  const several = roots.length > 1;
+  if (several && options.name === undefined) {
+    throw new SfsError("INTERNAL", "Several roots need a share name");
+  }
+  const name = options.name ?? nameOf(roots[0]);
+  const rootInfo = await Deno.stat(roots[0]);
+  const single = !several && rootInfo.isFile;
+  const skipped = noneSkipped();
+  const listed: AsyncIterable<Found> = single
+    ? oneFile(roots[0], name, rootInfo)
+    : several
+    ? severalRoots(roots, options.exclude ?? [], skipped)
+    : oneFolder(roots[0], options.exclude ?? [], skipped);
+  const sources = sourceMap(roots, several);
   const spoolPath = await Deno.makeTempFile({ dir: options.spoolDir, prefix: "manifest-" });
+  const idsPath = `${spoolPath}.ids`;
+  const removeSpools = async () => {
+    await Deno.remove(spoolPath).catch(() => {});
+    await Deno.remove(idsPath).catch(() => {});
+  };
   try {
-    const source = { root, name, rootInfo, walk, now };
-    const counts = await spoolEntries(spoolPath, source, options);
-    if (!walk && counts.files === 0) {
+    const counts = await spoolEntries({ spoolPath, idsPath }, listed, skipped, now, options);
+    if (single && counts.files === 0) {
       throw new SfsError("FILE_CHANGED", `"${name}" changed while it was being shared`);
     }
     const header: ManifestHeader = {
       ownerFingerprint: identity.public.fingerprint,
       name,
-      root: walk ? "folder" : "file",
+      root: single ? "file" : "folder",
       createdAt,
       entryCount: counts.entries,
       totalBytes: counts.bytes,
@@ -117,48 +170,160 @@ export async function buildManifest(
       headerBytes,
       manifestHash,
       signatures: await signManifest(identity, manifestHash),
-      skipped: walk?.skipped ?? noneSkipped(),
+      skipped,
       pages: (pageOptions = {}) => spoolPages(spoolPath, pageOptions.maxPageBytes),
-      [Symbol.asyncDispose]: () => Deno.remove(spoolPath).catch(() => {}),
+      entries: () => spooledEntries(spoolPath, idsPath, single ? () => roots[0] : sources),
+      [Symbol.asyncDispose]: removeSpools,
     };
   } catch (err) {
-    await Deno.remove(spoolPath).catch(() => {});
+    await removeSpools();
     throw err;
   }
 }
 
-/** Writes every entry of the tree (or the one file) to the spool; returns what it counted. */
-async function spoolEntries(
-  spoolPath: string,
-  source: {
-    root: string;
-    name: string;
-    rootInfo: Deno.FileInfo;
-    /** The folder's walk; undefined when the root is one file. */
-    walk: ReturnType<typeof walkTree> | undefined;
-    now: () => number;
-  },
-  options: BuildManifestOptions,
-): Promise<{ entries: number; files: number; bytes: number; cachedFiles: number }> {
-  const { root, name, rootInfo, walk, now } = source;
-  const counts = { entries: 0, files: 0, bytes: 0, cachedFiles: 0 };
-  using spool = await Deno.open(spoolPath, { write: true });
-  const writer = new SpoolWriter(spool);
-  const listed = walk ?? [{ path: name, kind: "file" as const, info: rootInfo }];
-  for await (const found of listed) {
-    const absolute = walk ? `${root}/${found.path}` : root;
-    const entry = found.kind === "folder"
-      ? folderEntry(found.path)
-      : await fileEntry(absolute, found.path, found.info, options.cache, now, counts);
-    if (entry === undefined) {
-      if (walk) walk.skipped.other++;
+/** The last component of a path the user typed. */
+function nameOf(path: string): string {
+  return basename(path.replace(/\/+$/, "")) || path;
+}
+
+/** Maps a manifest path to where it is on disk. */
+function sourceMap(roots: readonly string[], several: boolean): (path: string) => string {
+  if (!several) return (path) => `${roots[0]}/${path}`;
+  const tops = new Map(roots.map((r) => [nameOf(r), r]));
+  return (path) => {
+    const slash = path.indexOf("/");
+    const top = slash < 0 ? path : path.slice(0, slash);
+    const base = tops.get(top);
+    if (base === undefined) throw new SfsError("INTERNAL", `No source for "${top}"`);
+    return slash < 0 ? base : `${base}/${path.slice(slash + 1)}`;
+  };
+}
+
+async function* oneFile(path: string, name: string, info: Deno.FileInfo): AsyncGenerator<Found> {
+  yield { path: name, kind: "file", info, absolute: path };
+}
+
+async function* oneFolder(
+  root: string,
+  exclude: readonly string[],
+  skipped: SkipCounts,
+): AsyncGenerator<Found> {
+  const walk = walkTree(root, { exclude });
+  try {
+    for await (const e of walk) yield { ...e, absolute: `${root}/${e.path}` };
+  } finally {
+    addSkipped(skipped, walk.skipped);
+  }
+}
+
+/**
+ * Several paths as the top-level entries of one folder (F3.2): sorted like any folder's names,
+ * refused when two collide (NAME_COLLISION) or one is not a portable name (UNSAFE_NAME: the user
+ * typed it, so it is not skipped silently); each folder is walked below its own name. `--exclude`
+ * patterns apply inside each folder, relative to it, and to the top-level names.
+ */
+async function* severalRoots(
+  roots: readonly string[],
+  exclude: readonly string[],
+  skipped: SkipCounts,
+): AsyncGenerator<Found> {
+  const patterns = exclude.map(parseExclude);
+  const tops: { name: string; path: string; info: Deno.FileInfo }[] = [];
+  for (const path of roots) {
+    const name = nameOf(path);
+    const info = await Deno.stat(path);
+    const problem = componentProblem(name);
+    if (problem !== undefined) {
+      throw new SfsError("UNSAFE_NAME", `"${escapeForDisplay(name)}" ${problem}`, {
+        hint: "Rename it, or share its folder instead",
+      });
+    }
+    if (!info.isFile && !info.isDirectory) {
+      throw new SfsError("USAGE", `"${escapeForDisplay(path)}" is not a file or a folder`);
+    }
+    if (isExcluded(patterns, name, info.isDirectory)) {
+      skipped.excluded++;
       continue;
     }
-    await writer.write(encodeManifestEntry(entry));
+    tops.push({ name, path, info });
+  }
+  tops.sort((a, b) => compareNames(a.name, b.name));
+  const keys = new Map<string, string>();
+  for (const { name } of tops) {
+    const other = keys.get(foldKey(name));
+    if (other !== undefined) {
+      throw new SfsError(
+        "NAME_COLLISION",
+        `"${escapeForDisplay(other)}" and "${
+          escapeForDisplay(name)
+        }" would be one name in the share`,
+        { hint: "Share them separately, or put them in folders" },
+      );
+    }
+    keys.set(foldKey(name), name);
+  }
+  for (const top of tops) {
+    if (top.info.isFile) {
+      yield { path: top.name, kind: "file", info: top.info, absolute: top.path };
+      continue;
+    }
+    yield { path: top.name, kind: "folder", info: top.info, absolute: top.path };
+    // The top-level name is one more component and its bytes in front of every path below.
+    const walk = walkTree(top.path, {
+      exclude,
+      maxDepth: MAX_TREE_DEPTH - 1,
+      maxPathBytes: MAX_TREE_PATH_BYTES - ENCODER.encode(top.name).length - 1,
+    });
+    try {
+      for await (const e of walk) {
+        yield { ...e, path: `${top.name}/${e.path}`, absolute: `${top.path}/${e.path}` };
+      }
+    } finally {
+      addSkipped(skipped, walk.skipped);
+    }
+  }
+}
+
+function addSkipped(into: SkipCounts, from: SkipCounts): void {
+  for (const key of Object.keys(from) as (keyof SkipCounts)[]) into[key] += from[key];
+}
+
+/** Writes every entry (and its file's identity) to the spools; returns what it counted. */
+async function spoolEntries(
+  paths: { spoolPath: string; idsPath: string },
+  listed: AsyncIterable<Found>,
+  skipped: SkipCounts,
+  now: () => number,
+  options: BuildManifestOptions,
+): Promise<{ entries: number; files: number; bytes: number; cachedFiles: number }> {
+  const counts = { entries: 0, files: 0, bytes: 0, cachedFiles: 0 };
+  using spool = await Deno.open(paths.spoolPath, { write: true });
+  using ids = await Deno.open(paths.idsPath, { write: true, createNew: true, mode: 0o600 });
+  const writer = new SpoolWriter(spool);
+  const idWriter = new SpoolWriter(ids);
+  const hashing = (found: Found, hashed: number) =>
+    options.onProgress?.({
+      ...counts,
+      bytes: counts.bytes + hashed,
+      current: { path: found.path, size: found.info.size, hashed },
+    });
+  for await (const found of listed) {
+    const made = found.kind === "folder"
+      ? { entry: folderEntry(found.path), info: undefined }
+      : await fileEntry(found, options.cache, now, counts, (hashed) => hashing(found, hashed));
+    if (made === undefined) {
+      skipped.other++;
+      continue;
+    }
+    await writer.write(encodeManifestEntry(made.entry));
+    await idWriter.write(
+      new ByteWriter().u64(made.info?.dev ?? 0).u64(made.info?.ino ?? 0).finish(),
+    );
     counts.entries++;
     options.onProgress?.({ ...counts });
   }
   await writer.flush();
+  await idWriter.flush();
   return counts;
 }
 
@@ -166,15 +331,18 @@ function folderEntry(path: string): ManifestEntry {
   return { path, kind: "folder", executable: false, size: 0, mtime: 0, sha256: ZERO_HASH };
 }
 
-/** A file's entry, hashed through the handle it was opened as; undefined if it was replaced. */
+/**
+ * A file's entry and the `fstat` it was hashed under, hashed through the handle it was opened
+ * as; undefined if it was replaced.
+ */
 async function fileEntry(
-  absolute: string,
-  path: string,
-  listed: Deno.FileInfo,
+  found: Found,
   cache: HashCache | undefined,
   now: () => number,
   counts: { files: number; bytes: number; cachedFiles: number },
-): Promise<ManifestEntry | undefined> {
+  onHashed: (hashedBytes: number) => void,
+): Promise<{ entry: ManifestEntry; info: Deno.FileInfo } | undefined> {
+  const { absolute, path, info: listed } = found;
   using file = await Deno.open(absolute, { read: true });
   const info = await file.stat();
   if (!info.isFile || !sameFile(info, listed)) return undefined;
@@ -184,13 +352,13 @@ async function fileEntry(
   if (sha256 !== undefined) {
     counts.cachedFiles++;
   } else {
-    ({ size, sha256 } = await hashContent(file));
+    ({ size, sha256 } = await hashContent(file, { onProgress: onHashed }));
     // Cached only if the file did not change while it was read.
     if (size === info.size) cache?.set(info, sha256, started);
   }
   counts.files++;
   counts.bytes += size;
-  return {
+  const entry: ManifestEntry = {
     path,
     kind: "file",
     executable: ((info.mode ?? 0) & 0o111) !== 0,
@@ -198,6 +366,7 @@ async function fileEntry(
     mtime: Math.max(0, info.mtime?.getTime() ?? 0),
     sha256,
   };
+  return { entry, info };
 }
 
 /** Collects small writes into large ones. */
@@ -265,6 +434,46 @@ async function* spoolPages(path: string, maxPageBytes = MAX_PAGE_BYTES): AsyncGe
     pending = pending.slice(at);
   }
   if (entries.length > 0) yield page();
+}
+
+/** The spooled entries with their indexes, sources and file identities, in order. */
+async function* spooledEntries(
+  spoolPath: string,
+  idsPath: string,
+  sourceOf: (path: string) => string,
+): AsyncGenerator<BuiltEntry> {
+  using ids = await Deno.open(idsPath, { read: true });
+  const record = new Uint8Array(ID_RECORD_BYTES);
+  let index = 0;
+  let pending = new Uint8Array();
+  for await (const block of readBlocks(spoolPath)) {
+    pending = new ByteWriter().raw(pending).raw(block).finish();
+    let at = 0;
+    while (pending.length - at >= 2) {
+      const length = 2 + ((pending[at] << 8) | pending[at + 1]) + ENTRY_TAIL_BYTES;
+      if (pending.length - at < length) break;
+      const entry = readManifestEntry(new ByteReader(pending.subarray(at, at + length), "spool"));
+      at += length;
+      await readRecord(ids, record);
+      const view = new DataView(record.buffer);
+      yield {
+        index: index++,
+        entry,
+        source: sourceOf(entry.path),
+        dev: Number(view.getBigUint64(0)),
+        ino: Number(view.getBigUint64(8)),
+      };
+    }
+    pending = pending.slice(at);
+  }
+}
+
+async function readRecord(file: Deno.FsFile, into: Uint8Array): Promise<void> {
+  for (let filled = 0; filled < into.length;) {
+    const n = await file.read(into.subarray(filled));
+    if (n === null) throw new SfsError("INTERNAL", "The manifest's identity spool is short");
+    filled += n;
+  }
 }
 
 function noneSkipped(): SkipCounts {

@@ -35,7 +35,7 @@ import { TargetLock } from "./target_lock.ts";
 import { TreePart } from "./tree_part.ts";
 import type { TreeResume } from "./tree_receiver_start.ts";
 import { TreeStateFile } from "./tree_state.ts";
-import { CannotResume, receiveTreeFiles, type TreeStart } from "./tree_stream.ts";
+import { CannotResume, receiveTreeFiles, type TreeStart } from "./tree_receive_stream.ts";
 
 /** Returned when the saved progress was discarded and the download must start over. */
 export const TREE_START_OVER: unique symbol = Symbol("tree start over");

@@ -18,7 +18,7 @@ import type { FetchOptions } from "./receiver_options.ts";
 import { TargetLock } from "./target_lock.ts";
 import { TreePart } from "./tree_part.ts";
 import { loadTreeState, type TreeState } from "./tree_state.ts";
-import type { TreeStart } from "./tree_stream.ts";
+import type { TreeStart } from "./tree_receive_stream.ts";
 
 /** Most entries of the output folder looked at when searching for a part folder. */
 const MAX_SCANNED_ENTRIES = 100_000;

@@ -12,6 +12,8 @@ import {
 
 interface SendFlags extends IndexFlagValues {
   listen: string;
+  name?: string;
+  exclude?: string[];
   advertise?: string[];
   once?: boolean;
   sign: SignaturePolicy;
@@ -20,14 +22,21 @@ interface SendFlags extends IndexFlagValues {
   index: boolean;
 }
 
-/** Shares files directly, and through the index when one is configured. */
+/** Shares a file, a folder or several paths directly, and through the index when configured. */
 export const SEND_COMMAND: CommandSpec<SendFlags, [string[]]> = {
   name: "send",
-  describe: "share files: print tickets, and announce them when an index is configured",
+  describe:
+    "share a file, a folder or several paths as one share: print its ticket, and announce it when an index is configured",
   configure: (command) =>
     withIndexFlags(
       command
-        .argument("<files...>", "the files to share")
+        .argument("<paths...>", "the file, folder, or several files and folders to share")
+        .option("--name <name>", "the share's name (a folder or several paths)")
+        .option(
+          "--exclude <glob>",
+          "leave out matching files and folders (gitignore-like: *, ?, **, trailing /; repeatable)",
+          collect,
+        )
         .option("--listen <host:port>", "address to listen on", "0.0.0.0:0")
         .option(
           "--advertise <host:port>",
@@ -46,6 +55,8 @@ export const SEND_COMMAND: CommandSpec<SendFlags, [string[]]> = {
       ...indexFlags(flags),
       home,
       files,
+      name: flags.name,
+      exclude: flags.exclude,
       listen: parseHostPort(flags.listen, "--listen", { listener: true }),
       advertise: (flags.advertise ?? []).map((a) => parseHostPort(a, "--advertise")),
       once: flags.once,

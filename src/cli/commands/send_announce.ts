@@ -17,7 +17,7 @@ import {
   type ShareSessionOptions,
 } from "../../index/client/sharing.ts";
 import { validateUsername } from "../../index/protocol/usernames.ts";
-import type { SharedFile } from "../../peer/sender.ts";
+import type { Shared } from "../../peer/sender.ts";
 import type { RelayHint } from "../../peer/ticket.ts";
 import type { IndexTarget } from "../settings/config.ts";
 import { type IndexFlags, openIndex } from "../index_connect.ts";
@@ -50,7 +50,8 @@ export interface Announced {
 export interface ShareToAnnounce {
   target: IndexTarget;
   identity: Identity;
-  files: SharedFile[];
+  /** The shares; a tree is announced with its share id, manifest hash and total (§7.7). */
+  files: Shared[];
   /** The direct candidates `HOST:PORT` receivers connect to, in order (1 to 8, §10.1). */
   addresses: string[];
   keywords: string[];

@@ -1,14 +1,15 @@
 /**
- * `sfs send FILE…`: share files and serve them to receivers. Without an index this is direct
- * mode: a ticket per file. With an index configured (config.json, SFS_SERVER or `--server`) the
- * files are also announced, signed, on the index and kept online with heartbeats.
+ * `sfs send PATH…`: share one file, one folder, or several paths as one share (a tree,
+ * docs/PROTOCOL.md §7.6), and serve it to receivers. Without an index this is direct mode: one
+ * ticket. With an index configured (config.json, SFS_SERVER or `--server`) the share is also
+ * announced, signed, on the index and kept online with heartbeats.
  */
 import { SfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import { canonicalLists } from "../../index/protocol/announcement.ts";
 import { MAX_ADDRESSES } from "../../index/protocol/limits.ts";
-import { prepareFile, type SharedFile } from "../../peer/sender.ts";
+import { prepareFile, type Shared } from "../../peer/sender.ts";
 import { formatTicket } from "../../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "../settings/config.ts";
 import { loadIdentity } from "../settings/identity_file.ts";
@@ -26,12 +27,17 @@ import { listenTcp } from "../../net/listener.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 import { basename } from "node:path";
 import { checkShareable } from "../paths.ts";
+import { isTreeShare, prepareTreeShare } from "./send_tree.ts";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags, ServeOptions {
   home: string;
-  /** The files to share (at least one). */
+  /** The paths to share (at least one): one file, one folder, or several of either. */
   files: string[];
+  /** `--name`: the share's name, for a folder or several paths. */
+  name?: string;
+  /** `--exclude` patterns, for a folder or several paths. */
+  exclude?: string[];
   listen: HostPort;
   /** Where receivers connect, replacing the interface addresses (§10.1); at most 8. */
   advertise?: HostPort[];
@@ -54,8 +60,8 @@ interface Plan {
 /** What is being shared and where, once the files are hashed and the port is open. */
 interface Share {
   readonly identity: Identity;
-  /** The files by hex id; one unshared elsewhere meanwhile is taken out. */
-  readonly files: Map<string, SharedFile>;
+  /** The share (a file or a tree) by hex id; taken out when unshared elsewhere meanwhile. */
+  readonly files: Map<string, Shared>;
   readonly listener: Deno.TcpListener;
   /** Where receivers connect: the direct candidates of tickets and announcements (§10.1). */
   readonly candidates: readonly HostPort[];
@@ -65,7 +71,24 @@ interface Share {
 export async function runSend(options: SendOptions, out: Output): Promise<void> {
   const plan = await planShare(options);
   const identity = await loadIdentity(options.home);
-  const files = await hashFiles(options.files, identity, out);
+  const files = await prepareShares(options, identity, out);
+  try {
+    await shareAndServe(options, out, plan, identity, files);
+  } finally {
+    // A tree's manifest spool in SFS_HOME goes with the share.
+    for (const shared of files.values()) {
+      if (shared.kind === "tree") await shared.manifest[Symbol.asyncDispose]();
+    }
+  }
+}
+
+async function shareAndServe(
+  options: SendOptions,
+  out: Output,
+  plan: Plan,
+  identity: Identity,
+  files: Map<string, Shared>,
+): Promise<void> {
   const listener = listenTcp(options.listen);
   const share: Share = {
     identity,
@@ -126,13 +149,32 @@ async function planShare(options: SendOptions): Promise<Plan> {
   return { target, lists: canonicalLists(keywords, to) };
 }
 
+/** The share, keyed by its hex id: a tree for a folder or several paths, else the one file. */
+async function prepareShares(
+  options: SendOptions,
+  identity: Identity,
+  out: Output,
+): Promise<Map<string, Shared>> {
+  const paths = options.files;
+  if (await isTreeShare(paths)) {
+    const tree = await prepareTreeShare(paths, identity, options, out);
+    return new Map([[toHex(tree.id), tree]]);
+  }
+  if (options.name !== undefined || (options.exclude ?? []).length > 0) {
+    throw new SfsError("USAGE", "--name and --exclude are for a folder or several paths", {
+      hint: "A single file is shared under its own name",
+    });
+  }
+  return await hashFiles(paths, identity, out);
+}
+
 /** Hashes and describes each file, keyed by its hex file id. */
 async function hashFiles(
   paths: string[],
   identity: Identity,
   out: Output,
-): Promise<Map<string, SharedFile>> {
-  const files = new Map<string, SharedFile>();
+): Promise<Map<string, Shared>> {
+  const files = new Map<string, Shared>();
   const board = progressFor(out);
   for (const path of paths) await checkShareable(path); // every typo before any long hash
   for (const path of paths) {
@@ -210,7 +252,7 @@ function withdraw(share: Share, id: string, target: IndexTarget, out: Output): v
 }
 
 /** The ticket that names `file` at the candidates, with the index's relay hint if it has one. */
-function ticketOf(share: Share, file: SharedFile, announced?: Announced): string {
+function ticketOf(share: Share, file: Shared, announced?: Announced): string {
   const [{ host, port }, ...alternates] = share.candidates;
   const relay = announced?.relayHint(file.id);
   return formatTicket({
@@ -227,7 +269,7 @@ function ticketOf(share: Share, file: SharedFile, announced?: Announced): string
 function reportReady(
   out: Output,
   share: Share,
-  list: SharedFile[],
+  list: Shared[],
   index: { announced?: Announced; recipients: string[] },
 ): void {
   const { announced, recipients } = index;
@@ -243,23 +285,31 @@ function reportReady(
       return;
     }
     out.note(
-      `Shared ${list.length} file(s) on ${announced.target.server} as "${announced.user}"` +
+      `Shared ${
+        list.map(describe).join(", ")
+      } on ${announced.target.server} as "${announced.user}"` +
         (recipients.length > 0 ? `, visible to ${recipients.join(", ")} only` : "") +
         `; receivers run: sfs get ID (or the ticket). Serving on ${serving}. Ctrl-C stops.`,
     );
   } else {
     for (const f of list) out.info(ticketOf(share, f));
     out.note(
-      `Sharing ${list.map((f) => `"${f.name}" (${f.size} bytes)`).join(", ")} on ${serving}` +
+      `Sharing ${list.map(describe).join(", ")} on ${serving}` +
         "; give the receiver the ticket above. Ctrl-C stops.",
     );
   }
 }
 
+/** How the note names a share: `"a.txt" (5 bytes)`, `folder "x" (3 files, 9 bytes)`. */
+function describe(shared: Shared): string {
+  if (shared.kind === "file") return `"${shared.name}" (${shared.size} bytes)`;
+  return `folder "${shared.name}" (${shared.files} files, ${shared.size} bytes)`;
+}
+
 /** The `ready` event's fields: the first file as always, and every file when there are more. */
 function readyEvent(
   share: Share,
-  list: SharedFile[],
+  list: Shared[],
   index: { announced?: Announced; recipients: string[] },
 ): Record<string, JsonValue | undefined> {
   const bound = share.listener.addr as Deno.NetAddr;
@@ -274,6 +324,13 @@ function readyEvent(
     size: first.size,
     sha256: toHex(first.sha256),
   };
+  if (first.kind === "tree") {
+    // For a tree `sha256` is the manifest hash, as in its listing (§7.7).
+    ready.kind = "tree";
+    ready.manifest_hash = toHex(first.manifestHash);
+    ready.file_count = first.files;
+    ready.entries = first.entries;
+  }
   const { announced, recipients } = index;
   // Direct mode with one file keeps exactly the event it always had.
   if (announced !== undefined || list.length > 1) {

@@ -1,10 +1,11 @@
 /** The serving side of `sfs send`: the listener, and progress and outcomes per receiver. */
 import { SfsError } from "../../errors.ts";
 import type { Bytes } from "../../crypto/bytes.ts";
-import { toHex } from "../../crypto/bytes.ts";
+import { toBase64, toHex } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
-import type { SharedFile } from "../../peer/sender.ts";
+import type { Shared } from "../../peer/sender.ts";
+import { encodeMessage } from "../../wire/messages.ts";
 import { serveFiles, type ServeFilesOptions } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
 import { progressFor, type ProgressRow, type RowOptions } from "../progress.ts";
@@ -26,7 +27,7 @@ export async function serve(
   options: ServeOptions,
   out: Output,
   how: {
-    lookup: (id: Bytes) => SharedFile | undefined;
+    lookup: (id: Bytes) => Shared | undefined;
     allowed?: ReadonlySet<string>;
     onceDone: () => Promise<void>;
     /** Stops accepting when aborted (Ctrl-C). */
@@ -92,6 +93,8 @@ function transferEvents(
         peer,
         receiver: formatFingerprint(result.receiver.fingerprint),
         bytes: result.bytesSent,
+        // The receiver's signed proof of delivery (§7.9), as the RECEIPT body.
+        receipt: toBase64(encodeMessage(result.receipt)),
         ...viewFields(view),
       });
       out.note(
@@ -126,7 +129,7 @@ function transferEvents(
  */
 export function receiverRow(
   peer: string,
-  file: SharedFile,
+  file: Shared,
   firstByte: number,
   view: Pick<PeerView, "label" | "route">,
 ): RowOptions {

@@ -2,14 +2,14 @@
  * Ctrl-C on `sfs send`: stop accepting, let the transfers in flight finish or fail within a few
  * seconds, take `--once` shares off the index, and exit 0 (a second Ctrl-C exits 130 at once).
  */
-import type { SharedFile } from "../../peer/sender.ts";
+import type { Shared } from "../../peer/sender.ts";
 import { graceAfter, SEND_GRACE_MS } from "../interrupt.ts";
 import type { Output } from "../output.ts";
 import type { Announced } from "./send_announce.ts";
 
 /** What a stop acts on. */
 export interface Serving {
-  readonly files: readonly SharedFile[];
+  readonly files: readonly Shared[];
   readonly announced?: Announced;
   readonly once: boolean;
 }
