@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runSfs, sha256File, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
-import { doneOf, errorOf, get, listTree } from "./peers.ts";
+import { doneOf, errorOf, get, listTree, startProxy } from "./peers.ts";
+import { fetchFile } from "../src/peer/receiver.ts";
+import { isSfsError } from "../src/errors.ts";
+import { parseTicket } from "../src/peer/ticket.ts";
 import { startTreePeer, type TreeItem } from "./tree_peer.ts";
 import { toHex } from "../src/crypto/bytes.ts";
 import { formatFingerprint } from "../src/crypto/identity.ts";
@@ -191,3 +194,41 @@ Deno.test("sfs get starts a tree over when its part folder was tampered with", a
   assert.equal(await Deno.readTextFile(join(out, "share", "f1")), "file 1");
   assert.equal(peer.requests.at(-1)!.type, MessageType.GET, "the fresh start asks from 0");
 });
+
+Deno.test("fetchFile() resumes a tree inside a large file, from its last checkpointed chunk", async () => {
+  await using dir = await tempDir();
+  const bob = await testIdentity("bob");
+  const alice = await testIdentity("alice");
+  const big = new Uint8Array(8 * 256 * 1024 + 1000).map((_, i) => (i * 7 + (i >> 16)) & 0xff);
+  const items: TreeItem[] = [
+    { path: "a.txt", content: TEXT.encode("first") },
+    { path: "big.bin", content: big },
+    { path: "z.txt", content: TEXT.encode("last") },
+  ];
+  await using peer = await startTreePeer(alice, "share", items);
+  // Cut the first connection about five chunks into the big file.
+  await using proxy = startProxy(portOf(peer.ticket), { cutAfterBytes: 5 * 256 * 1024 + 20_000 });
+  const out = join(dir.path, "out");
+  const options = {
+    fileId: peer.shareId,
+    expectedFingerprint: alice.public.fingerprint,
+    outDir: out,
+    // A checkpoint after every chunk, so the cut keeps all but the chunks in flight.
+    checkpointEvery: { bytes: 1 },
+  };
+  const first = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  await assert.rejects(fetchFile(first, bob, options), (e) => isSfsError(e, "CONNECTION_CLOSED"));
+  const second = await Deno.connect({ hostname: "127.0.0.1", port: portOf(peer.ticket) });
+  const result = await fetchFile(second, bob, options);
+  assert.equal(result.kind, "tree");
+  const resumed = peer.requests.at(-1)!;
+  assert.equal(resumed.type, MessageType.TREE_GET);
+  assert.equal(resumed.entry, 1, "from the big file");
+  assert.ok(resumed.offset > 0 && resumed.offset % (256 * 1024) === 0, String(resumed.offset));
+  assert.deepEqual(await Deno.readFile(join(out, "share", "big.bin")), big);
+  assert.equal(await Deno.readTextFile(join(out, "share", "z.txt")), "last");
+});
+
+function portOf(ticket: string): number {
+  return parseTicket(ticket).port;
+}
