@@ -128,7 +128,7 @@ Deno.test("sfs whoami --json prints the identity's fingerprint", async () => {
   assert.equal(human.stdout.trim(), want);
 });
 
-Deno.test("sfs send refuses a missing file and a folder", async () => {
+Deno.test("sfs send refuses a missing file, and --name for a single file", async () => {
   await using dir = await tempDir();
   const alice = await testHome(dir.path, "alice");
   const missing = await runSfs(
@@ -138,11 +138,15 @@ Deno.test("sfs send refuses a missing file and a folder", async () => {
   assert.equal(missing.code, 2, missing.stderr);
   assert.equal(errorOf(missing).code, "USAGE");
   assert.equal(missing.events.length, 0, "no ticket for a file that is not there");
-  const folder = await runSfs(["send", dir.path, "--listen", "127.0.0.1:0", "--json"], {
+  // A folder is shared as a tree now (tests/send_tree_test.ts); a single file keeps its name.
+  const file = join(dir.path, "a.txt");
+  await Deno.writeTextFile(file, "a");
+  const named = await runSfs(["send", file, "--name", "b", "--listen", "127.0.0.1:0", "--json"], {
     home: alice,
   });
-  assert.equal(folder.code, 2, folder.stderr);
-  assert.equal(errorOf(folder).code, "USAGE");
+  assert.equal(named.code, 2, named.stderr);
+  assert.equal(errorOf(named).code, "USAGE");
+  assert.equal(named.events.length, 0, "no ticket");
 });
 
 Deno.test("sfs keygen makes one identity, encrypted with SFS_PASSPHRASE, replaced only with --force", async (t) => {

@@ -126,12 +126,11 @@ Deno.test("sfs unshare NAME withdraws your file by name, refusing an ambiguous o
   await randomFile(join(one, "same.bin"), 100);
   await randomFile(join(two, "same.bin"), 200);
   await randomFile(join(one, "unique.bin"), 300);
-  await using sender = await startSender(alice, [
-    join(one, "same.bin"),
-    join(two, "same.bin"),
-    join(one, "unique.bin"),
-  ]);
-  const ids = sender.ready.ids as string[];
+  // One share per sfs send (several paths would make one tree): three senders.
+  await using first = await startSender(alice, [join(one, "same.bin")]);
+  await using second = await startSender(alice, [join(two, "same.bin")]);
+  await using third = await startSender(alice, [join(one, "unique.bin")]);
+  const ids = [first.id, second.id, third.id];
   assertFails(await sfs(alice, ["unshare", "same.bin", "--json"]), "USAGE", 2);
   const result = await sfs(alice, ["unshare", "unique.bin", "--json"]);
   assert.equal(result.code, 0, result.stderr);

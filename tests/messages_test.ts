@@ -48,14 +48,19 @@ Deno.test("sfs send of a missing file fails with USAGE, exit 2", async () => {
   assert.equal(result.code, 2);
 });
 
-Deno.test("sfs send of a folder fails with USAGE and says what to do", async () => {
+Deno.test("sfs send of several paths with an unusable share name fails with USAGE and says what to do", async () => {
   await using dir = await tempDir();
   const alice = await testHome(dir.path, "alice");
-  const result = await runSfs(["send", dir.path, "--json"], { home: alice });
+  await Deno.writeTextFile(`${dir.path}/a.txt`, "a");
+  await Deno.writeTextFile(`${dir.path}/b.txt`, "b");
+  const result = await runSfs(
+    ["send", `${dir.path}/a.txt`, `${dir.path}/b.txt`, "--name", "CON", "--json"],
+    { home: alice },
+  );
   const error = errorOf(result);
   assert.equal(error.code, "USAGE", result.stderr);
   assert.equal(result.code, 2);
-  assert.ok(error.hint, "a hint saying what to do with a folder");
+  assert.ok(error.hint, "a hint saying what to do with the name");
 });
 
 Deno.test("sfs get --out FILE fails with NOT_A_FOLDER before connecting", async () => {

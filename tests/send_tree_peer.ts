@@ -30,6 +30,8 @@ import { signReceipt } from "../src/peer/receipt.ts";
 /** What the test receiver asks for and how it ends. */
 export interface TreeFetch {
   port: number;
+  /** An open connection to use instead of dialling `port` (a relayed one). */
+  conn?: Deno.Conn;
   shareId: Bytes;
   senderFingerprint: Bytes;
   /** The request; a plain GET by default. */
@@ -73,7 +75,7 @@ export async function fetchTree(identity: Identity, how: TreeFetch): Promise<Tre
       want: how.request.want !== undefined,
     }
     : { type: MessageType.GET, fileId: how.shareId, offset: 0 };
-  const conn = await connect({ host: "127.0.0.1", port: how.port });
+  const conn = how.conn ?? await connect({ host: "127.0.0.1", port: how.port });
   const channel = await initiate(conn, identity, {
     early: request,
     peerName: "sender",

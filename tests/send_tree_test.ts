@@ -347,3 +347,23 @@ Deno.test("sfs send FILE signs the file's one-entry manifest in MANIFEST", async
     channel.close();
   }
 });
+
+Deno.test("a manifest larger than one page goes out in several MANIFEST_PAGE records", async () => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bob = await testIdentity("bob");
+  const root = join(dir.path, "many");
+  await Deno.mkdir(root);
+  // 2,000 entries of ~150 bytes each: over 256 KiB of entries.
+  const long = "n".repeat(100);
+  for (let i = 0; i < 2000; i++) {
+    await Deno.writeFile(join(root, `${long}-${String(i).padStart(4, "0")}`), new Uint8Array());
+  }
+  const { proc, ready } = await send(alice, [root]);
+  await using _sender = proc;
+  const got = await fetchTree(bob, target(ready));
+  const pages = got.trace.filter((t) => t === MessageType.MANIFEST_PAGE).length;
+  assert.equal(pages, 2);
+  assert.equal(got.entries.length, 2000);
+  assert.equal(got.files.size, 2000);
+});

@@ -20,7 +20,8 @@ import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
-import { type ContentHash, hashContent, hasherAt } from "./content_hash.ts";
+import { type ContentHash, hashContent, hasherAt, MIDSTATE_INTERVAL } from "./content_hash.ts";
+import type { HashCache } from "./hash_cache.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
@@ -108,10 +109,16 @@ export async function prepareFile(
   owner: Identity,
   options: {
     onProgress?: (hashedBytes: number, size: number) => void;
-    /** The clock (the manifest's creation time). @default {Date.now} */
+    /** The clock (the manifest's creation time, the cache's racy rule). @default {Date.now} */
     now?: () => number;
+    /**
+     * Hash cache to read and fill (docs/design/folders.md F8). A hit skips hashing; a resumed
+     * request then re-reads the part before its offset, as no hash states were kept.
+     */
+    cache?: HashCache;
   } = {},
 ): Promise<SharedFile> {
+  const now = options.now ?? Date.now;
   const info = await Deno.stat(path);
   if (!info.isFile) throw new SfsError("USAGE", `"${path}" is not a regular file`);
   const name = basename(path);
@@ -127,9 +134,16 @@ export async function prepareFile(
     throw new SfsError("USAGE", `The name of "${path}" is too long to share`);
   }
   using file = await Deno.open(path, { read: true });
-  const content = await hashContent(file, {
-    onProgress: (hashed) => options.onProgress?.(hashed, info.size),
-  });
+  // Keyed by the handle's fstat: what is hashed (or looked up) is what was opened.
+  const opened = await file.stat();
+  const started = now();
+  const cached = options.cache?.get(opened);
+  const content: ContentHash = cached !== undefined
+    ? { size: opened.size, sha256: cached, interval: MIDSTATE_INTERVAL, midstates: [] }
+    : await hashContent(file, { onProgress: (hashed) => options.onProgress?.(hashed, info.size) });
+  if (cached === undefined && content.size === opened.size) {
+    options.cache?.set(opened, content.sha256, started);
+  }
   const mtimeMs = info.mtime?.getTime() ?? 0;
   const fields = {
     name,
@@ -137,7 +151,7 @@ export async function prepareFile(
     sha256: content.sha256,
     executable: ((info.mode ?? 0) & 0o111) !== 0,
     mtime: Math.max(0, mtimeMs),
-    createdAt: (options.now ?? Date.now)(),
+    createdAt: now(),
   };
   const signed = await signFileManifest(owner, fields);
   return {
@@ -211,7 +225,7 @@ async function serveOnChannel(
     }
     // A receiver with a ticket cannot know the id names a tree: a GET gets the whole tree.
     const asked = request.type === MessageType.TREE_GET ? request : WHOLE_TREE;
-    return await serveTree(channel, identity, options, file, asked);
+    return await serveTree(channel, file, { identity, options, request: asked });
   } catch (err) {
     // Once is enough: serving it again could only fail the same way, after sending it all.
     if (isSfsError(err, "FILE_CHANGED")) file.stale = true;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
@@ -181,9 +181,9 @@ export async function buildManifest(
   }
 }
 
-/** The last component of a path the user typed. */
+/** The last component of a path the user typed (`.` and `..` name the folder they are). */
 function nameOf(path: string): string {
-  return basename(path.replace(/\/+$/, "")) || path;
+  return basename(resolve(path)) || path;
 }
 
 /** Maps a manifest path to where it is on disk. */

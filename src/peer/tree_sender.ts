@@ -36,14 +36,13 @@ export const WHOLE_TREE: TreeRequest = {
   want: false,
 };
 
-/** Serves `tree` as `request` asks: manifest, pages, streams, FINAL, then the receipt. */
+/** Serves `tree` as `how.request` asks: manifest, pages, streams, FINAL, then the receipt. */
 export async function serveTree(
   channel: Channel,
-  identity: Identity,
-  options: ServeOptions,
   tree: SharedTree,
-  request: TreeRequest,
+  how: { identity: Identity; options: ServeOptions; request: TreeRequest },
 ): Promise<ServeResult> {
+  const { identity, options, request } = how;
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const firstByte = await checkStart(tree, request, chunkSize);
   const treeManifest: TreeManifest = {
@@ -64,12 +63,13 @@ export async function serveTree(
   }
   const ranges = request.want ? await receiveWant(channel, tree) : undefined;
   options.onStart?.(tree, channel.peer, firstByte);
-  const sent = await sendTreeStreams(
-    channel,
-    tree,
-    { entry: request.entry, offset: request.offset, ranges, chunkSize },
-    (bytes) => options.onProgress?.(firstByte + bytes),
-  );
+  const sent = await sendTreeStreams(channel, tree, {
+    entry: request.entry,
+    offset: request.offset,
+    ranges,
+    chunkSize,
+    onProgress: (bytes) => options.onProgress?.(firstByte + bytes),
+  });
   const signed = await treeFinalSignedData(
     channel.transcriptHash,
     treeManifest,

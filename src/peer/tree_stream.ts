@@ -26,6 +26,12 @@ import type { BuiltEntry } from "./tree_manifest.ts";
 import type { SharedTree } from "./tree_share.ts";
 
 const PREFIX_READ_BYTES = 1024 * 1024;
+/**
+ * Files opened, checked and keyed ahead of the one being read: a small file is mostly system
+ * calls and a key derivation, so doing those for the next few while this one is read and sealed
+ * keeps the channel busy (also bounds the handles open at once).
+ */
+const FILES_AHEAD = 8;
 
 /** Where the streams start, and which files they cover. */
 export interface StreamPlan {
@@ -36,25 +42,22 @@ export interface StreamPlan {
   /** Only the file entries in these ranges (WANT); undefined: every file from `entry` on. */
   readonly ranges?: readonly EntryRange[];
   readonly chunkSize: number;
+  /** Told the bytes sent so far by this call. */
+  readonly onProgress?: (sentBytes: number) => void;
 }
 
-/**
- * Sends the streams of `plan`'s files; returns the bytes sent. `onProgress` gets the bytes sent
- * so far by this call.
- */
+/** Sends the streams of `plan`'s files; returns the bytes sent. */
 export async function sendTreeStreams(
   channel: Channel,
   tree: SharedTree,
   plan: StreamPlan,
-  onProgress?: (sentBytes: number) => void,
 ): Promise<number> {
-  const queue = new SendQueue(channel, onProgress);
+  const queue = new SendQueue(channel, plan.onProgress);
   try {
-    for await (const built of tree.manifest.entries()) {
-      if (!isPlanned(built, plan)) continue;
-      const from = built.index === plan.entry ? plan.offset : 0;
+    for await (const opened of openedFiles(channel, tree, plan)) {
+      const from = opened.built.index === plan.entry ? plan.offset : 0;
       try {
-        await sendFile(queue, channel, tree, built, { from, chunkSize: plan.chunkSize });
+        await sendFile(queue, opened, { from, chunkSize: plan.chunkSize });
       } catch (err) {
         // The chunks already sealed are sound: they go out, and FILE_CHANGED takes exactly the
         // place of the changed file's last chunk (§7.8).
@@ -75,22 +78,78 @@ function isPlanned(built: BuiltEntry, plan: StreamPlan): boolean {
   return plan.ranges.some((r) => built.index >= r.first && built.index < r.first + r.count);
 }
 
-/** Reads, checks and queues one file's chunks, from byte `from`, under its own key. */
-async function sendFile(
-  queue: SendQueue,
+/** A planned file, opened through a checked handle, with its stream key. */
+interface OpenedFile {
+  readonly built: BuiltEntry;
+  readonly handle: Deno.FsFile;
+  readonly key: AeadKey;
+}
+
+/**
+ * The planned files in manifest order, each opened and keyed up to {@link FILES_AHEAD} files
+ * ahead. A failure (FILE_CHANGED) is thrown only when that file's turn comes, so every file
+ * before it still goes out; what was opened and not taken is closed.
+ */
+async function* openedFiles(
+  channel: Channel,
+  tree: SharedTree,
+  plan: StreamPlan,
+): AsyncGenerator<OpenedFile> {
+  const ahead: Promise<OpenedFile>[] = [];
+  const open = (built: BuiltEntry) => {
+    const opening = openFile(channel, tree, built);
+    // Awaited in turn; until then a failure must not count as unhandled.
+    opening.catch(() => {});
+    ahead.push(opening);
+  };
+  try {
+    for await (const built of tree.manifest.entries()) {
+      if (!isPlanned(built, plan)) continue;
+      open(built);
+      if (ahead.length >= FILES_AHEAD) yield await ahead.shift()!;
+    }
+    while (ahead.length > 0) yield await ahead.shift()!;
+  } finally {
+    for (const opening of ahead.splice(0)) {
+      opening.then((o) => {
+        o.handle.close();
+        o.key.dispose();
+      }, () => {});
+    }
+  }
+}
+
+async function openFile(
   channel: Channel,
   tree: SharedTree,
   built: BuiltEntry,
+): Promise<OpenedFile> {
+  const [handle, key] = await Promise.allSettled([
+    openChecked(built),
+    fileKey(channel.payloadKdf, tree.manifestHash, built.index),
+  ]);
+  if (handle.status === "fulfilled" && key.status === "fulfilled") {
+    return { built, handle: handle.value, key: key.value };
+  }
+  if (handle.status === "fulfilled") handle.value.close();
+  if (key.status === "fulfilled") key.value.dispose();
+  throw handle.status === "rejected" ? handle.reason : (key as PromiseRejectedResult).reason;
+}
+
+/** Reads, checks and queues one file's chunks, from byte `from`, under its own key. */
+async function sendFile(
+  queue: SendQueue,
+  opened: OpenedFile,
   at: { from: number; chunkSize: number },
 ): Promise<void> {
+  const { built, key } = opened;
   const { entry } = built;
   const count = chunkCount(entry.size, at.chunkSize);
-  using handle = await openChecked(built);
+  using handle = opened.handle;
   const hasher = createHash("sha256");
-  if (at.from > 0) await hashPrefix(handle, hasher, at.from, entry.path);
-  const key = await fileKey(channel.payloadKdf, tree.manifestHash, built.index);
   const seals: Promise<unknown>[] = [];
   try {
+    if (at.from > 0) await hashPrefix(handle, hasher, at.from, entry.path);
     for (let index = at.from / at.chunkSize; index < count; index++) {
       const plaintext = new Uint8Array(chunkLength(entry.size, at.chunkSize, index));
       await readFull(handle, plaintext, entry.path);

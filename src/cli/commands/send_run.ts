@@ -25,9 +25,10 @@ import { serveUntilStopped } from "./send_stop.ts";
 import { onStopSignal } from "../interrupt.ts";
 import { listenTcp } from "../../net/listener.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { checkShareable } from "../paths.ts";
-import { isTreeShare, prepareTreeShare } from "./send_tree.ts";
+import { HASH_CACHE_FILE, isTreeShare, prepareTreeShare } from "./send_tree.ts";
+import { HashCache } from "../../peer/hash_cache.ts";
 
 /** Options of `sfs send`. */
 export interface SendOptions extends IndexFlags, ServeOptions {
@@ -165,7 +166,11 @@ async function prepareShares(
       hint: "A single file is shared under its own name",
     });
   }
-  return await hashFiles(paths, identity, out);
+  const cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
+  const files = await hashFiles(paths, identity, out, cache);
+  // A cache that cannot be saved costs the next share its hashing, nothing more.
+  await cache.save().catch((err) => out.debug(`Hash cache not saved: ${err}`));
+  return files;
 }
 
 /** Hashes and describes each file, keyed by its hex file id. */
@@ -173,6 +178,7 @@ async function hashFiles(
   paths: string[],
   identity: Identity,
   out: Output,
+  cache: HashCache,
 ): Promise<Map<string, Shared>> {
   const files = new Map<string, Shared>();
   const board = progressFor(out);
@@ -183,6 +189,7 @@ async function hashFiles(
     let row: ProgressRow | undefined;
     try {
       const file = await prepareFile(path, identity, {
+        cache,
         onProgress: (hashed, size) => {
           row ??= board.add({
             label: `Hashing ${basename(path)}`,

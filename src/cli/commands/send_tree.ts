@@ -3,7 +3,7 @@
  * (docs/PROTOCOL.md §7.6). Walks and hashes with the hash cache of SFS_HOME, shows the hashing,
  * reports what was skipped once, and hands back the signed tree to serve.
  */
-import { basename, extname, join } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import { SfsError } from "../../errors.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { escapeForDisplay } from "../../text.ts";
@@ -83,7 +83,8 @@ async function shareName(paths: readonly string[], given: string | undefined): P
       });
     }
   }
-  const first = basename(paths[0].replace(/\/+$/, "")) || paths[0];
+  // `.` and `..` name the folder they are.
+  const first = basename(resolve(paths[0])) || paths[0];
   const folder = (await Deno.stat(paths[0])).isDirectory;
   const name = given ?? (paths.length === 1 || folder ? first : stem(first));
   const problem = componentProblem(name);
