@@ -50,6 +50,8 @@ export interface TreeLies {
   announced?: number;
   /** On its first connection only, close after this many file streams (to test resume). */
   stopAfterFiles?: number;
+  /** On its first connection only, stop sending (but keep the connection) after this many files. */
+  stallAfterFiles?: number;
   /** Stream other content for these entry indices than the manifest hashed. */
   streamInstead?: ReadonlyMap<number, Uint8Array>;
 }
@@ -123,8 +125,12 @@ export async function startTreePeer(
       };
       await channel.send(reply);
       if (!start.held) await sendPages(channel, entryBytes);
-      const stop = requests.length === 1 ? lies.stopAfterFiles : undefined;
-      await sendFiles(channel, manifestHash, items, start, { ...lies, stopAfterFiles: stop });
+      const first = requests.length === 1;
+      await sendFiles(channel, manifestHash, items, start, {
+        ...lies,
+        stopAfterFiles: first ? lies.stopAfterFiles : undefined,
+        stallAfterFiles: first ? lies.stallAfterFiles : undefined,
+      });
       const signed = await treeFinalSignedData(
         channel.transcriptHash,
         reply,
@@ -207,6 +213,11 @@ async function sendFiles(
   for (let i = start.entry; i < items.length; i++) {
     const item = items[i];
     if ("folder" in item) continue;
+    if (lies.stallAfterFiles !== undefined && sent === lies.stallAfterFiles) {
+      // Until the receiver gives up: its end of the connection closing ends this wait.
+      await channel.receive().catch(() => {});
+      return;
+    }
     if (lies.stopAfterFiles !== undefined && sent === lies.stopAfterFiles) {
       await channel.flush();
       channel.close();

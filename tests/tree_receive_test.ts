@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runSfs, sha256File, tempDir } from "./harness.ts";
+import { runSfs, sha256File, startSfs, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import { doneOf, errorOf, get, listTree, startProxy } from "./peers.ts";
 import { fetchFile } from "../src/peer/receiver.ts";
@@ -231,4 +231,39 @@ Deno.test("fetchFile() resumes a tree inside a large file, from its last checkpo
 
 function portOf(ticket: string): number {
   return parseTicket(ticket).port;
+}
+
+Deno.test("sfs get stops a tree on SIGINT keeping its verified files, exits 130 and resumes", async () => {
+  await using dir = await tempDir();
+  const bob = await testHome(dir.path, "bob");
+  const alice = await testIdentity("alice");
+  const items: TreeItem[] = [];
+  const name = (i: number) => `f${String(i).padStart(2, "0")}`;
+  for (let i = 0; i < 20; i++) items.push({ path: name(i), content: TEXT.encode(`file ${i}`) });
+  await using peer = await startTreePeer(alice, "share", items, { stallAfterFiles: 12 });
+  const out = join(dir.path, "out");
+  await using receiver = startSfs(["get", peer.ticket, "--out", out, "--json", "--verbose"], {
+    home: bob,
+  });
+  await receiver.nextEvent((e) => e.event === "file" && e.files_done === 12);
+  receiver.kill("SIGINT");
+  const status = await receiver.status;
+  await receiver.drained();
+  assert.equal(status.code, 130, receiver.stderrText());
+  const interrupted = errorOf({ code: 130, stdout: "", stderr: receiver.stderrText(), events: [] });
+  assert.equal(interrupted.code, "INTERRUPTED");
+  assert.deepEqual(await listTree(out), [".share.sfs-part", ...(await partFiles(out))]);
+
+  const done = doneOf(await get(bob, peer.ticket, out));
+  assert.equal(done.files, 20);
+  assert.equal(peer.requests.at(-1)!.type, MessageType.TREE_GET);
+  assert.equal(peer.requests.at(-1)!.entry, 12, "the 12 verified files are kept");
+  for (let i = 0; i < 20; i++) {
+    assert.equal(await Deno.readTextFile(join(out, "share", name(i))), `file ${i}`);
+  }
+});
+
+/** What a kept part folder holds, as listTree shows it. */
+async function partFiles(out: string): Promise<string[]> {
+  return (await listTree(join(out, ".share.sfs-part"))).map((p) => join(".share.sfs-part", p));
 }
