@@ -156,6 +156,7 @@ Deno.test("sfs get resumes a tree per file: kept files are not asked for again",
 
   const second = await get(bob, peer.ticket, out);
   const done = doneOf(second);
+  assert.match(second.stderr, /Resuming "share" at entry 27 of 43/);
   assert.equal(done.files, 41);
   assert.ok((done.resumed_from as number) > 0, JSON.stringify(done));
   // The rerun asked with TREE_GET from the 26th file on, holding the manifest.

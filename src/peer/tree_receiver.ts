@@ -190,6 +190,11 @@ async function continueResume(
   try {
     checkListing(options, resume.header);
     await checkShare(options, resume.header, resume.state.manifestHash);
+    const { entry, offset } = resume.start;
+    options.onNote?.(
+      `Resuming "${resume.name}" at entry ${entry + 1} of ${resume.header.entryCount}` +
+        (offset > 0 ? `, byte ${offset} of its file` : ""),
+    );
     const state = await TreeStateFile.create(resume.part.statePath, {
       ...resume.state,
       chunkSize: reply.chunkSize,
