@@ -52,6 +52,8 @@ export interface TreeLies {
   stopAfterFiles?: number;
   /** On its first connection only, stop sending (but keep the connection) after this many files. */
   stallAfterFiles?: number;
+  /** On its first connection only, close after the last file instead of sending FINAL. */
+  noFinal?: boolean;
   /** Stream other content for these entry indices than the manifest hashed. */
   streamInstead?: ReadonlyMap<number, Uint8Array>;
 }
@@ -131,6 +133,10 @@ export async function startTreePeer(
         stopAfterFiles: first ? lies.stopAfterFiles : undefined,
         stallAfterFiles: first ? lies.stallAfterFiles : undefined,
       });
+      if (first && lies.noFinal) {
+        await channel.flush();
+        return;
+      }
       const signed = await treeFinalSignedData(
         channel.transcriptHash,
         reply,

@@ -268,3 +268,30 @@ Deno.test("sfs get stops a tree on SIGINT keeping its verified files, exits 130 
 async function partFiles(out: string): Promise<string[]> {
   return (await listTree(join(out, ".share.sfs-part"))).map((p) => join(".share.sfs-part", p));
 }
+
+Deno.test("sfs get finishes a tree whose every file arrived but whose FINAL did not", async () => {
+  await using dir = await tempDir();
+  const bob = await testHome(dir.path, "bob");
+  const alice = await testIdentity("alice");
+  const items: TreeItem[] = [
+    { path: "a", content: TEXT.encode("first") },
+    { path: "b", folder: true },
+    { path: "b/c", content: new Uint8Array(300 * 1024).fill(3) },
+    { path: "d", folder: true },
+  ];
+  await using peer = await startTreePeer(alice, "share", items, { noFinal: true });
+  const out = join(dir.path, "out");
+  const first = await get(bob, peer.ticket, out);
+  assert.equal(errorOf(first).code, "CONNECTION_CLOSED", first.stderr);
+  const done = doneOf(await get(bob, peer.ticket, out));
+  // Asked again for the last chunk of the last file, so the sender signs this session.
+  const resumed = peer.requests.at(-1)!;
+  assert.equal(resumed.type, MessageType.TREE_GET);
+  assert.deepEqual([resumed.entry, resumed.offset], [2, 256 * 1024]);
+  assert.equal(done.resumed_from, 5 + 256 * 1024);
+  assert.deepEqual(
+    await Deno.readFile(join(out, "share", "b", "c")),
+    new Uint8Array(300 * 1024).fill(3),
+  );
+  assert.ok((await Deno.lstat(join(out, "share", "d"))).isDirectory);
+});
