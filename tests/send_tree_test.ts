@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isSfsError } from "../src/errors.ts";
+import { type ErrorCode, isSfsError } from "../src/errors.ts";
 import { type Bytes, fromBase64, fromHex } from "../src/crypto/bytes.ts";
 import { formatFingerprint, parseFingerprint } from "../src/crypto/identity.ts";
 import { DEFAULT_CHUNK_SIZE } from "../src/crypto/stream.ts";
@@ -366,4 +366,68 @@ Deno.test("a manifest larger than one page goes out in several MANIFEST_PAGE rec
   assert.equal(pages, 2);
   assert.equal(got.entries.length, 2000);
   assert.equal(got.files.size, 2000);
+});
+
+Deno.test("the sender refuses a tree request it cannot serve, with BAD_MESSAGE or NOT_FOUND", async (t) => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bob = await testIdentity("bob");
+  const root = join(dir.path, "share");
+  await Deno.mkdir(root);
+  await Deno.writeTextFile(join(root, "a.txt"), "a");
+  await Deno.mkdir(join(root, "b"));
+  const file = join(dir.path, "single.txt");
+  await Deno.writeTextFile(file, "single");
+  const { proc, ready } = await send(alice, [root]);
+  await using _sender = proc;
+  const { proc: fileProc, ready: fileReady } = await send(alice, [file]);
+  await using _fileSender = fileProc;
+  const cases: [string, Parameters<typeof fetchTree>[1], ErrorCode][] = [
+    ["an entry past the end", {
+      ...target(ready),
+      request: { kind: "tree-get", entry: 3, offset: 0 },
+    }, "BAD_MESSAGE"],
+    ["an offset inside a folder", {
+      ...target(ready),
+      request: { kind: "tree-get", entry: 1, offset: DEFAULT_CHUNK_SIZE },
+    }, "BAD_MESSAGE"],
+    ["a WANT with a start point", {
+      ...target(ready),
+      request: { kind: "tree-get", entry: 1, offset: 0, want: [] },
+    }, "BAD_MESSAGE"],
+    ["a WANT past the last entry", {
+      ...target(ready),
+      request: { kind: "tree-get", entry: 0, offset: 0, want: [{ first: 1, count: 2 }] },
+    }, "BAD_MESSAGE"],
+    ["TREE_GET for a single file", {
+      ...target(fileReady),
+      request: { kind: "tree-get", entry: 0, offset: 0 },
+    }, "NOT_FOUND"],
+  ];
+  for (const [name, how, code] of cases) {
+    await t.step(name, async () => {
+      await assert.rejects(fetchTree(bob, how), (e) => isSfsError(e, code));
+    });
+  }
+});
+
+Deno.test("a single file's sent event carries the real receiver's signed receipt", async () => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const bobHome = await testHome(dir.path, "bob");
+  const bob = await testIdentity("bob");
+  const file = join(dir.path, "notes.txt");
+  await Deno.writeTextFile(file, "hello");
+  const { proc, ready } = await send(alice, [file]);
+  await using _sender = proc;
+  const got = await runSfs(["get", ready.ticket, "--out", join(dir.path, "out"), "--json"], {
+    home: bobHome,
+  });
+  assert.equal(got.code, 0, got.stderr);
+  const sent = await proc.nextEvent((e) => e.event === "sent");
+  const receipt = decodeMessage(MessageType.RECEIPT, fromBase64(String(sent.receipt))!);
+  assert.ok(receipt.type === MessageType.RECEIPT);
+  assert.deepEqual(receipt.shareId, fromHex(ready.id));
+  assert.deepEqual(receipt.receiverFingerprint, bob.public.fingerprint);
+  assert.notDeepEqual(receipt.manifestHash, new Uint8Array(32), "the one-entry manifest's hash");
 });

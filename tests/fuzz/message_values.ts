@@ -1,6 +1,7 @@
 /** Valid values of every message type, one arbitrary per type, and the table of type numbers. */
 import fc from "fast-check";
 import { type Bytes, utf8 } from "../../src/crypto/bytes.ts";
+import { ByteWriter } from "../../src/crypto/encoding.ts";
 import { ErrorCode } from "../../src/errors.ts";
 import { removeUnsafe } from "../../src/text.ts";
 import {
@@ -177,6 +178,38 @@ export const VALID_MESSAGES: { [T in MessageType]?: fc.Arbitrary<Extract<Message
       entry: u64Arb,
       offset: u64Arb,
       want: fc.boolean(),
+    }),
+    // A page's framing (§7.6): entries of short paths; their fields are ManifestReader's.
+    [MessageType.MANIFEST_PAGE]: fc.record({
+      type: fc.constant(MessageType.MANIFEST_PAGE),
+      page: fc.tuple(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.array(fc.tuple(bytesUpTo(40).filter((p) => p.length > 0), fixed(50)), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+      ).map(([first, entries]) => {
+        const writer = new ByteWriter().u64(first).u16(entries.length);
+        for (const [path, tail] of entries) writer.bytes16(path).raw(tail);
+        return writer.finish();
+      }),
+    }),
+    // Ascending ranges with a gap between them (§7.7).
+    [MessageType.WANT]: fc.record({
+      type: fc.constant(MessageType.WANT),
+      ranges: fc.array(
+        fc.tuple(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 100 })),
+        {
+          maxLength: 5,
+        },
+      ).map((pairs) => {
+        let end = -1;
+        return pairs.map(([gap, count]) => {
+          const first = end + gap;
+          end = first + count;
+          return { first, count };
+        });
+      }),
     }),
     [MessageType.TREE_MANIFEST]: fc.record({
       type: fc.constant(MessageType.TREE_MANIFEST),

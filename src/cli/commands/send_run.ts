@@ -310,7 +310,8 @@ function reportReady(
 /** How the note names a share: `"a.txt" (5 bytes)`, `folder "x" (3 files, 9 bytes)`. */
 function describe(shared: Shared): string {
   if (shared.kind === "file") return `"${shared.name}" (${shared.size} bytes)`;
-  return `folder "${shared.name}" (${shared.files} files, ${shared.size} bytes)`;
+  const files = `${shared.files} file${shared.files === 1 ? "" : "s"}`;
+  return `folder "${shared.name}" (${files}, ${shared.size} bytes)`;
 }
 
 /** The `ready` event's fields: the first file as always, and every file when there are more. */

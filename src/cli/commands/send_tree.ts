@@ -65,7 +65,7 @@ export async function prepareTreeShare(
   await cache.save().catch((err) => out.debug(`Hash cache not saved: ${err}`));
   reportSkipped(out, tree.manifest.skipped);
   out.note(
-    `Hashed ${tree.files} file(s), ${tree.size} bytes` +
+    `Hashed ${tree.files} file${tree.files === 1 ? "" : "s"}, ${tree.size} bytes` +
       (shown.cached() > 0 ? ` (${shown.cached()} from the hash cache)` : ""),
   );
   return tree;
