@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { codeInfo, isSfsError, SfsError } from "../errors.ts";
+import { codeInfo, SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual, toHex } from "../crypto/bytes.ts";
 import { fileKey } from "../crypto/file_key.ts";
 import type { Identity } from "../crypto/identity.ts";
@@ -66,7 +66,13 @@ export async function receiveTree(
   resume: TreeResume | undefined,
   options: TreeFetchOptions,
 ): Promise<FetchResult | typeof TREE_START_OVER> {
-  checkReply(reply, resume, options);
+  try {
+    checkReply(reply, resume, options);
+  } catch (err) {
+    // A sender that answers a resume out of step would do so again: the next run starts over.
+    if (resume) await resume.part.discard();
+    throw err;
+  }
   const open = resume
     ? await continueResume(reply, resume, options)
     : await openFresh(channel, reply, options);
@@ -90,7 +96,11 @@ export async function receiveTree(
 }
 
 /** The reply must answer what was asked: this share, from where we asked, in a usable shape. */
-function checkReply(reply: TreeManifest, resume: TreeResume | undefined, options: FetchOptions) {
+function checkReply(
+  reply: TreeManifest,
+  resume: TreeResume | undefined,
+  options: FetchOptions,
+): void {
   if (!constantTimeEqual(reply.shareId, options.fileId)) {
     throw new SfsError("BAD_MESSAGE", "The sender answered with a different share");
   }
@@ -392,9 +402,4 @@ async function leftover(outDir: string, name: string): Promise<boolean> {
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.length) done += await file.write(bytes.subarray(done));
-}
-
-/** True for the error a sender gives a TREE_GET it will not serve from that point (§7.5). */
-export function refusedResume(err: unknown): boolean {
-  return isSfsError(err, "BAD_MESSAGE");
 }
