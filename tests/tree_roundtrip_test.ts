@@ -186,8 +186,11 @@ Deno.test("sfs get NAME fetches a folder through the index, directly and through
       assert.equal(done.kind, "tree");
       assert.equal(done.route, route.slice(2));
       assert.deepEqual(await snapshot(join(out, "bundle")), expected);
-      const verified = await runSfs(["verify", join(out, "bundle")], { home: bob });
+      // Bob pinned alice's key when he fetched by name: verify names her without --owner.
+      const verified = await runSfs(["verify", join(out, "bundle"), "--json"], { home: bob });
       assert.equal(verified.code, 0, verified.stderr);
+      const event = verified.events.find((e) => e.event === "verified")!;
+      assert.deepEqual(event.pinnedAs, [{ server: server.address, user: "alice" }]);
     });
   }
 });
