@@ -123,3 +123,32 @@ Deno.test("sfs get refuses a tree whose file does not hash to its manifest entry
   assert.equal(errorOf(result).code, "HASH_MISMATCH");
   assert.deepEqual(await listTree(out), [], "a file wrong as a whole keeps nothing");
 });
+
+Deno.test("sfs get refuses a tree manifest its sender cannot vouch for", async (t) => {
+  await using dir = await tempDir();
+  const bob = await testHome(dir.path, "bob");
+  const alice = await testIdentity("alice");
+  const mallory = await testIdentity("mallory");
+  const items = [folder("d"), file("d/a")];
+  const cases: Array<[string, TreeLies, string]> = [
+    ["a manifest naming another owner", {
+      ownerFingerprint: mallory.public.fingerprint,
+    }, "KEY_MISMATCH"],
+    ["a manifest signature that does not verify", { badSignature: true }, "BAD_SIGNATURE"],
+    // The reply echoes the id asked for, but the manifest is another share's.
+    ["another share under the id asked for", {
+      otherShareId: crypto.getRandomValues(new Uint8Array(16)),
+    }, "MANIFEST_MISMATCH"],
+  ];
+  let n = 0;
+  for (const [what, lies, code] of cases) {
+    await t.step(`${what}: ${code}`, async () => {
+      await using hostile = await startTreePeer(alice, "share", items, lies);
+      const out = join(dir.path, `out-${n++}`);
+      const result = await get(bob, hostile.ticket, out);
+      assert.equal(result.code, 3, result.stderr);
+      assert.equal(errorOf(result).code, code);
+      assert.deepEqual(await listTree(out), [], "nothing kept");
+    });
+  }
+});

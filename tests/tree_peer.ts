@@ -54,6 +54,12 @@ export interface TreeLies {
   stallAfterFiles?: number;
   /** On its first connection only, close after the last file instead of sending FINAL. */
   noFinal?: boolean;
+  /** The manifest header names this owner fingerprint instead of the sender's. */
+  ownerFingerprint?: Bytes;
+  /** Flip a bit of the manifest's Ed25519 signature. */
+  badSignature?: boolean;
+  /** The ticket names another share id, and TREE_MANIFEST echoes whatever id was asked for. */
+  otherShareId?: Bytes;
   /** Stream other content for these entry indices than the manifest hashed. */
   streamInstead?: ReadonlyMap<number, Uint8Array>;
 }
@@ -84,7 +90,7 @@ export async function startTreePeer(
   }));
   const listed = await Promise.all(entries);
   const header: ManifestHeader = {
-    ownerFingerprint: identity.public.fingerprint,
+    ownerFingerprint: lies.ownerFingerprint ?? identity.public.fingerprint,
     name,
     root: "folder",
     createdAt: 1_700_000_000_000,
@@ -96,7 +102,8 @@ export async function startTreePeer(
   for (const bytes of entryBytes) hasher.update(bytes);
   const manifestHash = hasher.digest();
   const signatures = await signManifest(identity, manifestHash);
-  const shareId = await shareIdOf(header, manifestHash);
+  if (lies.badSignature) signatures.ed25519![0] ^= 1;
+  const shareId = lies.otherShareId ?? await shareIdOf(header, manifestHash);
   const requests: TreePeer["requests"] = [];
   let receipts = 0;
 
