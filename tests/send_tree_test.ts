@@ -15,6 +15,7 @@ import { decodeMessage, type Manifest, MessageType, type Receipt } from "../src/
 import { initiate } from "../src/wire/handshake.ts";
 import { connect } from "../src/net/connect.ts";
 import { verifyFileManifest } from "../src/peer/file_manifest.ts";
+import { verifyReceiptFile } from "../src/peer/receipt.ts";
 import { runSfs, type SfsProcess, startSfs, tempDir } from "./harness.ts";
 import { errorOf } from "./peers.ts";
 import { testHome, testIdentity } from "./identities.ts";
@@ -113,6 +114,10 @@ Deno.test("sfs send DIR serves the manifest, its pages and every file back to ba
   assert.ok(receipt.type === MessageType.RECEIPT);
   assert.deepEqual(receipt.manifestHash, got.manifestHash);
   assert.deepEqual(receipt.receiverFingerprint, bob.public.fingerprint);
+  const stored = await verifyReceiptFile(fromBase64(String(sent.receipt_file))!);
+  assert.deepEqual(stored.receipt, receipt, "the stored form checks offline");
+  const hashed = proc.events.find((e) => e.event === "hashing" && e.done === true);
+  assert.deepEqual([hashed?.files, hashed?.entries], [5, 8], "hashing progress, to the end");
 });
 
 Deno.test("sfs send A B C --name X shares the paths as the top entries of one tree", async () => {
@@ -430,4 +435,26 @@ Deno.test("a single file's sent event carries the real receiver's signed receipt
   assert.deepEqual(receipt.shareId, fromHex(ready.id));
   assert.deepEqual(receipt.receiverFingerprint, bob.public.fingerprint);
   assert.notDeepEqual(receipt.manifestHash, new Uint8Array(32), "the one-entry manifest's hash");
+});
+
+Deno.test("Ctrl-C while a folder is hashed leaves no manifest spool in SFS_HOME", async () => {
+  await using dir = await tempDir();
+  const alice = await testHome(dir.path, "alice");
+  const root = join(dir.path, "many");
+  await Deno.mkdir(root);
+  for (let i = 0; i < 3000; i++) {
+    await Deno.writeFile(join(root, `f${i}`), pattern(4096));
+  }
+  const proc = startSfs(["send", root, "--listen", "127.0.0.1:0", "--json"], { home: alice });
+  await using _sender = proc;
+  await proc.nextEvent((e) => e.event === "hashing");
+  proc.kill("SIGINT");
+  const status = await proc.status;
+  assert.ok(!proc.events.some((e) => e.event === "ready"), "stopped while hashing");
+  assert.notEqual(status.code, 0);
+  const left = [];
+  for await (const entry of Deno.readDir(alice)) {
+    if (entry.name.startsWith("manifest-")) left.push(entry.name);
+  }
+  assert.deepEqual(left, []);
 });

@@ -60,6 +60,13 @@ export interface SharedFile {
   stale: boolean;
 }
 
+/**
+ * Largest single file whose hash is taken from the cache. A hit keeps no hash states
+ * (content_hash.ts), so a resumed request re-reads the part before its offset before its first
+ * chunk: bounded so that this stays inside the receiver's 30 s idle deadline (2 GiB at 100 MB/s).
+ */
+export const MAX_CACHED_FILE_BYTES = 2 * 1024 * 1024 * 1024;
+
 /** A single file or a tree, as shared: what a request's id finds. */
 export type Shared = SharedFile | SharedTree;
 
@@ -112,8 +119,9 @@ export async function prepareFile(
     /** The clock (the manifest's creation time, the cache's racy rule). @default {Date.now} */
     now?: () => number;
     /**
-     * Hash cache to read and fill (docs/design/folders.md F8). A hit skips hashing; a resumed
-     * request then re-reads the part before its offset, as no hash states were kept.
+     * Hash cache to read and fill (docs/design/folders.md F8), for files up to
+     * {@link MAX_CACHED_FILE_BYTES}. A hit skips hashing; a resumed request then re-reads the
+     * part before its offset, as no hash states were kept.
      */
     cache?: HashCache;
   } = {},
@@ -137,12 +145,13 @@ export async function prepareFile(
   // Keyed by the handle's fstat: what is hashed (or looked up) is what was opened.
   const opened = await file.stat();
   const started = now();
-  const cached = options.cache?.get(opened);
+  const cache = opened.size <= MAX_CACHED_FILE_BYTES ? options.cache : undefined;
+  const cached = cache?.get(opened);
   const content: ContentHash = cached !== undefined
     ? { size: opened.size, sha256: cached, interval: MIDSTATE_INTERVAL, midstates: [] }
     : await hashContent(file, { onProgress: (hashed) => options.onProgress?.(hashed, info.size) });
   if (cached === undefined && content.size === opened.size) {
-    options.cache?.set(opened, content.sha256, started);
+    cache?.set(opened, content.sha256, started);
   }
   const mtimeMs = info.mtime?.getTime() ?? 0;
   const fields = {

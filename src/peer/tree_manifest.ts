@@ -40,6 +40,12 @@ import { type SkipCounts, type TreeEntry, walkTree } from "./tree_walk.ts";
 
 const READ_BYTES = 1024 * 1024;
 const ZERO_HASH = new Uint8Array(32);
+/** Files hashed at once, when they are small (see spoolEntries). */
+const FILES_AHEAD = 8;
+/** Below this a file is hashed alongside others; from it on, alone. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+/** An entry as made, with the `fstat` its file was hashed under (folders: none). */
+type Made = { entry: ManifestEntry; info: Deno.FileInfo | undefined };
 /** Bytes of a record of the identity spool: `u64 dev ‖ u64 ino` of each entry (folders: 0). */
 const ID_RECORD_BYTES = 16;
 const ENCODER = new TextEncoder();
@@ -80,6 +86,11 @@ export interface BuildManifestOptions {
   now?: () => number;
   /** Called after each entry. */
   onProgress?: (progress: HashProgress) => void;
+  /**
+   * Stops the walk between entries (Ctrl-C): INTERRUPTED, and the spool is removed.
+   * @default never
+   */
+  signal?: AbortSignal;
 }
 
 /** One entry of a built manifest, with what the sender needs to serve it. */
@@ -307,13 +318,14 @@ async function spoolEntries(
       bytes: counts.bytes + hashed,
       current: { path: found.path, size: found.info.size, hashed },
     });
-  for await (const found of listed) {
-    const made = found.kind === "folder"
-      ? { entry: folderEntry(found.path), info: undefined }
-      : await fileEntry(found, options.cache, now, counts, (hashed) => hashing(found, hashed));
+  // Small files are opened and hashed a few at a time (a small file is mostly system calls);
+  // entries are still written in walk order. A large one is hashed alone, with its own progress.
+  const pending: Promise<Made | undefined>[] = [];
+  const writeOldest = async (): Promise<void> => {
+    const made = await pending.shift()!;
     if (made === undefined) {
       skipped.other++;
-      continue;
+      return;
     }
     await writer.write(encodeManifestEntry(made.entry));
     await idWriter.write(
@@ -321,7 +333,23 @@ async function spoolEntries(
     );
     counts.entries++;
     options.onProgress?.({ ...counts });
+  };
+  const writeAll = async () => {
+    while (pending.length > 0) await writeOldest();
+  };
+  for await (const found of listed) {
+    if (options.signal?.aborted) throw new SfsError("INTERRUPTED", "Stopped while hashing");
+    const small = found.kind === "folder" || found.info.size < SMALL_FILE_BYTES;
+    if (!small) await writeAll();
+    const made = found.kind === "folder"
+      ? Promise.resolve({ entry: folderEntry(found.path), info: undefined })
+      : fileEntry(found, options.cache, now, counts, (hashed) => hashing(found, hashed));
+    // Awaited in turn; a failure meanwhile must not count as unhandled.
+    made.catch(() => {});
+    pending.push(made);
+    if (!small || pending.length >= FILES_AHEAD) await writeOldest();
   }
+  await writeAll();
   await writer.flush();
   await idWriter.flush();
   return counts;

@@ -6,6 +6,7 @@ import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { Shared } from "../../peer/sender.ts";
 import { encodeMessage } from "../../wire/messages.ts";
+import { encodeReceiptFile } from "../../peer/receipt.ts";
 import { serveFiles, type ServeFilesOptions } from "../../peer/serve.ts";
 import type { Output } from "../output.ts";
 import { progressFor, type ProgressRow, type RowOptions } from "../progress.ts";
@@ -93,8 +94,10 @@ function transferEvents(
         peer,
         receiver: formatFingerprint(result.receiver.fingerprint),
         bytes: result.bytesSent,
-        // The receiver's signed proof of delivery (§7.9), as the RECEIPT body.
+        // The receiver's signed proof of delivery (§7.9): the RECEIPT body, and its stored form
+        // (the receiver's public identity in front), which anyone can check offline.
         receipt: toBase64(encodeMessage(result.receipt)),
+        receipt_file: toBase64(encodeReceiptFile(result.receiver.encoded, result.receipt)),
         ...viewFields(view),
       });
       out.note(

@@ -13,6 +13,7 @@ import { prepareTree, type SharedTree } from "../../peer/tree_share.ts";
 import type { SkipCounts } from "../../peer/tree_walk.ts";
 import { componentProblem } from "../../peer/tree_paths.ts";
 import type { Output } from "../output.ts";
+import { onStopSignal } from "../interrupt.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 
 /** The cache file in SFS_HOME (docs/design/folders.md F8). */
@@ -49,6 +50,9 @@ export async function prepareTreeShare(
   const cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
   out.note(`Hashing "${escapeForDisplay(name)}"…`);
   const shown = hashingDisplay(out, name);
+  // Ctrl-C stops the walk between files, so the spool in SFS_HOME is removed (a second one
+  // exits at once).
+  using stop = onStopSignal();
   let tree: SharedTree;
   try {
     tree = await prepareTree(paths.length === 1 ? paths[0] : paths, identity, {
@@ -57,10 +61,12 @@ export async function prepareTreeShare(
       cache,
       name,
       onProgress: shown.update,
+      signal: stop.signal,
     });
   } finally {
     shown.done();
   }
+  shown.finished();
   // A cache that cannot be saved costs the next share its hashing, nothing more.
   await cache.save().catch((err) => out.debug(`Hash cache not saved: ${err}`));
   reportSkipped(out, tree.manifest.skipped);
@@ -110,6 +116,16 @@ function hashingDisplay(out: Output, name: string) {
   let rowPath: string | undefined;
   let lastEvent = -Infinity;
   let cachedFiles = 0;
+  let last: HashProgress | undefined;
+  const event = (progress: HashProgress, done: boolean) =>
+    out.event("hashing", {
+      name,
+      entries: progress.entries,
+      files: progress.files,
+      bytes: progress.bytes,
+      cached_files: progress.cachedFiles,
+      done,
+    });
   const closeRow = () => {
     row?.finish();
     row = undefined;
@@ -117,6 +133,7 @@ function hashingDisplay(out: Output, name: string) {
   };
   return {
     update: (progress: HashProgress) => {
+      last = progress;
       cachedFiles = progress.cachedFiles;
       const current = progress.current;
       if (current === undefined || current.path !== rowPath) closeRow();
@@ -132,16 +149,14 @@ function hashingDisplay(out: Output, name: string) {
       const now = performance.now();
       if (now - lastEvent >= EVENT_INTERVAL_MS) {
         lastEvent = now;
-        out.event("hashing", {
-          name,
-          entries: progress.entries,
-          files: progress.files,
-          bytes: progress.bytes,
-          cached_files: progress.cachedFiles,
-        });
+        event(progress, false);
       }
     },
     done: closeRow,
+    /** The totals, whatever the last throttled event said. */
+    finished: () => {
+      if (last !== undefined) event({ ...last, current: undefined }, true);
+    },
     cached: () => cachedFiles,
   };
 }
