@@ -14,7 +14,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { randomFile, sha256File } from "./lib/files.ts";
 import { runSfs, SFS_CMD, type SfsEvent, startSfs } from "./lib/sfs_process.ts";
 
@@ -88,7 +88,11 @@ async function demo(dir: string): Promise<void> {
   check(status.code === 0, "sfs send --once exited 0 after the transfer");
   const left = [];
   for await (const entry of Deno.readDir(out)) left.push(entry.name);
-  check(left.length === 1, `only the final file is in Bob's folder (${left.join(", ")})`);
+  // Beside the file, its proof of origin: the owner's signed manifest, for `sfs verify` later.
+  check(
+    left.length === 2 && left.includes(`${basename(saved)}.sfs-proof`),
+    `only the final file and its proof of origin are in Bob's folder (${left.sort().join(", ")})`,
+  );
 }
 
 /** Part two: the same people, now through an index server with search. */

@@ -141,7 +141,7 @@ Deno.test("sfs get refuses a validly signed listing of another file from a lying
     const out = join(dir.path, "out-control");
     const result = await getThroughIndex(ready.id, out);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(await listTree(out), ["evil.sh"]);
+    assert.deepEqual(await listTree(out), ["evil.sh", "evil.sh.sfs-proof"]);
   });
 });
 

@@ -35,5 +35,5 @@ Deno.test("a second sfs get of the same file into one folder fails with BUSY and
     errorOf({ code: 1, stdout: "", stderr: retry.stderrText(), events: [] }).code,
     "BUSY",
   );
-  assert.deepEqual(await listTree(out), [NAME]);
+  assert.deepEqual(await listTree(out), [NAME, `${NAME}.sfs-proof`]);
 });

@@ -14,6 +14,7 @@ import { sign } from "../src/crypto/sign.ts";
 import { chunkCount, chunkLength, DEFAULT_CHUNK_SIZE, sealChunk } from "../src/crypto/stream.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { finalSignedData } from "../src/peer/final_signed_data.ts";
+import { signFileManifest } from "../src/peer/file_manifest.ts";
 import { formatTicket } from "../src/peer/ticket.ts";
 import { isDisplaySafe } from "../src/text.ts";
 import { respond } from "../src/wire/handshake.ts";
@@ -239,18 +240,23 @@ async function startHostileSender(
     const channel = await respond(conn, identity, { idleTimeoutMs: 10_000, earlyTypes: EARLY_GET });
     try {
       const request = await channel.expect(MessageType.GET);
-      const manifest: Manifest = {
-        type: MessageType.MANIFEST,
-        fileId: lie === "other-file-id" ? random(16) : request.fileId,
+      const fields = {
         name,
         size: content.length,
         sha256: announcedSha256,
-        chunkSize: DEFAULT_CHUNK_SIZE,
-        offset: 0,
         executable: false,
         mtime: 0,
         createdAt: 0,
-        manifestSignatures: {},
+      };
+      const manifest: Manifest = {
+        type: MessageType.MANIFEST,
+        fileId: lie === "other-file-id" ? random(16) : request.fileId,
+        ...fields,
+        chunkSize: DEFAULT_CHUNK_SIZE,
+        offset: 0,
+        // The owner signs the one-entry manifest, as a real sender does (none for names no
+        // manifest can hold).
+        manifestSignatures: (await signFileManifest(identity, fields)).signatures,
       };
       await channel.send(manifest);
       const count = chunkCount(content.length, DEFAULT_CHUNK_SIZE);
@@ -378,7 +384,7 @@ Deno.test("sfs get refuses what an authenticated sender cannot vouch for", async
     const out = join(dir.path, "out-honest");
     const done = doneOf(await get(bob, hostile.ticket, out));
     assert.equal(done.sha256, toHex(await sha256(content)));
-    assert.deepEqual(await listTree(out), ["data.bin"]);
+    assert.deepEqual(await listTree(out), ["data.bin", "data.bin.sfs-proof"]);
   });
 });
 

@@ -11,6 +11,7 @@ import { sign } from "../src/crypto/sign.ts";
 import { DEFAULT_CHUNK_SIZE, sealChunk } from "../src/crypto/stream.ts";
 import { isSfsError } from "../src/errors.ts";
 import { fetchFile } from "../src/peer/receiver.ts";
+import { signFileManifest } from "../src/peer/file_manifest.ts";
 import { formatTicket } from "../src/peer/ticket.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { finalSignedData } from "../src/peer/final_signed_data.ts";
@@ -42,18 +43,22 @@ function startLyingSender(
     const channel = await respond(conn, identity, { idleTimeoutMs: 10_000, earlyTypes: EARLY_GET });
     try {
       const request = await channel.expect(MessageType.GET);
-      const manifest: Manifest = {
-        type: MessageType.MANIFEST,
-        fileId: request.fileId,
+      const fields = {
         name: delivered.name,
         size: delivered.content.length,
         sha256: await sha256(delivered.content),
-        chunkSize: DEFAULT_CHUNK_SIZE,
-        offset: 0,
         executable: false,
         mtime: 0,
         createdAt: 0,
-        manifestSignatures: {},
+      };
+      const manifest: Manifest = {
+        type: MessageType.MANIFEST,
+        fileId: request.fileId,
+        ...fields,
+        chunkSize: DEFAULT_CHUNK_SIZE,
+        offset: 0,
+        // Signed like a real sender's one-entry manifest (F5.2).
+        manifestSignatures: (await signFileManifest(identity, fields)).signatures,
       };
       await channel.send(manifest);
       await channel.sendChunk(await sealChunk(channel.payloadKey, 0, true, delivered.content));

@@ -107,7 +107,11 @@ Deno.test("sfs get --out '~/x' saves under the home folder, never into ./~", asy
   });
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(await listTree(cwd), []);
-  assert.deepEqual(await listTree(user), ["Downloads", join("Downloads", "shared.bin")]);
+  assert.deepEqual(await listTree(user), [
+    "Downloads",
+    join("Downloads", "shared.bin"),
+    join("Downloads", "shared.bin.sfs-proof"),
+  ]);
   await refusesOtherUsersHome(bob, ready.ticket, cwd);
 });
 

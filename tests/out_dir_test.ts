@@ -82,7 +82,7 @@ Deno.test("sfs get --force replaces a planted symlink without writing through it
   await Deno.symlink(s.victim, join(s.out, NAME));
   await assertReceived(s, ["--force"]);
   assert.equal(await Deno.readTextFile(s.victim), VICTIM_TEXT);
-  assert.deepEqual(await listTree(s.out), [NAME]);
+  assert.deepEqual(await listTree(s.out), [NAME, `${NAME}.sfs-proof`]);
 });
 
 Deno.test("sfs get never creates the target of a dangling symlink at the destination", async () => {
@@ -93,7 +93,7 @@ Deno.test("sfs get never creates the target of a dangling symlink at the destina
   await assert.rejects(Deno.lstat(target), Deno.errors.NotFound);
   await assertReceived(s, ["--force"]);
   await assert.rejects(Deno.lstat(target), Deno.errors.NotFound);
-  assert.deepEqual(await listTree(s.out), [NAME]);
+  assert.deepEqual(await listTree(s.out), [NAME, `${NAME}.sfs-proof`]);
 });
 
 Deno.test("sfs get without --force refuses an existing file and leaves it unchanged", async () => {
@@ -104,7 +104,7 @@ Deno.test("sfs get without --force refuses an existing file and leaves it unchan
   assert.deepEqual(await listTree(s.out), [NAME]);
   // With --force it is replaced.
   await assertReceived(s, ["--force"]);
-  assert.deepEqual(await listTree(s.out), [NAME]);
+  assert.deepEqual(await listTree(s.out), [NAME, `${NAME}.sfs-proof`]);
 });
 
 Deno.test("sfs get removes a symlink planted at the part file's name instead of following it", async () => {
@@ -112,7 +112,7 @@ Deno.test("sfs get removes a symlink planted at the part file's name instead of 
   await Deno.symlink(s.victim, join(s.out, `${NAME}.sfs-part`));
   await assertReceived(s);
   assert.equal(await Deno.readTextFile(s.victim), VICTIM_TEXT);
-  assert.deepEqual(await listTree(s.out), [NAME]);
+  assert.deepEqual(await listTree(s.out), [NAME, `${NAME}.sfs-proof`]);
 });
 
 Deno.test("sfs get does not replace a folder at the destination, even with --force", async () => {
@@ -131,5 +131,5 @@ Deno.test("sfs get creates a missing --out folder, nested", async () => {
   const nested = join(s.dir.path, "a", "b", "c");
   const done = doneOf(await get(s.bob, s.ticket, nested));
   assert.equal(done.path, join(nested, NAME));
-  assert.deepEqual(await listTree(nested), [NAME]);
+  assert.deepEqual(await listTree(nested), [NAME, `${NAME}.sfs-proof`]);
 });

@@ -84,7 +84,7 @@ Deno.test("sfs get resumes from the last verified chunk after the sender is kill
   assert.equal(done.resumed_from, state.verified);
   assert.equal(done.sha256, await sha256File(source));
   assert.equal(await sha256File(join(out, "big.bin")), await sha256File(source));
-  assert.deepEqual(await listTree(out), ["big.bin"]);
+  assert.deepEqual(await listTree(out), ["big.bin", "big.bin.sfs-proof"]);
 });
 
 Deno.test("sfs get starts over, and says why, when the interrupted file changed", async () => {
@@ -111,7 +111,7 @@ Deno.test("sfs get starts over, and says why, when the interrupted file changed"
   assert.equal(done.resumed_from, 0);
   assert.match(result.stderr, /Starting "doc\.bin" over/);
   assert.equal(await sha256File(join(out, "doc.bin")), await sha256File(source));
-  assert.deepEqual(await listTree(out), ["doc.bin"]);
+  assert.deepEqual(await listTree(out), ["doc.bin", "doc.bin.sfs-proof"]);
 });
 
 Deno.test("sfs send refuses a resume that is not on a chunk boundary or past the end", async (t) => {
@@ -274,7 +274,7 @@ Deno.test("sfs get never writes through a link planted as the part file", async 
       assert.equal(done.resumed_from, 0);
       assert.match(result.stderr, /Starting "data\.bin" over/);
       assert.equal(await sha256File(join(out, "data.bin")), s.sha256);
-      assert.deepEqual(await listTree(out), ["data.bin"]);
+      assert.deepEqual(await listTree(out), ["data.bin", "data.bin.sfs-proof"]);
     });
   }
 });
@@ -300,7 +300,7 @@ Deno.test("sfs get keeps a part whose every chunk arrived when the connection dr
   const done = doneOf(await get(s.bob, s.ready.ticket, out));
   assert.equal(done.resumed_from, 3 * CHUNK);
   assert.equal(await sha256File(join(out, "whole.bin")), s.sha256);
-  assert.deepEqual(await listTree(out), ["whole.bin"]);
+  assert.deepEqual(await listTree(out), ["whole.bin", "whole.bin.sfs-proof"]);
 });
 
 Deno.test("sfs get discards, and says why, a resume state the sender would refuse", async (t) => {
@@ -328,7 +328,7 @@ Deno.test("sfs get discards, and says why, a resume state the sender would refus
         assert.equal(done.resumed_from, 0);
         if (run === 0) assert.match(result.stderr, why);
         assert.equal(await sha256File(join(out, "doc.bin")), s.sha256);
-        assert.deepEqual(await listTree(out), ["doc.bin"]);
+        assert.deepEqual(await listTree(out), ["doc.bin", "doc.bin.sfs-proof"]);
       }
     });
   }

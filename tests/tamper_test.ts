@@ -53,7 +53,7 @@ async function assertNothingFinal(s: Sharing, out: string): Promise<void> {
     );
     const done = doneOf(await get(s.bob, s.ready.ticket, out));
     assert.equal(done.sha256, s.sha256);
-    assert.deepEqual(await listTree(out), ["payload.bin"]);
+    assert.deepEqual(await listTree(out), ["payload.bin", "payload.bin.sfs-proof"]);
   }
 }
 
@@ -216,7 +216,7 @@ Deno.test("sfs get through a proxy that changes nothing succeeds", async () => {
   const out = join(s.dir.path, "out");
   const done = doneOf(await get(s.bob, withPort(s.ready.ticket, proxy.port), out));
   assert.equal(done.sha256, s.sha256);
-  assert.deepEqual(await listTree(out), ["payload.bin"]);
+  assert.deepEqual(await listTree(out), ["payload.bin", "payload.bin.sfs-proof"]);
   // HELLO_REPLY, RESPONDER_AUTH, KEY_TRANSPORT, MANIFEST, three chunks, FINAL.
   assert.equal(frames, 8);
 });

@@ -50,7 +50,7 @@ Deno.test("sfs get receives files of edge sizes intact, leaving only the final f
       assert.equal(done.path, join(out, name));
       assert.equal(done.sender, await fingerprintOf("alice"));
       assert.equal(await sha256File(join(out, name)), want);
-      assert.deepEqual(await listTree(out), [name]);
+      assert.deepEqual(await listTree(out), [name, `${name}.sfs-proof`]);
       assert.equal((await sender.status).code, 0, sender.stderrText());
       // Keep the disk footprint of the run small: the 64 MiB case would otherwise stay twice.
       await Deno.remove(source);
@@ -106,7 +106,7 @@ Deno.test("sfs send serves two receivers at the same time", async () => {
   assert.equal(doneOf(d).sha256, want);
   for (const out of ["out-a", "out-b", "out-c", "out-d"]) {
     assert.equal(await sha256File(join(dir.path, out, "shared.bin")), want);
-    assert.deepEqual(await listTree(join(dir.path, out)), ["shared.bin"]);
+    assert.deepEqual(await listTree(join(dir.path, out)), ["shared.bin", "shared.bin.sfs-proof"]);
   }
   const bobFingerprint = await fingerprintOf("bob");
   for (let i = 0; i < 4; i++) {
@@ -190,7 +190,7 @@ Deno.test("sfs get --require refuses signatures the sender did not make", async 
             "sha256",
             `signature:${args[1]}`,
           ]);
-          assert.deepEqual(await listTree(out), ["signed.bin"]);
+          assert.deepEqual(await listTree(out), ["signed.bin", "signed.bin.sfs-proof"]);
         } else {
           assert.equal(result.code, 3, result.stderr);
           assert.equal(errorOf(result).code, expected);

@@ -79,12 +79,22 @@ export interface RowOptions {
   from?: number;
   /** Extra fields for the line's `progress` events (a peer, a file name, a phase). */
   fields?: Record<string, JsonValue | undefined>;
+  /**
+   * Files in the share, for a folder: the line then shows files done of this many, and its
+   * events carry `files` and `files_total`.
+   * @default {none}
+   */
+  files?: number;
 }
 
 /** One line of the board. */
 export interface ProgressRow {
-  /** Records that `done` bytes of the total are done; redraws at most ten times a second. */
-  update(done: number): void;
+  /**
+   * Records that `done` bytes of the total are done; redraws at most ten times a second. For a
+   * folder, `folder` says how many files are done and which one is being received (shown after
+   * the label, escaped like it).
+   */
+  update(done: number, folder?: { filesDone: number; current?: string }): void;
   /** Draws the final state as a lasting line and takes the line off the board. */
   finish(): void;
   /** Takes the line off the board without a trace (a failure, whose warning says the rest). */
@@ -103,9 +113,13 @@ function consoleColumns(): number {
 /** A line's state: what it shows and the samples its rate comes from. */
 interface Row {
   readonly label: string;
+  /** The file of a folder being received, escaped, shown after the label. */
+  current?: string;
   readonly total: number;
   readonly fields: Record<string, JsonValue | undefined>;
   done: number;
+  /** Files done and in all, for a folder. */
+  files?: { done: number; total: number };
   /** (time, bytes) samples over the last RATE_WINDOW_MS, oldest first. */
   samples: Array<{ at: number; done: number }>;
   lastEvent: number;
@@ -145,6 +159,7 @@ export class ProgressBoard implements LiveArea {
       total: options.total,
       fields: options.fields ?? {},
       done: from,
+      ...(options.files !== undefined ? { files: { done: 0, total: options.files } } : {}),
       samples: [{ at: now, done: from }],
       lastEvent: -Infinity,
     };
@@ -154,8 +169,13 @@ export class ProgressBoard implements LiveArea {
     this.#draw(now);
     let open = true;
     return {
-      update: (done) => {
-        if (open) this.#update(row, done);
+      update: (done, folder) => {
+        if (!open) return;
+        if (row.files && folder !== undefined) {
+          row.files.done = folder.filesDone;
+          row.current = folder.current === undefined ? undefined : escapeForDisplay(folder.current);
+        }
+        this.#update(row, done);
       },
       finish: () => {
         if (!open) return;
@@ -206,6 +226,7 @@ export class ProgressBoard implements LiveArea {
 
   #finish(row: Row): void {
     const now = this.#now();
+    row.current = undefined;
     row.samples.push({ at: now, done: row.done });
     this.#take(row);
     row.lastEvent = -Infinity;
@@ -227,7 +248,8 @@ export class ProgressBoard implements LiveArea {
   #event(row: Row, now: number): void {
     if (this.#onEvent === undefined || now - row.lastEvent < EVENT_INTERVAL_MS) return;
     row.lastEvent = now;
-    this.#onEvent({ ...row.fields, bytes: row.done, total: row.total });
+    const files = row.files ? { files: row.files.done, files_total: row.files.total } : {};
+    this.#onEvent({ ...row.fields, bytes: row.done, total: row.total, ...files });
   }
 
   #draw(now: number): void {
@@ -245,7 +267,13 @@ export class ProgressBoard implements LiveArea {
 
   #lineOf(row: Row): string {
     return formatLine(
-      { label: row.label, done: row.done, total: row.total, rate: rateOf(row, this.#now()) },
+      {
+        label: row.current === undefined ? row.label : `${row.label}/${row.current}`,
+        done: row.done,
+        total: row.total,
+        rate: rateOf(row, this.#now()),
+        ...(row.files ? { files: row.files } : {}),
+      },
       this.#columns(),
     );
   }

@@ -60,6 +60,8 @@ export interface LineState {
   readonly total: number;
   /** Bytes a second over this run only; undefined before there is a measure. */
   readonly rate?: number;
+  /** Files done and in all, for a share of several files (a folder). */
+  readonly files?: { readonly done: number; readonly total: number };
 }
 
 /** Widest bar, in cells; it narrows before the name is cut below {@link MIN_LABEL}. */
@@ -70,7 +72,7 @@ const BAR_MIN = 10;
 const MIN_LABEL = 12;
 
 /**
- * Lays out `label [bar] pct% done/total rate ETA eta` in at most `columns - 1` characters (the
+ * Lays out `label [bar] pct% done/total [n/m files] rate ETA eta` in at most `columns - 1` characters (the
  * last column is left empty: a character there makes some terminals wrap, and a wrapped line
  * breaks the redraw of the lines above).
  */
@@ -83,9 +85,10 @@ export function formatLine(state: LineState, columns: number): string {
   const eta = state.rate === undefined || state.rate <= 0
     ? (left <= 0 ? "0s" : "--")
     : formatDuration(left / state.rate);
+  const files = state.files ? ` ${state.files.done}/${state.files.total} files` : "";
   const numbers = `${pct}% ${formatBytes(state.done)}/${
     formatBytes(state.total)
-  } ${rate} ETA ${eta}`;
+  }${files} ${rate} ETA ${eta}`;
   const labelLength = [...state.label].length;
   // Room for the label and the bar: the bar gives way to BAR_MIN cells before the name is cut,
   // then further (to nothing) before the name is cut below MIN_LABEL.

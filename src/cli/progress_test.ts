@@ -166,3 +166,19 @@ Deno.test("ProgressBoard shows a label's escape sequences as text, never sends t
   assert.ok(!text.includes("\u001b]"), "no OSC sequence");
   assert.ok(!text.includes("\u0007") && !text.includes("\u202e"), "no BEL, no bidi override");
 });
+
+Deno.test("ProgressBoard shows one line for a folder, with files done of files in all", () => {
+  const b = board();
+  const row = b.progress.add({ label: "photos", total: 4096, files: 3 });
+  b.clock.now = 1000;
+  row.update(2048, { filesDone: 2, current: "2026/\u001b[2Jb.jpg" });
+  const [line] = screenOf(b.text());
+  assert.match(
+    line,
+    /^photos\/2026\/\\u\{1b\}\[2Jb\.jpg \[#+-+\] {2}50% 2\.0 KiB\/4\.0 KiB 2\/3 files 2\.0 KiB\/s ETA 1s$/,
+  );
+  row.update(4096, { filesDone: 3 });
+  row.finish();
+  assert.match(screenOf(b.text()).at(-1)!, /^photos \[#+\] 100% 4\.0 KiB\/4\.0 KiB 3\/3 files /);
+  assert.deepEqual(b.events.at(-1), { bytes: 4096, total: 4096, files: 3, files_total: 3 });
+});

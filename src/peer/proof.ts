@@ -163,6 +163,14 @@ export async function checkProof(
   return { owner, header, manifestHash };
 }
 
+/**
+ * The entries of a proof file (or a part folder's `manifest`), decoded and checked as they are
+ * read, with bounded memory. The caller must have checked the proof ({@link checkProof}) first.
+ */
+export function proofEntries(proofPath: string): AsyncGenerator<ManifestEntry> {
+  return scanProof(proofPath).entries();
+}
+
 interface Scanned {
   readonly owner: PublicIdentity;
   readonly header: ManifestHeader;

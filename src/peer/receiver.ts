@@ -6,6 +6,7 @@
  * publishing it (receiver_verify.ts).
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { SfsError } from "../errors.ts";
 import { fromFolderError } from "../os_error.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
@@ -15,7 +16,7 @@ import { type Channel } from "../wire/channel.ts";
 import { initiate } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
-import { type Get, MessageType } from "../wire/messages.ts";
+import { type Get, MessageType, type TreeGet } from "../wire/messages.ts";
 import type { Connect, FetchOptions, FetchResult, Handshake } from "./receiver_options.ts";
 import {
   chooseStart,
@@ -26,6 +27,16 @@ import {
   START_OVER,
 } from "./receiver_start.ts";
 import { checkManifest, receiveAndPublish } from "./receiver_verify.ts";
+import { verifyFileManifest } from "./file_manifest.ts";
+import { refuseExistingProof } from "./file_proof.ts";
+import { safeFileName } from "./names.ts";
+import { receiveTree, TREE_START_OVER } from "./tree_receiver.ts";
+import {
+  chooseTreeStart,
+  releaseTreeStart,
+  treeGetOf,
+  type TreeResume,
+} from "./tree_receiver_start.ts";
 
 export type { Connect, FetchOptions, FetchResult, Handshake } from "./receiver_options.ts";
 
@@ -50,17 +61,23 @@ export async function fetchFileVia(
   const require = options.require ?? "both";
   // Where to start (a resume point) is chosen for the expected sender before connecting: the GET
   // asking for it rides in the handshake's third flight (§6.4), which only a sender holding that
-  // key ever gets to read.
-  const start = await chooseStart(options, options.expectedFingerprint).catch(async (err) => {
+  // key ever gets to read. A ticket does not say whether it names a file or a tree; an
+  // interrupted tree download of this share does (F7.3), and asks with TREE_GET.
+  const folderError = async (err: unknown) => {
     throw await fromFolderError(err, options.outDir) ?? err;
-  });
-  const get: Get = {
+  };
+  const tree = await chooseTreeStart(options, options.expectedFingerprint).catch(folderError);
+  const start: Start = tree
+    ? { sender: options.expectedFingerprint }
+    : await chooseStart(options, options.expectedFingerprint).catch(folderError);
+  const request: Get | TreeGet = tree ? treeGetOf(options.fileId, tree) : {
     type: MessageType.GET,
     fileId: options.fileId,
     offset: start.resumable?.offset ?? 0,
   };
-  const channel = await connect(senderHandshake(identity, options, get)).catch(async (err) => {
+  const channel = await connect(senderHandshake(identity, options, request)).catch(async (err) => {
     await releaseStart(start);
+    await releaseTreeStart(tree);
     throw err;
   });
   // Closing the connection ends every wait on it; what was verified until then is kept.
@@ -69,7 +86,7 @@ export async function fetchFileVia(
   if (options.signal?.aborted) stop();
   let outcome: FetchResult | typeof START_OVER;
   try {
-    outcome = await fetchOnChannel(channel, start, { ...options, identity }, require);
+    outcome = await fetchOnChannel(channel, { start, tree }, { ...options, identity }, require);
   } catch (err) {
     // OS errors get their code here (a full disk, --out a file), not INTERNAL; the sender is
     // told only the code (channel.fail), never a local path.
@@ -80,6 +97,7 @@ export async function fetchFileVia(
   } finally {
     options.signal?.removeEventListener("abort", stop);
     channel.close();
+    await releaseTreeStart(tree);
   }
   if (outcome !== START_OVER) return outcome;
   // The sender refused our resume point and the saved progress is gone: ask again from byte 0
@@ -93,7 +111,11 @@ export async function fetchFileVia(
  * receiver's identity and its GET (flight 3); the others close having sent only their HELLO.
  * A connection stopped by the caller's signal meanwhile is closed, which ends the handshake.
  */
-function senderHandshake(identity: Identity, options: FetchOptions, get: Get): Handshake {
+function senderHandshake(
+  identity: Identity,
+  options: FetchOptions,
+  get: Get | TreeGet,
+): Handshake {
   const require = options.require ?? "both";
   return async (transport, claim) => {
     const stop = () => closeQuietly(transport);
@@ -110,7 +132,7 @@ function senderHandshake(identity: Identity, options: FetchOptions, get: Get): H
 async function initiateWithSender(
   transport: Transport,
   identity: Identity,
-  how: { options: FetchOptions; require: SignaturePolicy; claim: () => void; get: Get },
+  how: { options: FetchOptions; require: SignaturePolicy; claim: () => void; get: Get | TreeGet },
 ): Promise<Channel> {
   const { options, require } = how;
   return await initiate(transport, identity, {
@@ -136,22 +158,44 @@ async function initiateWithSender(
   });
 }
 
-/** One attempt on an open channel; START_OVER when it must be made again from byte 0. */
+/**
+ * One attempt on an open channel; START_OVER when it must be made again from byte 0. The reply
+ * says what the share is: MANIFEST for a file, TREE_MANIFEST for a tree (F5.1).
+ */
 async function fetchOnChannel(
   channel: Channel,
-  start: Start,
+  starts: { start: Start; tree?: TreeResume },
   options: FetchOptions & { identity: Identity },
   require: SignaturePolicy,
 ): Promise<FetchResult | typeof START_OVER> {
   const sender = channel.peer.fingerprint;
+  const { start, tree } = starts;
   try {
-    const manifest = await requestManifest(channel, start, options);
+    const manifest = await requestManifest(channel, start, tree, options);
     if (manifest === START_OVER) return START_OVER;
+    if (manifest.type === MessageType.TREE_MANIFEST) {
+      // A single-file resume of the same id cannot be (ids commit to a file or a manifest).
+      await releaseStart(start);
+      const result = await receiveTree(channel, manifest, tree, { ...options, require });
+      return result === TREE_START_OVER ? START_OVER : result;
+    }
+    if (tree) throw new SfsError("BAD_MESSAGE", "The sender answered with a file, not a folder");
     await checkManifest(manifest, options, sender, start.resumable?.offset ?? 0);
+    // The owner's signature over the one-entry manifest (F5.2), before any byte is written; it
+    // is what the proof of origin keeps. Names no manifest can hold come without one.
+    const fileManifest = await verifyFileManifest(channel.peer, manifest);
+    const proof = fileManifest !== undefined && (options.proof ?? true);
+    if (proof) {
+      await refuseExistingProof(join(options.outDir, safeFileName(manifest.name)), !!options.force);
+    }
     const hasher = createHash("sha256");
     const part = await openPart(start, manifest, options, hasher);
     if (part === START_OVER) return START_OVER;
-    return await receiveAndPublish(channel, part, manifest, hasher, { ...options, require });
+    return await receiveAndPublish(channel, part, manifest, hasher, {
+      ...options,
+      require,
+      fileManifest: proof ? fileManifest : undefined,
+    });
   } finally {
     await releaseStart(start);
   }

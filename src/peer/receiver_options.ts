@@ -29,11 +29,23 @@ export interface FetchOptions {
   outDir: string;
   /** Replace an existing file of the same name. @default false */
   force?: boolean;
+  /**
+   * Keep the proof of origin `NAME.sfs-proof` next to the download (F9).
+   * @default {true}
+   */
+  proof?: boolean;
   /** Which signatures must verify. @default "both" */
   require?: SignaturePolicy;
   /** Called once the manifest is known and accepted. */
   onStart?: (manifest: Manifest, sender: PublicIdentity) => void;
-  /** Called as verified bytes are written (absolute offset in the file). */
+  /** Called once a tree's manifest is verified, before its first file (F7). */
+  onTreeStart?: (tree: TreeInfo, sender: PublicIdentity) => void;
+  /** Called as each file of a tree is verified (or found kept from an earlier run). */
+  onFile?: (file: TreeFileEvent) => void;
+  /**
+   * Called as verified bytes are written: the absolute offset in the file, or for a tree the
+   * bytes of the whole share verified so far.
+   */
   onProgress?: (receivedBytes: number) => void;
   /** Called with one-line notes for the user, e.g. that a download resumes. */
   onNote?: (text: string) => void;
@@ -62,12 +74,42 @@ export interface FetchOptions {
   reconnect?: Connect;
 }
 
-/** A verified, stored file. */
+/** What a tree share is, once its manifest verified. */
+export interface TreeInfo {
+  readonly name: string;
+  /** Files (not folders) in the tree. */
+  readonly files: number;
+  readonly entries: number;
+  readonly totalBytes: number;
+}
+
+/** One file of a tree, verified. */
+export interface TreeFileEvent {
+  /** Its path in the tree (checked, F4.1; escape it before showing it). */
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+  /** Kept from an interrupted earlier run rather than received now. */
+  readonly kept: boolean;
+  /** Files of the tree done so far, this one included. */
+  readonly filesDone: number;
+}
+
+/** A verified, stored file or tree. */
 export interface FetchResult {
+  /** A single file, or a folder (several paths or a folder share). */
+  readonly kind: "file" | "tree";
   readonly path: string;
   readonly bytes: number;
+  /** A file's SHA-256 (hex); for a tree, its manifest hash. */
   readonly sha256: string;
   readonly sender: PublicIdentity;
   /** Bytes kept from an interrupted earlier run (0 when the download started fresh). */
   readonly resumedFrom: number;
+  /** The manifest hash (hex) of a tree, or of a single file's one-entry manifest. */
+  readonly manifestHash?: string;
+  /** Files in a tree. */
+  readonly files?: number;
+  /** Where the proof of origin was kept (F9), unless none was. */
+  readonly proof?: string;
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { isSfsError, SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { Channel } from "../wire/channel.ts";
-import { type Manifest, MessageType } from "../wire/messages.ts";
+import { type Manifest, MessageType, type TreeManifest } from "../wire/messages.ts";
 import { safeFileName } from "./names.ts";
 import { PartFile, type PartInfo } from "./part_file.ts";
 import type { FetchOptions } from "./receiver_options.ts";
@@ -20,6 +20,8 @@ import {
   STATE_SUFFIX,
 } from "./resume_state.ts";
 import { TargetLock } from "./target_lock.ts";
+import { TreePart } from "./tree_part.ts";
+import type { TreeResume } from "./tree_receiver_start.ts";
 
 /** Returned when the saved progress was discarded and the download must start over. */
 export const START_OVER: unique symbol = Symbol("start over");
@@ -67,24 +69,53 @@ export async function releaseStart(start: Start): Promise<void> {
 }
 
 /**
- * Returns the sender's manifest in answer to the GET for the chosen start, which the handshake
- * sent as its early request (§6.4).
+ * Returns the sender's answer to the GET (or TREE_GET) for the chosen start, which the handshake
+ * sent as its early request (§6.4): MANIFEST for a file, TREE_MANIFEST for a tree (F5.1).
  */
 export async function requestManifest(
   channel: Channel,
   start: Start,
+  tree: TreeResume | undefined,
   options: FetchOptions,
-): Promise<Manifest | typeof START_OVER> {
+): Promise<Manifest | TreeManifest | typeof START_OVER> {
   const offset = start.resumable?.offset ?? 0;
+  let reply;
   try {
-    return await channel.expect(MessageType.MANIFEST);
+    reply = await channel.receive();
   } catch (err) {
     // The sender's answer to an offset it will not serve (§7.5), e.g. after its chunk size
     // changed: the saved progress can never be used with it, so it goes.
-    if (!start.resumable || !isSfsError(err, "BAD_MESSAGE")) throw err;
+    if (!isSfsError(err, "BAD_MESSAGE")) throw err;
+    if (tree) return await startTreeOver(tree, options, err);
+    if (!start.resumable) throw err;
     const why = `the sender refused to resume at byte ${offset}`;
     return await startOver(start.resumable, why, options, err);
   }
+  if (reply.type !== MessageType.MANIFEST && reply.type !== MessageType.TREE_MANIFEST) {
+    throw new SfsError(
+      "UNEXPECTED_MESSAGE",
+      `Expected message ${MessageType.MANIFEST}, got ${reply.type}`,
+    );
+  }
+  return reply;
+}
+
+/** Discards a tree's part folder whose resume point the sender refused (as {@link startOver}). */
+async function startTreeOver(
+  tree: TreeResume,
+  options: FetchOptions,
+  cause: unknown,
+): Promise<typeof START_OVER> {
+  await TreePart.discardStale(options.outDir, tree.name);
+  const why = "the sender refused to resume there";
+  if (options.reconnect) {
+    options.onNote?.(`Starting "${tree.name}" over: ${why}`);
+    return START_OVER;
+  }
+  throw new SfsError("BAD_MESSAGE", `Cannot resume "${tree.name}": ${why}`, {
+    cause,
+    hint: "The interrupted download was discarded; run the same command again to start over",
+  });
 }
 
 /**

@@ -8,8 +8,8 @@ import { SfsError } from "../errors.ts";
 import { type Bytes, release } from "../crypto/bytes.ts";
 import { chunkCount, StreamOpener, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
+import type { AeadKey } from "../crypto/aead.ts";
 import type { Manifest } from "../wire/messages.ts";
-import type { PartFile } from "./part_file.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 
 /**
@@ -26,6 +26,18 @@ export interface StreamHooks {
   onProgress?: (receivedBytes: number) => void;
   checkpointBytes: number;
   checkpointMs: number;
+  /** The stream's key: a tree's file key (F6.1). @default the channel's payload key */
+  key?: AeadKey;
+}
+
+/** Where opened chunks go: a part file, or one file of a tree (tree_stream.ts). */
+export interface ChunkSink {
+  /** Bytes written so far (including those kept from an earlier run). */
+  readonly written: number;
+  /** Appends verified plaintext. */
+  write(data: Uint8Array): Promise<void>;
+  /** Starts recording progress in the background; false when one is still running. */
+  startCheckpoint(): boolean;
 }
 
 /**
@@ -37,12 +49,12 @@ export interface StreamHooks {
  */
 export async function receiveChunks(
   channel: Channel,
-  part: PartFile,
-  manifest: Manifest,
+  part: ChunkSink,
+  manifest: Pick<Manifest, "size" | "chunkSize" | "offset">,
   hasher: Hash,
   hooks: StreamHooks,
 ): Promise<Bytes> {
-  const opener = new StreamOpener(channel.payloadKey, {
+  const opener = new StreamOpener(hooks.key ?? channel.payloadKey, {
     size: manifest.size,
     chunkSize: manifest.chunkSize,
     first: manifest.offset / manifest.chunkSize,
@@ -78,14 +90,14 @@ export async function receiveChunks(
 
 /** Writes chunks as they open, oldest first, and records checkpoints along the way. */
 class InOrderWriter {
-  readonly #part: PartFile;
+  readonly #part: ChunkSink;
   readonly #hasher: Hash;
   readonly #hooks: StreamHooks;
   readonly #inFlight: Promise<Bytes>[] = [];
   #lastCheckpoint: { bytes: number; at: number };
   #writing = true;
 
-  constructor(part: PartFile, hasher: Hash, hooks: StreamHooks) {
+  constructor(part: ChunkSink, hasher: Hash, hooks: StreamHooks) {
     this.#part = part;
     this.#hasher = hasher;
     this.#hooks = hooks;

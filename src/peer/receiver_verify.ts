@@ -14,7 +14,8 @@ import type { Channel } from "../wire/channel.ts";
 import { type Final, type Manifest, MessageType } from "../wire/messages.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import type { Identity } from "../crypto/identity.ts";
-import { fileManifestOf } from "./file_manifest.ts";
+import { type FileManifest, fileManifestOf } from "./file_manifest.ts";
+import { keepFileProof } from "./file_proof.ts";
 import { NO_MANIFEST_HASH, signReceipt } from "./receipt.ts";
 import type { PartFile } from "./part_file.ts";
 import type { FetchOptions, FetchResult } from "./receiver_options.ts";
@@ -26,10 +27,16 @@ export async function receiveAndPublish(
   part: PartFile,
   manifest: Manifest,
   hasher: Hash,
-  options: FetchOptions & { require: SignaturePolicy; identity: Identity },
+  options: FetchOptions & {
+    require: SignaturePolicy;
+    identity: Identity;
+    /** The verified one-entry manifest to keep as the proof of origin (F9), if one is kept. */
+    fileManifest?: FileManifest;
+  },
 ): Promise<FetchResult> {
   const resumedFrom = part.written;
   let finalReceived = false;
+  let proof: string | undefined;
   try {
     options.onStart?.(manifest, channel.peer);
     const sha256 = await receiveChunks(channel, part, manifest, hasher, {
@@ -40,18 +47,29 @@ export async function receiveAndPublish(
     const final = await expectFinal(channel, manifest.chunkSize + TAG_BYTES);
     finalReceived = true;
     await checkWholeFile(channel, part, manifest, { sha256, final, require: options.require });
+    // The proof first (F7.2): the file appears under its name only with its proof beside it.
+    if (options.fileManifest) {
+      const force = options.force ?? false;
+      const owner = channel.peer;
+      const signatures = manifest.manifestSignatures;
+      proof = await keepFileProof(part.finalPath, owner, signatures, options.fileManifest, force);
+    }
     await part.publish();
   } catch (err) {
+    if (proof !== undefined) await Deno.remove(proof).catch(() => {});
     throw await keepOrDiscard(part, manifest, err, { finalReceived, signal: options.signal });
   }
   // The file is verified and in place; a receipt that cannot be delivered changes nothing here.
   await sendReceipt(channel, manifest, options.identity).catch(() => {});
   return {
+    kind: "file",
     path: part.finalPath,
     bytes: manifest.size,
     sha256: toHex(manifest.sha256),
     sender: channel.peer,
     resumedFrom,
+    ...(options.fileManifest ? { manifestHash: toHex(options.fileManifest.manifestHash) } : {}),
+    ...(proof !== undefined ? { proof } : {}),
   };
 }
 

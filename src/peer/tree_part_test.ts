@@ -27,7 +27,7 @@ async function writeFile(part: TreePart, path: string, text: string, executable 
 Deno.test("TreePart builds a tree in the part folder and publishes it as DIR/NAME", async () => {
   using dir = tempDir();
   const out = `${dir.path}/out`;
-  const part = await TreePart.create(out, "share");
+  const part = await TreePart.create(out, "share", { proof: false });
   await part.addFolder("docs");
   await part.addFolder("docs/empty");
   await writeFile(part, "docs/a.txt", "a");
@@ -89,7 +89,7 @@ Deno.test("TreePart with force replaces an existing tree only when it publishes"
   using dir = tempDir();
   await Deno.mkdir(`${dir.path}/share/old`, { recursive: true });
   await Deno.writeTextFile(`${dir.path}/share/old/file`, "old");
-  const part = await TreePart.create(dir.path, "share", { force: true });
+  const part = await TreePart.create(dir.path, "share", { force: true, proof: false });
   await writeFile(part, "new", "new");
   assert.deepEqual(listing(`${dir.path}/share`), ["old/", "old/file"]);
   await part.publish();
@@ -102,4 +102,75 @@ Deno.test("TreePart.createFile() never replaces a file that exists", async () =>
   await writeFile(part, "a", "first");
   await assert.rejects(part.createFile("a", false), Deno.errors.AlreadyExists);
   await part.discard();
+});
+
+Deno.test("TreePart.publish() keeps the manifest as DIR/NAME.sfs-proof, or none without a proof", async (t) => {
+  for (const proof of [true, false]) {
+    await t.step(proof ? "with a proof" : "--no-proof", async () => {
+      using dir = tempDir();
+      const part = await TreePart.create(dir.path, "share", { proof });
+      {
+        using manifest = await part.createManifest();
+        await manifest.write(new TextEncoder().encode("signed"));
+      }
+      await writeFile(part, "a", "a");
+      await part.publish();
+      const expected = proof ? ["share.sfs-proof", "share/", "share/a"] : ["share/", "share/a"];
+      assert.deepEqual(listing(dir.path), expected);
+      if (proof) assert.equal(Deno.readTextFileSync(`${dir.path}/share.sfs-proof`), "signed");
+    });
+  }
+});
+
+Deno.test("TreePart refuses an existing proof up front unless forced or none is wanted", async () => {
+  using dir = tempDir();
+  await Deno.writeTextFile(`${dir.path}/share.sfs-proof`, "someone's evidence");
+  await assert.rejects(TreePart.create(dir.path, "share"), (e) => isSfsError(e, "EXISTS"));
+  assert.deepEqual(listing(dir.path), ["share.sfs-proof"]);
+  const part = await TreePart.create(dir.path, "share", { proof: false });
+  await part.discard();
+  const forced = await TreePart.create(dir.path, "share", { force: true });
+  await forced.discard();
+});
+
+Deno.test("TreePart.reopen() continues a part folder of ours and refuses anything else", async (t) => {
+  using dir = tempDir();
+  const part = await TreePart.create(dir.path, "share");
+  (await part.createManifest()).close();
+  await part.addFolder("d");
+  await writeFile(part, "d/done", "12345");
+  await writeFile(part, "d/half", "0123456789");
+
+  await t.step("a part folder of ours", async () => {
+    const again = await TreePart.reopen(dir.path, "share");
+    assert.ok(again instanceof TreePart);
+    assert.equal(await again.checkDone("d/done", 5), undefined);
+    assert.notEqual(await again.checkDone("d/done", 6), undefined);
+    assert.notEqual(await again.checkDone("d/missing", 0), undefined);
+    const file = await again.reopenFile("d/half", 4);
+    assert.ok(file instanceof Deno.FsFile);
+    file.close();
+    assert.equal(Deno.readTextFileSync(`${part.partPath}/tree/d/half`), "0123");
+    assert.ok("reason" in (await again.reopenFile("d/half", 5) as object));
+  });
+  await t.step("a file in progress with a second name", async () => {
+    await Deno.link(`${part.partPath}/tree/d/half`, `${dir.path}/elsewhere`);
+    const again = await TreePart.reopen(dir.path, "share") as TreePart;
+    assert.ok("reason" in (await again.reopenFile("d/half", 0) as object));
+    assert.ok(await again.checkDone("d/half", 4) !== undefined);
+    await Deno.remove(`${dir.path}/elsewhere`);
+  });
+  await t.step("a part folder others may write to", async () => {
+    await Deno.chmod(part.partPath, 0o777);
+    assert.ok("reason" in await TreePart.reopen(dir.path, "share"));
+    await Deno.chmod(part.partPath, 0o700);
+  });
+  await t.step("a link in place of the part folder", async () => {
+    await Deno.rename(part.partPath, `${dir.path}/real`);
+    await Deno.symlink(`${dir.path}/real`, part.partPath);
+    assert.ok("reason" in await TreePart.reopen(dir.path, "share"));
+    await TreePart.discardStale(dir.path, "share");
+    // Only the link went, never what it pointed to.
+    assert.ok((await Deno.lstat(`${dir.path}/real/tree/d/done`)).isFile);
+  });
 });

@@ -14,12 +14,15 @@ interface GetFlags extends IndexFlagValues {
   direct?: boolean;
   relay?: boolean;
   as?: string;
+  proof: boolean;
+  verbose?: boolean;
 }
 
-/** Downloads and verifies one file. */
+/** Downloads and verifies one file or folder. */
 export const GET_COMMAND: CommandSpec<GetFlags, [string | undefined]> = {
   name: "get",
-  describe: "download, verify and save a file named by a ticket, or by ID or name on the index",
+  describe:
+    "download, verify and save a file or folder named by a ticket, or by ID or name on the index",
   configure: (command) =>
     withIndexFlags(
       command
@@ -29,7 +32,9 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string | undefined]> = {
             "- reads it from stdin, none from SFS_TICKET",
         )
         .option("-o, --out <dir>", "folder to save into", ".")
-        .option("--force", "replace an existing file of the same name")
+        .option("--force", "replace an existing file or folder of the same name (and its proof)")
+        .option("--no-proof", "do not keep the proof of origin NAME.sfs-proof beside it")
+        .option("--verbose", "name each file of a folder as it is verified (--json: file events)")
         .option("--direct", "connect only directly to the sender, never through a relay")
         .option("--relay", "connect only through the index server's relay")
         .option("--as <name>", "with a code: remember the sender's key under this name")
@@ -46,6 +51,8 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string | undefined]> = {
       what: await readTicketInput(what),
       outDir: expandHome(flags.out, "--out"),
       force: flags.force,
+      proof: flags.proof,
+      verbose: flags.verbose,
       require: flags.require,
       route: flags.direct ? "direct" : flags.relay ? "relay" : "any",
       as: flags.as === undefined ? undefined : contactName(flags.as),

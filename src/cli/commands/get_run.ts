@@ -11,6 +11,8 @@ import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { VerifiedListing } from "../../index/protocol/announcement.ts";
 import { checkResolved } from "../../index/client/client.ts";
 import { fetchFileVia, type FetchResult } from "../../peer/receiver.ts";
+import type { TreeFileEvent } from "../../peer/receiver_options.ts";
+import { escapeForDisplay } from "../../text.ts";
 import { parseTicket, ticketCandidates } from "../../peer/ticket.ts";
 import { announcedAddresses } from "../../index/protocol/announcement.ts";
 import { type IndexTarget, resolveIndex } from "../settings/config.ts";
@@ -37,6 +39,10 @@ export interface GetOptions extends IndexFlags {
   what: string;
   outDir: string;
   force?: boolean;
+  /** Keep the proof of origin beside the download (F9). @default true */
+  proof?: boolean;
+  /** Say each file of a folder as it is verified (`file` events with --json). */
+  verbose?: boolean;
   require?: SignaturePolicy;
   idleTimeoutMs?: number;
   /** Which routes to try (§10.1). @default "any" */
@@ -185,6 +191,8 @@ async function fetchFrom(
   });
   const progress = progressFor(out);
   let row: ProgressRow | undefined;
+  // A folder's files done so far and the latest one, for its one progress line.
+  let folder: { filesDone: number; current?: string } | undefined;
   const require = options.require ?? "both";
   // How much of the file a failure leaves in the part file, for the resume hint.
   const kept = { bytes: 0, total: 0 };
@@ -195,6 +203,7 @@ async function fetchFrom(
       expectListing: source.listing,
       outDir: options.outDir,
       force: options.force,
+      proof: options.proof ?? true,
       require,
       idleTimeoutMs: options.idleTimeoutMs,
       signal: interrupt.signal,
@@ -213,9 +222,31 @@ async function fetchFrom(
           fields: { phase: "transfer", name: manifest.name },
         });
       },
+      onTreeStart: (tree) => {
+        out.event("start", {
+          name: tree.name,
+          size: tree.totalBytes,
+          kind: "tree",
+          files: tree.files,
+          entries: tree.entries,
+        });
+        Object.assign(kept, { bytes: 0, total: tree.totalBytes });
+        row?.remove();
+        row = progress.add({
+          label: tree.name,
+          total: tree.totalBytes,
+          files: tree.files,
+          fields: { phase: "transfer", name: tree.name },
+        });
+        folder = { filesDone: 0 };
+      },
+      onFile: (file) => {
+        folder = { filesDone: file.filesDone, current: file.path };
+        if (options.verbose) reportFile(out, file);
+      },
       onProgress: (received) => {
         kept.bytes = received;
-        row?.update(received);
+        row?.update(received, folder);
       },
       onNote: (text) => out.note(text),
     }).catch((err) => {
@@ -243,6 +274,21 @@ function fetchFailure(
   });
 }
 
+/** One file of a folder, verified (`--verbose`): a `file` event, or a line naming it. */
+function reportFile(out: Output, file: TreeFileEvent): void {
+  out.event("file", {
+    path: file.path,
+    size: file.size,
+    sha256: file.sha256,
+    kept: file.kept,
+    files_done: file.filesDone,
+  });
+  // The path is the sender's: only display-safe text reaches the terminal.
+  out.info(
+    `${file.kept ? "Kept" : "Verified"} ${escapeForDisplay(file.path)} (${file.size} bytes)`,
+  );
+}
+
 /** Prints where the file went and everything that was verified. */
 function reportDone(
   out: Output,
@@ -257,22 +303,50 @@ function reportDone(
     : require === "rsa"
     ? "RSA-PSS"
     : "Ed25519";
+  const what = result.kind === "tree"
+    ? { kind: "tree", files: result.files, manifest_hash: result.manifestHash }
+    : { sha256: result.sha256 };
   out.event("done", {
     path: result.path,
     bytes: result.bytes,
-    sha256: result.sha256,
+    ...what,
     sender,
-    verified: ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
+    verified: result.kind === "tree"
+      ? [
+        "sender-key",
+        "manifest-signature:both",
+        "chunks",
+        "sizes",
+        "sha256",
+        `signature:${require}`,
+      ]
+      : ["sender-key", "chunks", "size", "sha256", `signature:${require}`],
     resumed_from: result.resumedFrom,
     route: connected.route,
+    ...(result.proof !== undefined ? { proof: result.proof } : {}),
     ...source.extra,
   });
-  out.info(
-    `Saved ${result.path} (${result.bytes} bytes` +
-      (result.resumedFrom > 0 ? `, resumed from byte ${result.resumedFrom})` : ")"),
-  );
-  out.info(`SHA-256  ${result.sha256}`);
-  out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
+  if (result.kind === "tree") {
+    out.info(
+      `Saved ${result.path} (${result.files} files, ${result.bytes} bytes` +
+        (result.resumedFrom > 0 ? `, resumed with ${result.resumedFrom} bytes kept)` : ")"),
+    );
+    out.info(`Manifest SHA-256  ${result.manifestHash}`);
+    out.info(
+      `Verified sender ${sender}, the owner's signed manifest, every chunk, each file's size ` +
+        `and SHA-256, and ${signatures} signatures`,
+    );
+  } else {
+    out.info(
+      `Saved ${result.path} (${result.bytes} bytes` +
+        (result.resumedFrom > 0 ? `, resumed from byte ${result.resumedFrom})` : ")"),
+    );
+    out.info(`SHA-256  ${result.sha256}`);
+    out.info(`Verified sender ${sender}, every chunk, size, SHA-256 and ${signatures} signatures`);
+  }
+  if (result.proof !== undefined) {
+    out.info(`Proof of origin kept in ${result.proof} (check it later with sfs verify)`);
+  }
   out.info(
     connected.route === "relay"
       ? `Route: relayed through the index server (${connected.label}); it saw only ciphertext`

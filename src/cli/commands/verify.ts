@@ -15,9 +15,12 @@ export const VERIFY_COMMAND: CommandSpec<VerifyFlags, [string]> = {
     command
       .argument("<path>", "the file or folder to check")
       .option("--proof <file>", "the proof (default: PATH.sfs-proof)")
-      .option("--owner <fingerprint>", "the fingerprint the signer must have"),
-  async run({ args: [path], flags }, { out }) {
+      .option(
+        "--owner <fingerprint>",
+        "the fingerprint the signer must have (default: shown, and named if you pinned it)",
+      ),
+  async run({ args: [path], flags }, { home, out }) {
     const { runVerify } = await import("./verify_run.ts");
-    await runVerify({ path, proof: flags.proof, owner: flags.owner }, out);
+    await runVerify({ path, proof: flags.proof, owner: flags.owner, home }, out);
   },
 };

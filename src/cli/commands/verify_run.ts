@@ -7,6 +7,8 @@
 import { SfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import { formatFingerprint, parseFingerprint } from "../../crypto/identity.ts";
+import { constantTimeEqual } from "../../crypto/bytes.ts";
+import { readUsers } from "../settings/pins.ts";
 import { PROOF_SUFFIX, verifyWithProof } from "../../peer/proof.ts";
 import type { Output } from "../output.ts";
 
@@ -16,8 +18,13 @@ export interface VerifyOptions {
   path: string;
   /** The proof file. @default `${path}.sfs-proof` */
   proof?: string;
-  /** The fingerprint the signer must have; without it the signer is shown, not checked. */
+  /**
+   * The fingerprint the signer must have; without it the signer is looked up among the users
+   * pinned in `home` (§12.7), and shown either way.
+   */
   owner?: string;
+  /** The sfs home whose pinned users name a signer when `owner` is not given. */
+  home?: string;
 }
 
 /** Runs `sfs verify`. */
@@ -36,8 +43,16 @@ export async function runVerify(options: VerifyOptions, out: Output): Promise<vo
   const { header } = check;
   const signer = formatFingerprint(check.owner.fingerprint);
   const created = new Date(header.createdAt).toISOString();
-  out.info(`Signed by ${signer}${expectedOwner ? " (as expected)" : ""}`);
-  if (!expectedOwner) {
+  // Without --owner, a user whose key was pinned (sfs get NAME, sfs trust) names the signer: the
+  // pin is a fingerprint the person already decided to trust.
+  const pinnedAs = expectedOwner || options.home === undefined
+    ? []
+    : await pinnedUsers(options.home, check.owner.fingerprint);
+  const known = pinnedAs.length > 0
+    ? ` (pinned as ${pinnedAs.map((p) => `${p.user} on ${p.server}`).join(", ")})`
+    : "";
+  out.info(`Signed by ${signer}${expectedOwner ? " (as expected)" : known}`);
+  if (!expectedOwner && pinnedAs.length === 0) {
     out.warn("The signer was not checked against a fingerprint you trust", {
       hint: "Compare it with the owner's, or pass --owner FINGERPRINT",
     });
@@ -57,6 +72,7 @@ export async function runVerify(options: VerifyOptions, out: Output): Promise<vo
     proof,
     signer,
     ownerChecked: expectedOwner !== undefined,
+    pinnedAs,
     name: header.name,
     root: header.root,
     entries: header.entryCount,
@@ -72,6 +88,27 @@ export async function runVerify(options: VerifyOptions, out: Output): Promise<vo
     );
   }
   out.info(`"${path}" matches its proof`);
+}
+
+/** The pinned users (per server) whose key is `fingerprint`; none when the pins cannot be read. */
+async function pinnedUsers(
+  home: string,
+  fingerprint: Uint8Array,
+): Promise<Array<{ server: string; user: string }>> {
+  const found: Array<{ server: string; user: string }> = [];
+  const users = await readUsers(home).catch(() => new Map<string, Map<string, string>>());
+  for (const [server, pins] of users) {
+    for (const [user, pinned] of pins) {
+      let key: Uint8Array;
+      try {
+        key = parseFingerprint(pinned);
+      } catch {
+        continue;
+      }
+      if (constantTimeEqual(key, fingerprint)) found.push({ server, user });
+    }
+  }
+  return found;
 }
 
 function plural(n: number, noun: string): string {

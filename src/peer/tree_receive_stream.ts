@@ -1,0 +1,422 @@
+/**
+ * The receiving side of the file streams of a tree (docs/design/folders.md F6, F7): back to back in manifest
+ * order, each a §7.2 stream under its own key, written into the part folder (tree_part.ts) and
+ * checked at its end against the manifest's size and SHA-256. Folders are made as their turn
+ * comes; a folder's modification time is set once the walk leaves it (nothing is written into
+ * it after that), and it is synced then.
+ *
+ * Progress is recorded for a resume (tree_state.ts) every few seconds or megabytes and at least
+ * every {@link MAX_UNSYNCED_FILES} files: the finished files since the last checkpoint are synced
+ * first, so the state never claims a file that is not on disk, without one sync per small file.
+ *
+ * @module
+ */
+import { createHash, type Hash } from "node:crypto";
+import { SfsError } from "../errors.ts";
+import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
+import type { AeadKey } from "../crypto/aead.ts";
+import { chunkCount } from "../crypto/stream.ts";
+import type { Channel } from "../wire/channel.ts";
+import { displayExcerpt } from "../text.ts";
+import type { ManifestEntry } from "./manifest.ts";
+import { type ChunkSink, receiveChunks } from "./receiver_stream.ts";
+import type { TreePart } from "./tree_part.ts";
+import type { TreeStateFile } from "./tree_state.ts";
+
+/** Finished files kept open, unsynced, until the next checkpoint syncs them together. */
+export const MAX_UNSYNCED_FILES = 256;
+const REHASH_BUFFER_BYTES = 1024 * 1024;
+
+/** Where a tree transfer starts: the entry in progress and the verified bytes of its file. */
+export interface TreeStart {
+  readonly entry: number;
+  readonly offset: number;
+}
+
+/** Options of {@link receiveTreeFiles}. */
+export interface TreeStreamOptions {
+  /** The stream key of file entry `index` (F6.1); disposed by the caller's channel or here. */
+  keyFor: (index: number) => Promise<AeadKey>;
+  /** Chunk size of the streams, from TREE_MANIFEST. */
+  chunkSize: number;
+  /** Where the sender starts (what TREE_GET asked for). */
+  start: TreeStart;
+  /** Checkpoint spacing. */
+  checkpointBytes: number;
+  checkpointMs: number;
+  /** Bytes of the share verified so far (kept files included). */
+  onProgress?: (bytes: number, filesDone: number) => void;
+  /** A file verified (or kept from an earlier run: `kept`). */
+  onFile?: (entry: ManifestEntry, how: { index: number; kept: boolean; filesDone: number }) => void;
+  /** Clock in ms. @default performance.now */
+  now?: () => number;
+}
+
+/** What {@link receiveTreeFiles} did. */
+export interface TreeStreamResult {
+  /** Files in the tree. */
+  readonly files: number;
+  /** Bytes kept from an earlier run. */
+  readonly resumedBytes: number;
+}
+
+/**
+ * Receives every file from `options.start` on into `part`, in the order of `entries` (the
+ * verified manifest), checking each; entries before the start must be there from an earlier run
+ * (SfsError IO naming the reason otherwise, which the caller turns into a fresh start).
+ */
+export async function receiveTreeFiles(
+  channel: Channel,
+  part: TreePart,
+  entries: AsyncIterable<ManifestEntry>,
+  state: TreeStateFile,
+  options: TreeStreamOptions,
+): Promise<TreeStreamResult> {
+  const checkpoints = new Checkpoints(state, options);
+  const folders = new OpenFolders(part);
+  const { start } = options;
+  const resuming = start.entry > 0 || start.offset > 0;
+  let index = -1;
+  let files = 0;
+  let bytes = 0;
+  let resumedBytes = 0;
+  try {
+    for await (const entry of entries) {
+      index++;
+      await folders.enter(entry.path);
+      if (entry.kind === "folder") {
+        // A resumed run may find it made already (folders are made as their turn comes).
+        await part.addFolder(entry.path, { existing: resuming });
+        folders.opened(entry);
+      } else if (index < start.entry) {
+        const problem = await part.checkDone(entry.path, entry.size);
+        if (problem !== undefined) throw cannotResume(problem, entry);
+        files++;
+        bytes += entry.size;
+        resumedBytes += entry.size;
+        options.onFile?.(entry, { index, kept: true, filesDone: files });
+      } else {
+        const offset = index === start.entry ? start.offset : 0;
+        resumedBytes += offset;
+        const base = bytes;
+        await receiveOneFile(channel, part, entry, {
+          index,
+          offset,
+          // A resumed run may find files after its start half written by a run that crashed
+          // before its next checkpoint: they are replaced.
+          replace: resuming,
+          options,
+          checkpoints,
+          onProgress: (written) => options.onProgress?.(base + written, files),
+        });
+        files++;
+        bytes += entry.size;
+        options.onFile?.(entry, { index, kept: false, filesDone: files });
+        options.onProgress?.(bytes, files);
+        await checkpoints.afterFile(index + 1);
+      }
+    }
+    await folders.leaveAll();
+    await checkpoints.finish(index + 1);
+  } catch (err) {
+    await checkpoints.abandon(Math.max(index, start.entry));
+    throw err;
+  }
+  return { files, resumedBytes };
+}
+
+interface OneFile {
+  readonly index: number;
+  readonly offset: number;
+  readonly replace: boolean;
+  readonly options: TreeStreamOptions;
+  readonly checkpoints: Checkpoints;
+  readonly onProgress: (written: number) => void;
+}
+
+/** Receives one file's stream and checks its size and SHA-256 (F6.2); leaves it for syncing. */
+async function receiveOneFile(
+  channel: Channel,
+  part: TreePart,
+  entry: ManifestEntry,
+  how: OneFile,
+): Promise<void> {
+  const hasher = createHash("sha256");
+  // The key's derivation overlaps opening the file: for small files both cost more than the data.
+  const deriving = how.options.keyFor(how.index);
+  deriving.catch(() => {}); // Observed below; this stops an early failure going unhandled.
+  let file: Deno.FsFile;
+  try {
+    file = how.offset > 0
+      ? await reopenAndRehash(part, entry, how.offset, hasher)
+      : await part.createFile(entry.path, entry.executable, { replace: how.replace });
+  } catch (err) {
+    (await deriving.catch(() => undefined))?.dispose();
+    throw err;
+  }
+  const sink = new FileSink(file, how.offset, how.checkpoints, { index: how.index, entry });
+  let handedOver = false;
+  try {
+    using key = await deriving;
+    const sha256 = await receiveChunks(
+      channel,
+      sink,
+      { size: entry.size, chunkSize: how.options.chunkSize, offset: how.offset },
+      hasher,
+      {
+        key,
+        onProgress: how.onProgress,
+        checkpointBytes: how.options.checkpointBytes,
+        checkpointMs: how.options.checkpointMs,
+      },
+    );
+    checkFile(entry, sink.written, sha256);
+    // The manifest's time, set on the handle: the file is ours, whatever its name became.
+    // Synchronous: one quick system call, where an async one waits for a pool thread per file.
+    const mtime = new Date(entry.mtime);
+    file.utimeSync(mtime, mtime);
+    how.checkpoints.finished(file);
+    handedOver = true;
+  } finally {
+    // A failed file's bytes so far are verified chunks: a checkpoint may have recorded them.
+    if (!handedOver) await how.checkpoints.settle(file);
+  }
+}
+
+function checkFile(entry: ManifestEntry, written: number, sha256: Bytes): void {
+  if (written !== entry.size) {
+    throw new SfsError(
+      "SIZE_MISMATCH",
+      `"${displayExcerpt(entry.path)}" has ${written} bytes, the manifest says ${entry.size}`,
+    );
+  }
+  if (!constantTimeEqual(sha256, entry.sha256)) {
+    throw new SfsError(
+      "HASH_MISMATCH",
+      `The SHA-256 of "${displayExcerpt(entry.path)}" differs from the manifest`,
+    );
+  }
+}
+
+/** Reopens the file in progress, cut to `offset`, and feeds those bytes to `hasher` (§7.5). */
+async function reopenAndRehash(
+  part: TreePart,
+  entry: ManifestEntry,
+  offset: number,
+  hasher: Hash,
+): Promise<Deno.FsFile> {
+  const file = await part.reopenFile(entry.path, offset);
+  if (!(file instanceof Deno.FsFile)) throw cannotResume(file.reason, entry);
+  try {
+    await file.seek(0, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(REHASH_BUFFER_BYTES);
+    let done = 0;
+    while (done < offset) {
+      const n = await file.read(buffer.subarray(0, Math.min(buffer.length, offset - done)));
+      if (n === null) throw cannotResume("the file in progress shrank", entry);
+      hasher.update(buffer.subarray(0, n));
+      done += n;
+    }
+    await file.seek(offset, Deno.SeekMode.Start);
+    return file;
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+}
+
+/** The error that makes the receiver discard the part folder and start over (F7.3). */
+export class CannotResume extends SfsError {
+  constructor(why: string) {
+    super("IO", `Cannot resume: ${why}`);
+  }
+}
+
+function cannotResume(why: string, entry: ManifestEntry): CannotResume {
+  return new CannotResume(`${why} ("${displayExcerpt(entry.path)}")`);
+}
+
+/** One file of the tree as the chunk stream's sink. */
+class FileSink implements ChunkSink {
+  readonly #file: Deno.FsFile;
+  readonly #checkpoints: Checkpoints;
+  readonly #at: { index: number; entry: ManifestEntry };
+  #written: number;
+
+  constructor(
+    file: Deno.FsFile,
+    written: number,
+    checkpoints: Checkpoints,
+    at: { index: number; entry: ManifestEntry },
+  ) {
+    this.#file = file;
+    this.#written = written;
+    this.#checkpoints = checkpoints;
+    this.#at = at;
+  }
+
+  get written(): number {
+    return this.#written;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    this.#checkpoints.throwIfFailed();
+    let done = 0;
+    try {
+      while (done < data.length) done += await this.#file.write(data.subarray(done));
+    } catch (cause) {
+      throw new SfsError("IO", `Cannot write "${displayExcerpt(this.#at.entry.path)}"`, {
+        cause,
+        hint: "Is the disk full? The download can resume once there is room",
+      });
+    }
+    this.#written += data.length;
+  }
+
+  startCheckpoint(): boolean {
+    return this.#checkpoints.start(this.#at.index, this.#at.entry, this.#written, this.#file);
+  }
+}
+
+/**
+ * Resume checkpoints of a tree: syncs the finished files not yet synced (and the file in
+ * progress), then records the state. One runs at a time, in the background while a large file
+ * streams; a failure surfaces at the next write.
+ */
+class Checkpoints {
+  readonly #state: TreeStateFile;
+  readonly #options: TreeStreamOptions;
+  readonly #now: () => number;
+  #unsynced: Deno.FsFile[] = [];
+  #running: Promise<void> | undefined;
+  #failure: unknown;
+  #last: number;
+
+  constructor(state: TreeStateFile, options: TreeStreamOptions) {
+    this.#state = state;
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#last = this.#now();
+  }
+
+  throwIfFailed(): void {
+    if (this.#failure !== undefined) {
+      throw new SfsError("IO", "Cannot record progress for a resume", { cause: this.#failure });
+    }
+  }
+
+  /** A verified file, handed over to be synced (and closed) by a later checkpoint. */
+  finished(file: Deno.FsFile): void {
+    this.#unsynced.push(file);
+  }
+
+  /** Closes the file of a failed stream once any checkpoint using it is done. */
+  async settle(file: Deno.FsFile): Promise<void> {
+    await this.#running;
+    closeQuietly(file);
+  }
+
+  /** Starts a checkpoint inside file `index` in the background; false if one is running. */
+  start(index: number, entry: ManifestEntry, written: number, file: Deno.FsFile): boolean {
+    if (this.#running || this.#failure !== undefined) return false;
+    const verified = resumableBytes(entry.size, written, this.#options.chunkSize);
+    this.#running = this.#run(index, verified, file)
+      .catch((err) => void (this.#failure = err))
+      .finally(() => this.#running = undefined);
+    return true;
+  }
+
+  /** After a file: a checkpoint when enough time, bytes or files went by since the last. */
+  async afterFile(next: number): Promise<void> {
+    this.throwIfFailed();
+    const due = this.#unsynced.length >= MAX_UNSYNCED_FILES ||
+      this.#now() - this.#last >= this.#options.checkpointMs;
+    if (due && !this.#running) await this.#run(next, 0);
+  }
+
+  /** The last checkpoint: every file synced, the state past the last entry. */
+  async finish(next: number): Promise<void> {
+    await this.#running;
+    this.throwIfFailed();
+    await this.#run(next, 0);
+  }
+
+  /**
+   * After a failure in entry `failedAt`: syncs the files finished since the last checkpoint and
+   * records that the transfer got to `failedAt` (unless a checkpoint inside it got further),
+   * as far as it can; closes every file.
+   */
+  async abandon(failedAt: number): Promise<void> {
+    await this.#running;
+    if (this.#failure === undefined && this.#state.state.entry < failedAt) {
+      await this.#run(failedAt, 0).catch(() => {});
+    }
+    for (const file of this.#unsynced.splice(0)) closeQuietly(file);
+  }
+
+  async #run(entry: number, verified: number, current?: Deno.FsFile): Promise<void> {
+    const files = this.#unsynced.splice(0);
+    try {
+      await Promise.all([...files, ...(current ? [current] : [])].map((f) => f.syncData()));
+      // Files finished since the last record are synced: the state may move past them.
+      if (entry !== this.#state.state.entry || verified !== this.#state.state.verified) {
+        await this.#state.record(entry, verified);
+      }
+      this.#last = this.#now();
+    } finally {
+      for (const file of files) closeQuietly(file);
+    }
+  }
+}
+
+/**
+ * The verified bytes of a file in progress that a resume can start from: a chunk boundary
+ * inside the file (a file whose every byte arrived restarts at its last chunk, so the sender
+ * streams it again and the stream ends with a chunk marked last).
+ */
+function resumableBytes(size: number, written: number, chunkSize: number): number {
+  if (written < size || size === 0) return written < size ? written : 0;
+  return (chunkCount(size, chunkSize) - 1) * chunkSize;
+}
+
+function closeQuietly(file: Deno.FsFile): void {
+  try {
+    file.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+/**
+ * The folders from the root to the current entry, so each gets its modification time and a
+ * sync when the walk leaves it: in canonical order nothing is added to a folder after that.
+ */
+class OpenFolders {
+  readonly #part: TreePart;
+  readonly #stack: ManifestEntry[] = [];
+
+  constructor(part: TreePart) {
+    this.#part = part;
+  }
+
+  /** Leaves every open folder that is not a parent of `path`. */
+  async enter(path: string): Promise<void> {
+    while (this.#stack.length > 0 && !path.startsWith(this.#stack.at(-1)!.path + "/")) {
+      await this.#leave(this.#stack.pop()!);
+    }
+  }
+
+  opened(folder: ManifestEntry): void {
+    this.#stack.push(folder);
+  }
+
+  async leaveAll(): Promise<void> {
+    while (this.#stack.length > 0) await this.#leave(this.#stack.pop()!);
+    await this.#part.syncFolder("");
+  }
+
+  async #leave(folder: ManifestEntry): Promise<void> {
+    await this.#part.syncFolder(folder.path);
+    await this.#part.setFolderTime(folder.path, folder.mtime);
+  }
+}
