@@ -15,7 +15,12 @@
  * @module
  */
 import { SfsError } from "../errors.ts";
-import { type AeadBackend, setDefaultAeadBackend } from "../crypto/aead.ts";
+import {
+  type AeadBackend,
+  type BackendChooser,
+  type BackendHint,
+  setDefaultAeadBackend,
+} from "../crypto/aead.ts";
 import { type LibcryptoAes, opensslAead } from "../crypto/aead_openssl.ts";
 import { WEBCRYPTO_AEAD } from "../crypto/aead_webcrypto.ts";
 
@@ -172,14 +177,45 @@ export function describeChoice(choice: CryptoChoice): string {
 }
 
 /**
- * Makes the backend `SFS_CRYPTO` asks for the process default, and returns how to see what was
- * chosen. The library loads at the first key import, so a command that never seals pays
- * nothing; "openssl" is checked at once, so a missing library fails before any work.
+ * Below this many bytes in all, a key uses WebCrypto while libcrypto is not loaded yet: loading
+ * it and keying the first context take about 8 ms here (dlopen 5–6 ms), which WebCrypto spends
+ * on about 1 MiB, and a 1 KiB transfer paid them on both sides (docs/PERFORMANCE.md).
+ */
+export const LIGHT_JOB_BYTES = 1024 * 1024;
+
+/** How keys choose their backend under one setting, and what was chosen for the large jobs. */
+export interface BackendChoice {
+  /** For {@link setDefaultAeadBackend}. */
+  readonly choose: BackendChooser;
+  /** The backend of every job that is not small, loading libcrypto if needed. */
+  readonly chosen: () => CryptoChoice;
+}
+
+/**
+ * The backend choice for `setting`: the library loads at the first key import that is not a
+ * small job (see {@link LIGHT_JOB_BYTES}), so a command that never seals pays nothing;
+ * "openssl" loads at once, so a missing library fails before any work, and an explicit setting
+ * is used for every job, small or not.
+ */
+export function backendChoice(
+  setting: CryptoSetting,
+  load: () => Libcrypto | undefined = loadLibcrypto,
+): BackendChoice {
+  let choice = setting === "openssl" ? chooseAeadBackend(setting, load) : undefined;
+  const chosen = () => choice ??= chooseAeadBackend(setting, load);
+  const choose = (hint: BackendHint) => {
+    const small = hint.bytes !== undefined && hint.bytes < LIGHT_JOB_BYTES;
+    return setting === "auto" && choice === undefined && small ? WEBCRYPTO_AEAD : chosen().backend;
+  };
+  return { choose, chosen };
+}
+
+/**
+ * Makes the backend `SFS_CRYPTO` asks for the process default (see {@link backendChoice}), and
+ * returns how to see what was chosen.
  */
 export function installAeadBackend(value: string | undefined): () => CryptoChoice {
-  const setting = parseCryptoSetting(value);
-  let choice = setting === "openssl" ? chooseAeadBackend(setting) : undefined;
-  const chosen = () => choice ??= chooseAeadBackend(setting);
-  setDefaultAeadBackend(() => chosen().backend);
+  const { choose, chosen } = backendChoice(parseCryptoSetting(value));
+  setDefaultAeadBackend(choose);
   return chosen;
 }

@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { isSfsError } from "../errors.ts";
 import {
   allLibcryptoPaths,
+  backendChoice,
   chooseAeadBackend,
   LIBCRYPTO_PATHS,
+  LIGHT_JOB_BYTES,
   loadLibcrypto,
   parseCryptoSetting,
   versionOf,
@@ -69,6 +71,31 @@ Deno.test("chooseAeadBackend() falls back quietly, unless OpenSSL is demanded", 
   assert.equal(chooseAeadBackend("openssl", loaded).backend, FAKE_OPENSSL);
   // The override wins even where OpenSSL would load.
   assert.equal(chooseAeadBackend("webcrypto", loaded).backend.name, "webcrypto");
+});
+
+Deno.test("backendChoice() keeps a small job off a library not loaded yet, under auto only", () => {
+  let loads = 0;
+  const loaded = () => {
+    loads++;
+    return { path: "/x", version: "OpenSSL 3.0.0", aead: FAKE_OPENSSL };
+  };
+  const small = { bytes: LIGHT_JOB_BYTES - 1 };
+  const auto = backendChoice("auto", loaded);
+  assert.equal(auto.choose(small).name, "webcrypto");
+  assert.equal(auto.choose({}), FAKE_OPENSSL); // no size said: not small
+  assert.equal(loads, 1);
+  // Loaded once, the library serves small jobs too: it costs nothing more.
+  assert.equal(auto.choose(small), FAKE_OPENSSL);
+  assert.equal(auto.choose({ bytes: LIGHT_JOB_BYTES }), FAKE_OPENSSL);
+  assert.equal(loads, 1);
+
+  const fresh = backendChoice("auto", loaded);
+  assert.equal(fresh.choose({ bytes: LIGHT_JOB_BYTES }), FAKE_OPENSSL);
+  // SFS_CRYPTO=openssl is what runs, whatever the size; it loads before any key.
+  const demanded = backendChoice("openssl", loaded);
+  assert.equal(loads, 3);
+  assert.equal(demanded.choose(small), FAKE_OPENSSL);
+  assert.equal(backendChoice("webcrypto", loaded).choose({}).name, "webcrypto");
 });
 
 /** Stands for a loaded library in the choice logic only; it is never asked to seal. */

@@ -237,6 +237,7 @@ async function streamChunks(
   using handle = await Deno.open(file.path, { read: true });
   // Leaves the handle at `offset`.
   const hasher = await hasherAt(handle, file.content, offset, file.name);
+  channel.payloadKey.expectBytes(size - offset);
   const inFlight: Promise<Bytes>[] = [];
   let sent = offset;
   const sendOldest = async (): Promise<void> => {
