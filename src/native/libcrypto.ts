@@ -22,6 +22,14 @@ import {
   setDefaultAeadBackend,
 } from "../crypto/aead.ts";
 import { type LibcryptoAes, opensslAead } from "../crypto/aead_openssl.ts";
+import {
+  isSmallHashJob,
+  portableSha256,
+  setSha256Factory,
+  type Sha256Factory,
+  type Sha256Hasher,
+} from "../crypto/sha256.ts";
+import { type LibcryptoSha256, OpenSslSha256 } from "../crypto/sha256_openssl.ts";
 import { WEBCRYPTO_AEAD } from "../crypto/aead_webcrypto.ts";
 
 /** Where libcrypto 3 usually lives, per OS, most common first. */
@@ -82,6 +90,19 @@ const SYMBOLS = {
   EVP_DecryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
   ERR_clear_error: { parameters: [], result: "void" },
+  EVP_MD_CTX_new: { parameters: [], result: "pointer" },
+  EVP_MD_CTX_free: { parameters: ["pointer"], result: "void" },
+  EVP_sha256: { parameters: [], result: "pointer" },
+  EVP_DigestInit_ex: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  EVP_DigestUpdate: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
+  // The same function again, run on Deno's blocking thread pool (sha256_openssl.ts).
+  EVP_DigestUpdate_nonblocking: {
+    name: "EVP_DigestUpdate",
+    parameters: ["pointer", "buffer", "usize"],
+    result: "i32",
+    nonblocking: true,
+  },
+  EVP_DigestFinal_ex: { parameters: ["pointer", "buffer", "pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** A libcrypto that loaded and reported version 3. */
@@ -92,6 +113,8 @@ export interface Libcrypto {
   readonly version: string;
   /** The AES-256-GCM backend over it. */
   readonly aead: AeadBackend;
+  /** A new SHA-256 hasher over it. */
+  readonly sha256: () => Sha256Hasher;
 }
 
 /**
@@ -113,8 +136,14 @@ export function loadLibcrypto(paths: readonly string[] = pathsForThisOs()): Libc
         lib.close();
         continue;
       }
-      const symbols: LibcryptoAes<Deno.PointerValue> = lib.symbols;
-      return { path, version, aead: opensslAead(symbols, `${version} (${path})`) };
+      const symbols: LibcryptoAes<Deno.PointerValue> & LibcryptoSha256<Deno.PointerValue> =
+        lib.symbols;
+      return {
+        path,
+        version,
+        aead: opensslAead(symbols, `${version} (${path})`),
+        sha256: () => new OpenSslSha256(symbols),
+      };
     } catch {
       lib.close();
     }
@@ -149,6 +178,8 @@ export function parseCryptoSetting(value: string | undefined): CryptoSetting {
 export interface CryptoChoice {
   readonly backend: AeadBackend;
   readonly reason?: string;
+  /** OpenSSL's SHA-256, when the backend is OpenSSL's. */
+  readonly sha256?: () => Sha256Hasher;
 }
 
 /**
@@ -161,7 +192,7 @@ export function chooseAeadBackend(
 ): CryptoChoice {
   if (setting === "webcrypto") return { backend: WEBCRYPTO_AEAD, reason: "SFS_CRYPTO=webcrypto" };
   const libcrypto = load();
-  if (libcrypto) return { backend: libcrypto.aead };
+  if (libcrypto) return { backend: libcrypto.aead, sha256: libcrypto.sha256 };
   if (setting === "openssl") {
     throw new SfsError("USAGE", 'SFS_CRYPTO is "openssl" but libcrypto 3 cannot be loaded', {
       hint: `sfs looks for it at ${pathsForThisOs().join(", ")} (and needs --allow-ffi for it)`,
@@ -189,6 +220,8 @@ export interface BackendChoice {
   readonly choose: BackendChooser;
   /** The backend of every job that is not small, loading libcrypto if needed. */
   readonly chosen: () => CryptoChoice;
+  /** For {@link setSha256Factory}: OpenSSL's for large jobs when it is the backend. */
+  readonly sha256: Sha256Factory;
 }
 
 /**
@@ -207,15 +240,20 @@ export function backendChoice(
     const small = hint.bytes !== undefined && hint.bytes < LIGHT_JOB_BYTES;
     return setting === "auto" && choice === undefined && small ? WEBCRYPTO_AEAD : chosen().backend;
   };
-  return { choose, chosen };
+  const sha256 = (job: { bytes?: number }) => {
+    const native = isSmallHashJob(job) ? undefined : chosen().sha256;
+    return native ? Promise.resolve(native()) : portableSha256(job);
+  };
+  return { choose, chosen, sha256 };
 }
 
 /**
- * Makes the backend `SFS_CRYPTO` asks for the process default (see {@link backendChoice}), and
- * returns how to see what was chosen.
+ * Makes the backend `SFS_CRYPTO` asks for the process default (see {@link backendChoice}), with
+ * its SHA-256 for whole-file hashes, and returns how to see what was chosen.
  */
 export function installAeadBackend(value: string | undefined): () => CryptoChoice {
-  const { choose, chosen } = backendChoice(parseCryptoSetting(value));
+  const { choose, chosen, sha256 } = backendChoice(parseCryptoSetting(value));
   setDefaultAeadBackend(choose);
+  setSha256Factory(sha256);
   return chosen;
 }
