@@ -22,12 +22,12 @@ export const BUFFERED_SHA256_MAX = 1024 * 1024;
  */
 export interface Sha256Hasher {
   /** Takes in `data` now; `data` may change as soon as this returns. */
-  update(data: Bytes): void;
+  update(data: Uint8Array): void;
   /**
    * Takes in `data` after every earlier update, possibly off the calling thread. The caller
    * must not change `data`, nor call {@link update}, until the promise settles.
    */
-  updateLater(data: Bytes): Promise<void>;
+  updateLater(data: Uint8Array): Promise<void>;
   /** The digest of everything taken in, after every pending update; the hasher is then spent. */
   digest(): Promise<Bytes>;
 }
@@ -72,7 +72,7 @@ export class BufferedSha256 implements Sha256Hasher {
   #length = 0;
   #spent = false;
 
-  update(data: Bytes): void {
+  update(data: Uint8Array): void {
     if (this.#spent) throw spentError();
     if (this.#length + data.length > BUFFERED_SHA256_MAX) {
       throw new SfsError("INTERNAL", `Buffered SHA-256 takes at most ${BUFFERED_SHA256_MAX} bytes`);
@@ -81,7 +81,7 @@ export class BufferedSha256 implements Sha256Hasher {
     this.#length += data.length;
   }
 
-  updateLater(data: Bytes): Promise<void> {
+  updateLater(data: Uint8Array): Promise<void> {
     try {
       this.update(data);
       return Promise.resolve();

@@ -10,12 +10,12 @@ import { type Sha256Hasher, spentError } from "./sha256.ts";
 export class NodeSha256 implements Sha256Hasher {
   #hash: Hash | undefined = createHash("sha256");
 
-  update(data: Bytes): void {
+  update(data: Uint8Array): void {
     if (!this.#hash) throw spentError();
     this.#hash.update(data);
   }
 
-  updateLater(data: Bytes): Promise<void> {
+  updateLater(data: Uint8Array): Promise<void> {
     try {
       this.update(data);
       return Promise.resolve();

@@ -46,6 +46,8 @@ export class OpenSslSha256<P> implements Sha256Hasher {
   #ctx: P | null;
   /** Settles when every update handed over so far is done; rejects once one failed. */
   #pending: Promise<void> | undefined;
+  /** The first failed update: the state is then unknown, so every later call fails too. */
+  #error: SfsError | undefined;
 
   constructor(lib: LibcryptoSha256<P>) {
     this.#lib = lib;
@@ -60,18 +62,18 @@ export class OpenSslSha256<P> implements Sha256Hasher {
     FINALIZER.register(this, () => lib.EVP_MD_CTX_free(ctx), this);
   }
 
-  update(data: Bytes): void {
+  update(data: Uint8Array): void {
     if (this.#pending !== undefined) {
       throw new SfsError("INTERNAL", "SHA-256 update while another is pending");
     }
     const ctx = this.#live();
     checkLength(data);
     if (data.length > 0 && this.#lib.EVP_DigestUpdate(ctx, data, BigInt(data.length)) !== 1) {
-      throw this.#fail("EVP_DigestUpdate");
+      throw this.#error = this.#fail("EVP_DigestUpdate");
     }
   }
 
-  updateLater(data: Bytes): Promise<void> {
+  updateLater(data: Uint8Array): Promise<void> {
     let ctx: P;
     try {
       ctx = this.#live();
@@ -83,7 +85,7 @@ export class OpenSslSha256<P> implements Sha256Hasher {
       if (data.length === 0) return;
       const result = await this.#lib.EVP_DigestUpdate_nonblocking(ctx, data, BigInt(data.length));
       // `data` and `this` are used after the call: both stay reachable until C is done.
-      if (result !== 1 || data.length < 0) throw this.#fail("EVP_DigestUpdate");
+      if (result !== 1 || data.length < 0) throw this.#error = this.#fail("EVP_DigestUpdate");
     };
     const next = this.#pending === undefined ? run() : this.#pending.then(run);
     const tracked: Promise<void> = next.finally(() => {
@@ -107,6 +109,7 @@ export class OpenSslSha256<P> implements Sha256Hasher {
   }
 
   #live(): P {
+    if (this.#error) throw this.#error;
     if (this.#ctx === null) throw spentError();
     return this.#ctx;
   }
@@ -123,7 +126,7 @@ export class OpenSslSha256<P> implements Sha256Hasher {
   }
 }
 
-function checkLength(data: Bytes): void {
+function checkLength(data: Uint8Array): void {
   if (data.length > MAX_UPDATE_BYTES) {
     throw new SfsError("INTERNAL", `Cannot hash ${data.length} bytes in one call`);
   }
