@@ -34,6 +34,7 @@ import {
   type TransferMachine,
 } from "./bench/transfer/report.ts";
 import { Resources } from "./bench/transfer/resources.ts";
+import { type AloneResults, measureAlone, renderAlone } from "./bench/transfer/alone.ts";
 import { alternate, type Bench, makeIdentity, makeSource } from "./bench/transfer/runs.ts";
 import { startRelayIndex } from "./bench/transfer/relay.ts";
 import { startSshd } from "./bench/transfer/sshd.ts";
@@ -175,8 +176,11 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
     ...await alternate(b, scp, big, "transfer", config),
     ...await alternate(b, scp, small, "latency", config),
   ];
+  log("each side alone…");
+  const alone = await measureAlone(b, big, config.runs);
   const summary = summarize(records, crypto, config.size);
   console.log(renderReport(machine, config, summary, crypto, scpSkipped, b.relaySkipped));
+  console.log(`\n${renderAlone(alone, config.size)}`);
 
   if (config.jsonOut) {
     const results = transferResults(config, {
@@ -186,6 +190,7 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
       relaySkipped: b.relaySkipped,
       crypto,
       records,
+      alone,
     });
     await writeResults(config.jsonOut, results, log);
   }
@@ -200,6 +205,7 @@ function transferResults(config: Config, facts: {
   relaySkipped: string | undefined;
   crypto: CryptoRates;
   records: RunRecord[];
+  alone: AloneResults;
 }): Record<string, unknown> {
   const { machine, scpSkipped, crypto, records } = facts;
   const summary = summarize(records, crypto, config.size);
@@ -222,6 +228,7 @@ function transferResults(config: Config, facts: {
     crypto,
     runs: records,
     medians: summary,
+    alone: facts.alone,
     targets: targets(summary),
   };
 }
