@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../errors.ts";
 import { type Bytes, concat } from "../crypto/bytes.ts";
 import { MemoryTransport, tcpPair } from "../../tests/transport.ts";
-import { FRAME_HEADER_BYTES, FrameKind, FrameReader, FrameWriter } from "./frame.ts";
+import {
+  FRAME_HEADER_BYTES,
+  frameBody,
+  FrameKind,
+  FrameReader,
+  FrameWriter,
+  releaseFrameBody,
+} from "./frame.ts";
 
 /**
  * An in-memory transport whose writes take at most 1000 bytes per call, like a busy socket, so
@@ -258,4 +265,32 @@ Deno.test("FrameWriter.write() times out a peer that stops reading with TIMEOUT"
     for (let i = 0; i < 64; i++) await writer.write(FrameKind.CHUNK, big);
   };
   await assert.rejects(writeUntilStuck(), isCode("TIMEOUT"));
+});
+
+Deno.test("FrameWriter sends a frameBody() frame in one write, any other large one in two", async () => {
+  const transport = new MemoryTransport();
+  const writer = new FrameWriter(transport);
+  const sealed = frameBody(100_000);
+  sealed.set(body(100_000, 5));
+  await writer.write(FrameKind.CHUNK, sealed);
+  assert.equal(transport.written.length, 1);
+  assert.deepEqual(transport.written[0], concat(header(100_001, FrameKind.CHUNK), sealed));
+  // A view that does not start where the body does gets no header written in front of it.
+  await writer.write(FrameKind.CHUNK, sealed.subarray(1));
+  await writer.write(FrameKind.CHUNK, body(100_000));
+  assert.equal(transport.written.length, 5);
+  assert.deepEqual(
+    concat(...transport.written.slice(1, 3)),
+    concat(header(100_000, FrameKind.CHUNK), sealed.subarray(1)),
+  );
+});
+
+Deno.test("releaseFrameBody() frees only a frameBody() buffer", () => {
+  const sealed = frameBody(10);
+  const plain = body(10);
+  releaseFrameBody(plain);
+  assert.equal(plain.length, 10);
+  releaseFrameBody(sealed);
+  assert.equal(sealed.length, 0);
+  releaseFrameBody(sealed); // twice is fine
 });
