@@ -28,6 +28,7 @@ import {
 import { finalSignedData } from "../../../src/peer/final_signed_data.ts";
 import { formatTicket, parseTicket } from "../../../src/peer/ticket.ts";
 import { initiate, respond } from "../../../src/wire/handshake.ts";
+import { frameBody, releaseFrameBody } from "../../../src/wire/frame.ts";
 import { type Manifest, MessageType } from "../../../src/wire/messages.ts";
 import { SFS_CMD } from "../../lib/sfs_process.ts";
 import { fromHex } from "../../../src/crypto/bytes.ts";
@@ -173,7 +174,13 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
       const sealed = await sealAll(channel.payloadKey, source, DEFAULT_CHUNK_SIZE);
       await channel.send(manifest);
       const started = performance.now();
-      for (const chunk of sealed.splice(0)) await channel.sendChunk(chunk);
+      // Several sends queued at once (the channel keeps their order), each frame in one write.
+      const sending: Promise<void>[] = [];
+      for (const chunk of sealed.splice(0)) {
+        sending.push(channel.sendChunk(chunk).then(() => releaseFrameBody(chunk)));
+        if (sending.length >= 8) await sending.shift();
+      }
+      await Promise.all(sending);
       const data = await finalSignedData(channel.transcriptHash, manifest);
       const signatures = await sign(identity, LABEL.FINAL_SIGNATURE, data, "both");
       await channel.send({ type: MessageType.FINAL, signatures });
@@ -210,7 +217,8 @@ async function sealAll(
       if (n === null) throw new Error(`"${source.path}" is shorter than ${source.size} bytes`);
       filled += n;
     }
-    sealed.push(await sealChunk(key, index, index === count - 1, plaintext));
+    const into = frameBody(plaintext.length + TAG_BYTES);
+    sealed.push(await sealChunk(key, index, index === count - 1, plaintext, { into }));
   }
   return sealed;
 }
