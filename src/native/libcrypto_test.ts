@@ -66,7 +66,7 @@ Deno.test("chooseAeadBackend() falls back quietly, unless OpenSSL is demanded", 
   assert.equal(chooseAeadBackend("auto", missing).backend.name, "webcrypto");
   assert.equal(chooseAeadBackend("webcrypto").backend.name, "webcrypto");
   assert.throws(() => chooseAeadBackend("openssl", missing), (err) => isSfsError(err, "USAGE"));
-  const loaded = () => ({ path: "/x", version: "OpenSSL 3.0.0", aead: FAKE_OPENSSL });
+  const loaded = () => FAKE_LIBCRYPTO;
   assert.equal(chooseAeadBackend("auto", loaded).backend, FAKE_OPENSSL);
   assert.equal(chooseAeadBackend("openssl", loaded).backend, FAKE_OPENSSL);
   // The override wins even where OpenSSL would load.
@@ -77,7 +77,7 @@ Deno.test("backendChoice() keeps a small job off a library not loaded yet, under
   let loads = 0;
   const loaded = () => {
     loads++;
-    return { path: "/x", version: "OpenSSL 3.0.0", aead: FAKE_OPENSSL };
+    return FAKE_LIBCRYPTO;
   };
   const small = { bytes: LIGHT_JOB_BYTES - 1 };
   const auto = backendChoice("auto", loaded);
@@ -119,3 +119,13 @@ Deno.test("deno.json grants --allow-ffi for exactly the libcrypto paths, never u
     assert.ok(grants.length <= 1, `task "${name}" has ${grants.length} --allow-ffi flags`);
   }
 });
+
+/** A loaded library for the choice logic only: it is never asked to seal or hash. */
+const FAKE_LIBCRYPTO = {
+  path: "/x",
+  version: "OpenSSL 3.0.0",
+  aead: FAKE_OPENSSL,
+  sha256: () => {
+    throw new Error("not for hashing");
+  },
+};
