@@ -242,7 +242,7 @@ async function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams):
   }
   const { n, r, p } = params;
   // Loaded only here: node:crypto costs every command ~20 ms, and most identities need no KDF.
-  const { scrypt } = await import("node:crypto");
+  const { scrypt } = await import("./scrypt_node.ts");
   return await new Promise((resolve, reject) => {
     const fail = (cause: unknown) =>
       reject(new SfsError("BAD_IDENTITY", "Cannot derive the key to open the identity", { cause }));
