@@ -6,13 +6,15 @@
  * The main thread reads, opens and writes; the whole-file SHA-256 runs beside it
  * (Sha256Hasher.updateLater: on Deno's thread pool where OpenSSL is loaded), since it was a
  * fifth of the receiver's critical path. Chunks open into a few reused buffers, each back in use
- * only once its bytes are both written and hashed, so nothing is allocated per chunk for them.
+ * only once its bytes are both written and hashed, and each sealed frame body goes back to the
+ * frame reader once opened (recycleChunkBody), so nothing is allocated per chunk for either.
  */
 import { SfsError } from "../errors.ts";
-import { type Bytes, release } from "../crypto/bytes.ts";
+import type { Bytes } from "../crypto/bytes.ts";
 import type { Sha256Hasher } from "../crypto/sha256.ts";
 import { chunkCount, StreamOpener, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
+import { recycleChunkBody } from "../wire/frame.ts";
 import type { Manifest } from "../wire/messages.ts";
 import type { PartFile } from "./part_file.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
@@ -67,7 +69,8 @@ export async function receiveChunks(
       }
       // Waits while every buffer is still being written or hashed: backpressure on the hash.
       const into = await pool.take();
-      const opened = opener.open(frame.data, { into }).finally(() => release(frame.data));
+      // The sealed body is read by the opening alone: once it settles, the next frame reuses it.
+      const opened = opener.open(frame.data, { into }).finally(() => recycleChunkBody(frame.data));
       writer.add(opened, into);
       if (writer.pending >= CHUNKS_IN_FLIGHT) await writer.writeOldest();
     }

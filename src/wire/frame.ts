@@ -79,7 +79,7 @@ export class FrameReader {
     }
     if (kind === FrameKind.CHUNK) this.#frameDeadline = Infinity;
     this.#start += FRAME_HEADER_BYTES;
-    const body = new Uint8Array(bodyLength);
+    const body = kind === FrameKind.CHUNK ? chunkBody(bodyLength) : new Uint8Array(bodyLength);
     let filled = Math.min(bodyLength, this.#end - this.#start);
     body.set(this.#buffer.subarray(this.#start, this.#start + filled));
     this.#start += filled;
@@ -114,6 +114,37 @@ export class FrameReader {
   async #readSome(into: Uint8Array): Promise<number | null> {
     const wait = Math.max(0, Math.min(this.#idleTimeoutMs, this.#frameDeadline - Date.now()));
     return await withDeadline(this.#transport, wait, () => this.#transport.read(into), "receive");
+  }
+}
+
+/** Chunk bodies a reader made, so {@link recycleChunkBody} takes back only those. */
+const CHUNK_BODIES = new WeakSet<ArrayBuffer>();
+/** Chunk bodies given back, for the next chunk frames of any reader in this process. */
+const SPARE_CHUNK_BODIES: ArrayBuffer[] = [];
+/** Spare bodies kept: about what a receiver has in flight; more are left to the collector. */
+const MAX_SPARE_CHUNK_BODIES = 8;
+
+/** A chunk frame's body: a spare one that is large enough, else a new one. */
+function chunkBody(length: number): Bytes {
+  const index = SPARE_CHUNK_BODIES.findIndex((buffer) => buffer.byteLength >= length);
+  if (index >= 0) return new Uint8Array(SPARE_CHUNK_BODIES.splice(index, 1)[0], 0, length);
+  const body = new Uint8Array(length);
+  CHUNK_BODIES.add(body.buffer);
+  return body;
+}
+
+/**
+ * Gives a CHUNK frame's body back for a later chunk frame, so a receiver does not allocate a
+ * buffer per chunk. Only for a body no one will read again: the next chunk overwrites it. A
+ * buffer this module did not make is ignored.
+ */
+export function recycleChunkBody(body: Uint8Array): void {
+  const buffer = body.buffer;
+  if (
+    buffer instanceof ArrayBuffer && CHUNK_BODIES.has(buffer) && !buffer.detached &&
+    !SPARE_CHUNK_BODIES.includes(buffer) && SPARE_CHUNK_BODIES.length < MAX_SPARE_CHUNK_BODIES
+  ) {
+    SPARE_CHUNK_BODIES.push(buffer);
   }
 }
 

@@ -8,6 +8,7 @@ import {
   FrameKind,
   FrameReader,
   FrameWriter,
+  recycleChunkBody,
   releaseFrameBody,
 } from "./frame.ts";
 
@@ -293,4 +294,26 @@ Deno.test("releaseFrameBody() frees only a frameBody() buffer", () => {
   releaseFrameBody(sealed);
   assert.equal(sealed.length, 0);
   releaseFrameBody(sealed); // twice is fine
+});
+
+Deno.test("FrameReader reuses a CHUNK body given back by recycleChunkBody(), never another", async () => {
+  const transport = new MemoryTransport();
+  const writer = new FrameWriter(transport);
+  await writer.write(FrameKind.CHUNK, body(300, 1));
+  await writer.write(FrameKind.CHUNK, body(200, 2));
+  await writer.write(FrameKind.SEALED, body(100, 3));
+  await writer.write(FrameKind.CHUNK, body(100, 4));
+  for (const written of transport.written) transport.feed(written);
+  const reader = new FrameReader(transport);
+  const first = (await reader.read(1000))!.body;
+  assert.deepEqual(first, body(300, 1));
+  recycleChunkBody(first);
+  const second = (await reader.read(1000))!.body;
+  assert.equal(second.buffer, first.buffer, "the spare body is reused");
+  assert.deepEqual(second, body(200, 2));
+  const sealed = (await reader.read(1000))!.body;
+  recycleChunkBody(sealed); // not a chunk body: ignored
+  const third = (await reader.read(1000))!.body;
+  assert.notEqual(third.buffer, sealed.buffer);
+  assert.deepEqual(third, body(100, 4));
 });
