@@ -12,9 +12,9 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { AeadKey } from "../src/crypto/aead.ts";
+import { createSha256 } from "../src/crypto/sha256.ts";
 import { DEFAULT_CHUNK_SIZE, openChunk, sealChunk } from "../src/crypto/stream.ts";
 import { describeChoice, installAeadBackend } from "../src/native/libcrypto.ts";
 import { parseOptions, parseSize, wholeOption } from "./bench/config.ts";
@@ -34,6 +34,7 @@ import {
   type TransferMachine,
 } from "./bench/transfer/report.ts";
 import { Resources } from "./bench/transfer/resources.ts";
+import { type AloneResults, measureAlone, renderAlone } from "./bench/transfer/alone.ts";
 import { alternate, type Bench, makeIdentity, makeSource } from "./bench/transfer/runs.ts";
 import { startRelayIndex } from "./bench/transfer/relay.ts";
 import { startSshd } from "./bench/transfer/sshd.ts";
@@ -87,10 +88,11 @@ async function measureCrypto(totalBytes: number): Promise<CryptoRates> {
   const openMBps = await timed(1, open);
   const sealParallelMBps = await timed(CRYPTO_IN_FLIGHT, seal);
   const openParallelMBps = await timed(CRYPTO_IN_FLIGHT, open);
-  const hasher = createHash("sha256");
+  // The hasher a receiver uses for a large file (OpenSSL's where it loads), on this thread.
+  const hasher = await createSha256();
   const started = performance.now();
   for (let i = 0; i < count; i++) hasher.update(plaintext);
-  hasher.digest();
+  await hasher.digest();
   const sha256MBps = megabytesPerSecond(bytes, (performance.now() - started) / 1000);
   return {
     backend: describeChoice(chosen()),
@@ -175,8 +177,11 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
     ...await alternate(b, scp, big, "transfer", config),
     ...await alternate(b, scp, small, "latency", config),
   ];
+  log("each side alone…");
+  const alone = await measureAlone(b, big, config.runs);
   const summary = summarize(records, crypto, config.size);
   console.log(renderReport(machine, config, summary, crypto, scpSkipped, b.relaySkipped));
+  console.log(`\n${renderAlone(alone, config.size)}`);
 
   if (config.jsonOut) {
     const results = transferResults(config, {
@@ -186,6 +191,7 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
       relaySkipped: b.relaySkipped,
       crypto,
       records,
+      alone,
     });
     await writeResults(config.jsonOut, results, log);
   }
@@ -200,6 +206,7 @@ function transferResults(config: Config, facts: {
   relaySkipped: string | undefined;
   crypto: CryptoRates;
   records: RunRecord[];
+  alone: AloneResults;
 }): Record<string, unknown> {
   const { machine, scpSkipped, crypto, records } = facts;
   const summary = summarize(records, crypto, config.size);
@@ -222,6 +229,7 @@ function transferResults(config: Config, facts: {
     crypto,
     runs: records,
     medians: summary,
+    alone: facts.alone,
     targets: targets(summary),
   };
 }

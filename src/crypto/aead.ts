@@ -74,21 +74,29 @@ export interface AeadOptions {
   into?: Bytes;
 }
 
-let chooseDefault: () => AeadBackend = () => WEBCRYPTO_AEAD;
-let chosenDefault: AeadBackend | undefined;
+/** What a deferred key knows at its first use, for choosing its backend. */
+export interface BackendHint {
+  /** Bytes the key will seal or open in all, when the caller said ({@link AeadKey.expectBytes}). */
+  readonly bytes?: number;
+}
+
+/** Chooses a backend at a key's first use; may answer differently for a small job. */
+export type BackendChooser = (hint: BackendHint) => AeadBackend;
+
+let chooseDefault: BackendChooser = () => WEBCRYPTO_AEAD;
 
 /**
  * Sets how the default backend is chosen. The entry point calls this once; `choose` runs at
- * the first key import, so a command that never seals pays nothing for loading a library.
+ * each key import, so a command that never seals pays nothing for loading a library, and a
+ * chooser may keep a small job off a library that is not loaded yet (src/native/libcrypto.ts).
  */
-export function setDefaultAeadBackend(choose: () => AeadBackend): void {
+export function setDefaultAeadBackend(choose: BackendChooser): void {
   chooseDefault = choose;
-  chosenDefault = undefined;
 }
 
 /** The backend keys use unless told otherwise (WebCrypto unless the entry point chose). */
-export function defaultAeadBackend(): AeadBackend {
-  return chosenDefault ??= chooseDefault();
+export function defaultAeadBackend(hint: BackendHint = {}): AeadBackend {
+  return chooseDefault(hint);
 }
 
 /** An AES-256-GCM key on one backend; {@link dispose} frees it. */
@@ -97,7 +105,9 @@ export class AeadKey implements Disposable {
   #backend: AeadBackend["name"] | undefined;
   /** A deferred key's own copy of the raw bytes, until it is imported or disposed. */
   #raw: Bytes | undefined;
-  #choose: () => AeadBackend = defaultAeadBackend;
+  #choose: BackendChooser = defaultAeadBackend;
+  /** What {@link expectBytes} said, for the choice at the first use. */
+  #hint: BackendHint = {};
   #importing: Promise<AeadCipher> | undefined;
   #disposed = false;
 
@@ -126,13 +136,26 @@ export class AeadKey implements Disposable {
    * a payload (an index connection) never loads a library. It copies `raw` (the caller may wipe
    * its own at once) and wipes the copy when it imports it or is disposed.
    */
-  static deferred(raw: Bytes, options: { backend?: AeadBackend } = {}): AeadKey {
+  static deferred(
+    raw: Bytes,
+    options: { backend?: AeadBackend | BackendChooser } = {},
+  ): AeadKey {
     checkKey(raw);
     const key = new AeadKey();
     key.#raw = raw.slice();
     const backend = options.backend;
-    if (backend) key.#choose = () => backend;
+    if (typeof backend === "function") key.#choose = backend;
+    else if (backend) key.#choose = () => backend;
     return key;
+  }
+
+  /**
+   * Tells a deferred key, before its first use, how many bytes it will seal or open in all, so
+   * its backend can suit the job: a 1 KiB transfer need not load a library (see
+   * {@link BackendChooser}). Ignored once the key is imported.
+   */
+  expectBytes(total: number): void {
+    if (this.#cipher === undefined && this.#importing === undefined) this.#hint = { bytes: total };
   }
 
   /** The backend holding this key; undefined while a deferred key waits for its first use. */
@@ -194,7 +217,7 @@ export class AeadKey implements Disposable {
     const raw = this.#raw;
     if (raw === undefined) throw new SfsError("INTERNAL", "AES key has no key material");
     try {
-      const backend = this.#choose();
+      const backend = this.#choose(this.#hint);
       const cipher = await backend.importKey(raw);
       if (this.#disposed) {
         cipher.dispose();

@@ -3,7 +3,6 @@
  * the private keys, the latter optionally sealed with AES-256-GCM under a key derived from a
  * passphrase with scrypt. Pure: the caller reads and writes the file.
  */
-import { scrypt } from "node:crypto";
 import { SfsError } from "../errors.ts";
 import { type Bytes, fromBase64, toBase64 } from "./bytes.ts";
 import { ByteReader, ByteWriter } from "./encoding.ts";
@@ -233,7 +232,7 @@ function scryptProblem({ n, r, p }: ScryptParams): string | undefined {
   return undefined;
 }
 
-function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams): Promise<Bytes> {
+async function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams): Promise<Bytes> {
   const problem = scryptProblem(params);
   if (problem !== undefined) {
     throw new SfsError(
@@ -242,7 +241,9 @@ function deriveKey(passphrase: string, salt: Bytes, params: ScryptParams): Promi
     );
   }
   const { n, r, p } = params;
-  return new Promise((resolve, reject) => {
+  // Loaded only here: node:crypto costs every command ~20 ms, and most identities need no KDF.
+  const { scrypt } = await import("./scrypt_node.ts");
+  return await new Promise((resolve, reject) => {
     const fail = (cause: unknown) =>
       reject(new SfsError("BAD_IDENTITY", "Cannot derive the key to open the identity", { cause }));
     try {

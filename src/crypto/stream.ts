@@ -102,6 +102,8 @@ export class StreamOpener {
     this.#chunkSize = options.chunkSize;
     this.#count = chunkCount(options.size, options.chunkSize);
     this.#next = options.first ?? 0;
+    // A small stream need not load a faster library than it is worth (AeadKey.expectBytes).
+    key.expectBytes(Math.max(0, options.size - this.#next * options.chunkSize));
   }
 
   /** True once every chunk has been handed to {@link open}. */

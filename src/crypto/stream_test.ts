@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../errors.ts";
 import { type Bytes, concat, toHex } from "./bytes.ts";
-import { AeadKey } from "./aead.ts";
+import { AeadKey, type BackendHint } from "./aead.ts";
 import { WEBCRYPTO_AEAD } from "./aead_webcrypto.ts";
 import {
   chunkCount,
@@ -265,4 +265,20 @@ Deno.test("StreamOpener.open() never yields a chunk after a failed one, even in 
   for (const r of results) {
     assert.ok(r.status === "rejected" && isSfsError(r.reason, "CHUNK_AUTH_FAILED"));
   }
+});
+
+Deno.test("StreamOpener tells its key how many bytes are left to open", async () => {
+  const hints: BackendHint[] = [];
+  const choose = (hint: BackendHint) => {
+    hints.push(hint);
+    return WEBCRYPTO_AEAD;
+  };
+  const raw = crypto.getRandomValues(new Uint8Array(32));
+  using fresh = AeadKey.deferred(raw, { backend: choose });
+  new StreamOpener(fresh, { size: 100_000, chunkSize: 16384 });
+  await fresh.seal(new Uint8Array(12), new Uint8Array(0));
+  using resumed = AeadKey.deferred(raw, { backend: choose });
+  new StreamOpener(resumed, { size: 100_000, chunkSize: 16384, first: 2 });
+  await resumed.seal(new Uint8Array(12), new Uint8Array(0));
+  assert.deepEqual(hints, [{ bytes: 100_000 }, { bytes: 100_000 - 2 * 16384 }]);
 });

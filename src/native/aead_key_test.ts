@@ -1,7 +1,7 @@
 /** AeadKey's checks and lifetime, on each backend. */
 import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../errors.ts";
-import { type AeadBackend, AeadKey, TAG_BYTES } from "../crypto/aead.ts";
+import { type AeadBackend, AeadKey, type BackendHint, TAG_BYTES } from "../crypto/aead.ts";
 import { WEBCRYPTO_AEAD } from "../crypto/aead_webcrypto.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { bothBackends, NO_OPENSSL } from "./test_backends.ts";
@@ -158,4 +158,21 @@ Deno.test("AeadKey.deferred() disposed before its first use never imports", asyn
   await assert.rejects(key.seal(NONCE, PLAINTEXT), isCode("INTERNAL"));
   assert.equal(imports, 0);
   assert.throws(() => AeadKey.deferred(new Uint8Array(31)), isCode("INTERNAL"));
+});
+
+Deno.test("AeadKey.expectBytes() reaches the backend choice at the first use, and only then", async () => {
+  const hints: BackendHint[] = [];
+  const choose = (hint: BackendHint) => {
+    hints.push(hint);
+    return WEBCRYPTO_AEAD;
+  };
+  using key = AeadKey.deferred(RAW, { backend: choose });
+  key.expectBytes(1024);
+  const sealed = await key.seal(NONCE, PLAINTEXT);
+  key.expectBytes(5); // too late: the key is imported
+  assert.deepEqual(await key.open(NONCE, sealed), PLAINTEXT);
+  assert.deepEqual(hints, [{ bytes: 1024 }]);
+  using unhinted = AeadKey.deferred(RAW, { backend: choose });
+  await unhinted.seal(NONCE, PLAINTEXT);
+  assert.deepEqual(hints, [{ bytes: 1024 }, {}]);
 });

@@ -15,8 +15,21 @@
  * @module
  */
 import { SfsError } from "../errors.ts";
-import { type AeadBackend, setDefaultAeadBackend } from "../crypto/aead.ts";
+import {
+  type AeadBackend,
+  type BackendChooser,
+  type BackendHint,
+  setDefaultAeadBackend,
+} from "../crypto/aead.ts";
 import { type LibcryptoAes, opensslAead } from "../crypto/aead_openssl.ts";
+import {
+  isSmallHashJob,
+  portableSha256,
+  setSha256Factory,
+  type Sha256Factory,
+  type Sha256Hasher,
+} from "../crypto/sha256.ts";
+import { type LibcryptoSha256, OpenSslSha256 } from "../crypto/sha256_openssl.ts";
 import { WEBCRYPTO_AEAD } from "../crypto/aead_webcrypto.ts";
 
 /** Where libcrypto 3 usually lives, per OS, most common first. */
@@ -77,6 +90,19 @@ const SYMBOLS = {
   EVP_DecryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
   ERR_clear_error: { parameters: [], result: "void" },
+  EVP_MD_CTX_new: { parameters: [], result: "pointer" },
+  EVP_MD_CTX_free: { parameters: ["pointer"], result: "void" },
+  EVP_sha256: { parameters: [], result: "pointer" },
+  EVP_DigestInit_ex: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  EVP_DigestUpdate: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
+  // The same function again, run on Deno's blocking thread pool (sha256_openssl.ts).
+  EVP_DigestUpdate_nonblocking: {
+    name: "EVP_DigestUpdate",
+    parameters: ["pointer", "buffer", "usize"],
+    result: "i32",
+    nonblocking: true,
+  },
+  EVP_DigestFinal_ex: { parameters: ["pointer", "buffer", "pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** A libcrypto that loaded and reported version 3. */
@@ -87,6 +113,8 @@ export interface Libcrypto {
   readonly version: string;
   /** The AES-256-GCM backend over it. */
   readonly aead: AeadBackend;
+  /** A new SHA-256 hasher over it. */
+  readonly sha256: () => Sha256Hasher;
 }
 
 /**
@@ -108,8 +136,14 @@ export function loadLibcrypto(paths: readonly string[] = pathsForThisOs()): Libc
         lib.close();
         continue;
       }
-      const symbols: LibcryptoAes<Deno.PointerValue> = lib.symbols;
-      return { path, version, aead: opensslAead(symbols, `${version} (${path})`) };
+      const symbols: LibcryptoAes<Deno.PointerValue> & LibcryptoSha256<Deno.PointerValue> =
+        lib.symbols;
+      return {
+        path,
+        version,
+        aead: opensslAead(symbols, `${version} (${path})`),
+        sha256: () => new OpenSslSha256(symbols),
+      };
     } catch {
       lib.close();
     }
@@ -144,6 +178,8 @@ export function parseCryptoSetting(value: string | undefined): CryptoSetting {
 export interface CryptoChoice {
   readonly backend: AeadBackend;
   readonly reason?: string;
+  /** OpenSSL's SHA-256, when the backend is OpenSSL's. */
+  readonly sha256?: () => Sha256Hasher;
 }
 
 /**
@@ -156,7 +192,7 @@ export function chooseAeadBackend(
 ): CryptoChoice {
   if (setting === "webcrypto") return { backend: WEBCRYPTO_AEAD, reason: "SFS_CRYPTO=webcrypto" };
   const libcrypto = load();
-  if (libcrypto) return { backend: libcrypto.aead };
+  if (libcrypto) return { backend: libcrypto.aead, sha256: libcrypto.sha256 };
   if (setting === "openssl") {
     throw new SfsError("USAGE", 'SFS_CRYPTO is "openssl" but libcrypto 3 cannot be loaded', {
       hint: `sfs looks for it at ${pathsForThisOs().join(", ")} (and needs --allow-ffi for it)`,
@@ -172,14 +208,52 @@ export function describeChoice(choice: CryptoChoice): string {
 }
 
 /**
- * Makes the backend `SFS_CRYPTO` asks for the process default, and returns how to see what was
- * chosen. The library loads at the first key import, so a command that never seals pays
- * nothing; "openssl" is checked at once, so a missing library fails before any work.
+ * Below this many bytes in all, a key uses WebCrypto while libcrypto is not loaded yet: loading
+ * it and keying the first context take about 8 ms here (dlopen 5–6 ms), which WebCrypto spends
+ * on about 1 MiB, and a 1 KiB transfer paid them on both sides (docs/PERFORMANCE.md).
+ */
+export const LIGHT_JOB_BYTES = 1024 * 1024;
+
+/** How keys choose their backend under one setting, and what was chosen for the large jobs. */
+export interface BackendChoice {
+  /** For {@link setDefaultAeadBackend}. */
+  readonly choose: BackendChooser;
+  /** The backend of every job that is not small, loading libcrypto if needed. */
+  readonly chosen: () => CryptoChoice;
+  /** For {@link setSha256Factory}: OpenSSL's for large jobs when it is the backend. */
+  readonly sha256: Sha256Factory;
+}
+
+/**
+ * The backend choice for `setting`: the library loads at the first key import that is not a
+ * small job (see {@link LIGHT_JOB_BYTES}), so a command that never seals pays nothing;
+ * "openssl" loads at once, so a missing library fails before any work, and an explicit setting
+ * is used for every job, small or not.
+ */
+export function backendChoice(
+  setting: CryptoSetting,
+  load: () => Libcrypto | undefined = loadLibcrypto,
+): BackendChoice {
+  let choice = setting === "openssl" ? chooseAeadBackend(setting, load) : undefined;
+  const chosen = () => choice ??= chooseAeadBackend(setting, load);
+  const choose = (hint: BackendHint) => {
+    const small = hint.bytes !== undefined && hint.bytes < LIGHT_JOB_BYTES;
+    return setting === "auto" && choice === undefined && small ? WEBCRYPTO_AEAD : chosen().backend;
+  };
+  const sha256 = (job: { bytes?: number }) => {
+    const native = isSmallHashJob(job) ? undefined : chosen().sha256;
+    return native ? Promise.resolve(native()) : portableSha256(job);
+  };
+  return { choose, chosen, sha256 };
+}
+
+/**
+ * Makes the backend `SFS_CRYPTO` asks for the process default (see {@link backendChoice}), with
+ * its SHA-256 for whole-file hashes, and returns how to see what was chosen.
  */
 export function installAeadBackend(value: string | undefined): () => CryptoChoice {
-  const setting = parseCryptoSetting(value);
-  let choice = setting === "openssl" ? chooseAeadBackend(setting) : undefined;
-  const chosen = () => choice ??= chooseAeadBackend(setting);
-  setDefaultAeadBackend(() => chosen().backend);
+  const { choose, chosen, sha256 } = backendChoice(parseCryptoSetting(value));
+  setDefaultAeadBackend(choose);
+  setSha256Factory(sha256);
   return chosen;
 }

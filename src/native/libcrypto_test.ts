@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { isSfsError } from "../errors.ts";
 import {
   allLibcryptoPaths,
+  backendChoice,
   chooseAeadBackend,
   LIBCRYPTO_PATHS,
+  LIGHT_JOB_BYTES,
   loadLibcrypto,
   parseCryptoSetting,
   versionOf,
@@ -64,11 +66,36 @@ Deno.test("chooseAeadBackend() falls back quietly, unless OpenSSL is demanded", 
   assert.equal(chooseAeadBackend("auto", missing).backend.name, "webcrypto");
   assert.equal(chooseAeadBackend("webcrypto").backend.name, "webcrypto");
   assert.throws(() => chooseAeadBackend("openssl", missing), (err) => isSfsError(err, "USAGE"));
-  const loaded = () => ({ path: "/x", version: "OpenSSL 3.0.0", aead: FAKE_OPENSSL });
+  const loaded = () => FAKE_LIBCRYPTO;
   assert.equal(chooseAeadBackend("auto", loaded).backend, FAKE_OPENSSL);
   assert.equal(chooseAeadBackend("openssl", loaded).backend, FAKE_OPENSSL);
   // The override wins even where OpenSSL would load.
   assert.equal(chooseAeadBackend("webcrypto", loaded).backend.name, "webcrypto");
+});
+
+Deno.test("backendChoice() keeps a small job off a library not loaded yet, under auto only", () => {
+  let loads = 0;
+  const loaded = () => {
+    loads++;
+    return FAKE_LIBCRYPTO;
+  };
+  const small = { bytes: LIGHT_JOB_BYTES - 1 };
+  const auto = backendChoice("auto", loaded);
+  assert.equal(auto.choose(small).name, "webcrypto");
+  assert.equal(auto.choose({}), FAKE_OPENSSL); // no size said: not small
+  assert.equal(loads, 1);
+  // Loaded once, the library serves small jobs too: it costs nothing more.
+  assert.equal(auto.choose(small), FAKE_OPENSSL);
+  assert.equal(auto.choose({ bytes: LIGHT_JOB_BYTES }), FAKE_OPENSSL);
+  assert.equal(loads, 1);
+
+  const fresh = backendChoice("auto", loaded);
+  assert.equal(fresh.choose({ bytes: LIGHT_JOB_BYTES }), FAKE_OPENSSL);
+  // SFS_CRYPTO=openssl is what runs, whatever the size; it loads before any key.
+  const demanded = backendChoice("openssl", loaded);
+  assert.equal(loads, 3);
+  assert.equal(demanded.choose(small), FAKE_OPENSSL);
+  assert.equal(backendChoice("webcrypto", loaded).choose({}).name, "webcrypto");
 });
 
 /** Stands for a loaded library in the choice logic only; it is never asked to seal. */
@@ -92,3 +119,13 @@ Deno.test("deno.json grants --allow-ffi for exactly the libcrypto paths, never u
     assert.ok(grants.length <= 1, `task "${name}" has ${grants.length} --allow-ffi flags`);
   }
 });
+
+/** A loaded library for the choice logic only: it is never asked to seal or hash. */
+const FAKE_LIBCRYPTO = {
+  path: "/x",
+  version: "OpenSSL 3.0.0",
+  aead: FAKE_OPENSSL,
+  sha256: () => {
+    throw new Error("not for hashing");
+  },
+};

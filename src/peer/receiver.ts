@@ -5,11 +5,11 @@
  * target's lock), receives the chunks (receiver_stream.ts) and checks the whole file before
  * publishing it (receiver_verify.ts).
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { SfsError } from "../errors.ts";
 import { fromFolderError } from "../os_error.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
+import { createSha256 } from "../crypto/sha256.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
 import { type Channel } from "../wire/channel.ts";
@@ -188,7 +188,7 @@ async function fetchOnChannel(
     if (proof) {
       await refuseExistingProof(join(options.outDir, safeFileName(manifest.name)), !!options.force);
     }
-    const hasher = createHash("sha256");
+    const hasher = await createSha256({ bytes: manifest.size });
     const part = await openPart(start, manifest, options, hasher);
     if (part === START_OVER) return START_OVER;
     return await receiveAndPublish(channel, part, manifest, hasher, {

@@ -3,9 +3,9 @@
  * earlier run, or start from byte 0. Everything here runs under the target's lock, so two gets of
  * the same file never write one part file.
  */
-import type { Hash } from "node:crypto";
 import { join } from "node:path";
 import { isSfsError, SfsError } from "../errors.ts";
+import type { Sha256Hasher } from "../crypto/sha256.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { Channel } from "../wire/channel.ts";
 import { type Manifest, MessageType, type TreeManifest } from "../wire/messages.ts";
@@ -126,7 +126,7 @@ export async function openPart(
   start: Start,
   manifest: Manifest,
   options: FetchOptions,
-  hasher: Hash,
+  hasher: Sha256Hasher,
 ): Promise<PartFile | typeof START_OVER> {
   const info: PartInfo = {
     fileId: options.fileId,

@@ -2,15 +2,26 @@
  * The payload stream of a download (docs/PROTOCOL.md §7.2): chunks are opened a few at a time and
  * written in order, so only authenticated plaintext ever reaches the part file, and progress is
  * recorded for a resume as it goes.
+ *
+ * The main thread reads, opens and writes; the whole-file SHA-256 runs beside it
+ * (Sha256Hasher.updateLater: on Deno's thread pool where OpenSSL is loaded), since it was a
+ * fifth of the receiver's critical path. Chunks open into a few reused buffers, each back in use
+ * only once its bytes are both written and hashed, and each sealed frame body goes back to the
+ * frame reader once opened (recycleChunkBody), so nothing is allocated per chunk for either.
  */
-import type { Hash } from "node:crypto";
 import { SfsError } from "../errors.ts";
-import { type Bytes, release } from "../crypto/bytes.ts";
+import type { Bytes } from "../crypto/bytes.ts";
+import type { Sha256Hasher } from "../crypto/sha256.ts";
 import { chunkCount, StreamOpener, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import type { AeadKey } from "../crypto/aead.ts";
+import { recycleChunkBody } from "../wire/frame.ts";
 import type { Manifest } from "../wire/messages.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
+import { BufferPool } from "./buffer_pool.ts";
+
+/** Plaintext buffers: the chunks opening or waiting to be written, plus two being hashed. */
+const PLAINTEXT_BUFFERS = CHUNKS_IN_FLIGHT + 2;
 
 /**
  * Default time between two resume checkpoints: a crash loses at most about this much of the
@@ -51,7 +62,7 @@ export async function receiveChunks(
   channel: Channel,
   part: ChunkSink,
   manifest: Pick<Manifest, "size" | "chunkSize" | "offset">,
-  hasher: Hash,
+  hasher: Sha256Hasher,
   hooks: StreamHooks,
 ): Promise<Bytes> {
   const opener = new StreamOpener(hooks.key ?? channel.payloadKey, {
@@ -60,14 +71,19 @@ export async function receiveChunks(
     first: manifest.offset / manifest.chunkSize,
   });
   const count = chunkCount(manifest.size, manifest.chunkSize);
-  const writer = new InOrderWriter(part, hasher, hooks);
+  const pool = new BufferPool(PLAINTEXT_BUFFERS, Math.min(manifest.chunkSize, manifest.size));
+  const writer = new InOrderWriter(part, hasher, hooks, pool);
   try {
     for (let index = manifest.offset / manifest.chunkSize; index < count; index++) {
       const frame = await channel.receiveChunkOrMessage(manifest.chunkSize + TAG_BYTES);
       if (frame.type !== "chunk") {
         throw new SfsError("TRUNCATED", `Stream ended after chunk ${index - 1} of ${count}`);
       }
-      writer.add(opener.open(frame.data).finally(() => release(frame.data)));
+      // Waits while every buffer is still being written or hashed: backpressure on the hash.
+      const into = await pool.take();
+      // The sealed body is read by the opening alone: once it settles, the next frame reuses it.
+      const opened = opener.open(frame.data, { into }).finally(() => recycleChunkBody(frame.data));
+      writer.add(opened, into);
       if (writer.pending >= CHUNKS_IN_FLIGHT) await writer.writeOldest();
     }
     while (writer.pending > 0) await writer.writeOldest();
@@ -85,22 +101,25 @@ export async function receiveChunks(
     throw failure;
   }
   opener.finish();
-  return new Uint8Array(hasher.digest());
+  // Waits for the last updates; a failed one fails the digest.
+  return await hasher.digest();
 }
 
 /** Writes chunks as they open, oldest first, and records checkpoints along the way. */
 class InOrderWriter {
   readonly #part: ChunkSink;
-  readonly #hasher: Hash;
+  readonly #hasher: Sha256Hasher;
   readonly #hooks: StreamHooks;
-  readonly #inFlight: Promise<Bytes>[] = [];
+  readonly #pool: BufferPool;
+  readonly #inFlight: { opened: Promise<Bytes>; buffer: Bytes }[] = [];
   #lastCheckpoint: { bytes: number; at: number };
   #writing = true;
 
-  constructor(part: ChunkSink, hasher: Hash, hooks: StreamHooks) {
+  constructor(part: ChunkSink, hasher: Sha256Hasher, hooks: StreamHooks, pool: BufferPool) {
     this.#part = part;
     this.#hasher = hasher;
     this.#hooks = hooks;
+    this.#pool = pool;
     this.#lastCheckpoint = { bytes: part.written, at: performance.now() };
   }
 
@@ -109,20 +128,25 @@ class InOrderWriter {
     return this.#inFlight.length;
   }
 
-  /** Queues a chunk that is opening. */
-  add(opened: Promise<Bytes>): void {
+  /** Queues a chunk that is opening into `buffer`, a buffer of the pool. */
+  add(opened: Promise<Bytes>, buffer: Bytes): void {
     // Failures surface in order through writeOldest; this stops an early one going unhandled.
     opened.catch(() => {});
-    this.#inFlight.push(opened);
+    this.#inFlight.push({ opened, buffer });
   }
 
-  /** Waits for the oldest chunk to open, then writes and hashes it. */
+  /**
+   * Waits for the oldest chunk to open, then writes it while it is hashed; its buffer goes
+   * back to the pool once both are done (the hasher reads it until its update settles).
+   */
   async writeOldest(): Promise<void> {
     try {
-      const plaintext = await this.#inFlight.shift()!;
-      this.#hasher.update(plaintext);
-      await this.#part.write(plaintext);
-      release(plaintext);
+      const { opened, buffer } = this.#inFlight.shift()!;
+      const plaintext = await opened;
+      const hashed = this.#hasher.updateLater(plaintext);
+      const written = this.#part.write(plaintext);
+      this.#pool.giveBackAfter(Promise.all([hashed, written]), buffer);
+      await written;
       this.#hooks.onProgress?.(this.#part.written);
       this.#maybeCheckpoint();
     } catch (err) {
@@ -145,7 +169,7 @@ class InOrderWriter {
     while (this.#writing && this.#inFlight.length > 0) {
       await this.writeOldest().catch((chunkFailure) => failure = chunkFailure);
     }
-    await Promise.allSettled(this.#inFlight);
+    await Promise.allSettled(this.#inFlight.map((chunk) => chunk.opened));
     return failure;
   }
 

@@ -3,8 +3,8 @@
  * answers our request, and the whole file matches the manifest and the sender's final
  * signatures. Only then is the part file published under its name.
  */
-import type { Hash } from "node:crypto";
 import { codeInfo, SfsError } from "../errors.ts";
+import type { Sha256Hasher } from "../crypto/sha256.ts";
 import { type Bytes, constantTimeEqual, toHex } from "../crypto/bytes.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { LABEL } from "../crypto/labels.ts";
@@ -26,7 +26,7 @@ export async function receiveAndPublish(
   channel: Channel,
   part: PartFile,
   manifest: Manifest,
-  hasher: Hash,
+  hasher: Sha256Hasher,
   options: FetchOptions & {
     require: SignaturePolicy;
     identity: Identity;

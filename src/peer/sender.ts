@@ -17,7 +17,7 @@ import {
 import { type Channel } from "../wire/channel.ts";
 import { respond } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
-import type { Transport } from "../wire/frame.ts";
+import { frameBody, releaseFrameBody, type Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
 import { type ContentHash, hashContent, hasherAt, MIDSTATE_INTERVAL } from "./content_hash.ts";
@@ -319,21 +319,24 @@ async function streamChunks(
   using handle = await Deno.open(file.path, { read: true });
   // Leaves the handle at `offset`.
   const hasher = await hasherAt(handle, file.content, offset, file.name);
+  channel.payloadKey.expectBytes(size - offset);
   const inFlight: Promise<Bytes>[] = [];
   let sent = offset;
   const sendOldest = async (): Promise<void> => {
     const sealed = await inFlight.shift()!;
     await channel.sendChunk(sealed);
     sent += sealed.length - TAG_BYTES;
-    release(sealed);
+    releaseFrameBody(sealed);
     onProgress?.(sent);
   };
   try {
     for (let index = offset / chunkSize; index < count; index++) {
       const plaintext = new Uint8Array(chunkLength(size, chunkSize, index));
-      await readFull(handle, plaintext, file.name);
+      readFull(handle, plaintext, file.name);
       hasher.update(plaintext);
-      const sealed = sealChunk(channel.payloadKey, index, index === count - 1, plaintext);
+      // Sealed with room for the frame header in front: one write per chunk (frame.ts).
+      const into = frameBody(plaintext.length + TAG_BYTES);
+      const sealed = sealChunk(channel.payloadKey, index, index === count - 1, plaintext, { into });
       inFlight.push(sealed.finally(() => release(plaintext)));
       if (inFlight.length >= CHUNKS_IN_FLIGHT) await sendOldest();
     }
@@ -344,10 +347,11 @@ async function streamChunks(
   return new Uint8Array(hasher.digest());
 }
 
-async function readFull(file: Deno.FsFile, into: Uint8Array, name: string): Promise<void> {
+function readFull(file: Deno.FsFile, into: Uint8Array, name: string): void {
   let filled = 0;
   while (filled < into.length) {
-    const n = await file.read(into.subarray(filled));
+    // Synchronous: an async read duplicates and closes the descriptor each time (page cache).
+    const n = file.readSync(into.subarray(filled));
     if (n === null) {
       throw new SfsError("FILE_CHANGED", `"${name}" shrank while it was being sent`);
     }

@@ -11,9 +11,9 @@
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
 import { SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
+import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
 import type { AeadKey } from "../crypto/aead.ts";
 import { chunkCount } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
@@ -141,7 +141,7 @@ async function receiveOneFile(
   entry: ManifestEntry,
   how: OneFile,
 ): Promise<void> {
-  const hasher = createHash("sha256");
+  const hasher = await createSha256({ bytes: entry.size });
   // The key's derivation overlaps opening the file: for small files both cost more than the data.
   const deriving = how.options.keyFor(how.index);
   deriving.catch(() => {}); // Observed below; this stops an early failure going unhandled.
@@ -203,7 +203,7 @@ async function reopenAndRehash(
   part: TreePart,
   entry: ManifestEntry,
   offset: number,
-  hasher: Hash,
+  hasher: Sha256Hasher,
 ): Promise<Deno.FsFile> {
   const file = await part.reopenFile(entry.path, offset);
   if (!(file instanceof Deno.FsFile)) throw cannotResume(file.reason, entry);

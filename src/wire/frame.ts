@@ -79,7 +79,7 @@ export class FrameReader {
     }
     if (kind === FrameKind.CHUNK) this.#frameDeadline = Infinity;
     this.#start += FRAME_HEADER_BYTES;
-    const body = new Uint8Array(bodyLength);
+    const body = kind === FrameKind.CHUNK ? chunkBody(bodyLength) : new Uint8Array(bodyLength);
     let filled = Math.min(bodyLength, this.#end - this.#start);
     body.set(this.#buffer.subarray(this.#start, this.#start + filled));
     this.#start += filled;
@@ -117,9 +117,81 @@ export class FrameReader {
   }
 }
 
+/** Chunk bodies a reader made, so {@link recycleChunkBody} takes back only those. */
+const CHUNK_BODIES = new WeakSet<ArrayBuffer>();
+/** Chunk bodies given back, for the next chunk frames of any reader in this process. */
+const SPARE_CHUNK_BODIES: ArrayBuffer[] = [];
+/** Spare bodies kept: about what a receiver has in flight; more are left to the collector. */
+const MAX_SPARE_CHUNK_BODIES = 8;
+
+/** A chunk frame's body: a spare one that is large enough, else a new one. */
+function chunkBody(length: number): Bytes {
+  const index = SPARE_CHUNK_BODIES.findIndex((buffer) => buffer.byteLength >= length);
+  if (index >= 0) return new Uint8Array(SPARE_CHUNK_BODIES.splice(index, 1)[0], 0, length);
+  const body = new Uint8Array(length);
+  CHUNK_BODIES.add(body.buffer);
+  return body;
+}
+
 /**
- * Writes frames; calls are queued so two writers never interleave their bytes. Small frames go
- * out in one write; large ones as header then body, which spares a copy of the body.
+ * Gives a CHUNK frame's body back for a later chunk frame, so a receiver does not allocate a
+ * buffer per chunk. Only for a body no one will read again: the next chunk overwrites it. A
+ * buffer this module did not make is ignored.
+ */
+export function recycleChunkBody(body: Uint8Array): void {
+  const buffer = body.buffer;
+  if (
+    buffer instanceof ArrayBuffer && CHUNK_BODIES.has(buffer) && !buffer.detached &&
+    !SPARE_CHUNK_BODIES.includes(buffer) && SPARE_CHUNK_BODIES.length < MAX_SPARE_CHUNK_BODIES
+  ) {
+    SPARE_CHUNK_BODIES.push(buffer);
+  }
+}
+
+/**
+ * Buffers made by {@link frameBody}: the frame header's bytes sit in front of the body. Keyed by
+ * the ArrayBuffer, so any view of such a body that starts where it starts qualifies.
+ */
+const WITH_HEADER_ROOM = new WeakSet<ArrayBuffer>();
+
+/**
+ * A zeroed frame body of `length` bytes with room for the frame header in front of it, so
+ * {@link FrameWriter.write} sends the frame in one write without copying the body: a sender
+ * seals each chunk into one of these (one `send` per chunk instead of two, and the receiver no
+ * longer reads a lone 5-byte header). {@link releaseFrameBody} frees it.
+ */
+export function frameBody(length: number): Bytes {
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + length);
+  WITH_HEADER_ROOM.add(frame.buffer);
+  return frame.subarray(FRAME_HEADER_BYTES);
+}
+
+/**
+ * Frees a body made by {@link frameBody} now rather than at the next garbage collection (as
+ * bytes.ts `release` does for a plain buffer); anything else is left alone.
+ */
+export function releaseFrameBody(body: Uint8Array): void {
+  const buffer = body.buffer;
+  if (buffer instanceof ArrayBuffer && WITH_HEADER_ROOM.has(buffer) && !buffer.detached) {
+    WITH_HEADER_ROOM.delete(buffer);
+    buffer.transfer(0);
+  }
+}
+
+/** The whole frame around `body` when it was made by {@link frameBody}, else undefined. */
+function frameAround(body: Uint8Array): Uint8Array | undefined {
+  const buffer = body.buffer;
+  if (
+    !(buffer instanceof ArrayBuffer) || !WITH_HEADER_ROOM.has(buffer) ||
+    body.byteOffset !== FRAME_HEADER_BYTES
+  ) return undefined;
+  return new Uint8Array(buffer, 0, FRAME_HEADER_BYTES + body.length);
+}
+
+/**
+ * Writes frames; calls are queued so two writers never interleave their bytes. Small frames and
+ * bodies made by {@link frameBody} go out in one write; other large ones as header then body,
+ * which spares a copy of the body.
  */
 export class FrameWriter {
   readonly #transport: Transport;
@@ -139,7 +211,12 @@ export class FrameWriter {
     view.setUint32(0, body.length + 1);
     view.setUint8(4, kind);
     const next = this.#queue.then(async () => {
-      if (body.length <= 4096) {
+      const whole = frameAround(body);
+      if (whole) {
+        // The header goes into the room in front of the body: bytes no one else uses.
+        whole.set(header);
+        await this.#writeAll(whole);
+      } else if (body.length <= 4096) {
         const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length);
         frame.set(header);
         frame.set(body, FRAME_HEADER_BYTES);

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../errors.ts";
 import { type Bytes, concat } from "../crypto/bytes.ts";
 import { MemoryTransport, tcpPair } from "../../tests/transport.ts";
-import { FRAME_HEADER_BYTES, FrameKind, FrameReader, FrameWriter } from "./frame.ts";
+import {
+  FRAME_HEADER_BYTES,
+  frameBody,
+  FrameKind,
+  FrameReader,
+  FrameWriter,
+  recycleChunkBody,
+  releaseFrameBody,
+} from "./frame.ts";
 
 /**
  * An in-memory transport whose writes take at most 1000 bytes per call, like a busy socket, so
@@ -258,4 +266,54 @@ Deno.test("FrameWriter.write() times out a peer that stops reading with TIMEOUT"
     for (let i = 0; i < 64; i++) await writer.write(FrameKind.CHUNK, big);
   };
   await assert.rejects(writeUntilStuck(), isCode("TIMEOUT"));
+});
+
+Deno.test("FrameWriter sends a frameBody() frame in one write, any other large one in two", async () => {
+  const transport = new MemoryTransport();
+  const writer = new FrameWriter(transport);
+  const sealed = frameBody(100_000);
+  sealed.set(body(100_000, 5));
+  await writer.write(FrameKind.CHUNK, sealed);
+  assert.equal(transport.written.length, 1);
+  assert.deepEqual(transport.written[0], concat(header(100_001, FrameKind.CHUNK), sealed));
+  // A view that does not start where the body does gets no header written in front of it.
+  await writer.write(FrameKind.CHUNK, sealed.subarray(1));
+  await writer.write(FrameKind.CHUNK, body(100_000));
+  assert.equal(transport.written.length, 5);
+  assert.deepEqual(
+    concat(...transport.written.slice(1, 3)),
+    concat(header(100_000, FrameKind.CHUNK), sealed.subarray(1)),
+  );
+});
+
+Deno.test("releaseFrameBody() frees only a frameBody() buffer", () => {
+  const sealed = frameBody(10);
+  const plain = body(10);
+  releaseFrameBody(plain);
+  assert.equal(plain.length, 10);
+  releaseFrameBody(sealed);
+  assert.equal(sealed.length, 0);
+  releaseFrameBody(sealed); // twice is fine
+});
+
+Deno.test("FrameReader reuses a CHUNK body given back by recycleChunkBody(), never another", async () => {
+  const transport = new MemoryTransport();
+  const writer = new FrameWriter(transport);
+  await writer.write(FrameKind.CHUNK, body(300, 1));
+  await writer.write(FrameKind.CHUNK, body(200, 2));
+  await writer.write(FrameKind.SEALED, body(100, 3));
+  await writer.write(FrameKind.CHUNK, body(100, 4));
+  for (const written of transport.written) transport.feed(written);
+  const reader = new FrameReader(transport);
+  const first = (await reader.read(1000))!.body;
+  assert.deepEqual(first, body(300, 1));
+  recycleChunkBody(first);
+  const second = (await reader.read(1000))!.body;
+  assert.equal(second.buffer, first.buffer, "the spare body is reused");
+  assert.deepEqual(second, body(200, 2));
+  const sealed = (await reader.read(1000))!.body;
+  recycleChunkBody(sealed); // not a chunk body: ignored
+  const third = (await reader.read(1000))!.body;
+  assert.notEqual(third.buffer, sealed.buffer);
+  assert.deepEqual(third, body(100, 4));
 });

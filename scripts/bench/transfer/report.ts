@@ -353,7 +353,7 @@ export function renderReport(
       "",
       "",
     ],
-    ["SHA-256 (node:crypto)", rate(crypto.sha256MBps), "", "", ""],
+    ["SHA-256, as sfs hashes a large file, one thread", rate(crypto.sha256MBps), "", "", ""],
   ];
   const memory = (machine.memoryBytes / 1024 ** 3).toFixed(1);
   const revision = machine.sfsCommit === null

@@ -1,0 +1,303 @@
+/**
+ * Each side of an sfs transfer on its own (issue 12): the real `sfs send` into a peer that
+ * discards what it reads, and the real `sfs get` from a peer that sends chunks sealed in
+ * advance, each peer in this benchmark process on the other core, beside
+ * `openssl speed -evp aes-256-gcm` on one core in the same run. In real use each side has its
+ * own cores; on loopback both share them, so these rows show what each side can do and what the
+ * pair is held to.
+ *
+ * The peers speak the real protocol through sfs's own modules (handshake, channel, signatures),
+ * so `sfs get` verifies everything it always does; only the sealing or opening on the peer's
+ * side is moved out of the timed window.
+ *
+ * @module
+ */
+
+import { fileManifestOf, signFileManifest } from "../../../src/peer/file_manifest.ts";
+import { NO_MANIFEST_HASH, signReceipt } from "../../../src/peer/receipt.ts";
+import { join } from "node:path";
+import { loadIdentity } from "../../../src/cli/settings/identity_file.ts";
+import type { Bytes } from "../../../src/crypto/bytes.ts";
+import { fileIdOf } from "../../../src/crypto/file_id.ts";
+import { LABEL } from "../../../src/crypto/labels.ts";
+import { sign } from "../../../src/crypto/sign.ts";
+import {
+  chunkCount,
+  DEFAULT_CHUNK_SIZE,
+  sealChunk,
+  TAG_BYTES,
+} from "../../../src/crypto/stream.ts";
+import { finalSignedData } from "../../../src/peer/final_signed_data.ts";
+import { formatTicket, parseTicket } from "../../../src/peer/ticket.ts";
+import { initiate, respond } from "../../../src/wire/handshake.ts";
+import { frameBody, releaseFrameBody } from "../../../src/wire/frame.ts";
+import { type Manifest, MessageType } from "../../../src/wire/messages.ts";
+import { SFS_CMD } from "../../lib/sfs_process.ts";
+import { fromHex } from "../../../src/crypto/bytes.ts";
+import { median } from "../stats.ts";
+import { parseTimeVerbose, type ProcessUsage } from "./gnu_time.ts";
+import type { Bench, SourceFile } from "./runs.ts";
+
+/** One side measured alone: its rate over the payload, and what its whole process used. */
+export interface AloneRun {
+  side: "send" | "get";
+  /** Payload bytes over the time from the first chunk to the last (send) or to exit (get). */
+  megabytesPerSecond: number;
+  usage?: ProcessUsage;
+}
+
+/** `openssl speed -evp aes-256-gcm` on one core at the sfs chunk size, in MB/s; or why not. */
+export async function opensslSpeed(seconds = 3): Promise<number | string> {
+  try {
+    const { success, stdout } = await new Deno.Command("openssl", {
+      args: [
+        "speed",
+        "-evp",
+        "aes-256-gcm",
+        "-bytes",
+        String(DEFAULT_CHUNK_SIZE),
+        "-seconds",
+        String(seconds),
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    // The last line: "AES-256-GCM    4687318.68k", in 1000s of bytes per second.
+    const match = /([\d.]+)k\s*$/.exec(new TextDecoder().decode(stdout).trim());
+    if (!success || !match) return "openssl speed printed no rate";
+    return Number(match[1]) / 1000;
+  } catch (err) {
+    return `openssl speed did not run: ${err instanceof Error ? err.message : err}`;
+  }
+}
+
+/** Runs `sfs` under GNU time when the benchmark measures that way. */
+function spawnTimed(bench: Bench, args: string[], home: string, timeFile: string) {
+  const time = bench.rss.kind === "gnu-time" ? [bench.rss.bin, "-v", "-o", timeFile] : [];
+  const proc = bench.res.spawn([...time, ...SFS_CMD, ...args], { home });
+  const usage = async () =>
+    time.length === 0
+      ? undefined
+      : parseTimeVerbose(await Deno.readTextFile(timeFile).catch(() => ""));
+  return { proc, usage };
+}
+
+/**
+ * The real `sfs send --once` serving `source` to a receiver that checks the handshake and then
+ * reads every chunk without opening it: the sender's own speed.
+ */
+export async function senderAlone(bench: Bench, source: SourceFile): Promise<AloneRun> {
+  const dir = await Deno.makeTempDir({ dir: bench.root, prefix: "alone-send-" });
+  try {
+    const send = spawnTimed(
+      bench,
+      ["send", source.path, "--listen", "127.0.0.1:0", "--once", "--json", "--quiet"],
+      bench.senderHome,
+      join(dir, "send.time"),
+    );
+    await using sender = send.proc;
+    const ready = await sender.nextEvent((e) => e.event === "ready", 120_000);
+    const ticket = parseTicket(String(ready.ticket));
+    const identity = await loadIdentity(bench.receiverHome);
+    const conn = await Deno.connect({ hostname: ticket.host, port: ticket.port });
+    const channel = await initiate(conn, identity, {
+      peerName: "sender",
+      early: { type: MessageType.GET, fileId: ticket.fileId, offset: 0 },
+      verifyResponder: () => {},
+    });
+    try {
+      const manifest = await channel.expect(MessageType.MANIFEST);
+      let started = 0;
+      for (;;) {
+        const frame = await channel.receiveChunkOrMessage(manifest.chunkSize + TAG_BYTES);
+        if (frame.type !== "chunk") break; // the FINAL
+        started ||= performance.now();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      // The sender checked its content hash as it sent; the receipt is signed as a receiver's.
+      await channel.send(
+        await signReceipt(identity, {
+          shareId: manifest.fileId,
+          manifestHash: fileManifestOf(channel.peer.fingerprint, manifest)?.manifestHash ??
+            NO_MANIFEST_HASH,
+          senderFingerprint: channel.peer.fingerprint,
+          receiverFingerprint: identity.public.fingerprint,
+          receivedAt: Date.now(),
+          transcriptHash: channel.transcriptHash,
+        }),
+      );
+      const status = await sender.status;
+      if (!status.success) throw new Error(`sfs send failed:\n${sender.stderrText()}`);
+      return {
+        side: "send",
+        megabytesPerSecond: source.size / 1e6 / seconds,
+        usage: await send.usage(),
+      };
+    } finally {
+      channel.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * The real `sfs get` receiving `source` from a sender whose chunks were all sealed before the
+ * first went out: the receiver's own speed, its final sync included.
+ */
+export async function receiverAlone(bench: Bench, source: SourceFile): Promise<AloneRun> {
+  const dir = await Deno.makeTempDir({ dir: bench.root, prefix: "alone-get-" });
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const identity = await loadIdentity(bench.senderHome);
+    const name = "alone.bin";
+    const sha256 = fromHex(source.sha256)!;
+    const fileId = await fileIdOf(identity.public.fingerprint, sha256, name);
+    const ticket = formatTicket({
+      host: "127.0.0.1",
+      port: listener.addr.port,
+      fileId,
+      fingerprint: identity.public.fingerprint,
+    });
+    const get = spawnTimed(
+      bench,
+      ["get", ticket, "--out", dir, "--json", "--quiet"],
+      bench.receiverHome,
+      join(dir, "get.time"),
+    );
+    await using receiver = get.proc;
+    const conn = await listener.accept();
+    const channel = await respond(conn, identity, {
+      peerName: "receiver",
+      earlyTypes: new Set([MessageType.GET]),
+    });
+    try {
+      await channel.expect(MessageType.GET);
+      const fields = {
+        name,
+        size: source.size,
+        sha256,
+        executable: false,
+        mtime: 0,
+        createdAt: Date.now(),
+      };
+      const manifest: Manifest = {
+        type: MessageType.MANIFEST,
+        fileId,
+        ...fields,
+        chunkSize: DEFAULT_CHUNK_SIZE,
+        offset: 0,
+        manifestSignatures: (await signFileManifest(identity, fields)).signatures,
+      };
+      // Sealed now, before the manifest goes out: the receiver only waits.
+      const sealed = await sealAll(channel.payloadKey, source, DEFAULT_CHUNK_SIZE);
+      await channel.send(manifest);
+      const started = performance.now();
+      // Several sends queued at once (the channel keeps their order), each frame in one write.
+      const sending: Promise<void>[] = [];
+      for (const chunk of sealed.splice(0)) {
+        sending.push(channel.sendChunk(chunk).then(() => releaseFrameBody(chunk)));
+        if (sending.length >= 8) await sending.shift();
+      }
+      await Promise.all(sending);
+      const data = await finalSignedData(channel.transcriptHash, manifest);
+      const signatures = await sign(identity, LABEL.FINAL_SIGNATURE, data, "both");
+      await channel.send({ type: MessageType.FINAL, signatures });
+      await channel.expect(MessageType.RECEIPT);
+      const status = await receiver.status;
+      const seconds = (performance.now() - started) / 1000;
+      if (!status.success) throw new Error(`sfs get failed:\n${receiver.stderrText()}`);
+      return {
+        side: "get",
+        megabytesPerSecond: source.size / 1e6 / seconds,
+        usage: await get.usage(),
+      };
+    } finally {
+      channel.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Every chunk of `source`, sealed under `key` as the sender would seal it. */
+async function sealAll(
+  key: Parameters<typeof sealChunk>[0],
+  source: SourceFile,
+  chunkSize: number,
+): Promise<Bytes[]> {
+  const count = chunkCount(source.size, chunkSize);
+  using file = await Deno.open(source.path, { read: true });
+  const sealed: Bytes[] = [];
+  for (let index = 0; index < count; index++) {
+    const plaintext = new Uint8Array(Math.min(chunkSize, source.size - index * chunkSize));
+    for (let filled = 0; filled < plaintext.length;) {
+      const n = await file.read(plaintext.subarray(filled));
+      if (n === null) throw new Error(`"${source.path}" is shorter than ${source.size} bytes`);
+      filled += n;
+    }
+    const into = frameBody(plaintext.length + TAG_BYTES);
+    sealed.push(await sealChunk(key, index, index === count - 1, plaintext, { into }));
+  }
+  return sealed;
+}
+
+/** Both sides alone, `runs` times each, and the openssl rate between them. */
+export interface AloneResults {
+  opensslMBps: number | string;
+  runs: AloneRun[];
+}
+
+/** Measures each side alone `runs` times, alternating, with `openssl speed` first. */
+export async function measureAlone(
+  bench: Bench,
+  source: SourceFile,
+  runs: number,
+): Promise<AloneResults> {
+  const opensslMBps = await opensslSpeed();
+  bench.log(
+    typeof opensslMBps === "number"
+      ? `openssl speed -evp aes-256-gcm, one core: ${opensslMBps.toFixed(0)} MB/s`
+      : `openssl speed skipped: ${opensslMBps}`,
+  );
+  const results: AloneRun[] = [];
+  for (let i = 1; i <= runs; i++) {
+    for (const run of [senderAlone, receiverAlone]) {
+      const result = await run(bench, source);
+      const cpu = result.usage ? `, ${result.usage.cpuSeconds.toFixed(2)} s CPU` : "";
+      bench.log(`${result.side} alone ${i}: ${result.megabytesPerSecond.toFixed(0)} MB/s${cpu}`);
+      results.push(result);
+    }
+  }
+  return { opensslMBps, runs: results };
+}
+
+/** The Markdown rows of {@link measureAlone}: medians, and each side's share of openssl. */
+export function renderAlone(results: AloneResults, size: number): string {
+  const lines = [
+    `Each side alone, ${(size / 2 ** 30).toFixed(size >= 2 ** 30 ? 0 : 3)} GiB, its peer in the ` +
+    "benchmark process; medians of each run; CPU and RSS of the whole sfs process.",
+    "",
+    "| Side alone | MB/s (each run) | CPU s | peak RSS | share of openssl one core |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  const openssl = results.opensslMBps;
+  for (const side of ["send", "get"] as const) {
+    const runs = results.runs.filter((r) => r.side === side);
+    const rates = runs.map((r) => r.megabytesPerSecond);
+    const rate = median(rates);
+    const cpu = runs.flatMap((r) => r.usage ? [r.usage.cpuSeconds] : []);
+    const rss = runs.flatMap((r) => r.usage ? [r.usage.peakRssKiB / 1024] : []);
+    const share = typeof openssl === "number" ? `${(100 * rate / openssl).toFixed(0)} %` : "–";
+    lines.push(
+      `| sfs ${side} | ${rate.toFixed(0)} (${rates.map((r) => r.toFixed(0)).join(", ")}) | ` +
+        `${cpu.length ? median(cpu).toFixed(2) : "–"} | ` +
+        `${rss.length ? `${Math.max(...rss).toFixed(0)} MiB` : "–"} | ${share} |`,
+    );
+  }
+  lines.push(
+    `| openssl speed -evp aes-256-gcm, one core, ${DEFAULT_CHUNK_SIZE / 1024} KiB blocks | ` +
+      `${typeof openssl === "number" ? openssl.toFixed(0) : openssl} | | | 100 % |`,
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,33 @@
+/**
+ * SHA-256 through `node:crypto`: the hasher of large jobs where libcrypto cannot be loaded.
+ * Imported only then (sha256.ts), since loading `node:crypto` costs a small command ~20 ms.
+ */
+import { createHash, type Hash } from "node:crypto";
+import type { Bytes } from "./bytes.ts";
+import { type Sha256Hasher, spentError } from "./sha256.ts";
+
+/** SHA-256 on the calling thread; {@link updateLater} hashes at once. */
+export class NodeSha256 implements Sha256Hasher {
+  #hash: Hash | undefined = createHash("sha256");
+
+  update(data: Uint8Array): void {
+    if (!this.#hash) throw spentError();
+    this.#hash.update(data);
+  }
+
+  updateLater(data: Uint8Array): Promise<void> {
+    try {
+      this.update(data);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  digest(): Promise<Bytes> {
+    const hash = this.#hash;
+    if (!hash) return Promise.reject(spentError());
+    this.#hash = undefined;
+    return Promise.resolve(new Uint8Array(hash.digest()));
+  }
+}

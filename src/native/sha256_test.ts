@@ -1,0 +1,142 @@
+/** The SHA-256 hashers: FIPS 180-2 answers, split updates, off-thread updates, misuse, choice. */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { type ErrorCode, isSfsError } from "../errors.ts";
+import { type Bytes, toHex, utf8 } from "../crypto/bytes.ts";
+import {
+  BUFFERED_SHA256_MAX,
+  BufferedSha256,
+  portableSha256,
+  type Sha256Hasher,
+} from "../crypto/sha256.ts";
+import { NodeSha256 } from "../crypto/sha256_node.ts";
+import { OpenSslSha256 } from "../crypto/sha256_openssl.ts";
+import { backendChoice, loadLibcrypto } from "./libcrypto.ts";
+import { NO_OPENSSL, OPENSSL_REQUIRED } from "./test_backends.ts";
+
+const LIBCRYPTO = loadLibcrypto();
+if (OPENSSL_REQUIRED) assert.ok(LIBCRYPTO, "libcrypto 3 did not load: run with deno task test");
+
+/** Each hasher under test, by name. */
+const HASHERS: [string, () => Sha256Hasher][] = [
+  ["buffered", () => new BufferedSha256()],
+  ["node", () => new NodeSha256()],
+  ...(LIBCRYPTO ? [["openssl", LIBCRYPTO.sha256] as [string, () => Sha256Hasher]] : []),
+];
+
+/** FIPS 180-2 appendix B, and the empty message. */
+const KNOWN_ANSWERS: [string, Bytes, string][] = [
+  ["empty", new Uint8Array(0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
+  ["abc", utf8("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
+  [
+    "448 bits",
+    utf8("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+  ],
+  [
+    "one million a",
+    new Uint8Array(1_000_000).fill(0x61),
+    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+  ],
+];
+
+function isCode(code: ErrorCode): (err: unknown) => boolean {
+  return (err) => isSfsError(err, code);
+}
+
+Deno.test("Sha256Hasher.digest() gives the FIPS 180-2 answers, whole and split", async (t) => {
+  for (const [name, make] of HASHERS) {
+    for (const [what, message, expected] of KNOWN_ANSWERS) {
+      await t.step(`${name}: ${what}`, async () => {
+        const whole = make();
+        whole.update(message);
+        assert.equal(toHex(await whole.digest()), expected);
+        // Uneven pieces, half of them taken in later (off the thread where that exists).
+        const split = make();
+        const pending: Promise<void>[] = [];
+        let offset = 0;
+        for (let i = 0; offset < message.length; i++) {
+          const piece = message.subarray(offset, offset + 1 + ((i * 7919) % 65_537));
+          offset += piece.length;
+          if (i % 2 === 0) pending.push(split.updateLater(piece));
+          else {
+            await Promise.all(pending.splice(0));
+            split.update(piece);
+          }
+        }
+        assert.equal(toHex(await split.digest()), expected);
+      });
+    }
+  }
+});
+
+Deno.test("Sha256Hasher.updateLater() keeps call order over many pending updates", async () => {
+  const data = crypto.getRandomValues(new Uint8Array(65_536));
+  for (const [name, make] of HASHERS) {
+    const hasher = make();
+    const pending: Promise<void>[] = [];
+    const reference = createHash("sha256");
+    for (let i = 0; i < 64; i++) {
+      // Distinct buffers, each left unchanged until its update settles.
+      const piece = data.slice(i * 1000, i * 1000 + 1000 + i);
+      reference.update(piece);
+      pending.push(hasher.updateLater(piece));
+    }
+    await Promise.all(pending);
+    assert.equal(toHex(await hasher.digest()), reference.digest("hex"), name);
+  }
+});
+
+Deno.test("OpenSslSha256 refuses a synchronous update while one is pending", {
+  ignore: NO_OPENSSL || !LIBCRYPTO,
+}, async () => {
+  const hasher = LIBCRYPTO!.sha256();
+  assert.ok(hasher instanceof OpenSslSha256);
+  const pending = hasher.updateLater(new Uint8Array(1 << 20));
+  assert.throws(() => hasher.update(new Uint8Array(1)), isCode("INTERNAL"));
+  await pending;
+  hasher.update(new Uint8Array(1));
+  const reference = createHash("sha256").update(new Uint8Array(1 << 20)).update(
+    new Uint8Array(1),
+  );
+  assert.equal(toHex(await hasher.digest()), reference.digest("hex"));
+});
+
+Deno.test("Sha256Hasher is spent after its digest", async () => {
+  for (const [name, make] of HASHERS) {
+    const hasher = make();
+    await hasher.digest();
+    assert.throws(() => hasher.update(new Uint8Array(1)), isCode("INTERNAL"), name);
+    await assert.rejects(hasher.updateLater(new Uint8Array(1)), isCode("INTERNAL"), name);
+    await assert.rejects(hasher.digest(), isCode("INTERNAL"), name);
+  }
+});
+
+Deno.test("BufferedSha256 refuses more than BUFFERED_SHA256_MAX bytes", () => {
+  const hasher = new BufferedSha256();
+  hasher.update(new Uint8Array(BUFFERED_SHA256_MAX));
+  assert.throws(() => hasher.update(new Uint8Array(1)), isCode("INTERNAL"));
+});
+
+Deno.test("BufferedSha256 keeps its own copy of what it took in", async () => {
+  const data = utf8("abc");
+  const hasher = new BufferedSha256();
+  hasher.update(data);
+  data.fill(0);
+  assert.equal(toHex(await hasher.digest()), KNOWN_ANSWERS[1][2]);
+});
+
+Deno.test("the SHA-256 factories: buffered when small, OpenSSL when it is the backend", async () => {
+  assert.ok(await portableSha256({ bytes: BUFFERED_SHA256_MAX }) instanceof BufferedSha256);
+  assert.ok(await portableSha256({ bytes: BUFFERED_SHA256_MAX + 1 }) instanceof NodeSha256);
+  assert.ok(await portableSha256({}) instanceof NodeSha256);
+  const none = backendChoice("auto", () => undefined);
+  assert.ok(await none.sha256({ bytes: 1 << 30 }) instanceof NodeSha256);
+  const webcrypto = backendChoice("webcrypto", () => LIBCRYPTO);
+  assert.ok(await webcrypto.sha256({ bytes: 1 << 30 }) instanceof NodeSha256);
+  if (LIBCRYPTO) {
+    const auto = backendChoice("auto", () => LIBCRYPTO);
+    assert.ok(await auto.sha256({ bytes: 1024 }) instanceof BufferedSha256);
+    assert.ok(await auto.sha256({ bytes: 1 << 30 }) instanceof OpenSslSha256);
+  }
+});
