@@ -152,8 +152,10 @@ export async function senderRespond(
     random: options.random,
   });
   const result = failedAsPake(() => cpaceFinish(state, ya, AD_RECEIVER));
-  const { senderKey } = await codeKeys(result.isk, sid);
-  const sealed = await seal(senderKey, encodeOffer(offer));
+  const sealed = await seal(
+    await directionKey(result.isk, sid, CODE_LABEL.KEY_SENDER),
+    encodeOffer(offer),
+  );
   const message = new ByteWriter()
     .u8(CODE_PAKE_VERSION)
     .raw(yb)
@@ -176,24 +178,29 @@ export async function receiverFinish(
 ): Promise<{ message: Bytes; offer: SenderOffer; ticket: Ticket }> {
   const { yb, tag, sealed } = failedAsPake(() => decodeMsg2(msg2));
   const result = failedAsPake(() => cpaceFinish(pake.state, yb, AD_SENDER));
-  checkConfirmation(result, tag);
-  const { receiverKey, senderKey } = await codeKeys(result.isk, pake.sid);
-  const offer = decodeOffer(await open(senderKey, sealed));
-  const ticket = parseTicket(offer.ticket);
-  if (!constantTimeEqual(ticket.fingerprint, offer.fingerprint)) {
-    throw new SfsError(
-      "KEY_MISMATCH",
-      "The ticket from the code exchange names another sender key",
-    );
+  try {
+    checkConfirmation(result, tag);
+    const senderKey = await directionKey(result.isk, pake.sid, CODE_LABEL.KEY_SENDER);
+    const offer = decodeOffer(await open(senderKey, sealed));
+    const ticket = parseTicket(offer.ticket);
+    if (!constantTimeEqual(ticket.fingerprint, offer.fingerprint)) {
+      throw new SfsError(
+        "KEY_MISMATCH",
+        "The ticket from the code exchange names another sender key",
+      );
+    }
+    const receiverKey = await directionKey(result.isk, pake.sid, CODE_LABEL.KEY_RECEIVER);
+    const sealedA = await seal(receiverKey, fingerprintField(receiverFingerprint));
+    const message = new ByteWriter()
+      .u8(CODE_PAKE_VERSION)
+      .u8(CONFIRMED)
+      .raw(result.confirm.mine)
+      .bytes16(sealedA)
+      .finish();
+    return { message, offer, ticket };
+  } finally {
+    result.isk.fill(0);
   }
-  const sealedA = await seal(receiverKey, fingerprintField(receiverFingerprint));
-  const message = new ByteWriter()
-    .u8(CODE_PAKE_VERSION)
-    .u8(CONFIRMED)
-    .raw(result.confirm.mine)
-    .bytes16(sealedA)
-    .finish();
-  return { message, offer, ticket };
 }
 
 /** msg3 of a receiver that could not confirm the sender: the sender burns the code. */
@@ -207,19 +214,24 @@ export function notConfirmedMessage(): Bytes {
  * seal that does not open.
  */
 export async function senderFinish(pake: SenderPake, msg3: Uint8Array): Promise<Bytes> {
-  const decoded = failedAsPake(() => decodeMsg3(msg3));
-  if (decoded === undefined) {
-    throw new SfsError("PAKE_FAILED", "The receiver could not confirm the code");
+  try {
+    const decoded = failedAsPake(() => decodeMsg3(msg3));
+    if (decoded === undefined) {
+      throw new SfsError("PAKE_FAILED", "The receiver could not confirm the code");
+    }
+    checkConfirmation(pake.result, decoded.tag);
+    const receiverKey = await directionKey(pake.result.isk, pake.sid, CODE_LABEL.KEY_RECEIVER);
+    const plain = await open(receiverKey, decoded.sealed);
+    return failedAsPake(() => {
+      const reader = new ByteReader(plain, "code receiver");
+      const fingerprint = reader.raw(FINGERPRINT_BYTES);
+      reader.end();
+      return fingerprint;
+    });
+  } finally {
+    // The exchange is over either way: no key of it is needed again.
+    pake.result.isk.fill(0);
   }
-  checkConfirmation(pake.result, decoded.tag);
-  const { receiverKey } = await codeKeys(pake.result.isk, pake.sid);
-  const plain = await open(receiverKey, decoded.sealed);
-  return failedAsPake(() => {
-    const reader = new ByteReader(plain, "code receiver");
-    const fingerprint = reader.raw(FINGERPRINT_BYTES);
-    reader.end();
-    return fingerprint;
-  });
 }
 
 /**
@@ -230,12 +242,30 @@ export async function codeKeys(
   isk: Bytes,
   sid: Bytes,
 ): Promise<{ receiverKey: Bytes; senderKey: Bytes }> {
-  if (isk.length !== CPACE_ISK_BYTES) throw new SfsError("INTERNAL", "ISK has the wrong size");
-  const [receiverKey, senderKey] = await hkdfEach(isk, sid, [
-    CODE_LABEL.KEY_RECEIVER,
-    CODE_LABEL.KEY_SENDER,
-  ]);
+  const [receiverKey, senderKey] = await Promise.all(
+    [CODE_LABEL.KEY_RECEIVER, CODE_LABEL.KEY_SENDER].map((label) => rawKey(isk, sid, label)),
+  );
   return { receiverKey, senderKey };
+}
+
+/** One direction's raw key of {@link codeKeys}. */
+async function rawKey(isk: Bytes, sid: Bytes, label: string): Promise<Bytes> {
+  if (isk.length !== CPACE_ISK_BYTES) throw new SfsError("INTERNAL", "ISK has the wrong size");
+  const [key] = await hkdfEach(isk, sid, [label]);
+  return key;
+}
+
+/**
+ * One direction's key, imported for AES-GCM; its raw bytes are zeroed at once (WebCrypto keeps
+ * its own copy), so the only copies left are the ISK's, which each side zeroes when it is done.
+ */
+async function directionKey(isk: Bytes, sid: Bytes, label: string): Promise<CryptoKey> {
+  const raw = await rawKey(isk, sid, label);
+  try {
+    return await aesKey(raw);
+  } finally {
+    raw.fill(0);
+  }
 }
 
 /** The plaintext of sealed_B: `[32] fingerprint ‖ text ticket ‖ text username` (empty: none). */
@@ -318,15 +348,13 @@ function fingerprintField(fingerprint: Uint8Array): Bytes {
   return Uint8Array.from(fingerprint);
 }
 
-async function seal(rawKey: Bytes, plaintext: Bytes): Promise<Bytes> {
-  const key = await aesKey(rawKey);
+async function seal(key: CryptoKey, plaintext: Bytes): Promise<Bytes> {
   const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv: ZERO_NONCE }, key, plaintext);
   return new Uint8Array(sealed);
 }
 
 /** Opens a sealed payload; a payload that does not open is a failed exchange (PAKE_FAILED). */
-async function open(rawKey: Bytes, sealed: Bytes): Promise<Bytes> {
-  const key = await aesKey(rawKey);
+async function open(key: CryptoKey, sealed: Bytes): Promise<Bytes> {
   try {
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: ZERO_NONCE }, key, sealed);
     return new Uint8Array(plain);
