@@ -33,14 +33,6 @@ import { loadOrCreateIdentity } from "./keygen_run.ts";
 import type { Reachable } from "./get_route.ts";
 import { ticketRelay } from "./get_relay.ts";
 
-/** A code's shape (PROTOCOL §14.1): such text is a code, never a file name to look up. */
-const CODE_LIKE = /^\s*[1-9][0-9]{0,5}(?:-[A-Za-z]{3,8}){3,8}\s*$/;
-
-/** True when `what` has the shape of a code (its words are checked by parseCode). */
-export function looksLikeCode(what: string): boolean {
-  return CODE_LIKE.test(what);
-}
-
 /**
  * How long the receiver waits for each index reply: the server holds the claim up to 30 s
  * (§14.5) before it answers TIMEOUT, so the client waits a little longer than that.
