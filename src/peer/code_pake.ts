@@ -149,7 +149,8 @@ export async function senderRespond(
  * Step 3 (receiver): checks the sender's tag, opens its offer and seals this receiver's
  * fingerprint into msg3. Throws PAKE_FAILED when the tag or the seal does not verify (wrong code,
  * or a message changed on the way): then send {@link notConfirmedMessage} so the sender burns
- * the code at once. Throws KEY_MISMATCH when the ticket names another key than the sealed one.
+ * the code at once. Also PAKE_FAILED for a sealed offer that opens but is malformed, BAD_TICKET
+ * for its ticket, KEY_MISMATCH when the ticket names another key than the sealed one.
  */
 export async function receiverFinish(
   pake: ReceiverPake,
@@ -161,7 +162,8 @@ export async function receiverFinish(
   try {
     checkConfirmation(result, tag);
     const senderKey = await directionKey(result.isk, pake.sid, CODE_LABEL.KEY_SENDER);
-    const { offer, ticket } = readOffer(await open(senderKey, sealed));
+    const plain = await open(senderKey, sealed);
+    const { offer, ticket } = failedAsPake(() => readOffer(plain));
     if (!constantTimeEqual(ticket.fingerprint, offer.fingerprint)) {
       throw new SfsError(
         "KEY_MISMATCH",

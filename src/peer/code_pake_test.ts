@@ -215,3 +215,9 @@ Deno.test("senderFinish() zeroes the ISK, whether the receiver confirmed or not"
     assert.equal(toHex(b.pake.result.isk), zero);
   });
 });
+
+Deno.test("receiverFinish() reports a malformed sealed offer as PAKE_FAILED", async () => {
+  // Sealed under the right key, so only a sender that knew the code can send it (§14.3).
+  const { a, b } = await runTo2({}, { offer: { ...OFFER, username: "Alice" } });
+  await assert.rejects(receiverFinish(a.pake, b.message, RECEIVER_FP), code("PAKE_FAILED"));
+});
