@@ -34,8 +34,8 @@ import type { Reachable } from "./get_route.ts";
 import { ticketRelay } from "./get_relay.ts";
 
 /**
- * How long the receiver waits for each index reply: the server holds the claim up to 30 s
- * (§14.5) before it answers TIMEOUT, so the client waits a little longer than that.
+ * How long the receiver waits for each index reply: the server holds the claim up to 25 s
+ * (§14.5) before it answers TIMEOUT, so the client waits longer than that.
  */
 const CLAIM_WAIT_MS = 40_000;
 
