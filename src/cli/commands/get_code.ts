@@ -90,6 +90,8 @@ export async function exchangeCode(
       throw err;
     }
     username = await verifiedUsername(client, offer, out);
+  } catch (err) {
+    throw withCodeHint(err);
   } finally {
     client.close();
   }
@@ -117,6 +119,20 @@ export async function exchangeCode(
     extra: { code: true, ...(username !== undefined ? { owner: username } : {}) },
     pinSender: () => pinSender(options, target, { key: offer.fingerprint, username }, out),
   };
+}
+
+/**
+ * A wrong or spent code is the person's to fix, so it says how: the server's CODE_UNKNOWN and a
+ * failed exchange carry no hint of their own.
+ */
+function withCodeHint(err: unknown): unknown {
+  if (!(err instanceof SfsError) || err.hint !== undefined || err.remedy !== undefined) return err;
+  const hint = err.code === "PAKE_FAILED"
+    ? "Check the code with the sender; it is used up now, so they run sfs send --code again"
+    : err.code === "CODE_UNKNOWN"
+    ? "A code works once and expires: check its number and --server, or ask the sender for a new one"
+    : undefined;
+  return hint === undefined ? err : new SfsError(err.code, err.message, { cause: err, hint });
 }
 
 /** Finishes the exchange and sends msg3; the server pin follows a successful exchange only. */
