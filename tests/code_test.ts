@@ -261,3 +261,21 @@ Deno.test("sfs send --code refuses what a code cannot do (USAGE)", async (t) => 
     });
   }
 });
+
+Deno.test("sfs get CODE without a usable index server is USAGE", async (t) => {
+  await using dir = await tempDir();
+  const home = await freshHome(dir.path, "erin");
+  const cases: [string, string[]][] = [
+    ["none configured", []],
+    ["a malformed --server", ["--server", "not an address"]],
+  ];
+  for (const [name, args] of cases) {
+    await t.step(name, async () => {
+      const result = await runSfs(["get", "7-crimson-tiger-lamp", ...args, "--json"], {
+        home,
+        env: { SFS_SERVER: "" },
+      });
+      assertFails(result, "USAGE", 2);
+    });
+  }
+});

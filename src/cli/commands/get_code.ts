@@ -24,9 +24,9 @@ import {
 import { type Ticket, ticketCandidates } from "../../peer/ticket.ts";
 import { connect } from "../../net/connect.ts";
 import type { IndexFlags } from "../index_connect.ts";
-import { requireIndex } from "../index_connect.ts";
+
 import type { JsonValue, Output } from "../output.ts";
-import type { IndexTarget } from "../settings/config.ts";
+import { type IndexTarget, resolveIndex } from "../settings/config.ts";
 import { pinContact } from "../settings/contacts.ts";
 import { pinServer, trustServer, trustUser } from "../settings/pins.ts";
 import { loadOrCreateIdentity } from "./keygen_run.ts";
@@ -67,12 +67,13 @@ export async function exchangeCode(
   options: GetCodeOptions,
   out: Output,
 ): Promise<CodeSource> {
-  const target = await requireIndex(options.home, options).catch((err) => {
+  // A bad --server or config.json keeps its own message; only a missing index gets this one.
+  const target = await resolveIndex(options.home, { server: options.server });
+  if (target === undefined) {
     throw new SfsError("USAGE", "A code needs the index server the sender uses", {
-      cause: err,
       hint: "Pass --server HOST:PORT (the sender's note names it)",
     });
-  });
+  }
   const identity = await loadOrCreateIdentity(options.home, out);
   const client = await connectForCode(target, identity, options, out);
   let offer: SenderOffer;
