@@ -60,6 +60,7 @@ async function transferThrough(
   await sender.drained();
   const written: string[] = [];
   for await (const entry of Deno.readDir(out)) written.push(entry.name);
+  written.sort();
   return {
     got,
     sent: { code: status?.code ?? -1, stderr: sender.stderrText() },
@@ -71,7 +72,8 @@ Deno.test("a faithful index passes the code exchange (the hostile cases below di
   const { got, sent, written } = await transferThrough({});
   assert.equal(got.code, 0, `exit ${got.code}\n${got.stdout}\n${got.stderr}`);
   assert.equal(sent.code, 0, sent.stderr);
-  assert.deepEqual(written, ["plan.bin"]);
+  // The file and its proof of origin (sfs get keeps it beside the file).
+  assert.deepEqual(written, ["plan.bin", "plan.bin.sfs-proof"]);
 });
 
 Deno.test("an index that changes a PAKE payload gets PAKE_FAILED and never the file", async (t) => {
