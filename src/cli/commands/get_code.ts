@@ -18,6 +18,7 @@ import type { ShortCode } from "../../peer/code.ts";
 import {
   notConfirmedMessage,
   receiverFinish,
+  type ReceiverPake,
   receiverStart,
   type SenderOffer,
 } from "../../peer/code_pake.ts";
@@ -138,15 +139,15 @@ function withCodeHint(err: unknown): unknown {
 
 /** Finishes the exchange and sends msg3; the server pin follows a successful exchange only. */
 async function finish(
-  client: IndexClient & { pinAfter?: () => Promise<void> },
+  client: IndexClient & { pinAfter: () => Promise<void> },
   code: ShortCode,
-  pake: Parameters<typeof receiverFinish>[0],
+  pake: ReceiverPake,
   reply: Bytes,
   identity: Identity,
 ): Promise<{ offer: SenderOffer; ticket: Ticket }> {
   const { message, offer, ticket } = await receiverFinish(pake, reply, identity.public.fingerprint);
   await client.codeMail(code.nameplate, message);
-  await client.pinAfter?.();
+  await client.pinAfter();
   return { offer, ticket };
 }
 
