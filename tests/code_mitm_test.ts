@@ -72,6 +72,7 @@ Deno.test("a faithful index passes the code exchange (the hostile cases below di
   const { got, sent, written } = await transferThrough({});
   assert.equal(got.code, 0, `exit ${got.code}\n${got.stdout}\n${got.stderr}`);
   assert.equal(sent.code, 0, sent.stderr);
+  // The file and its proof of origin (sfs get keeps it beside the file).
   assert.deepEqual(written, ["plan.bin", "plan.bin.sfs-proof"]);
 });
 

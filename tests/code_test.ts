@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { randomFile, runSfs, sha256File, startSfs, tempDir } from "./harness.ts";
+import { randomFile, runSfs, type SfsResult, sha256File, startSfs, tempDir } from "./harness.ts";
 import {
   assertFails,
   eventually,
+  jsonError,
   PASSWORD,
   registeredHome,
   seedServerIdentity,
@@ -162,16 +163,25 @@ Deno.test("a wrong code fails with PAKE_FAILED on both sides, writes nothing and
   await using sending = await sendByCode(alice, file);
   const words = sending.code.split("-");
   const wrong = [...words.slice(0, -1), words.at(-1) === "yak" ? "zebra" : "yak"].join("-");
-  assertFails(await getByCode(mallory, server, out, [wrong]), "PAKE_FAILED", 3);
+  const failed = await getByCode(mallory, server, out, [wrong]);
+  assertFails(failed, "PAKE_FAILED", 3);
+  assert.ok(jsonHint(failed), "PAKE_FAILED says what to do");
   assert.deepEqual(await listDir(out), []);
   // The sender is told: it stops with PAKE_FAILED.
   const status = await sending.proc.status;
   assert.notEqual(status.code, 0);
   assert.match(sending.proc.stderrText(), /"code":"PAKE_FAILED"/);
   // The right code no longer works: one guess per code.
-  assertFails(await getByCode(mallory, server, out, [sending.code]), "CODE_UNKNOWN", 1);
+  const spent = await getByCode(mallory, server, out, [sending.code]);
+  assertFails(spent, "CODE_UNKNOWN", 1);
+  assert.ok(jsonHint(spent), "CODE_UNKNOWN says what to do");
   assert.deepEqual(await listDir(out), []);
 });
+
+/** The hint of a failed `--json` run's error line. */
+function jsonHint(result: SfsResult): string | undefined {
+  return (jsonError(result) as { hint?: string }).hint;
+}
 
 Deno.test("an expired code is unknown and the sender says it expired", async () => {
   await using dir = await tempDir();
@@ -248,6 +258,24 @@ Deno.test("sfs send --code refuses what a code cannot do (USAGE)", async (t) => 
   for (const [name, args] of cases) {
     await t.step(name, async () => {
       assertFails(await runSfs([...args, "--json"], { home: alice }), "USAGE", 2);
+    });
+  }
+});
+
+Deno.test("sfs get CODE without a usable index server is USAGE", async (t) => {
+  await using dir = await tempDir();
+  const home = await freshHome(dir.path, "erin");
+  const cases: [string, string[]][] = [
+    ["none configured", []],
+    ["a malformed --server", ["--server", "not an address"]],
+  ];
+  for (const [name, args] of cases) {
+    await t.step(name, async () => {
+      const result = await runSfs(["get", "7-crimson-tiger-lamp", ...args, "--json"], {
+        home,
+        env: { SFS_SERVER: "" },
+      });
+      assertFails(result, "USAGE", 2);
     });
   }
 });

@@ -52,7 +52,11 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
       const line = text.split(/\r?\n/).map((l) => l.trim()).find((l, i, all) =>
         l !== "" && i < all.length - 1
       );
-      if (line !== undefined) return line;
+      // One chunk may hold a whole overlong line: the bound is on the line, not on the reads.
+      if (line !== undefined) {
+        if (line.length > MAX_STDIN_BYTES) break;
+        return line;
+      }
     }
   } finally {
     reader.releaseLock();

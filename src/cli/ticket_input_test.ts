@@ -49,6 +49,10 @@ Deno.test("readTicketInput() reads - from standard input", async (t) => {
     const stdin = streamOf("x".repeat(5000), "\n");
     await assert.rejects(readTicketInput("-", { stdin, getEnv: noEnv }), code("USAGE"));
   });
+  await t.step("a first line longer than 4096 bytes in one chunk is USAGE", async () => {
+    const stdin = streamOf("x".repeat(5000) + "\n");
+    await assert.rejects(readTicketInput("-", { stdin, getEnv: noEnv }), code("USAGE"));
+  });
 });
 
 Deno.test("readTicketInput() reads SFS_TICKET without an argument", async (t) => {

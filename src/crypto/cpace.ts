@@ -130,15 +130,16 @@ export function cpaceFinish(
   const mine = lvCat(state.message, state.ad);
   const theirs = lvCat(peerMessage, peerAd);
   const transcript = state.role === "initiator" ? concat(mine, theirs) : concat(theirs, mine);
-  const isk = sha512(concat(lvCat(ISK_DSI, state.sid, k), transcript)) as Bytes;
+  const iskInput = concat(lvCat(ISK_DSI, state.sid, k), transcript);
+  const isk = sha512(iskInput) as Bytes;
   const macKey = sha512(concat(MAC_LABEL, state.sid, isk));
-  return {
-    isk,
-    confirm: {
-      mine: hmac(sha512, macKey, mine) as Bytes,
-      theirs: hmac(sha512, macKey, theirs) as Bytes,
-    },
+  const confirm = {
+    mine: hmac(sha512, macKey, mine) as Bytes,
+    theirs: hmac(sha512, macKey, theirs) as Bytes,
   };
+  // K and the MAC key are not needed again; the ISK is the caller's to zero once used.
+  for (const secret of [k, iskInput, macKey]) secret.fill(0);
+  return { isk, confirm };
 }
 
 /**
@@ -226,6 +227,7 @@ function sampleScalar(random: (length: number) => Uint8Array): bigint {
   if (bytes.length !== 32) throw new SfsError("INTERNAL", "Random source returned a short read");
   bytes[31] &= 0x0f;
   const scalar = bytesToNumberLE(bytes);
+  bytes.fill(0);
   if (scalar === 0n) throw new SfsError("INTERNAL", "Random source returned a zero scalar");
   return scalar;
 }

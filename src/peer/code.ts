@@ -35,6 +35,15 @@ export function formatCode(nameplate: number, words: readonly string[]): string 
 }
 
 /**
+ * True when `text` has a code's shape (PROTOCOL §14.1: a number and 3 to 8 words of 3 to 8
+ * letters, forgiving case and surrounding space): such text is a code, never a ticket, file id or
+ * name. {@link parseCode} then checks its words.
+ */
+export function looksLikeCode(text: string): boolean {
+  return CODE_SHAPE.test(text.trim().toLowerCase());
+}
+
+/**
  * Parses a code as typed or pasted: surrounding whitespace and upper case are forgiven, nothing
  * else (no inner spaces, no other separators, no leading zeros, only listed words). Throws
  * BAD_CODE, naming the first unknown word position but never the word (it is secret).

@@ -3,14 +3,7 @@
  * forwards between a receiver (A, `sfs get CODE`, the CPace initiator) and a sender (B, `sfs send
  * --code`, the responder), carrying a CPace run (src/crypto/cpace.ts) keyed by the code, explicit
  * key confirmation, and two AEAD-sealed payloads: the sender's fingerprint, ticket and username;
- * the receiver's fingerprint.
- *
- * ```
- * msg1  A → B  u8 1 ‖ [16] sid ‖ [32] Ya
- * msg2  B → A  u8 1 ‖ [32] Yb ‖ [64] Tb ‖ bytes16 sealed_B
- * msg3  A → B  u8 1 ‖ u8 0 ‖ [64] Ta ‖ bytes16 sealed_A      (A confirmed B)
- *              u8 1 ‖ u8 1                                  (A could not confirm B: burn)
- * ```
+ * the receiver's fingerprint. The payloads' byte layouts are in code_payloads.ts.
  *
  * Why B may send its sealed ticket before it has seen Ta: sealed_B is under a key derived from the
  * ISK, which only a party that used the right code holds. A receiver (or the index) that guessed
@@ -31,25 +24,38 @@ import { type Bytes, constantTimeEqual, utf8 } from "../crypto/bytes.ts";
 import {
   checkConfirmation,
   CPACE_ISK_BYTES,
-  CPACE_MESSAGE_BYTES,
   cpaceFinish,
   type CpaceResult,
   cpaceStart,
   type CpaceState,
   lvCat,
 } from "../crypto/cpace.ts";
-import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
 import { aesKey, hkdfEach } from "../crypto/kdf.ts";
 import { LABEL } from "../crypto/labels.ts";
-import { isCanonicalUsername } from "../index/protocol/usernames.ts";
 import { formatCode, type ShortCode } from "./code.ts";
-import { MAX_TICKET_LENGTH, parseTicket, type Ticket } from "./ticket.ts";
-import { MAX_CODE_PAYLOAD_BYTES } from "../wire/index_numbers.ts";
+import {
+  CODE_SID_BYTES,
+  decodeMsg1,
+  decodeMsg2,
+  decodeMsg3,
+  decodeReceiver,
+  encodeMsg1,
+  encodeMsg2,
+  encodeMsg3,
+  encodeOffer,
+  encodeReceiver,
+  readOffer,
+  type SenderOffer,
+} from "./code_payloads.ts";
+import type { Ticket } from "./ticket.ts";
 
-/** Version byte that starts each payload. */
-export const CODE_PAKE_VERSION = 1;
-/** Size of the receiver's session id (sid) in msg1. */
-export const CODE_SID_BYTES = 16;
+export {
+  CODE_SID_BYTES,
+  decodeOffer,
+  encodeOffer,
+  notConfirmedMessage,
+  type SenderOffer,
+} from "./code_payloads.ts";
 
 /** The labels of §14.2, from PROTOCOL §3.1's one table (crypto/labels.ts). */
 export const CODE_LABEL = {
@@ -69,25 +75,6 @@ const AD_RECEIVER = utf8(CODE_LABEL.AD_RECEIVER);
 const AD_SENDER = utf8(CODE_LABEL.AD_SENDER);
 /** Each direction's key seals one record: sequence 0 of PROTOCOL §9.2. */
 const ZERO_NONCE = new Uint8Array(12);
-const GCM_TAG_BYTES = 16;
-/** msg3's status byte. */
-const CONFIRMED = 0;
-const NOT_CONFIRMED = 1;
-/** A sealed_B holds a fingerprint, a ticket and a username: bounded well below the payload. */
-const MAX_SEALED_BYTES = 1600;
-const MAX_USERNAME_BYTES = 64;
-/** A fingerprint is a SHA-256 (§4.2). */
-const FINGERPRINT_BYTES = 32;
-
-/** What the sender tells the receiver, sealed: who it is and where to fetch. */
-export interface SenderOffer {
-  /** The sender's identity fingerprint (§4.2): the key the transfer's handshake must present. */
-  readonly fingerprint: Bytes;
-  /** The share's ticket (§10): direct candidates and relay hint; its fingerprint is the one above. */
-  readonly ticket: string;
-  /** The sender's index username, when it has one; the receiver checks it with USER_KEYS. */
-  readonly username?: string;
-}
 
 /** CI: `lv_cat("sfs/v1/code", server fingerprint, nameplate in decimal ASCII)`. */
 export function codeChannelId(serverFingerprint: Uint8Array, nameplate: number): Bytes {
@@ -129,8 +116,7 @@ export function receiverStart(
     role: "initiator",
     random,
   });
-  const msg1 = new ByteWriter().u8(CODE_PAKE_VERSION).raw(sid).raw(message).finish();
-  return { message: msg1, pake: { state, sid } };
+  return { message: encodeMsg1(sid, message), pake: { state, sid } };
 }
 
 /**
@@ -152,22 +138,19 @@ export async function senderRespond(
     random: options.random,
   });
   const result = failedAsPake(() => cpaceFinish(state, ya, AD_RECEIVER));
-  const { senderKey } = await codeKeys(result.isk, sid);
-  const sealed = await seal(senderKey, encodeOffer(offer));
-  const message = new ByteWriter()
-    .u8(CODE_PAKE_VERSION)
-    .raw(yb)
-    .raw(result.confirm.mine)
-    .bytes16(sealed)
-    .finish();
-  return { message, pake: { result, sid } };
+  const sealed = await seal(
+    await directionKey(result.isk, sid, CODE_LABEL.KEY_SENDER),
+    encodeOffer(offer),
+  );
+  return { message: encodeMsg2(yb, result.confirm.mine, sealed), pake: { result, sid } };
 }
 
 /**
  * Step 3 (receiver): checks the sender's tag, opens its offer and seals this receiver's
  * fingerprint into msg3. Throws PAKE_FAILED when the tag or the seal does not verify (wrong code,
  * or a message changed on the way): then send {@link notConfirmedMessage} so the sender burns
- * the code at once. Throws KEY_MISMATCH when the ticket names another key than the sealed one.
+ * the code at once. Also PAKE_FAILED for a sealed offer that opens but is malformed, BAD_TICKET
+ * for its ticket, KEY_MISMATCH when the ticket names another key than the sealed one.
  */
 export async function receiverFinish(
   pake: ReceiverPake,
@@ -176,29 +159,23 @@ export async function receiverFinish(
 ): Promise<{ message: Bytes; offer: SenderOffer; ticket: Ticket }> {
   const { yb, tag, sealed } = failedAsPake(() => decodeMsg2(msg2));
   const result = failedAsPake(() => cpaceFinish(pake.state, yb, AD_SENDER));
-  checkConfirmation(result, tag);
-  const { receiverKey, senderKey } = await codeKeys(result.isk, pake.sid);
-  const offer = decodeOffer(await open(senderKey, sealed));
-  const ticket = parseTicket(offer.ticket);
-  if (!constantTimeEqual(ticket.fingerprint, offer.fingerprint)) {
-    throw new SfsError(
-      "KEY_MISMATCH",
-      "The ticket from the code exchange names another sender key",
-    );
+  try {
+    checkConfirmation(result, tag);
+    const senderKey = await directionKey(result.isk, pake.sid, CODE_LABEL.KEY_SENDER);
+    const plain = await open(senderKey, sealed);
+    const { offer, ticket } = failedAsPake(() => readOffer(plain));
+    if (!constantTimeEqual(ticket.fingerprint, offer.fingerprint)) {
+      throw new SfsError(
+        "KEY_MISMATCH",
+        "The ticket from the code exchange names another sender key",
+      );
+    }
+    const receiverKey = await directionKey(result.isk, pake.sid, CODE_LABEL.KEY_RECEIVER);
+    const sealedA = await seal(receiverKey, encodeReceiver(receiverFingerprint));
+    return { message: encodeMsg3(result.confirm.mine, sealedA), offer, ticket };
+  } finally {
+    result.isk.fill(0);
   }
-  const sealedA = await seal(receiverKey, fingerprintField(receiverFingerprint));
-  const message = new ByteWriter()
-    .u8(CODE_PAKE_VERSION)
-    .u8(CONFIRMED)
-    .raw(result.confirm.mine)
-    .bytes16(sealedA)
-    .finish();
-  return { message, offer, ticket };
-}
-
-/** msg3 of a receiver that could not confirm the sender: the sender burns the code. */
-export function notConfirmedMessage(): Bytes {
-  return new ByteWriter().u8(CODE_PAKE_VERSION).u8(NOT_CONFIRMED).finish();
 }
 
 /**
@@ -207,19 +184,19 @@ export function notConfirmedMessage(): Bytes {
  * seal that does not open.
  */
 export async function senderFinish(pake: SenderPake, msg3: Uint8Array): Promise<Bytes> {
-  const decoded = failedAsPake(() => decodeMsg3(msg3));
-  if (decoded === undefined) {
-    throw new SfsError("PAKE_FAILED", "The receiver could not confirm the code");
+  try {
+    const decoded = failedAsPake(() => decodeMsg3(msg3));
+    if (decoded === undefined) {
+      throw new SfsError("PAKE_FAILED", "The receiver could not confirm the code");
+    }
+    checkConfirmation(pake.result, decoded.tag);
+    const receiverKey = await directionKey(pake.result.isk, pake.sid, CODE_LABEL.KEY_RECEIVER);
+    const plain = await open(receiverKey, decoded.sealed);
+    return failedAsPake(() => decodeReceiver(plain));
+  } finally {
+    // The exchange is over either way: no key of it is needed again.
+    pake.result.isk.fill(0);
   }
-  checkConfirmation(pake.result, decoded.tag);
-  const { receiverKey } = await codeKeys(pake.result.isk, pake.sid);
-  const plain = await open(receiverKey, decoded.sealed);
-  return failedAsPake(() => {
-    const reader = new ByteReader(plain, "code receiver");
-    const fingerprint = reader.raw(FINGERPRINT_BYTES);
-    reader.end();
-    return fingerprint;
-  });
 }
 
 /**
@@ -230,35 +207,30 @@ export async function codeKeys(
   isk: Bytes,
   sid: Bytes,
 ): Promise<{ receiverKey: Bytes; senderKey: Bytes }> {
-  if (isk.length !== CPACE_ISK_BYTES) throw new SfsError("INTERNAL", "ISK has the wrong size");
-  const [receiverKey, senderKey] = await hkdfEach(isk, sid, [
-    CODE_LABEL.KEY_RECEIVER,
-    CODE_LABEL.KEY_SENDER,
-  ]);
+  const [receiverKey, senderKey] = await Promise.all(
+    [CODE_LABEL.KEY_RECEIVER, CODE_LABEL.KEY_SENDER].map((label) => rawKey(isk, sid, label)),
+  );
   return { receiverKey, senderKey };
 }
 
-/** The plaintext of sealed_B: `[32] fingerprint ‖ text ticket ‖ text username` (empty: none). */
-export function encodeOffer(offer: SenderOffer): Bytes {
-  return new ByteWriter()
-    .raw(fingerprintField(offer.fingerprint))
-    .text(offer.ticket)
-    .text(offer.username ?? "")
-    .finish();
+/** One direction's raw key of {@link codeKeys}. */
+async function rawKey(isk: Bytes, sid: Bytes, label: string): Promise<Bytes> {
+  if (isk.length !== CPACE_ISK_BYTES) throw new SfsError("INTERNAL", "ISK has the wrong size");
+  const [key] = await hkdfEach(isk, sid, [label]);
+  return key;
 }
 
-/** Reads sealed_B's plaintext; BAD_MESSAGE when malformed, BAD_TICKET for a bad ticket. */
-export function decodeOffer(plain: Uint8Array): SenderOffer {
-  const reader = new ByteReader(plain, "code offer");
-  const fingerprint = reader.raw(FINGERPRINT_BYTES);
-  const ticket = reader.text(MAX_TICKET_LENGTH);
-  const username = reader.text(MAX_USERNAME_BYTES);
-  reader.end();
-  parseTicket(ticket);
-  if (username !== "" && !isCanonicalUsername(username)) {
-    reader.fail("the username is not canonical");
+/**
+ * One direction's key, imported for AES-GCM; its raw bytes are zeroed at once (WebCrypto keeps
+ * its own copy), so the only copies left are the ISK's, which each side zeroes when it is done.
+ */
+async function directionKey(isk: Bytes, sid: Bytes, label: string): Promise<CryptoKey> {
+  const raw = await rawKey(isk, sid, label);
+  try {
+    return await aesKey(raw);
+  } finally {
+    raw.fill(0);
   }
-  return { fingerprint, ticket, ...(username === "" ? {} : { username }) };
 }
 
 function cpaceInputs(code: ShortCode, serverFingerprint: Uint8Array, sid: Bytes) {
@@ -269,64 +241,13 @@ function cpaceInputs(code: ShortCode, serverFingerprint: Uint8Array, sid: Bytes)
   };
 }
 
-function decodeMsg1(msg: Uint8Array): { sid: Bytes; ya: Bytes } {
-  const reader = versioned(msg, "code message 1");
-  const sid = reader.raw(CODE_SID_BYTES);
-  const ya = reader.raw(CPACE_MESSAGE_BYTES);
-  reader.end();
-  return { sid, ya };
-}
-
-function decodeMsg2(msg: Uint8Array): { yb: Bytes; tag: Bytes; sealed: Bytes } {
-  const reader = versioned(msg, "code message 2");
-  const yb = reader.raw(CPACE_MESSAGE_BYTES);
-  const tag = reader.raw(CPACE_ISK_BYTES);
-  const sealed = reader.bytes16(MAX_SEALED_BYTES);
-  reader.end();
-  return { yb, tag, sealed };
-}
-
-/** undefined: the receiver could not confirm the sender. */
-function decodeMsg3(msg: Uint8Array): { tag: Bytes; sealed: Bytes } | undefined {
-  const reader = versioned(msg, "code message 3");
-  const status = reader.u8();
-  if (status === NOT_CONFIRMED) {
-    reader.end();
-    return undefined;
-  }
-  if (status !== CONFIRMED) reader.fail(`unknown status ${status}`);
-  const tag = reader.raw(CPACE_ISK_BYTES);
-  const sealed = reader.bytes16(FINGERPRINT_BYTES + GCM_TAG_BYTES);
-  reader.end();
-  return { tag, sealed };
-}
-
-function versioned(msg: Uint8Array, what: string): ByteReader {
-  if (msg.length > MAX_CODE_PAYLOAD_BYTES) {
-    throw new SfsError("BAD_MESSAGE", `The ${what} has ${msg.length} bytes, more than 2048`);
-  }
-  const reader = new ByteReader(msg, what);
-  const version = reader.u8();
-  if (version !== CODE_PAKE_VERSION) reader.fail(`unknown version ${version}`);
-  return reader;
-}
-
-function fingerprintField(fingerprint: Uint8Array): Bytes {
-  if (fingerprint.length !== FINGERPRINT_BYTES) {
-    throw new SfsError("INTERNAL", `A fingerprint has ${FINGERPRINT_BYTES} bytes`);
-  }
-  return Uint8Array.from(fingerprint);
-}
-
-async function seal(rawKey: Bytes, plaintext: Bytes): Promise<Bytes> {
-  const key = await aesKey(rawKey);
+async function seal(key: CryptoKey, plaintext: Bytes): Promise<Bytes> {
   const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv: ZERO_NONCE }, key, plaintext);
   return new Uint8Array(sealed);
 }
 
 /** Opens a sealed payload; a payload that does not open is a failed exchange (PAKE_FAILED). */
-async function open(rawKey: Bytes, sealed: Bytes): Promise<Bytes> {
-  const key = await aesKey(rawKey);
+async function open(key: CryptoKey, sealed: Bytes): Promise<Bytes> {
   try {
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: ZERO_NONCE }, key, sealed);
     return new Uint8Array(plain);

@@ -200,3 +200,24 @@ Deno.test("codeChannelId() binds the server key and the nameplate", () => {
     "0b" + toHex(new TextEncoder().encode("sfs/v1/code")) + "20" + "5e".repeat(32) + "0137",
   );
 });
+
+Deno.test("senderFinish() zeroes the ISK, whether the receiver confirmed or not", async (t) => {
+  const zero = "00".repeat(64);
+  await t.step("confirmed", async () => {
+    const { a, b } = await runTo2();
+    const { message } = await receiverFinish(a.pake, b.message, RECEIVER_FP);
+    await senderFinish(b.pake, message);
+    assert.equal(toHex(b.pake.result.isk), zero);
+  });
+  await t.step("not confirmed", async () => {
+    const { b } = await runTo2();
+    await assert.rejects(senderFinish(b.pake, notConfirmedMessage()), code("PAKE_FAILED"));
+    assert.equal(toHex(b.pake.result.isk), zero);
+  });
+});
+
+Deno.test("receiverFinish() reports a malformed sealed offer as PAKE_FAILED", async () => {
+  // Sealed under the right key, so only a sender that knew the code can send it (§14.3).
+  const { a, b } = await runTo2({}, { offer: { ...OFFER, username: "Alice" } });
+  await assert.rejects(receiverFinish(a.pake, b.message, RECEIVER_FP), code("PAKE_FAILED"));
+});

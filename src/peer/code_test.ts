@@ -5,6 +5,7 @@ import { type ErrorCode, isSfsError } from "../errors.ts";
 import {
   codeEntropyBits,
   formatCode,
+  looksLikeCode,
   MAX_CODE_WORDS,
   MIN_CODE_WORDS,
   parseCode,
@@ -163,4 +164,31 @@ Deno.test("randomCodeWords() maps 16 random bits to a word through the low 11", 
   await t.step("a short read from the random source: INTERNAL", () => {
     assert.throws(() => randomCodeWords(3, { random: () => new Uint8Array(5) }), code("INTERNAL"));
   });
+});
+
+Deno.test("looksLikeCode() is true for a code's shape, words unchecked, and nothing else", async (t) => {
+  const like = [
+    "7-crimson-tiger-lamp",
+    " 7-Crimson-TIGER-lamp\n",
+    "12-abc-def-ghi-jkl",
+    "7-xxx-yyy-zzz",
+  ];
+  for (const text of like) {
+    await t.step(JSON.stringify(text), () => assert.equal(looksLikeCode(text), true));
+  }
+  const unlike = [
+    "sfs://192.0.2.7:4500/0123456789abcdef0123456789abcdef#SHA256:abcd",
+    "0123456789abcdef0123456789abcdef",
+    "holiday-photos-2024.jpg",
+    "7-crimson-tiger",
+    "07-crimson-tiger-lamp",
+    "7 crimson tiger lamp",
+    "7-crimson-tiger-lampshade",
+  ];
+  for (const text of unlike) {
+    await t.step(
+      `${JSON.stringify(text)}: not a code`,
+      () => assert.equal(looksLikeCode(text), false),
+    );
+  }
 });

@@ -18,32 +18,25 @@ import type { ShortCode } from "../../peer/code.ts";
 import {
   notConfirmedMessage,
   receiverFinish,
+  type ReceiverPake,
   receiverStart,
   type SenderOffer,
 } from "../../peer/code_pake.ts";
 import { type Ticket, ticketCandidates } from "../../peer/ticket.ts";
 import { connect } from "../../net/connect.ts";
 import type { IndexFlags } from "../index_connect.ts";
-import { requireIndex } from "../index_connect.ts";
+
 import type { JsonValue, Output } from "../output.ts";
-import type { IndexTarget } from "../settings/config.ts";
+import { type IndexTarget, resolveIndex } from "../settings/config.ts";
 import { pinContact } from "../settings/contacts.ts";
 import { pinServer, trustServer, trustUser } from "../settings/pins.ts";
 import { loadOrCreateIdentity } from "./keygen_run.ts";
 import type { Reachable } from "./get_route.ts";
 import { ticketRelay } from "./get_relay.ts";
 
-/** A code's shape (PROTOCOL §14.1): such text is a code, never a file name to look up. */
-const CODE_LIKE = /^\s*[1-9][0-9]{0,5}(?:-[A-Za-z]{3,8}){3,8}\s*$/;
-
-/** True when `what` has the shape of a code (its words are checked by parseCode). */
-export function looksLikeCode(what: string): boolean {
-  return CODE_LIKE.test(what);
-}
-
 /**
- * How long the receiver waits for each index reply: the server holds the claim up to 30 s
- * (§14.5) before it answers TIMEOUT, so the client waits a little longer than that.
+ * How long the receiver waits for each index reply: the server holds the claim up to 25 s
+ * (§14.5) before it answers TIMEOUT, so the client waits longer than that.
  */
 const CLAIM_WAIT_MS = 40_000;
 
@@ -75,12 +68,13 @@ export async function exchangeCode(
   options: GetCodeOptions,
   out: Output,
 ): Promise<CodeSource> {
-  const target = await requireIndex(options.home, options).catch((err) => {
+  // A bad --server or config.json keeps its own message; only a missing index gets this one.
+  const target = await resolveIndex(options.home, { server: options.server });
+  if (target === undefined) {
     throw new SfsError("USAGE", "A code needs the index server the sender uses", {
-      cause: err,
       hint: "Pass --server HOST:PORT (the sender's note names it)",
     });
-  });
+  }
   const identity = await loadOrCreateIdentity(options.home, out);
   const client = await connectForCode(target, identity, options, out);
   let offer: SenderOffer;
@@ -98,6 +92,8 @@ export async function exchangeCode(
       throw err;
     }
     username = await verifiedUsername(client, offer, out);
+  } catch (err) {
+    throw withCodeHint(err);
   } finally {
     client.close();
   }
@@ -127,17 +123,31 @@ export async function exchangeCode(
   };
 }
 
+/**
+ * A wrong or spent code is the person's to fix, so it says how: the server's CODE_UNKNOWN and a
+ * failed exchange carry no hint of their own.
+ */
+function withCodeHint(err: unknown): unknown {
+  if (!(err instanceof SfsError) || err.hint !== undefined || err.remedy !== undefined) return err;
+  const hint = err.code === "PAKE_FAILED"
+    ? "Check the code with the sender; it is used up now, so they run sfs send --code again"
+    : err.code === "CODE_UNKNOWN"
+    ? "A code works once and expires: check its number and --server, or ask the sender for a new one"
+    : undefined;
+  return hint === undefined ? err : new SfsError(err.code, err.message, { cause: err, hint });
+}
+
 /** Finishes the exchange and sends msg3; the server pin follows a successful exchange only. */
 async function finish(
-  client: IndexClient & { pinAfter?: () => Promise<void> },
+  client: IndexClient & { pinAfter: () => Promise<void> },
   code: ShortCode,
-  pake: Parameters<typeof receiverFinish>[0],
+  pake: ReceiverPake,
   reply: Bytes,
   identity: Identity,
 ): Promise<{ offer: SenderOffer; ticket: Ticket }> {
   const { message, offer, ticket } = await receiverFinish(pake, reply, identity.public.fingerprint);
   await client.codeMail(code.nameplate, message);
-  await client.pinAfter?.();
+  await client.pinAfter();
   return { offer, ticket };
 }
 

@@ -29,8 +29,8 @@ import { trustUser } from "../settings/pins.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 import { withResumeHint } from "../resume_hint.ts";
 import { checkOutDir } from "../paths.ts";
-import { parseCode, type ShortCode } from "../../peer/code.ts";
-import { exchangeCode, looksLikeCode } from "./get_code.ts";
+import { looksLikeCode, parseCode, type ShortCode } from "../../peer/code.ts";
+import { exchangeCode } from "./get_code.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {

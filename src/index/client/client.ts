@@ -210,7 +210,7 @@ export class IndexClient {
 
   /**
    * Claims a nameplate with the first payload and waits for the sender's answer (§14.5): the
-   * server holds the request until the sender replies, up to 30 s.
+   * server holds the request until the sender replies, up to 25 s, then answers TIMEOUT.
    */
   async claimCode(nameplate: number, payload: Bytes): Promise<Bytes> {
     const reply = await this.#request(

@@ -10,10 +10,17 @@ import type { CodeMail } from "../../wire/index_messages.ts";
 /** At most this many payloads wait per nameplate: the flow has two from the receiver. */
 const MAX_WAITING = 2;
 
+/** The one waiting {@link CodeMailbox.next} of a nameplate. */
+interface Taker {
+  take(payload: Bytes): void;
+  /** Ends the wait: the nameplate was forgotten. */
+  drop(): void;
+}
+
 /** Holds pushed payloads until they are taken; one nameplate's waiter at a time. */
 export class CodeMailbox {
   readonly #waiting = new Map<number, Bytes[]>();
-  readonly #takers = new Map<number, (payload: Bytes) => void>();
+  readonly #takers = new Map<number, Taker>();
   readonly #open = new Set<number>();
 
   /** Starts accepting payloads for `nameplate`; pushes for other nameplates are dropped. */
@@ -21,11 +28,13 @@ export class CodeMailbox {
     this.#open.add(nameplate);
   }
 
-  /** Stops accepting payloads for `nameplate` and forgets what waits. */
+  /** Stops accepting payloads for `nameplate`, forgets what waits, and fails a waiting next(). */
   forget(nameplate: number): void {
     this.#open.delete(nameplate);
     this.#waiting.delete(nameplate);
+    const taker = this.#takers.get(nameplate);
     this.#takers.delete(nameplate);
+    taker?.drop();
   }
 
   /** Takes a pushed CODE_MAIL (the sharing session's `onCodeMail`). */
@@ -34,7 +43,7 @@ export class CodeMailbox {
     const taker = this.#takers.get(mail.nameplate);
     if (taker !== undefined) {
       this.#takers.delete(mail.nameplate);
-      return taker(mail.payload);
+      return taker.take(mail.payload);
     }
     const queue = this.#waiting.get(mail.nameplate) ?? [];
     // A server that pushes more than the flow has is ignored beyond it.
@@ -43,7 +52,8 @@ export class CodeMailbox {
 
   /**
    * The next payload for `nameplate`. Rejects with the signal's reason when `signal` aborts
-   * first (the caller's deadline or Ctrl-C), or INTERNAL when another call already waits.
+   * first (the caller's deadline or Ctrl-C), CODE_UNKNOWN when the nameplate is forgotten
+   * meanwhile, or INTERNAL when another call already waits.
    */
   next(nameplate: number, signal: AbortSignal): Promise<Bytes> {
     const queue = this.#waiting.get(nameplate);
@@ -58,9 +68,15 @@ export class CodeMailbox {
       };
       if (signal.aborted) return stop();
       signal.addEventListener("abort", stop, { once: true });
-      this.#takers.set(nameplate, (payload) => {
-        signal.removeEventListener("abort", stop);
-        resolve(payload);
+      this.#takers.set(nameplate, {
+        take: (payload) => {
+          signal.removeEventListener("abort", stop);
+          resolve(payload);
+        },
+        drop: () => {
+          signal.removeEventListener("abort", stop);
+          reject(new SfsError("CODE_UNKNOWN", "The code was given up"));
+        },
       });
     });
   }

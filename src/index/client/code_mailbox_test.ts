@@ -38,3 +38,11 @@ Deno.test("CodeMailbox.put() drops pushes for other nameplates and beyond the fl
   after.abort(new SfsError("TIMEOUT", "late"));
   await assert.rejects(late, (err) => isSfsError(err, "TIMEOUT"));
 });
+
+Deno.test("CodeMailbox.forget() rejects a next() that waits for the nameplate", async () => {
+  const box = new CodeMailbox();
+  box.expect(7);
+  const waiting = box.next(7, new AbortController().signal);
+  box.forget(7);
+  await assert.rejects(waiting, (err) => isSfsError(err, "CODE_UNKNOWN"));
+});

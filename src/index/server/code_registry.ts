@@ -99,13 +99,15 @@ interface Entry {
   /** End of the exchange, once claimed. */
   deadline?: number;
   held?: HeldClaim;
-  /** CODE_MAILs sent by each side so far. */
-  senderMails: number;
+  /** CODE_MAILs the receiver sent so far. */
   receiverMails: number;
 }
 
-/** Most CODE_MAILs one side may send for one nameplate. */
-const MAX_MAILS_PER_SIDE = 2;
+/**
+ * Most CODE_MAILs the receiver may send for one nameplate. The sender needs no count: its one
+ * CODE_MAIL answers the held claim, and with no claim held any other breaks the flow.
+ */
+const MAX_RECEIVER_MAILS = 2;
 
 /** The nameplates of one server (§14.5). */
 export class CodeRegistry {
@@ -163,7 +165,6 @@ export class CodeRegistry {
       push,
       owner: request.owner,
       expiresAt,
-      senderMails: 0,
       receiverMails: 0,
     });
     return { nameplate, expiresAt };
@@ -199,13 +200,13 @@ export class CodeRegistry {
 
   /**
    * A sender's CODE_MAIL: answers the held claim. CODE_UNKNOWN when the nameplate is not this
-   * sender's live exchange; ending it as well when the sender breaks the flow (no claim held,
-   * or more than two mails).
+   * sender's live exchange; ending it as well when the sender breaks the flow (no claim held:
+   * before the claim, or a second mail).
    */
   senderMail(sender: object, nameplate: number, payload: Bytes): void {
     const entry = this.#ownEntry(nameplate, (e) => e.sender === sender);
     const held = entry.held;
-    if (held === undefined || ++entry.senderMails > MAX_MAILS_PER_SIDE) {
+    if (held === undefined) {
       this.#end(entry, "broken_flow");
       throw unknown();
     }
@@ -220,7 +221,7 @@ export class CodeRegistry {
    */
   async receiverMail(receiver: object, nameplate: number, payload: Bytes): Promise<void> {
     const entry = this.#ownEntry(nameplate, (e) => e.receiver === receiver);
-    if (++entry.receiverMails > MAX_MAILS_PER_SIDE) {
+    if (++entry.receiverMails > MAX_RECEIVER_MAILS) {
       this.#end(entry, "broken_flow");
       throw unknown();
     }

@@ -140,3 +140,15 @@ Deno.test("CodeRegistry.isSender() is true only for the live nameplate's sender"
   codes.close(sender, nameplate, "failed");
   assert.equal(codes.isSender(sender, nameplate), false);
 });
+
+Deno.test("CodeRegistry.senderMail() ends the nameplate on a second mail from the sender", async () => {
+  const { codes, push, log } = registry();
+  const sender = {};
+  const { nameplate } = codes.open(sender, push, { owner: "user:1", ttlSeconds: 0 });
+  const claimed = codes.claim({}, nameplate, PAYLOAD);
+  codes.senderMail(sender, nameplate, PAYLOAD);
+  await claimed;
+  assert.throws(() => codes.senderMail(sender, nameplate, PAYLOAD), code("CODE_UNKNOWN"));
+  assert.deepEqual(log.at(-1), ["code_end", { nameplate, reason: "broken_flow" }]);
+  assert.equal(codes.size, 0);
+});
