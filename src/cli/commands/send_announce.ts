@@ -21,7 +21,8 @@ import type { CodeMail } from "../../wire/index_messages.ts";
 import type { Shared } from "../../peer/sender.ts";
 import type { RelayHint } from "../../peer/ticket.ts";
 import type { IndexTarget } from "../settings/config.ts";
-import { type IndexFlags, openIndex } from "../index_connect.ts";
+import { connectIndex, type IndexFlags, openIndex } from "../index_connect.ts";
+import { CodeShareSession } from "../../index/client/code_share.ts";
 import type { Output } from "../output.ts";
 import { readServers, trustUser } from "../settings/pins.ts";
 import { connect as connectTcp } from "../../net/connect.ts";
@@ -32,11 +33,18 @@ export interface AnnounceOptions extends IndexFlags {
   home: string;
 }
 
+/** What `send` does with the index session: a ShareSession, or a code's without an account. */
+export type SharingSession = Pick<
+  ShareSession,
+  "relayTokenFor" | "codeChannel" | "unshare" | "close"
+>;
+
 /** The index side of a share: the session to keep alive and who may fetch. */
 export interface Announced {
   readonly target: IndexTarget;
+  /** The account announcing; empty for a code's share without one (§14.5, open mode). */
   readonly user: string;
-  readonly session: ShareSession;
+  readonly session: SharingSession;
   /** Fingerprints (hex) of the `--to` users; undefined when everyone may fetch. */
   readonly allowed?: ReadonlySet<string>;
   /** False when the index could not be reached at first; the session keeps trying. */
@@ -86,6 +94,9 @@ export async function announce(
   const { target, identity } = share;
   const open = () =>
     openIndex(options.home, target, identity, { flags: options, out, requireUser: true });
+  if (target.user === undefined && share.code !== undefined) {
+    return await codeWithoutAccount(options, out, share, share.code);
+  }
   if (target.user === undefined) {
     throw new SfsError("USAGE", `No user is configured for index server ${target.server}`, {
       hint: "Run sfs register or sfs login first, or pass --no-index to share by ticket",
@@ -127,10 +138,36 @@ export async function announce(
   return announced(share, user, session, { online: true, names, server });
 }
 
+/**
+ * A code's share without an account (§14.5, a server run with `--codes open`): nothing is
+ * announced; an anonymous connection holds the code and, once it is open, the relay token.
+ * A server in accounts mode refuses the code itself (AUTH_FAILED, with a hint).
+ */
+async function codeWithoutAccount(
+  options: AnnounceOptions,
+  out: Output,
+  share: ShareToAnnounce,
+  code: { onCodeMail: (mail: CodeMail) => void },
+): Promise<Announced> {
+  const client = await connectIndex(options.home, share.target, share.identity, {
+    flags: options,
+    out,
+  });
+  const session = CodeShareSession.start({
+    client,
+    fileId: share.files[0].id,
+    onCodeMail: code.onCodeMail,
+    relay: sessionOptions(out, share, [], () => Promise.resolve(client)).relay,
+    onLost: (error) => reportStatus(out, share.target, "stopped", error),
+  });
+  const state = { online: true, names: new Map(), server: client.server.fingerprint };
+  return announced(share, "", session, state);
+}
+
 function announced(
   share: ShareToAnnounce,
   user: string,
-  session: ShareSession,
+  session: SharingSession,
   state: { online: boolean; names: Map<string, string>; server?: Bytes },
 ): Announced {
   const { online, names, server } = state;

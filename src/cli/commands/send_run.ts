@@ -168,7 +168,7 @@ async function codeOf(
     return await offerCode(options.code, {
       session: announced.session,
       mailbox,
-      ticket: ticketOf(share, file, announced),
+      ticket: () => ticketOf(share, file, announced),
       fingerprint: share.identity.public.fingerprint,
       user: announced.user,
       server: announced.target.server,
