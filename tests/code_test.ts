@@ -259,8 +259,8 @@ Deno.test("sfs send --code needs no account on a --codes open server, directly a
   const file = join(dir.path, "plan.bin");
   await randomFile(file, 300_000);
   const expected = await sha256File(file);
-  // A sender with a key and nothing else: no account, no configured index.
-  const sam = await testHome(dir.path, "sam");
+  // A sender as fresh as its receiver: no identity yet, no account, no configured index.
+  const sam = await freshHome(dir.path, "sam");
   const samArgs = ["--server", server.address, "--server-fingerprint", server.fingerprint];
 
   for (const route of ["direct", "relay"] as const) {
