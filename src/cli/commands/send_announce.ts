@@ -13,6 +13,7 @@ import {
 import type { IndexClient } from "../../index/client/client.ts";
 import {
   type RelayedConnectionInfo,
+  type ShareRelayOptions,
   ShareSession,
   type ShareSessionOptions,
 } from "../../index/client/sharing.ts";
@@ -74,7 +75,8 @@ export interface ShareToAnnounce {
   onRelayed: (conn: Deno.TcpConn, info: RelayedConnectionInfo) => void;
   /**
    * A short code's share (§14.4): listed for the owner alone (the code's receiver fetches by
-   * ticket, whose relay token needs no listing), and CODE_MAIL pushes go here.
+   * ticket, whose relay token needs no listing), or, with no user configured, announced nowhere
+   * (open mode, §14.5); CODE_MAIL pushes go here.
    */
   code?: { onCodeMail: (mail: CodeMail) => void };
 }
@@ -157,7 +159,7 @@ async function codeWithoutAccount(
     client,
     fileId: share.files[0].id,
     onCodeMail: code.onCodeMail,
-    relay: sessionOptions(out, share, [], () => Promise.resolve(client)).relay,
+    relay: relayOptions(out, share),
     onLost: (error) => reportStatus(out, share.target, "stopped", error),
   });
   const state = { online: true, names: new Map(), server: client.server.fingerprint };
@@ -218,14 +220,18 @@ function sessionOptions(
     onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
     onStatus: (status, error) => reportStatus(out, share.target, status, error),
     onCodeMail: share.code?.onCodeMail,
-    relay: {
-      // The relay listens on the index server's own port (§13).
-      dial: () => connectTcp(share.target.address),
-      onRelayedConnection: share.onRelayed,
-      onRelayError: (error) => {
-        out.event("relay_error", { code: error.code, message: error.message });
-        out.warn(`Relaying through ${share.target.server} failed: ${error.message}`);
-      },
+    relay: relayOptions(out, share),
+  };
+}
+
+/** How the share is relayed: the relay listens on the index server's own port (§13). */
+function relayOptions(out: Output, share: ShareToAnnounce): ShareRelayOptions {
+  return {
+    dial: () => connectTcp(share.target.address),
+    onRelayedConnection: share.onRelayed,
+    onRelayError: (error) => {
+      out.event("relay_error", { code: error.code, message: error.message });
+      out.warn(`Relaying through ${share.target.server} failed: ${error.message}`);
     },
   };
 }
