@@ -311,3 +311,24 @@ Deno.test("sfs send --code without an account on a --codes accounts server is AU
   ], { home: sam });
   assertFails(result, "AUTH_FAILED", 1);
 });
+
+Deno.test("a code's sender without an account stops when its index connection is lost", async () => {
+  await using dir = await tempDir();
+  await seedServerIdentity(join(dir.path, "server"));
+  const server = await startServer(join(dir.path, "server"), 0, ["--codes", "open"]);
+  const file = join(dir.path, "plan.bin");
+  await randomFile(file, 1000);
+  const sam = await testHome(dir.path, "sam");
+  await using sending = await sendByCode(sam, file, [
+    "--server",
+    server.address,
+    "--server-fingerprint",
+    server.fingerprint,
+  ]);
+  // The server burns the code with the connection: waiting out its 10 minutes would be useless.
+  server.proc.kill("SIGKILL");
+  await server.proc.status;
+  const status = await sending.proc.status;
+  assert.notEqual(status.code, 0);
+  assert.match(sending.proc.stderrText(), /"code":"CONNECTION_/);
+});

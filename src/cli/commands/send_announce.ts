@@ -78,7 +78,7 @@ export interface ShareToAnnounce {
    * ticket, whose relay token needs no listing), or, with no user configured, announced nowhere
    * (open mode, §14.5); CODE_MAIL pushes go here.
    */
-  code?: { onCodeMail: (mail: CodeMail) => void };
+  code?: { onCodeMail: (mail: CodeMail) => void; onLost?: (error: SfsError) => void };
 }
 
 /**
@@ -149,7 +149,7 @@ async function codeWithoutAccount(
   options: AnnounceOptions,
   out: Output,
   share: ShareToAnnounce,
-  code: { onCodeMail: (mail: CodeMail) => void },
+  code: NonNullable<ShareToAnnounce["code"]>,
 ): Promise<Announced> {
   const client = await connectIndex(options.home, share.target, share.identity, {
     flags: options,
@@ -160,7 +160,12 @@ async function codeWithoutAccount(
     fileId: share.files[0].id,
     onCodeMail: code.onCodeMail,
     relay: relayOptions(out, share),
-    onLost: (error) => reportStatus(out, share.target, "stopped", error),
+    onLost: (error) => {
+      out.event("index", { status: "stopped", code: error.code, message: error.message });
+      out.warn(`Lost the connection to ${share.target.server} (${error.message})`);
+      // Its codes went with it (§14.5): an exchange waiting for one ends now.
+      code.onLost?.(error);
+    },
   });
   const state = { online: true, names: new Map(), server: client.server.fingerprint };
   return announced(share, "", session, state);

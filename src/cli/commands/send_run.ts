@@ -316,7 +316,7 @@ async function announceShare(
       ...plan.lists,
       onWithdrawn: (id) => withdraw(share, id, target, out),
       onRelayed: relayed.take,
-      ...(mailbox !== undefined ? { code: { onCodeMail: mailbox.put } } : {}),
+      ...(mailbox !== undefined ? { code: { onCodeMail: mailbox.put, onLost: mailbox.fail } } : {}),
     });
   } catch (err) {
     share.listener.close();

@@ -13,8 +13,12 @@ const MAX_WAITING = 2;
 /** Holds pushed payloads until they are taken; one nameplate's waiter at a time. */
 export class CodeMailbox {
   readonly #waiting = new Map<number, Bytes[]>();
-  readonly #takers = new Map<number, (payload: Bytes) => void>();
+  readonly #takers = new Map<
+    number,
+    { resolve(payload: Bytes): void; reject(err: unknown): void }
+  >();
   readonly #open = new Set<number>();
+  #failed: SfsError | undefined;
 
   /** Starts accepting payloads for `nameplate`; pushes for other nameplates are dropped. */
   expect(nameplate: number): void {
@@ -28,13 +32,23 @@ export class CodeMailbox {
     this.#takers.delete(nameplate);
   }
 
+  /**
+   * The connection the codes live on is lost (the server burns them with it): every wait, now
+   * and later, rejects with `error`.
+   */
+  readonly fail = (error: SfsError): void => {
+    this.#failed ??= error;
+    for (const taker of this.#takers.values()) taker.reject(this.#failed);
+    this.#takers.clear();
+  };
+
   /** Takes a pushed CODE_MAIL (the sharing session's `onCodeMail`). */
   readonly put = (mail: CodeMail): void => {
     if (!this.#open.has(mail.nameplate)) return;
     const taker = this.#takers.get(mail.nameplate);
     if (taker !== undefined) {
       this.#takers.delete(mail.nameplate);
-      return taker(mail.payload);
+      return taker.resolve(mail.payload);
     }
     const queue = this.#waiting.get(mail.nameplate) ?? [];
     // A server that pushes more than the flow has is ignored beyond it.
@@ -43,9 +57,11 @@ export class CodeMailbox {
 
   /**
    * The next payload for `nameplate`. Rejects with the signal's reason when `signal` aborts
-   * first (the caller's deadline or Ctrl-C), or INTERNAL when another call already waits.
+   * first (the caller's deadline or Ctrl-C), with the error given to {@link fail} once the
+   * connection is lost, or INTERNAL when another call already waits.
    */
   next(nameplate: number, signal: AbortSignal): Promise<Bytes> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
     const queue = this.#waiting.get(nameplate);
     if (queue !== undefined && queue.length > 0) return Promise.resolve(queue.shift()!);
     if (this.#takers.has(nameplate)) {
@@ -58,9 +74,15 @@ export class CodeMailbox {
       };
       if (signal.aborted) return stop();
       signal.addEventListener("abort", stop, { once: true });
-      this.#takers.set(nameplate, (payload) => {
-        signal.removeEventListener("abort", stop);
-        resolve(payload);
+      this.#takers.set(nameplate, {
+        resolve: (payload) => {
+          signal.removeEventListener("abort", stop);
+          resolve(payload);
+        },
+        reject: (err) => {
+          signal.removeEventListener("abort", stop);
+          reject(err);
+        },
       });
     });
   }

@@ -38,3 +38,15 @@ Deno.test("CodeMailbox.put() drops pushes for other nameplates and beyond the fl
   after.abort(new SfsError("TIMEOUT", "late"));
   await assert.rejects(late, (err) => isSfsError(err, "TIMEOUT"));
 });
+
+Deno.test("CodeMailbox.fail() rejects the wait in progress and every later one", async () => {
+  const box = new CodeMailbox();
+  box.expect(7);
+  const never = new AbortController().signal;
+  const waiting = box.next(7, never);
+  box.fail(new SfsError("CONNECTION_CLOSED", "Lost"));
+  const closed = (err: unknown) => isSfsError(err, "CONNECTION_CLOSED");
+  await assert.rejects(waiting, closed);
+  box.put(mail(7, 1));
+  await assert.rejects(box.next(7, never), closed);
+});
