@@ -279,3 +279,84 @@ Deno.test("sfs get CODE without a usable index server is USAGE", async (t) => {
     });
   }
 });
+
+Deno.test("sfs send --code needs no account on a --codes open server, directly and relayed", async (t) => {
+  await using dir = await tempDir();
+  await seedServerIdentity(join(dir.path, "server"));
+  await using server = await startServer(join(dir.path, "server"), 0, ["--codes", "open"]);
+  const file = join(dir.path, "plan.bin");
+  await randomFile(file, 300_000);
+  const expected = await sha256File(file);
+  // A sender as fresh as its receiver: no identity yet, no account, no configured index.
+  const sam = await freshHome(dir.path, "sam");
+  const samArgs = ["--server", server.address, "--server-fingerprint", server.fingerprint];
+
+  for (const route of ["direct", "relay"] as const) {
+    await t.step(`${route}: a fresh receiver`, async () => {
+      const home = await freshHome(dir.path, `rita-${route}`);
+      const out = join(dir.path, `rita-${route}-out`);
+      await Deno.mkdir(out);
+      await using sending = await sendByCode(sam, file, samArgs);
+      const args = route === "relay" ? [sending.code, "--relay"] : [sending.code];
+      const result = await getByCode(home, server, out, args);
+      assert.equal(result.code, 0, result.stderr + sending.proc.stderrText());
+      const done = result.events.find((e) => e.event === "done")!;
+      assert.equal(done.route, route);
+      assert.equal(done.sender, sending.fingerprint);
+      assert.equal(done.owner, undefined);
+      assert.equal(await sha256File(join(out, "plan.bin")), expected);
+      assert.equal((await sending.proc.status).code, 0, sending.proc.stderrText());
+    });
+  }
+
+  await t.step("nothing was announced: the share is in no listing", async () => {
+    assert.doesNotMatch(server.proc.stdoutText(), /"event":"announce"/);
+    // The relayed session counts against the sender's address, as its codes do (§14.5).
+    const relayed = await server.proc.nextEvent((e) => e.event === "relay_end");
+    assert.equal(relayed.user, undefined);
+    assert.equal(relayed.sender, "address:127.0.0.1");
+  });
+});
+
+Deno.test("sfs send --code without an account on a --codes accounts server is AUTH_FAILED", async () => {
+  await using dir = await tempDir();
+  await seedServerIdentity(join(dir.path, "server"));
+  await using server = await startServer(join(dir.path, "server"));
+  const file = join(dir.path, "plan.bin");
+  await randomFile(file, 1000);
+  const sam = await testHome(dir.path, "sam");
+  const result = await runSfs([
+    "send",
+    file,
+    "--code",
+    "--listen",
+    "127.0.0.1:0",
+    "--server",
+    server.address,
+    "--server-fingerprint",
+    server.fingerprint,
+    "--json",
+  ], { home: sam });
+  assertFails(result, "AUTH_FAILED", 1);
+});
+
+Deno.test("a code's sender without an account stops when its index connection is lost", async () => {
+  await using dir = await tempDir();
+  await seedServerIdentity(join(dir.path, "server"));
+  const server = await startServer(join(dir.path, "server"), 0, ["--codes", "open"]);
+  const file = join(dir.path, "plan.bin");
+  await randomFile(file, 1000);
+  const sam = await testHome(dir.path, "sam");
+  await using sending = await sendByCode(sam, file, [
+    "--server",
+    server.address,
+    "--server-fingerprint",
+    server.fingerprint,
+  ]);
+  // The server burns the code with the connection: waiting out its 10 minutes would be useless.
+  server.proc.kill("SIGKILL");
+  await server.proc.status;
+  const status = await sending.proc.status;
+  assert.notEqual(status.code, 0);
+  assert.match(sending.proc.stderrText(), /"code":"CONNECTION_/);
+});

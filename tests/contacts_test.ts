@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { randomFile, tempDir } from "./harness.ts";
-import { identityText } from "./identities.ts";
+import { identityText, testHome } from "./identities.ts";
 import {
   assertFails,
   jsonError,
@@ -139,4 +139,32 @@ Deno.test("sfs unshare NAME withdraws your file by name, refusing an ambiguous o
   const listed = JSON.parse(mine.stdout.split("\n").find((l) => l.startsWith("[")) ?? "[]");
   assert.deepEqual(listed.map((l: { id: string }) => l.id).sort(), ids.slice(0, 2).sort());
   assertFails(await sfs(alice, ["unshare", "nothing-like-it", "--json"]), "NOT_FOUND", 1);
+});
+
+Deno.test("sfs forget NAME forgets a contact pinned by a code (--as), with no index needed", async () => {
+  await using dir = await tempDir();
+  const home = await testHome(dir.path, "alice");
+  const fingerprint = await fingerprintOf(home);
+  // What `sfs get CODE --as carol` leaves (settings/contacts.ts).
+  await Deno.writeTextFile(
+    join(home, "contacts.json"),
+    JSON.stringify({
+      version: 1,
+      contacts: { carol: { fingerprint, server: "127.0.0.1:7000" } },
+    }),
+  );
+  const listed = JSON.parse((await sfs(home, ["contacts", "--json"])).stdout);
+  assert.deepEqual(listed.contacts.map((c: { name: string }) => c.name), ["carol"]);
+  // Asked first: without a terminal or --yes it keeps the contact.
+  assertFails(await sfs(home, ["forget", "carol", "--json"]), "USAGE", 2);
+  const result = await sfs(home, ["forget", "Carol", "--yes", "--json"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.events.find((e) => e.event === "forgotten"), {
+    event: "forgotten",
+    contact: "carol",
+    fingerprint,
+  });
+  const after = JSON.parse((await sfs(home, ["contacts", "--json"])).stdout);
+  assert.deepEqual(after.contacts, []);
+  assertFails(await sfs(home, ["forget", "carol", "--yes", "--json"]), "USAGE", 2);
 });

@@ -499,3 +499,41 @@ Deno.test("sfs server refuses malformed short-code flags with USAGE", async (t) 
     });
   }
 });
+
+Deno.test("RELAY_TOKEN without an account needs an open code: one file per code (§13.2)", async (t) => {
+  await using dir = await tempDir();
+  const token = () => random(16);
+  const relayToken = (client: RawClient, fileId: Bytes) =>
+    client.request({ type: MessageType.RELAY_TOKEN, fileId, token: token() });
+  const heartbeat = (client: RawClient) => client.request({ type: MessageType.HEARTBEAT });
+
+  await t.step("accounts mode: AUTH_FAILED, for RELAY_TOKEN and HEARTBEAT", async () => {
+    await using server = await codeServer(join(dir.path, "accounts"));
+    await using anon = await RawClient.connect(server, "mallory", "sender");
+    await rejectsWith(anon.open(), "AUTH_FAILED");
+    await rejectsWith(relayToken(anon, random(16)), "AUTH_FAILED");
+    await rejectsWith(heartbeat(anon), "AUTH_FAILED");
+  });
+
+  await t.step("open mode: after CODE_OPENED only, and for one file per code", async () => {
+    await using server = await codeServer(join(dir.path, "open"), ["--codes", "open"]);
+    await using anon = await RawClient.connect(server, "mallory", "sender");
+    const [a, b] = [random(16), random(16)];
+    await rejectsWith(relayToken(anon, a), "AUTH_FAILED");
+    await rejectsWith(heartbeat(anon), "AUTH_FAILED");
+    const { nameplate } = await anon.open();
+    assert.equal((await heartbeat(anon)).type, MessageType.OK);
+    assert.equal((await relayToken(anon, a)).type, MessageType.OK);
+    // Again for the same file replaces the token; another file needs another code.
+    assert.equal((await relayToken(anon, a)).type, MessageType.OK);
+    await rejectsWith(relayToken(anon, b), "QUOTA_EXCEEDED");
+    // The grant outlives the nameplate: the receiver relays after the exchange ended.
+    await anon.close(nameplate);
+    assert.equal((await relayToken(anon, a)).type, MessageType.OK);
+    await anon.close((await anon.open()).nameplate);
+    assert.equal((await relayToken(anon, b)).type, MessageType.OK);
+    // Another connection from the same address was given no code: nothing.
+    await using other = await RawClient.connect(server, "carol", "sender");
+    await rejectsWith(relayToken(other, a), "AUTH_FAILED");
+  });
+});

@@ -1,9 +1,11 @@
 /**
- * `sfs forget USER|SERVER`: drop a pinned key, so the next contact is a first contact again
- * (asked, or `--yes`). A SERVER is `HOST:PORT`; a USER is forgotten on the configured index.
+ * `sfs forget NAME|SERVER`: drop a pinned key, so the next contact is a first contact again
+ * (asked, or `--yes`). A SERVER is `HOST:PORT`; a NAME is a user pinned on the configured index
+ * and a contact pinned by a short code (`--as NAME`, contacts.json): both are forgotten.
  */
 import { SfsError } from "../../errors.ts";
-import { parseServer } from "../settings/config.ts";
+import { parseServer, resolveIndex } from "../settings/config.ts";
+import { findContact, removeContact } from "../settings/contacts.ts";
 import { type IndexFlags, requireIndex } from "../index_connect.ts";
 import type { Output } from "../output.ts";
 import { confirm } from "../prompt.ts";
@@ -31,14 +33,33 @@ export async function runForget(options: ForgetOptions, out: Output): Promise<vo
     out.info(`Forgot the key of index server ${server} (${pinned})`);
     return;
   }
-  const target = await requireIndex(options.home, options);
-  const pin = await userPin(options.home, target.server, what);
-  const subject = `"${what}" on ${target.server}`;
-  if (pin === undefined) throw notPinned(subject);
-  await confirmed(subject, pin.fingerprint, options);
-  await removeUserPin(options.home, target.server, pin.user);
-  out.event("forgotten", { server: target.server, user: pin.user, fingerprint: pin.fingerprint });
-  out.info(`Forgot the key of ${subject} (${pin.fingerprint})`);
+  const contact = await findContact(options.home, what);
+  // A contact needs no index; a user pin is looked for only where one is configured.
+  const target = contact === undefined
+    ? await requireIndex(options.home, options)
+    : await resolveIndex(options.home, { server: options.server });
+  const pin = target && await userPin(options.home, target.server, what);
+  if (pin !== undefined) {
+    const subject = `"${what}" on ${target!.server}`;
+    await confirmed(subject, pin.fingerprint, options);
+    await removeUserPin(options.home, target!.server, pin.user);
+    out.event("forgotten", {
+      server: target!.server,
+      user: pin.user,
+      fingerprint: pin.fingerprint,
+    });
+    out.info(`Forgot the key of ${subject} (${pin.fingerprint})`);
+  }
+  if (contact !== undefined) {
+    const subject = `contact "${contact.name}"`;
+    await confirmed(subject, contact.fingerprint, options);
+    await removeContact(options.home, contact.name);
+    out.event("forgotten", { contact: contact.name, fingerprint: contact.fingerprint });
+    out.info(`Forgot the key of ${subject} (${contact.fingerprint})`);
+  }
+  if (pin === undefined && contact === undefined) {
+    throw notPinned(target === undefined ? `"${what}"` : `"${what}" on ${target.server}`);
+  }
 }
 
 function notPinned(subject: string): SfsError {

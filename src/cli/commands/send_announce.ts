@@ -13,6 +13,7 @@ import {
 import type { IndexClient } from "../../index/client/client.ts";
 import {
   type RelayedConnectionInfo,
+  type ShareRelayOptions,
   ShareSession,
   type ShareSessionOptions,
 } from "../../index/client/sharing.ts";
@@ -21,7 +22,8 @@ import type { CodeMail } from "../../wire/index_messages.ts";
 import type { Shared } from "../../peer/sender.ts";
 import type { RelayHint } from "../../peer/ticket.ts";
 import type { IndexTarget } from "../settings/config.ts";
-import { type IndexFlags, openIndex } from "../index_connect.ts";
+import { connectIndex, type IndexFlags, openIndex } from "../index_connect.ts";
+import { CodeShareSession } from "../../index/client/code_share.ts";
 import type { Output } from "../output.ts";
 import { readServers, trustUser } from "../settings/pins.ts";
 import { connect as connectTcp } from "../../net/connect.ts";
@@ -32,11 +34,18 @@ export interface AnnounceOptions extends IndexFlags {
   home: string;
 }
 
+/** What `send` does with the index session: a ShareSession, or a code's without an account. */
+export type SharingSession = Pick<
+  ShareSession,
+  "relayTokenFor" | "codeChannel" | "unshare" | "close"
+>;
+
 /** The index side of a share: the session to keep alive and who may fetch. */
 export interface Announced {
   readonly target: IndexTarget;
+  /** The account announcing; empty for a code's share without one (§14.5, open mode). */
   readonly user: string;
-  readonly session: ShareSession;
+  readonly session: SharingSession;
   /** Fingerprints (hex) of the `--to` users; undefined when everyone may fetch. */
   readonly allowed?: ReadonlySet<string>;
   /** False when the index could not be reached at first; the session keeps trying. */
@@ -66,9 +75,10 @@ export interface ShareToAnnounce {
   onRelayed: (conn: Deno.TcpConn, info: RelayedConnectionInfo) => void;
   /**
    * A short code's share (§14.4): listed for the owner alone (the code's receiver fetches by
-   * ticket, whose relay token needs no listing), and CODE_MAIL pushes go here.
+   * ticket, whose relay token needs no listing), or, with no user configured, announced nowhere
+   * (open mode, §14.5); CODE_MAIL pushes go here.
    */
-  code?: { onCodeMail: (mail: CodeMail) => void };
+  code?: { onCodeMail: (mail: CodeMail) => void; onLost?: (error: SfsError) => void };
 }
 
 /**
@@ -86,6 +96,9 @@ export async function announce(
   const { target, identity } = share;
   const open = () =>
     openIndex(options.home, target, identity, { flags: options, out, requireUser: true });
+  if (target.user === undefined && share.code !== undefined) {
+    return await codeWithoutAccount(options, out, share, share.code);
+  }
   if (target.user === undefined) {
     throw new SfsError("USAGE", `No user is configured for index server ${target.server}`, {
       hint: "Run sfs register or sfs login first, or pass --no-index to share by ticket",
@@ -127,10 +140,41 @@ export async function announce(
   return announced(share, user, session, { online: true, names, server });
 }
 
+/**
+ * A code's share without an account (§14.5, a server run with `--codes open`): nothing is
+ * announced; an anonymous connection holds the code and, once it is open, the relay token.
+ * A server in accounts mode refuses the code itself (AUTH_FAILED, with a hint).
+ */
+async function codeWithoutAccount(
+  options: AnnounceOptions,
+  out: Output,
+  share: ShareToAnnounce,
+  code: NonNullable<ShareToAnnounce["code"]>,
+): Promise<Announced> {
+  const client = await connectIndex(options.home, share.target, share.identity, {
+    flags: options,
+    out,
+  });
+  const session = CodeShareSession.start({
+    client,
+    fileId: share.files[0].id,
+    onCodeMail: code.onCodeMail,
+    relay: relayOptions(out, share),
+    onLost: (error) => {
+      out.event("index", { status: "stopped", code: error.code, message: error.message });
+      out.warn(`Lost the connection to ${share.target.server} (${error.message})`);
+      // Its codes went with it (§14.5): an exchange waiting for one ends now.
+      code.onLost?.(error);
+    },
+  });
+  const state = { online: true, names: new Map(), server: client.server.fingerprint };
+  return announced(share, "", session, state);
+}
+
 function announced(
   share: ShareToAnnounce,
   user: string,
-  session: ShareSession,
+  session: SharingSession,
   state: { online: boolean; names: Map<string, string>; server?: Bytes },
 ): Announced {
   const { online, names, server } = state;
@@ -181,14 +225,18 @@ function sessionOptions(
     onWithdrawn: (signed) => share.onWithdrawn(toHex(decodeAnnouncement(signed.bytes).fileId)),
     onStatus: (status, error) => reportStatus(out, share.target, status, error),
     onCodeMail: share.code?.onCodeMail,
-    relay: {
-      // The relay listens on the index server's own port (§13).
-      dial: () => connectTcp(share.target.address),
-      onRelayedConnection: share.onRelayed,
-      onRelayError: (error) => {
-        out.event("relay_error", { code: error.code, message: error.message });
-        out.warn(`Relaying through ${share.target.server} failed: ${error.message}`);
-      },
+    relay: relayOptions(out, share),
+  };
+}
+
+/** How the share is relayed: the relay listens on the index server's own port (§13). */
+function relayOptions(out: Output, share: ShareToAnnounce): ShareRelayOptions {
+  return {
+    dial: () => connectTcp(share.target.address),
+    onRelayedConnection: share.onRelayed,
+    onRelayError: (error) => {
+      out.event("relay_error", { code: error.code, message: error.message });
+      out.warn(`Relaying through ${share.target.server} failed: ${error.message}`);
     },
   };
 }

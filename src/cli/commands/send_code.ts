@@ -64,10 +64,13 @@ export const ADMIT_WAIT_MS = 5_000;
 
 /** The share a code stands for. */
 export interface CodeTarget {
-  readonly session: ShareSession;
+  readonly session: Pick<ShareSession, "codeChannel">;
   readonly mailbox: CodeMailbox;
-  /** The ticket of the shared file (with the relay hint), sealed to the receiver. */
-  readonly ticket: string;
+  /**
+   * The ticket of the shared file (with the relay hint), sealed to the receiver: made once the
+   * code is open, when a sender without an account has registered its relay token (§13.2).
+   */
+  readonly ticket: () => string;
   /** The sender's fingerprint, the one the ticket names. */
   readonly fingerprint: Bytes;
   /** The sender's index username, sealed to the receiver, who checks it with USER_KEYS. */
@@ -98,7 +101,15 @@ export async function offerCode(
       hint: "Check that the index server is reachable, or share by ticket with --no-index",
     });
   }
-  const { nameplate, expiresAt } = await channel.openCode(request.ttlSeconds ?? 0);
+  const { nameplate, expiresAt } = await channel.openCode(request.ttlSeconds ?? 0)
+    .catch((err) => {
+      // A server run with `--codes accounts` (the default) takes codes from accounts only.
+      if (!(err instanceof SfsError) || err.code !== "AUTH_FAILED" || target.user !== "") throw err;
+      throw new SfsError(err.code, "This index server takes codes from accounts only", {
+        cause: err,
+        hint: "Run sfs register or sfs login first, or share by ticket",
+      });
+    });
   target.mailbox.expect(nameplate);
   const words = randomCodeWords(request.words);
   const code = { nameplate, words };
@@ -176,7 +187,7 @@ async function exchange(
     const exchangeDeadline = deadline(cancel, CODE_EXCHANGE_MS, silentReceiver());
     const { message, pake } = await senderRespond(code, server, msg1, {
       fingerprint: target.fingerprint,
-      ticket: target.ticket,
+      ticket: target.ticket(),
       username: target.user,
     });
     await channel.codeMail(nameplate, message);

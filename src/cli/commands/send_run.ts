@@ -13,6 +13,7 @@ import { prepareFile, type Shared } from "../../peer/sender.ts";
 import { formatTicket } from "../../peer/ticket.ts";
 import { type IndexTarget, resolveIndex } from "../settings/config.ts";
 import { loadIdentity } from "../settings/identity_file.ts";
+import { loadOrCreateIdentity } from "./keygen_run.ts";
 import type { IndexFlags } from "../index_connect.ts";
 import { formatHostPort, type HostPort } from "../../net/address.ts";
 import { candidateAddresses } from "../../net/interfaces.ts";
@@ -84,7 +85,10 @@ interface Share {
 /** Shares the files until interrupted, or until one transfer succeeded with `once`. */
 export async function runSend(options: SendOptions, out: Output): Promise<void> {
   const plan = await planShare(options);
-  const identity = await loadIdentity(options.home);
+  // A code's sender may be as fresh as its receiver (§14.4): no keygen, and in open mode no account.
+  const identity = options.code !== undefined
+    ? await loadOrCreateIdentity(options.home, out)
+    : await loadIdentity(options.home);
   const files = await prepareShares(options, identity, out);
   try {
     await shareAndServe(options, out, plan, identity, files);
@@ -168,7 +172,7 @@ async function codeOf(
     return await offerCode(options.code, {
       session: announced.session,
       mailbox,
-      ticket: ticketOf(share, file, announced),
+      ticket: () => ticketOf(share, file, announced),
       fingerprint: share.identity.public.fingerprint,
       user: announced.user,
       server: announced.target.server,
@@ -312,7 +316,7 @@ async function announceShare(
       ...plan.lists,
       onWithdrawn: (id) => withdraw(share, id, target, out),
       onRelayed: relayed.take,
-      ...(mailbox !== undefined ? { code: { onCodeMail: mailbox.put } } : {}),
+      ...(mailbox !== undefined ? { code: { onCodeMail: mailbox.put, onLost: mailbox.fail } } : {}),
     });
   } catch (err) {
     share.listener.close();
@@ -430,7 +434,7 @@ function readyEvent(
   }
   if (announced !== undefined) {
     ready.server = announced.target.server;
-    ready.user = announced.user;
+    ready.user = announced.user || undefined; // empty: a code's sender without an account
     ready.to = recipients.length > 0 ? recipients : undefined;
   }
   if (index.offer !== undefined) {

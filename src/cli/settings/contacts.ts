@@ -79,14 +79,47 @@ export async function pinContact(
     }
     contacts.set(key, { name: key, fingerprint: shown, server });
     added = true;
-    return {
-      version: 1,
-      contacts: Object.fromEntries(
-        [...contacts].map(([n, c]) => [n, { fingerprint: c.fingerprint, server: c.server }]),
-      ),
-    };
+    return contactsJson(contacts);
   });
   return added;
+}
+
+/** The contact pinned as `name` (any case), if any; a name no contact could have has none. */
+export async function findContact(home: string, name: string): Promise<Contact | undefined> {
+  const key = canonicalOrUndefined(name);
+  if (key === undefined) return undefined;
+  return (await readJsonFile(join(home, CONTACTS_FILE), CONTACTS_FORMAT)).get(key);
+}
+
+/** Removes the contact `name` (`sfs forget`); false when there was none. */
+export async function removeContact(home: string, name: string): Promise<boolean> {
+  const key = canonicalOrUndefined(name);
+  if (key === undefined) return false;
+  let removed = false;
+  await updatePins(home, CONTACTS_FILE, CONTACTS_FORMAT, (contacts) => {
+    if (!contacts.delete(key)) return undefined;
+    removed = true;
+    return contactsJson(contacts);
+  });
+  return removed;
+}
+
+/** contacts.json's content for `contacts`. */
+function contactsJson(contacts: Contacts) {
+  return {
+    version: 1,
+    contacts: Object.fromEntries(
+      [...contacts].map(([n, c]) => [n, { fingerprint: c.fingerprint, server: c.server }]),
+    ),
+  };
+}
+
+function canonicalOrUndefined(name: string): string | undefined {
+  try {
+    return contactName(name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every contact in `home`, sorted by name. */

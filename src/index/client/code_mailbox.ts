@@ -13,8 +13,8 @@ const MAX_WAITING = 2;
 /** The one waiting {@link CodeMailbox.next} of a nameplate. */
 interface Taker {
   take(payload: Bytes): void;
-  /** Ends the wait: the nameplate was forgotten. */
-  drop(): void;
+  /** Ends the wait: the nameplate was forgotten (CODE_UNKNOWN), or `err`. */
+  drop(err?: SfsError): void;
 }
 
 /** Holds pushed payloads until they are taken; one nameplate's waiter at a time. */
@@ -22,6 +22,7 @@ export class CodeMailbox {
   readonly #waiting = new Map<number, Bytes[]>();
   readonly #takers = new Map<number, Taker>();
   readonly #open = new Set<number>();
+  #failed: SfsError | undefined;
 
   /** Starts accepting payloads for `nameplate`; pushes for other nameplates are dropped. */
   expect(nameplate: number): void {
@@ -36,6 +37,16 @@ export class CodeMailbox {
     this.#takers.delete(nameplate);
     taker?.drop();
   }
+
+  /**
+   * The connection the codes live on is lost (the server burns them with it): every wait, now
+   * and later, rejects with `error`.
+   */
+  readonly fail = (error: SfsError): void => {
+    this.#failed ??= error;
+    for (const taker of this.#takers.values()) taker.drop(this.#failed);
+    this.#takers.clear();
+  };
 
   /** Takes a pushed CODE_MAIL (the sharing session's `onCodeMail`). */
   readonly put = (mail: CodeMail): void => {
@@ -53,9 +64,11 @@ export class CodeMailbox {
   /**
    * The next payload for `nameplate`. Rejects with the signal's reason when `signal` aborts
    * first (the caller's deadline or Ctrl-C), CODE_UNKNOWN when the nameplate is forgotten
-   * meanwhile, or INTERNAL when another call already waits.
+   * meanwhile, the error given to {@link fail} once the connection is lost, or INTERNAL when
+   * another call already waits.
    */
   next(nameplate: number, signal: AbortSignal): Promise<Bytes> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
     const queue = this.#waiting.get(nameplate);
     if (queue !== undefined && queue.length > 0) return Promise.resolve(queue.shift()!);
     if (this.#takers.has(nameplate)) {
@@ -73,9 +86,9 @@ export class CodeMailbox {
           signal.removeEventListener("abort", stop);
           resolve(payload);
         },
-        drop: () => {
+        drop: (err = new SfsError("CODE_UNKNOWN", "The code was given up")) => {
           signal.removeEventListener("abort", stop);
-          reject(new SfsError("CODE_UNKNOWN", "The code was given up"));
+          reject(err);
         },
       });
     });

@@ -46,3 +46,15 @@ Deno.test("CodeMailbox.forget() rejects a next() that waits for the nameplate", 
   box.forget(7);
   await assert.rejects(waiting, (err) => isSfsError(err, "CODE_UNKNOWN"));
 });
+
+Deno.test("CodeMailbox.fail() rejects the wait in progress and every later one", async () => {
+  const box = new CodeMailbox();
+  box.expect(7);
+  const never = new AbortController().signal;
+  const waiting = box.next(7, never);
+  box.fail(new SfsError("CONNECTION_CLOSED", "Lost"));
+  const closed = (err: unknown) => isSfsError(err, "CONNECTION_CLOSED");
+  await assert.rejects(waiting, closed);
+  box.put(mail(7, 1));
+  await assert.rejects(box.next(7, never), closed);
+});

@@ -54,6 +54,11 @@ export async function codeOpen(
       ttlSeconds: request.ttlSeconds,
     },
   );
+  if (state.userId === undefined) {
+    // Each code lets its sender without an account be relayed for one file (§13.2).
+    state.openCodes ??= { granted: 0, files: new Set() };
+    state.openCodes.granted++;
+  }
   ctx.log("code_open", {
     nameplate: opened.nameplate,
     user: who || undefined,

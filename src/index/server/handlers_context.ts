@@ -63,6 +63,11 @@ export interface ConnectionState {
   announced?: Map<string, number>;
   /** Server time up to which withdrawals of `announced` files have been reported. */
   withdrawalsCheckedAt?: number;
+  /**
+   * Open mode without an account (§14.5): how many nameplates this connection was given, and
+   * the files it registered relay tokens for since, at most one per nameplate (§13.2).
+   */
+  openCodes?: { granted: number; readonly files: Set<string> };
 }
 
 /** The authenticated user, re-read so a key change made meanwhile takes effect at once. */

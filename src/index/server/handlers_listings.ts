@@ -99,8 +99,13 @@ export async function announce(
   return { type: MessageType.OK };
 }
 
-/** HEARTBEAT: keeps the sharing session online and reports files withdrawn meanwhile. */
+/**
+ * HEARTBEAT: keeps the sharing session online and reports files withdrawn meanwhile; from a
+ * code's sender without an account, it only keeps the connection's idle deadline.
+ */
 export async function heartbeat(ctx: HandlerContext, state: ConnectionState): Promise<Message> {
+  // An open code's sender without an account (§14.5) has no session: this keeps its deadline.
+  if (state.userId === undefined && state.openCodes !== undefined) return { type: MessageType.OK };
   const user = await requireUser(ctx, state);
   if (state.sessionId !== undefined) await ctx.store.heartbeat(state.sessionId);
   await reportWithdrawals(ctx, state, user);

@@ -5,24 +5,50 @@
  * (server.ts); these handlers never touch a socket.
  */
 import { SfsError } from "../../errors.ts";
-import { toHex } from "../../crypto/bytes.ts";
+import { type Bytes, toHex } from "../../crypto/bytes.ts";
 import { MessageType } from "../../wire/messages.ts";
 import type { Ok, Relay, RelayToken } from "../../wire/index_messages.ts";
 import { type ConnectionState, type HandlerContext, requireUser } from "./handlers_context.ts";
 import type { RelayCandidate } from "./relay_directory.ts";
+import { addressKey } from "./throttle.ts";
 
-/** RELAY_TOKEN (§13.2): the token of a file this connection announced; OK. */
+/**
+ * RELAY_TOKEN (§13.2): the token of a file this connection announced, or, from an open code's
+ * sender without an account, of the one file each of its codes stands for; OK.
+ */
 export async function relayToken(
   ctx: HandlerContext,
   state: ConnectionState,
   request: RelayToken,
 ): Promise<Ok> {
-  await requireUser(ctx, state);
   const id = toHex(request.fileId);
+  if (state.userId === undefined && state.openCodes !== undefined) {
+    return codeRelayToken(ctx, state, { id, token: request.token, codes: state.openCodes });
+  }
+  await requireUser(ctx, state);
   if (state.announced?.has(id) !== true || ctx.relay.sharerOf(state) === undefined) {
     throw new SfsError("NOT_FOUND", `This connection does not share file ${id}`);
   }
   await ctx.relay.register(state, id, request.token);
+  return { type: MessageType.OK };
+}
+
+/**
+ * RELAY_TOKEN without an account (§13.2, §14.5): one file per code this connection opened,
+ * registered in this server alone; the token of a file already registered is replaced.
+ */
+function codeRelayToken(
+  ctx: HandlerContext,
+  state: ConnectionState,
+  request: { id: string; token: Bytes; codes: { granted: number; files: Set<string> } },
+): Ok {
+  const { id, codes } = request;
+  if (!codes.files.has(id) && codes.files.size >= codes.granted) {
+    throw new SfsError("QUOTA_EXCEEDED", "One relayed file per code opened on this connection");
+  }
+  codes.files.add(id);
+  ctx.relay.registerForCode(state, id, request.token, `address:${addressKey(state.host)}`);
+  ctx.log("relay_token", { id, address: state.address });
   return { type: MessageType.OK };
 }
 
@@ -43,7 +69,8 @@ export async function relay(
   }
   const id = toHex(request.fileId);
   const sharer = await chooseSender(ctx, state, id, request.token);
-  const reservation = ctx.relay.reserve(sharer.userId, state.host);
+  const owner = sharer.codeOwner ?? `user:${sharer.userId}`;
+  const reservation = ctx.relay.reserve(owner, state.host);
   try {
     // The receiver's account, if its session authenticated: the sender shows who it serves.
     const receiver = state.userId === undefined
@@ -53,8 +80,10 @@ export async function relay(
     ctx.relay.handOver(state, {
       sender: leg,
       reservation,
-      userId: sharer.userId,
-      username: (await ctx.store.getUserById(sharer.userId))?.username ?? String(sharer.userId),
+      owner,
+      username: sharer.codeOwner !== undefined
+        ? ""
+        : (await ctx.store.getUserById(sharer.userId))?.username ?? String(sharer.userId),
       fileId: id,
       address: state.address,
     });
@@ -77,6 +106,8 @@ async function chooseSender(
   token: Uint8Array,
 ): Promise<RelayCandidate> {
   const byToken = token.length > 0 ? await ctx.relay.byToken(id, token) : undefined;
+  // A code's sender without an account announced nothing: its token alone names it.
+  if (byToken?.codeOwner !== undefined) return byToken;
   // Withdrawn meanwhile (`sfs unshare` elsewhere): the owner no longer offers it.
   if (byToken !== undefined && await ctx.store.get(id, byToken.userId) !== undefined) {
     return byToken;

@@ -70,6 +70,8 @@ interface LocalSharer {
   readonly id: string;
   /** The files it registered a relay token for (hex). */
   readonly files: Set<string>;
+  /** Set once it registered a token as an open code's sender without an account. */
+  codeOwner?: string;
 }
 
 /** Relay state of one index server. */
@@ -79,6 +81,11 @@ export class RelayBroker {
   readonly #enabled: boolean;
   readonly #log: (event: string, fields: LogFields) => void;
   readonly #directory: RelayDirectory;
+  /**
+   * Tokens of open codes' senders without an account (§13.2): in this process only, like their
+   * nameplates (§14.5), since the receiver claims the code on this server too.
+   */
+  readonly #codeTokens: MemoryRelayDirectory;
   readonly #address: string | undefined;
   readonly #localDialAddress: string;
   /** This server's sharing connections by id, and by their connection state object. */
@@ -97,6 +104,7 @@ export class RelayBroker {
     this.#log = options.log ?? (() => {});
     this.#splices = new RelaySplices(this.#log);
     this.#directory = options.directory ?? new MemoryRelayDirectory();
+    this.#codeTokens = new MemoryRelayDirectory(this.#directory.serverId);
     this.#address = options.address;
     this.#localDialAddress = options.addressInLocalDials ? options.address ?? "" : "";
   }
@@ -146,6 +154,17 @@ export class RelayBroker {
   }
 
   /**
+   * Registers (or replaces) the relay token of an open code's sender without an account
+   * (§13.2): kept in this process only; its sessions count against `owner` (`address:KEY`).
+   */
+  registerForCode(connection: object, fileId: string, token: Bytes, owner: string): void {
+    const local = this.#sharers.get(connection);
+    if (local === undefined) throw new SfsError("INTERNAL", "Connection not attached to the relay");
+    local.codeOwner = owner;
+    this.#codeTokens.register(local.id, -1, fileId, token);
+  }
+
+  /**
    * Forgets every registration of a connection that closed: at once here (no push goes to it
    * any more), and in the directory by the promise returned.
    */
@@ -154,13 +173,21 @@ export class RelayBroker {
     if (local === undefined) return Promise.resolve();
     this.#sharers.delete(connection);
     this.#local.delete(local.id);
+    this.#codeTokens.forget(local.id);
     // Most connections never register a token (searches, downloads): nothing to forget there.
     return local.files.size === 0 ? Promise.resolve() : this.#directory.forget(local.id);
   }
 
-  /** The sharer whose relay token for `fileId` equals `token`, if one is live. */
-  byToken(fileId: string, token: Uint8Array): Promise<RelayCandidate | undefined> {
-    return this.#directory.byToken(fileId, token);
+  /**
+   * The sharer whose relay token for `fileId` equals `token`, if one is live: an account's
+   * registration first, else an open code's on this server.
+   */
+  async byToken(fileId: string, token: Uint8Array): Promise<RelayCandidate | undefined> {
+    const found = await this.#directory.byToken(fileId, token);
+    if (found !== undefined) return found;
+    const code = await this.#codeTokens.byToken(fileId, token);
+    const owner = code && this.#local.get(code.connection)?.codeOwner;
+    return owner === undefined ? undefined : { ...code!, codeOwner: owner };
   }
 
   /** The most recent live sharer of `fileId` that registered a relay token, if any. */
@@ -169,11 +196,12 @@ export class RelayBroker {
   }
 
   /**
-   * Takes a slot for a session of `userId`'s share asked for from `host`: BUSY when the server
-   * relays all it may, RATE_LIMITED when that user or that address holds all theirs.
+   * Takes a slot for a session of `owner`'s share (`user:ID`, or `address:KEY` for a code's
+   * sender without an account) asked for from `host`: BUSY when the server relays all it may,
+   * RATE_LIMITED when that owner or that address holds all theirs.
    */
-  reserve(userId: number, host: string): RelayReservation {
-    return this.#slots.reserve(userId, host);
+  reserve(owner: string, host: string): RelayReservation {
+    return this.#slots.reserve(owner, host);
   }
 
   /**

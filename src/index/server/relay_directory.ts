@@ -17,8 +17,13 @@ export interface RelayCandidate {
   readonly server: string;
   /** The connection's id, unique among all servers (32 hex digits). */
   readonly connection: string;
-  /** The sharing user. */
+  /** The sharing user; -1 for an open code's sender without an account. */
   readonly userId: number;
+  /**
+   * Set for an open code's sender without an account (§13.2, §14.5): what its relayed sessions
+   * count against (`address:KEY`) instead of a user.
+   */
+  readonly codeOwner?: string;
 }
 
 /** A listener of dial requests; see {@linkcode RelayDirectory.listen}. */
@@ -55,10 +60,15 @@ interface Registration {
 
 /** The directory of one server process alone: everything in memory. */
 export class MemoryRelayDirectory implements RelayDirectory {
-  readonly serverId = "local";
+  readonly serverId: string;
   /** Registrations by file id (hex), then by connection. */
   readonly #files = new Map<string, Map<string, Registration>>();
   #order = 0;
+
+  /** `serverId` names this process among others (a broker's own registrations). @default "local" */
+  constructor(serverId = "local") {
+    this.serverId = serverId;
+  }
 
   /** Registers, or replaces, a token. */
   register(connection: string, userId: number, fileId: string, token: Bytes): Promise<void> {

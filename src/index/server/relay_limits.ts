@@ -9,7 +9,10 @@ import { addressKey } from "./throttle.ts";
 export interface RelayLimits {
   /** Relayed sessions at once, in total; beyond, BUSY. */
   readonly maxSessions: number;
-  /** Relayed sessions at once per sharing user; beyond, RATE_LIMITED. */
+  /**
+   * Relayed sessions at once per sharing user (per address for an open code's sender without
+   * an account); beyond, RATE_LIMITED.
+   */
   readonly maxPerUser: number;
   /** Relayed sessions at once per receiver address (IPv6: per /64); beyond, RATE_LIMITED. */
   readonly maxPerAddress: number;
@@ -36,7 +39,8 @@ export interface RelayReservation {
 /** The relayed sessions held now, counted in total, per user and per address. */
 export class RelaySlots {
   readonly #limits: RelayLimits;
-  readonly #perUser = new Map<number, number>();
+  /** By owner: `user:ID`, or `address:KEY` for a code's sender without an account. */
+  readonly #perUser = new Map<string, number>();
   readonly #perAddress = new Map<string, number>();
   #sessions = 0;
 
@@ -50,24 +54,25 @@ export class RelaySlots {
   }
 
   /**
-   * Takes a slot for a session of `userId`'s share asked for from `host`: BUSY when the server
-   * relays all it may, RATE_LIMITED when that user or that address holds all theirs.
+   * Takes a slot for a session of `owner`'s share (`user:ID` or `address:KEY`) asked for from
+   * `host`: BUSY when the server relays all it may, RATE_LIMITED when that owner or that
+   * address holds all theirs.
    */
-  reserve(userId: number, host: string): RelayReservation {
+  reserve(owner: string, host: string): RelayReservation {
     const address = addressKey(host);
     if (this.#sessions >= this.#limits.maxSessions) {
       throw new SfsError("BUSY", "The relay is at its session limit", {
         hint: "Try again in a moment",
       });
     }
-    if ((this.#perUser.get(userId) ?? 0) >= this.#limits.maxPerUser) {
+    if ((this.#perUser.get(owner) ?? 0) >= this.#limits.maxPerUser) {
       throw new SfsError("RATE_LIMITED", "The sharing user has too many relayed transfers");
     }
     if ((this.#perAddress.get(address) ?? 0) >= this.#limits.maxPerAddress) {
       throw new SfsError("RATE_LIMITED", `Address "${address}" has too many relayed transfers`);
     }
     this.#sessions++;
-    bump(this.#perUser, userId, 1);
+    bump(this.#perUser, owner, 1);
     bump(this.#perAddress, address, 1);
     let released = false;
     return {
@@ -75,7 +80,7 @@ export class RelaySlots {
         if (released) return;
         released = true;
         this.#sessions--;
-        bump(this.#perUser, userId, -1);
+        bump(this.#perUser, owner, -1);
         bump(this.#perAddress, address, -1);
       },
     };

@@ -13,8 +13,9 @@ import type { RelayLeg } from "./relay_pairing.ts";
 export interface RelayHandover {
   readonly sender: RelayLeg;
   readonly reservation: RelayReservation;
-  readonly userId: number;
-  /** The sharing user's name, for the log. */
+  /** What the session counts against: `user:ID`, or `address:KEY` for a code's sender. */
+  readonly owner: string;
+  /** The sharing user's name, for the log; empty for a code's sender without an account. */
   readonly username: string;
   readonly fileId: string;
   readonly address: string;
@@ -24,8 +25,8 @@ export interface RelayHandover {
 export class RelaySplices {
   readonly #log: (event: string, fields: LogFields) => void;
   readonly #handovers = new WeakMap<object, RelayHandover>();
-  /** Bytes relayed for each sharing user since the server started (logged with each session). */
-  readonly #bytesPerUser = new Map<number, number>();
+  /** Bytes relayed for each owner since the server started (logged with each session). */
+  readonly #bytesPerUser = new Map<string, number>();
 
   constructor(log: (event: string, fields: LogFields) => void) {
     this.#log = log;
@@ -50,18 +51,24 @@ export class RelaySplices {
     how: { idleTimeoutMs: number; signal: AbortSignal },
   ): Promise<void> {
     const started = Date.now();
-    const fields = { user: handover.username, id: handover.fileId, address: handover.address };
+    const fields = {
+      user: handover.username || undefined,
+      // A code's sender without an account is named by its address instead (§14.5).
+      sender: handover.username === "" ? handover.owner : undefined,
+      id: handover.fileId,
+      address: handover.address,
+    };
     this.#log("relay_start", fields);
     try {
       const result = await splice(receiver, handover.sender, how);
       const bytes = result.aToB + result.bToA;
-      bump(this.#bytesPerUser, handover.userId, bytes);
+      bump(this.#bytesPerUser, handover.owner, bytes);
       this.#log("relay_end", {
         ...fields,
         toSender: result.aToB,
         toReceiver: result.bToA,
         bytes,
-        userBytes: this.#bytesPerUser.get(handover.userId) ?? 0,
+        userBytes: this.#bytesPerUser.get(handover.owner) ?? 0,
         ms: Date.now() - started,
         reason: result.reason,
       });
