@@ -477,7 +477,7 @@ async function messageSamples(): Promise<Map<number, [string, Bytes][]>> {
     // Short codes (§14.5): the payloads are opaque to the index, here stand-in bytes.
     [49, "code-open", w().u32(600).finish()],
     [49, "code-open-default-ttl", w().u32(0).finish()],
-    [50, "code-opened", w().u32(7).u64(1_790_000_600_000).finish()],
+    [50, "code-opened", w().u32(7).u32(600).finish()],
     [51, "code-claim", w().u32(7).bytes16(await draw("message/code-payload", 64)).finish()],
     [
       51,
@@ -671,6 +671,12 @@ async function messageScenarios(): Promise<Scenario[]> {
       w().u32(0).bytes16(Uint8Array.of(1)).finish(),
     ],
     ["code-close-outcome-2", "CODE_CLOSE outcome byte 2", 53, w().u32(7).u8(2).finish()],
+    [
+      "code-opened-nameplate-1000000",
+      "nameplate over six digits",
+      50,
+      w().u32(1_000_000).u32(600).finish(),
+    ],
   ];
   for (const [name, note, type, body] of bad) {
     scenarios.push({

@@ -54,7 +54,7 @@ export function startMitmIndex(options: MitmOptions): MitmIndex {
           await channel.send({
             type: MessageType.CODE_OPENED,
             nameplate: NAMEPLATE,
-            expiresAt: Date.now() + 600_000,
+            ttlSeconds: 600,
           });
           break;
         case MessageType.CODE_CLAIM:

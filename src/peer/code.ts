@@ -5,13 +5,14 @@
  */
 import { SfsError } from "../errors.ts";
 import { CODE_WORDS } from "./code_words.ts";
+import { MAX_NAMEPLATE } from "../wire/index_numbers.ts";
 
 /** Fewest words a code may have: 3 × 11 = 33 bits of secret, beyond the public nameplate. */
 export const MIN_CODE_WORDS = 3;
 /** Most words a code may have; bounds the work a pasted text can cause. */
 export const MAX_CODE_WORDS = 8;
-/** Largest nameplate: at most six digits, so a code stays short to read out. */
-export const MAX_NAMEPLATE = 999_999;
+/** Largest nameplate (defined with the messages that carry it). */
+export { MAX_NAMEPLATE };
 /** Bits of secret one word carries (the list has 2^11 words). */
 export const BITS_PER_WORD = 11;
 

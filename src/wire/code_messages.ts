@@ -6,7 +6,7 @@
  */
 import type { Bytes } from "../crypto/bytes.ts";
 import type { ByteReader, ByteWriter } from "../crypto/encoding.ts";
-import { IndexMessageType, MAX_CODE_PAYLOAD_BYTES } from "./index_numbers.ts";
+import { IndexMessageType, MAX_CODE_PAYLOAD_BYTES, MAX_NAMEPLATE } from "./index_numbers.ts";
 import type { Codec } from "./message_fields.ts";
 
 /** Asks for a nameplate (sender → server); `ttlSeconds` 0 takes the server's default. */
@@ -15,11 +15,15 @@ export interface CodeOpen {
   ttlSeconds: number;
 }
 
-/** The nameplate allocated for a CODE_OPEN and when it expires (ms since the epoch). */
+/**
+ * The nameplate allocated for a CODE_OPEN and how long it stays valid, in whole seconds from this
+ * reply: a duration, not a time of day, so a sender whose clock differs from the server's still
+ * waits the right time.
+ */
 export interface CodeOpened {
   type: typeof IndexMessageType.CODE_OPENED;
   nameplate: number;
-  expiresAt: number;
+  ttlSeconds: number;
 }
 
 /** The receiver's claim of a nameplate with the first PAKE payload (receiver → server). */
@@ -59,8 +63,8 @@ export const CODE_CODECS: { [M in CodeMessage as M["type"]]: Codec<M> } = {
     decode: (r) => ({ ttlSeconds: r.u32() }),
   },
   [IndexMessageType.CODE_OPENED]: {
-    encode: (w, m) => w.u32(m.nameplate).u64(m.expiresAt),
-    decode: (r) => ({ nameplate: decodeNameplate(r), expiresAt: r.u64() }),
+    encode: (w, m) => w.u32(m.nameplate).u32(m.ttlSeconds),
+    decode: (r) => ({ nameplate: decodeNameplate(r), ttlSeconds: r.u32() }),
   },
   [IndexMessageType.CODE_CLAIM]: {
     encode: (w, m) => encodeMail(w, m),
@@ -94,9 +98,10 @@ function decodeMail(reader: ByteReader): { nameplate: number; payload: Bytes } {
   return { nameplate, payload };
 }
 
-/** A nameplate: numbers start at 1, so 0 names none and is malformed. */
+/** A nameplate: 1 to {@link MAX_NAMEPLATE} (0 names none; more has no code to be read out). */
 function decodeNameplate(reader: ByteReader): number {
   const nameplate = reader.u32();
   if (nameplate === 0) reader.fail("nameplate 0");
+  if (nameplate > MAX_NAMEPLATE) reader.fail(`nameplate ${nameplate} is over ${MAX_NAMEPLATE}`);
   return nameplate;
 }

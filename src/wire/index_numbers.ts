@@ -29,6 +29,8 @@ export const MAX_ADDRESS_BYTES = 262;
 
 /** Largest opaque payload of CODE_CLAIM and CODE_MAIL (§14.5); at least one byte. */
 export const MAX_CODE_PAYLOAD_BYTES = 2048;
+/** Largest nameplate of a short code (§14.1): at most six digits to read out. */
+export const MAX_NAMEPLATE = 999_999;
 
 /** Type numbers of the index protocol (§12): client requests and server replies. */
 export const IndexMessageType = {

@@ -289,8 +289,8 @@ const SAMPLES: { [T in MessageType]?: Extract<Message, { type: T }>[] } = {
     { type: MessageType.CODE_OPEN, ttlSeconds: 0xffffffff },
   ],
   [MessageType.CODE_OPENED]: [
-    { type: MessageType.CODE_OPENED, nameplate: 1, expiresAt: 1_790_000_600_000 },
-    { type: MessageType.CODE_OPENED, nameplate: 0xffffffff, expiresAt: Number.MAX_SAFE_INTEGER },
+    { type: MessageType.CODE_OPENED, nameplate: 1, ttlSeconds: 600 },
+    { type: MessageType.CODE_OPENED, nameplate: 999_999, ttlSeconds: 0xffffffff },
   ],
   [MessageType.CODE_CLAIM]: [
     { type: MessageType.CODE_CLAIM, nameplate: 7, payload: bytes(1, 26) },

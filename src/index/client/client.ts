@@ -195,7 +195,8 @@ export class IndexClient {
       { type: MessageType.CODE_OPEN, ttlSeconds },
       MessageType.CODE_OPENED,
     );
-    return { nameplate: reply.nameplate, expiresAt: reply.expiresAt };
+    // A duration from the reply, on this machine's clock (the server's may differ).
+    return { nameplate: reply.nameplate, expiresAt: Date.now() + reply.ttlSeconds * 1000 };
   }
 
   /** Sends one payload to the other side of a nameplate (§14.5). */

@@ -138,7 +138,7 @@ export class CodeRegistry {
     sender: object,
     push: CodePush,
     request: { owner: string; ttlSeconds: number },
-  ): { nameplate: number; expiresAt: number } {
+  ): { nameplate: number; expiresAt: number; ttlSeconds: number } {
     this.#sweep();
     if (this.#entries.size >= this.limits.maxTotal) {
       throw new SfsError("BUSY", "The index server holds all the codes it may", {
@@ -167,7 +167,8 @@ export class CodeRegistry {
       expiresAt,
       receiverMails: 0,
     });
-    return { nameplate, expiresAt };
+    // What the sender is told: whole seconds, never more than the server keeps the code.
+    return { nameplate, expiresAt, ttlSeconds: Math.floor(ttlMs / 1000) };
   }
 
   /**

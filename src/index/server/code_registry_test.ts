@@ -38,9 +38,9 @@ Deno.test("CodeRegistry.open() hands out the smallest free nameplate and caps th
   const { codes, push, now } = registry({ limits: { ttlMs: 60_000 } });
   const sender = {};
   const open = (ttlSeconds = 0) => codes.open(sender, push, { owner: "user:1", ttlSeconds });
-  assert.deepEqual(open(), { nameplate: 1, expiresAt: now() + 60_000 });
-  assert.deepEqual(open(30), { nameplate: 2, expiresAt: now() + 30_000 });
-  assert.deepEqual(open(3600), { nameplate: 3, expiresAt: now() + 60_000 });
+  assert.deepEqual(open(), { nameplate: 1, expiresAt: now() + 60_000, ttlSeconds: 60 });
+  assert.deepEqual(open(30), { nameplate: 2, expiresAt: now() + 30_000, ttlSeconds: 30 });
+  assert.deepEqual(open(3600), { nameplate: 3, expiresAt: now() + 60_000, ttlSeconds: 60 });
   codes.close(sender, 2, "done");
   assert.equal(open().nameplate, 2);
   assert.equal(open().nameplate, 4);

@@ -65,7 +65,11 @@ export async function codeOpen(
     address: state.address,
     expiresAt: opened.expiresAt,
   });
-  return { type: MessageType.CODE_OPENED, ...opened };
+  return {
+    type: MessageType.CODE_OPENED,
+    nameplate: opened.nameplate,
+    ttlSeconds: opened.ttlSeconds,
+  };
 }
 
 /**
