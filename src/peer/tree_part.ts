@@ -23,7 +23,7 @@ import { SfsError } from "../errors.ts";
 import { escapeForDisplay } from "../text.ts";
 import { lstatOrUndefined, ownerOfNewFiles, sameFile } from "../fs.ts";
 import { PART_SUFFIX } from "./part_file.ts";
-import { linkOrRename, syncDirectory } from "./part_file_paths.ts";
+import { linkOrRename, removeName, syncDirectory } from "./part_file_paths.ts";
 import { PROOF_SUFFIX } from "./proof.ts";
 import { checkTreePath, componentProblem } from "./tree_paths.ts";
 
@@ -194,11 +194,7 @@ export class TreePart {
     options: { replace?: boolean } = {},
   ): Promise<Deno.FsFile> {
     const full = this.#pathOf(path);
-    if (options.replace) {
-      await Deno.remove(full).catch((err) => {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      });
-    }
+    if (options.replace) await removeName(full);
     return await Deno.open(full, {
       write: true,
       createNew: true,
@@ -281,9 +277,7 @@ export class TreePart {
 
   /** Removes the part folder and everything in it. */
   async discard(): Promise<void> {
-    await Deno.remove(this.partPath, { recursive: true }).catch((err) => {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    });
+    await TreePart.discardStale(this.#outDir, this.#name);
   }
 
   #pathOf(path: string): string {

@@ -24,6 +24,7 @@ import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import { type Final, MessageType, type TreeManifest } from "../wire/messages.ts";
 import { join } from "node:path";
+import { lstatOrUndefined, writeAll } from "../fs.ts";
 import { treeFinalSignedData } from "./final_signed_data.ts";
 import { type ManifestHeader, PAGE_HEADER_BYTES, shareIdOf, verifyManifest } from "./manifest.ts";
 import { ManifestReader } from "./manifest_reader.ts";
@@ -138,7 +139,8 @@ async function openFresh(
   const lock = await TargetLock.acquire(join(options.outDir, header.name));
   let part: TreePart | undefined;
   try {
-    if (await leftover(options.outDir, header.name)) {
+    // A part folder (or anything under its name) in the way.
+    if (await lstatOrUndefined(TreePart.partPathOf(options.outDir, header.name))) {
       options.onNote?.(
         `Starting "${header.name}" over: the interrupted download was of another share`,
       );
@@ -386,20 +388,4 @@ function mismatch(message: string): SfsError {
   return new SfsError("MANIFEST_MISMATCH", message, {
     hint: "The sender may be passing off another share as the one asked for; nothing was saved",
   });
-}
-
-/** True when a part folder (or anything under its name) is in the way. */
-async function leftover(outDir: string, name: string): Promise<boolean> {
-  try {
-    await Deno.lstat(TreePart.partPathOf(outDir, name));
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) done += await file.write(bytes.subarray(done));
 }
