@@ -16,7 +16,7 @@
  * @module
  */
 import { codeInfo, SfsError } from "../errors.ts";
-import { type Bytes, constantTimeEqual, toHex } from "../crypto/bytes.ts";
+import { constantTimeEqual, toHex } from "../crypto/bytes.ts";
 import { fileKey } from "../crypto/file_key.ts";
 import type { Identity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
@@ -26,7 +26,7 @@ import type { Channel } from "../wire/channel.ts";
 import { type Final, MessageType, type TreeManifest } from "../wire/messages.ts";
 import { treeFinalSignedData } from "./final_signed_data.ts";
 import { proofEntries } from "./proof.ts";
-import { signReceipt } from "./receipt.ts";
+import { sendReceipt } from "./receipt.ts";
 import type { FetchOptions, FetchResult } from "./receiver_options.ts";
 import { CHECKPOINT_BYTES, CHECKPOINT_MS } from "./receiver_stream.ts";
 import { TreePart } from "./tree_part.ts";
@@ -149,7 +149,8 @@ async function receiveAndPublish(
     throw err;
   }
   // The tree is verified and in place; a receipt that cannot be delivered changes nothing here.
-  await sendReceipt(channel, options, manifestHash).catch(() => {});
+  await sendReceipt(channel, options.identity, { shareId: options.fileId, manifestHash })
+    .catch(() => {});
   return {
     kind: "tree",
     path,
@@ -187,23 +188,6 @@ function receiveFiles(
         filesDone: how.filesDone,
       }),
   });
-}
-
-/** The signed proof of delivery (F10): what was stored, from whom, on this connection. */
-async function sendReceipt(
-  channel: Channel,
-  options: TreeFetchOptions,
-  manifestHash: Bytes,
-): Promise<void> {
-  const receipt = await signReceipt(options.identity, {
-    shareId: options.fileId,
-    manifestHash,
-    senderFingerprint: channel.peer.fingerprint,
-    receiverFingerprint: options.identity.public.fingerprint,
-    receivedAt: Date.now(),
-    transcriptHash: channel.transcriptHash,
-  });
-  await channel.send(receipt);
 }
 
 /**
