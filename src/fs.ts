@@ -13,14 +13,19 @@ export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    let done = 0;
-    while (done < bytes.length) done += await file.write(bytes.subarray(done));
+    await writeAll(file, bytes);
     await file.sync();
   } catch (err) {
     await Deno.remove(temp).catch(() => {});
     throw err;
   }
   await Deno.rename(temp, path);
+}
+
+/** Writes every byte of `bytes` to `file` (one `write` may take only part of them). */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await file.write(bytes.subarray(done));
 }
 
 /** `Deno.lstat`, or undefined when nothing is at `path` (a symlink is reported, not followed). */

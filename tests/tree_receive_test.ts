@@ -196,6 +196,26 @@ Deno.test("sfs get starts a tree over when its part folder was tampered with", a
   assert.equal(peer.requests.at(-1)!.type, MessageType.GET, "the fresh start asks from 0");
 });
 
+Deno.test("sfs get ignores a part folder whose name is no share name (no lock outside --out, no failure)", async () => {
+  await using dir = await tempDir();
+  const bob = await testHome(dir.path, "bob");
+  const alice = await testIdentity("alice");
+  const items: TreeItem[] = [];
+  for (let i = 0; i < 10; i++) items.push({ path: `f${i}`, content: TEXT.encode(`file ${i}`) });
+  await using peer = await startTreePeer(alice, "share", items, { stopAfterFiles: 5 });
+  const out = join(dir.path, "out");
+  assert.equal((await get(bob, peer.ticket, out)).code, 4);
+  // Someone who can write in --out plants the interrupted download's state under ".." (the
+  // folder `....sfs-part`) and "" (`.sfs-part`): neither names a share.
+  const part = join(out, ".share.sfs-part");
+  await Deno.mkdir(join(out, ".sfs-part"), { mode: 0o700 });
+  await Deno.copyFile(join(part, "state"), join(out, ".sfs-part", "state"));
+  await Deno.rename(part, join(out, "....sfs-part"));
+  const rerun = await get(bob, peer.ticket, out);
+  assert.equal(doneOf(rerun).files, 10);
+  assert.equal(await Deno.readTextFile(join(out, "share", "f1")), "file 1");
+});
+
 Deno.test("fetchFile() resumes a tree inside a large file, from its last checkpointed chunk", async () => {
   await using dir = await tempDir();
   const bob = await testIdentity("bob");

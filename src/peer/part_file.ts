@@ -12,7 +12,7 @@
  */
 import { dirname } from "node:path";
 import { SfsError } from "../errors.ts";
-import { lstatOrUndefined, sameFile } from "../fs.ts";
+import { lstatOrUndefined, sameFile, writeAll } from "../fs.ts";
 import {
   linkOrRename,
   prepare,
@@ -155,9 +155,8 @@ export class PartFile {
         cause: this.#checkpointFailure,
       });
     }
-    let done = 0;
     try {
-      while (done < data.length) done += await this.#file.write(data.subarray(done));
+      await writeAll(this.#file, data);
     } catch (cause) {
       throw new SfsError("IO", `Cannot write "${this.partPath}"`, {
         cause,

@@ -3,6 +3,7 @@
  * full size once, then rewritten in place through our handle, and removed only while its name
  * still names our file.
  */
+import { writeAll } from "../fs.ts";
 import { removeIfSame, removeName } from "./part_file_paths.ts";
 import { encodeResumeState, type ResumeState } from "./resume_state.ts";
 
@@ -37,8 +38,7 @@ export class StateFile {
     if (!this.#file || !this.#info) return;
     const bytes = encodeResumeState({ ...this.#info, verified });
     await this.#file.seek(0, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < bytes.length) done += await this.#file.write(bytes.subarray(done));
+    await writeAll(this.#file, bytes);
     await this.#file.syncData();
   }
 

@@ -26,6 +26,7 @@ import {
   type ReceiptFields,
   receiptSignedData,
 } from "../wire/messages.ts";
+import type { Channel } from "../wire/channel.ts";
 import { MAX_IDENTITY_BYTES } from "../wire/message_fields.ts";
 
 /** How far a receipt's time may be from the sender's clock (F10). */
@@ -53,6 +54,26 @@ export async function signReceipt(
     policy,
   );
   return { type: MessageType.RECEIPT, ...fields, signatures };
+}
+
+/**
+ * The receiver's side, after publishing (§7.9): signs the receipt for `delivered` (this share and
+ * manifest, from the channel's sender, on this connection, now) and sends it on `channel`.
+ */
+export async function sendReceipt(
+  channel: Channel,
+  identity: Identity,
+  delivered: { shareId: Bytes; manifestHash: Bytes },
+): Promise<void> {
+  const receipt = await signReceipt(identity, {
+    shareId: delivered.shareId,
+    manifestHash: delivered.manifestHash,
+    senderFingerprint: channel.peer.fingerprint,
+    receiverFingerprint: identity.public.fingerprint,
+    receivedAt: Date.now(),
+    transcriptHash: channel.transcriptHash,
+  });
+  await channel.send(receipt);
 }
 
 /** What the sender knows of the transfer a receipt must describe. */

@@ -16,7 +16,7 @@ import { finalSignedData } from "./final_signed_data.ts";
 import type { Identity } from "../crypto/identity.ts";
 import { type FileManifest, fileManifestOf } from "./file_manifest.ts";
 import { keepFileProof } from "./file_proof.ts";
-import { NO_MANIFEST_HASH, signReceipt } from "./receipt.ts";
+import { NO_MANIFEST_HASH, sendReceipt } from "./receipt.ts";
 import type { PartFile } from "./part_file.ts";
 import type { FetchOptions, FetchResult } from "./receiver_options.ts";
 import { CHECKPOINT_BYTES, CHECKPOINT_MS, receiveChunks } from "./receiver_stream.ts";
@@ -60,7 +60,11 @@ export async function receiveAndPublish(
     throw await keepOrDiscard(part, manifest, err, { finalReceived, signal: options.signal });
   }
   // The file is verified and in place; a receipt that cannot be delivered changes nothing here.
-  await sendReceipt(channel, manifest, options.identity).catch(() => {});
+  const manifestHash = fileManifestOf(channel.peer.fingerprint, manifest)?.manifestHash;
+  await sendReceipt(channel, options.identity, {
+    shareId: manifest.fileId,
+    manifestHash: manifestHash ?? NO_MANIFEST_HASH,
+  }).catch(() => {});
   return {
     kind: "file",
     path: part.finalPath,
@@ -71,24 +75,6 @@ export async function receiveAndPublish(
     ...(options.fileManifest ? { manifestHash: toHex(options.fileManifest.manifestHash) } : {}),
     ...(proof !== undefined ? { proof } : {}),
   };
-}
-
-/** Signs and sends the proof of delivery (§7.9) for a stored single file. */
-async function sendReceipt(
-  channel: Channel,
-  manifest: Manifest,
-  identity: Identity,
-): Promise<void> {
-  const fileManifest = fileManifestOf(channel.peer.fingerprint, manifest);
-  const receipt = await signReceipt(identity, {
-    shareId: manifest.fileId,
-    manifestHash: fileManifest?.manifestHash ?? NO_MANIFEST_HASH,
-    senderFingerprint: channel.peer.fingerprint,
-    receiverFingerprint: identity.public.fingerprint,
-    receivedAt: Date.now(),
-    transcriptHash: channel.transcriptHash,
-  });
-  await channel.send(receipt);
 }
 
 /** Checks the received file as a whole: its size, its SHA-256 and the final signatures. */

@@ -23,7 +23,7 @@ import { SfsError } from "../errors.ts";
 import { escapeForDisplay } from "../text.ts";
 import { lstatOrUndefined, ownerOfNewFiles, sameFile } from "../fs.ts";
 import { PART_SUFFIX } from "./part_file.ts";
-import { linkOrRename, syncDirectory } from "./part_file_paths.ts";
+import { linkOrRename, removeIfSame, removeName, syncDirectory } from "./part_file_paths.ts";
 import { PROOF_SUFFIX } from "./proof.ts";
 import { checkTreePath, componentProblem } from "./tree_paths.ts";
 
@@ -194,11 +194,7 @@ export class TreePart {
     options: { replace?: boolean } = {},
   ): Promise<Deno.FsFile> {
     const full = this.#pathOf(path);
-    if (options.replace) {
-      await Deno.remove(full).catch((err) => {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      });
-    }
+    if (options.replace) await removeName(full);
     return await Deno.open(full, {
       write: true,
       createNew: true,
@@ -267,11 +263,18 @@ export class TreePart {
       if (!this.#force) throw exists(this.finalPath);
       await Deno.remove(old, { recursive: true }).catch(() => {});
     }
+    const manifest = await lstatOrUndefined(this.manifestPath);
     if (this.proofPath !== undefined) {
       await linkOrRename(this.manifestPath, this.proofPath, this.#force);
     }
-    if (existing) await Deno.rename(this.finalPath, old);
-    await Deno.rename(this.#tree, this.finalPath);
+    try {
+      if (existing) await Deno.rename(this.finalPath, old);
+      await Deno.rename(this.#tree, this.finalPath);
+    } catch (err) {
+      // No proof without its tree: it would only make the next get refuse the name.
+      if (this.proofPath !== undefined && manifest) await removeIfSame(this.proofPath, manifest);
+      throw err;
+    }
     // Recursive removal deletes symlinks, never what they point to.
     if (existing) await Deno.remove(old, { recursive: true });
     await Deno.remove(this.partPath, { recursive: true });
@@ -281,9 +284,7 @@ export class TreePart {
 
   /** Removes the part folder and everything in it. */
   async discard(): Promise<void> {
-    await Deno.remove(this.partPath, { recursive: true }).catch((err) => {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    });
+    await TreePart.discardStale(this.#outDir, this.#name);
   }
 
   #pathOf(path: string): string {

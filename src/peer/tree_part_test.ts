@@ -174,3 +174,19 @@ Deno.test("TreePart.reopen() continues a part folder of ours and refuses anythin
     assert.ok((await Deno.lstat(`${dir.path}/real/tree/d/done`)).isFile);
   });
 });
+
+Deno.test("TreePart.publish() leaves no proof behind when the tree cannot be renamed into place", async () => {
+  using dir = tempDir();
+  const part = await TreePart.create(dir.path, "share");
+  {
+    using manifest = await part.createManifest();
+    await manifest.write(new TextEncoder().encode("signed"));
+  }
+  await writeFile(part, "a", "a");
+  // The rename of `tree/` fails (here: it is gone); the proof was already linked by then.
+  await Deno.remove(`${part.partPath}/tree`, { recursive: true });
+  await assert.rejects(part.publish());
+  await part.discard();
+  // A proof without its tree would make the next get refuse the name (EXISTS) for nothing.
+  assert.deepEqual(listing(dir.path), []);
+});

@@ -130,6 +130,21 @@ export function comparePaths(a: readonly string[], b: readonly string[]): number
   return a.length - b.length;
 }
 
+/**
+ * Most entries of one folder: a walk stops past it (TREE_LIMIT), a manifest with more is refused
+ * (BAD_MESSAGE), since a folder's names are held in memory while it is read.
+ */
+export const MAX_FOLDER_ENTRIES = 1_000_000;
+
+/** Options of {@link TreePathChecker}. */
+export interface TreePathCheckerOptions {
+  /**
+   * Most entries of one folder.
+   * @default {MAX_FOLDER_ENTRIES}
+   */
+  maxFolderEntries?: number;
+}
+
 /** A folder on the checker's stack: its components and its children's collision keys. */
 interface OpenFolder {
   readonly components: readonly string[];
@@ -144,13 +159,19 @@ interface OpenFolder {
  *
  * Memory stays bounded without a set of every path: in canonical order a folder's entries all
  * come before the first entry outside it, so only the folders from the root to the current entry
- * are kept, each with the keys of its children seen so far. Two paths that collide differ first
+ * are kept, each with the keys of its children seen so far (at most
+ * {@link MAX_FOLDER_ENTRIES} per folder, BAD_MESSAGE beyond). Two paths that collide differ first
  * in some component whose parents are equal, so comparing siblings is enough.
  */
 export class TreePathChecker {
   /** `#open[d]` is the folder at depth d; `#open[0]` the root. */
   readonly #open: OpenFolder[] = [{ components: [], children: new Set() }];
+  readonly #maxFolderEntries: number;
   #previous: string[] | undefined;
+
+  constructor(options: TreePathCheckerOptions = {}) {
+    this.#maxFolderEntries = options.maxFolderEntries ?? MAX_FOLDER_ENTRIES;
+  }
 
   /** Checks the next entry's path; returns its components. */
   add(path: string, isFolder: boolean): string[] {
@@ -169,6 +190,10 @@ export class TreePathChecker {
     this.#open.length = depth;
     const key = foldKey(components[depth - 1]);
     if (parent.children.has(key)) throw collision(path);
+    // The keys are held until the folder is left: a bound on them bounds the memory.
+    if (parent.children.size >= this.#maxFolderEntries) {
+      throw malformed(`a folder has more than ${this.#maxFolderEntries} entries`);
+    }
     parent.children.add(key);
     if (isFolder) this.#open.push({ components, children: new Set() });
     this.#previous = components;

@@ -143,3 +143,19 @@ Deno.test("TreePathChecker.add() refuses manifests a hostile sender could make",
     });
   }
 });
+
+Deno.test("TreePathChecker.add() refuses a folder with more entries than a walk can list", () => {
+  // The collision keys of a folder's children are held until the folder is left: without a
+  // bound, one folder of a hostile manifest could hold ten million of them in memory.
+  const checker = new TreePathChecker({ maxFolderEntries: 3 });
+  checker.add("d", true);
+  for (const name of ["a", "b", "c"]) checker.add(`d/${name}`, false);
+  assert.throws(() => checker.add("d/e", false), (e) => isSfsError(e, "BAD_MESSAGE"));
+  // The root counts the same way; a sibling folder starts its own count.
+  const root = new TreePathChecker({ maxFolderEntries: 2 });
+  root.add("a", true);
+  root.add("a/x", false);
+  root.add("a/y", false);
+  root.add("b", false);
+  assert.throws(() => root.add("c", false), (e) => isSfsError(e, "BAD_MESSAGE"));
+});

@@ -4,8 +4,9 @@
  * 1. The manifest's pages are read through `ManifestReader` (every path, order and collision
  *    checked, F3.5) and kept as `manifest` in a fresh part folder, in the proof format (F9); then
  *    the owner's key and signatures and the share id are checked (`verifyManifest`). Nothing of
- *    any file is written before all of that passed.
- * 2. The files stream back to back (tree_stream.ts), each checked against its size and SHA-256.
+ *    any file is written before all of that passed (tree_receiver_open.ts).
+ * 2. The files stream back to back (tree_receive_stream.ts), each checked against its size and
+ *    SHA-256.
  * 3. FINAL's signatures bind the session to the manifest; then the tree is published (the proof
  *    beside it) and a signed RECEIPT goes back (F10).
  *
@@ -15,7 +16,7 @@
  * @module
  */
 import { codeInfo, SfsError } from "../errors.ts";
-import { type Bytes, constantTimeEqual, toHex } from "../crypto/bytes.ts";
+import { constantTimeEqual, toHex } from "../crypto/bytes.ts";
 import { fileKey } from "../crypto/file_key.ts";
 import type { Identity } from "../crypto/identity.ts";
 import { LABEL } from "../crypto/labels.ts";
@@ -23,37 +24,21 @@ import { type SignaturePolicy, verify } from "../crypto/sign.ts";
 import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import { type Final, MessageType, type TreeManifest } from "../wire/messages.ts";
-import { join } from "node:path";
 import { treeFinalSignedData } from "./final_signed_data.ts";
-import { type ManifestHeader, PAGE_HEADER_BYTES, shareIdOf, verifyManifest } from "./manifest.ts";
-import { ManifestReader } from "./manifest_reader.ts";
-import { encodeProofPreamble, proofEntries } from "./proof.ts";
-import { signReceipt } from "./receipt.ts";
+import { proofEntries } from "./proof.ts";
+import { sendReceipt } from "./receipt.ts";
 import type { FetchOptions, FetchResult } from "./receiver_options.ts";
 import { CHECKPOINT_BYTES, CHECKPOINT_MS } from "./receiver_stream.ts";
-import { TargetLock } from "./target_lock.ts";
 import { TreePart } from "./tree_part.ts";
 import type { TreeResume } from "./tree_receiver_start.ts";
-import { TreeStateFile } from "./tree_state.ts";
-import { CannotResume, receiveTreeFiles, type TreeStart } from "./tree_receive_stream.ts";
+import { continueResume, type Open, openFresh } from "./tree_receiver_open.ts";
+import { CannotResume, receiveTreeFiles, type TreeStreamResult } from "./tree_receive_stream.ts";
 
 /** Returned when the saved progress was discarded and the download must start over. */
 export const TREE_START_OVER: unique symbol = Symbol("tree start over");
 
 /** What a tree fetch runs with. */
 export type TreeFetchOptions = FetchOptions & { identity: Identity; require: SignaturePolicy };
-
-/** The part folder, lock and manifest of a transfer in progress. */
-interface Open {
-  readonly part: TreePart;
-  readonly lock: TargetLock;
-  readonly header: ManifestHeader;
-  readonly manifestHash: Bytes;
-  readonly start: TreeStart;
-  readonly state: TreeStateFile;
-  /** Files (not folders) in the manifest. */
-  readonly files: number;
-}
 
 /**
  * Receives the tree `reply` announces into `options.outDir`, continuing `resume` when the
@@ -122,110 +107,6 @@ function checkReply(
   }
 }
 
-/** Locks the share's name, makes the part folder and reads the manifest into it (F3.5). */
-async function openFresh(
-  channel: Channel,
-  reply: TreeManifest,
-  options: TreeFetchOptions,
-): Promise<Open> {
-  const reader = new ManifestReader(reply.header);
-  const { header } = reader;
-  if (header.root !== "folder") {
-    throw new SfsError("BAD_MESSAGE", "Malformed manifest: a tree share of a single file");
-  }
-  checkListing(options, header);
-  await Deno.mkdir(options.outDir, { recursive: true });
-  const lock = await TargetLock.acquire(join(options.outDir, header.name));
-  let part: TreePart | undefined;
-  try {
-    if (await leftover(options.outDir, header.name)) {
-      options.onNote?.(
-        `Starting "${header.name}" over: the interrupted download was of another share`,
-      );
-      await TreePart.discardStale(options.outDir, header.name);
-    }
-    part = await TreePart.create(options.outDir, header.name, {
-      force: options.force,
-      proof: options.proof,
-    });
-    const { manifestHash, files } = await readManifest(channel, reply, reader, part);
-    await verifyManifest(channel.peer, header, manifestHash, reply.signatures);
-    await checkShare(options, header, manifestHash);
-    const state = await TreeStateFile.create(part.statePath, {
-      shareId: options.fileId,
-      sender: channel.peer.fingerprint,
-      manifestHash,
-      chunkSize: reply.chunkSize,
-      entry: 0,
-      verified: 0,
-    });
-    return { part, lock, header, manifestHash, start: { entry: 0, offset: 0 }, state, files };
-  } catch (err) {
-    // Nothing of the tree was received yet: there is nothing worth keeping.
-    await part?.discard();
-    await lock.release();
-    throw err;
-  }
-}
-
-/**
- * Reads every page into the part folder's `manifest` (proof format); returns the hash and the
- * number of files.
- */
-async function readManifest(
-  channel: Channel,
-  reply: TreeManifest,
-  reader: ManifestReader,
-  part: TreePart,
-): Promise<{ manifestHash: Bytes; files: number }> {
-  using file = await part.createManifest();
-  await writeAll(file, encodeProofPreamble(channel.peer.encoded, reply.signatures, reply.header));
-  let files = 0;
-  while (reader.entriesRead < reader.header.entryCount) {
-    const { page } = await channel.expect(MessageType.MANIFEST_PAGE);
-    for (const entry of reader.readPage(page)) if (entry.kind === "file") files++;
-    await writeAll(file, page.subarray(PAGE_HEADER_BYTES));
-  }
-  const manifestHash = reader.finish();
-  await file.syncData();
-  return { manifestHash, files };
-}
-
-/** Takes over a checked resume (tree_receiver_start.ts): its lock, part folder and state. */
-async function continueResume(
-  reply: TreeManifest,
-  resume: TreeResume,
-  options: TreeFetchOptions,
-): Promise<Open> {
-  try {
-    checkListing(options, resume.header);
-    await checkShare(options, resume.header, resume.state.manifestHash);
-    const { entry, offset } = resume.start;
-    options.onNote?.(
-      `Resuming "${resume.name}" at entry ${entry + 1} of ${resume.header.entryCount}` +
-        (offset > 0 ? `, byte ${offset} of its file` : ""),
-    );
-    const state = await TreeStateFile.create(resume.part.statePath, {
-      ...resume.state,
-      chunkSize: reply.chunkSize,
-      entry: resume.start.entry,
-      verified: resume.start.offset,
-    });
-    return {
-      part: resume.part,
-      lock: resume.lock,
-      header: resume.header,
-      manifestHash: resume.state.manifestHash,
-      start: resume.start,
-      state,
-      files: resume.files,
-    };
-  } catch (err) {
-    await resume.lock.release();
-    throw err;
-  }
-}
-
 /** Receives the files, checks FINAL, publishes, and sends the signed receipt. */
 async function receiveAndPublish(
   channel: Channel,
@@ -244,28 +125,7 @@ async function receiveAndPublish(
       entries: header.entryCount,
       totalBytes: header.totalBytes,
     }, channel.peer);
-    const received = await receiveTreeFiles(
-      channel,
-      part,
-      proofEntries(part.manifestPath),
-      open.state,
-      {
-        keyFor: (index) => fileKey(channel.payloadKdf, manifestHash, index),
-        chunkSize: reply.chunkSize,
-        start: open.start,
-        checkpointBytes: options.checkpointEvery?.bytes ?? CHECKPOINT_BYTES,
-        checkpointMs: options.checkpointEvery?.ms ?? CHECKPOINT_MS,
-        onProgress: (bytes) => options.onProgress?.(bytes),
-        onFile: (entry, how) =>
-          options.onFile?.({
-            path: entry.path,
-            size: entry.size,
-            sha256: toHex(entry.sha256),
-            kept: how.kept,
-            filesDone: how.filesDone,
-          }),
-      },
-    );
+    const received = await receiveFiles(channel, reply.chunkSize, open, options);
     files = received.files;
     resumedBytes = received.resumedBytes;
     const final = await expectFinal(channel, reply.chunkSize + TAG_BYTES);
@@ -289,7 +149,8 @@ async function receiveAndPublish(
     throw err;
   }
   // The tree is verified and in place; a receipt that cannot be delivered changes nothing here.
-  await sendReceipt(channel, options, manifestHash).catch(() => {});
+  await sendReceipt(channel, options.identity, { shareId: options.fileId, manifestHash })
+    .catch(() => {});
   return {
     kind: "tree",
     path,
@@ -303,21 +164,30 @@ async function receiveAndPublish(
   };
 }
 
-/** The signed proof of delivery (F10): what was stored, from whom, on this connection. */
-async function sendReceipt(
+/** The files' streams into the part folder (tree_receive_stream.ts), reported to `options`. */
+function receiveFiles(
   channel: Channel,
+  chunkSize: number,
+  open: Open,
   options: TreeFetchOptions,
-  manifestHash: Bytes,
-): Promise<void> {
-  const receipt = await signReceipt(options.identity, {
-    shareId: options.fileId,
-    manifestHash,
-    senderFingerprint: channel.peer.fingerprint,
-    receiverFingerprint: options.identity.public.fingerprint,
-    receivedAt: Date.now(),
-    transcriptHash: channel.transcriptHash,
+): Promise<TreeStreamResult> {
+  const { part, manifestHash } = open;
+  return receiveTreeFiles(channel, part, proofEntries(part.manifestPath), open.state, {
+    keyFor: (index) => fileKey(channel.payloadKdf, manifestHash, index),
+    chunkSize,
+    start: open.start,
+    checkpointBytes: options.checkpointEvery?.bytes ?? CHECKPOINT_BYTES,
+    checkpointMs: options.checkpointEvery?.ms ?? CHECKPOINT_MS,
+    onProgress: (bytes) => options.onProgress?.(bytes),
+    onFile: (entry, how) =>
+      options.onFile?.({
+        path: entry.path,
+        size: entry.size,
+        sha256: toHex(entry.sha256),
+        kept: how.kept,
+        filesDone: how.filesDone,
+      }),
   });
-  await channel.send(receipt);
 }
 
 /**
@@ -354,52 +224,4 @@ async function expectFinal(channel: Channel, maxChunkBytes: number): Promise<Fin
     );
   }
   return message;
-}
-
-/** Through the index: the listing's name and total must be the manifest's (§7.1, F11). */
-function checkListing(options: FetchOptions, header: ManifestHeader): void {
-  const listing = options.expectListing;
-  if (listing && (listing.name !== header.name || listing.size !== header.totalBytes)) {
-    throw mismatch("The sender's manifest differs from the listing");
-  }
-}
-
-/**
- * The manifest must be the share asked for: the share id is recomputed from the owner, the
- * manifest hash and the name (F3.4), and through the index the listing's hash must be it too.
- */
-async function checkShare(
-  options: FetchOptions,
-  header: ManifestHeader,
-  manifestHash: Bytes,
-): Promise<void> {
-  if (!constantTimeEqual(await shareIdOf(header, manifestHash), options.fileId)) {
-    throw mismatch("The sender's manifest is not of the share asked for");
-  }
-  const listing = options.expectListing;
-  if (listing && !constantTimeEqual(listing.sha256, manifestHash)) {
-    throw mismatch("The sender's manifest differs from the listing");
-  }
-}
-
-function mismatch(message: string): SfsError {
-  return new SfsError("MANIFEST_MISMATCH", message, {
-    hint: "The sender may be passing off another share as the one asked for; nothing was saved",
-  });
-}
-
-/** True when a part folder (or anything under its name) is in the way. */
-async function leftover(outDir: string, name: string): Promise<boolean> {
-  try {
-    await Deno.lstat(TreePart.partPathOf(outDir, name));
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) done += await file.write(bytes.subarray(done));
 }

@@ -17,6 +17,7 @@ import { checkProof, proofEntries } from "./proof.ts";
 import type { FetchOptions } from "./receiver_options.ts";
 import { TargetLock } from "./target_lock.ts";
 import { TreePart } from "./tree_part.ts";
+import { componentProblem } from "./tree_paths.ts";
 import { loadTreeState, type TreeState } from "./tree_state.ts";
 import type { TreeStart } from "./tree_receive_stream.ts";
 
@@ -165,16 +166,20 @@ async function findTreeState(
   try {
     for await (const entry of Deno.readDir(outDir)) {
       if (++scanned > MAX_SCANNED_ENTRIES) break;
-      const { name } = entry;
-      if (!entry.isDirectory || !name.startsWith(".") || !name.endsWith(PART_SUFFIX)) continue;
-      const folder = join(outDir, name);
+      if (!entry.isDirectory || !entry.name.startsWith(".")) continue;
+      if (!entry.name.endsWith(PART_SUFFIX)) continue;
+      // Only a name a share can have: a planted `.sfs-part` or `....sfs-part` (names "" and
+      // "..") would take its lock outside the folder (`DIR.sfs-lock`) and fail the download.
+      const name = entry.name.slice(1, -PART_SUFFIX.length);
+      if (componentProblem(name) !== undefined) continue;
+      const folder = join(outDir, entry.name);
       if (!(await lstatOrUndefined(folder))?.isDirectory) continue;
       const state = await loadTreeState(join(folder, "state"));
       if (
         state && constantTimeEqual(state.shareId, shareId) &&
         constantTimeEqual(state.sender, sender)
       ) {
-        return { name: name.slice(1, -PART_SUFFIX.length), state };
+        return { name, state };
       }
     }
   } catch (err) {

@@ -12,7 +12,8 @@
  */
 import { SfsError } from "../errors.ts";
 import { type Bytes, fromHex, toHex } from "../crypto/bytes.ts";
-import { lstatOrUndefined } from "../fs.ts";
+import { lstatOrUndefined, writeAll } from "../fs.ts";
+import { removeName } from "./part_file_paths.ts";
 
 /** Size of every tree state file written, and the largest one read. */
 export const TREE_STATE_BYTES = 4096;
@@ -112,9 +113,7 @@ export class TreeStateFile {
    * folder it is in) and records `state` durably.
    */
   static async create(path: string, state: TreeState): Promise<TreeStateFile> {
-    await Deno.remove(path).catch((err) => {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    });
+    await removeName(path);
     const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
     const stateFile = new TreeStateFile(file, state);
     try {
@@ -136,8 +135,7 @@ export class TreeStateFile {
     const state = { ...this.#state, entry, verified };
     const bytes = encodeTreeState(state);
     await this.#file.seek(0, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < bytes.length) done += await this.#file.write(bytes.subarray(done));
+    await writeAll(this.#file, bytes);
     await this.#file.syncData();
     this.#state = state;
   }

@@ -24,12 +24,10 @@ import {
   compareNames,
   componentProblem,
   foldKey,
+  MAX_FOLDER_ENTRIES,
   MAX_TREE_DEPTH,
   MAX_TREE_PATH_BYTES,
 } from "./tree_paths.ts";
-
-/** Most names read from one folder; a folder past it stops the walk (TREE_LIMIT). */
-export const MAX_FOLDER_ENTRIES = 1_000_000;
 
 /** One regular file or folder of the tree. */
 export interface TreeEntry {

@@ -11,8 +11,6 @@ import type { SignaturePolicy } from "../../crypto/sign.ts";
 import type { VerifiedListing } from "../../index/protocol/announcement.ts";
 import { checkResolved } from "../../index/client/client.ts";
 import { fetchFileVia, type FetchResult } from "../../peer/receiver.ts";
-import type { TreeFileEvent } from "../../peer/receiver_options.ts";
-import { escapeForDisplay } from "../../text.ts";
 import { parseTicket, ticketCandidates } from "../../peer/ticket.ts";
 import { announcedAddresses } from "../../index/protocol/announcement.ts";
 import { type IndexTarget, resolveIndex } from "../settings/config.ts";
@@ -26,7 +24,7 @@ import { indexRelay, type RelayAsker, ticketRelay } from "./get_relay.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { onStopSignal } from "../interrupt.ts";
 import { trustUser } from "../settings/pins.ts";
-import { progressFor, type ProgressRow } from "../progress.ts";
+import { transferDisplay } from "./get_display.ts";
 import { withResumeHint } from "../resume_hint.ts";
 import { checkOutDir } from "../paths.ts";
 import { looksLikeCode, parseCode, type ShortCode } from "../../peer/code.ts";
@@ -189,13 +187,8 @@ async function fetchFrom(
     signal: interrupt.signal,
     onConnected: (route, label) => connected = { route, label },
   });
-  const progress = progressFor(out);
-  let row: ProgressRow | undefined;
-  // A folder's files done so far and the latest one, for its one progress line.
-  let folder: { filesDone: number; current?: string } | undefined;
+  const display = transferDisplay(out, options);
   const require = options.require ?? "both";
-  // How much of the file a failure leaves in the part file, for the resume hint.
-  const kept = { bytes: 0, total: 0 };
   try {
     const result = await fetchFileVia(connect, identity, {
       fileId: source.fileId,
@@ -209,54 +202,19 @@ async function fetchFrom(
       signal: interrupt.signal,
       // A resume that must start over connects by the same race (§10.1).
       reconnect: connect,
-      onStart: (manifest) => {
-        out.event("start", { name: manifest.name, size: manifest.size });
-        Object.assign(kept, { bytes: manifest.offset, total: manifest.size });
-        // A download that starts over (the sender refused the resume point) starts again here.
-        row?.remove();
-        row = progress.add({
-          label: manifest.name,
-          total: manifest.size,
-          // A resumed download's rate counts only what this run receives.
-          from: manifest.offset,
-          fields: { phase: "transfer", name: manifest.name },
-        });
-      },
-      onTreeStart: (tree) => {
-        out.event("start", {
-          name: tree.name,
-          size: tree.totalBytes,
-          kind: "tree",
-          files: tree.files,
-          entries: tree.entries,
-        });
-        Object.assign(kept, { bytes: 0, total: tree.totalBytes });
-        row?.remove();
-        row = progress.add({
-          label: tree.name,
-          total: tree.totalBytes,
-          files: tree.files,
-          fields: { phase: "transfer", name: tree.name },
-        });
-        folder = { filesDone: 0 };
-      },
-      onFile: (file) => {
-        folder = { filesDone: file.filesDone, current: file.path };
-        if (options.verbose) reportFile(out, file);
-      },
-      onProgress: (received) => {
-        kept.bytes = received;
-        row?.update(received, folder);
-      },
+      onStart: display.onStart,
+      onTreeStart: display.onTreeStart,
+      onFile: display.onFile,
+      onProgress: display.onProgress,
       onNote: (text) => out.note(text),
     }).catch((err) => {
-      throw fetchFailure(err, interrupt.signal.aborted, kept);
+      throw fetchFailure(err, interrupt.signal.aborted, display.kept);
     });
-    row?.finish();
+    display.finish();
     reportDone(out, result, require, source, connected!);
   } finally {
     // A failed download's bar goes: the error says how far it got.
-    row?.remove();
+    display.remove();
   }
 }
 
@@ -272,21 +230,6 @@ function fetchFailure(
   return new SfsError("INTERRUPTED", "Interrupted; run the same command again to resume", {
     cause: err,
   });
-}
-
-/** One file of a folder, verified (`--verbose`): a `file` event, or a line naming it. */
-function reportFile(out: Output, file: TreeFileEvent): void {
-  out.event("file", {
-    path: file.path,
-    size: file.size,
-    sha256: file.sha256,
-    kept: file.kept,
-    files_done: file.filesDone,
-  });
-  // The path is the sender's: only display-safe text reaches the terminal.
-  out.info(
-    `${file.kept ? "Kept" : "Verified"} ${escapeForDisplay(file.path)} (${file.size} bytes)`,
-  );
 }
 
 /** Prints where the file went and everything that was verified. */
