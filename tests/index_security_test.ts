@@ -78,6 +78,7 @@ Deno.test("a listing altered in the index database is refused by the receiver", 
   const first = await sfs(bob, ["get", sender.id, "--out", out, "--yes", "--json"]);
   assert.equal(first.code, 0, first.stderr);
   await Deno.remove(join(out, "doc.bin"));
+  await Deno.remove(join(out, "doc.bin.sfs-proof"));
 
   // The attacker has the database: writes go in while the server runs (WAL, busy timeout).
   const db = new DatabaseSync(server.db);

@@ -150,8 +150,11 @@ export async function checkOutput(
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   const finals = entries.filter((n) => !n.endsWith(".sfs-part") && !n.endsWith(".sfs-state"));
+  finals.sort();
   if (published) {
-    assert.deepEqual(finals, [setup.file.name], "the received file is missing");
+    // The proof of origin is kept beside a published file (§7.4), and only then.
+    const proof = `${setup.file.name}.sfs-proof`;
+    assert.deepEqual(finals, [setup.file.name, proof], "the received file is missing");
     assertBytes(await Deno.readFile(join(outDir, setup.file.name)), setup.content, "received file");
   } else {
     assert.deepEqual(finals, [], "a final file appeared although the transfer failed");
