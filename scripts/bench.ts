@@ -37,9 +37,10 @@ import { Resources } from "./bench/transfer/resources.ts";
 import { alternate, type Bench, makeIdentity, makeSource } from "./bench/transfer/runs.ts";
 import { startRelayIndex } from "./bench/transfer/relay.ts";
 import { startSshd } from "./bench/transfer/sshd.ts";
+import { folderRows, renderFolders } from "./bench/folders.ts";
 
-const USAGE =
-  "Usage: deno task bench [--size 1GiB] [--runs 3] [--warmup 1] [--json-out FILE] [--smoke]";
+const USAGE = "Usage: deno task bench [--size 1GiB] [--runs 3] [--warmup 1] [--json-out FILE] " +
+  "[--smoke] [--folders-only]";
 /** The issue asks for at least this many counted runs of each tool. */
 const MIN_RUNS = 3;
 /** Chunks the parallel crypto loop keeps in flight, like the sfs pipeline does. */
@@ -53,6 +54,8 @@ interface Config {
   jsonOut: string | undefined;
   smoke: boolean;
   cryptoBytes: number;
+  /** Only the folder rows (scripts/bench/folders.ts). */
+  foldersOnly: boolean;
 }
 
 /**
@@ -120,6 +123,7 @@ function parseConfig(args: string[]): Config {
     warmup: { type: "string" },
     "json-out": { type: "string" },
     smoke: { type: "boolean", default: false },
+    "folders-only": { type: "boolean", default: false },
   });
   const smoke = values.smoke;
   return {
@@ -130,6 +134,7 @@ function parseConfig(args: string[]): Config {
     jsonOut: values["json-out"] ?? (smoke ? undefined : "bench/results.json"),
     smoke,
     cryptoBytes: smoke ? 8 * 1024 ** 2 : 512 * 1024 ** 2,
+    foldersOnly: values["folders-only"],
   };
 }
 
@@ -168,6 +173,12 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   } else b.relay = relay;
   const machine = await transferMachine(load);
 
+  if (config.foldersOnly) {
+    console.log(
+      renderFolders(await folderRows(b, typeof sshd === "string" ? undefined : sshd, big, config)),
+    );
+    return 0;
+  }
   log(`crypto limit over ${formatSize(config.cryptoBytes)}…`);
   const crypto = await measureCrypto(config.cryptoBytes);
   const scp = typeof sshd === "string" ? undefined : sshd;
@@ -177,6 +188,8 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   ];
   const summary = summarize(records, crypto, config.size);
   console.log(renderReport(machine, config, summary, crypto, scpSkipped, b.relaySkipped));
+  const folders = await folderRows(b, scp, big, config);
+  console.log(renderFolders(folders));
 
   if (config.jsonOut) {
     const results = transferResults(config, {
@@ -187,7 +200,7 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
       crypto,
       records,
     });
-    await writeResults(config.jsonOut, results, log);
+    await writeResults(config.jsonOut, { ...results, folders }, log);
   }
   return 0;
 }
