@@ -7,7 +7,7 @@
  * @module
  */
 
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { formatSeconds, formatSize } from "./format.ts";
 import { median } from "./stats.ts";
 import { SFS_CMD, type SfsEvent } from "../lib/sfs_process.ts";
@@ -263,8 +263,7 @@ export async function scpTreeOnce(bench: Bench, sshd: Sshd, source: SourceTree):
     if (!status.success) {
       throw new Error(`scp -r exited with code ${status.code}:\n${scp.stderrText()}`);
     }
-    const name = source.path.split("/").at(-1)!;
-    await verifyTree(join(dest, name), source, "scp -r");
+    await verifyTree(join(dest, basename(source.path)), source, "scp -r");
     return seconds;
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
