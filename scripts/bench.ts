@@ -38,9 +38,10 @@ import { type AloneResults, measureAlone, renderAlone } from "./bench/transfer/a
 import { alternate, type Bench, makeIdentity, makeSource } from "./bench/transfer/runs.ts";
 import { startRelayIndex } from "./bench/transfer/relay.ts";
 import { startSshd } from "./bench/transfer/sshd.ts";
+import { folderRows, renderFolders } from "./bench/folders.ts";
 
-const USAGE =
-  "Usage: deno task bench [--size 1GiB] [--runs 3] [--warmup 1] [--json-out FILE] [--smoke]";
+const USAGE = "Usage: deno task bench [--size 1GiB] [--runs 3] [--warmup 1] [--json-out FILE] " +
+  "[--smoke] [--folders-only]";
 /** The issue asks for at least this many counted runs of each tool. */
 const MIN_RUNS = 3;
 /** Chunks the parallel crypto loop keeps in flight, like the sfs pipeline does. */
@@ -54,6 +55,8 @@ interface Config {
   jsonOut: string | undefined;
   smoke: boolean;
   cryptoBytes: number;
+  /** Only the folder rows (scripts/bench/folders.ts). */
+  foldersOnly: boolean;
 }
 
 /**
@@ -122,6 +125,7 @@ function parseConfig(args: string[]): Config {
     warmup: { type: "string" },
     "json-out": { type: "string" },
     smoke: { type: "boolean", default: false },
+    "folders-only": { type: "boolean", default: false },
   });
   const smoke = values.smoke;
   return {
@@ -132,6 +136,7 @@ function parseConfig(args: string[]): Config {
     jsonOut: values["json-out"] ?? (smoke ? undefined : "bench/results.json"),
     smoke,
     cryptoBytes: smoke ? 8 * 1024 ** 2 : 512 * 1024 ** 2,
+    foldersOnly: values["folders-only"],
   };
 }
 
@@ -170,6 +175,12 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   } else b.relay = relay;
   const machine = await transferMachine(load);
 
+  if (config.foldersOnly) {
+    console.log(
+      renderFolders(await folderRows(b, typeof sshd === "string" ? undefined : sshd, big, config)),
+    );
+    return 0;
+  }
   log(`crypto limit over ${formatSize(config.cryptoBytes)}…`);
   const crypto = await measureCrypto(config.cryptoBytes);
   const scp = typeof sshd === "string" ? undefined : sshd;
@@ -182,6 +193,8 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   const summary = summarize(records, crypto, config.size);
   console.log(renderReport(machine, config, summary, crypto, scpSkipped, b.relaySkipped));
   console.log(`\n${renderAlone(alone, config.size)}`);
+  const folders = await folderRows(b, scp, big, config);
+  console.log(renderFolders(folders));
 
   if (config.jsonOut) {
     const results = transferResults(config, {
@@ -193,7 +206,7 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
       records,
       alone,
     });
-    await writeResults(config.jsonOut, results, log);
+    await writeResults(config.jsonOut, { ...results, folders }, log);
   }
   return 0;
 }

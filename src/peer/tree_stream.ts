@@ -125,7 +125,7 @@ async function openFile(
   built: BuiltEntry,
 ): Promise<OpenedFile> {
   const [handle, key] = await Promise.allSettled([
-    openChecked(built),
+    Promise.resolve().then(() => openChecked(built)),
     fileKey(channel.payloadKdf, tree.manifestHash, built.index),
   ]);
   if (handle.status === "fulfilled" && key.status === "fulfilled") {
@@ -154,10 +154,10 @@ async function sendFile(
   const hasher = createHash("sha256");
   const seals: Promise<unknown>[] = [];
   try {
-    if (at.from > 0) await handle.seek(at.from, Deno.SeekMode.Start);
+    if (at.from > 0) handle.seekSync(at.from, Deno.SeekMode.Start);
     for (let index = at.from / at.chunkSize; index < count; index++) {
       const plaintext = new Uint8Array(chunkLength(entry.size, at.chunkSize, index));
-      await readFull(handle, plaintext, entry.path);
+      readFull(handle, plaintext, entry.path);
       hasher.update(plaintext);
       const last = index === count - 1;
       // The last chunk completes the file: it goes out only if the file is what was signed.
@@ -180,17 +180,29 @@ function disposeAfter(key: AeadKey, seals: Promise<unknown>[]): void {
  * Opens the file an entry was hashed from, refusing anything else (FILE_CHANGED): the path must
  * be a regular file, not a symlink (`lstat`), and the handle must be that same file, with the
  * device and inode that were hashed.
+ *
+ * Synchronous: each call is a few microseconds on a cached folder, where an async one waits for
+ * a pool thread and duplicates the descriptor; those waits were most of the per-file cost of a
+ * tree of small files.
  */
-async function openChecked(built: BuiltEntry): Promise<Deno.FsFile> {
-  const listed = await Deno.lstat(built.source).catch(() => undefined);
+function openChecked(built: BuiltEntry): Deno.FsFile {
+  let listed: Deno.FileInfo | undefined;
+  try {
+    listed = Deno.lstatSync(built.source);
+  } catch {
+    listed = undefined;
+  }
   if (listed === undefined || !listed.isFile || !isHashedFile(listed, built)) {
     throw changedError(built);
   }
-  const handle = await Deno.open(built.source, { read: true }).catch(() => {
-    throw changedError(built);
-  });
+  let handle: Deno.FsFile;
   try {
-    const info = await handle.stat();
+    handle = Deno.openSync(built.source, { read: true });
+  } catch {
+    throw changedError(built);
+  }
+  try {
+    const info = handle.statSync();
     if (!info.isFile || !isHashedFile(info, built) || !sameContentStamp(info, built)) {
       throw changedError(built);
     }
@@ -241,7 +253,7 @@ async function hashBehind(
   built: BuiltEntry,
   from: number,
 ): Promise<{ whole: Bytes; tail: Bytes }> {
-  using handle = await openChecked(built);
+  using handle = openChecked(built);
   const whole = createHash("sha256");
   const tail = createHash("sha256");
   const buffer = new Uint8Array(BEHIND_READ_BYTES);
@@ -257,9 +269,13 @@ async function hashBehind(
   return { whole: new Uint8Array(whole.digest()), tail: new Uint8Array(tail.digest()) };
 }
 
-async function readFull(file: Deno.FsFile, into: Uint8Array, path: string): Promise<void> {
+/**
+ * Fills `into` from the file, synchronously: a chunk comes from the page cache in microseconds,
+ * less than an async read's round trip through the thread pool (issue 12: one read per chunk).
+ */
+function readFull(file: Deno.FsFile, into: Uint8Array, path: string): void {
   for (let filled = 0; filled < into.length;) {
-    const n = await file.read(into.subarray(filled));
+    const n = file.readSync(into.subarray(filled));
     if (n === null) throw shrankError(path);
     filled += n;
   }

@@ -132,7 +132,7 @@ export class TreeWalk implements AsyncIterable<TreeEntry> {
       const name = frame.names[frame.next++];
       const relative = frame.relative === "" ? name : `${frame.relative}/${name}`;
       const absolute = `${frame.absolute}/${name}`;
-      const entry = await this.#classify(absolute, relative, stack.length);
+      const entry = this.#classify(absolute, relative, stack.length);
       if (entry === undefined) continue;
       yield entry;
       if (entry.kind === "folder") stack.push(await this.#open(absolute, relative, entry.info));
@@ -192,12 +192,13 @@ export class TreeWalk implements AsyncIterable<TreeEntry> {
   }
 
   /** The entry at `absolute` with its `lstat`, or undefined when it is left out (and counted). */
-  async #classify(
+  #classify(
     absolute: string,
     relative: string,
     depth: number,
-  ): Promise<TreeEntry | undefined> {
-    const info = await Deno.lstat(absolute);
+  ): TreeEntry | undefined {
+    // Synchronous: a cached lstat takes microseconds, an async one a thread-pool round trip.
+    const info = Deno.lstatSync(absolute);
     const kind = info.isFile ? "file" : info.isDirectory ? "folder" : undefined;
     // Replaced by something else since its folder was listed: left out like any such entry.
     if (kind === undefined) {
