@@ -28,6 +28,7 @@ import {
 import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
 import { formatTicket, parseTicket } from "../src/peer/ticket.ts";
 import { finalSignedData } from "../src/peer/final_signed_data.ts";
+import { signFileManifest } from "../src/peer/file_manifest.ts";
 import { initiate, respond } from "../src/wire/handshake.ts";
 import { fileIdOf } from "../src/crypto/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
@@ -184,7 +185,14 @@ function startImpostor(
       // A file id names its owner's key (§7.1): re-shared, the file goes by mallory's own id.
       await up.send(reshare ? { ...request, fileId: reshare.senderId } : request);
       const received = await up.expect(MessageType.MANIFEST);
-      const manifest = reshare ? { ...received, fileId: reshare.ownId } : received;
+      // Re-shared, it is re-signed too: the owner of the one-entry manifest is mallory (§7.1).
+      const manifest = reshare
+        ? {
+          ...received,
+          fileId: reshare.ownId,
+          manifestSignatures: (await signFileManifest(presents, received)).signatures,
+        }
+        : received;
       await down.send(manifest);
       const count = chunkCount(manifest.size, manifest.chunkSize);
       for (let i = manifest.offset / manifest.chunkSize; i < count; i++) {

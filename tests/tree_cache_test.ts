@@ -1,6 +1,6 @@
 /**
- * The hash cache is never trusted with what leaves the machine (docs/SECURITY.md §3.6,
- * docs/design/folders.md F8): a record planted in SFS_HOME makes the owner sign a wrong hash, and
+ * The hash cache is never trusted with what leaves the machine (docs/SECURITY.md, "Folders and
+ * proofs of origin"; docs/design/folders.md F8): a record planted in SFS_HOME makes the owner sign a wrong hash, and
  * no transfer of that file can complete.
  */
 import assert from "node:assert/strict";

@@ -250,6 +250,36 @@ Deno.test("fetchFile() resumes a tree inside a large file, from its last checkpo
   assert.equal(await Deno.readTextFile(join(out, "share", "z.txt")), "last");
 });
 
+Deno.test("fetchFile() records the verified chunks of the file a cut interrupted, with no checkpoint inside it", async () => {
+  await using dir = await tempDir();
+  const bob = await testIdentity("bob");
+  const alice = await testIdentity("alice");
+  const big = new Uint8Array(8 * 256 * 1024 + 1000).map((_, i) => (i * 5 + (i >> 12)) & 0xff);
+  const items: TreeItem[] = [
+    { path: "a.txt", content: TEXT.encode("first") },
+    { path: "big.bin", content: big },
+  ];
+  await using peer = await startTreePeer(alice, "share", items);
+  await using proxy = startProxy(portOf(peer.ticket), { cutAfterBytes: 5 * 256 * 1024 + 20_000 });
+  const out = join(dir.path, "out");
+  const options = {
+    fileId: peer.shareId,
+    expectedFingerprint: alice.public.fingerprint,
+    outDir: out,
+    // No checkpoint while the big file streams: what the cut leaves is recorded when it fails.
+    checkpointEvery: { bytes: 2 ** 40, ms: 3_600_000 },
+  };
+  const first = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  await assert.rejects(fetchFile(first, bob, options), (e) => isSfsError(e, "CONNECTION_CLOSED"));
+  const second = await Deno.connect({ hostname: "127.0.0.1", port: portOf(peer.ticket) });
+  await fetchFile(second, bob, options);
+  const resumed = peer.requests.at(-1)!;
+  assert.equal(resumed.type, MessageType.TREE_GET);
+  assert.equal(resumed.entry, 1, "from the big file");
+  assert.ok(resumed.offset > 0 && resumed.offset % (256 * 1024) === 0, String(resumed.offset));
+  assert.deepEqual(await Deno.readFile(join(out, "share", "big.bin")), big);
+});
+
 function portOf(ticket: string): number {
   return parseTicket(ticket).port;
 }

@@ -173,8 +173,8 @@ async function receiveOneFile(
     how.checkpoints.finished(file);
     handedOver = true;
   } finally {
-    // A failed file's bytes so far are verified chunks: a checkpoint may have recorded them.
-    if (!handedOver) await how.checkpoints.settle(file);
+    // A failed file's bytes so far are verified chunks: recorded, so a resume starts after them.
+    if (!handedOver) await how.checkpoints.interrupted(prepared.index, entry, sink.written, file);
   }
 }
 
@@ -379,9 +379,25 @@ class Checkpoints {
     this.#unsynced.push(file);
   }
 
-  /** Closes the file of a failed stream once any checkpoint using it is done. */
-  async settle(file: Deno.FsFile): Promise<void> {
+  /**
+   * The stream of file `index` failed after `written` verified bytes: once any running checkpoint
+   * is done, records them (with the files finished before it) unless a checkpoint got as far, as
+   * far as it can; then closes the file. Without it, a cut between two checkpoints would restart
+   * the file from the last one, or from its start.
+   */
+  async interrupted(
+    index: number,
+    entry: ManifestEntry,
+    written: number,
+    file: Deno.FsFile,
+  ): Promise<void> {
     await this.#running;
+    const verified = resumableBytes(entry.size, written, this.#options.chunkSize);
+    const { state } = this.#state;
+    const behind = state.entry < index || (state.entry === index && state.verified < verified);
+    if (this.#failure === undefined && verified > 0 && behind) {
+      await this.#run(index, verified, file).catch(() => {});
+    }
     closeQuietly(file);
   }
 
