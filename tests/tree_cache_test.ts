@@ -1,7 +1,7 @@
 /**
  * The hash cache is never trusted with what leaves the machine (docs/SECURITY.md, "Folders and
- * proofs of origin"; docs/design/folders.md F8): a record planted in SFS_HOME makes the owner sign a wrong hash, and
- * no transfer of that file can complete.
+ * proofs of origin"; docs/design/folders.md F8): a record planted in SFS_HOME makes the owner
+ * sign a wrong hash, and no transfer of that file can complete.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
