@@ -381,7 +381,10 @@ async function fileEntry(
   if (sha256 !== undefined) {
     counts.cachedFiles++;
   } else {
-    ({ size, sha256 } = await hashContent(file, { onProgress: onHashed }));
+    ({ size, sha256 } = await hashContent(file, {
+      onProgress: onHashed,
+      expectedSize: info.size,
+    }));
     // Cached only if the file did not change while it was read.
     if (size === info.size) cache?.set(info, sha256, started);
   }
