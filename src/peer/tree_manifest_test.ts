@@ -119,3 +119,33 @@ Deno.test("buildManifest() hashes small files without a megabyte buffer each", a
   const grew = most - before;
   assert.ok(grew < 4 * 1024 * 1024, `external memory grew by ${grew} bytes`);
 });
+
+Deno.test("buildManifest() writes its spool as it goes, holding no entries", async () => {
+  // Issue 11: entries waited in memory, each its own small array, until 1 MiB of them had
+  // collected, so a 10,000-file tree held all of its entries to the end of the walk. 800 folders
+  // of long names are over 100 KB of entries: part of them must be on disk before the last.
+  using dir = tempDir();
+  const root = `${dir.path}/share`;
+  const spoolDir = `${dir.path}/spool`;
+  await Deno.mkdir(spoolDir);
+  for (let i = 0; i < 800; i++) {
+    await Deno.mkdir(`${root}/${"x".repeat(100)}${i}`, { recursive: true });
+  }
+  const spooled = () => {
+    let bytes = 0;
+    for (const e of Deno.readDirSync(spoolDir)) {
+      bytes += Deno.statSync(`${spoolDir}/${e.name}`).size;
+    }
+    return bytes;
+  };
+  let onDisk = 0;
+  const identity = await testIdentity("alice");
+  await using built = await buildManifest(root, identity, {
+    spoolDir,
+    onProgress: (progress) => {
+      if (progress.entries === 799) onDisk = spooled();
+    },
+  });
+  assert.equal(built.header.entryCount, 800);
+  assert.ok(onDisk > 0, "nothing spooled before the last entry");
+});
