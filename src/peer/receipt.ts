@@ -76,6 +76,35 @@ export async function sendReceipt(
   await channel.send(receipt);
 }
 
+/**
+ * The sender's side, after the last chunk (§7.3, §7.9): signs `finalSigned` as FINAL, sends it,
+ * and waits for the receiver's RECEIPT for `share`, checked against this connection.
+ */
+export async function finishAndAwaitReceipt(
+  channel: Channel,
+  identity: Identity,
+  finalSigned: Bytes,
+  share: { id: Bytes; manifestHash: Bytes; policy?: SignaturePolicy },
+): Promise<Receipt> {
+  const signatures = await sign(
+    identity,
+    LABEL.FINAL_SIGNATURE,
+    finalSigned,
+    share.policy ?? "both",
+  );
+  await channel.send({ type: MessageType.FINAL, signatures });
+  const receipt = await channel.expect(MessageType.RECEIPT);
+  await checkReceipt(receipt, {
+    shareId: share.id,
+    manifestHash: share.manifestHash,
+    senderFingerprint: identity.public.fingerprint,
+    receiver: channel.peer,
+    transcriptHash: channel.transcriptHash,
+    now: Date.now(),
+  });
+  return receipt;
+}
+
 /** What the sender knows of the transfer a receipt must describe. */
 export interface ExpectedReceipt {
   shareId: Bytes;

@@ -5,8 +5,7 @@ import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay, isDisplaySafe } from "../text.ts";
 import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
-import { LABEL } from "../crypto/labels.ts";
-import { sign, type SignaturePolicy, type Signatures } from "../crypto/sign.ts";
+import type { SignaturePolicy, Signatures } from "../crypto/sign.ts";
 import {
   chunkCount,
   chunkLength,
@@ -26,7 +25,7 @@ import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 import { signFileManifest } from "./file_manifest.ts";
-import { checkReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
+import { finishAndAwaitReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
 import { serveTree, WHOLE_TREE } from "./tree_sender.ts";
 import type { SharedTree } from "./tree_share.ts";
 
@@ -282,21 +281,11 @@ async function serveFile(
   // edit that kept the size and put the time back).
   await checkUnchanged(file);
   if (!constantTimeEqual(sent, file.sha256)) throw changedError(file);
-  const signatures = await sign(
-    identity,
-    LABEL.FINAL_SIGNATURE,
-    await finalSignedData(channel.transcriptHash, manifest),
-    options.sign ?? "both",
-  );
-  await channel.send({ type: MessageType.FINAL, signatures });
-  const receipt = await channel.expect(MessageType.RECEIPT);
-  await checkReceipt(receipt, {
-    shareId: file.id,
+  const signed = await finalSignedData(channel.transcriptHash, manifest);
+  const receipt = await finishAndAwaitReceipt(channel, identity, signed, {
+    id: file.id,
     manifestHash: file.manifestHash,
-    senderFingerprint: identity.public.fingerprint,
-    receiver: channel.peer,
-    transcriptHash: channel.transcriptHash,
-    now: Date.now(),
+    policy: options.sign,
   });
   return { file, receiver: channel.peer, bytesSent: file.size - request.offset, receipt };
 }

@@ -8,13 +8,11 @@
 import { SfsError } from "../errors.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
 import type { Identity } from "../crypto/identity.ts";
-import { LABEL } from "../crypto/labels.ts";
-import { sign } from "../crypto/sign.ts";
 import { chunkCount, DEFAULT_CHUNK_SIZE } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import { type EntryRange, MessageType, type TreeManifest } from "../wire/messages.ts";
 import { treeFinalSignedData } from "./final_signed_data.ts";
-import { checkReceipt } from "./receipt.ts";
+import { finishAndAwaitReceipt } from "./receipt.ts";
 import type { ServeOptions, ServeResult } from "./sender.ts";
 import { sendTreeStreams } from "./tree_stream.ts";
 import type { SharedTree } from "./tree_share.ts";
@@ -76,16 +74,10 @@ export async function serveTree(
     tree.manifestHash,
     tree.size,
   );
-  const signatures = await sign(identity, LABEL.FINAL_SIGNATURE, signed, options.sign ?? "both");
-  await channel.send({ type: MessageType.FINAL, signatures });
-  const receipt = await channel.expect(MessageType.RECEIPT);
-  await checkReceipt(receipt, {
-    shareId: tree.id,
+  const receipt = await finishAndAwaitReceipt(channel, identity, signed, {
+    id: tree.id,
     manifestHash: tree.manifestHash,
-    senderFingerprint: identity.public.fingerprint,
-    receiver: channel.peer,
-    transcriptHash: channel.transcriptHash,
-    now: Date.now(),
+    policy: options.sign,
   });
   return { file: tree, receiver: channel.peer, bytesSent: sent, receipt };
 }
