@@ -20,8 +20,8 @@ import type { Manifest } from "../wire/messages.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 import { BufferPool } from "./buffer_pool.ts";
 
-/** Plaintext buffers: the chunks opening or waiting to be written, plus two being hashed. */
-const PLAINTEXT_BUFFERS = CHUNKS_IN_FLIGHT + 2;
+/** Plaintext buffers: the chunks opening, and up to four being written or hashed. */
+const PLAINTEXT_BUFFERS = CHUNKS_IN_FLIGHT + 4;
 
 /**
  * Default time between two resume checkpoints: a crash loses at most about this much of the
@@ -87,6 +87,7 @@ export async function receiveChunks(
       if (writer.pending >= CHUNKS_IN_FLIGHT) await writer.writeOldest();
     }
     while (writer.pending > 0) await writer.writeOldest();
+    await writer.flush();
   } catch (err) {
     const failure = await writer.keepVerified(err);
     if (failure instanceof SfsError && failure.code === "CONNECTION_CLOSED") {
@@ -105,7 +106,13 @@ export async function receiveChunks(
   return await hasher.digest();
 }
 
-/** Writes chunks as they open, oldest first, and records checkpoints along the way. */
+/**
+ * Writes chunks as they open, oldest first, and records checkpoints along the way. Writes run
+ * one after another in the background (Deno makes them on its thread pool), so receiving and
+ * opening the next chunks overlaps writing this one: awaiting each write before the next read
+ * put the page-cache copy on the receive loop's critical path. The buffer pool bounds how far
+ * the writes may fall behind.
+ */
 class InOrderWriter {
   readonly #part: ChunkSink;
   readonly #hasher: Sha256Hasher;
@@ -114,6 +121,10 @@ class InOrderWriter {
   readonly #inFlight: { opened: Promise<Bytes>; buffer: Bytes }[] = [];
   #lastCheckpoint: { bytes: number; at: number };
   #writing = true;
+  /** The last write queued; each write starts once the one before it succeeded. */
+  #lastWrite: Promise<void> = Promise.resolve();
+  /** The first write that failed: sticky, every later step reports it. */
+  #writeFailure: { cause: unknown } | undefined;
 
   constructor(part: ChunkSink, hasher: Sha256Hasher, hooks: StreamHooks, pool: BufferPool) {
     this.#part = part;
@@ -123,7 +134,7 @@ class InOrderWriter {
     this.#lastCheckpoint = { bytes: part.written, at: performance.now() };
   }
 
-  /** Chunks opening or opened but not yet written. */
+  /** Chunks opening or opened but not yet queued for writing. */
   get pending(): number {
     return this.#inFlight.length;
   }
@@ -136,25 +147,48 @@ class InOrderWriter {
   }
 
   /**
-   * Waits for the oldest chunk to open, then writes it while it is hashed; its buffer goes
-   * back to the pool once both are done (the hasher reads it until its update settles).
+   * Waits for the oldest chunk to open, then queues its write while it is hashed; its buffer
+   * goes back to the pool once both have settled (the hasher reads it until its update does).
    */
   async writeOldest(): Promise<void> {
     try {
+      this.#throwIfWriteFailed();
       const { opened, buffer } = this.#inFlight.shift()!;
       const plaintext = await opened;
+      this.#throwIfWriteFailed();
       const hashed = this.#hasher.updateLater(plaintext);
-      const written = this.#part.write(plaintext);
-      this.#pool.giveBackAfter(Promise.all([hashed, written]), buffer);
-      await written;
-      this.#hooks.onProgress?.(this.#part.written);
-      this.#maybeCheckpoint();
+      const written = this.#lastWrite.then(() => this.#part.write(plaintext));
+      this.#lastWrite = written.then(() => this.#afterWrite(), (cause) => {
+        this.#writeFailure ??= { cause };
+        throw cause;
+      });
+      this.#lastWrite.catch(() => {}); // reported by the next step or by flush()
+      this.#pool.giveBackAfter(Promise.allSettled([hashed, written]), buffer);
     } catch (err) {
       // After a bad chunk or a failed write nothing more may be appended: the part file must
       // stay exactly the verified prefix its length claims.
       this.#writing = false;
       throw err;
     }
+  }
+
+  /** Waits for every queued write; the first failure is thrown. */
+  async flush(): Promise<void> {
+    try {
+      await this.#lastWrite;
+    } catch (err) {
+      this.#writing = false;
+      throw err;
+    }
+  }
+
+  #throwIfWriteFailed(): void {
+    if (this.#writeFailure) throw this.#writeFailure.cause;
+  }
+
+  #afterWrite(): void {
+    this.#hooks.onProgress?.(this.#part.written);
+    this.#maybeCheckpoint();
   }
 
   /**
@@ -169,6 +203,7 @@ class InOrderWriter {
     while (this.#writing && this.#inFlight.length > 0) {
       await this.writeOldest().catch((chunkFailure) => failure = chunkFailure);
     }
+    await this.flush().catch((writeFailure) => failure = writeFailure);
     await Promise.allSettled(this.#inFlight.map((chunk) => chunk.opened));
     return failure;
   }

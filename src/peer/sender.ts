@@ -21,6 +21,7 @@ import { type Get, type Manifest, MessageType, type Receipt } from "../wire/mess
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
 import { type ContentHash, hashContent, hasherAt, MIDSTATE_INTERVAL } from "./content_hash.ts";
 import type { HashCache } from "./hash_cache.ts";
+import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
@@ -307,7 +308,7 @@ async function streamChunks(
   const count = chunkCount(size, chunkSize);
   using handle = await Deno.open(file.path, { read: true });
   // Leaves the handle at `offset`.
-  const hasher = await hasherAt(handle, file.content, offset, file.name);
+  const hasher = await sentContentHasher(handle, file, offset);
   channel.payloadKey.expectBytes(size - offset);
   const inFlight: Promise<Bytes>[] = [];
   let sent = offset;
@@ -322,18 +323,37 @@ async function streamChunks(
     for (let index = offset / chunkSize; index < count; index++) {
       const plaintext = new Uint8Array(chunkLength(size, chunkSize, index));
       readFull(handle, plaintext, file.name);
-      hasher.update(plaintext);
+      const hashed = hasher.updateLater(plaintext);
       // Sealed with room for the frame header in front: one write per chunk (frame.ts).
       const into = frameBody(plaintext.length + TAG_BYTES);
       const sealed = sealChunk(channel.payloadKey, index, index === count - 1, plaintext, { into });
-      inFlight.push(sealed.finally(() => release(plaintext)));
+      hashed.catch(() => {}); // a failed update fails the digest
+      inFlight.push(sealed.finally(() => hashed.finally(() => release(plaintext))));
       if (inFlight.length >= CHUNKS_IN_FLIGHT) await sendOldest();
     }
     while (inFlight.length > 0) await sendOldest();
   } finally {
     await Promise.allSettled(inFlight);
   }
-  return new Uint8Array(hasher.digest());
+  return await hasher.digest();
+}
+
+/**
+ * The hasher of the content as sent: from the start, one that may hash off the main thread
+ * (createSha256); when resuming, the kept midstate plus the bytes up to `offset` (content_hash.ts).
+ */
+async function sentContentHasher(
+  handle: Deno.FsFile,
+  file: SharedFile,
+  offset: number,
+): Promise<Sha256Hasher> {
+  if (offset === 0) return await createSha256({ bytes: file.size });
+  const hash = await hasherAt(handle, file.content, offset, file.name);
+  return {
+    update: (data) => void hash.update(data),
+    updateLater: (data) => Promise.resolve(void hash.update(data)),
+    digest: () => Promise.resolve(new Uint8Array(hash.digest())),
+  };
 }
 
 function readFull(file: Deno.FsFile, into: Uint8Array, name: string): void {
