@@ -6,19 +6,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { formatTicket } from "../src/peer/ticket.ts";
 import { randomFile, sha256File, tempDir } from "./harness.ts";
-import { testHome, testIdentity } from "./identities.ts";
+import { testIdentity } from "./identities.ts";
 import { DEFAULT_CHUNK_SIZE as CHUNK } from "../src/crypto/stream.ts";
-import {
-  doneOf,
-  errorOf,
-  get,
-  readyOf,
-  shareFile,
-  type Sharing,
-  startProxy,
-  startSender,
-  withPort,
-} from "./peers.ts";
+import { doneOf, errorOf, get, shareFile, type Sharing, startProxy, withPort } from "./peers.ts";
 import {
   eventually,
   jsonError,
@@ -30,13 +20,8 @@ import {
 import { stalledGet, startStallingProxy } from "./stall.ts";
 
 Deno.test("sfs get says the sender refused, in its own words for the code", async () => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "a.bin");
-  await randomFile(source, 1000);
-  await using sender = startSender(alice, source);
-  const ready = await readyOf(sender);
+  await using s = await shareFile("a.bin", 1000);
+  const { dir, bob, ready } = s;
   const unknown = formatTicket({
     host: "127.0.0.1",
     port: ready.port,

@@ -4,19 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { randomFile, runSfs, tempDir } from "./harness.ts";
-import { testHome, testIdentity } from "./identities.ts";
-import { doneOf, errorOf, get, listTree, readyOf, startSender } from "./peers.ts";
+import { runSfs } from "./harness.ts";
+import { testIdentity } from "./identities.ts";
+import { doneOf, errorOf, get, listTree, shareFile } from "./peers.ts";
 import { formatFingerprint } from "../src/crypto/identity.ts";
 
 Deno.test("sfs get keeps a single file's proof, and sfs verify checks the file against it", async (t) => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "report.bin");
-  await randomFile(source, 300_000);
-  await using sender = startSender(alice, source);
-  const { ticket } = await readyOf(sender);
+  await using s = await shareFile("report.bin", 300_000);
+  const { dir, bob } = s;
+  const { ticket } = s.ready;
   const out = join(dir.path, "out");
   const fingerprint = formatFingerprint((await testIdentity("alice")).public.fingerprint);
 

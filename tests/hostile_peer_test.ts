@@ -20,19 +20,10 @@ import { isDisplaySafe } from "../src/text.ts";
 import { respond } from "../src/wire/handshake.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, type Manifest, MessageType } from "../src/wire/messages.ts";
-import { randomFile, runSfs, sha256File, tempDir } from "./harness.ts";
+import { runSfs, sha256File, tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import { serveLoopback } from "./loopback_server.ts";
-import {
-  closeQuietly,
-  doneOf,
-  errorOf,
-  get,
-  listTree,
-  readyOf,
-  startSender,
-  writeAll,
-} from "./peers.ts";
+import { closeQuietly, doneOf, errorOf, get, listTree, shareFile, writeAll } from "./peers.ts";
 
 /** A real sender lets the receiver's GET ride in the handshake (§6.4); so do these fakes. */
 const EARLY_GET: ReadonlySet<number> = new Set([MessageType.GET]);
@@ -108,13 +99,8 @@ function abortCode(reply: Uint8Array): string | undefined {
 }
 
 Deno.test("sfs send closes a connection that opens with a bad frame, and keeps serving", async (t) => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "served.bin");
-  await randomFile(source, 200_000);
-  await using sender = startSender(alice, source);
-  const ready = await readyOf(sender);
+  await using s = await shareFile("served.bin", 200_000);
+  const { dir, bob, sender, source, ready } = s;
   const bobIdentity = (await testIdentity("bob")).public.encoded;
 
   const cases: Array<[string, Uint8Array, { code?: string; endInput?: boolean }]> = [
@@ -164,13 +150,8 @@ Deno.test("sfs send closes a connection that opens with a bad frame, and keeps s
 });
 
 Deno.test("sfs send keeps serving others while clients stay silent", async () => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "served.bin");
-  await randomFile(source, 200_000);
-  await using sender = startSender(alice, source);
-  const ready = await readyOf(sender);
+  await using s = await shareFile("served.bin", 200_000);
+  const { dir, bob, sender, source, ready } = s;
 
   const silent = await Deno.connect({ hostname: "127.0.0.1", port: ready.port });
   // And one that starts a frame and stalls in the middle of its header.
@@ -193,13 +174,8 @@ Deno.test("sfs send keeps serving others while clients stay silent", async () =>
 });
 
 Deno.test("sfs send still serves a receiver while a flood of silent connections exceeds its limits", async () => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "served.bin");
-  await randomFile(source, 100_000);
-  await using sender = startSender(alice, source);
-  const ready = await readyOf(sender);
+  await using s = await shareFile("served.bin", 100_000);
+  const { dir, bob, source, ready } = s;
   // More silent connections than DEFAULT_SERVE_LIMITS allows in the handshake stage (64) and
   // at work (32) together: the oldest are dropped to make room, so the real receiver gets in.
   const flood: Deno.TcpConn[] = [];

@@ -9,14 +9,14 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { toHex } from "../src/crypto/bytes.ts";
 import type { Identity } from "../src/crypto/identity.ts";
-import { signAnnouncement, verifyListing } from "../src/index/protocol/announcement.ts";
+import { verifyListing } from "../src/index/protocol/announcement.ts";
 import type { IndexClient } from "../src/index/client/client.ts";
 import { SqliteStore } from "../src/index/server/store_sqlite.ts";
-import { fileIdOf } from "../src/crypto/file_id.ts";
 import { randomFile, runSfs, tempDir } from "./harness.ts";
 import { identityText, testIdentity } from "./identities.ts";
 import {
   connectClient,
+  madeUpAnnouncement,
   PASSWORD,
   registeredHome,
   seedServerIdentity,
@@ -90,20 +90,11 @@ async function burst(
     try {
       await ledger.track({ kind: "register", user }, () => client.register(user, PASSWORD));
       for (let i = 0; i < 2; i++) {
-        const sha256 = crypto.getRandomValues(new Uint8Array(32));
-        const fileName = `${user}-${i}.dat`;
-        const fileId = await fileIdOf(identity.public.fingerprint, sha256, fileName);
-        const signed = await signAnnouncement(identity, {
-          fileId,
-          owner: user,
-          ownerFingerprint: identity.public.fingerprint,
-          name: fileName,
+        const { signed, fileId } = await madeUpAnnouncement(identity, {
+          user,
+          name: `${user}-${i}.dat`,
           size: i,
-          sha256,
           keywords: ["burst"],
-          recipients: [],
-          address: "127.0.0.1:9",
-          createdAt: Date.now(),
         });
         await ledger.track(
           { kind: "announce", user, id: toHex(fileId) },

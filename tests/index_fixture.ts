@@ -8,9 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { importIdentity } from "../src/crypto/keystore.ts";
 import type { Identity } from "../src/crypto/identity.ts";
-import { constantTimeEqual } from "../src/crypto/bytes.ts";
+import { type Bytes, constantTimeEqual } from "../src/crypto/bytes.ts";
+import { fileIdOf } from "../src/crypto/file_id.ts";
 import { parseFingerprint } from "../src/crypto/identity.ts";
 import { IndexClient } from "../src/index/client/client.ts";
+import { signAnnouncement, type SignedAnnouncement } from "../src/index/protocol/announcement.ts";
 import { parseTicket } from "../src/peer/ticket.ts";
 import {
   randomFile,
@@ -26,6 +28,42 @@ import { identityText, testHome } from "./identities.ts";
 
 /** The password every test account uses. */
 export const PASSWORD = "correct horse battery staple";
+
+/** The made-up file {@link madeUpAnnouncement} announces. */
+export interface MadeUpFile {
+  /** The owner's username on the index. */
+  user: string;
+  name: string;
+  /** @default 1 */
+  size?: number;
+  /** @default [] */
+  keywords?: string[];
+}
+
+/**
+ * A signed announcement of a made-up file (a random SHA-256) by `owner`, at 127.0.0.1:9 where
+ * nothing listens: a listing to find, not a file to fetch. Returns the file id with it.
+ */
+export async function madeUpAnnouncement(
+  owner: Identity,
+  file: MadeUpFile,
+): Promise<{ signed: SignedAnnouncement; fileId: Bytes }> {
+  const sha256 = crypto.getRandomValues(new Uint8Array(32));
+  const fileId = await fileIdOf(owner.public.fingerprint, sha256, file.name);
+  const signed = await signAnnouncement(owner, {
+    fileId,
+    owner: file.user,
+    ownerFingerprint: owner.public.fingerprint,
+    name: file.name,
+    size: file.size ?? 1,
+    sha256,
+    keywords: file.keywords ?? [],
+    recipients: [],
+    address: "127.0.0.1:9",
+    createdAt: Date.now(),
+  });
+  return { signed, fileId };
+}
 
 /** A running index server process. */
 export interface ServerProcess extends AsyncDisposable {

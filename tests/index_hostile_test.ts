@@ -9,10 +9,8 @@ import { join } from "node:path";
 import type { Bytes } from "../src/crypto/bytes.ts";
 import { generateEphemeral, NONCE_BYTES } from "../src/crypto/exchange.ts";
 import { isSfsError } from "../src/errors.ts";
-import { signAnnouncement } from "../src/index/protocol/announcement.ts";
 import type { IndexClient } from "../src/index/client/client.ts";
 import { HANDSHAKE_TIMEOUT_MS } from "../src/net/listener.ts";
-import { fileIdOf } from "../src/crypto/file_id.ts";
 import { FRAME_HEADER_BYTES, FrameKind } from "../src/wire/frame.ts";
 import { decodeMessage, encodeMessage, MessageType } from "../src/wire/messages.ts";
 import { type SfsEvent, tempDir } from "./harness.ts";
@@ -21,6 +19,7 @@ import {
   connectClient,
   eventually,
   jsonError,
+  madeUpAnnouncement,
   PASSWORD,
   seedServerIdentity,
   type ServerProcess,
@@ -110,21 +109,8 @@ Deno.test("sfs server closes hostile connections and keeps serving a real search
   const publisher = await connectClient(server, "alice");
   try {
     await publisher.register("alice", PASSWORD);
-    const sha256 = crypto.getRandomValues(new Uint8Array(32));
-    await publisher.announce(
-      await signAnnouncement(alice, {
-        fileId: await fileIdOf(alice.public.fingerprint, sha256, "beacon.txt"),
-        owner: "alice",
-        ownerFingerprint: alice.public.fingerprint,
-        name: "beacon.txt",
-        size: 1,
-        sha256,
-        keywords: [],
-        recipients: [],
-        address: "127.0.0.1:9",
-        createdAt: Date.now(),
-      }),
-    );
+    const { signed } = await madeUpAnnouncement(alice, { user: "alice", name: "beacon.txt" });
+    await publisher.announce(signed);
   } finally {
     publisher.close();
   }

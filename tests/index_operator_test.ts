@@ -8,15 +8,14 @@ import { toHex } from "../src/crypto/bytes.ts";
 import { isSfsError } from "../src/errors.ts";
 import { parseFingerprint } from "../src/crypto/identity.ts";
 import { constantTimeEqual } from "../src/crypto/bytes.ts";
-import { signAnnouncement } from "../src/index/protocol/announcement.ts";
 import { signProof } from "../src/index/protocol/proof.ts";
 import { initiate } from "../src/wire/handshake.ts";
 import { MessageType } from "../src/wire/messages.ts";
-import { fileIdOf } from "../src/crypto/file_id.ts";
 import { type SfsProcess, startSfs, tempDir } from "./harness.ts";
 import { testIdentity } from "./identities.ts";
 import {
   eventually,
+  madeUpAnnouncement,
   PASSWORD,
   seedServerIdentity,
   type ServerProcess,
@@ -100,22 +99,8 @@ async function announceOddName(port: number, fingerprint?: string): Promise<stri
   );
   try {
     await client.register("alice", PASSWORD);
-    const sha256 = crypto.getRandomValues(new Uint8Array(32));
-    const fileId = await fileIdOf(alice.public.fingerprint, sha256, ODD_NAME);
-    await client.announce(
-      await signAnnouncement(alice, {
-        fileId,
-        owner: "alice",
-        ownerFingerprint: alice.public.fingerprint,
-        name: ODD_NAME,
-        size: 1,
-        sha256,
-        keywords: [],
-        recipients: [],
-        address: "127.0.0.1:9",
-        createdAt: Date.now(),
-      }),
-    );
+    const { signed, fileId } = await madeUpAnnouncement(alice, { user: "alice", name: ODD_NAME });
+    await client.announce(signed);
     return toHex(fileId);
   } finally {
     client.close();

@@ -6,13 +6,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isSfsError } from "../src/errors.ts";
 import type { Identity } from "../src/crypto/identity.ts";
-import { signAnnouncement, type SignedAnnouncement } from "../src/index/protocol/announcement.ts";
-import { fileIdOf } from "../src/crypto/file_id.ts";
+import type { SignedAnnouncement } from "../src/index/protocol/announcement.ts";
 import { tempDir } from "./harness.ts";
 import { testHome, testIdentity } from "./identities.ts";
 import {
   assertFails,
   connectClient,
+  madeUpAnnouncement,
   PASSWORD,
   registeredHome,
   seedServerIdentity,
@@ -22,19 +22,7 @@ import {
 
 /** A signed announcement of a made-up file named `name` by `owner`, registered as `user`. */
 async function made(owner: Identity, user: string, name: string): Promise<SignedAnnouncement> {
-  const sha256 = crypto.getRandomValues(new Uint8Array(32));
-  return await signAnnouncement(owner, {
-    fileId: await fileIdOf(owner.public.fingerprint, sha256, name),
-    owner: user,
-    ownerFingerprint: owner.public.fingerprint,
-    name,
-    size: 1,
-    sha256,
-    keywords: [],
-    recipients: [],
-    address: "127.0.0.1:9",
-    createdAt: Date.now(),
-  });
+  return (await madeUpAnnouncement(owner, { user, name })).signed;
 }
 
 Deno.test("sfs server caps listings per account and registrations per address", async (t) => {

@@ -2,14 +2,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { fileIdOf } from "../src/crypto/file_id.ts";
-import { signAnnouncement, verifyListing } from "../src/index/protocol/announcement.ts";
+import { verifyListing } from "../src/index/protocol/announcement.ts";
 import type { IndexClient } from "../src/index/client/client.ts";
 import { randomFile, tempDir } from "./harness.ts";
 import { testIdentity } from "./identities.ts";
 import {
   connectClient,
   eventually,
+  madeUpAnnouncement,
   registeredHome,
   sfs,
   startSender,
@@ -79,22 +79,14 @@ Deno.test("50 clients announcing and searching at once all succeed", async () =>
         const client = await connectClient(server, owner);
         clients.push(client);
         await client.auth(owner);
-        const sha256 = crypto.getRandomValues(new Uint8Array(32));
         const name = `load-${i}.dat`;
-        await client.announce(
-          await signAnnouncement(identity, {
-            fileId: await fileIdOf(identity.public.fingerprint, sha256, name),
-            owner,
-            ownerFingerprint: identity.public.fingerprint,
-            name,
-            size: i,
-            sha256,
-            keywords: ["load", `kw${i}z`],
-            recipients: [],
-            address: "127.0.0.1:9",
-            createdAt: Date.now(),
-          }),
-        );
+        const made = await madeUpAnnouncement(identity, {
+          user: owner,
+          name,
+          size: i,
+          keywords: ["load", `kw${i}z`],
+        });
+        await client.announce(made.signed);
         const found = await client.search(`kw${i}z`);
         assert.equal(found.length, 1);
         assert.equal((await verifyListing(found[0])).announcement.name, name);

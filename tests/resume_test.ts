@@ -160,13 +160,8 @@ Deno.test("sfs send refuses a resume that is not on a chunk boundary or past the
 });
 
 Deno.test("sfs send keeps serving others when a receiver is killed mid-transfer", async () => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "big.bin");
-  await randomFile(source, 16 * MIB);
-  await using sender = startSender(alice, source);
-  const ready = await readyOf(sender);
+  await using s = await shareFile("big.bin", 16 * MIB);
+  const { dir, bob, sender, source, ready } = s;
   // The proxy stalls the stream, so the receiver is surely mid-transfer when it is killed.
   let stalled: () => void = () => {};
   const reached = new Promise<void>((resolve) => stalled = resolve);
@@ -199,14 +194,9 @@ Deno.test("sfs send keeps serving others when a receiver is killed mid-transfer"
 });
 
 Deno.test("sfs get stops cleanly on a full disk and resumes once there is room", async () => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "big.bin");
-  await randomFile(source, 12 * MIB);
+  await using s = await shareFile("big.bin", 12 * MIB);
+  const { dir, bob, ready } = s;
   const out = join(dir.path, "out");
-  await using sender = startSender(alice, source);
-  const ready = await readyOf(sender);
   // A file size limit of 5 MiB stands in for a full disk: writes past it fail with EFBIG.
   // SIGXFSZ is ignored first (inherited across exec), as its default would kill the process.
   const script = `trap '' XFSZ; ulimit -f ${5 * 1024}; exec "$@"`;
@@ -224,17 +214,12 @@ Deno.test("sfs get stops cleanly on a full disk and resumes once there is room",
 
   const done = doneOf(await get(bob, ready.ticket, out));
   assert.equal(done.resumed_from, state.verified);
-  assert.equal(await sha256File(join(out, "big.bin")), await sha256File(source));
+  assert.equal(await sha256File(join(out, "big.bin")), s.sha256);
 });
 
 Deno.test("sfs get --json reports resumed_from 0 for a fresh download", async () => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "small.bin");
-  await randomFile(source, 1000);
-  await using sender = startSender(alice, source);
-  const ready = await readyOf(sender);
+  await using s = await shareFile("small.bin", 1000);
+  const { dir, bob, ready } = s;
   const result = await runSfs(["get", ready.ticket, "--out", join(dir.path, "o"), "--json"], {
     home: bob,
   });

@@ -16,6 +16,7 @@ import {
   get,
   listTree,
   readyOf,
+  shareFile,
   startProxy,
   startSender,
   withPort,
@@ -60,14 +61,8 @@ Deno.test("sfs get receives files of edge sizes intact, leaving only the final f
 });
 
 Deno.test("sfs send serves two receivers at the same time", async () => {
-  await using dir = await tempDir();
-  const alice = await testHome(dir.path, "alice");
-  const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, "shared.bin");
-  await randomFile(source, 3 * MIB + 123);
-  const want = await sha256File(source);
-  await using sender = startSender(alice, source);
-  const ready = await readyOf(sender);
+  await using s = await shareFile("shared.bin", 3 * MIB + 123);
+  const { dir, bob, sender, ready, sha256: want } = s;
 
   // Receiver A goes through a proxy that holds back its first chunk until receiver B is done,
   // so the two transfers certainly overlap inside the one sender.

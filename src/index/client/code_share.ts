@@ -16,8 +16,8 @@ import { MessageType } from "../../wire/messages.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
 import type { IndexClient } from "./client.ts";
 import type { Push } from "./push_reader.ts";
-import { type CodeChannel, MAX_RELAY_LEGS_OPENING } from "./sharing.ts";
-import { openRelayLeg, type ShareRelayOptions } from "./sharing_relay.ts";
+import type { CodeChannel } from "./sharing.ts";
+import { RelayLegs, type ShareRelayOptions } from "./sharing_relay.ts";
 
 /** Options of {@link CodeShareSession.start}. */
 export interface CodeShareOptions {
@@ -42,7 +42,7 @@ export class CodeShareSession {
   #registered = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
-  #legsOpening = 0;
+  readonly #relayLegs = new RelayLegs();
 
   private constructor(options: CodeShareOptions) {
     this.#options = options;
@@ -128,15 +128,6 @@ export class CodeShareSession {
     const relay = this.#options.relay;
     if (relay === undefined || this.#closed || !this.#registered) return;
     if (toHex(push.fileId) !== toHex(this.#options.fileId)) return;
-    if (this.#legsOpening >= MAX_RELAY_LEGS_OPENING) {
-      relay.onRelayError?.(new SfsError("BUSY", "Too many relay legs are being opened at once"));
-      return;
-    }
-    this.#legsOpening++;
-    try {
-      await openRelayLeg(relay, push);
-    } finally {
-      this.#legsOpening--;
-    }
+    await this.#relayLegs.open(relay, push);
   }
 }

@@ -22,15 +22,7 @@ import type { Push } from "./push_reader.ts";
 import type { SignedAnnouncement } from "../protocol/announcement.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../protocol/limits.ts";
 import type { IndexClient } from "./client.ts";
-import { openRelayLeg, relayTokensFor, type ShareRelayOptions } from "./sharing_relay.ts";
-
-/**
- * Relay legs a sharing session opens at once (§13.5): each RELAY_DIAL push starts a TCP connect
- * to an address the server names, so a hostile or broken index could otherwise make the sender
- * open any number of connections. Pushes beyond it are refused as BUSY (the receiver gets
- * CONNECTION_FAILED from its relay); a leg once open is admitted like any receiver.
- */
-export const MAX_RELAY_LEGS_OPENING = 4;
+import { RelayLegs, relayTokensFor, type ShareRelayOptions } from "./sharing_relay.ts";
 
 export type { RelayedConnectionInfo, ShareRelayOptions } from "./sharing_relay.ts";
 
@@ -81,8 +73,7 @@ export class ShareSession {
   #client: ShareClient | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
-  /** Relay legs whose connect or RELAY_JOIN is still in progress. */
-  #legsOpening = 0;
+  readonly #relayLegs = new RelayLegs();
   #backoff: number;
 
   private constructor(options: ShareSessionOptions) {
@@ -271,16 +262,7 @@ export class ShareSession {
       toHex(this.#fileIds.get(a) ?? new Uint8Array()) === id
     );
     if (relay === undefined || this.#relayTokens.size === 0 || this.#closed || !shared) return;
-    if (this.#legsOpening >= MAX_RELAY_LEGS_OPENING) {
-      relay.onRelayError?.(new SfsError("BUSY", "Too many relay legs are being opened at once"));
-      return;
-    }
-    this.#legsOpening++;
-    try {
-      await openRelayLeg(relay, push);
-    } finally {
-      this.#legsOpening--;
-    }
+    await this.#relayLegs.open(relay, push);
   }
 
   #nextBackoff(): number {

@@ -71,6 +71,37 @@ export function relayTokensFor(
 }
 
 /**
+ * Relay legs a sharing session opens at once (§13.5): each RELAY_DIAL push starts a TCP connect
+ * to an address the server names, so a hostile or broken index could otherwise make the sender
+ * open any number of connections. Pushes beyond it are refused as BUSY (the receiver gets
+ * CONNECTION_FAILED from its relay); a leg once open is admitted like any receiver.
+ */
+export const MAX_RELAY_LEGS_OPENING = 4;
+
+/**
+ * The relay legs of one session (a file share or a code share): opens each through
+ * {@link openRelayLeg}, at most {@link MAX_RELAY_LEGS_OPENING} at once.
+ */
+export class RelayLegs {
+  /** Legs whose connect or RELAY_JOIN is still in progress. */
+  #opening = 0;
+
+  /** Opens a leg for `push`, or tells `relay.onRelayError` BUSY when too many are opening. */
+  async open(relay: ShareRelayOptions, push: RelayDial): Promise<void> {
+    if (this.#opening >= MAX_RELAY_LEGS_OPENING) {
+      relay.onRelayError?.(new SfsError("BUSY", "Too many relay legs are being opened at once"));
+      return;
+    }
+    this.#opening++;
+    try {
+      await openRelayLeg(relay, push);
+    } finally {
+      this.#opening--;
+    }
+  }
+}
+
+/**
  * Answers RELAY_DIAL (§13.5): opens a leg to the relay, sends RELAY_JOIN with the pairing token
  * and hands the connection over to be served; a leg that cannot be opened is reported to
  * `relay.onRelayError`.

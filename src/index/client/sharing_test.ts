@@ -3,7 +3,8 @@ import { SfsError } from "../../errors.ts";
 import { signAnnouncement, type SignedAnnouncement } from "../protocol/announcement.ts";
 import { fileIdOf } from "../../crypto/file_id.ts";
 import { testIdentity } from "../../../tests/identities.ts";
-import { MAX_RELAY_LEGS_OPENING, type ShareClient, ShareSession } from "./sharing.ts";
+import { type ShareClient, ShareSession } from "./sharing.ts";
+import { MAX_RELAY_LEGS_OPENING } from "./sharing_relay.ts";
 import { MessageType } from "../../wire/messages.ts";
 import type { RelayDial } from "../../wire/relay_messages.ts";
 

@@ -1,0 +1,83 @@
+/**
+ * How `sfs send` prepares what it shares (send_run.ts): a tree for a folder or several paths
+ * (send_tree.ts), else the one file, hashed with progress and the hash cache of SFS_HOME.
+ */
+import { basename, join } from "node:path";
+import { SfsError } from "../../errors.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import type { Identity } from "../../crypto/identity.ts";
+import { HashCache } from "../../peer/hash_cache.ts";
+import { prepareFile, type Shared } from "../../peer/sender.ts";
+import type { Output } from "../output.ts";
+import { checkShareable } from "../paths.ts";
+import { progressFor, type ProgressRow } from "../progress.ts";
+import {
+  HASH_CACHE_FILE,
+  isTreeShare,
+  prepareTreeShare,
+  type TreeShareOptions,
+} from "./send_tree.ts";
+
+/** The paths to share and how a tree of them is made. */
+export interface PrepareOptions extends TreeShareOptions {
+  /** The paths to share (at least one): one file, one folder, or several of either. */
+  files: string[];
+}
+
+/** The share, keyed by its hex id: a tree for a folder or several paths, else the one file. */
+export async function prepareShares(
+  options: PrepareOptions,
+  identity: Identity,
+  out: Output,
+): Promise<Map<string, Shared>> {
+  const paths = options.files;
+  if (await isTreeShare(paths)) {
+    const tree = await prepareTreeShare(paths, identity, options, out);
+    return new Map([[toHex(tree.id), tree]]);
+  }
+  if (options.name !== undefined || (options.exclude ?? []).length > 0) {
+    throw new SfsError("USAGE", "--name and --exclude are for a folder or several paths", {
+      hint: "A single file is shared under its own name",
+    });
+  }
+  const cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
+  const files = await hashFiles(paths, identity, out, cache);
+  // A cache that cannot be saved costs the next share its hashing, nothing more.
+  await cache.save().catch((err) => out.debug(`Hash cache not saved: ${err}`));
+  return files;
+}
+
+/** Hashes and describes each file, keyed by its hex file id. */
+async function hashFiles(
+  paths: string[],
+  identity: Identity,
+  out: Output,
+  cache: HashCache,
+): Promise<Map<string, Shared>> {
+  const files = new Map<string, Shared>();
+  const board = progressFor(out);
+  for (const path of paths) await checkShareable(path); // every typo before any long hash
+  for (const path of paths) {
+    out.note(`Hashing "${path}"…`);
+    // A large file takes a while to hash before anything is served: show how far it is.
+    let row: ProgressRow | undefined;
+    try {
+      const file = await prepareFile(path, identity, {
+        cache,
+        onProgress: (hashed, size) => {
+          row ??= board.add({
+            label: `Hashing ${basename(path)}`,
+            total: size,
+            fields: { phase: "hashing", path },
+          });
+          row.update(hashed);
+        },
+      });
+      row?.finish();
+      files.set(toHex(file.id), file);
+    } finally {
+      row?.remove();
+    }
+  }
+  return files;
+}
