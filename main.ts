@@ -5,7 +5,7 @@
  * loads its implementation when it runs, so `sfs --version` loads none and only `sfs server`
  * loads the index server and SQLite.
  */
-import { Command, CommanderError } from "commander";
+import { type OptionSpec, parseCommandLine, type ProgramSpec } from "./src/cli/args.ts";
 import type { CommandInput, CommandSpec } from "./src/cli/commands/command.ts";
 import { CONTACTS_COMMAND } from "./src/cli/commands/contacts.ts";
 import { FORGET_COMMAND } from "./src/cli/commands/forget.ts";
@@ -45,7 +45,29 @@ export const COMMANDS: readonly CommandSpec[] = [
   VERIFY_COMMAND,
 ];
 
-/** The command argv names, with what commander parsed for it. */
+/** The options `sfs` takes before or after any command (context.ts's GlobalFlags). */
+const GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  {
+    long: "home",
+    value: "<dir>",
+    describe: "where identity and settings live (default: $SFS_HOME or config dir)",
+  },
+  { long: "json", describe: "machine-readable JSON lines on stdout" },
+  { long: "quiet", short: "q", describe: "no progress bar or notes" },
+  { long: "debug", describe: "show stack traces" },
+];
+
+/** The whole command line: global options, commands, and the examples `--help` ends with. */
+const PROGRAM: ProgramSpec<CommandSpec> = {
+  name: "sfs",
+  describe: "Secure file sharing: end-to-end encrypted, signed, peer-to-peer transfers",
+  version: VERSION,
+  globals: GLOBAL_OPTIONS,
+  commands: COMMANDS,
+  epilogue: examplesHelp,
+};
+
+/** The command argv names, with what the parser made of it. */
 interface Selection {
   readonly command: CommandSpec;
   readonly input: CommandInput<object, unknown[]>;
@@ -60,7 +82,7 @@ export async function main(args: string[]): Promise<number> {
   if (callerCwd) Deno.chdir(callerCwd);
   // Until a command has parsed its flags, errors print as argv asks at a glance.
   const early = createOutput({ json: args.includes("--json"), debug: args.includes("--debug") });
-  let selection: Selection | undefined;
+  let selection: Selection;
   try {
     const aead = installAeadBackend(Deno.env.get("SFS_CRYPTO"));
     if (args.includes("--verbose") && args.some((arg) => arg === "--version" || arg === "-V")) {
@@ -68,13 +90,17 @@ export async function main(args: string[]): Promise<number> {
       console.log(`${VERSION}\ncrypto: ${describeChoice(aead())}`);
       return 0;
     }
-    selection = await select(args);
+    const parsed = parseCommandLine(args, PROGRAM);
+    if (parsed.kind !== "run") {
+      console.log(parsed.text.trimEnd());
+      return 0;
+    }
+    const flags = parsed.flags as GlobalFlags;
+    selection = { command: parsed.command, input: { args: parsed.args, flags }, globals: flags };
   } catch (err) {
-    // Help and --version end the parse with a CommanderError whose status is 0.
-    if (err instanceof CommanderError && err.exitCode === 0) return 0;
     return fail(early, err);
   }
-  return selection === undefined ? 0 : await run(selection);
+  return await run(selection);
 }
 
 /** Runs the selected command with its context; returns the exit status. */
@@ -91,50 +117,6 @@ async function run({ command, input, globals }: Selection): Promise<number> {
 /** Prints `err` and returns the exit status its category calls for. */
 function fail(out: Output, err: unknown): number {
   return exitCodeFor(out.error(err).code);
-}
-
-/**
- * Parses argv into the command to run; undefined when commander did all there was to do.
- * Commander's usage errors are thrown as they are: Output maps them to USAGE.
- */
-async function select(args: string[]): Promise<Selection | undefined> {
-  let selection: Selection | undefined;
-  const program = createProgram((chosen) => selection = chosen, { json: args.includes("--json") });
-  await program.parseAsync(args, { from: "user" });
-  return selection;
-}
-
-/**
- * The commander program with every command of {@link COMMANDS}; `onSelect` gets the one run.
- * With `json`, a usage error prints only its JSON line: a script has no use for the help text.
- */
-function createProgram(onSelect: (selection: Selection) => void, how: { json: boolean }): Command {
-  const program = new Command("sfs")
-    .description("Secure file sharing: end-to-end encrypted, signed, peer-to-peer transfers")
-    .version(VERSION, "-V, --version")
-    .option("--home <dir>", "where identity and settings live (default: $SFS_HOME or config dir)")
-    .option("--json", "machine-readable JSON lines on stdout")
-    .option("-q, --quiet", "no progress bar or notes")
-    .option("--debug", "show stack traces")
-    .exitOverride()
-    .configureOutput({ outputError: () => {} })
-    .showHelpAfterError(!how.json)
-    .addHelpText("after", examplesHelp());
-  for (const command of COMMANDS) {
-    const declared = program.command(command.name).description(command.describe)
-      .addHelpText("after", examplesHelp(command.name));
-    command.configure(declared)
-      .action((...params: unknown[]) => {
-        // Commander passes (arguments…, options, this command); `this` is the command too.
-        const invocation = params.at(-1) as Command;
-        onSelect({
-          command,
-          input: { args: invocation.processedArgs, flags: invocation.optsWithGlobals() },
-          globals: invocation.optsWithGlobals<GlobalFlags>(),
-        });
-      });
-  }
-  return program;
 }
 
 if (import.meta.main) {

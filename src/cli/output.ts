@@ -120,13 +120,7 @@ export function toSfsError(err: unknown): SfsError {
   const known = fromOsError(err);
   if (known !== undefined) return known;
   if (err instanceof Error) {
-    const message = err.message || err.name;
-    // Commander reports bad arguments with codes like "commander.unknownOption".
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("commander.")) {
-      return new SfsError("USAGE", message.replace(/^error: /, ""), { cause: err });
-    }
-    return new SfsError("INTERNAL", message, { cause: err });
+    return new SfsError("INTERNAL", err.message || err.name, { cause: err });
   }
   return new SfsError("INTERNAL", `Unexpected error: ${String(err)}`, { cause: err });
 }

@@ -134,7 +134,7 @@ Deno.test("toSfsError() maps thrown values to stable codes", async (t) => {
     ["node EPIPE", nodeError("EPIPE"), "CONNECTION_CLOSED"],
     ["node ENOSPC", nodeError("ENOSPC"), "NO_SPACE"],
     ["a code named like an object key", nodeError("constructor"), "INTERNAL"],
-    ["commander usage error", nodeError("commander.unknownOption"), "USAGE"],
+    ["an error with a code no one maps", nodeError("commander.unknownOption"), "INTERNAL"],
     ["plain Error", new Error("boom"), "INTERNAL"],
     ["an error code named like an Object member", nodeError("constructor"), "INTERNAL"],
     [

@@ -216,6 +216,8 @@ export class PartFile {
    * that fails, the previous state still holds, since it never claims more than is on disk.
    */
   async keep(): Promise<void> {
+    // A one-chunk file has no state file (part_state.ts): nothing to resume, nothing to keep.
+    if (!this.#state.reserved) return await this.discard();
     await this.#checkpointing;
     if (this.#checkpointFailure === undefined) {
       try {

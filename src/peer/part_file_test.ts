@@ -9,7 +9,7 @@ const INFO: PartInfo = {
   fileId: new Uint8Array(16).fill(1),
   sender: new Uint8Array(32).fill(2),
   sha256: new Uint8Array(32).fill(3),
-  size: 100,
+  size: 100_000,
   chunkSize: 16384,
   name: "f.bin",
 };
@@ -44,6 +44,29 @@ Deno.test("PartFile.create() reserves the state file at its full size and rewrit
     assert.equal(JSON.parse(await Deno.readTextFile(part.statePath)).verified, 10);
     await part.discard();
     assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+});
+
+Deno.test("PartFile of a one-chunk file keeps no state: publish leaves the file, keep nothing", async (t) => {
+  const one = { ...INFO, size: INFO.chunkSize };
+  await t.step("publish", async () => {
+    await withDir(async (dir) => {
+      const stale = join(dir, "f.bin.sfs-state");
+      await Deno.writeTextFile(stale, "an earlier run's state");
+      const part = await PartFile.create(dir, "f.bin", false, one);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["f.bin.sfs-part"]);
+      await part.write(new Uint8Array(10));
+      await part.publish();
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["f.bin"]);
+    });
+  });
+  await t.step("keep", async () => {
+    await withDir(async (dir) => {
+      const part = await PartFile.create(dir, "f.bin", false, one);
+      await part.write(new Uint8Array(10));
+      await part.keep();
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "no part without a state to resume it");
+    });
   });
 });
 

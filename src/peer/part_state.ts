@@ -24,13 +24,22 @@ export class StateFile {
    * Creates the state file at its full size (the old one, or a link planted under its name,
    * loses its name only) and syncs it, so its blocks are allocated before the disk can fill:
    * later checkpoints rewrite it in place. A crash right here loses only the resume point.
+   *
+   * A file of one chunk gets none (only the old one goes): it arrives whole or not at all, so
+   * there is no resume point to keep, and a small `get` saves a create, a write and a sync.
    */
   async reserve(info: PartInfo, verified: number): Promise<void> {
     this.#info = info;
     await this.remove();
     await removeName(this.#path);
+    if (info.size <= info.chunkSize) return;
     this.#file = await Deno.open(this.#path, { write: true, createNew: true, mode: 0o600 });
     await this.write(verified);
+  }
+
+  /** True while a state file is held: there is a resume point to keep. */
+  get reserved(): boolean {
+    return this.#file !== undefined;
   }
 
   /** Rewrites the whole state file in place through our handle and syncs it. */

@@ -8,10 +8,10 @@
  * specifier must be a string literal: `deno compile` includes only dynamic imports it can read
  * (tests/imports_test.ts checks both).
  */
-import type { Command } from "commander";
+import type { ArgumentSpec, CommandLineSpec, OptionSpec } from "../args.ts";
 import type { Context } from "../context.ts";
 
-/** What commander parsed for one command. */
+/** What the parser (src/cli/args.ts) made of one command line. */
 export interface CommandInput<Flags extends object, Args extends unknown[]> {
   /** The declared arguments in order; a variadic one is a `string[]`. */
   readonly args: Args;
@@ -20,13 +20,16 @@ export interface CommandInput<Flags extends object, Args extends unknown[]> {
 }
 
 /** One command of the CLI. */
-export interface CommandSpec<Flags extends object = object, Args extends unknown[] = unknown[]> {
+export interface CommandSpec<Flags extends object = object, Args extends unknown[] = unknown[]>
+  extends CommandLineSpec {
   /** The word after `sfs`. */
   readonly name: string;
   /** One line for `sfs --help` and the command's own help. */
   readonly describe: string;
-  /** Declares the arguments and options; main.ts sets the description and the action. */
-  configure(command: Command): Command;
+  /** The positional arguments, in order; they make `Args`. */
+  readonly arguments?: readonly ArgumentSpec[];
+  /** The command's own options; they make `Flags` (with the global ones). */
+  readonly options?: readonly OptionSpec[];
   /** Runs the command, loading its implementation first. */
   run(input: CommandInput<Flags, Args>, context: Context): Promise<void>;
 }

@@ -5,7 +5,6 @@ import type { CommandSpec } from "./command.ts";
 export const CONTACTS_COMMAND: CommandSpec<object, []> = {
   name: "contacts",
   describe: "list the pinned keys of index servers and users",
-  configure: (command) => command,
   async run(_input, { home, out }) {
     const { runContacts } = await import("./contacts_run.ts");
     await runContacts({ home }, out);

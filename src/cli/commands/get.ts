@@ -5,7 +5,7 @@ import { expandHome } from "../paths.ts";
 import { readTicketInput } from "../ticket_input.ts";
 import { contactName } from "../settings/contacts.ts";
 import type { CommandSpec } from "./command.ts";
-import { indexFlags, type IndexFlagValues, signatureOption, withIndexFlags } from "./options.ts";
+import { INDEX_OPTIONS, indexFlags, type IndexFlagValues, signatureOption } from "./options.ts";
 
 interface GetFlags extends IndexFlagValues {
   out: string;
@@ -23,23 +23,32 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string | undefined]> = {
   name: "get",
   describe:
     "download, verify and save a file or folder named by a ticket, or by ID or name on the index",
-  configure: (command) =>
-    withIndexFlags(
-      command
-        .argument(
-          "[what]",
-          "a ticket sfs://…, a code 7-crimson-tiger-lamp, or a file ID or name on the index; " +
-            "- reads it from stdin, none from SFS_TICKET",
-        )
-        .option("-o, --out <dir>", "folder to save into", ".")
-        .option("--force", "replace an existing file or folder of the same name (and its proof)")
-        .option("--no-proof", "do not keep the proof of origin NAME.sfs-proof beside it")
-        .option("--verbose", "name each file of a folder as it is verified (--json: file events)")
-        .option("--direct", "connect only directly to the sender, never through a relay")
-        .option("--relay", "connect only through the index server's relay")
-        .option("--as <name>", "with a code: remember the sender's key under this name")
-        .addOption(signatureOption("--require <algorithms>", "signatures that must verify")),
-    ),
+  arguments: [{
+    name: "what",
+    describe: "a ticket sfs://…, a code 7-crimson-tiger-lamp, or a file ID or name on the index; " +
+      "- reads it from stdin, none from SFS_TICKET",
+  }],
+  options: [
+    { long: "out", short: "o", value: "<dir>", describe: "folder to save into", default: "." },
+    {
+      long: "force",
+      describe: "replace an existing file or folder of the same name (and its proof)",
+    },
+    { long: "no-proof", describe: "do not keep the proof of origin NAME.sfs-proof beside it" },
+    {
+      long: "verbose",
+      describe: "name each file of a folder as it is verified (--json: file events)",
+    },
+    { long: "direct", describe: "connect only directly to the sender, never through a relay" },
+    { long: "relay", describe: "connect only through the index server's relay" },
+    {
+      long: "as",
+      value: "<name>",
+      describe: "with a code: remember the sender's key under this name",
+    },
+    signatureOption("require", "signatures that must verify"),
+    ...INDEX_OPTIONS,
+  ],
   async run({ args: [what], flags }, { home, out }) {
     if (flags.direct && flags.relay) {
       throw new SfsError("USAGE", "--direct and --relay exclude each other");

@@ -8,27 +8,20 @@ import { isSfsError, SfsError } from "../../errors.ts";
 import type { Bytes } from "../../crypto/bytes.ts";
 import { formatFingerprint, type Identity } from "../../crypto/identity.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
-import type { VerifiedListing } from "../../index/protocol/announcement.ts";
-import { checkResolved } from "../../index/client/client.ts";
 import { fetchFileVia, type FetchResult } from "../../peer/receiver.ts";
 import { parseTicket, ticketCandidates } from "../../peer/ticket.ts";
-import { announcedAddresses } from "../../index/protocol/announcement.ts";
-import { type IndexTarget, resolveIndex } from "../settings/config.ts";
+import { resolveIndex } from "../settings/config.ts";
+import type { IndexFlags } from "../index_connect.ts";
 import { loadOrCreateIdentity } from "./keygen_run.ts";
-import { type IndexFlags, withIndex } from "../index_connect.ts";
-import { formatListingTable, listingJson, listingView, verifyListings } from "../listings.ts";
-import { parseHostPort } from "../../net/address.ts";
 import type { Route } from "../../net/race.ts";
 import { racingConnect, type Reachable, type RouteChoice } from "./get_route.ts";
-import { indexRelay, type RelayAsker, ticketRelay } from "./get_relay.ts";
+import { type RelayAsker, ticketRelay } from "./get_relay.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { onStopSignal } from "../interrupt.ts";
-import { trustUser } from "../settings/pins.ts";
 import { transferDisplay } from "./get_display.ts";
 import { withResumeHint } from "../resume_hint.ts";
 import { checkOutDir } from "../paths.ts";
 import { looksLikeCode, parseCode, type ShortCode } from "../../peer/code.ts";
-import { exchangeCode } from "./get_code.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
@@ -50,7 +43,7 @@ export interface GetOptions extends IndexFlags {
 }
 
 /** What to fetch from whom, however it was found. */
-interface Source extends Reachable {
+export interface Source extends Reachable {
   readonly fileId: Bytes;
   readonly fingerprint: Bytes;
   /** Extra fields for the `done` event (index mode: id and owner). */
@@ -81,95 +74,23 @@ export async function runGet(options: GetOptions, out: Output): Promise<void> {
     });
   }
   const identity = await loadOrCreateIdentity(options.home, out);
+  // The index client and listings load only for a lookup on the index, not for a ticket.
+  const { resolveThroughIndex } = await import("./get_index.ts");
   const source = await resolveThroughIndex(identity, target, what, options, out);
   await fetchFrom(identity, options, out, source);
 }
 
 /** `sfs get CODE` (§14): the exchange of get_code.ts, then the fetch as for a ticket. */
 async function fetchByCode(code: ShortCode, options: GetOptions, out: Output): Promise<void> {
+  // The PAKE (and its npm curves) loads only for a code.
+  const { exchangeCode } = await import("./get_code.ts");
   const source = await exchangeCode(code, options, out);
   await fetchFrom(source.identity, options, out, source);
   await source.pinSender();
 }
 
-/**
- * Finds exactly one listing for `what`, checks its signature and its owner's key pin, and says
- * where to fetch it from.
- */
-async function resolveThroughIndex(
-  identity: Identity,
-  target: IndexTarget,
-  what: string,
-  options: GetOptions,
-  out: Output,
-): Promise<Source> {
-  const session = { home: options.home, target, identity, flags: options, out };
-  const listings = await withIndex(session, (client) => client.resolve(what));
-  const { valid, invalid } = await verifyListings(listings);
-  if (invalid > 0) {
-    // A listing the owner did not sign as shown: the index, or its database, is lying.
-    throw new SfsError(
-      "BAD_SIGNATURE",
-      `The index returned ${invalid} listing(s) for "${what}" whose owner signature does not verify`,
-      { hint: "The index server or its database may be compromised; nothing was downloaded" },
-    );
-  }
-  checkResolved(what, valid.map((l) => l.announcement));
-  if (valid.length === 0) {
-    throw new SfsError("NOT_FOUND", `No file "${what}" is visible to you on ${target.server}`, {
-      hint: "Search with sfs search, and use the ID it shows",
-    });
-  }
-  if (valid.length > 1) {
-    const views = valid.map(listingView);
-    out.event("ambiguous", { matches: views.map(listingJson) });
-    for (const line of formatListingTable(views, { width: out.resultWidth() })) out.info(line);
-    throw new SfsError("USAGE", `${valid.length} files are named "${what}"`, {
-      hint: "Run sfs get again with one of the IDs above",
-    });
-  }
-  return await sourceOf(valid[0], target, options, out);
-}
-
-async function sourceOf(
-  listing: VerifiedListing,
-  target: IndexTarget,
-  options: GetOptions,
-  out: Output,
-): Promise<Source> {
-  const a = listing.announcement;
-  // The announcement verified against the key the index says is the owner's; the pin decides
-  // whether that really is the owner's key.
-  await trustUser(options.home, target.server, a.owner, a.ownerFingerprint, {
-    yes: options.yes,
-    out,
-  });
-  if (!listing.online) {
-    throw new SfsError(
-      "CONNECTION_FAILED",
-      `"${a.name}" is offline: ${a.owner} last shared it ${
-        new Date(listing.lastSeen).toISOString()
-      }`,
-      { hint: `Ask ${a.owner} to run sfs send again` },
-    );
-  }
-  const view = listingView(listing);
-  const addresses = announcedAddresses(a);
-  out.note(
-    `Fetching "${a.name}" from ${a.owner} (${view.fingerprint}) at ${addresses.join(", ")}`,
-  );
-  return {
-    candidates: addresses.map((x) => parseHostPort(x, "The listing's address")),
-    // Through the index: no token, the relay checks the listing against the same account.
-    relay: indexRelay(asker(options, out), target, a.fileId),
-    fileId: a.fileId,
-    fingerprint: a.ownerFingerprint,
-    extra: { id: view.id, owner: a.owner },
-    listing: { name: a.name, size: a.size, sha256: a.sha256 },
-  };
-}
-
-function asker(options: GetOptions, out: Output): RelayAsker {
+/** What the relay helpers need to ask the index for a relay. */
+export function asker(options: GetOptions, out: Output): RelayAsker {
   return { home: options.home, flags: options, out };
 }
 

@@ -9,7 +9,7 @@ interface KeygenFlags {
 export const KEYGEN_COMMAND: CommandSpec<KeygenFlags, []> = {
   name: "keygen",
   describe: "create your identity (RSA-3072 OAEP + PSS and Ed25519 keys)",
-  configure: (command) => command.option("--force", "replace an existing identity"),
+  options: [{ long: "force", describe: "replace an existing identity" }],
   async run({ flags }, { home, out }) {
     const { runKeygen } = await import("./keygen_run.ts");
     await runKeygen({ home, force: flags.force }, out);

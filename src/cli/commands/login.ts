@@ -1,6 +1,6 @@
 /** `sfs login`: the command line; the work is in register_run.ts. */
 import type { CommandSpec } from "./command.ts";
-import { indexFlags, type IndexFlagValues, withIndexFlags } from "./options.ts";
+import { INDEX_OPTIONS, indexFlags, type IndexFlagValues } from "./options.ts";
 
 interface LoginFlags extends IndexFlagValues {
   user?: string;
@@ -11,12 +11,11 @@ interface LoginFlags extends IndexFlagValues {
 export const LOGIN_COMMAND: CommandSpec<LoginFlags, []> = {
   name: "login",
   describe: "check your password on an index server and save it as the default",
-  configure: (command) =>
-    withIndexFlags(
-      command
-        .option("--user <name>", "username")
-        .option("--rotate-keys", "register this identity's keys in place of the old ones"),
-    ),
+  options: [
+    { long: "user", value: "<name>", describe: "username" },
+    { long: "rotate-keys", describe: "register this identity's keys in place of the old ones" },
+    ...INDEX_OPTIONS,
+  ],
   async run({ flags }, { home, out }) {
     const { runLogin } = await import("./register_run.ts");
     await runLogin(

@@ -1,6 +1,6 @@
 /** `sfs ls`: the command line; the work is in ls_run.ts. */
 import type { CommandSpec } from "./command.ts";
-import { indexFlags, type IndexFlagValues, parseCount, withIndexFlags } from "./options.ts";
+import { INDEX_OPTIONS, indexFlags, type IndexFlagValues, parseCount } from "./options.ts";
 
 interface LsFlags extends IndexFlagValues {
   mine?: boolean;
@@ -11,12 +11,11 @@ interface LsFlags extends IndexFlagValues {
 export const LS_COMMAND: CommandSpec<LsFlags, []> = {
   name: "ls",
   describe: "list the files on the index you may see",
-  configure: (command) =>
-    withIndexFlags(
-      command
-        .option("--mine", "only your own files")
-        .option("--limit <n>", "most results", "50"),
-    ),
+  options: [
+    { long: "mine", describe: "only your own files" },
+    { long: "limit", value: "<n>", describe: "most results", default: "50" },
+    ...INDEX_OPTIONS,
+  ],
   async run({ flags }, { home, out }) {
     const { runLs } = await import("./ls_run.ts");
     await runLs({

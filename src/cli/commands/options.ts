@@ -1,6 +1,5 @@
 /** Option declarations and parsers that several commands share. */
-import { Option } from "commander";
-import type { Command } from "commander";
+import type { OptionSpec } from "../args.ts";
 import { SfsError } from "../../errors.ts";
 import { SIGNATURE_POLICIES } from "../../crypto/sign.ts";
 
@@ -11,30 +10,33 @@ export interface IndexFlagValues {
   yes?: boolean;
 }
 
-/** Adds the options every command that talks to the index shares. */
-export function withIndexFlags(command: Command): Command {
-  return command
-    .option("--server <host:port>", "index server (default: $SFS_SERVER or the saved one)")
-    .option("--server-fingerprint <fp>", "fingerprint a new index server must present")
-    .option("-y, --yes", "trust a first contact (server or user key) without asking");
-}
+/** The options every command that talks to the index shares. */
+export const INDEX_OPTIONS: readonly OptionSpec[] = [
+  {
+    long: "server",
+    value: "<host:port>",
+    describe: "index server (default: $SFS_SERVER or the saved one)",
+  },
+  {
+    long: "server-fingerprint",
+    value: "<fp>",
+    describe: "fingerprint a new index server must present",
+  },
+  {
+    long: "yes",
+    short: "y",
+    describe: "trust a first contact (server or user key) without asking",
+  },
+];
 
 /** Just the index flags out of a command's flags. */
 export function indexFlags(flags: IndexFlagValues): IndexFlagValues {
   return { server: flags.server, serverFingerprint: flags.serverFingerprint, yes: flags.yes };
 }
 
-/**
- * Commander reducer for repeatable options. Declared without a default, so `--help` shows no
- * `(default: [])`; the first use starts the list.
- */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 /** A `--sign` or `--require` option: which signature algorithms, "both" by default. */
-export function signatureOption(flags: string, description: string): Option {
-  return new Option(flags, description).choices(SIGNATURE_POLICIES).default("both");
+export function signatureOption(long: string, describe: string): OptionSpec {
+  return { long, value: "<algorithms>", describe, choices: SIGNATURE_POLICIES, default: "both" };
 }
 
 /**

@@ -1,6 +1,6 @@
 /** `sfs search TERMS…`: the command line; the work is in search_run.ts. */
 import type { CommandSpec } from "./command.ts";
-import { indexFlags, type IndexFlagValues, parseCount, withIndexFlags } from "./options.ts";
+import { INDEX_OPTIONS, indexFlags, type IndexFlagValues, parseCount } from "./options.ts";
 
 interface SearchFlags extends IndexFlagValues {
   limit: string;
@@ -10,12 +10,11 @@ interface SearchFlags extends IndexFlagValues {
 export const SEARCH_COMMAND: CommandSpec<SearchFlags, [string[]]> = {
   name: "search",
   describe: "search the index by file name and keywords",
-  configure: (command) =>
-    withIndexFlags(
-      command
-        .argument("<terms...>", "words to look for")
-        .option("--limit <n>", "most results", "50"),
-    ),
+  arguments: [{ name: "terms", describe: "words to look for", required: true, variadic: true }],
+  options: [
+    { long: "limit", value: "<n>", describe: "most results", default: "50" },
+    ...INDEX_OPTIONS,
+  ],
   async run({ args: [terms], flags }, { home, out }) {
     const { runSearch } = await import("./search_run.ts");
     await runSearch({

@@ -7,13 +7,12 @@ import type { SignaturePolicy } from "../../crypto/sign.ts";
 import { parseHostPort } from "../../net/address.ts";
 import type { CommandSpec } from "./command.ts";
 import {
-  collect,
+  INDEX_OPTIONS,
   indexFlags,
   type IndexFlagValues,
   parseCount,
   parseDuration,
   signatureOption,
-  withIndexFlags,
 } from "./options.ts";
 
 interface SendFlags extends IndexFlagValues {
@@ -38,33 +37,63 @@ export const SEND_COMMAND: CommandSpec<SendFlags, [string[]]> = {
   name: "send",
   describe:
     "share a file, a folder or several paths as one share: print its ticket, and announce it when an index is configured",
-  configure: (command) =>
-    withIndexFlags(
-      command
-        .argument("<paths...>", "the file, folder, or several files and folders to share")
-        .option("--name <name>", "the share's name (a folder or several paths)")
-        .option(
-          "--exclude <glob>",
-          "leave out matching files and folders (gitignore-like: *, ?, **, trailing /; repeatable)",
-          collect,
-        )
-        .option("--listen <host:port>", "address to listen on", "0.0.0.0:0")
-        .option(
-          "--advertise <host:port>",
-          "address receivers connect to, replacing this machine's own (repeatable)",
-          collect,
-        )
-        .option("--once", "exit after the first successful transfer (and unshare)")
-        .option("--keyword <word>", "search keyword for the index (repeatable)", collect)
-        .option("--to <user>", "share only with this index user (repeatable)", collect)
-        .option("--no-index", "direct mode even when an index server is configured")
-        .addOption(signatureOption("--sign <algorithms>", "signatures to make"))
-        .option("--code", "share by a short code such as 7-crimson-tiger-lamp (one file)")
-        .option("--code-words <n>", "words in the code, 3 to 8 (11 bits each)")
-        .option("--code-ttl <duration>", "how long the code stays valid, e.g. 5m (server caps it)")
-        .option("--as <name>", "with --code: remember the receiver's key under this name")
-        .option("--qr", "also print the ticket (or the code) as a QR code"),
-    ),
+  arguments: [{
+    name: "paths",
+    describe: "the file, folder, or several files and folders to share",
+    required: true,
+    variadic: true,
+  }],
+  options: [
+    { long: "name", value: "<name>", describe: "the share's name (a folder or several paths)" },
+    {
+      long: "exclude",
+      value: "<glob>",
+      describe:
+        "leave out matching files and folders (gitignore-like: *, ?, **, trailing /; repeatable)",
+      repeatable: true,
+    },
+    {
+      long: "listen",
+      value: "<host:port>",
+      describe: "address to listen on",
+      default: "0.0.0.0:0",
+    },
+    {
+      long: "advertise",
+      value: "<host:port>",
+      describe: "address receivers connect to, replacing this machine's own (repeatable)",
+      repeatable: true,
+    },
+    { long: "once", describe: "exit after the first successful transfer (and unshare)" },
+    {
+      long: "keyword",
+      value: "<word>",
+      describe: "search keyword for the index (repeatable)",
+      repeatable: true,
+    },
+    {
+      long: "to",
+      value: "<user>",
+      describe: "share only with this index user (repeatable)",
+      repeatable: true,
+    },
+    { long: "no-index", describe: "direct mode even when an index server is configured" },
+    signatureOption("sign", "signatures to make"),
+    { long: "code", describe: "share by a short code such as 7-crimson-tiger-lamp (one file)" },
+    { long: "code-words", value: "<n>", describe: "words in the code, 3 to 8 (11 bits each)" },
+    {
+      long: "code-ttl",
+      value: "<duration>",
+      describe: "how long the code stays valid, e.g. 5m (server caps it)",
+    },
+    {
+      long: "as",
+      value: "<name>",
+      describe: "with --code: remember the receiver's key under this name",
+    },
+    { long: "qr", describe: "also print the ticket (or the code) as a QR code" },
+    ...INDEX_OPTIONS,
+  ],
   async run({ args: [files], flags }, { home, out }) {
     const { runSend } = await import("./send_run.ts");
     await runSend({

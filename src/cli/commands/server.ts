@@ -2,7 +2,7 @@
  * `sfs server`: the command line; the work is in server_run.ts, the only one to load SQLite and
  * the PostgreSQL driver.
  */
-import { Option } from "commander";
+import type { OptionSpec } from "../args.ts";
 import { formatHostPort, parseHostPort } from "../../net/address.ts";
 import { CODE_MODES, type CodeMode } from "../../index/protocol/code_modes.ts";
 import type { CommandSpec } from "./command.ts";
@@ -34,49 +34,81 @@ interface ServerFlags {
 export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
   name: "server",
   describe: "run an index server (accounts, announcements, search, presence)",
-  configure: (command) =>
-    command
-      .option("--listen <host:port>", "address to listen on", "0.0.0.0:9999")
-      .option(
-        "--db <path|url>",
+  options: [
+    {
+      long: "listen",
+      value: "<host:port>",
+      describe: "address to listen on",
+      default: "0.0.0.0:9999",
+    },
+    {
+      long: "db",
+      value: "<path|url>",
+      describe:
         "SQLite file, or postgres://USER@HOST:PORT/DB (default: $SFS_DB, else index.db in the sfs home)",
-      )
-      .option(
-        "--identity <file>",
-        "server identity file (default: next to the SQLite file, or in the sfs home)",
-      )
-      .option("--max-connections <n>", "connections served at once", "256")
-      .option("--idle-timeout <seconds>", "close connections silent this long", "60")
-      .option("--max-listings-per-user <n>", "listings one account may have", "1000")
-      .option("--max-registrations-per-address <n>", "new accounts per address an hour", "10")
-      .option("--no-relay", "do not relay transfers between peers")
-      .option("--relay-max-sessions <n>", "relayed transfers at once, in total", "64")
-      .option("--relay-max-per-user <n>", "relayed transfers at once per sharing user", "8")
-      .option("--relay-max-per-address <n>", "relayed transfers at once per receiver address", "4")
-      .option("--relay-pairing-timeout <seconds>", "time a sender has to reach the relay", "5")
-      .option("--relay-idle-timeout <seconds>", "end a relayed transfer silent this long", "60")
-      .option(
-        "--relay-address <host:port>",
+    },
+    {
+      long: "identity",
+      value: "<file>",
+      describe: "server identity file (default: next to the SQLite file, or in the sfs home)",
+    },
+    count("max-connections", "connections served at once", "256"),
+    {
+      long: "idle-timeout",
+      value: "<seconds>",
+      describe: "close connections silent this long",
+      default: "60",
+    },
+    count("max-listings-per-user", "listings one account may have", "1000"),
+    count("max-registrations-per-address", "new accounts per address an hour", "10"),
+    { long: "no-relay", describe: "do not relay transfers between peers" },
+    count("relay-max-sessions", "relayed transfers at once, in total", "64"),
+    count("relay-max-per-user", "relayed transfers at once per sharing user", "8"),
+    count("relay-max-per-address", "relayed transfers at once per receiver address", "4"),
+    {
+      long: "relay-pairing-timeout",
+      value: "<seconds>",
+      describe: "time a sender has to reach the relay",
+      default: "5",
+    },
+    {
+      long: "relay-idle-timeout",
+      value: "<seconds>",
+      describe: "end a relayed transfer silent this long",
+      default: "60",
+    },
+    {
+      long: "relay-address",
+      value: "<host:port>",
+      describe:
         "address senders on other servers of the index dial to reach this one's relay (default: --listen, unless 0.0.0.0 or ::)",
-      )
-      .option("--listing-ttl <duration>", "forget listings offline this long (1s … 365d)", "3d")
-      .addOption(
-        new Option(
-          "--codes <who>",
-          "who may open short codes: accounts, open (anyone, quotas per address) or off",
-        ).choices(CODE_MODES).default("accounts"),
-      )
-      .option("--code-ttl <duration>", "short codes expire after this long (1s … 1d)", "10m")
-      .option(
-        "--max-open-codes <n>",
-        "short codes open at once per account (per address in open mode)",
-        "8",
-      )
-      .option(
-        "--max-code-claims-per-address <n>",
-        "short codes one address may try in 10 minutes",
-        "20",
-      ),
+    },
+    {
+      long: "listing-ttl",
+      value: "<duration>",
+      describe: "forget listings offline this long (1s … 365d)",
+      default: "3d",
+    },
+    {
+      long: "codes",
+      value: "<who>",
+      describe: "who may open short codes: accounts, open (anyone, quotas per address) or off",
+      choices: CODE_MODES,
+      default: "accounts",
+    },
+    {
+      long: "code-ttl",
+      value: "<duration>",
+      describe: "short codes expire after this long (1s … 1d)",
+      default: "10m",
+    },
+    count(
+      "max-open-codes",
+      "short codes open at once per account (per address in open mode)",
+      "8",
+    ),
+    count("max-code-claims-per-address", "short codes one address may try in 10 minutes", "20"),
+  ],
   async run({ flags }, { home, out }) {
     const { runServer } = await import("./server_run.ts");
     await runServer({
@@ -123,3 +155,8 @@ export const SERVER_COMMAND: CommandSpec<ServerFlags, []> = {
     }, out);
   },
 };
+
+/** An option taking a whole number `<n>`, with its default. */
+function count(long: string, describe: string, value: string): OptionSpec {
+  return { long, value: "<n>", describe, default: value };
+}

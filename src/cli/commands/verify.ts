@@ -11,14 +11,15 @@ interface VerifyFlags {
 export const VERIFY_COMMAND: CommandSpec<VerifyFlags, [string]> = {
   name: "verify",
   describe: "check a received file or folder against its proof of origin (offline)",
-  configure: (command) =>
-    command
-      .argument("<path>", "the file or folder to check")
-      .option("--proof <file>", "the proof (default: PATH.sfs-proof)")
-      .option(
-        "--owner <fingerprint>",
-        "the fingerprint the signer must have (default: shown, and named if you pinned it)",
-      ),
+  arguments: [{ name: "path", describe: "the file or folder to check", required: true }],
+  options: [
+    { long: "proof", value: "<file>", describe: "the proof (default: PATH.sfs-proof)" },
+    {
+      long: "owner",
+      value: "<fingerprint>",
+      describe: "the fingerprint the signer must have (default: shown, and named if you pinned it)",
+    },
+  ],
   async run({ args: [path], flags }, { home, out }) {
     const { runVerify } = await import("./verify_run.ts");
     await runVerify({ path, proof: flags.proof, owner: flags.owner, home }, out);

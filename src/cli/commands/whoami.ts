@@ -5,7 +5,6 @@ import type { CommandSpec } from "./command.ts";
 export const WHOAMI_COMMAND: CommandSpec<object, []> = {
   name: "whoami",
   describe: "print your identity's fingerprint",
-  configure: (command) => command,
   async run(_input, { home, out }) {
     const { runWhoami } = await import("./keygen_run.ts");
     await runWhoami({ home }, out);
