@@ -48,7 +48,10 @@ export interface TreeStreamOptions {
   /** Checkpoint spacing. */
   checkpointBytes: number;
   checkpointMs: number;
-  /** Bytes of the share verified so far (kept files included). */
+  /**
+   * Bytes of the share verified so far (kept files included); the first report comes on
+   * reaching the start, before any byte of this run.
+   */
   onProgress?: (bytes: number, filesDone: number) => void;
   /** A file verified (or kept from an earlier run: `kept`). */
   onFile?: (entry: ManifestEntry, how: { index: number; kept: boolean; filesDone: number }) => void;
@@ -83,6 +86,7 @@ export async function receiveTreeFiles(
   let files = 0;
   let bytes = 0;
   let resumedBytes = 0;
+  let started = false;
   try {
     for await (const prepared of preparedAhead(part, entries, options)) {
       const { entry } = prepared;
@@ -101,6 +105,10 @@ export async function receiveTreeFiles(
       } else {
         const offset = index === start.entry ? start.offset : 0;
         resumedBytes += offset;
+        // The first report, before any byte of this run: what an earlier run left (the rate of
+        // the progress line counts from here).
+        if (!started) options.onProgress?.(bytes + offset, files);
+        started = true;
         const base = bytes;
         await receiveOneFile(channel, part, prepared, {
           offset,
