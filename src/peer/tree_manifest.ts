@@ -33,6 +33,7 @@ import {
   compareNames,
   componentProblem,
   foldKey,
+  MAX_MANIFEST_BYTES,
   MAX_TREE_DEPTH,
   MAX_TREE_PATH_BYTES,
 } from "./tree_paths.ts";
@@ -91,6 +92,11 @@ export interface BuildManifestOptions {
    * @default never
    */
   signal?: AbortSignal;
+  /**
+   * Most bytes of entries: past it the walk stops (TREE_LIMIT), since no receiver takes more.
+   * @default {MAX_MANIFEST_BYTES}
+   */
+  maxManifestBytes?: number;
 }
 
 /** One entry of a built manifest, with what the sender needs to serve it. */
@@ -312,6 +318,8 @@ async function spoolEntries(
   using ids = await Deno.open(paths.idsPath, { write: true, createNew: true, mode: 0o600 });
   const writer = new SpoolWriter(spool);
   const idWriter = new SpoolWriter(ids);
+  const maxBytes = options.maxManifestBytes ?? MAX_MANIFEST_BYTES;
+  let spooled = 0;
   const hashing = (found: Found, hashed: number) =>
     options.onProgress?.({
       ...counts,
@@ -327,7 +335,14 @@ async function spoolEntries(
       skipped.other++;
       return;
     }
-    await writer.write(encodeManifestEntry(made.entry));
+    const encoded = encodeManifestEntry(made.entry);
+    spooled += encoded.length;
+    if (spooled > maxBytes) {
+      throw new SfsError("TREE_LIMIT", `The manifest would be larger than ${maxBytes} bytes`, {
+        hint: "Share fewer files, or the folder in parts",
+      });
+    }
+    await writer.write(encoded);
     await idWriter.write(
       new ByteWriter().u64(made.info?.dev ?? 0).u64(made.info?.ino ?? 0).finish(),
     );
