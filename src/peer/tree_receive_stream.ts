@@ -28,6 +28,8 @@ export const MAX_UNSYNCED_FILES = 256;
 const REHASH_BUFFER_BYTES = 1024 * 1024;
 /** Entries prepared ahead of the one being received (see preparedAhead). */
 const FILES_AHEAD = 16;
+/** Folders synced at once (see OpenFolders). */
+const FOLDER_SYNC_BATCH = 64;
 /** Writes up to this size are made synchronously (see FileSink.write). */
 const SYNC_WRITE_BYTES = 64 * 1024;
 
@@ -481,12 +483,18 @@ function closeQuietly(file: Deno.FsFile): void {
 }
 
 /**
- * The folders from the root to the current entry, so each gets its modification time and a
- * sync when the walk leaves it: in canonical order nothing is added to a folder after that.
+ * The folders from the root to the current entry, so each gets its modification time when the
+ * walk leaves it: in canonical order nothing is added to a folder after that. Folders left are
+ * synced {@link FOLDER_SYNC_BATCH} at a time, together: one sync after another cost a journal
+ * commit each (10,000 folders, 10,000 in a row), while concurrent ones share commits. Nothing
+ * waits on them but the publish: a resume checks every kept file itself (F7.3), so a folder
+ * entry lost in a crash only makes it start over.
  */
 class OpenFolders {
   readonly #part: TreePart;
   readonly #stack: ManifestEntry[] = [];
+  /** Folders left and not yet synced. */
+  readonly #left: string[] = [];
 
   constructor(part: TreePart) {
     this.#part = part;
@@ -503,13 +511,22 @@ class OpenFolders {
     this.#stack.push(folder);
   }
 
+  /** Leaves every folder and syncs all of them, the tree's root last. */
   async leaveAll(): Promise<void> {
     while (this.#stack.length > 0) await this.#leave(this.#stack.pop()!);
+    await this.#syncLeft();
     await this.#part.syncFolder("");
   }
 
   async #leave(folder: ManifestEntry): Promise<void> {
-    await this.#part.syncFolder(folder.path);
+    // The time first: the sync makes it durable too.
     await this.#part.setFolderTime(folder.path, folder.mtime);
+    this.#left.push(folder.path);
+    if (this.#left.length >= FOLDER_SYNC_BATCH) await this.#syncLeft();
+  }
+
+  async #syncLeft(): Promise<void> {
+    const paths = this.#left.splice(0);
+    await Promise.all(paths.map((path) => this.#part.syncFolder(path)));
   }
 }
