@@ -291,7 +291,8 @@ export class TreePart {
     let reserved: Reserved | undefined;
     let proof: Deno.FileInfo | undefined;
     try {
-      reserved = await this.#reserveFinal();
+      // Windows renames no folder onto an existing name: nothing there can be replaced.
+      if (Deno.build.os !== "windows") reserved = await this.#reserveFinal();
       const manifest = await lstatOrUndefined(this.manifestPath);
       if (this.proofPath !== undefined) {
         await linkOrRename(this.manifestPath, this.proofPath, this.#force);
@@ -299,7 +300,10 @@ export class TreePart {
       }
       await this.#onPublish?.();
       const named = await lstatOrUndefined(this.finalPath);
-      if (!named?.isDirectory || !sameFile(named, reserved.info)) throw exists(this.finalPath);
+      const ours = reserved === undefined
+        ? named === undefined
+        : named?.isDirectory && sameFile(named, reserved.info);
+      if (!ours) throw exists(this.finalPath);
       await Deno.rename(this.#tree, this.finalPath).catch((err) => {
         // Filled meanwhile (or swapped for a file or link): theirs, not replaced.
         throw err instanceof Error && "code" in err && NAME_TAKEN.has(String(err.code))
