@@ -240,12 +240,15 @@ Deno.test("fetchFile() resumes a tree inside a large file, from its last checkpo
   const first = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
   await assert.rejects(fetchFile(first, bob, options), (e) => isSfsError(e, "CONNECTION_CLOSED"));
   const second = await Deno.connect({ hostname: "127.0.0.1", port: portOf(peer.ticket) });
-  const result = await fetchFile(second, bob, options);
+  const reports: number[] = [];
+  const result = await fetchFile(second, bob, { ...options, onProgress: (b) => reports.push(b) });
   assert.equal(result.kind, "tree");
   const resumed = peer.requests.at(-1)!;
   assert.equal(resumed.type, MessageType.TREE_GET);
   assert.equal(resumed.entry, 1, "from the big file");
   assert.ok(resumed.offset > 0 && resumed.offset % (256 * 1024) === 0, String(resumed.offset));
+  // The first report is what the first run left, before any byte of this one (the rate's base).
+  assert.equal(reports[0], "first".length + resumed.offset);
   assert.deepEqual(await Deno.readFile(join(out, "share", "big.bin")), big);
   assert.equal(await Deno.readTextFile(join(out, "share", "z.txt")), "last");
 });

@@ -55,8 +55,12 @@ function keyOf(info: Deno.FileInfo): number[] | undefined {
 export class HashCache {
   readonly #path: string;
   readonly #max: number;
-  /** Key text → SHA-256; Map order is use order, oldest first. */
-  readonly #entries = new Map<string, Bytes>();
+  /**
+   * Key text → SHA-256 as a 32-character binary string; Map order is use order, oldest first.
+   * A string, not a Uint8Array: an array buffer per record (with its native backing store) cost
+   * ~900 bytes of RSS each, 90 MiB for a full cache of 100,000 (issue 11).
+   */
+  readonly #entries = new Map<string, string>();
   #changed = false;
 
   private constructor(path: string, max: number) {
@@ -81,7 +85,7 @@ export class HashCache {
       const key: number[] = [];
       for (let i = 0; i < 5; i++) key.push(Number(view.getBigUint64(at + 8 * i)));
       if (!key.every(Number.isSafeInteger)) continue;
-      cache.#entries.set(key.join(":"), bytes.slice(at + 40, at + RECORD_BYTES));
+      cache.#entries.set(key.join(":"), toBinary(bytes.subarray(at + 40, at + RECORD_BYTES)));
     }
     return cache;
   }
@@ -100,7 +104,7 @@ export class HashCache {
     this.#entries.delete(key);
     this.#entries.set(key, sha256);
     this.#changed = true;
-    return sha256.slice();
+    return fromBinary(sha256);
   }
 
   /**
@@ -114,7 +118,7 @@ export class HashCache {
     if (hashStartedAt - Math.max(key[3], key[4]) < MIN_AGE_MS) return;
     const text = key.join(":");
     this.#entries.delete(text);
-    this.#entries.set(text, new Uint8Array(sha256));
+    this.#entries.set(text, toBinary(sha256));
     while (this.#entries.size > this.#max) {
       this.#entries.delete(this.#entries.keys().next().value!);
     }
@@ -130,12 +134,23 @@ export class HashCache {
     let at = MAGIC.length;
     for (const [text, sha256] of this.#entries) {
       text.split(":").forEach((n, i) => view.setBigUint64(at + 8 * i, BigInt(n)));
-      out.set(sha256, at + 40);
+      out.set(fromBinary(sha256), at + 40);
       at += RECORD_BYTES;
     }
     await writeBytesAtomic(this.#path, out);
     this.#changed = false;
   }
+}
+
+/** Bytes as a string of one character per byte (each code unit 0–255). */
+function toBinary(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
+}
+
+function fromBinary(text: string): Bytes {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }
 
 function isCacheFile(bytes: Uint8Array): boolean {

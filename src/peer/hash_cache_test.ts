@@ -98,3 +98,37 @@ Deno.test("HashCache.load() reads a damaged or planted file as an empty cache", 
     assert.equal((await HashCache.load(cachePath)).size, 0);
   });
 });
+
+Deno.test("HashCache holds its records without an array buffer each (memory per file)", async () => {
+  using dir = tempDir();
+  const cache = await HashCache.load(`${dir.path}/hash-cache.bin`);
+  const records = 20_000;
+  const hash = new Uint8Array(32);
+  const info = (i: number) =>
+    ({
+      isFile: true,
+      dev: 2049,
+      ino: 1_000_000 + i,
+      size: 5000 + i,
+      mtime: new Date(1_700_000_000_000 + i),
+      ctime: new Date(1_700_000_000_000 + i),
+    }) as Deno.FileInfo;
+  const before = Deno.memoryUsage().external;
+  for (let i = 0; i < records; i++) {
+    hash[0] = i & 0xff;
+    hash[1] = i >> 8;
+    cache.set(info(i), hash, LATER);
+  }
+  // Each record's own Uint8Array held 32 bytes of external memory, and ~900 bytes of RSS in all.
+  const grew = Deno.memoryUsage().external - before;
+  assert.ok(grew < records * 8, `external memory grew by ${grew} bytes`);
+  assert.equal(cache.size, records);
+  const back = cache.get(info(300));
+  assert.deepEqual([back?.length, back?.[0], back?.[1]], [32, 300 & 0xff, 300 >> 8]);
+  await cache.save();
+  const again = await HashCache.load(`${dir.path}/hash-cache.bin`);
+  assert.deepEqual(
+    again.get(info(12_345))?.subarray(0, 2),
+    new Uint8Array([12_345 & 0xff, 12_345 >> 8]),
+  );
+});

@@ -2,14 +2,13 @@
  * The sender's side of a manifest (docs/design/folders.md F3.6): walk the share, hash each file
  * (or take its hash from the cache), spool the encoded entries to a file, then hash header and
  * spool and sign. Memory stays flat however many files there are: entries go to the spool as
- * they are made, and pages are read back from it when they are sent.
+ * they are made, and pages are read back from it when they are sent (tree_spool.ts).
  *
  * @module
  */
 import { basename, resolve } from "node:path";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
-import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
 import type { Identity } from "../crypto/identity.ts";
 import type { Signatures } from "../crypto/sign.ts";
 import { sameFile } from "../fs.ts";
@@ -19,13 +18,9 @@ import type { HashCache } from "./hash_cache.ts";
 import {
   encodeManifestEntry,
   encodeManifestHeader,
-  ENTRY_TAIL_BYTES,
   type ManifestEntry,
   ManifestHasher,
   type ManifestHeader,
-  MAX_PAGE_BYTES,
-  PAGE_HEADER_BYTES,
-  readManifestEntry,
   signManifest,
 } from "./manifest.ts";
 import { isExcluded, parseExclude } from "./exclude_glob.ts";
@@ -33,12 +28,20 @@ import {
   compareNames,
   componentProblem,
   foldKey,
+  MAX_MANIFEST_BYTES,
   MAX_TREE_DEPTH,
   MAX_TREE_PATH_BYTES,
 } from "./tree_paths.ts";
 import { type SkipCounts, type TreeEntry, walkTree } from "./tree_walk.ts";
+import {
+  type BuiltEntry,
+  encodeIdRecord,
+  readBlocks,
+  spooledEntries,
+  spoolPages,
+  SpoolWriter,
+} from "./tree_spool.ts";
 
-const READ_BYTES = 1024 * 1024;
 const ZERO_HASH = new Uint8Array(32);
 /** Files hashed at once, when they are small (see spoolEntries). */
 const FILES_AHEAD = 8;
@@ -46,8 +49,6 @@ const FILES_AHEAD = 8;
 const SMALL_FILE_BYTES = 1024 * 1024;
 /** An entry as made, with the `fstat` its file was hashed under (folders: none). */
 type Made = { entry: ManifestEntry; info: Deno.FileInfo | undefined };
-/** Bytes of a record of the identity spool: `u64 dev ‖ u64 ino` of each entry (folders: 0). */
-const ID_RECORD_BYTES = 16;
 const ENCODER = new TextEncoder();
 
 /** Where hashing has got to, for a progress display. */
@@ -91,19 +92,14 @@ export interface BuildManifestOptions {
    * @default never
    */
   signal?: AbortSignal;
+  /**
+   * Most bytes of entries: past it the walk stops (TREE_LIMIT), since no receiver takes more.
+   * @default {MAX_MANIFEST_BYTES}
+   */
+  maxManifestBytes?: number;
 }
 
-/** One entry of a built manifest, with what the sender needs to serve it. */
-export interface BuiltEntry {
-  /** Its index in the manifest. */
-  readonly index: number;
-  readonly entry: ManifestEntry;
-  /** Where it is on disk. */
-  readonly source: string;
-  /** Device and inode of the file that was hashed (folders: 0): the only file to serve. */
-  readonly dev: number;
-  readonly ino: number;
-}
+export type { BuiltEntry } from "./tree_spool.ts";
 
 /** A signed manifest whose entries wait in a spool file; dispose it to remove the spool. */
 export interface BuiltManifest extends AsyncDisposable {
@@ -312,6 +308,8 @@ async function spoolEntries(
   using ids = await Deno.open(paths.idsPath, { write: true, createNew: true, mode: 0o600 });
   const writer = new SpoolWriter(spool);
   const idWriter = new SpoolWriter(ids);
+  const maxBytes = options.maxManifestBytes ?? MAX_MANIFEST_BYTES;
+  let spooled = 0;
   const hashing = (found: Found, hashed: number) =>
     options.onProgress?.({
       ...counts,
@@ -327,10 +325,15 @@ async function spoolEntries(
       skipped.other++;
       return;
     }
-    await writer.write(encodeManifestEntry(made.entry));
-    await idWriter.write(
-      new ByteWriter().u64(made.info?.dev ?? 0).u64(made.info?.ino ?? 0).finish(),
-    );
+    const encoded = encodeManifestEntry(made.entry);
+    spooled += encoded.length;
+    if (spooled > maxBytes) {
+      throw new SfsError("TREE_LIMIT", `The manifest would be larger than ${maxBytes} bytes`, {
+        hint: "Share fewer files, or the folder in parts",
+      });
+    }
+    await writer.write(encoded);
+    await idWriter.write(encodeIdRecord(made.info));
     counts.entries++;
     options.onProgress?.({ ...counts });
   };
@@ -399,121 +402,6 @@ async function fileEntry(
     sha256,
   };
   return { entry, info };
-}
-
-/** Bytes a {@link SpoolWriter} collects before it writes them. */
-const SPOOL_BUFFER_BYTES = 64 * 1024;
-
-/**
- * Collects small writes into large ones, copied into one buffer: keeping each entry's own small
- * array until a flush held tens of thousands of objects (every entry of a 10,000-file tree
- * waited for the 1 MiB flush, issue 11).
- */
-class SpoolWriter {
-  readonly #file: Deno.FsFile;
-  readonly #buffer = new Uint8Array(SPOOL_BUFFER_BYTES);
-  #length = 0;
-
-  constructor(file: Deno.FsFile) {
-    this.#file = file;
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.#length + bytes.length > this.#buffer.length) await this.flush();
-    if (bytes.length > this.#buffer.length) return await this.#writeAll(bytes);
-    this.#buffer.set(bytes, this.#length);
-    this.#length += bytes.length;
-  }
-
-  async flush(): Promise<void> {
-    await this.#writeAll(this.#buffer.subarray(0, this.#length));
-    this.#length = 0;
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    for (let done = 0; done < bytes.length;) done += await this.#file.write(bytes.subarray(done));
-  }
-}
-
-async function* readBlocks(path: string): AsyncGenerator<Uint8Array> {
-  using file = await Deno.open(path, { read: true });
-  const buffer = new Uint8Array(READ_BYTES);
-  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-    yield buffer.subarray(0, n);
-  }
-}
-
-/** Cuts the spooled entries into pages, each filled before the next (F3.3). */
-async function* spoolPages(path: string, maxPageBytes = MAX_PAGE_BYTES): AsyncGenerator<Bytes> {
-  let pending = new Uint8Array();
-  let first = 0;
-  let entries: Uint8Array[] = [];
-  let size = PAGE_HEADER_BYTES;
-  const page = () => {
-    const writer = new ByteWriter().u64(first).u16(entries.length);
-    for (const entry of entries) writer.raw(entry);
-    first += entries.length;
-    entries = [];
-    size = PAGE_HEADER_BYTES;
-    return writer.finish();
-  };
-  for await (const block of readBlocks(path)) {
-    pending = new ByteWriter().raw(pending).raw(block).finish();
-    let at = 0;
-    // Our own spool, written just now: every entry is whole once the file is read to its end.
-    while (pending.length - at >= 2) {
-      const length = 2 + ((pending[at] << 8) | pending[at + 1]) + ENTRY_TAIL_BYTES;
-      if (pending.length - at < length) break;
-      if (entries.length > 0 && (size + length > maxPageBytes || entries.length === 0xffff)) {
-        yield page();
-      }
-      entries.push(pending.slice(at, at + length));
-      size += length;
-      at += length;
-    }
-    pending = pending.slice(at);
-  }
-  if (entries.length > 0) yield page();
-}
-
-/** The spooled entries with their indexes, sources and file identities, in order. */
-async function* spooledEntries(
-  spoolPath: string,
-  idsPath: string,
-  sourceOf: (path: string) => string,
-): AsyncGenerator<BuiltEntry> {
-  using ids = await Deno.open(idsPath, { read: true });
-  const record = new Uint8Array(ID_RECORD_BYTES);
-  let index = 0;
-  let pending = new Uint8Array();
-  for await (const block of readBlocks(spoolPath)) {
-    pending = new ByteWriter().raw(pending).raw(block).finish();
-    let at = 0;
-    while (pending.length - at >= 2) {
-      const length = 2 + ((pending[at] << 8) | pending[at + 1]) + ENTRY_TAIL_BYTES;
-      if (pending.length - at < length) break;
-      const entry = readManifestEntry(new ByteReader(pending.subarray(at, at + length), "spool"));
-      at += length;
-      await readRecord(ids, record);
-      const view = new DataView(record.buffer);
-      yield {
-        index: index++,
-        entry,
-        source: sourceOf(entry.path),
-        dev: Number(view.getBigUint64(0)),
-        ino: Number(view.getBigUint64(8)),
-      };
-    }
-    pending = pending.slice(at);
-  }
-}
-
-async function readRecord(file: Deno.FsFile, into: Uint8Array): Promise<void> {
-  for (let filled = 0; filled < into.length;) {
-    const n = await file.read(into.subarray(filled));
-    if (n === null) throw new SfsError("INTERNAL", "The manifest's identity spool is short");
-    filled += n;
-  }
 }
 
 function noneSkipped(): SkipCounts {

@@ -149,3 +149,23 @@ Deno.test("buildManifest() writes its spool as it goes, holding no entries", asy
   assert.equal(built.header.entryCount, 800);
   assert.ok(onDisk > 0, "nothing spooled before the last entry");
 });
+
+Deno.test("buildManifest() stops at a manifest larger than a receiver takes (TREE_LIMIT)", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/share`;
+  await Deno.mkdir(root);
+  for (let i = 0; i < 20; i++) await Deno.writeTextFile(`${root}/f${i}.txt`, `file ${i}`);
+  const identity = await testIdentity("alice");
+  // 20 entries of 57–58 bytes each.
+  await assert.rejects(
+    buildManifest(root, identity, { spoolDir: dir.path, maxManifestBytes: 1000 }),
+    (e) => isSfsError(e, "TREE_LIMIT"),
+  );
+  // The spool went with the refusal; just under the limit, the same folder is fine.
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["share"]);
+  await using built = await buildManifest(root, identity, {
+    spoolDir: dir.path,
+    maxManifestBytes: 2000,
+  });
+  assert.equal(built.header.entryCount, 20);
+});

@@ -30,6 +30,15 @@ import { checkTreePath, componentProblem } from "./tree_paths.ts";
 /** Suffix an existing tree is moved to while `--force` replaces it. */
 const OLD_SUFFIX = ".sfs-old";
 
+/** The errors of a rename onto a name someone else took: not empty, not a folder. */
+const NAME_TAKEN = new Set(["ENOTEMPTY", "EEXIST", "ENOTDIR", "EISDIR"]);
+
+/** `DIR/NAME` as made by {@link TreePart.publish}, held open. */
+interface Reserved {
+  readonly handle: Deno.FsFile;
+  readonly info: Deno.FileInfo;
+}
+
 /** Options of {@link TreePart.create} and {@link TreePart.reopen}. */
 export interface TreePartOptions {
   /**
@@ -43,6 +52,12 @@ export interface TreePartOptions {
    * @default {true}
    */
   proof?: boolean;
+  /**
+   * Called by {@link TreePart.publish} after `DIR/NAME` is made, just before the tree is renamed
+   * onto it (a test races it here).
+   * @default {none}
+   */
+  onPublish?: () => Promise<void>;
 }
 
 /** A tree being received into `DIR/.NAME.sfs-part/tree/`. */
@@ -61,11 +76,13 @@ export class TreePart {
   readonly #name: string;
   readonly #tree: string;
   readonly #force: boolean;
+  readonly #onPublish: (() => Promise<void>) | undefined;
 
   private constructor(outDir: string, name: string, options: TreePartOptions) {
     this.#outDir = outDir;
     this.#name = name;
     this.#force = options.force ?? false;
+    this.#onPublish = options.onPublish;
     this.finalPath = join(outDir, name);
     this.partPath = join(outDir, `.${name}${PART_SUFFIX}`);
     this.proofPath = (options.proof ?? true) ? this.finalPath + PROOF_SUFFIX : undefined;
@@ -255,6 +272,13 @@ export class TreePart {
    * EXISTS without `force`; with it, it is moved aside first and removed after (a crash between
    * leaves it as `DIR/.NAME.sfs-old`, never half a tree under the final name). Without `force`
    * the proof is linked, which fails rather than replace one made meanwhile.
+   *
+   * rename(2) silently replaces an empty folder, so `DIR/NAME` is first made here, exclusively
+   * (EXISTS if anything has the name), and the tree is renamed onto it only while it is still
+   * that folder (same device and inode): whatever someone else makes under the name meanwhile
+   * is refused (EXISTS), or makes the rename fail (a non-empty folder, a file, a link), never
+   * replaced. Only an empty folder swapped in between the check and the rename could still go:
+   * it holds nothing to lose.
    */
   async publish(): Promise<string> {
     const existing = await lstatOrUndefined(this.finalPath);
@@ -262,24 +286,67 @@ export class TreePart {
     if (existing) {
       if (!this.#force) throw exists(this.finalPath);
       await Deno.remove(old, { recursive: true }).catch(() => {});
+      await Deno.rename(this.finalPath, old);
     }
-    const manifest = await lstatOrUndefined(this.manifestPath);
-    if (this.proofPath !== undefined) {
-      await linkOrRename(this.manifestPath, this.proofPath, this.#force);
-    }
+    let reserved: Reserved | undefined;
+    let proof: Deno.FileInfo | undefined;
     try {
-      if (existing) await Deno.rename(this.finalPath, old);
-      await Deno.rename(this.#tree, this.finalPath);
+      // Windows renames no folder onto an existing name: nothing there can be replaced.
+      if (Deno.build.os !== "windows") reserved = await this.#reserveFinal();
+      const manifest = await lstatOrUndefined(this.manifestPath);
+      if (this.proofPath !== undefined) {
+        await linkOrRename(this.manifestPath, this.proofPath, this.#force);
+        proof = manifest;
+      }
+      await this.#onPublish?.();
+      const named = await lstatOrUndefined(this.finalPath);
+      const ours = reserved === undefined
+        ? named === undefined
+        : named?.isDirectory && sameFile(named, reserved.info);
+      if (!ours) throw exists(this.finalPath);
+      await Deno.rename(this.#tree, this.finalPath).catch((err) => {
+        // Filled meanwhile (or swapped for a file or link): theirs, not replaced.
+        throw err instanceof Error && "code" in err && NAME_TAKEN.has(String(err.code))
+          ? exists(this.finalPath)
+          : err;
+      });
     } catch (err) {
       // No proof without its tree: it would only make the next get refuse the name.
-      if (this.proofPath !== undefined && manifest) await removeIfSame(this.proofPath, manifest);
+      if (this.proofPath !== undefined && proof) await removeIfSame(this.proofPath, proof);
+      // Removing a folder (not recursively) takes it only while it is empty.
+      if (reserved) await removeIfSame(this.finalPath, reserved.info);
+      if (existing) await Deno.rename(old, this.finalPath).catch(() => {});
       throw err;
+    } finally {
+      reserved?.handle.close();
     }
     // Recursive removal deletes symlinks, never what they point to.
     if (existing) await Deno.remove(old, { recursive: true });
     await Deno.remove(this.partPath, { recursive: true });
     await syncDirectory(this.#outDir);
     return this.finalPath;
+  }
+
+  /**
+   * Makes `DIR/NAME` as an empty private folder of ours (EXISTS if the name is taken), held
+   * open: while it is, its inode cannot be freed and reused by a folder someone else makes.
+   */
+  async #reserveFinal(): Promise<Reserved> {
+    try {
+      await Deno.mkdir(this.finalPath, { mode: 0o700 });
+    } catch (err) {
+      if (err instanceof Deno.errors.AlreadyExists) throw exists(this.finalPath);
+      throw err;
+    }
+    const handle = await Deno.open(this.finalPath, { read: true });
+    try {
+      const info = await handle.stat();
+      if (!info.isDirectory) throw exists(this.finalPath);
+      return { handle, info };
+    } catch (err) {
+      handle.close();
+      throw err;
+    }
   }
 
   /** Removes the part folder and everything in it. */

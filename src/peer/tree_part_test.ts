@@ -190,3 +190,44 @@ Deno.test("TreePart.publish() leaves no proof behind when the tree cannot be ren
   // A proof without its tree would make the next get refuse the name (EXISTS) for nothing.
   assert.deepEqual(listing(dir.path), []);
 });
+
+Deno.test("TreePart.publish() never replaces what appears under DIR/NAME after its check", async (t) => {
+  const races: Array<[string, (final: string) => Promise<void>]> = [
+    ["an empty folder of someone else", async (final) => {
+      await Deno.remove(final);
+      await Deno.mkdir(final);
+    }],
+    ["a file put into the name it made", async (final) => {
+      await Deno.writeTextFile(`${final}/theirs`, "theirs");
+    }],
+    ["a link in its place", async (final) => {
+      await Deno.remove(final);
+      await Deno.symlink("/tmp", final);
+    }],
+  ];
+  for (const [name, race] of races) {
+    await t.step(name, async () => {
+      using dir = tempDir();
+      const final = `${dir.path}/share`;
+      const part = await TreePart.create(dir.path, "share", {
+        onPublish: async () => {
+          // Before the fix the name was free here: make the folder the race needs.
+          if (!await Deno.lstat(final).catch(() => undefined)) await Deno.mkdir(final);
+          await race(final);
+        },
+      });
+      {
+        using manifest = await part.createManifest();
+        await manifest.write(new TextEncoder().encode("signed"));
+      }
+      await writeFile(part, "a", "a");
+      await assert.rejects(part.publish(), (e) => isSfsError(e, "EXISTS"));
+      // What they made is still there, and the tree is not under their name.
+      const left = listing(dir.path).filter((path) => !path.startsWith(".share.sfs-part/"));
+      assert.ok(!left.includes("share/a"), JSON.stringify(left));
+      assert.ok(!left.includes("share.sfs-proof"), JSON.stringify(left));
+      assert.ok((await Deno.lstat(final)).isDirectory || (await Deno.lstat(final)).isSymlink);
+      await part.discard();
+    });
+  }
+});

@@ -16,7 +16,7 @@
 import { SfsError } from "../errors.ts";
 import { displayExcerpt, isDisplaySafe } from "../text.ts";
 import { isWindowsDeviceName, RESERVED_SUFFIXES } from "./names.ts";
-import { MAX_MANIFEST_PATH_BYTES } from "../wire/tree_messages.ts";
+import { MANIFEST_ENTRY_TAIL_BYTES, MAX_MANIFEST_PATH_BYTES } from "../wire/tree_messages.ts";
 
 /**
  * Most components a path may have. Real trees stay far below (deep `node_modules` reach ~40);
@@ -30,6 +30,23 @@ export const MAX_TREE_DEPTH = 128;
 export const MAX_TREE_PATH_BYTES = MAX_MANIFEST_PATH_BYTES;
 /** Longest component in UTF-8 bytes: ext4, APFS and NTFS allow 255. */
 export const MAX_COMPONENT_BYTES = 255;
+/**
+ * Most bytes of a manifest's entries (F3.2: the pages without their headers). A receiver spools
+ * them to disk before it can check the signature over their hash, so without this a hostile
+ * sender could make it write 10,000,000 entries of 3,124 bytes (31 GB) first. 2 GiB hold the
+ * 10,000,000 entries of a largest tree at paths of ~160 bytes on average; a walk stops past it
+ * (TREE_LIMIT), so an honest sender never makes a manifest a receiver refuses.
+ */
+export const MAX_MANIFEST_BYTES = 2 ** 31;
+
+/**
+ * Most bytes of entries a manifest announcing `entryCount` entries can have: each at its longest
+ * path, and never more than {@link MAX_MANIFEST_BYTES}.
+ */
+export function manifestBytesLimit(entryCount: number, cap = MAX_MANIFEST_BYTES): number {
+  const longest = 2 + MAX_MANIFEST_PATH_BYTES + MANIFEST_ENTRY_TAIL_BYTES;
+  return Math.min(entryCount * longest, cap);
+}
 
 /**
  * Characters refused in a component: `/` separates components; `\` separates them on Windows;

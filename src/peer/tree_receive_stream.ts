@@ -3,28 +3,28 @@
  * order, each a §7.2 stream under its own key, written into the part folder (tree_part.ts) and
  * checked at its end against the manifest's size and SHA-256. Folders are made as their turn
  * comes; a folder's modification time is set once the walk leaves it (nothing is written into
- * it after that), and it is synced then.
+ * it after that), and it is synced soon after (tree_open_folders.ts).
  *
  * Progress is recorded for a resume (tree_state.ts) every few seconds or megabytes and at least
- * every {@link MAX_UNSYNCED_FILES} files: the finished files since the last checkpoint are synced
+ * every 256 files (tree_checkpoints.ts): the finished files since the last checkpoint are synced
  * first, so the state never claims a file that is not on disk, without one sync per small file.
  *
  * @module
  */
 import { SfsError } from "../errors.ts";
+import { closeQuietly } from "../closable.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
 import type { AeadKey } from "../crypto/aead.ts";
-import { chunkCount } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import { displayExcerpt } from "../text.ts";
 import type { ManifestEntry } from "./manifest.ts";
 import { type ChunkSink, receiveChunks } from "./receiver_stream.ts";
 import type { TreePart } from "./tree_part.ts";
 import type { TreeStateFile } from "./tree_state.ts";
+import { Checkpoints } from "./tree_checkpoints.ts";
+import { OpenFolders } from "./tree_open_folders.ts";
 
-/** Finished files kept open, unsynced, until the next checkpoint syncs them together. */
-export const MAX_UNSYNCED_FILES = 256;
 const REHASH_BUFFER_BYTES = 1024 * 1024;
 /** Entries prepared ahead of the one being received (see preparedAhead). */
 const FILES_AHEAD = 16;
@@ -48,7 +48,10 @@ export interface TreeStreamOptions {
   /** Checkpoint spacing. */
   checkpointBytes: number;
   checkpointMs: number;
-  /** Bytes of the share verified so far (kept files included). */
+  /**
+   * Bytes of the share verified so far (kept files included); the first report comes on
+   * reaching the start, before any byte of this run.
+   */
   onProgress?: (bytes: number, filesDone: number) => void;
   /** A file verified (or kept from an earlier run: `kept`). */
   onFile?: (entry: ManifestEntry, how: { index: number; kept: boolean; filesDone: number }) => void;
@@ -83,6 +86,7 @@ export async function receiveTreeFiles(
   let files = 0;
   let bytes = 0;
   let resumedBytes = 0;
+  let started = false;
   try {
     for await (const prepared of preparedAhead(part, entries, options)) {
       const { entry } = prepared;
@@ -101,6 +105,10 @@ export async function receiveTreeFiles(
       } else {
         const offset = index === start.entry ? start.offset : 0;
         resumedBytes += offset;
+        // The first report, before any byte of this run: what an earlier run left (the rate of
+        // the progress line counts from here).
+        if (!started) options.onProgress?.(bytes + offset, files);
+        started = true;
         const base = bytes;
         await receiveOneFile(channel, part, prepared, {
           offset,
@@ -344,164 +352,5 @@ class FileSink implements ChunkSink {
 
   startCheckpoint(): boolean {
     return this.#checkpoints.start(this.#at.index, this.#at.entry, this.#written, this.#file);
-  }
-}
-
-/**
- * Resume checkpoints of a tree: syncs the finished files not yet synced (and the file in
- * progress), then records the state. One runs at a time, in the background while a large file
- * streams; a failure surfaces at the next write.
- */
-class Checkpoints {
-  readonly #state: TreeStateFile;
-  readonly #options: TreeStreamOptions;
-  readonly #now: () => number;
-  #unsynced: Deno.FsFile[] = [];
-  #running: Promise<void> | undefined;
-  #failure: unknown;
-  #last: number;
-
-  constructor(state: TreeStateFile, options: TreeStreamOptions) {
-    this.#state = state;
-    this.#options = options;
-    this.#now = options.now ?? (() => performance.now());
-    this.#last = this.#now();
-  }
-
-  throwIfFailed(): void {
-    if (this.#failure !== undefined) {
-      throw new SfsError("IO", "Cannot record progress for a resume", { cause: this.#failure });
-    }
-  }
-
-  /** A verified file, handed over to be synced (and closed) by a later checkpoint. */
-  finished(file: Deno.FsFile): void {
-    this.#unsynced.push(file);
-  }
-
-  /**
-   * The stream of file `index` failed after `written` verified bytes: once any running checkpoint
-   * is done, records them (with the files finished before it) unless a checkpoint got as far, as
-   * far as it can; then closes the file. Without it, a cut between two checkpoints would restart
-   * the file from the last one, or from its start.
-   */
-  async interrupted(
-    index: number,
-    entry: ManifestEntry,
-    written: number,
-    file: Deno.FsFile,
-  ): Promise<void> {
-    await this.#running;
-    const verified = resumableBytes(entry.size, written, this.#options.chunkSize);
-    const { state } = this.#state;
-    const behind = state.entry < index || (state.entry === index && state.verified < verified);
-    if (this.#failure === undefined && verified > 0 && behind) {
-      await this.#run(index, verified, file).catch(() => {});
-    }
-    closeQuietly(file);
-  }
-
-  /** Starts a checkpoint inside file `index` in the background; false if one is running. */
-  start(index: number, entry: ManifestEntry, written: number, file: Deno.FsFile): boolean {
-    if (this.#running || this.#failure !== undefined) return false;
-    const verified = resumableBytes(entry.size, written, this.#options.chunkSize);
-    this.#running = this.#run(index, verified, file)
-      .catch((err) => void (this.#failure = err))
-      .finally(() => this.#running = undefined);
-    return true;
-  }
-
-  /** After a file: a checkpoint when enough time, bytes or files went by since the last. */
-  async afterFile(next: number): Promise<void> {
-    this.throwIfFailed();
-    const due = this.#unsynced.length >= MAX_UNSYNCED_FILES ||
-      this.#now() - this.#last >= this.#options.checkpointMs;
-    if (due && !this.#running) await this.#run(next, 0);
-  }
-
-  /** The last checkpoint: every file synced, the state past the last entry. */
-  async finish(next: number): Promise<void> {
-    await this.#running;
-    this.throwIfFailed();
-    await this.#run(next, 0);
-  }
-
-  /**
-   * After a failure in entry `failedAt`: syncs the files finished since the last checkpoint and
-   * records that the transfer got to `failedAt` (unless a checkpoint inside it got further),
-   * as far as it can; closes every file.
-   */
-  async abandon(failedAt: number): Promise<void> {
-    await this.#running;
-    if (this.#failure === undefined && this.#state.state.entry < failedAt) {
-      await this.#run(failedAt, 0).catch(() => {});
-    }
-    for (const file of this.#unsynced.splice(0)) closeQuietly(file);
-  }
-
-  async #run(entry: number, verified: number, current?: Deno.FsFile): Promise<void> {
-    const files = this.#unsynced.splice(0);
-    try {
-      await Promise.all([...files, ...(current ? [current] : [])].map((f) => f.syncData()));
-      // Files finished since the last record are synced: the state may move past them.
-      if (entry !== this.#state.state.entry || verified !== this.#state.state.verified) {
-        await this.#state.record(entry, verified);
-      }
-      this.#last = this.#now();
-    } finally {
-      for (const file of files) closeQuietly(file);
-    }
-  }
-}
-
-/**
- * The verified bytes of a file in progress that a resume can start from: a chunk boundary
- * inside the file (a file whose every byte arrived restarts at its last chunk, so the sender
- * streams it again and the stream ends with a chunk marked last).
- */
-function resumableBytes(size: number, written: number, chunkSize: number): number {
-  if (written < size || size === 0) return written < size ? written : 0;
-  return (chunkCount(size, chunkSize) - 1) * chunkSize;
-}
-
-function closeQuietly(file: Deno.FsFile): void {
-  try {
-    file.close();
-  } catch {
-    // Closed already.
-  }
-}
-
-/**
- * The folders from the root to the current entry, so each gets its modification time and a
- * sync when the walk leaves it: in canonical order nothing is added to a folder after that.
- */
-class OpenFolders {
-  readonly #part: TreePart;
-  readonly #stack: ManifestEntry[] = [];
-
-  constructor(part: TreePart) {
-    this.#part = part;
-  }
-
-  /** Leaves every open folder that is not a parent of `path`. */
-  async enter(path: string): Promise<void> {
-    while (this.#stack.length > 0 && !path.startsWith(this.#stack.at(-1)!.path + "/")) {
-      await this.#leave(this.#stack.pop()!);
-    }
-  }
-
-  opened(folder: ManifestEntry): void {
-    this.#stack.push(folder);
-  }
-
-  async leaveAll(): Promise<void> {
-    while (this.#stack.length > 0) await this.#leave(this.#stack.pop()!);
-    await this.#part.syncFolder("");
-  }
-
-  async #leave(folder: ManifestEntry): Promise<void> {
-    await this.#part.syncFolder(folder.path);
-    await this.#part.setFolderTime(folder.path, folder.mtime);
   }
 }

@@ -17,6 +17,7 @@ import { encodeProofPreamble } from "./proof.ts";
 import type { FetchOptions } from "./receiver_options.ts";
 import { TargetLock } from "./target_lock.ts";
 import { TreePart } from "./tree_part.ts";
+import { manifestBytesLimit } from "./tree_paths.ts";
 import type { TreeResume } from "./tree_receiver_start.ts";
 import { TreeStateFile } from "./tree_state.ts";
 import type { TreeStart } from "./tree_receive_stream.ts";
@@ -33,11 +34,21 @@ export interface Open {
   readonly files: number;
 }
 
+/** Limits of {@link openFresh}. */
+export interface OpenLimits {
+  /**
+   * Most bytes of manifest entries spooled before the signature is checked.
+   * @default {MAX_MANIFEST_BYTES}
+   */
+  maxManifestBytes?: number;
+}
+
 /** Locks the share's name, makes the part folder and reads the manifest into it (F3.5). */
 export async function openFresh(
   channel: Channel,
   reply: TreeManifest,
   options: FetchOptions,
+  limits: OpenLimits = {},
 ): Promise<Open> {
   const reader = new ManifestReader(reply.header);
   const { header } = reader;
@@ -60,7 +71,8 @@ export async function openFresh(
       force: options.force,
       proof: options.proof,
     });
-    const { manifestHash, files } = await readManifest(channel, reply, reader, part);
+    const maxBytes = manifestBytesLimit(header.entryCount, limits.maxManifestBytes);
+    const { manifestHash, files } = await readManifest(channel, reply, reader, part, maxBytes);
     await verifyManifest(channel.peer, header, manifestHash, reply.signatures);
     await checkShare(options, header, manifestHash);
     const state = await TreeStateFile.create(part.statePath, {
@@ -82,19 +94,27 @@ export async function openFresh(
 
 /**
  * Reads every page into the part folder's `manifest` (proof format); returns the hash and the
- * number of files.
+ * number of files. Unsigned until the end, the entries may fill at most `maxBytes` (TREE_LIMIT,
+ * before the page that would pass it is written). Free space is not checked first: Deno has no
+ * statfs; a full disk is NO_SPACE and the part folder goes.
  */
 async function readManifest(
   channel: Channel,
   reply: TreeManifest,
   reader: ManifestReader,
   part: TreePart,
+  maxBytes: number,
 ): Promise<{ manifestHash: Bytes; files: number }> {
   using file = await part.createManifest();
   await writeAll(file, encodeProofPreamble(channel.peer.encoded, reply.signatures, reply.header));
   let files = 0;
+  let spooled = 0;
   while (reader.entriesRead < reader.header.entryCount) {
     const { page } = await channel.expect(MessageType.MANIFEST_PAGE);
+    spooled += page.length - PAGE_HEADER_BYTES;
+    if (spooled > maxBytes) {
+      throw new SfsError("TREE_LIMIT", `The manifest is larger than ${maxBytes} bytes`);
+    }
     for (const entry of reader.readPage(page)) if (entry.kind === "file") files++;
     await writeAll(file, page.subarray(PAGE_HEADER_BYTES));
   }

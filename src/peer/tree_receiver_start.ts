@@ -124,6 +124,12 @@ async function reopen(
  * that entry; or, when every file was verified but the transfer was never signed off, the last
  * chunk of the last file, so the sender streams it again and ends with FINAL. No start when the
  * state makes no sense for the manifest or the tree has no file to ask for.
+ *
+ * One more pass over the kept manifest, after checkProof's: a resume reads it whole anyway,
+ * since what the part folder holds is checked (hash and signatures) before it is trusted, and
+ * the stream walks the kept files again (F7.3). A sequential read of a file of at most
+ * MAX_MANIFEST_BYTES, about 1 MB for 10,000 files: not worth a second source of truth (a file
+ * count or byte total in the state would need checking against the manifest all the same).
  */
 async function resumePoint(
   part: TreePart,

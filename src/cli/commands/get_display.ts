@@ -9,7 +9,12 @@ import type { FetchOptions } from "../../peer/receiver.ts";
 import type { TreeFileEvent } from "../../peer/receiver_options.ts";
 import { escapeForDisplay } from "../../text.ts";
 import type { Output } from "../output.ts";
-import { progressFor, type ProgressRow } from "../progress.ts";
+import {
+  progressFor,
+  type ProgressOptions,
+  type ProgressRow,
+  type RowOptions,
+} from "../progress.ts";
 
 /** The callbacks a fetch reports to, and the progress line they draw. */
 export interface TransferDisplay
@@ -22,12 +27,28 @@ export interface TransferDisplay
   remove(): void;
 }
 
-/** A display for one `sfs get`; `verbose` adds a `file` event (or line) per file of a folder. */
-export function transferDisplay(out: Output, options: { verbose?: boolean }): TransferDisplay {
-  const progress = progressFor(out);
+/** Options of {@link transferDisplay}. */
+export interface TransferDisplayOptions {
+  /**
+   * A `file` event (or line) per file of a folder.
+   * @default {false}
+   */
+  verbose?: boolean;
+  /**
+   * The progress board's options (a test's clock and terminal).
+   * @default {the terminal's}
+   */
+  progress?: ProgressOptions;
+}
+
+/** A display for one `sfs get`. */
+export function transferDisplay(out: Output, options: TransferDisplayOptions): TransferDisplay {
+  const progress = progressFor(out, options.progress);
   let row: ProgressRow | undefined;
   // A folder's files done so far and the latest one, for its one progress line.
   let folder: { filesDone: number; current?: string } | undefined;
+  // A folder's line until its first progress report, which says what an earlier run left.
+  let treeRow: RowOptions | undefined;
   const kept = { bytes: 0, total: 0 };
   return {
     kept,
@@ -35,6 +56,7 @@ export function transferDisplay(out: Output, options: { verbose?: boolean }): Tr
       out.event("start", { name: manifest.name, size: manifest.size });
       Object.assign(kept, { bytes: manifest.offset, total: manifest.size });
       // A download that starts over (the sender refused the resume point) starts again here.
+      treeRow = undefined;
       row?.remove();
       row = progress.add({
         label: manifest.name,
@@ -54,12 +76,13 @@ export function transferDisplay(out: Output, options: { verbose?: boolean }): Tr
       });
       Object.assign(kept, { bytes: 0, total: tree.totalBytes });
       row?.remove();
-      row = progress.add({
+      treeRow = {
         label: tree.name,
         total: tree.totalBytes,
         files: tree.files,
         fields: { phase: "transfer", name: tree.name },
-      });
+      };
+      row = progress.add(treeRow);
       folder = { filesDone: 0 };
     },
     onFile: (file) => {
@@ -68,6 +91,13 @@ export function transferDisplay(out: Output, options: { verbose?: boolean }): Tr
     },
     onProgress: (received) => {
       kept.bytes = received;
+      if (treeRow !== undefined) {
+        // A folder's first report comes before any byte of this run (tree_receiver.ts): the
+        // files an earlier run left are done already, and the rate counts only what follows.
+        row?.remove();
+        row = progress.add({ ...treeRow, from: received });
+        treeRow = undefined;
+      }
       row?.update(received, folder);
     },
     finish: () => row?.finish(),

@@ -1,0 +1,161 @@
+/**
+ * The sender's manifest spool (docs/design/folders.md F3.6): the encoded entries of a manifest
+ * being built, written to a file as they are made and read back for hashing, for the pages
+ * (F3.3) and for serving, so memory stays flat however many files there are. Beside it, the
+ * identity spool holds `u64 dev ‖ u64 ino` of each entry's file (folders: 0), the only file a
+ * sender serves for it.
+ *
+ * @module
+ */
+import { SfsError } from "../errors.ts";
+import type { Bytes } from "../crypto/bytes.ts";
+import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
+import {
+  ENTRY_TAIL_BYTES,
+  type ManifestEntry,
+  MAX_PAGE_BYTES,
+  PAGE_HEADER_BYTES,
+  readManifestEntry,
+} from "./manifest.ts";
+
+const READ_BYTES = 1024 * 1024;
+/** Bytes of a record of the identity spool: `u64 dev ‖ u64 ino` of each entry (folders: 0). */
+const ID_RECORD_BYTES = 16;
+
+/** One entry of a built manifest, with what the sender needs to serve it. */
+export interface BuiltEntry {
+  /** Its index in the manifest. */
+  readonly index: number;
+  readonly entry: ManifestEntry;
+  /** Where it is on disk. */
+  readonly source: string;
+  /** Device and inode of the file that was hashed (folders: 0): the only file to serve. */
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/** Bytes a {@link SpoolWriter} collects before it writes them. */
+const SPOOL_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Collects small writes into large ones, copied into one buffer: keeping each entry's own small
+ * array until a flush held tens of thousands of objects (every entry of a 10,000-file tree
+ * waited for the 1 MiB flush, issue 11).
+ */
+export class SpoolWriter {
+  readonly #file: Deno.FsFile;
+  readonly #buffer = new Uint8Array(SPOOL_BUFFER_BYTES);
+  #length = 0;
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  /** Appends `bytes`, writing the buffer out when they do not fit. */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#length + bytes.length > this.#buffer.length) await this.flush();
+    if (bytes.length > this.#buffer.length) return await this.#writeAll(bytes);
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+  }
+
+  /** Writes out what is collected. */
+  async flush(): Promise<void> {
+    await this.#writeAll(this.#buffer.subarray(0, this.#length));
+    this.#length = 0;
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    for (let done = 0; done < bytes.length;) done += await this.#file.write(bytes.subarray(done));
+  }
+}
+
+/** The spool file's bytes, a block at a time (the block is reused: copy what is kept). */
+export async function* readBlocks(path: string): AsyncGenerator<Uint8Array> {
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(READ_BYTES);
+  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+    yield buffer.subarray(0, n);
+  }
+}
+
+/** Cuts the spooled entries into pages, each filled before the next (F3.3). */
+export async function* spoolPages(
+  path: string,
+  maxPageBytes = MAX_PAGE_BYTES,
+): AsyncGenerator<Bytes> {
+  let pending = new Uint8Array();
+  let first = 0;
+  let entries: Uint8Array[] = [];
+  let size = PAGE_HEADER_BYTES;
+  const page = () => {
+    const writer = new ByteWriter().u64(first).u16(entries.length);
+    for (const entry of entries) writer.raw(entry);
+    first += entries.length;
+    entries = [];
+    size = PAGE_HEADER_BYTES;
+    return writer.finish();
+  };
+  for await (const block of readBlocks(path)) {
+    pending = new ByteWriter().raw(pending).raw(block).finish();
+    let at = 0;
+    // Our own spool, written just now: every entry is whole once the file is read to its end.
+    while (pending.length - at >= 2) {
+      const length = 2 + ((pending[at] << 8) | pending[at + 1]) + ENTRY_TAIL_BYTES;
+      if (pending.length - at < length) break;
+      if (entries.length > 0 && (size + length > maxPageBytes || entries.length === 0xffff)) {
+        yield page();
+      }
+      entries.push(pending.slice(at, at + length));
+      size += length;
+      at += length;
+    }
+    pending = pending.slice(at);
+  }
+  if (entries.length > 0) yield page();
+}
+
+/** The spooled entries with their indexes, sources and file identities, in order. */
+export async function* spooledEntries(
+  spoolPath: string,
+  idsPath: string,
+  sourceOf: (path: string) => string,
+): AsyncGenerator<BuiltEntry> {
+  using ids = await Deno.open(idsPath, { read: true });
+  const record = new Uint8Array(ID_RECORD_BYTES);
+  let index = 0;
+  let pending = new Uint8Array();
+  for await (const block of readBlocks(spoolPath)) {
+    pending = new ByteWriter().raw(pending).raw(block).finish();
+    let at = 0;
+    while (pending.length - at >= 2) {
+      const length = 2 + ((pending[at] << 8) | pending[at + 1]) + ENTRY_TAIL_BYTES;
+      if (pending.length - at < length) break;
+      const entry = readManifestEntry(new ByteReader(pending.subarray(at, at + length), "spool"));
+      at += length;
+      await readRecord(ids, record);
+      const view = new DataView(record.buffer);
+      yield {
+        index: index++,
+        entry,
+        source: sourceOf(entry.path),
+        dev: Number(view.getBigUint64(0)),
+        ino: Number(view.getBigUint64(8)),
+      };
+    }
+    pending = pending.slice(at);
+  }
+}
+
+async function readRecord(file: Deno.FsFile, into: Uint8Array): Promise<void> {
+  for (let filled = 0; filled < into.length;) {
+    const n = await file.read(into.subarray(filled));
+    if (n === null) throw new SfsError("INTERNAL", "The manifest's identity spool is short");
+    filled += n;
+  }
+}
+
+/** The identity spool's record of an entry: the file's device and inode (folders: none). */
+export function encodeIdRecord(info: Deno.FileInfo | undefined): Bytes {
+  return new ByteWriter().u64(info?.dev ?? 0).u64(info?.ino ?? 0).finish();
+}
