@@ -271,6 +271,21 @@ Deno.test("no client command loads node:sqlite or the PostgreSQL driver when it 
   });
 });
 
+/** What a by-ticket `get` of one file must not load before it needs it (issue 12). */
+const NOT_FOR_ONE_FILE = [
+  // Loads Deno's Node compatibility layer and its crypto (~20 ms at start).
+  "node:crypto",
+  // The folder receiver, loaded by receiver.ts only when the sender answers with a tree.
+  "src/peer/tree_receiver.ts",
+];
+
+Deno.test("a ticket get loads neither node:crypto nor the folder receiver before it needs them", async () => {
+  const modules = await graph();
+  const loaded = reachable(modules, "src/cli/commands/get_run.ts");
+  assert.ok(loaded.has("src/peer/receiver.ts"), "the walk found the receiver");
+  assert.deepEqual(NOT_FOR_ONE_FILE.filter((module) => loaded.has(module)), []);
+});
+
 Deno.test("specifiersOf() finds multi-line, type-only, re-export and side-effect imports", () => {
   const source = [
     'import { a,\n  b } from "./a.ts";',

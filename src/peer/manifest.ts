@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
@@ -194,7 +194,10 @@ export async function* manifestPages(
  * `SHA-256(labelled("sfs/v1/manifest", header ‖ entry_0 ‖ … ‖ entry_n−1))`.
  */
 export class ManifestHasher {
-  readonly #hash: Hash = createHash("sha256");
+  // A pure-JS hash, not node:crypto's: a receiver of one small file then never loads Deno's Node
+  // compatibility layer for one manifest of a few hundred bytes (issue 12); it stays incremental
+  // (and synchronous) for a tree's, which neither side holds whole.
+  readonly #hash = sha256.create();
 
   constructor(headerBytes: Uint8Array) {
     this.#hash.update(ENCODER.encode(LABEL.MANIFEST)).update(new Uint8Array(1));
@@ -209,7 +212,7 @@ export class ManifestHasher {
 
   /** The 32-byte manifest hash; the hasher cannot be used afterwards. */
   digest(): Bytes {
-    return new Uint8Array(this.#hash.digest());
+    return this.#hash.digest();
   }
 }
 

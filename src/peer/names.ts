@@ -94,7 +94,11 @@ function unsafe(untrusted: string, why: string): SfsError {
   return new SfsError("UNSAFE_NAME", `File name "${displayExcerpt(untrusted)}" ${why}`);
 }
 
-const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/**
+ * Made on first use, not at load: building a segmenter loads ICU's break rules for the default
+ * locale (tens of ms), and only a name over {@link MAX_NAME_BYTES} needs one (issue 12).
+ */
+let graphemes: Intl.Segmenter | undefined;
 
 /** Cuts `name` to at most `max` UTF-8 bytes between characters, keeping a short extension. */
 function shorten(name: string, max: number): string {
@@ -107,7 +111,8 @@ function shorten(name: string, max: number): string {
   let out = "";
   let used = 0;
   // Cut between grapheme clusters, not code points, so no accent or emoji is left half-built.
-  for (const { segment: ch } of GRAPHEMES.segment(base)) {
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  for (const { segment: ch } of graphemes.segment(base)) {
     const n = byteLength(ch);
     if (used + n > budget) break;
     out += ch;

@@ -4,7 +4,6 @@
  * tree), so memory stays bounded however many entries there are.
  */
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
-import { hashContent } from "./content_hash.ts";
 import type { ManifestEntry } from "./manifest.ts";
 import type { Difference, ProofCheck } from "./proof.ts";
 import { comparePaths } from "./tree_paths.ts";
@@ -94,6 +93,9 @@ export async function compareTree(
 }
 
 async function sha256OfFile(path: string): Promise<Bytes> {
+  // Loaded here, not at the top: content_hash.ts needs node:crypto (its midstates), and a
+  // receiver loads this module for proof.ts's format alone (issue 12).
+  const { hashContent } = await import("./content_hash.ts");
   using file = await Deno.open(path, { read: true });
   return (await hashContent(file)).sha256;
 }

@@ -30,7 +30,6 @@ import { checkManifest, receiveAndPublish } from "./receiver_verify.ts";
 import { verifyFileManifest } from "./file_manifest.ts";
 import { refuseExistingProof } from "./file_proof.ts";
 import { safeFileName } from "./names.ts";
-import { receiveTree, TREE_START_OVER } from "./tree_receiver.ts";
 import {
   chooseTreeStart,
   releaseTreeStart,
@@ -176,8 +175,10 @@ async function fetchOnChannel(
     if (manifest.type === MessageType.TREE_MANIFEST) {
       // A single-file resume of the same id cannot be (ids commit to a file or a manifest).
       await releaseStart(start);
-      const result = await receiveTree(channel, manifest, tree, { ...options, require });
-      return result === TREE_START_OVER ? START_OVER : result;
+      // Loaded only for a tree: a single file never needs the folder-receiving modules.
+      const trees = await import("./tree_receiver.ts");
+      const result = await trees.receiveTree(channel, manifest, tree, { ...options, require });
+      return result === trees.TREE_START_OVER ? START_OVER : result;
     }
     if (tree) throw new SfsError("BAD_MESSAGE", "The sender answered with a file, not a folder");
     await checkManifest(manifest, options, sender, start.resumable?.offset ?? 0);
