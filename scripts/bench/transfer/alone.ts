@@ -17,7 +17,6 @@ import { fileManifestOf, signFileManifest } from "../../../src/peer/file_manifes
 import { NO_MANIFEST_HASH, signReceipt } from "../../../src/peer/receipt.ts";
 import { join } from "node:path";
 import { loadIdentity } from "../../../src/cli/settings/identity_file.ts";
-import type { Bytes } from "../../../src/crypto/bytes.ts";
 import { fileIdOf } from "../../../src/crypto/file_id.ts";
 import { LABEL } from "../../../src/crypto/labels.ts";
 import { sign } from "../../../src/crypto/sign.ts";
@@ -30,13 +29,17 @@ import {
 import { finalSignedData } from "../../../src/peer/final_signed_data.ts";
 import { formatTicket, parseTicket } from "../../../src/peer/ticket.ts";
 import { initiate, respond } from "../../../src/wire/handshake.ts";
-import { frameBody, releaseFrameBody } from "../../../src/wire/frame.ts";
+import { FRAME_HEADER_BYTES, FrameKind, recycleChunkBody } from "../../../src/wire/frame.ts";
 import { type Manifest, MessageType } from "../../../src/wire/messages.ts";
+import { type Ceilings, measureCeilings, renderCeilings } from "./ceilings.ts";
 import { SFS_CMD } from "../../lib/sfs_process.ts";
 import { fromHex } from "../../../src/crypto/bytes.ts";
 import { median } from "../stats.ts";
 import { parseTimeVerbose, type ProcessUsage } from "./gnu_time.ts";
 import type { Bench, SourceFile } from "./runs.ts";
+
+/** The receiver-alone peer's write size: large writes keep its share of the CPU small. */
+const PEER_WRITE_BYTES = 8 * 1024 * 1024;
 
 /** One side measured alone: its rate over the payload, and what its whole process used. */
 export interface AloneRun {
@@ -44,31 +47,6 @@ export interface AloneRun {
   /** Payload bytes over the time from the first chunk to the last (send) or to exit (get). */
   megabytesPerSecond: number;
   usage?: ProcessUsage;
-}
-
-/** `openssl speed -evp aes-256-gcm` on one core at the sfs chunk size, in MB/s; or why not. */
-export async function opensslSpeed(seconds = 3): Promise<number | string> {
-  try {
-    const { success, stdout } = await new Deno.Command("openssl", {
-      args: [
-        "speed",
-        "-evp",
-        "aes-256-gcm",
-        "-bytes",
-        String(DEFAULT_CHUNK_SIZE),
-        "-seconds",
-        String(seconds),
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    // The last line: "AES-256-GCM    4687318.68k", in 1000s of bytes per second.
-    const match = /([\d.]+)k\s*$/.exec(new TextDecoder().decode(stdout).trim());
-    if (!success || !match) return "openssl speed printed no rate";
-    return Number(match[1]) / 1000;
-  } catch (err) {
-    return `openssl speed did not run: ${err instanceof Error ? err.message : err}`;
-  }
 }
 
 /** Runs `sfs` under GNU time when the benchmark measures that way. */
@@ -112,6 +90,8 @@ export async function senderAlone(bench: Bench, source: SourceFile): Promise<Alo
         const frame = await channel.receiveChunkOrMessage(manifest.chunkSize + TAG_BYTES);
         if (frame.type !== "chunk") break; // the FINAL
         started ||= performance.now();
+        // The next chunk reuses this body: the peer allocates nothing per chunk.
+        recycleChunkBody(frame.data);
       }
       const seconds = (performance.now() - started) / 1000;
       // The sender checked its content hash as it sent; the receipt is signed as a receiver's.
@@ -189,17 +169,21 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
         offset: 0,
         manifestSignatures: (await signFileManifest(identity, fields)).signatures,
       };
-      // Sealed now, before the manifest goes out: the receiver only waits.
-      const sealed = await sealAll(channel.payloadKey, source, DEFAULT_CHUNK_SIZE);
+      // Every chunk frame sealed now, before the manifest goes out, into one buffer: the peer
+      // only writes it in large slices and the receiver never waits for it.
+      let frames: Uint8Array | undefined = await sealAll(
+        channel.payloadKey,
+        source,
+        DEFAULT_CHUNK_SIZE,
+      );
       await channel.send(manifest);
       const started = performance.now();
-      // Several sends queued at once (the channel keeps their order), each frame in one write.
-      const sending: Promise<void>[] = [];
-      for (const chunk of sealed.splice(0)) {
-        sending.push(channel.sendChunk(chunk).then(() => releaseFrameBody(chunk)));
-        if (sending.length >= 8) await sending.shift();
+      // Chunk frames use no record sequence number, so they may bypass the channel's writer;
+      // its queue is empty here (the manifest's send has resolved) and the FINAL goes after.
+      for (let at = 0; at < frames.length;) {
+        at += await conn.write(frames.subarray(at, Math.min(frames.length, at + PEER_WRITE_BYTES)));
       }
-      await Promise.all(sending);
+      frames = undefined; // a GiB the benchmark process need not keep through the FINAL
       const data = await finalSignedData(channel.transcriptHash, manifest);
       const signatures = await sign(identity, LABEL.FINAL_SIGNATURE, data, "both");
       await channel.send({ type: MessageType.FINAL, signatures });
@@ -220,31 +204,42 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
   }
 }
 
-/** Every chunk of `source`, sealed under `key` as the sender would seal it. */
+/** Every chunk frame of `source` (header and sealed body), sealed under `key`, end to end. */
 async function sealAll(
   key: Parameters<typeof sealChunk>[0],
   source: SourceFile,
   chunkSize: number,
-): Promise<Bytes[]> {
+): Promise<Uint8Array> {
   const count = chunkCount(source.size, chunkSize);
+  const frames = new Uint8Array(source.size + count * (FRAME_HEADER_BYTES + TAG_BYTES));
+  const view = new DataView(frames.buffer);
+  const plaintext = new Uint8Array(chunkSize);
   using file = await Deno.open(source.path, { read: true });
-  const sealed: Bytes[] = [];
+  let at = 0;
   for (let index = 0; index < count; index++) {
-    const plaintext = new Uint8Array(Math.min(chunkSize, source.size - index * chunkSize));
-    for (let filled = 0; filled < plaintext.length;) {
-      const n = await file.read(plaintext.subarray(filled));
+    const length = Math.min(chunkSize, source.size - index * chunkSize);
+    for (let filled = 0; filled < length;) {
+      const n = await file.read(plaintext.subarray(filled, length));
       if (n === null) throw new Error(`"${source.path}" is shorter than ${source.size} bytes`);
       filled += n;
     }
-    const into = frameBody(plaintext.length + TAG_BYTES);
-    sealed.push(await sealChunk(key, index, index === count - 1, plaintext, { into }));
+    view.setUint32(at, length + TAG_BYTES + 1);
+    view.setUint8(at + 4, FrameKind.CHUNK);
+    const into = frames.subarray(
+      at + FRAME_HEADER_BYTES,
+      at + FRAME_HEADER_BYTES + length + TAG_BYTES,
+    );
+    await sealChunk(key, index, index === count - 1, plaintext.subarray(0, length), { into });
+    at += FRAME_HEADER_BYTES + length + TAG_BYTES;
   }
-  return sealed;
+  return frames;
 }
 
 /** Both sides alone, `runs` times each, and the openssl rate between them. */
 export interface AloneResults {
   opensslMBps: number | string;
+  /** What bounds each side on this machine, measured just before the sides. */
+  ceilings: Ceilings;
   runs: AloneRun[];
 }
 
@@ -254,7 +249,9 @@ export async function measureAlone(
   source: SourceFile,
   runs: number,
 ): Promise<AloneResults> {
-  const opensslMBps = await opensslSpeed();
+  const ceilings = await measureCeilings(bench.root, source.size);
+  bench.log(renderCeilings(ceilings, source.size));
+  const opensslMBps = ceilings.opensslAesGcmSeal;
   bench.log(
     typeof opensslMBps === "number"
       ? `openssl speed -evp aes-256-gcm, one core: ${opensslMBps.toFixed(0)} MB/s`
@@ -264,12 +261,16 @@ export async function measureAlone(
   for (let i = 1; i <= runs; i++) {
     for (const run of [senderAlone, receiverAlone]) {
       const result = await run(bench, source);
-      const cpu = result.usage ? `, ${result.usage.cpuSeconds.toFixed(2)} s CPU` : "";
+      const u = result.usage;
+      const cpu = u
+        ? `, ${u.cpuSeconds.toFixed(2)} s CPU (${u.systemSeconds.toFixed(2)} kernel), ` +
+          `${(u.peakRssKiB / 1024).toFixed(0)} MiB peak RSS, ${u.minorPageFaults} faults`
+        : "";
       bench.log(`${result.side} alone ${i}: ${result.megabytesPerSecond.toFixed(0)} MB/s${cpu}`);
       results.push(result);
     }
   }
-  return { opensslMBps, runs: results };
+  return { opensslMBps, ceilings, runs: results };
 }
 
 /** The Markdown rows of {@link measureAlone}: medians, and each side's share of openssl. */
@@ -299,5 +300,6 @@ export function renderAlone(results: AloneResults, size: number): string {
     `| openssl speed -evp aes-256-gcm, one core, ${DEFAULT_CHUNK_SIZE / 1024} KiB blocks | ` +
       `${typeof openssl === "number" ? openssl.toFixed(0) : openssl} | | | 100 % |`,
   );
+  lines.push("", renderCeilings(results.ceilings, size));
   return lines.join("\n");
 }
