@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { isSfsError, SfsError } from "../errors.ts";
 import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay, isDisplaySafe } from "../text.ts";
-import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
+import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy, Signatures } from "../crypto/sign.ts";
 import {
@@ -16,7 +16,7 @@ import {
 import { type Channel } from "../wire/channel.ts";
 import { respond } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
-import { frameBody, releaseFrameBody, type Transport } from "../wire/frame.ts";
+import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
 import { type ContentHash, hashContent, hasherAt, MIDSTATE_INTERVAL } from "./content_hash.ts";
@@ -24,6 +24,7 @@ import type { HashCache } from "./hash_cache.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
+import { ChunkBuffers } from "./buffer_pool.ts";
 import { signFileManifest } from "./file_manifest.ts";
 import { finishAndAwaitReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
 import { serveTree, WHOLE_TREE } from "./tree_sender.ts";
@@ -310,7 +311,7 @@ async function streamChunks(
   const hasher = await hasherAt(handle, file.content, offset, file.name);
   channel.payloadKey.expectBytes(size - offset);
   const inFlight: Promise<Bytes>[] = [];
-  const buffers = new ChunkBuffers(Math.min(chunkSize, size));
+  const buffers = new ChunkBuffers(CHUNKS_IN_FLIGHT, Math.min(chunkSize, size));
   let sent = offset;
   const sendOldest = async (): Promise<void> => {
     const sealed = await inFlight.shift()!;
@@ -335,41 +336,6 @@ async function streamChunks(
     buffers.release();
   }
   return new Uint8Array(hasher.digest());
-}
-
-/**
- * The plaintext and frame buffers of {@link streamChunks}, one pair per chunk in flight, reused
- * in turn, so sending allocates nothing per chunk (no garbage for V8's young generation, no
- * page faults for fresh memory). The n-th chunk reuses the pair of the (n - CHUNKS_IN_FLIGHT)-th,
- * which is safe because streamChunks keeps at most CHUNKS_IN_FLIGHT chunks in flight: it awaits
- * that chunk's seal and its send (its frame handed to the socket) before it reads the n-th.
- */
-class ChunkBuffers {
-  readonly #bytes: number;
-  readonly #pairs: { plaintext: Bytes; frame: Bytes }[] = [];
-  #taken = 0;
-
-  constructor(bytes: number) {
-    this.#bytes = bytes;
-  }
-
-  /** The pair for the next chunk, made on first use (a small file needs only one). */
-  next(): { plaintext: Bytes; frame: Bytes } {
-    const slot = this.#taken++ % CHUNKS_IN_FLIGHT;
-    this.#pairs[slot] ??= {
-      plaintext: new Uint8Array(this.#bytes),
-      frame: frameBody(this.#bytes + TAG_BYTES),
-    };
-    return this.#pairs[slot];
-  }
-
-  /** Frees every buffer now rather than at the next garbage collection. */
-  release(): void {
-    for (const { plaintext, frame } of this.#pairs.splice(0)) {
-      release(plaintext);
-      releaseFrameBody(frame);
-    }
-  }
 }
 
 function readFull(file: Deno.FsFile, into: Uint8Array, name: string): void {
