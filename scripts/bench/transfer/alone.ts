@@ -41,6 +41,9 @@ import type { Bench, SourceFile } from "./runs.ts";
 /** The receiver-alone peer's write size: large writes keep its share of the CPU small. */
 const PEER_WRITE_BYTES = 8 * 1024 * 1024;
 
+/** The receiver-alone peer's sealed frames are kept in segments of about this size. */
+const SEGMENT_BYTES = 1024 ** 3;
+
 /** One side measured alone: its rate over the payload, and what its whole process used. */
 export interface AloneRun {
   side: "send" | "get";
@@ -171,7 +174,7 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
       };
       // Every chunk frame sealed now, before the manifest goes out, into one buffer: the peer
       // only writes it in large slices and the receiver never waits for it.
-      let frames: Uint8Array | undefined = await sealAll(
+      let segments: Uint8Array[] | undefined = await sealAll(
         channel.payloadKey,
         source,
         DEFAULT_CHUNK_SIZE,
@@ -180,10 +183,13 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
       const started = performance.now();
       // Chunk frames use no record sequence number, so they may bypass the channel's writer;
       // its queue is empty here (the manifest's send has resolved) and the FINAL goes after.
-      for (let at = 0; at < frames.length;) {
-        at += await conn.write(frames.subarray(at, Math.min(frames.length, at + PEER_WRITE_BYTES)));
+      for (const frames of segments) {
+        for (let at = 0; at < frames.length;) {
+          const end = Math.min(frames.length, at + PEER_WRITE_BYTES);
+          at += await conn.write(frames.subarray(at, end));
+        }
       }
-      frames = undefined; // a GiB the benchmark process need not keep through the FINAL
+      segments = undefined; // GiBs the benchmark process need not keep through the FINAL
       const data = await finalSignedData(channel.transcriptHash, manifest);
       const signatures = await sign(identity, LABEL.FINAL_SIGNATURE, data, "both");
       await channel.send({ type: MessageType.FINAL, signatures });
@@ -204,35 +210,44 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
   }
 }
 
-/** Every chunk frame of `source` (header and sealed body), sealed under `key`, end to end. */
+/**
+ * Every chunk frame of `source` (header and sealed body), sealed under `key`, end to end in
+ * segments of whole frames of at most about {@link SEGMENT_BYTES} (a typed array holds < 4 GiB).
+ */
 async function sealAll(
   key: Parameters<typeof sealChunk>[0],
   source: SourceFile,
   chunkSize: number,
-): Promise<Uint8Array> {
+): Promise<Uint8Array[]> {
   const count = chunkCount(source.size, chunkSize);
-  const frames = new Uint8Array(source.size + count * (FRAME_HEADER_BYTES + TAG_BYTES));
-  const view = new DataView(frames.buffer);
+  const frameBytes = FRAME_HEADER_BYTES + chunkSize + TAG_BYTES;
+  const perSegment = Math.max(1, Math.floor(SEGMENT_BYTES / frameBytes));
   const plaintext = new Uint8Array(chunkSize);
   using file = await Deno.open(source.path, { read: true });
-  let at = 0;
-  for (let index = 0; index < count; index++) {
-    const length = Math.min(chunkSize, source.size - index * chunkSize);
-    for (let filled = 0; filled < length;) {
-      const n = await file.read(plaintext.subarray(filled, length));
-      if (n === null) throw new Error(`"${source.path}" is shorter than ${source.size} bytes`);
-      filled += n;
+  const segments: Uint8Array[] = [];
+  for (let first = 0; first < count; first += perSegment) {
+    const end = Math.min(count, first + perSegment);
+    const bytes = Math.min(source.size, end * chunkSize) - first * chunkSize;
+    const frames = new Uint8Array(bytes + (end - first) * (FRAME_HEADER_BYTES + TAG_BYTES));
+    const view = new DataView(frames.buffer);
+    let at = 0;
+    for (let index = first; index < end; index++) {
+      const length = Math.min(chunkSize, source.size - index * chunkSize);
+      for (let filled = 0; filled < length;) {
+        const n = await file.read(plaintext.subarray(filled, length));
+        if (n === null) throw new Error(`"${source.path}" is shorter than ${source.size} bytes`);
+        filled += n;
+      }
+      view.setUint32(at, length + TAG_BYTES + 1);
+      view.setUint8(at + 4, FrameKind.CHUNK);
+      const body = at + FRAME_HEADER_BYTES;
+      const into = frames.subarray(body, body + length + TAG_BYTES);
+      await sealChunk(key, index, index === count - 1, plaintext.subarray(0, length), { into });
+      at = body + length + TAG_BYTES;
     }
-    view.setUint32(at, length + TAG_BYTES + 1);
-    view.setUint8(at + 4, FrameKind.CHUNK);
-    const into = frames.subarray(
-      at + FRAME_HEADER_BYTES,
-      at + FRAME_HEADER_BYTES + length + TAG_BYTES,
-    );
-    await sealChunk(key, index, index === count - 1, plaintext.subarray(0, length), { into });
-    at += FRAME_HEADER_BYTES + length + TAG_BYTES;
+    segments.push(frames);
   }
-  return frames;
+  return segments;
 }
 
 /** Both sides alone, `runs` times each, and the openssl rate between them. */
