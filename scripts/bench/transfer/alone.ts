@@ -142,6 +142,12 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
       fileId,
       fingerprint: identity.public.fingerprint,
     });
+    // Every chunk's plaintext laid out in its frame now, before `sfs get` starts: touching GiBs
+    // of fresh memory is slow here (51 s for 4 GiB), longer than its 30 s idle deadline.
+    let segments: Uint8Array<ArrayBuffer>[] | undefined = await layOutFrames(
+      source,
+      DEFAULT_CHUNK_SIZE,
+    );
     const get = spawnTimed(
       bench,
       ["get", ticket, "--out", dir, "--json", "--quiet"],
@@ -172,22 +178,28 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
         offset: 0,
         manifestSignatures: (await signFileManifest(identity, fields)).signatures,
       };
-      // Every chunk frame sealed now, before the manifest goes out, into one buffer: the peer
-      // only writes it in large slices and the receiver never waits for it.
-      let segments: Uint8Array[] | undefined = await sealAll(
-        channel.payloadKey,
-        source,
-        DEFAULT_CHUNK_SIZE,
+      // Sealed in place under this session's key before the manifest goes out (AES-GCM at
+      // GB/s): the receiver only waits.
+      const sealing = performance.now();
+      await sealInPlace(channel.payloadKey, segments, source.size, DEFAULT_CHUNK_SIZE);
+      bench.log(
+        `peer sealed ${source.size} bytes in ${(performance.now() - sealing).toFixed(0)} ms`,
       );
       await channel.send(manifest);
       const started = performance.now();
       // Chunk frames use no record sequence number, so they may bypass the channel's writer;
       // its queue is empty here (the manifest's send has resolved) and the FINAL goes after.
-      for (const frames of segments) {
-        for (let at = 0; at < frames.length;) {
-          const end = Math.min(frames.length, at + PEER_WRITE_BYTES);
-          at += await conn.write(frames.subarray(at, end));
+      try {
+        for (const frames of segments) {
+          for (let at = 0; at < frames.length;) {
+            const end = Math.min(frames.length, at + PEER_WRITE_BYTES);
+            at += await conn.write(frames.subarray(at, end));
+          }
         }
+      } catch (err) {
+        // The receiver hung up: its own words say why.
+        await receiver.status;
+        throw new Error(`sfs get hung up:\n${receiver.stderrText()}`, { cause: err });
       }
       segments = undefined; // GiBs the benchmark process need not keep through the FINAL
       const data = await finalSignedData(channel.transcriptHash, manifest);
@@ -211,20 +223,21 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
 }
 
 /**
- * Every chunk frame of `source` (header and sealed body), sealed under `key`, end to end in
- * segments of whole frames of at most about {@link SEGMENT_BYTES} (a typed array holds < 4 GiB).
+ * Every chunk frame of `source`, end to end, with its header and its plaintext where the sealed
+ * body goes (the tag's room left zero), in segments of whole frames of at most about
+ * {@link SEGMENT_BYTES} (a typed array holds less than 4 GiB).
  */
-async function sealAll(
-  key: Parameters<typeof sealChunk>[0],
+async function layOutFrames(
   source: SourceFile,
   chunkSize: number,
-): Promise<Uint8Array[]> {
+): Promise<Uint8Array<ArrayBuffer>[]> {
   const count = chunkCount(source.size, chunkSize);
-  const frameBytes = FRAME_HEADER_BYTES + chunkSize + TAG_BYTES;
-  const perSegment = Math.max(1, Math.floor(SEGMENT_BYTES / frameBytes));
-  const plaintext = new Uint8Array(chunkSize);
+  const perSegment = Math.max(
+    1,
+    Math.floor(SEGMENT_BYTES / (FRAME_HEADER_BYTES + chunkSize + TAG_BYTES)),
+  );
   using file = await Deno.open(source.path, { read: true });
-  const segments: Uint8Array[] = [];
+  const segments: Uint8Array<ArrayBuffer>[] = [];
   for (let first = 0; first < count; first += perSegment) {
     const end = Math.min(count, first + perSegment);
     const bytes = Math.min(source.size, end * chunkSize) - first * chunkSize;
@@ -233,21 +246,40 @@ async function sealAll(
     let at = 0;
     for (let index = first; index < end; index++) {
       const length = Math.min(chunkSize, source.size - index * chunkSize);
+      view.setUint32(at, length + TAG_BYTES + 1);
+      view.setUint8(at + 4, FrameKind.CHUNK);
+      const body = frames.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
       for (let filled = 0; filled < length;) {
-        const n = await file.read(plaintext.subarray(filled, length));
+        const n = await file.read(body.subarray(filled));
         if (n === null) throw new Error(`"${source.path}" is shorter than ${source.size} bytes`);
         filled += n;
       }
-      view.setUint32(at, length + TAG_BYTES + 1);
-      view.setUint8(at + 4, FrameKind.CHUNK);
-      const body = at + FRAME_HEADER_BYTES;
-      const into = frames.subarray(body, body + length + TAG_BYTES);
-      await sealChunk(key, index, index === count - 1, plaintext.subarray(0, length), { into });
-      at = body + length + TAG_BYTES;
+      at += FRAME_HEADER_BYTES + length + TAG_BYTES;
     }
     segments.push(frames);
   }
   return segments;
+}
+
+/** Seals every frame body {@link layOutFrames} made, in place, as the sender would seal it. */
+async function sealInPlace(
+  key: Parameters<typeof sealChunk>[0],
+  segments: Uint8Array<ArrayBuffer>[],
+  size: number,
+  chunkSize: number,
+): Promise<void> {
+  const count = chunkCount(size, chunkSize);
+  let index = 0;
+  for (const frames of segments) {
+    for (let at = 0; at < frames.length; index++) {
+      const length = Math.min(chunkSize, size - index * chunkSize);
+      const body = at + FRAME_HEADER_BYTES;
+      const plaintext = frames.subarray(body, body + length);
+      const into = frames.subarray(body, body + length + TAG_BYTES);
+      await sealChunk(key, index, index === count - 1, plaintext, { into });
+      at = body + length + TAG_BYTES;
+    }
+  }
 }
 
 /** Both sides alone, `runs` times each, and the openssl rate between them. */
