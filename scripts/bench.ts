@@ -170,6 +170,8 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   b.rss = await detectRss(log);
   log(b.rss.kind === "gnu-time" ? "peak RSS via GNU time -v" : `peak RSS: ${b.rss.reason}`);
   if (config.aloneOnly) {
+    // The peers seal with the backend sfs would use (measureCrypto installs it otherwise).
+    installAeadBackend(Deno.env.get("SFS_CRYPTO"));
     console.log(renderAlone(await measureAlone(b, big, config.runs), config.size));
     return 0;
   }
