@@ -41,7 +41,7 @@ import { startSshd } from "./bench/transfer/sshd.ts";
 import { folderRows, renderFolders } from "./bench/folders.ts";
 
 const USAGE = "Usage: deno task bench [--size 1GiB] [--runs 3] [--warmup 1] [--json-out FILE] " +
-  "[--smoke] [--folders-only]";
+  "[--smoke] [--folders-only] [--alone-only]";
 /** The issue asks for at least this many counted runs of each tool. */
 const MIN_RUNS = 3;
 /** Chunks the parallel crypto loop keeps in flight, like the sfs pipeline does. */
@@ -57,6 +57,8 @@ interface Config {
   cryptoBytes: number;
   /** Only the folder rows (scripts/bench/folders.ts). */
   foldersOnly: boolean;
+  /** Only each side alone and the ceilings (scripts/bench/transfer/alone.ts). */
+  aloneOnly: boolean;
 }
 
 /**
@@ -126,6 +128,7 @@ function parseConfig(args: string[]): Config {
     "json-out": { type: "string" },
     smoke: { type: "boolean", default: false },
     "folders-only": { type: "boolean", default: false },
+    "alone-only": { type: "boolean", default: false },
   });
   const smoke = values.smoke;
   return {
@@ -137,6 +140,7 @@ function parseConfig(args: string[]): Config {
     smoke,
     cryptoBytes: smoke ? 8 * 1024 ** 2 : 512 * 1024 ** 2,
     foldersOnly: values["folders-only"],
+    aloneOnly: values["alone-only"],
   };
 }
 
@@ -165,6 +169,12 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   ]);
   b.rss = await detectRss(log);
   log(b.rss.kind === "gnu-time" ? "peak RSS via GNU time -v" : `peak RSS: ${b.rss.reason}`);
+  if (config.aloneOnly) {
+    // The peers seal with the backend sfs would use (measureCrypto installs it otherwise).
+    installAeadBackend(Deno.env.get("SFS_CRYPTO"));
+    console.log(renderAlone(await measureAlone(b, big, config.runs), config.size));
+    return 0;
+  }
   const sshd = await startSshd(res, root, log);
   const scpSkipped = typeof sshd === "string" ? sshd : undefined;
   if (scpSkipped) log(`scp row skipped: ${scpSkipped}`);

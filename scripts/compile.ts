@@ -31,7 +31,8 @@ const ENTRY = "main.ts";
 const CWD_PREFIX = 'SFS_CWD="$INIT_CWD" ';
 
 /**
- * Returns the `--allow-*` flags of the `sfs` task in a deno.json text.
+ * Returns the flags of the `sfs` task in a deno.json text: its `--allow-*` permissions and its
+ * `--v8-flags=` (the heap settings, which `deno compile` bakes into the binary).
  *
  * Throws when the task is not of the form `[SFS_CWD="$INIT_CWD"] deno run --flag… main.ts`, so a change to the task
  * that this parser does not understand fails loudly instead of silently dropping permissions.
@@ -47,7 +48,7 @@ export function sfsTaskFlags(denoJsonText: string): string[] {
   const words = [...command.matchAll(/"([^"]*)"(?=\s|$)|(\S+)/g)].map((m) => m[1] ?? m[2]);
   const flags = words.slice(2, -1);
   const wellFormed = words[0] === "deno" && words[1] === "run" && words.at(-1) === ENTRY &&
-    flags.every((f) => /^--[a-z][a-z-]*(=[^"'\n]+)?$/.test(f));
+    flags.every((f) => /^--[a-z][a-z0-9-]*(=[^"'\n]+)?$/.test(f));
   if (!wellFormed) {
     throw new Error(`Cannot parse the "sfs" task as "deno run --flag… ${ENTRY}": "${task}"`);
   }

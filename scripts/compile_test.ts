@@ -17,6 +17,16 @@ Deno.test("sfsTaskFlags() reads a double-quoted flag with spaces as one flag", (
   ]);
 });
 
+Deno.test("sfsTaskFlags() passes a V8 flag through to deno compile", () => {
+  // `deno compile` bakes --v8-flags into the binary, so a compiled sfs runs with the same heap.
+  const flags = sfsTaskFlags(
+    task("deno run --v8-flags=--max-semi-space-size=1 --allow-net main.ts"),
+  );
+  assert.deepEqual(flags, ["--v8-flags=--max-semi-space-size=1", "--allow-net"]);
+  const args = compileArgs("x86_64-unknown-linux-gnu", flags, "dist");
+  assert.ok(args.includes("--v8-flags=--max-semi-space-size=1"));
+});
+
 Deno.test("sfsTaskFlags() refuses what it does not understand", () => {
   for (
     const bad of [
@@ -38,13 +48,25 @@ Deno.test("compileArgs() gives each target only its own OS's libcrypto paths", (
     assert.deepEqual(ffi, [`--allow-ffi=${LIBCRYPTO_PATHS[targetOs(target)].join(",")}`], target);
     // Every other flag passes unchanged.
     assert.deepEqual(
-      args.filter((arg) => arg.startsWith("--allow-") && !arg.startsWith("--allow-ffi")),
+      args.filter((arg) => arg.startsWith("--") && !arg.startsWith("--allow-ffi")).filter((arg) =>
+        arg !== "--target" && arg !== "--output"
+      ),
       flags.filter((flag) => !flag.startsWith("--allow-ffi")),
     );
   }
   assert.equal(targetOs("x86_64-unknown-linux-gnu"), "linux");
   assert.equal(targetOs("aarch64-apple-darwin"), "darwin");
   assert.equal(targetOs("x86_64-pc-windows-msvc"), "windows");
+});
+
+Deno.test("the sfs task, and so every binary, caps V8's young generation at 1 MiB", () => {
+  // A long stream of short-lived objects otherwise grows the semi-spaces past the 80 MiB peak
+  // RSS budget (docs/PERFORMANCE.md, alone12).
+  const flags = readSfsTaskFlags();
+  assert.ok(flags.includes("--v8-flags=--max-semi-space-size=1"), flags.join(" "));
+  for (const target of TARGETS) {
+    assert.ok(compileArgs(target, flags, "dist").includes("--v8-flags=--max-semi-space-size=1"));
+  }
 });
 
 Deno.test("compileArgs() never grants a path the sfs task does not", () => {

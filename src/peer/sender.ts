@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { isSfsError, SfsError } from "../errors.ts";
 import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay, isDisplaySafe } from "../text.ts";
-import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
+import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy, Signatures } from "../crypto/sign.ts";
 import {
@@ -16,7 +16,7 @@ import {
 import { type Channel } from "../wire/channel.ts";
 import { respond } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
-import { frameBody, releaseFrameBody, type Transport } from "../wire/frame.ts";
+import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
 import { type ContentHash, hashContent, hasherAt, MIDSTATE_INTERVAL } from "./content_hash.ts";
@@ -25,6 +25,7 @@ import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
+import { ChunkBuffers } from "./buffer_pool.ts";
 import { signFileManifest } from "./file_manifest.ts";
 import { finishAndAwaitReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
 import { serveTree, WHOLE_TREE } from "./tree_sender.ts";
@@ -311,29 +312,32 @@ async function streamChunks(
   const hasher = await sentContentHasher(handle, file, offset);
   channel.payloadKey.expectBytes(size - offset);
   const inFlight: Promise<Bytes>[] = [];
+  const buffers = new ChunkBuffers(CHUNKS_IN_FLIGHT, Math.min(chunkSize, size));
   let sent = offset;
   const sendOldest = async (): Promise<void> => {
     const sealed = await inFlight.shift()!;
     await channel.sendChunk(sealed);
     sent += sealed.length - TAG_BYTES;
-    releaseFrameBody(sealed);
     onProgress?.(sent);
   };
   try {
     for (let index = offset / chunkSize; index < count; index++) {
-      const plaintext = new Uint8Array(chunkLength(size, chunkSize, index));
+      const { plaintext: whole, frame } = buffers.next();
+      const plaintext = whole.subarray(0, chunkLength(size, chunkSize, index));
       readFull(handle, plaintext, file.name);
       const hashed = hasher.updateLater(plaintext);
       // Sealed with room for the frame header in front: one write per chunk (frame.ts).
-      const into = frameBody(plaintext.length + TAG_BYTES);
+      const into = frame.subarray(0, plaintext.length + TAG_BYTES);
       const sealed = sealChunk(channel.payloadKey, index, index === count - 1, plaintext, { into });
-      hashed.catch(() => {}); // a failed update fails the digest
-      inFlight.push(sealed.finally(() => hashed.finally(() => release(plaintext))));
+      // The buffers come back for chunk index + CHUNKS_IN_FLIGHT only once this chunk is sent
+      // and hashed: the hasher may read the plaintext until its update settles.
+      inFlight.push(Promise.all([sealed, hashed]).then(([body]) => body));
       if (inFlight.length >= CHUNKS_IN_FLIGHT) await sendOldest();
     }
     while (inFlight.length > 0) await sendOldest();
   } finally {
     await Promise.allSettled(inFlight);
+    buffers.release();
   }
   return await hasher.digest();
 }

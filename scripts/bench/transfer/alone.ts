@@ -17,7 +17,6 @@ import { fileManifestOf, signFileManifest } from "../../../src/peer/file_manifes
 import { NO_MANIFEST_HASH, signReceipt } from "../../../src/peer/receipt.ts";
 import { join } from "node:path";
 import { loadIdentity } from "../../../src/cli/settings/identity_file.ts";
-import type { Bytes } from "../../../src/crypto/bytes.ts";
 import { fileIdOf } from "../../../src/crypto/file_id.ts";
 import { LABEL } from "../../../src/crypto/labels.ts";
 import { sign } from "../../../src/crypto/sign.ts";
@@ -30,13 +29,20 @@ import {
 import { finalSignedData } from "../../../src/peer/final_signed_data.ts";
 import { formatTicket, parseTicket } from "../../../src/peer/ticket.ts";
 import { initiate, respond } from "../../../src/wire/handshake.ts";
-import { frameBody, releaseFrameBody } from "../../../src/wire/frame.ts";
+import { FRAME_HEADER_BYTES, FrameKind, recycleChunkBody } from "../../../src/wire/frame.ts";
 import { type Manifest, MessageType } from "../../../src/wire/messages.ts";
+import { type Ceilings, measureCeilings, renderCeilings } from "./ceilings.ts";
 import { SFS_CMD } from "../../lib/sfs_process.ts";
 import { fromHex } from "../../../src/crypto/bytes.ts";
 import { median } from "../stats.ts";
 import { parseTimeVerbose, type ProcessUsage } from "./gnu_time.ts";
 import type { Bench, SourceFile } from "./runs.ts";
+
+/** The receiver-alone peer's write size: large writes keep its share of the CPU small. */
+const PEER_WRITE_BYTES = 8 * 1024 * 1024;
+
+/** The receiver-alone peer's sealed frames are kept in segments of about this size. */
+const SEGMENT_BYTES = 1024 ** 3;
 
 /** One side measured alone: its rate over the payload, and what its whole process used. */
 export interface AloneRun {
@@ -44,31 +50,6 @@ export interface AloneRun {
   /** Payload bytes over the time from the first chunk to the last (send) or to exit (get). */
   megabytesPerSecond: number;
   usage?: ProcessUsage;
-}
-
-/** `openssl speed -evp aes-256-gcm` on one core at the sfs chunk size, in MB/s; or why not. */
-export async function opensslSpeed(seconds = 3): Promise<number | string> {
-  try {
-    const { success, stdout } = await new Deno.Command("openssl", {
-      args: [
-        "speed",
-        "-evp",
-        "aes-256-gcm",
-        "-bytes",
-        String(DEFAULT_CHUNK_SIZE),
-        "-seconds",
-        String(seconds),
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    // The last line: "AES-256-GCM    4687318.68k", in 1000s of bytes per second.
-    const match = /([\d.]+)k\s*$/.exec(new TextDecoder().decode(stdout).trim());
-    if (!success || !match) return "openssl speed printed no rate";
-    return Number(match[1]) / 1000;
-  } catch (err) {
-    return `openssl speed did not run: ${err instanceof Error ? err.message : err}`;
-  }
 }
 
 /** Runs `sfs` under GNU time when the benchmark measures that way. */
@@ -112,6 +93,8 @@ export async function senderAlone(bench: Bench, source: SourceFile): Promise<Alo
         const frame = await channel.receiveChunkOrMessage(manifest.chunkSize + TAG_BYTES);
         if (frame.type !== "chunk") break; // the FINAL
         started ||= performance.now();
+        // The next chunk reuses this body: the peer allocates nothing per chunk.
+        recycleChunkBody(frame.data);
       }
       const seconds = (performance.now() - started) / 1000;
       // The sender checked its content hash as it sent; the receipt is signed as a receiver's.
@@ -159,6 +142,12 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
       fileId,
       fingerprint: identity.public.fingerprint,
     });
+    // Every chunk's plaintext laid out in its frame now, before `sfs get` starts: touching GiBs
+    // of fresh memory is slow here (51 s for 4 GiB), longer than its 30 s idle deadline.
+    let segments: Uint8Array<ArrayBuffer>[] | undefined = await layOutFrames(
+      source,
+      DEFAULT_CHUNK_SIZE,
+    );
     const get = spawnTimed(
       bench,
       ["get", ticket, "--out", dir, "--json", "--quiet"],
@@ -189,17 +178,30 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
         offset: 0,
         manifestSignatures: (await signFileManifest(identity, fields)).signatures,
       };
-      // Sealed now, before the manifest goes out: the receiver only waits.
-      const sealed = await sealAll(channel.payloadKey, source, DEFAULT_CHUNK_SIZE);
+      // Sealed in place under this session's key before the manifest goes out (AES-GCM at
+      // GB/s): the receiver only waits.
+      const sealing = performance.now();
+      await sealInPlace(channel.payloadKey, segments, source.size, DEFAULT_CHUNK_SIZE);
+      bench.log(
+        `peer sealed ${source.size} bytes in ${(performance.now() - sealing).toFixed(0)} ms`,
+      );
       await channel.send(manifest);
       const started = performance.now();
-      // Several sends queued at once (the channel keeps their order), each frame in one write.
-      const sending: Promise<void>[] = [];
-      for (const chunk of sealed.splice(0)) {
-        sending.push(channel.sendChunk(chunk).then(() => releaseFrameBody(chunk)));
-        if (sending.length >= 8) await sending.shift();
+      // Chunk frames use no record sequence number, so they may bypass the channel's writer;
+      // its queue is empty here (the manifest's send has resolved) and the FINAL goes after.
+      try {
+        for (const frames of segments) {
+          for (let at = 0; at < frames.length;) {
+            const end = Math.min(frames.length, at + PEER_WRITE_BYTES);
+            at += await conn.write(frames.subarray(at, end));
+          }
+        }
+      } catch (err) {
+        // The receiver hung up: its own words say why.
+        await receiver.status;
+        throw new Error(`sfs get hung up:\n${receiver.stderrText()}`, { cause: err });
       }
-      await Promise.all(sending);
+      segments = undefined; // GiBs the benchmark process need not keep through the FINAL
       const data = await finalSignedData(channel.transcriptHash, manifest);
       const signatures = await sign(identity, LABEL.FINAL_SIGNATURE, data, "both");
       await channel.send({ type: MessageType.FINAL, signatures });
@@ -220,31 +222,71 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
   }
 }
 
-/** Every chunk of `source`, sealed under `key` as the sender would seal it. */
-async function sealAll(
-  key: Parameters<typeof sealChunk>[0],
+/**
+ * Every chunk frame of `source`, end to end, with its header and its plaintext where the sealed
+ * body goes (the tag's room left zero), in segments of whole frames of at most about
+ * {@link SEGMENT_BYTES} (a typed array holds less than 4 GiB).
+ */
+async function layOutFrames(
   source: SourceFile,
   chunkSize: number,
-): Promise<Bytes[]> {
+): Promise<Uint8Array<ArrayBuffer>[]> {
   const count = chunkCount(source.size, chunkSize);
+  const perSegment = Math.max(
+    1,
+    Math.floor(SEGMENT_BYTES / (FRAME_HEADER_BYTES + chunkSize + TAG_BYTES)),
+  );
   using file = await Deno.open(source.path, { read: true });
-  const sealed: Bytes[] = [];
-  for (let index = 0; index < count; index++) {
-    const plaintext = new Uint8Array(Math.min(chunkSize, source.size - index * chunkSize));
-    for (let filled = 0; filled < plaintext.length;) {
-      const n = await file.read(plaintext.subarray(filled));
-      if (n === null) throw new Error(`"${source.path}" is shorter than ${source.size} bytes`);
-      filled += n;
+  const segments: Uint8Array<ArrayBuffer>[] = [];
+  for (let first = 0; first < count; first += perSegment) {
+    const end = Math.min(count, first + perSegment);
+    const bytes = Math.min(source.size, end * chunkSize) - first * chunkSize;
+    const frames = new Uint8Array(bytes + (end - first) * (FRAME_HEADER_BYTES + TAG_BYTES));
+    const view = new DataView(frames.buffer);
+    let at = 0;
+    for (let index = first; index < end; index++) {
+      const length = Math.min(chunkSize, source.size - index * chunkSize);
+      view.setUint32(at, length + TAG_BYTES + 1);
+      view.setUint8(at + 4, FrameKind.CHUNK);
+      const body = frames.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
+      for (let filled = 0; filled < length;) {
+        const n = await file.read(body.subarray(filled));
+        if (n === null) throw new Error(`"${source.path}" is shorter than ${source.size} bytes`);
+        filled += n;
+      }
+      at += FRAME_HEADER_BYTES + length + TAG_BYTES;
     }
-    const into = frameBody(plaintext.length + TAG_BYTES);
-    sealed.push(await sealChunk(key, index, index === count - 1, plaintext, { into }));
+    segments.push(frames);
   }
-  return sealed;
+  return segments;
+}
+
+/** Seals every frame body {@link layOutFrames} made, in place, as the sender would seal it. */
+async function sealInPlace(
+  key: Parameters<typeof sealChunk>[0],
+  segments: Uint8Array<ArrayBuffer>[],
+  size: number,
+  chunkSize: number,
+): Promise<void> {
+  const count = chunkCount(size, chunkSize);
+  let index = 0;
+  for (const frames of segments) {
+    for (let at = 0; at < frames.length; index++) {
+      const length = Math.min(chunkSize, size - index * chunkSize);
+      const body = at + FRAME_HEADER_BYTES;
+      const plaintext = frames.subarray(body, body + length);
+      const into = frames.subarray(body, body + length + TAG_BYTES);
+      await sealChunk(key, index, index === count - 1, plaintext, { into });
+      at = body + length + TAG_BYTES;
+    }
+  }
 }
 
 /** Both sides alone, `runs` times each, and the openssl rate between them. */
 export interface AloneResults {
   opensslMBps: number | string;
+  /** What bounds each side on this machine, measured just before the sides. */
+  ceilings: Ceilings;
   runs: AloneRun[];
 }
 
@@ -254,7 +296,9 @@ export async function measureAlone(
   source: SourceFile,
   runs: number,
 ): Promise<AloneResults> {
-  const opensslMBps = await opensslSpeed();
+  const ceilings = await measureCeilings(bench.root, source.size);
+  bench.log(renderCeilings(ceilings, source.size));
+  const opensslMBps = ceilings.opensslAesGcmSeal;
   bench.log(
     typeof opensslMBps === "number"
       ? `openssl speed -evp aes-256-gcm, one core: ${opensslMBps.toFixed(0)} MB/s`
@@ -264,12 +308,16 @@ export async function measureAlone(
   for (let i = 1; i <= runs; i++) {
     for (const run of [senderAlone, receiverAlone]) {
       const result = await run(bench, source);
-      const cpu = result.usage ? `, ${result.usage.cpuSeconds.toFixed(2)} s CPU` : "";
+      const u = result.usage;
+      const cpu = u
+        ? `, ${u.cpuSeconds.toFixed(2)} s CPU (${u.systemSeconds.toFixed(2)} kernel), ` +
+          `${(u.peakRssKiB / 1024).toFixed(0)} MiB peak RSS, ${u.minorPageFaults} faults`
+        : "";
       bench.log(`${result.side} alone ${i}: ${result.megabytesPerSecond.toFixed(0)} MB/s${cpu}`);
       results.push(result);
     }
   }
-  return { opensslMBps, runs: results };
+  return { opensslMBps, ceilings, runs: results };
 }
 
 /** The Markdown rows of {@link measureAlone}: medians, and each side's share of openssl. */
@@ -299,5 +347,6 @@ export function renderAlone(results: AloneResults, size: number): string {
     `| openssl speed -evp aes-256-gcm, one core, ${DEFAULT_CHUNK_SIZE / 1024} KiB blocks | ` +
       `${typeof openssl === "number" ? openssl.toFixed(0) : openssl} | | | 100 % |`,
   );
+  lines.push("", renderCeilings(results.ceilings, size));
   return lines.join("\n");
 }

@@ -1,0 +1,125 @@
+/**
+ * What bounds each side alone on this machine (issue 12), measured in the same run as the
+ * sides: every byte a receiver takes is read from a socket, opened (AES-256-GCM), hashed
+ * (SHA-256, one stream) and written to the page cache, then synced once; a sender reads, hashes
+ * and seals. A side can go no faster than its slowest mandatory step on one core, so these
+ * rates are its ceiling, each measured alone on one core with large buffers.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { DEFAULT_CHUNK_SIZE } from "../../../src/crypto/stream.ts";
+
+/** One ceiling: MB/s (10^6 bytes per second), or why it was not measured. */
+export type Rate = number | string;
+
+/** The rates of each step a side must do for every byte, and the final sync. */
+export interface Ceilings {
+  opensslAesGcmSeal: Rate;
+  opensslAesGcmOpen: Rate;
+  opensslSha256: Rate;
+  /** A Deno `writeSync` loop of chunk-sized buffers into a new file (page cache, no sync). */
+  pageCacheWrite: Rate;
+  /** Seconds one `syncData` of that file took afterwards. */
+  syncSeconds: number;
+  /** A Deno loop reading a chunk at a time from loopback TCP, written by another process. */
+  loopbackRead: Rate;
+}
+
+/** `openssl speed` on one core at the sfs chunk size, in MB/s; or why not. */
+export async function opensslRate(args: string[], seconds = 3): Promise<Rate> {
+  try {
+    const { success, stdout } = await new Deno.Command("openssl", {
+      args: ["speed", ...args, "-bytes", String(DEFAULT_CHUNK_SIZE), "-seconds", String(seconds)],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    // The last line: "AES-256-GCM    4687318.68k", in 1000s of bytes per second.
+    const match = /([\d.]+)k\s*$/.exec(new TextDecoder().decode(stdout).trim());
+    if (!success || !match) return `openssl speed ${args.join(" ")} printed no rate`;
+    return Number(match[1]) / 1000;
+  } catch (err) {
+    return `openssl speed did not run: ${err instanceof Error ? err.message : err}`;
+  }
+}
+
+/** Writes `size` bytes to a new file under `dir` a chunk at a time, then syncs it once. */
+async function pageCacheWrite(dir: string, size: number): Promise<[number, number]> {
+  const path = join(dir, "ceiling-write.bin");
+  const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE).fill(0x5a);
+  try {
+    using file = await Deno.open(path, { write: true, create: true, truncate: true });
+    const started = performance.now();
+    for (let written = 0; written < size;) {
+      written += file.writeSync(buffer.subarray(0, Math.min(buffer.length, size - written)));
+    }
+    const wrote = performance.now();
+    file.syncDataSync();
+    const synced = performance.now();
+    return [size / 1e3 / (wrote - started), (synced - wrote) / 1000];
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
+/** Reads `size` bytes from loopback TCP that a child Deno writes from one 8 MiB buffer. */
+async function loopbackRead(size: number): Promise<number> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const writer =
+    `const c = await Deno.connect({ hostname: "127.0.0.1", port: ${listener.addr.port} });
+const b = new Uint8Array(8 << 20).fill(7);
+for (let left = ${size}; left > 0;) left -= await c.write(b.subarray(0, Math.min(b.length, left)));
+c.close();`;
+  const child = new Deno.Command(Deno.execPath(), { args: ["eval", writer], stdout: "null" })
+    .spawn();
+  using conn = await listener.accept();
+  const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE);
+  let read = 0;
+  let started = 0;
+  for (;;) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    started ||= performance.now();
+    read += n;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await child.status;
+  return read / 1e6 / seconds;
+}
+
+/** Measures every ceiling over `size` bytes, files under `dir`. */
+export async function measureCeilings(dir: string, size: number): Promise<Ceilings> {
+  const opensslAesGcmSeal = await opensslRate(["-evp", "aes-256-gcm"]);
+  const opensslAesGcmOpen = await opensslRate(["-decrypt", "-evp", "aes-256-gcm"]);
+  const opensslSha256 = await opensslRate(["-evp", "sha256"]);
+  const [pageCacheWriteRate, syncSeconds] = await pageCacheWrite(dir, size);
+  const loopback = await loopbackRead(size);
+  return {
+    opensslAesGcmSeal,
+    opensslAesGcmOpen,
+    opensslSha256,
+    pageCacheWrite: pageCacheWriteRate,
+    syncSeconds,
+    loopbackRead: loopback,
+  };
+}
+
+const KIB = `${DEFAULT_CHUNK_SIZE / 1024} KiB`;
+
+/** The Markdown rows of {@link measureCeilings}. */
+export function renderCeilings(c: Ceilings, size: number): string {
+  const rate = (r: Rate) => typeof r === "number" ? r.toFixed(0) : r;
+  return [
+    `Ceilings on this machine, one core each (${(size / 2 ** 20).toFixed(0)} MiB where sized):`,
+    "",
+    "| Step | MB/s |",
+    "| --- | --- |",
+    `| openssl speed -evp aes-256-gcm (seal), ${KIB} | ${rate(c.opensslAesGcmSeal)} |`,
+    `| openssl speed -decrypt -evp aes-256-gcm (open), ${KIB} | ${rate(c.opensslAesGcmOpen)} |`,
+    `| openssl speed -evp sha256, ${KIB} | ${rate(c.opensslSha256)} |`,
+    `| page-cache write (Deno writeSync, ${KIB}) | ${rate(c.pageCacheWrite)} |`,
+    `| then one syncData | ${c.syncSeconds.toFixed(2)} s |`,
+    `| loopback TCP read (Deno, ${KIB} reads; writer another process) | ${rate(c.loopbackRead)} |`,
+  ].join("\n");
+}
