@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { isSfsError, SfsError } from "../errors.ts";
-import { type Bytes, constantTimeEqual, release } from "../crypto/bytes.ts";
+import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { AeadKey } from "../crypto/aead.ts";
 import { fileKey } from "../crypto/file_key.ts";
 import { chunkCount, chunkLength, sealChunk, TAG_BYTES } from "../crypto/stream.ts";
@@ -22,6 +22,7 @@ import type { Channel } from "../wire/channel.ts";
 import type { EntryRange } from "../wire/messages.ts";
 import { escapeForDisplay } from "../text.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
+import { ChunkBuffers } from "./buffer_pool.ts";
 import type { BuiltEntry } from "./tree_manifest.ts";
 import type { SharedTree } from "./tree_share.ts";
 
@@ -52,7 +53,7 @@ export async function sendTreeStreams(
   tree: SharedTree,
   plan: StreamPlan,
 ): Promise<number> {
-  const queue = new SendQueue(channel, plan.onProgress);
+  const queue = new SendQueue(channel, plan.chunkSize, plan.onProgress);
   try {
     for await (const opened of openedFiles(channel, tree, plan)) {
       const from = opened.built.index === plan.entry ? plan.offset : 0;
@@ -156,13 +157,16 @@ async function sendFile(
   try {
     if (at.from > 0) handle.seekSync(at.from, Deno.SeekMode.Start);
     for (let index = at.from / at.chunkSize; index < count; index++) {
-      const plaintext = new Uint8Array(chunkLength(entry.size, at.chunkSize, index));
+      const { plaintext: whole, frame } = queue.nextBuffers();
+      const plaintext = whole.subarray(0, chunkLength(entry.size, at.chunkSize, index));
       readFull(handle, plaintext, entry.path);
       hasher.update(plaintext);
       const last = index === count - 1;
       // The last chunk completes the file: it goes out only if the file is what was signed.
       if (last) await checkSent(built, new Uint8Array(hasher.digest()), behind);
-      const sealed = sealChunk(key, index, last, plaintext).finally(() => release(plaintext));
+      // Sealed with room for the frame header in front: one write per chunk (frame.ts).
+      const into = frame.subarray(0, plaintext.length + TAG_BYTES);
+      const sealed = sealChunk(key, index, last, plaintext, { into });
       seals.push(sealed);
       await queue.push(sealed);
     }
@@ -303,11 +307,22 @@ class SendQueue {
   readonly #channel: Channel;
   readonly #onProgress: ((sentBytes: number) => void) | undefined;
   readonly #inFlight: Promise<Bytes>[] = [];
+  /**
+   * The plaintext and frame of each chunk, reused in turn across files: a chunk's pair comes
+   * back {@link CHUNKS_IN_FLIGHT} chunks later, when push() has sent it (it keeps fewer in flight).
+   */
+  readonly #buffers: ChunkBuffers;
   sent = 0;
 
-  constructor(channel: Channel, onProgress?: (sentBytes: number) => void) {
+  constructor(channel: Channel, chunkSize: number, onProgress?: (sentBytes: number) => void) {
     this.#channel = channel;
+    this.#buffers = new ChunkBuffers(CHUNKS_IN_FLIGHT, chunkSize);
     this.#onProgress = onProgress;
+  }
+
+  /** The buffers to read and seal the next chunk into. */
+  nextBuffers(): { plaintext: Bytes; frame: Bytes } {
+    return this.#buffers.next();
   }
 
   async push(sealed: Promise<Bytes>): Promise<void> {
@@ -322,13 +337,13 @@ class SendQueue {
   /** Waits for every seal still running (after a failure), so no buffer is used after release. */
   async settle(): Promise<void> {
     await Promise.allSettled(this.#inFlight);
+    this.#buffers.release();
   }
 
   async #sendOldest(): Promise<void> {
     const sealed = await this.#inFlight.shift()!;
     await this.#channel.sendChunk(sealed);
     this.sent += sealed.length - TAG_BYTES;
-    release(sealed);
     this.#onProgress?.(this.sent);
   }
 }
