@@ -22,6 +22,20 @@ export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise
   await Deno.rename(temp, path);
 }
 
+/**
+ * Fills `into` from `file` with synchronous reads; false when the file ends first. Synchronous
+ * because an async read duplicates and closes the descriptor each time, for data that is
+ * usually in the page cache.
+ */
+export function readFullSync(file: Deno.FsFile, into: Uint8Array): boolean {
+  for (let filled = 0; filled < into.length;) {
+    const n = file.readSync(into.subarray(filled));
+    if (n === null) return false;
+    filled += n;
+  }
+  return true;
+}
+
 /** Writes every byte of `bytes` to `file` (one `write` may take only part of them). */
 export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let done = 0;

@@ -163,6 +163,8 @@ class InOrderWriter {
         throw cause;
       });
       this.#lastWrite.catch(() => {}); // reported by the next step or by flush()
+      // Back once both settle, failed or not: a failed write must not leave pool.take() waiting
+      // forever for its buffer (the failure is reported by the next step instead).
       this.#pool.giveBackAfter(Promise.allSettled([hashed, written]), buffer);
     } catch (err) {
       // After a bad chunk or a failed write nothing more may be appended: the part file must

@@ -6,26 +6,18 @@ import { escapeForDisplay, isDisplaySafe } from "../text.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy, Signatures } from "../crypto/sign.ts";
-import {
-  chunkCount,
-  chunkLength,
-  DEFAULT_CHUNK_SIZE,
-  sealChunk,
-  TAG_BYTES,
-} from "../crypto/stream.ts";
+import { chunkCount, DEFAULT_CHUNK_SIZE } from "../crypto/stream.ts";
 import { type Channel } from "../wire/channel.ts";
 import { respond } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
-import { type ContentHash, hashContent, hasherAt, MIDSTATE_INTERVAL } from "./content_hash.ts";
+import { type ContentHash, hashContent, MIDSTATE_INTERVAL } from "./content_hash.ts";
 import type { HashCache } from "./hash_cache.ts";
-import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
-import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
-import { ChunkBuffers } from "./buffer_pool.ts";
+import { streamFileChunks } from "./file_stream.ts";
 import { signFileManifest } from "./file_manifest.ts";
 import { finishAndAwaitReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
 import { serveTree, WHOLE_TREE } from "./tree_sender.ts";
@@ -277,7 +269,7 @@ async function serveFile(
   await channel.send(manifest);
   options.onStart?.(file, channel.peer, request.offset);
 
-  const sent = await streamChunks(channel, file, manifest, options.onProgress);
+  const sent = await streamFileChunks(channel, file, manifest, options.onProgress);
   // A file edited since it was hashed must not be signed as the announced content (§7.3). Size
   // and modification time catch most edits; the SHA-256 of what was sent catches the rest (an
   // edit that kept the size and put the time back).
@@ -290,86 +282,6 @@ async function serveFile(
     policy: options.sign,
   });
   return { file, receiver: channel.peer, bytesSent: file.size - request.offset, receipt };
-}
-
-/**
- * Reads, seals and sends chunks with a few in flight, so reading and sealing the next chunks
- * overlaps sending this one; awaiting each send bounds memory by backpressure, and each buffer
- * is released as soon as it is used, so memory stays flat whatever the file size. Returns the
- * SHA-256 of the whole content as sent: each chunk is hashed as it is read, on top of the
- * content before `offset` when resuming (see content_hash.ts).
- */
-async function streamChunks(
-  channel: Channel,
-  file: SharedFile,
-  manifest: Manifest,
-  onProgress?: (sentBytes: number) => void,
-): Promise<Bytes> {
-  const { chunkSize, offset, size } = manifest;
-  const count = chunkCount(size, chunkSize);
-  using handle = await Deno.open(file.path, { read: true });
-  // Leaves the handle at `offset`.
-  const hasher = await sentContentHasher(handle, file, offset);
-  channel.payloadKey.expectBytes(size - offset);
-  const inFlight: Promise<Bytes>[] = [];
-  const buffers = new ChunkBuffers(CHUNKS_IN_FLIGHT, Math.min(chunkSize, size));
-  let sent = offset;
-  const sendOldest = async (): Promise<void> => {
-    const sealed = await inFlight.shift()!;
-    await channel.sendChunk(sealed);
-    sent += sealed.length - TAG_BYTES;
-    onProgress?.(sent);
-  };
-  try {
-    for (let index = offset / chunkSize; index < count; index++) {
-      const { plaintext: whole, frame } = buffers.next();
-      const plaintext = whole.subarray(0, chunkLength(size, chunkSize, index));
-      readFull(handle, plaintext, file.name);
-      const hashed = hasher.updateLater(plaintext);
-      // Sealed with room for the frame header in front: one write per chunk (frame.ts).
-      const into = frame.subarray(0, plaintext.length + TAG_BYTES);
-      const sealed = sealChunk(channel.payloadKey, index, index === count - 1, plaintext, { into });
-      // The buffers come back for chunk index + CHUNKS_IN_FLIGHT only once this chunk is sent
-      // and hashed: the hasher may read the plaintext until its update settles.
-      inFlight.push(Promise.all([sealed, hashed]).then(([body]) => body));
-      if (inFlight.length >= CHUNKS_IN_FLIGHT) await sendOldest();
-    }
-    while (inFlight.length > 0) await sendOldest();
-  } finally {
-    await Promise.allSettled(inFlight);
-    buffers.release();
-  }
-  return await hasher.digest();
-}
-
-/**
- * The hasher of the content as sent: from the start, one that may hash off the main thread
- * (createSha256); when resuming, the kept midstate plus the bytes up to `offset` (content_hash.ts).
- */
-async function sentContentHasher(
-  handle: Deno.FsFile,
-  file: SharedFile,
-  offset: number,
-): Promise<Sha256Hasher> {
-  if (offset === 0) return await createSha256({ bytes: file.size });
-  const hash = await hasherAt(handle, file.content, offset, file.name);
-  return {
-    update: (data) => void hash.update(data),
-    updateLater: (data) => Promise.resolve(void hash.update(data)),
-    digest: () => Promise.resolve(new Uint8Array(hash.digest())),
-  };
-}
-
-function readFull(file: Deno.FsFile, into: Uint8Array, name: string): void {
-  let filled = 0;
-  while (filled < into.length) {
-    // Synchronous: an async read duplicates and closes the descriptor each time (page cache).
-    const n = file.readSync(into.subarray(filled));
-    if (n === null) {
-      throw new SfsError("FILE_CHANGED", `"${name}" shrank while it was being sent`);
-    }
-    filled += n;
-  }
 }
 
 async function checkUnchanged(file: SharedFile): Promise<void> {

@@ -3,7 +3,7 @@
  * §7.2 stream under its own key, no message and no round trip between files.
  *
  * Reading, sealing and sending overlap across file boundaries: one queue of at most
- * {@link CHUNKS_IN_FLIGHT} sealed chunks spans files, so ten thousand small files cost no more
+ * CHUNKS_IN_FLIGHT sealed chunks (send_queue.ts) spans files, so ten thousand small files cost no more
  * waits than one large one. Each file is read only through a handle whose `fstat` is the file
  * that was hashed (same device and inode, found by `lstat`, so a symlink put in its place is not
  * followed), and its last chunk is sealed only once the SHA-256 of everything read equals the
@@ -21,8 +21,8 @@ import { chunkCount, chunkLength, sealChunk, TAG_BYTES } from "../crypto/stream.
 import type { Channel } from "../wire/channel.ts";
 import type { EntryRange } from "../wire/messages.ts";
 import { escapeForDisplay } from "../text.ts";
-import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
-import { ChunkBuffers } from "./buffer_pool.ts";
+import { SendQueue } from "./send_queue.ts";
+import { readFullSync } from "../fs.ts";
 import type { BuiltEntry } from "./tree_manifest.ts";
 import type { SharedTree } from "./tree_share.ts";
 
@@ -159,7 +159,7 @@ async function sendFile(
     for (let index = at.from / at.chunkSize; index < count; index++) {
       const { plaintext: whole, frame } = queue.nextBuffers();
       const plaintext = whole.subarray(0, chunkLength(entry.size, at.chunkSize, index));
-      readFull(handle, plaintext, entry.path);
+      if (!readFullSync(handle, plaintext)) throw shrankError(entry.path);
       hasher.update(plaintext);
       const last = index === count - 1;
       // The last chunk completes the file: it goes out only if the file is what was signed.
@@ -277,14 +277,6 @@ async function hashBehind(
  * Fills `into` from the file, synchronously: a chunk comes from the page cache in microseconds,
  * less than an async read's round trip through the thread pool (issue 12: one read per chunk).
  */
-function readFull(file: Deno.FsFile, into: Uint8Array, path: string): void {
-  for (let filled = 0; filled < into.length;) {
-    const n = file.readSync(into.subarray(filled));
-    if (n === null) throw shrankError(path);
-    filled += n;
-  }
-}
-
 function changedError(built: BuiltEntry): SfsError {
   return new SfsError(
     "FILE_CHANGED",
@@ -297,53 +289,4 @@ function changedError(built: BuiltEntry): SfsError {
 
 function shrankError(path: string): SfsError {
   return new SfsError("FILE_CHANGED", `"${escapeForDisplay(path)}" shrank while it was being sent`);
-}
-
-/**
- * Sealed chunks in flight, oldest first: pushing waits for the oldest to be sent once the queue
- * is full, so memory is bounded by backpressure whatever the files.
- */
-class SendQueue {
-  readonly #channel: Channel;
-  readonly #onProgress: ((sentBytes: number) => void) | undefined;
-  readonly #inFlight: Promise<Bytes>[] = [];
-  /**
-   * The plaintext and frame of each chunk, reused in turn across files: a chunk's pair comes
-   * back {@link CHUNKS_IN_FLIGHT} chunks later, when push() has sent it (it keeps fewer in flight).
-   */
-  readonly #buffers: ChunkBuffers;
-  sent = 0;
-
-  constructor(channel: Channel, chunkSize: number, onProgress?: (sentBytes: number) => void) {
-    this.#channel = channel;
-    this.#buffers = new ChunkBuffers(CHUNKS_IN_FLIGHT, chunkSize);
-    this.#onProgress = onProgress;
-  }
-
-  /** The buffers to read and seal the next chunk into. */
-  nextBuffers(): { plaintext: Bytes; frame: Bytes } {
-    return this.#buffers.next();
-  }
-
-  async push(sealed: Promise<Bytes>): Promise<void> {
-    this.#inFlight.push(sealed);
-    if (this.#inFlight.length >= CHUNKS_IN_FLIGHT) await this.#sendOldest();
-  }
-
-  async drain(): Promise<void> {
-    while (this.#inFlight.length > 0) await this.#sendOldest();
-  }
-
-  /** Waits for every seal still running (after a failure), so no buffer is used after release. */
-  async settle(): Promise<void> {
-    await Promise.allSettled(this.#inFlight);
-    this.#buffers.release();
-  }
-
-  async #sendOldest(): Promise<void> {
-    const sealed = await this.#inFlight.shift()!;
-    await this.#channel.sendChunk(sealed);
-    this.sent += sealed.length - TAG_BYTES;
-    this.#onProgress?.(this.sent);
-  }
 }
