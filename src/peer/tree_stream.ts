@@ -22,6 +22,7 @@ import type { Channel } from "../wire/channel.ts";
 import type { EntryRange } from "../wire/messages.ts";
 import { escapeForDisplay } from "../text.ts";
 import { SendQueue } from "./send_queue.ts";
+import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 import { readFullSync } from "../fs.ts";
 import type { BuiltEntry } from "./tree_manifest.ts";
 import type { SharedTree } from "./tree_share.ts";
@@ -169,6 +170,8 @@ async function sendFile(
       const sealed = sealChunk(key, index, last, plaintext, { into });
       seals.push(sealed);
       await queue.push(sealed);
+      // Older seals were sent, so settled: holding one per chunk grew with the file's size.
+      if (seals.length > CHUNKS_IN_FLIGHT) seals.shift();
     }
   } finally {
     // The key is freed once its last chunk is sealed, while the queue moves on to later files.
