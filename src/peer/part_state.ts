@@ -4,6 +4,7 @@
  * still names our file.
  */
 import { writeAll } from "../fs.ts";
+import { chunkCount } from "../crypto/stream.ts";
 import { removeIfSame, removeName } from "./part_file_paths.ts";
 import { encodeResumeState, type ResumeState } from "./resume_state.ts";
 
@@ -32,7 +33,7 @@ export class StateFile {
     this.#info = info;
     await this.remove();
     await removeName(this.#path);
-    if (info.size <= info.chunkSize) return;
+    if (chunkCount(info.size, info.chunkSize) === 1) return;
     this.#file = await Deno.open(this.#path, { write: true, createNew: true, mode: 0o600 });
     await this.write(verified);
   }
