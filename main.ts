@@ -46,7 +46,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** The options `sfs` takes before or after any command (context.ts's GlobalFlags). */
-const GLOBAL_OPTIONS: readonly OptionSpec[] = [
+export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   {
     long: "home",
     value: "<dir>",

@@ -1,6 +1,7 @@
 /** What `--help` and usage errors print: examples last, no noise, JSON only with `--json`. */
 import assert from "node:assert/strict";
-import { COMMANDS } from "../main.ts";
+import { COMMANDS, GLOBAL_OPTIONS } from "../main.ts";
+import { flagKey } from "../src/cli/args.ts";
 import { runSfs } from "./harness.ts";
 
 Deno.test("sfs CMD --help ends with examples for every command", async (t) => {
@@ -29,5 +30,16 @@ Deno.test("sfs --json prints a usage error as one JSON line, without the help te
     const lines = result.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, result.stderr);
     assert.equal(JSON.parse(lines[0]).error.code, "USAGE");
+  }
+});
+
+Deno.test("no command declares an option twice, nor one that hides a global option", () => {
+  // The parser takes the first declaration of a name, so a duplicate would be silently unused.
+  const names = (options: readonly { long: string; short?: string }[]) =>
+    options.flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]);
+  for (const command of COMMANDS) {
+    const options = [...(command.options ?? []), ...GLOBAL_OPTIONS];
+    const all = [...names(options), ...options.map((o) => `key ${flagKey(o)}`)];
+    assert.deepEqual(all.filter((name, i) => all.indexOf(name) !== i), [], command.name);
   }
 });

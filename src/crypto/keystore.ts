@@ -199,9 +199,10 @@ async function checkKeysMatch(identity: Identity): Promise<void> {
 /**
  * True when each private key's public values equal the stored public key's: the RSA modulus and
  * exponent, the Ed25519 public point (which WebCrypto derives from the private seed when it
- * exports). Comparing costs well under a millisecond; a sign and a decrypt cost 7 ms of every
- * command's start. What it does not prove, a private RSA exponent that is garbage beside a right
- * modulus, only a crafted file has, and that key then fails its first use, as any damaged key.
+ * exports). With it a whole identity load took 1.6–2.8 ms where two signs and a decrypt made it
+ * 12–14 ms (docs/PERFORMANCE.md, section cli12). What it does not prove, a private RSA exponent
+ * that is garbage beside a right modulus, only a crafted file has, and that key then fails its
+ * first use, as any damaged key.
  */
 async function keysMatch(identity: Identity): Promise<boolean> {
   const pub = identity.public;

@@ -217,7 +217,7 @@ export class PartFile {
    */
   async keep(): Promise<void> {
     // A one-chunk file has no state file (part_state.ts): nothing to resume, nothing to keep.
-    if (!this.#state.reserved) return await this.discard();
+    if (this.#state.oneChunk) return await this.discard();
     await this.#checkpointing;
     if (this.#checkpointFailure === undefined) {
       try {

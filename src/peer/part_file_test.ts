@@ -70,6 +70,28 @@ Deno.test("PartFile of a one-chunk file keeps no state: publish leaves the file,
   });
 });
 
+Deno.test("PartFile.keep() after a failed rewind keeps the reopened part and its state", async () => {
+  await withDir(async (dir) => {
+    const part = await partWith(dir, new Uint8Array(20_000));
+    await part.keep();
+    const reopened = await PartFile.reopen(dir, "f.bin", false, 20_000);
+    assert.ok(reopened instanceof PartFile);
+    const failure = new Error("rehash failed");
+    await assert.rejects(
+      reopened.rewind(20_000, INFO, () => {
+        throw failure;
+      }),
+      (err) => err === failure,
+    );
+    await reopened.keep();
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(left, ["f.bin.sfs-part", "f.bin.sfs-state"]);
+    const again = await PartFile.reopen(dir, "f.bin", false, 20_000);
+    assert.ok(again instanceof PartFile, "a later run may still resume");
+    again.close();
+  });
+});
+
 Deno.test("PartFile.publish() refuses a part file replaced after it was verified", async (t) => {
   const cases: Array<[string, (part: PartFile, foreign: string) => Promise<void>]> = [
     ["by another file", (part, foreign) => Deno.rename(foreign, part.partPath)],

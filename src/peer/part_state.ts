@@ -4,6 +4,7 @@
  * still names our file.
  */
 import { writeAll } from "../fs.ts";
+import { chunkCount } from "../crypto/stream.ts";
 import { removeIfSame, removeName } from "./part_file_paths.ts";
 import { encodeResumeState, type ResumeState } from "./resume_state.ts";
 
@@ -32,14 +33,17 @@ export class StateFile {
     this.#info = info;
     await this.remove();
     await removeName(this.#path);
-    if (info.size <= info.chunkSize) return;
+    if (this.oneChunk) return;
     this.#file = await Deno.open(this.#path, { write: true, createNew: true, mode: 0o600 });
     await this.write(verified);
   }
 
-  /** True while a state file is held: there is a resume point to keep. */
-  get reserved(): boolean {
-    return this.#file !== undefined;
+  /**
+   * True once {@link reserve} was told of a file of one chunk, which has no resume point (and no
+   * state file). Not whether a state file is held: a reopened part has none until it is rewound.
+   */
+  get oneChunk(): boolean {
+    return this.#info !== undefined && chunkCount(this.#info.size, this.#info.chunkSize) === 1;
   }
 
   /** Rewrites the whole state file in place through our handle and syncs it. */

@@ -8,7 +8,7 @@
  * specifier must be a string literal: `deno compile` includes only dynamic imports it can read
  * (tests/imports_test.ts checks both).
  */
-import type { ArgumentSpec, CommandLineSpec, OptionSpec } from "../args.ts";
+import type { CommandLineSpec } from "../args.ts";
 import type { Context } from "../context.ts";
 
 /** What the parser (src/cli/args.ts) made of one command line. */
@@ -19,17 +19,12 @@ export interface CommandInput<Flags extends object, Args extends unknown[]> {
   readonly flags: Flags;
 }
 
-/** One command of the CLI. */
+/**
+ * One command of the CLI: its command line (name, arguments and options, which make `Args` and
+ * `Flags`) and how it runs.
+ */
 export interface CommandSpec<Flags extends object = object, Args extends unknown[] = unknown[]>
   extends CommandLineSpec {
-  /** The word after `sfs`. */
-  readonly name: string;
-  /** One line for `sfs --help` and the command's own help. */
-  readonly describe: string;
-  /** The positional arguments, in order; they make `Args`. */
-  readonly arguments?: readonly ArgumentSpec[];
-  /** The command's own options; they make `Flags` (with the global ones). */
-  readonly options?: readonly OptionSpec[];
   /** Runs the command, loading its implementation first. */
   run(input: CommandInput<Flags, Args>, context: Context): Promise<void>;
 }

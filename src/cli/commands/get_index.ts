@@ -14,7 +14,7 @@ import { formatListingTable, listingJson, listingView, verifyListings } from "..
 import type { Output } from "../output.ts";
 import { trustUser } from "../settings/pins.ts";
 import { indexRelay } from "./get_relay.ts";
-import { asker, type GetOptions, type Source } from "./get_run.ts";
+import type { GetOptions, Source } from "./get_run.ts";
 
 /**
  * Finds exactly one listing for `what`, checks its signature and its owner's key pin, and says
@@ -85,7 +85,7 @@ async function sourceOf(
   return {
     candidates: addresses.map((x) => parseHostPort(x, "The listing's address")),
     // Through the index: no token, the relay checks the listing against the same account.
-    relay: indexRelay(asker(options, out), target, a.fileId),
+    relay: indexRelay({ home: options.home, flags: options, out }, target, a.fileId),
     fileId: a.fileId,
     fingerprint: a.ownerFingerprint,
     extra: { id: view.id, owner: a.owner },

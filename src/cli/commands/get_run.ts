@@ -89,8 +89,7 @@ async function fetchByCode(code: ShortCode, options: GetOptions, out: Output): P
   await source.pinSender();
 }
 
-/** What the relay helpers need to ask the index for a relay. */
-export function asker(options: GetOptions, out: Output): RelayAsker {
+function asker(options: GetOptions, out: Output): RelayAsker {
   return { home: options.home, flags: options, out };
 }
 
