@@ -138,6 +138,7 @@ export class Checkpoints {
  * streams it again and the stream ends with a chunk marked last).
  */
 function resumableBytes(size: number, written: number, chunkSize: number): number {
-  if (written < size || size === 0) return written < size ? written : 0;
+  if (written < size) return written;
+  if (size === 0) return 0;
   return (chunkCount(size, chunkSize) - 1) * chunkSize;
 }

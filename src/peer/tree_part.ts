@@ -26,18 +26,10 @@ import { PART_SUFFIX } from "./part_file.ts";
 import { linkOrRename, removeIfSame, removeName, syncDirectory } from "./part_file_paths.ts";
 import { PROOF_SUFFIX } from "./proof.ts";
 import { checkTreePath, componentProblem } from "./tree_paths.ts";
+import { nameExists, ReservedName } from "./tree_reserved_name.ts";
 
 /** Suffix an existing tree is moved to while `--force` replaces it. */
 const OLD_SUFFIX = ".sfs-old";
-
-/** The errors of a rename onto a name someone else took: not empty, not a folder. */
-const NAME_TAKEN = new Set(["ENOTEMPTY", "EEXIST", "ENOTDIR", "EISDIR"]);
-
-/** `DIR/NAME` as made by {@link TreePart.publish}, held open. */
-interface Reserved {
-  readonly handle: Deno.FsFile;
-  readonly info: Deno.FileInfo;
-}
 
 /** Options of {@link TreePart.create} and {@link TreePart.reopen}. */
 export interface TreePartOptions {
@@ -165,7 +157,7 @@ export class TreePart {
     await Deno.mkdir(outDir, { recursive: true });
     if (!part.#force) {
       for (const path of [part.finalPath, part.proofPath]) {
-        if (path !== undefined && await lstatOrUndefined(path)) throw exists(path);
+        if (path !== undefined && await lstatOrUndefined(path)) throw nameExists(path);
       }
     }
     return part;
@@ -273,80 +265,42 @@ export class TreePart {
    * leaves it as `DIR/.NAME.sfs-old`, never half a tree under the final name). Without `force`
    * the proof is linked, which fails rather than replace one made meanwhile.
    *
-   * rename(2) silently replaces an empty folder, so `DIR/NAME` is first made here, exclusively
-   * (EXISTS if anything has the name), and the tree is renamed onto it only while it is still
-   * that folder (same device and inode): whatever someone else makes under the name meanwhile
-   * is refused (EXISTS), or makes the rename fail (a non-empty folder, a file, a link), never
-   * replaced. Only an empty folder swapped in between the check and the rename could still go:
-   * it holds nothing to lose.
+   * `DIR/NAME` is reserved first (tree_reserved_name.ts), so nothing made under it meanwhile is
+   * replaced.
    */
   async publish(): Promise<string> {
     const existing = await lstatOrUndefined(this.finalPath);
     const old = join(this.#outDir, `.${this.#name}${OLD_SUFFIX}`);
     if (existing) {
-      if (!this.#force) throw exists(this.finalPath);
+      if (!this.#force) throw nameExists(this.finalPath);
       await Deno.remove(old, { recursive: true }).catch(() => {});
       await Deno.rename(this.finalPath, old);
     }
-    let reserved: Reserved | undefined;
+    let reserved: ReservedName | undefined;
     let proof: Deno.FileInfo | undefined;
     try {
-      // Windows renames no folder onto an existing name: nothing there can be replaced.
-      if (Deno.build.os !== "windows") reserved = await this.#reserveFinal();
+      reserved = await ReservedName.reserve(this.finalPath);
       const manifest = await lstatOrUndefined(this.manifestPath);
       if (this.proofPath !== undefined) {
         await linkOrRename(this.manifestPath, this.proofPath, this.#force);
         proof = manifest;
       }
       await this.#onPublish?.();
-      const named = await lstatOrUndefined(this.finalPath);
-      const ours = reserved === undefined
-        ? named === undefined
-        : named?.isDirectory && sameFile(named, reserved.info);
-      if (!ours) throw exists(this.finalPath);
-      await Deno.rename(this.#tree, this.finalPath).catch((err) => {
-        // Filled meanwhile (or swapped for a file or link): theirs, not replaced.
-        throw err instanceof Error && "code" in err && NAME_TAKEN.has(String(err.code))
-          ? exists(this.finalPath)
-          : err;
-      });
+      await reserved.renameOnto(this.#tree);
     } catch (err) {
       // No proof without its tree: it would only make the next get refuse the name.
       if (this.proofPath !== undefined && proof) await removeIfSame(this.proofPath, proof);
-      // Removing a folder (not recursively) takes it only while it is empty.
-      if (reserved) await removeIfSame(this.finalPath, reserved.info);
+      await reserved?.release();
       if (existing) await Deno.rename(old, this.finalPath).catch(() => {});
       throw err;
     } finally {
-      reserved?.handle.close();
+      reserved?.[Symbol.dispose]();
     }
     // Recursive removal deletes symlinks, never what they point to.
     if (existing) await Deno.remove(old, { recursive: true });
     await Deno.remove(this.partPath, { recursive: true });
     await syncDirectory(this.#outDir);
     return this.finalPath;
-  }
-
-  /**
-   * Makes `DIR/NAME` as an empty private folder of ours (EXISTS if the name is taken), held
-   * open: while it is, its inode cannot be freed and reused by a folder someone else makes.
-   */
-  async #reserveFinal(): Promise<Reserved> {
-    try {
-      await Deno.mkdir(this.finalPath, { mode: 0o700 });
-    } catch (err) {
-      if (err instanceof Deno.errors.AlreadyExists) throw exists(this.finalPath);
-      throw err;
-    }
-    const handle = await Deno.open(this.finalPath, { read: true });
-    try {
-      const info = await handle.stat();
-      if (!info.isDirectory) throw exists(this.finalPath);
-      return { handle, info };
-    } catch (err) {
-      handle.close();
-      throw err;
-    }
   }
 
   /** Removes the part folder and everything in it. */
@@ -357,8 +311,4 @@ export class TreePart {
   #pathOf(path: string): string {
     return join(this.#tree, ...checkTreePath(path));
   }
-}
-
-function exists(path: string): SfsError {
-  return new SfsError("EXISTS", `"${path}" already exists`, { remedy: "replace-or-elsewhere" });
 }

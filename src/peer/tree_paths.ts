@@ -16,7 +16,7 @@
 import { SfsError } from "../errors.ts";
 import { displayExcerpt, isDisplaySafe } from "../text.ts";
 import { isWindowsDeviceName, RESERVED_SUFFIXES } from "./names.ts";
-import { MANIFEST_ENTRY_TAIL_BYTES, MAX_MANIFEST_PATH_BYTES } from "../wire/tree_messages.ts";
+import { MAX_MANIFEST_PATH_BYTES } from "../wire/tree_messages.ts";
 
 /**
  * Most components a path may have. Real trees stay far below (deep `node_modules` reach ~40);
@@ -38,15 +38,6 @@ export const MAX_COMPONENT_BYTES = 255;
  * (TREE_LIMIT), so an honest sender never makes a manifest a receiver refuses.
  */
 export const MAX_MANIFEST_BYTES = 2 ** 31;
-
-/**
- * Most bytes of entries a manifest announcing `entryCount` entries can have: each at its longest
- * path, and never more than {@link MAX_MANIFEST_BYTES}.
- */
-export function manifestBytesLimit(entryCount: number, cap = MAX_MANIFEST_BYTES): number {
-  const longest = 2 + MAX_MANIFEST_PATH_BYTES + MANIFEST_ENTRY_TAIL_BYTES;
-  return Math.min(entryCount * longest, cap);
-}
 
 /**
  * Characters refused in a component: `/` separates components; `\` separates them on Windows;

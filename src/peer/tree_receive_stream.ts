@@ -3,7 +3,8 @@
  * order, each a §7.2 stream under its own key, written into the part folder (tree_part.ts) and
  * checked at its end against the manifest's size and SHA-256. Folders are made as their turn
  * comes; a folder's modification time is set once the walk leaves it (nothing is written into
- * it after that), and it is synced soon after (tree_open_folders.ts).
+ * it after that), and it is synced soon after (tree_open_folders.ts). Folders and files are
+ * made, and keys derived, a few entries ahead (tree_prepared_ahead.ts).
  *
  * Progress is recorded for a resume (tree_state.ts) every few seconds or megabytes and at least
  * every 256 files (tree_checkpoints.ts): the finished files since the last checkpoint are synced
@@ -12,7 +13,6 @@
  * @module
  */
 import { SfsError } from "../errors.ts";
-import { closeQuietly } from "../closable.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
 import type { AeadKey } from "../crypto/aead.ts";
@@ -24,18 +24,13 @@ import type { TreePart } from "./tree_part.ts";
 import type { TreeStateFile } from "./tree_state.ts";
 import { Checkpoints } from "./tree_checkpoints.ts";
 import { OpenFolders } from "./tree_open_folders.ts";
+import { type Prepared, preparedAhead, type TreeStart } from "./tree_prepared_ahead.ts";
 
 const REHASH_BUFFER_BYTES = 1024 * 1024;
-/** Entries prepared ahead of the one being received (see preparedAhead). */
-const FILES_AHEAD = 16;
 /** Writes up to this size are made synchronously (see FileSink.write). */
 const SYNC_WRITE_BYTES = 64 * 1024;
 
-/** Where a tree transfer starts: the entry in progress and the verified bytes of its file. */
-export interface TreeStart {
-  readonly entry: number;
-  readonly offset: number;
-}
+export type { TreeStart } from "./tree_prepared_ahead.ts";
 
 /** Options of {@link receiveTreeFiles}. */
 export interface TreeStreamOptions {
@@ -183,74 +178,6 @@ async function receiveOneFile(
   } finally {
     // A failed file's bytes so far are verified chunks: recorded, so a resume starts after them.
     if (!handedOver) await how.checkpoints.interrupted(prepared.index, entry, sink.written, file);
-  }
-}
-
-/** An entry of the manifest, with its folder or file being made and its key being derived. */
-interface Prepared {
-  readonly entry: ManifestEntry;
-  readonly index: number;
-  /** A folder: made. */
-  readonly made?: Promise<void>;
-  /** A file streamed from its first byte: created, empty, in the part folder. */
-  readonly created?: Promise<Deno.FsFile>;
-  /** A file streamed: its stream key (F6.1). */
-  readonly key?: Promise<AeadKey>;
-}
-
-/**
- * The entries in manifest order, each folder made and each file created and keyed up to
- * {@link FILES_AHEAD} entries ahead of the one being received. Creating a file costs more than
- * receiving a small one here (0.2–0.3 ms on ext4), so for a tree of small files it must not sit
- * between one stream and the next: it runs on the thread pool while the channel delivers. Folders
- * are made one after another and every file after the folders before it (canonical order puts a
- * folder before its contents). A failure is thrown only at its entry's turn; what was made
- * ahead and not taken is closed (a resume replaces files after its start: F7.3).
- */
-async function* preparedAhead(
-  part: TreePart,
-  entries: AsyncIterable<ManifestEntry>,
-  options: TreeStreamOptions,
-): AsyncGenerator<Prepared> {
-  const { start } = options;
-  const resuming = start.entry > 0 || start.offset > 0;
-  const ahead: Prepared[] = [];
-  let folders: Promise<void> = Promise.resolve();
-  let index = -1;
-  try {
-    for await (const entry of entries) {
-      index++;
-      let prepared: Prepared = { entry, index };
-      if (entry.kind === "folder") {
-        const path = entry.path;
-        // A resumed run may find it made already (folders are made as their turn comes).
-        folders = folders.then(() => part.addFolder(path, { existing: resuming }));
-        prepared = { ...prepared, made: folders };
-      } else if (index >= start.entry) {
-        const fromZero = !(index === start.entry && start.offset > 0);
-        prepared = {
-          ...prepared,
-          // A resumed run may find files after its start half written by a run that crashed
-          // before its next checkpoint: they are replaced.
-          created: fromZero
-            ? folders.then(() =>
-              part.createFile(entry.path, entry.executable, { replace: resuming })
-            )
-            : undefined,
-          key: options.keyFor(index),
-        };
-      }
-      // Awaited in turn; until then a failure must not count as unhandled.
-      for (const p of [prepared.made, prepared.created, prepared.key]) p?.catch(() => {});
-      ahead.push(prepared);
-      if (ahead.length > FILES_AHEAD) yield ahead.shift()!;
-    }
-    while (ahead.length > 0) yield ahead.shift()!;
-  } finally {
-    for (const p of ahead.splice(0)) {
-      p.created?.then(closeQuietly, () => {});
-      p.key?.then((key) => key.dispose(), () => {});
-    }
   }
 }
 

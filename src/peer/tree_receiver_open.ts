@@ -17,7 +17,7 @@ import { encodeProofPreamble } from "./proof.ts";
 import type { FetchOptions } from "./receiver_options.ts";
 import { TargetLock } from "./target_lock.ts";
 import { TreePart } from "./tree_part.ts";
-import { manifestBytesLimit } from "./tree_paths.ts";
+import { MAX_MANIFEST_BYTES } from "./tree_paths.ts";
 import type { TreeResume } from "./tree_receiver_start.ts";
 import { TreeStateFile } from "./tree_state.ts";
 import type { TreeStart } from "./tree_receive_stream.ts";
@@ -71,7 +71,7 @@ export async function openFresh(
       force: options.force,
       proof: options.proof,
     });
-    const maxBytes = manifestBytesLimit(header.entryCount, limits.maxManifestBytes);
+    const maxBytes = limits.maxManifestBytes ?? MAX_MANIFEST_BYTES;
     const { manifestHash, files } = await readManifest(channel, reply, reader, part, maxBytes);
     await verifyManifest(channel.peer, header, manifestHash, reply.signatures);
     await checkShare(options, header, manifestHash);

@@ -84,7 +84,6 @@ export async function* spoolPages(
   path: string,
   maxPageBytes = MAX_PAGE_BYTES,
 ): AsyncGenerator<Bytes> {
-  let pending = new Uint8Array();
   let first = 0;
   let entries: Uint8Array[] = [];
   let size = PAGE_HEADER_BYTES;
@@ -96,23 +95,34 @@ export async function* spoolPages(
     size = PAGE_HEADER_BYTES;
     return writer.finish();
   };
+  for await (const entry of spooledEntryBytes(path)) {
+    if (entries.length > 0 && (size + entry.length > maxPageBytes || entries.length === 0xffff)) {
+      yield page();
+    }
+    entries.push(entry.slice());
+    size += entry.length;
+  }
+  if (entries.length > 0) yield page();
+}
+
+/**
+ * Each encoded entry of the spool, in order (a view into a buffer that is replaced, not reused:
+ * copy what is kept past the next one). Our own spool, written just now: every entry is whole
+ * once the file is read to its end.
+ */
+async function* spooledEntryBytes(path: string): AsyncGenerator<Uint8Array> {
+  let pending = new Uint8Array();
   for await (const block of readBlocks(path)) {
     pending = new ByteWriter().raw(pending).raw(block).finish();
     let at = 0;
-    // Our own spool, written just now: every entry is whole once the file is read to its end.
     while (pending.length - at >= 2) {
       const length = 2 + ((pending[at] << 8) | pending[at + 1]) + ENTRY_TAIL_BYTES;
       if (pending.length - at < length) break;
-      if (entries.length > 0 && (size + length > maxPageBytes || entries.length === 0xffff)) {
-        yield page();
-      }
-      entries.push(pending.slice(at, at + length));
-      size += length;
+      yield pending.subarray(at, at + length);
       at += length;
     }
     pending = pending.slice(at);
   }
-  if (entries.length > 0) yield page();
 }
 
 /** The spooled entries with their indexes, sources and file identities, in order. */
@@ -123,27 +133,18 @@ export async function* spooledEntries(
 ): AsyncGenerator<BuiltEntry> {
   using ids = await Deno.open(idsPath, { read: true });
   const record = new Uint8Array(ID_RECORD_BYTES);
+  const view = new DataView(record.buffer);
   let index = 0;
-  let pending = new Uint8Array();
-  for await (const block of readBlocks(spoolPath)) {
-    pending = new ByteWriter().raw(pending).raw(block).finish();
-    let at = 0;
-    while (pending.length - at >= 2) {
-      const length = 2 + ((pending[at] << 8) | pending[at + 1]) + ENTRY_TAIL_BYTES;
-      if (pending.length - at < length) break;
-      const entry = readManifestEntry(new ByteReader(pending.subarray(at, at + length), "spool"));
-      at += length;
-      await readRecord(ids, record);
-      const view = new DataView(record.buffer);
-      yield {
-        index: index++,
-        entry,
-        source: sourceOf(entry.path),
-        dev: Number(view.getBigUint64(0)),
-        ino: Number(view.getBigUint64(8)),
-      };
-    }
-    pending = pending.slice(at);
+  for await (const bytes of spooledEntryBytes(spoolPath)) {
+    const entry = readManifestEntry(new ByteReader(bytes, "spool"));
+    await readRecord(ids, record);
+    yield {
+      index: index++,
+      entry,
+      source: sourceOf(entry.path),
+      dev: Number(view.getBigUint64(0)),
+      ino: Number(view.getBigUint64(8)),
+    };
   }
 }
 

@@ -92,8 +92,8 @@ export function transferDisplay(out: Output, options: TransferDisplayOptions): T
     onProgress: (received) => {
       kept.bytes = received;
       if (treeRow !== undefined) {
-        // A folder's first report comes before any byte of this run (tree_receiver.ts): the
-        // files an earlier run left are done already, and the rate counts only what follows.
+        // A folder's first report comes before any byte of this run (tree_receive_stream.ts):
+        // the files an earlier run left are done already, and the rate counts only what follows.
         row?.remove();
         row = progress.add({ ...treeRow, from: received });
         treeRow = undefined;
