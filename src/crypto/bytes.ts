@@ -50,13 +50,25 @@ export function fromHex(text: string): Bytes | undefined {
   return out;
 }
 
-/** Standard base64 (with padding) of `bytes`. */
-export function toBase64(bytes: Uint8Array): string {
+/** `bytes` as a string of one character per byte (each code unit 0–255). */
+export function toBinaryString(bytes: Uint8Array): string {
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
-  return btoa(binary);
+  return binary;
+}
+
+/** The bytes of a string made by {@link toBinaryString}. */
+export function fromBinaryString(binary: string): Bytes {
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** Standard base64 (with padding) of `bytes`. */
+export function toBase64(bytes: Uint8Array): string {
+  return btoa(toBinaryString(bytes));
 }
 
 /** Parses standard base64; returns undefined when the text is not canonical base64. */
@@ -68,8 +80,7 @@ export function fromBase64(text: string): Bytes | undefined {
   } catch {
     return undefined;
   }
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  const out = fromBinaryString(binary);
   return toBase64(out) === text ? out : undefined;
 }
 

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Bytes } from "../crypto/bytes.ts";
+import { type Bytes, fromBinaryString, toBinaryString } from "../crypto/bytes.ts";
 import { lstatOrUndefined, writeBytesAtomic } from "../fs.ts";
 
 /** Records kept by default: 100,000 files is a 7 MB cache file. */
@@ -85,7 +85,7 @@ export class HashCache {
       const key: number[] = [];
       for (let i = 0; i < 5; i++) key.push(Number(view.getBigUint64(at + 8 * i)));
       if (!key.every(Number.isSafeInteger)) continue;
-      cache.#entries.set(key.join(":"), toBinary(bytes.subarray(at + 40, at + RECORD_BYTES)));
+      cache.#entries.set(key.join(":"), toBinaryString(bytes.subarray(at + 40, at + RECORD_BYTES)));
     }
     return cache;
   }
@@ -104,7 +104,7 @@ export class HashCache {
     this.#entries.delete(key);
     this.#entries.set(key, sha256);
     this.#changed = true;
-    return fromBinary(sha256);
+    return fromBinaryString(sha256);
   }
 
   /**
@@ -118,7 +118,7 @@ export class HashCache {
     if (hashStartedAt - Math.max(key[3], key[4]) < MIN_AGE_MS) return;
     const text = key.join(":");
     this.#entries.delete(text);
-    this.#entries.set(text, toBinary(sha256));
+    this.#entries.set(text, toBinaryString(sha256));
     while (this.#entries.size > this.#max) {
       this.#entries.delete(this.#entries.keys().next().value!);
     }
@@ -134,23 +134,12 @@ export class HashCache {
     let at = MAGIC.length;
     for (const [text, sha256] of this.#entries) {
       text.split(":").forEach((n, i) => view.setBigUint64(at + 8 * i, BigInt(n)));
-      out.set(fromBinary(sha256), at + 40);
+      out.set(fromBinaryString(sha256), at + 40);
       at += RECORD_BYTES;
     }
     await writeBytesAtomic(this.#path, out);
     this.#changed = false;
   }
-}
-
-/** Bytes as a string of one character per byte (each code unit 0–255). */
-function toBinary(bytes: Uint8Array): string {
-  return String.fromCharCode(...bytes);
-}
-
-function fromBinary(text: string): Bytes {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
 }
 
 function isCacheFile(bytes: Uint8Array): boolean {
