@@ -121,7 +121,7 @@ function commandIndex(argv: readonly string[], globals: readonly OptionSpec[]): 
     const arg = argv[i];
     if (arg === "--") return -1;
     if (!arg.startsWith("-") || arg === "-") return i;
-    const option = globals.find((o) => arg === `--${o.long}` || arg === `-${o.short}`);
+    const option = globals.find((o) => arg === `--${o.long}` || (o.short && arg === `-${o.short}`));
     if (option?.value !== undefined) i++;
   }
   return -1;
