@@ -26,6 +26,14 @@ import { componentProblem, MAX_TREE_PATH_BYTES } from "./tree_paths.ts";
 export const MANIFEST_VERSION = 1;
 /** Most entries in one manifest (F3): a bound on what a receiver stores and checks. */
 export const MAX_MANIFEST_ENTRIES = 10_000_000;
+/**
+ * Most bytes of a manifest's entries (F3.2: the pages without their headers). A receiver spools
+ * them to disk before it can check the signature over their hash, so without this a hostile
+ * sender could make it write MAX_MANIFEST_ENTRIES entries of 3,124 bytes (31 GB) first. 2 GiB hold the
+ * 10,000,000 entries of a largest tree at paths of ~160 bytes on average; a walk stops past it
+ * (TREE_LIMIT), so an honest sender never makes a manifest a receiver refuses.
+ */
+export const MAX_MANIFEST_BYTES = 2 ** 31;
 /** Largest encoded page (F3.3); one page is one sealed record, well under its 1 MiB limit. */
 export const MAX_PAGE_BYTES = MAX_MANIFEST_PAGE_BYTES;
 /** Longest share name in UTF-8 bytes, as for announcements (§12.5). */

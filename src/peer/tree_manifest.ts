@@ -21,7 +21,7 @@ import {
   type ManifestHeader,
   signManifest,
 } from "./manifest.ts";
-import { MAX_MANIFEST_BYTES } from "./tree_paths.ts";
+import { MAX_MANIFEST_BYTES } from "./manifest.ts";
 import type { SkipCounts } from "./tree_walk.ts";
 import {
   type Found,

@@ -30,14 +30,6 @@ export const MAX_TREE_DEPTH = 128;
 export const MAX_TREE_PATH_BYTES = MAX_MANIFEST_PATH_BYTES;
 /** Longest component in UTF-8 bytes: ext4, APFS and NTFS allow 255. */
 export const MAX_COMPONENT_BYTES = 255;
-/**
- * Most bytes of a manifest's entries (F3.2: the pages without their headers). A receiver spools
- * them to disk before it can check the signature over their hash, so without this a hostile
- * sender could make it write 10,000,000 entries of 3,124 bytes (31 GB) first. 2 GiB hold the
- * 10,000,000 entries of a largest tree at paths of ~160 bytes on average; a walk stops past it
- * (TREE_LIMIT), so an honest sender never makes a manifest a receiver refuses.
- */
-export const MAX_MANIFEST_BYTES = 2 ** 31;
 
 /**
  * Characters refused in a component: `/` separates components; `\` separates them on Windows;

@@ -17,7 +17,7 @@ import { encodeProofPreamble } from "./proof.ts";
 import type { FetchOptions } from "./receiver_options.ts";
 import { TargetLock } from "./target_lock.ts";
 import { TreePart } from "./tree_part.ts";
-import { MAX_MANIFEST_BYTES } from "./tree_paths.ts";
+import { MAX_MANIFEST_BYTES } from "./manifest.ts";
 import type { TreeResume } from "./tree_receiver_start.ts";
 import { TreeStateFile } from "./tree_state.ts";
 import type { TreeStart } from "./tree_receive_stream.ts";
