@@ -8,6 +8,7 @@
 
 import { join, relative } from "node:path";
 import { FRAME_HEADER_BYTES } from "../src/wire/frame.ts";
+import { MIN_AGE_MS } from "../src/peer/content_stamp.ts";
 import {
   randomFile,
   runSfs,
@@ -63,13 +64,25 @@ export interface Sharing extends AsyncDisposable {
 }
 
 /** Starts alice sharing `size` random bytes named `name`; `await using` stops and cleans up. */
-export async function shareFile(name: string, size: number): Promise<Sharing> {
+export async function shareFile(
+  name: string,
+  size: number,
+  options: {
+    /** Waits until the file is settled (content_stamp.ts) before sharing it. */
+    settled?: boolean;
+    /** Shares a folder of this name holding the file, rather than the file alone. */
+    inFolder?: string;
+  } = {},
+): Promise<Sharing> {
   const dir = await tempDir();
   const alice = await testHome(dir.path, "alice");
   const bob = await testHome(dir.path, "bob");
-  const source = join(dir.path, name);
+  const shared = join(dir.path, options.inFolder ?? "");
+  if (options.inFolder !== undefined) await Deno.mkdir(shared);
+  const source = join(shared, name);
   await randomFile(source, size);
-  const sender = startSender(alice, source);
+  if (options.settled) await waitUntilSettled(source);
+  const sender = startSender(alice, options.inFolder === undefined ? source : shared);
   return {
     dir,
     bob,
@@ -82,6 +95,17 @@ export async function shareFile(name: string, size: number): Promise<Sharing> {
       await dir[Symbol.asyncDispose]();
     },
   };
+}
+
+/**
+ * Waits until `path` has stood unchanged long enough that a share begun now trusts its stamp
+ * instead of hashing what it sends (content_stamp.ts): a few seconds.
+ */
+export async function waitUntilSettled(path: string): Promise<void> {
+  const info = await Deno.stat(path);
+  const changed = Math.max(info.mtime!.getTime(), info.ctime!.getTime());
+  const wait = changed + MIN_AGE_MS + 200 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
 /** Runs `sfs get TICKET --out DIR --json` to completion. */

@@ -3,12 +3,11 @@
  * file or tree again costs no hashing. Keyed by what changes when a file's content may have:
  * (device, inode, size, modification time, change time).
  *
- * It is a local optimisation and never a source of truth: the sender hashes every byte again as
- * it sends it and refuses to finish a file whose hash differs (FILE_CHANGED), and the receiver
- * checks every file against the signed manifest. So the file is parsed as untrusted — bounded in
- * size before it is read, fixed-size records, anything malformed read as an empty cache — and a
- * forged record can at worst make the owner sign a hash that no transfer will ever complete
- * (F8 says why that gives a local attacker nothing they did not have).
+ * The receiver checks every file against the signed manifest, so a wrong record can at worst make
+ * the owner sign a hash that no transfer will ever complete (F8 says why that gives a local
+ * attacker, who could as well read the identity beside it, nothing they did not have). The file
+ * is still parsed as untrusted: bounded in size before it is read, fixed-size records, anything
+ * malformed read as an empty cache.
  *
  * File layout (`SFS_HOME/hash-cache.bin`, mode 0600, replaced atomically): the 8-byte magic
  * `sfshash1`, then records of 72 bytes, oldest first: `u64 dev ‖ u64 ino ‖ u64 size ‖ u64 mtime
@@ -18,16 +17,10 @@
  */
 import { type Bytes, fromBinaryString, toBinaryString } from "../crypto/bytes.ts";
 import { lstatOrUndefined, writeBytesAtomic } from "../fs.ts";
+import { settledStampOf, stampFields, stampOf } from "./content_stamp.ts";
 
 /** Records kept by default: 100,000 files is a 7 MB cache file. */
 export const DEFAULT_MAX_ENTRIES = 100_000;
-/**
- * A file changed less than this before its hashing began is not cached: a change within the same
- * clock tick (Deno reports the change time in whole seconds) would leave every key field equal
- * while the content differs, as git's "racily clean" index entries can.
- */
-export const MIN_AGE_MS = 3000;
-
 const MAGIC = new TextEncoder().encode("sfshash1");
 const RECORD_BYTES = 5 * 8 + 32;
 
@@ -41,14 +34,12 @@ export interface HashCacheOptions {
 }
 
 /**
- * The key of a file, or undefined where the platform does not give all of its parts (Windows
- * has no inode numbers): such files are simply not cached.
+ * The key of a file: its content stamp, or undefined where the platform does not give all of
+ * its parts (Windows has no inode numbers): such files are simply not cached.
  */
-function keyOf(info: Deno.FileInfo): number[] | undefined {
-  const { dev, ino, size, mtime, ctime } = info;
-  if (ino === null || mtime === null || ctime === null || !info.isFile) return undefined;
-  const key = [dev, ino, size, mtime.getTime(), ctime.getTime()];
-  return key.every((n) => Number.isSafeInteger(n) && n >= 0) ? key : undefined;
+function keyOf(info: Deno.FileInfo): string | undefined {
+  const stamp = stampOf(info);
+  return stamp && stampFields(stamp).join(":");
 }
 
 /** The cache, in memory; {@link HashCache.save} writes it back. */
@@ -97,7 +88,7 @@ export class HashCache {
 
   /** The cached SHA-256 of the file `info` describes (its `stat` or `fstat`), if any. */
   get(info: Deno.FileInfo): Bytes | undefined {
-    const key = keyOf(info)?.join(":");
+    const key = keyOf(info);
     const sha256 = key === undefined ? undefined : this.#entries.get(key);
     if (key === undefined || sha256 === undefined) return undefined;
     // Used again: move to the young end.
@@ -110,13 +101,12 @@ export class HashCache {
   /**
    * Remembers `sha256` for the file `info` describes, taken before hashing began at
    * `hashStartedAt` (ms since the epoch). Skipped when the file changed less than
-   * {@link MIN_AGE_MS} before that, or when the platform gives no full key.
+   * MIN_AGE_MS (content_stamp.ts) before that, or when the platform gives no full key.
    */
   set(info: Deno.FileInfo, sha256: Uint8Array, hashStartedAt: number): void {
-    const key = keyOf(info);
-    if (key === undefined || sha256.length !== 32) return;
-    if (hashStartedAt - Math.max(key[3], key[4]) < MIN_AGE_MS) return;
-    const text = key.join(":");
+    const stamp = settledStampOf(info, hashStartedAt);
+    if (stamp === undefined || sha256.length !== 32) return;
+    const text = stampFields(stamp).join(":");
     this.#entries.delete(text);
     this.#entries.set(text, toBinaryString(sha256));
     while (this.#entries.size > this.#max) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_ENTRIES, HashCache, MIN_AGE_MS } from "./hash_cache.ts";
+import { DEFAULT_MAX_ENTRIES, HashCache } from "./hash_cache.ts";
+import { MIN_AGE_MS } from "./content_stamp.ts";
 
 /** A temporary folder, removed when the test's `using` scope ends. */
 function tempDir(): { path: string } & Disposable {

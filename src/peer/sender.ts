@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { isSfsError, SfsError } from "../errors.ts";
 import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay, isDisplaySafe } from "../text.ts";
-import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
+import type { Bytes } from "../crypto/bytes.ts";
 import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy, Signatures } from "../crypto/sign.ts";
 import { chunkCount, DEFAULT_CHUNK_SIZE } from "../crypto/stream.ts";
@@ -14,6 +14,7 @@ import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { MAX_WIRE_NAME_BYTES } from "../wire/message_fields.ts";
 import { type ContentHash, hashContent, MIDSTATE_INTERVAL } from "./content_hash.ts";
+import { type ContentStamp, settledStampOf } from "./content_stamp.ts";
 import type { HashCache } from "./hash_cache.ts";
 import { fileIdOf } from "../crypto/file_id.ts";
 import { finalSignedData } from "./final_signed_data.ts";
@@ -47,18 +48,16 @@ export interface SharedFile {
   /** The hash with its kept states, to check what a (resumed) transfer sends. */
   readonly content: ContentHash;
   /**
+   * The file's stamp when hashed, if it was settled then (content_stamp.ts): what a transfer
+   * checks instead of hashing what it sends. Undefined: the transfer hashes it (§7.3).
+   */
+  readonly stamp: ContentStamp | undefined;
+  /**
    * Set once the file was found to differ from what was hashed: it is never served again, and
    * every later request for it is answered FILE_CHANGED.
    */
   stale: boolean;
 }
-
-/**
- * Largest single file whose hash is taken from the cache. A hit keeps no hash states
- * (content_hash.ts), so a resumed request re-reads the part before its offset before its first
- * chunk: bounded so that this stays inside the receiver's 30 s idle deadline (2 GiB at 100 MB/s).
- */
-export const MAX_CACHED_FILE_BYTES = 2 * 1024 * 1024 * 1024;
 
 /** A single file or a tree, as shared: what a request's id finds. */
 export type Shared = SharedFile | SharedTree;
@@ -112,9 +111,8 @@ export async function prepareFile(
     /** The clock (the manifest's creation time, the cache's racy rule). @default {Date.now} */
     now?: () => number;
     /**
-     * Hash cache to read and fill (docs/design/folders.md F8), for files up to
-     * {@link MAX_CACHED_FILE_BYTES}. A hit skips hashing; a resumed request then re-reads the
-     * part before its offset, as no hash states were kept.
+     * Hash cache to read and fill (docs/design/folders.md F8). A hit skips hashing; its file is
+     * settled by then, so its transfers check its stamp, and keep no hash states.
      */
     cache?: HashCache;
   } = {},
@@ -138,7 +136,7 @@ export async function prepareFile(
   // Keyed by the handle's fstat: what is hashed (or looked up) is what was opened.
   const opened = await file.stat();
   const started = now();
-  const cache = opened.size <= MAX_CACHED_FILE_BYTES ? options.cache : undefined;
+  const cache = options.cache;
   const cached = cache?.get(opened);
   const content: ContentHash = cached !== undefined
     ? { size: opened.size, sha256: cached, interval: MIDSTATE_INTERVAL, midstates: [] }
@@ -169,6 +167,7 @@ export async function prepareFile(
     manifestHash: signed.manifest?.manifestHash ?? NO_MANIFEST_HASH,
     manifestSignatures: signed.signatures,
     content,
+    stamp: content.size === opened.size ? settledStampOf(opened, started) : undefined,
     stale: false,
   };
 }
@@ -269,12 +268,12 @@ async function serveFile(
   await channel.send(manifest);
   options.onStart?.(file, channel.peer, request.offset);
 
-  const sent = await streamFileChunks(channel, file, manifest, options.onProgress);
-  // A file edited since it was hashed must not be signed as the announced content (§7.3). Size
-  // and modification time catch most edits; the SHA-256 of what was sent catches the rest (an
-  // edit that kept the size and put the time back).
+  const sentAsHashed = await streamFileChunks(channel, file, manifest, options.onProgress);
+  // A file edited since it was hashed must not be signed as the announced content (§7.3): the
+  // path must still name a file of that size and time, and what was read through the handle
+  // must be what was hashed (same stamp, or same SHA-256).
   await checkUnchanged(file);
-  if (!constantTimeEqual(sent, file.sha256)) throw changedError(file);
+  if (!sentAsHashed) throw changedError(file);
   const signed = await finalSignedData(channel.transcriptHash, manifest);
   const receipt = await finishAndAwaitReceipt(channel, identity, signed, {
     id: file.id,

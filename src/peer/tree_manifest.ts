@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { type ContentStamp, settledStampOf } from "./content_stamp.ts";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import type { Identity } from "../crypto/identity.ts";
@@ -47,7 +48,12 @@ const FILES_AHEAD = 8;
 /** Below this a file is hashed alongside others; from it on, alone. */
 const SMALL_FILE_BYTES = 1024 * 1024;
 /** An entry as made, with the `fstat` its file was hashed under (folders: none). */
-type Made = { entry: ManifestEntry; info: Deno.FileInfo | undefined };
+/** An entry made, with its file's `fstat` and settled stamp (folders: neither). */
+type Made = {
+  entry: ManifestEntry;
+  info: Deno.FileInfo | undefined;
+  stamp: ContentStamp | undefined;
+};
 
 /** Where hashing has got to, for a progress display. */
 export interface HashProgress {
@@ -219,7 +225,7 @@ async function spoolEntries(
       });
     }
     await writer.write(encoded);
-    await idWriter.write(encodeIdRecord(made.info));
+    await idWriter.write(encodeIdRecord(made.info, made.stamp));
     counts.entries++;
     options.onProgress?.({ ...counts });
   };
@@ -231,7 +237,7 @@ async function spoolEntries(
     const small = found.kind === "folder" || found.info.size < SMALL_FILE_BYTES;
     if (!small) await writeAll();
     const made = found.kind === "folder"
-      ? Promise.resolve({ entry: folderEntry(found.path), info: undefined })
+      ? Promise.resolve({ entry: folderEntry(found.path), info: undefined, stamp: undefined })
       : fileEntry(found, options.cache, now, counts, (hashed) => hashing(found, hashed));
     // Awaited in turn; a failure meanwhile must not count as unhandled.
     made.catch(() => {});
@@ -258,7 +264,7 @@ async function fileEntry(
   now: () => number,
   counts: { files: number; bytes: number; cachedFiles: number },
   onHashed: (hashedBytes: number) => void,
-): Promise<{ entry: ManifestEntry; info: Deno.FileInfo } | undefined> {
+): Promise<Made | undefined> {
   const { absolute, path, info: listed } = found;
   // Synchronous, as in tree_stream.ts: per small file, async calls cost more than the hashing.
   using file = Deno.openSync(absolute, { read: true });
@@ -277,6 +283,8 @@ async function fileEntry(
     // Cached only if the file did not change while it was read.
     if (size === info.size) cache?.set(info, sha256, started);
   }
+  // A cache hit is settled by now: only settled stamps are cached.
+  const stamp = size === info.size ? settledStampOf(info, started) : undefined;
   counts.files++;
   counts.bytes += size;
   const entry: ManifestEntry = {
@@ -287,5 +295,5 @@ async function fileEntry(
     mtime: Math.max(0, info.mtime?.getTime() ?? 0),
     sha256,
   };
-  return { entry, info };
+  return { entry, info, stamp };
 }

@@ -2,14 +2,16 @@
  * The sender's manifest spool (docs/design/folders.md F3.6): the encoded entries of a manifest
  * being built, written to a file as they are made and read back for hashing, for the pages
  * (F3.3) and for serving, so memory stays flat however many files there are. Beside it, the
- * identity spool holds `u64 dev ‖ u64 ino` of each entry's file (folders: 0), the only file a
- * sender serves for it.
+ * identity spool holds `u64 dev ‖ u64 ino ‖ u64 ctime` of each entry's file (folders: 0), the
+ * only file a sender serves for it, with its change time when its stamp was settled
+ * (content_stamp.ts; 0 when not: what is sent is then hashed).
  *
  * @module
  */
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
+import type { ContentStamp } from "./content_stamp.ts";
 import {
   ENTRY_TAIL_BYTES,
   type ManifestEntry,
@@ -19,8 +21,8 @@ import {
 } from "./manifest.ts";
 
 const READ_BYTES = 1024 * 1024;
-/** Bytes of a record of the identity spool: `u64 dev ‖ u64 ino` of each entry (folders: 0). */
-const ID_RECORD_BYTES = 16;
+/** Bytes of a record of the identity spool: `u64 dev ‖ u64 ino ‖ u64 ctime` of each entry. */
+const ID_RECORD_BYTES = 24;
 
 /** One entry of a built manifest, with what the sender needs to serve it. */
 export interface BuiltEntry {
@@ -32,6 +34,8 @@ export interface BuiltEntry {
   /** Device and inode of the file that was hashed (folders: 0): the only file to serve. */
   readonly dev: number;
   readonly ino: number;
+  /** Its stamp when hashed, if settled then: checked instead of hashing what is sent. */
+  readonly stamp: ContentStamp | undefined;
 }
 
 /** Bytes a {@link SpoolWriter} collects before it writes them. */
@@ -138,13 +142,12 @@ export async function* spooledEntries(
   for await (const bytes of spooledEntryBytes(spoolPath)) {
     const entry = readManifestEntry(new ByteReader(bytes, "spool"));
     await readRecord(ids, record);
-    yield {
-      index: index++,
-      entry,
-      source: sourceOf(entry.path),
-      dev: Number(view.getBigUint64(0)),
-      ino: Number(view.getBigUint64(8)),
-    };
+    const [dev, ino, ctimeMs] = [0, 8, 16].map((at) => Number(view.getBigUint64(at)));
+    // A settled stamp's size and modification time are the entry's (tree_manifest.ts).
+    const stamp = ctimeMs === 0
+      ? undefined
+      : { dev, ino, size: entry.size, mtimeMs: entry.mtime, ctimeMs };
+    yield { index: index++, entry, source: sourceOf(entry.path), dev, ino, stamp };
   }
 }
 
@@ -156,7 +159,14 @@ async function readRecord(file: Deno.FsFile, into: Uint8Array): Promise<void> {
   }
 }
 
-/** The identity spool's record of an entry: the file's device and inode (folders: none). */
-export function encodeIdRecord(info: Deno.FileInfo | undefined): Bytes {
-  return new ByteWriter().u64(info?.dev ?? 0).u64(info?.ino ?? 0).finish();
+/**
+ * The identity spool's record of an entry: the file's device and inode (folders: none), and its
+ * change time if `stamp`, its settled stamp, is given.
+ */
+export function encodeIdRecord(
+  info: Deno.FileInfo | undefined,
+  stamp: ContentStamp | undefined,
+): Bytes {
+  return new ByteWriter().u64(info?.dev ?? 0).u64(info?.ino ?? 0).u64(stamp?.ctimeMs ?? 0)
+    .finish();
 }

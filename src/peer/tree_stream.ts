@@ -6,9 +6,10 @@
  * CHUNKS_IN_FLIGHT sealed chunks (send_queue.ts) spans files, so ten thousand small files cost no more
  * waits than one large one. Each file is read only through a handle whose `fstat` is the file
  * that was hashed (same device and inode, found by `lstat`, so a symlink put in its place is not
- * followed), and its last chunk is sealed only once the SHA-256 of everything read equals the
- * manifest entry's and its size and modification time are those hashed: otherwise FILE_CHANGED
- * goes out instead of that chunk, and no file the manifest misdescribes ever completes.
+ * followed), and its last chunk is sealed only once what was read is known to be what was hashed:
+ * its settled stamp (content_stamp.ts) still that of the handle after the last read, or else the
+ * SHA-256 of everything read equal to the entry's. Otherwise FILE_CHANGED goes out instead of
+ * that chunk, and no file the manifest misdescribes ever completes.
  *
  * @module
  */
@@ -25,6 +26,7 @@ import { SendQueue } from "./send_queue.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 import { readFullSync } from "../fs.ts";
 import type { BuiltEntry } from "./tree_manifest.ts";
+import { hasStamp } from "./content_stamp.ts";
 import type { SharedTree } from "./tree_share.ts";
 
 const BEHIND_READ_BYTES = 1024 * 1024;
@@ -85,6 +87,8 @@ interface OpenedFile {
   readonly built: BuiltEntry;
   readonly handle: Deno.FsFile;
   readonly key: AeadKey;
+  /** The handle showed the entry's settled stamp when opened: no need to hash what is read. */
+  readonly stamped: boolean;
 }
 
 /**
@@ -131,9 +135,9 @@ async function openFile(
     fileKey(channel.payloadKdf, tree.manifestHash, built.index),
   ]);
   if (handle.status === "fulfilled" && key.status === "fulfilled") {
-    return { built, handle: handle.value, key: key.value };
+    return { built, ...handle.value, key: key.value };
   }
-  if (handle.status === "fulfilled") handle.value.close();
+  if (handle.status === "fulfilled") handle.value.handle.close();
   if (key.status === "fulfilled") key.value.dispose();
   throw handle.status === "rejected" ? handle.reason : (key as PromiseRejectedResult).reason;
 }
@@ -144,16 +148,17 @@ async function sendFile(
   opened: OpenedFile,
   at: { from: number; chunkSize: number },
 ): Promise<void> {
-  const { built, key } = opened;
+  const { built, key, stamped } = opened;
   const { entry } = built;
   const count = chunkCount(entry.size, at.chunkSize);
   using handle = opened.handle;
-  // What is sent is hashed as it is read. A resumed file is also read whole in the background
-  // through a second checked handle, rather than its first part before the first chunk: that
-  // could take longer than the receiver's idle deadline for a large file on a slow disk.
-  const behind = at.from > 0 ? hashBehind(built, at.from) : undefined;
+  // Without a settled stamp, what is sent is hashed as it is read. A resumed file is then also
+  // read whole in the background through a second checked handle, rather than its first part
+  // before the first chunk: that could take longer than the receiver's idle deadline for a large
+  // file on a slow disk.
+  const behind = !stamped && at.from > 0 ? hashBehind(built, at.from) : undefined;
   behind?.catch(() => {}); // awaited before the last chunk
-  const hasher = createHash("sha256");
+  const hasher = stamped ? undefined : createHash("sha256");
   const seals: Promise<unknown>[] = [];
   try {
     if (at.from > 0) handle.seekSync(at.from, Deno.SeekMode.Start);
@@ -161,10 +166,13 @@ async function sendFile(
       const { plaintext: whole, frame } = queue.nextBuffers();
       const plaintext = whole.subarray(0, chunkLength(entry.size, at.chunkSize, index));
       if (!readFullSync(handle, plaintext)) throw shrankError(entry.path);
-      hasher.update(plaintext);
+      hasher?.update(plaintext);
       const last = index === count - 1;
       // The last chunk completes the file: it goes out only if the file is what was signed.
-      if (last) await checkSent(built, new Uint8Array(hasher.digest()), behind);
+      if (last && hasher === undefined && !hasStamp(handle.statSync(), built.stamp!)) {
+        throw changedError(built);
+      }
+      if (last && hasher) await checkSent(built, new Uint8Array(hasher.digest()), behind);
       // Sealed with room for the frame header in front: one write per chunk (frame.ts).
       const into = frame.subarray(0, plaintext.length + TAG_BYTES);
       const sealed = sealChunk(key, index, last, plaintext, { into });
@@ -186,13 +194,13 @@ function disposeAfter(key: AeadKey, seals: Promise<unknown>[]): void {
 /**
  * Opens the file an entry was hashed from, refusing anything else (FILE_CHANGED): the path must
  * be a regular file, not a symlink (`lstat`), and the handle must be that same file, with the
- * device and inode that were hashed.
+ * device and inode that were hashed. `stamped`: it also has the entry's settled stamp.
  *
  * Synchronous: each call is a few microseconds on a cached folder, where an async one waits for
  * a pool thread and duplicates the descriptor; those waits were most of the per-file cost of a
  * tree of small files.
  */
-function openChecked(built: BuiltEntry): Deno.FsFile {
+function openChecked(built: BuiltEntry): { handle: Deno.FsFile; stamped: boolean } {
   let listed: Deno.FileInfo | undefined;
   try {
     listed = Deno.lstatSync(built.source);
@@ -213,7 +221,7 @@ function openChecked(built: BuiltEntry): Deno.FsFile {
     if (!info.isFile || !isHashedFile(info, built) || !sameContentStamp(info, built)) {
       throw changedError(built);
     }
-    return handle;
+    return { handle, stamped: built.stamp !== undefined && hasStamp(info, built.stamp) };
   } catch (err) {
     handle.close();
     throw err;
@@ -260,7 +268,7 @@ async function hashBehind(
   built: BuiltEntry,
   from: number,
 ): Promise<{ whole: Bytes; tail: Bytes }> {
-  using handle = openChecked(built);
+  using handle = openChecked(built).handle;
   const whole = createHash("sha256");
   const tail = createHash("sha256");
   const buffer = new Uint8Array(BEHIND_READ_BYTES);
