@@ -9,11 +9,22 @@ export function writeFileAtomic(path: string, text: string): Promise<void> {
 }
 
 /** Writes `bytes` to `path` atomically with mode 0600, like {@link writeFileAtomic}. */
-export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  return writeAtomic(path, (file) => writeAll(file, bytes));
+}
+
+/**
+ * Replaces `path` atomically with mode 0600 by what `write` writes to the open file, like
+ * {@link writeFileAtomic}: for content made piece by piece, never whole in memory.
+ */
+export async function writeAtomic(
+  path: string,
+  write: (file: Deno.FsFile) => Promise<void>,
+): Promise<void> {
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     using file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    await writeAll(file, bytes);
+    await write(file);
     await file.sync();
   } catch (err) {
     await Deno.remove(temp).catch(() => {});

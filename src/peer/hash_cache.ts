@@ -1,7 +1,7 @@
 /**
  * A cache of SHA-256 values of shared files (docs/design/folders.md F8), so that sharing the same
- * file or tree again costs no hashing. Keyed by what changes when a file's content may have:
- * (device, inode, size, modification time, change time).
+ * file or tree again costs no hashing. Keyed by what changes when a file's content may have: its
+ * content stamp (device, inode, size, modification time, change time; content_stamp.ts).
  *
  * The receiver checks every file against the signed manifest, so a wrong record can at worst make
  * the owner sign a hash that no transfer will ever complete (F8 says why that gives a local
@@ -13,16 +13,27 @@
  * `sfshash1`, then records of 72 bytes, oldest first: `u64 dev ‖ u64 ino ‖ u64 size ‖ u64 mtime
  * (ms) ‖ u64 ctime (ms) ‖ [32] SHA-256`.
  *
+ * In memory the records stay in that form, read straight into one buffer and found through an
+ * open-addressing index: about 90 bytes a record. A Map of a string key and value per record took
+ * ~480 bytes of RSS each, 48 MiB for a full cache, paid by every `sfs send` before its first byte
+ * (issue 12: at most 80 MiB per process).
+ *
  * @module
  */
-import { type Bytes, fromBinaryString, toBinaryString } from "../crypto/bytes.ts";
-import { lstatOrUndefined, writeBytesAtomic } from "../fs.ts";
+import { type Bytes, release } from "../crypto/bytes.ts";
+import { lstatOrUndefined, readFullSync, writeAll, writeAtomic } from "../fs.ts";
 import { settledStampOf, stampFields, stampOf } from "./content_stamp.ts";
 
 /** Records kept by default: 100,000 files is a 7 MB cache file. */
 export const DEFAULT_MAX_ENTRIES = 100_000;
+
 const MAGIC = new TextEncoder().encode("sfshash1");
-const RECORD_BYTES = 5 * 8 + 32;
+const KEY_BYTES = 5 * 8;
+const RECORD_BYTES = KEY_BYTES + 32;
+/** Records written to the file at a time (64 KiB). */
+const SAVE_BLOCK_RECORDS = 910;
+/** Room for records beyond those loaded, before the buffer must grow (by half, to the bound). */
+const ROOM = 256;
 
 /** Options of {@link HashCache.load}. */
 export interface HashCacheOptions {
@@ -33,30 +44,28 @@ export interface HashCacheOptions {
   maxEntries?: number;
 }
 
-/**
- * The key of a file: its content stamp, or undefined where the platform does not give all of
- * its parts (Windows has no inode numbers): such files are simply not cached.
- */
-function keyOf(info: Deno.FileInfo): string | undefined {
-  const stamp = stampOf(info);
-  return stamp && stampFields(stamp).join(":");
-}
-
 /** The cache, in memory; {@link HashCache.save} writes it back. */
-export class HashCache {
+export class HashCache implements Disposable {
   readonly #path: string;
   readonly #max: number;
-  /**
-   * Key text → SHA-256 as a 32-character binary string; Map order is use order, oldest first.
-   * A string, not a Uint8Array: an array buffer per record (with its native backing store) cost
-   * ~900 bytes of RSS each, 90 MiB for a full cache of 100,000 (issue 11).
-   */
-  readonly #entries = new Map<string, string>();
+  /** Records, each `key ‖ SHA-256` as in the file, in no particular order. */
+  #records: Uint8Array;
+  /** Last use of each record: a tick, unique; larger is younger. */
+  #used: Uint32Array;
+  #count = 0;
+  #tick = 0;
+  /** Open addressing: slot → record number + 1, 0 when empty; at most half full. */
+  #slots = new Uint32Array(0);
+  /** Per process, so that nobody can choose keys that all land in one run of slots. */
+  readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0];
   #changed = false;
 
-  private constructor(path: string, max: number) {
+  private constructor(path: string, max: number, capacity: number) {
     this.#path = path;
     this.#max = max;
+    this.#records = new Uint8Array(capacity * RECORD_BYTES);
+    this.#used = new Uint32Array(capacity);
+    this.#reindex();
   }
 
   /**
@@ -64,38 +73,41 @@ export class HashCache {
    * is rebuilt as files are hashed); only an I/O error other than "not found" is thrown.
    */
   static async load(path: string, options: HashCacheOptions = {}): Promise<HashCache> {
-    const cache = new HashCache(path, options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    const max = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    const empty = () => new HashCache(path, max, ROOM);
     const info = await lstatOrUndefined(path);
-    const limit = MAGIC.length + cache.#max * RECORD_BYTES;
+    const count = ((info?.size ?? 0) - MAGIC.length) / RECORD_BYTES;
     // Checked before reading, so a planted huge file costs nothing.
-    if (info === undefined || !info.isFile || info.size > limit) return cache;
-    const bytes = await Deno.readFile(path);
-    if (!isCacheFile(bytes)) return cache;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let at = MAGIC.length; at < bytes.length; at += RECORD_BYTES) {
-      const key: number[] = [];
-      for (let i = 0; i < 5; i++) key.push(Number(view.getBigUint64(at + 8 * i)));
-      if (!key.every(Number.isSafeInteger)) continue;
-      cache.#entries.set(key.join(":"), toBinaryString(bytes.subarray(at + 40, at + RECORD_BYTES)));
+    if (!info?.isFile || !Number.isInteger(count) || count < 0 || count > max) return empty();
+    using file = await Deno.open(path, { read: true });
+    // Read straight into the records' buffer: no second copy of the file.
+    const cache = new HashCache(path, max, count + ROOM);
+    const magic = new Uint8Array(MAGIC.length);
+    const records = cache.#records.subarray(0, count * RECORD_BYTES);
+    if (!readFullSync(file, magic) || !sameBytes(magic, 0, MAGIC, 0, MAGIC.length)) {
+      return empty();
     }
+    if (!readFullSync(file, records)) return empty();
+    cache.#adopt(count);
     return cache;
   }
 
   /** Records kept. */
   get size(): number {
-    return this.#entries.size;
+    return this.#count;
   }
 
   /** The cached SHA-256 of the file `info` describes (its `stat` or `fstat`), if any. */
   get(info: Deno.FileInfo): Bytes | undefined {
-    const key = keyOf(info);
-    const sha256 = key === undefined ? undefined : this.#entries.get(key);
-    if (key === undefined || sha256 === undefined) return undefined;
-    // Used again: move to the young end.
-    this.#entries.delete(key);
-    this.#entries.set(key, sha256);
+    const stamp = stampOf(info);
+    if (stamp === undefined) return undefined;
+    const record = this.#slots[this.#find(encodeKey(stampFields(stamp)), 0)] - 1;
+    if (record < 0) return undefined;
+    // Used again: the young end.
+    this.#used[record] = ++this.#tick;
     this.#changed = true;
-    return fromBinaryString(sha256);
+    const at = record * RECORD_BYTES + KEY_BYTES;
+    return this.#records.slice(at, at + 32);
   }
 
   /**
@@ -106,34 +118,172 @@ export class HashCache {
   set(info: Deno.FileInfo, sha256: Uint8Array, hashStartedAt: number): void {
     const stamp = settledStampOf(info, hashStartedAt);
     if (stamp === undefined || sha256.length !== 32) return;
-    const text = stampFields(stamp).join(":");
-    this.#entries.delete(text);
-    this.#entries.set(text, toBinaryString(sha256));
-    while (this.#entries.size > this.#max) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
-    this.#changed = true;
+    this.#put(encodeKey(stampFields(stamp)), sha256);
+    // Some slack past the bound, so that dropping the oldest (a sort) is rare.
+    if (this.#count > this.#max + (this.#max >> 3)) this.#keepYoungest(this.#max);
   }
 
   /** Writes the cache back atomically (mode 0600), if anything changed since it was loaded. */
   async save(): Promise<void> {
     if (!this.#changed) return;
-    const out = new Uint8Array(MAGIC.length + this.#entries.size * RECORD_BYTES);
-    out.set(MAGIC);
-    const view = new DataView(out.buffer);
-    let at = MAGIC.length;
-    for (const [text, sha256] of this.#entries) {
-      text.split(":").forEach((n, i) => view.setBigUint64(at + 8 * i, BigInt(n)));
-      out.set(fromBinaryString(sha256), at + 40);
-      at += RECORD_BYTES;
-    }
-    await writeBytesAtomic(this.#path, out);
+    const order = new Uint32Array(this.#count).map((_, i) => i);
+    order.sort((a, b) => this.#used[a] - this.#used[b]);
+    const kept = order.subarray(Math.max(0, order.length - this.#max));
+    // Written a block at a time: a whole copy was 7 MB more at the peak for a full cache.
+    const block = new Uint8Array(SAVE_BLOCK_RECORDS * RECORD_BYTES);
+    await writeAtomic(this.#path, async (file) => {
+      await writeAll(file, MAGIC);
+      for (let first = 0; first < kept.length; first += SAVE_BLOCK_RECORDS) {
+        const some = kept.subarray(first, first + SAVE_BLOCK_RECORDS);
+        some.forEach((record, i) => {
+          const from = record * RECORD_BYTES;
+          block.set(this.#records.subarray(from, from + RECORD_BYTES), i * RECORD_BYTES);
+        });
+        await writeAll(file, block.subarray(0, some.length * RECORD_BYTES));
+      }
+    });
     this.#changed = false;
+  }
+
+  /**
+   * Gives the records' memory back now, not at some later collection (`using`): a sender holds
+   * no cache while it serves. The cache is empty afterwards.
+   */
+  [Symbol.dispose](): void {
+    for (const array of [this.#records, this.#used, this.#slots]) {
+      release(new Uint8Array(array.buffer));
+    }
+    this.#records = new Uint8Array(0);
+    this.#used = new Uint32Array(0);
+    this.#count = 0;
+    this.#reindex();
+    this.#changed = false;
+  }
+
+  /**
+   * Indexes the first `count` records as read from the file, oldest first. A record with a key
+   * no stamp can have (a field past 2^53) is dropped; a repeated key keeps its last hash.
+   */
+  #adopt(count: number): void {
+    const view = new DataView(this.#records.buffer);
+    for (let at = 0; at < count; at++) {
+      const from = at * RECORD_BYTES;
+      if (!isSafeKey(view, from)) continue;
+      const slot = this.#find(this.#records, from);
+      const into = this.#slots[slot] === 0 ? this.#count++ : this.#slots[slot] - 1;
+      this.#records.copyWithin(into * RECORD_BYTES, from, from + RECORD_BYTES);
+      this.#slots[slot] = into + 1;
+      this.#used[into] = ++this.#tick;
+    }
+  }
+
+  /** Adds or replaces the record of `key`, as the youngest. */
+  #put(key: Uint8Array, sha256: Uint8Array): void {
+    let slot = this.#find(key, 0);
+    if (this.#slots[slot] === 0) {
+      if (this.#count === this.#used.length) {
+        this.#grow();
+        slot = this.#find(key, 0);
+      }
+      this.#slots[slot] = ++this.#count;
+      this.#records.set(key, (this.#count - 1) * RECORD_BYTES);
+    }
+    const record = this.#slots[slot] - 1;
+    this.#records.set(sha256, record * RECORD_BYTES + KEY_BYTES);
+    this.#used[record] = ++this.#tick;
+    this.#changed = true;
+  }
+
+  /**
+   * The slot of the record whose key is the one at `bytes[at…]`, or the empty slot where it
+   * would go. Offsets and numbers, no objects: this runs once per record of a load.
+   */
+  #find(bytes: Uint8Array, at: number): number {
+    const mask = this.#slots.length - 1;
+    for (let slot = hashKey(bytes, at, this.#seed) & mask;; slot = (slot + 1) & mask) {
+      const record = this.#slots[slot] - 1;
+      if (record < 0 || sameBytes(this.#records, record * RECORD_BYTES, bytes, at, KEY_BYTES)) {
+        return slot;
+      }
+    }
+  }
+
+  #grow(): void {
+    const capacity = Math.min(
+      Math.ceil(1.5 * this.#used.length),
+      this.#max + (this.#max >> 3) + 1,
+    );
+    const records = new Uint8Array(capacity * RECORD_BYTES);
+    records.set(this.#records);
+    const used = new Uint32Array(capacity);
+    used.set(this.#used);
+    this.#records = records;
+    this.#used = used;
+    this.#reindex();
+  }
+
+  /** Keeps the `n` most recently used records, moved to the front. */
+  #keepYoungest(n: number): void {
+    // Ticks are unique: exactly `n` are at or above the cut.
+    const cut = this.#used.slice(0, this.#count).sort()[this.#count - n];
+    let kept = 0;
+    for (let record = 0; record < this.#count; record++) {
+      if (this.#used[record] < cut) continue;
+      const from = record * RECORD_BYTES;
+      this.#records.copyWithin(kept * RECORD_BYTES, from, from + RECORD_BYTES);
+      this.#used[kept++] = this.#used[record];
+    }
+    this.#count = kept;
+    this.#reindex();
+  }
+
+  #reindex(): void {
+    let size = 1;
+    while (size < 2 * this.#used.length) size *= 2;
+    this.#slots = new Uint32Array(size);
+    const mask = size - 1;
+    for (let record = 0; record < this.#count; record++) {
+      let slot = hashKey(this.#records, record * RECORD_BYTES, this.#seed) & mask;
+      while (this.#slots[slot] !== 0) slot = (slot + 1) & mask;
+      this.#slots[slot] = record + 1;
+    }
   }
 }
 
-function isCacheFile(bytes: Uint8Array): boolean {
-  return bytes.length >= MAGIC.length &&
-    MAGIC.every((byte, i) => bytes[i] === byte) &&
-    (bytes.length - MAGIC.length) % RECORD_BYTES === 0;
+const scratchKey = new Uint8Array(KEY_BYTES);
+const scratchView = new DataView(scratchKey.buffer);
+
+/**
+ * The key's five fields, each a big-endian u64 written as its high and low 32 bits, in one
+ * buffer reused by every call (a lookup or an insert per file: no garbage per file).
+ */
+function encodeKey(fields: number[]): Uint8Array {
+  const [key, view] = [scratchKey, scratchView];
+  fields.forEach((n, i) => {
+    view.setUint32(8 * i, Math.floor(n / 2 ** 32));
+    view.setUint32(8 * i + 4, n >>> 0);
+  });
+  return key;
+}
+
+/** Every field of the key at `at` is below 2^53, as a stamp's are (a planted one may not be). */
+function isSafeKey(view: DataView, at: number): boolean {
+  for (let i = 0; i < 5; i++) if (view.getUint32(at + 8 * i) >= 2 ** 21) return false;
+  return true;
+}
+
+/** The `length` bytes at `a[i…]` and `b[j…]` are equal (not secret: no constant time). */
+function sameBytes(a: Uint8Array, i: number, b: Uint8Array, j: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (a[i + k] !== b[j + k]) return false;
+  return true;
+}
+
+/** A 32-bit hash of the key at `bytes[at…]`: FNV-1a from a seed, then a final mix. */
+function hashKey(bytes: Uint8Array, at: number, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = at; i < at + KEY_BYTES; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
 }

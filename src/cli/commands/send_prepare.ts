@@ -40,7 +40,8 @@ export async function prepareShares(
       hint: "A single file is shared under its own name",
     });
   }
-  const cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
+  // Released once saved: served shares need it no more.
+  using cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
   const files = await hashFiles(paths, identity, out, cache);
   // A cache that cannot be saved costs the next share its hashing, nothing more.
   await cache.save().catch((err) => out.debug(`Hash cache not saved: ${err}`));

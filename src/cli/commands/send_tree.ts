@@ -47,7 +47,8 @@ export async function prepareTreeShare(
   out: Output,
 ): Promise<SharedTree> {
   const name = await shareName(paths, options.name);
-  const cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
+  // Released once saved: served shares need it no more.
+  using cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
   out.note(`Hashing "${escapeForDisplay(name)}"…`);
   const shown = hashingDisplay(out, name);
   // Ctrl-C stops the walk between files, so the spool in SFS_HOME is removed (a second one
