@@ -1,9 +1,10 @@
 /**
  * What bounds each side alone on this machine (issue 12), measured in the same run as the
  * sides: every byte a receiver takes is read from a socket, opened (AES-256-GCM), hashed
- * (SHA-256, one stream) and written to the page cache, then synced once; a sender reads, hashes
- * and seals. A side can go no faster than its slowest mandatory step on one core, so these
- * rates are its ceiling, each measured alone on one core with large buffers.
+ * (SHA-256, one stream) and written to the page cache, then synced once; a sender reads and
+ * seals (and hashes only a file that changed less than 3 s before it was shared: PROTOCOL §7.3).
+ * A side can go no faster than its slowest mandatory step on one core, so these rates are its
+ * ceiling, each measured alone on one core with large buffers.
  *
  * @module
  */
