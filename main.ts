@@ -107,7 +107,7 @@ export async function main(args: string[]): Promise<number> {
 async function run({ command, input, globals }: Selection): Promise<number> {
   const out = createOutput(globals);
   try {
-    await command.run(input, createContext(globals, out));
+    await command.run(input, await createContext(globals, out));
     return 0;
   } catch (err) {
     return fail(out, err);

@@ -240,7 +240,9 @@ Deno.test("every dynamic import names an existing module with a string literal",
   const modules = await graph();
   const lazy = await lazyGraph();
   const bad = [...lazy].flatMap(([from, targets]) =>
-    targets.filter((to) => !modules.has(to)).map((to) => `${from} → ${to}`)
+    targets.filter((to) => !modules.has(to) && !to.startsWith("node:")).map((to) =>
+      `${from} → ${to}`
+    )
   );
   // deno compile includes only dynamic imports it can read; a computed one would be missing.
   assert.deepEqual(bad, []);
@@ -271,19 +273,37 @@ Deno.test("no client command loads node:sqlite or the PostgreSQL driver when it 
   });
 });
 
+/**
+ * Any `node:` module starts Deno's Node compatibility layer, 15–20 ms of a process start
+ * (docs/PERFORMANCE.md, tiny12): what every command loads at start must not need it.
+ */
+function nodeModules(loaded: Set<string>): string[] {
+  return [...loaded].filter((module) => module.startsWith("node:"));
+}
+
+Deno.test("main.ts statically loads no node: module", async () => {
+  const loaded = reachable(await graph(), "main.ts");
+  assert.ok(loaded.has("src/cli/settings/home.ts"), "the walk found the settings");
+  assert.deepEqual(nodeModules(loaded), []);
+});
+
 /** What a by-ticket `get` of one file must not load before it needs it (issue 12). */
 const NOT_FOR_ONE_FILE = [
   // Loads Deno's Node compatibility layer and its crypto (~20 ms at start).
   "node:crypto",
+  // The Node layer again (src/path.ts has the path rules sfs needs).
+  "node:path",
+  "node:os",
   // The folder receiver, loaded by receiver.ts only when the sender answers with a tree.
   "src/peer/tree_receiver.ts",
 ];
 
-Deno.test("a ticket get loads neither node:crypto nor the folder receiver before it needs them", async () => {
+Deno.test("a ticket get loads neither the Node layer nor the folder receiver before it needs them", async () => {
   const modules = await graph();
   const loaded = reachable(modules, "src/cli/commands/get_run.ts");
   assert.ok(loaded.has("src/peer/receiver.ts"), "the walk found the receiver");
   assert.deepEqual(NOT_FOR_ONE_FILE.filter((module) => loaded.has(module)), []);
+  assert.deepEqual(nodeModules(loaded), []);
 });
 
 Deno.test("specifiersOf() finds multi-line, type-only, re-export and side-effect imports", () => {

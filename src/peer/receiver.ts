@@ -5,7 +5,7 @@
  * target's lock), receives the chunks (receiver_stream.ts) and checks the whole file before
  * publishing it (receiver_verify.ts).
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { SfsError } from "../errors.ts";
 import { fromFolderError } from "../os_error.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
