@@ -13,7 +13,7 @@ import { createSha256 } from "../crypto/sha256.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
 import { type Channel } from "../wire/channel.ts";
-import { initiate } from "../wire/handshake.ts";
+import { initiate, TRANSFER_RECORDS } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
 import { type Get, MessageType, type TreeGet } from "../wire/messages.ts";
@@ -138,6 +138,7 @@ async function initiateWithSender(
     require,
     idleTimeoutMs: options.idleTimeoutMs,
     peerName: "sender",
+    recordHint: TRANSFER_RECORDS,
     early: how.get,
     onResponderProven: how.claim,
     verifyResponder: (sender) => {
