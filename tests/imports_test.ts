@@ -81,6 +81,17 @@ export function specifiersOf(source: string): string[] {
   return [...source.matchAll(SPECIFIER_RE)].map((m) => m[1] ?? m[2]);
 }
 
+/** The specifiers of one module's `import type` and `export type` lines: erased when it runs. */
+const TYPE_ONLY_RE = /(?:^|\n)\s*(?:import|export)\s+type\b[^"'`;]*?\bfrom\s*["']([^"']+)["']/g;
+
+/** The import specifiers of one module that load something when it runs (no type-only ones). */
+export function runtimeSpecifiersOf(source: string): string[] {
+  const typeOnly = [...source.matchAll(TYPE_ONLY_RE)].map((m) => m[1]);
+  const all = specifiersOf(source);
+  for (const specifier of typeOnly) all.splice(all.indexOf(specifier), 1);
+  return all;
+}
+
 /**
  * The argument texts of one module's dynamic imports, string literals with their quotes (so a
  * computed specifier shows as what it is).
@@ -139,6 +150,15 @@ async function graph(): Promise<Map<string, string[]>> {
   const modules = new Map<string, string[]>();
   for (const [path, source] of await sources()) {
     modules.set(path, specifiersOf(source).map((s) => resolve(path, s)));
+  }
+  return modules;
+}
+
+/** Every module of {@link sources} with the static imports it loads when it runs. */
+async function runtimeGraph(): Promise<Map<string, string[]>> {
+  const modules = new Map<string, string[]>();
+  for (const [path, source] of await sources()) {
+    modules.set(path, runtimeSpecifiersOf(source).map((s) => resolve(path, s)));
   }
   return modules;
 }
@@ -306,6 +326,28 @@ Deno.test("a ticket get loads neither the Node layer nor the folder receiver bef
   assert.deepEqual(nodeModules(loaded), []);
 });
 
+/**
+ * Deno 2.9's global setTimeout and setInterval are Node's: the first call loads `node:timers` and
+ * the Node layer (~10 ms). A get's modules use src/timer.ts; these two only set one while a bar is
+ * drawn or after Ctrl-C, never in a `--quiet` get.
+ */
+const NODE_TIMERS_ALLOWED = ["src/cli/progress.ts", "src/cli/interrupt.ts"];
+const NODE_TIMER_CALL_RE = /(?<![\w.#])(?:setTimeout|setInterval)\s*\(/;
+
+Deno.test("a ticket get's modules set no global timer (src/timer.ts has deadlines without Node)", async () => {
+  const modules = await runtimeGraph();
+  const text = await sources();
+  const loaded = new Set([
+    ...reachable(modules, "main.ts"),
+    ...reachable(modules, "src/cli/commands/get_run.ts"),
+  ]);
+  assert.ok(loaded.has("src/wire/frame.ts"), "the walk found the frames");
+  const calling = [...loaded].filter((path) =>
+    !NODE_TIMERS_ALLOWED.includes(path) && NODE_TIMER_CALL_RE.test(text.get(path) ?? "")
+  );
+  assert.deepEqual(calling, []);
+});
+
 Deno.test("specifiersOf() finds multi-line, type-only, re-export and side-effect imports", () => {
   const source = [
     'import { a,\n  b } from "./a.ts";',
@@ -316,6 +358,16 @@ Deno.test("specifiersOf() finds multi-line, type-only, re-export and side-effect
     ' * import x from "not-a-module.ts" (a comment)',
   ].join("\n");
   assert.deepEqual(specifiersOf(source), ["./a.ts", "../c.ts", "./d.ts", "./e.ts", "./f.ts"]);
+});
+
+Deno.test("runtimeSpecifiersOf() leaves out type-only imports and re-exports", () => {
+  const source = [
+    'import type { A } from "./a.ts";',
+    'import { type B, c } from "./b.ts";',
+    'export type { D } from "./d.ts";',
+    'import "./a.ts";',
+  ].join("\n");
+  assert.deepEqual(runtimeSpecifiersOf(source), ["./b.ts", "./a.ts"]);
 });
 
 Deno.test("dynamicImportsOf() finds import() calls, not methods named import", () => {
