@@ -21,7 +21,7 @@ import { onStopSignal } from "../interrupt.ts";
 import { transferDisplay } from "./get_display.ts";
 import { withResumeHint } from "../resume_hint.ts";
 import { checkOutDir } from "../paths.ts";
-import { looksLikeCode, parseCode, type ShortCode } from "../../peer/code.ts";
+import type { ShortCode } from "../../peer/code.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
@@ -56,9 +56,14 @@ export interface Source extends Reachable {
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
   const what = options.what.trim();
   await checkOutDir(options.outDir);
-  if (looksLikeCode(what)) return await fetchByCode(parseCode(what), options, out);
-  // Anything that looks like a ticket is one, malformed or not, and never a name to look up.
-  const target = /^sfs:/i.test(what)
+  // Anything that looks like a ticket is one, malformed or not, and never a code or a name to
+  // look up; only the rest needs the short codes' rules (and their word list) loaded.
+  const isTicket = /^sfs:/i.test(what);
+  if (!isTicket) {
+    const { looksLikeCode, parseCode } = await import("../../peer/code.ts");
+    if (looksLikeCode(what)) return await fetchByCode(parseCode(what), options, out);
+  }
+  const target = isTicket
     ? undefined
     : await resolveIndex(options.home, { server: options.server });
   if (target === undefined) {
