@@ -328,6 +328,8 @@ const NOT_FOR_ONE_FILE = [
   "src/wire/handshake_responder.ts",
   // The short codes' word list, loaded by get_run.ts only for what is not a ticket.
   "src/peer/code_words.ts",
+  // The pinned servers and contacts: for a relay or --as only.
+  "src/cli/settings/pins.ts",
 ];
 
 Deno.test("a ticket get loads neither the Node layer nor the folder receiver before it needs them", async () => {

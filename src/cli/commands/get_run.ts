@@ -15,7 +15,7 @@ import type { IndexFlags } from "../index_connect.ts";
 import { loadOrCreateIdentity } from "./keygen_run.ts";
 import type { Route } from "../../net/race.ts";
 import { racingConnect, type Reachable, type RouteChoice } from "./get_route.ts";
-import { type RelayAsker, ticketRelay } from "./get_relay.ts";
+import type { RelayAsker } from "./get_relay.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { onStopSignal } from "../interrupt.ts";
 import { transferDisplay } from "./get_display.ts";
@@ -70,7 +70,13 @@ export async function runGet(options: GetOptions, out: Output): Promise<void> {
     // Not an index lookup: it must be a ticket, and parseTicket says clearly if it is not.
     const ticket = parseTicket(what);
     const identity = await loadOrCreateIdentity(options.home, out);
-    const relay = ticket.relay && ticketRelay(asker(options, out), ticket.relay, ticket.fileId);
+    // The relay's rules (and the server pins) load only for a ticket that names a relay.
+    const relay = ticket.relay &&
+      (await import("./get_relay.ts")).ticketRelay(
+        asker(options, out),
+        ticket.relay,
+        ticket.fileId,
+      );
     return await fetchFrom(identity, options, out, {
       candidates: ticketCandidates(ticket),
       ...(relay !== undefined ? { relay } : {}),
