@@ -1,49 +1,56 @@
 /**
  * sfs entrypoint: registers the commands, runs one, maps its error's category to an exit status.
  *
- * Only the command files (src/cli/commands/*.ts, light: options and flag parsing) load here; each
- * loads its implementation when it runs, so `sfs --version` loads none and only `sfs server`
- * loads the index server and SQLite.
+ * Only the file of the command argv names (src/cli/commands/*.ts, light: options and flag
+ * parsing) loads here, or every one for help and usage errors; each loads its implementation when
+ * it runs, so `sfs --version` loads none and only `sfs server` loads the index server and SQLite.
  */
-import { type OptionSpec, parseCommandLine, type ProgramSpec } from "./src/cli/args.ts";
+import {
+  commandName,
+  type OptionSpec,
+  parseCommandLine,
+  type ProgramSpec,
+} from "./src/cli/args.ts";
 import type { CommandInput, CommandSpec } from "./src/cli/commands/command.ts";
-import { CONTACTS_COMMAND } from "./src/cli/commands/contacts.ts";
-import { FORGET_COMMAND } from "./src/cli/commands/forget.ts";
-import { GET_COMMAND } from "./src/cli/commands/get.ts";
-import { KEYGEN_COMMAND } from "./src/cli/commands/keygen.ts";
-import { LOGIN_COMMAND } from "./src/cli/commands/login.ts";
-import { LS_COMMAND } from "./src/cli/commands/ls.ts";
-import { REGISTER_COMMAND } from "./src/cli/commands/register.ts";
-import { SEARCH_COMMAND } from "./src/cli/commands/search.ts";
-import { SEND_COMMAND } from "./src/cli/commands/send.ts";
-import { SERVER_COMMAND } from "./src/cli/commands/server.ts";
-import { TRUST_COMMAND } from "./src/cli/commands/trust.ts";
-import { UNSHARE_COMMAND } from "./src/cli/commands/unshare.ts";
-import { VERIFY_COMMAND } from "./src/cli/commands/verify.ts";
 import { examplesHelp } from "./src/cli/commands/examples.ts";
-import { WHOAMI_COMMAND } from "./src/cli/commands/whoami.ts";
 import { createContext, createOutput, type GlobalFlags } from "./src/cli/context.ts";
 import { exitCodeFor, type Output } from "./src/cli/output.ts";
 import { VERSION } from "./src/version.ts";
 import { describeChoice, installAeadBackend } from "./src/native/libcrypto.ts";
 
-/** Every command, in the order `sfs --help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [
-  KEYGEN_COMMAND,
-  WHOAMI_COMMAND,
-  SEND_COMMAND,
-  GET_COMMAND,
-  SERVER_COMMAND,
-  REGISTER_COMMAND,
-  LOGIN_COMMAND,
-  SEARCH_COMMAND,
-  LS_COMMAND,
-  UNSHARE_COMMAND,
-  CONTACTS_COMMAND,
-  TRUST_COMMAND,
-  FORGET_COMMAND,
-  VERIFY_COMMAND,
+/**
+ * Every command's name, in the order `sfs --help` lists them, with how to load its declaration.
+ * A command line that names one loads only that one: the others' files (and what they import,
+ * such as the short codes' word list) cost ~10% of a 1 KiB `sfs get` (docs/PERFORMANCE.md).
+ */
+const COMMAND_FILES: readonly (readonly [string, () => Promise<CommandSpec>])[] = [
+  ["keygen", async () => (await import("./src/cli/commands/keygen.ts")).KEYGEN_COMMAND],
+  ["whoami", async () => (await import("./src/cli/commands/whoami.ts")).WHOAMI_COMMAND],
+  ["send", async () => (await import("./src/cli/commands/send.ts")).SEND_COMMAND],
+  ["get", async () => (await import("./src/cli/commands/get.ts")).GET_COMMAND],
+  ["server", async () => (await import("./src/cli/commands/server.ts")).SERVER_COMMAND],
+  ["register", async () => (await import("./src/cli/commands/register.ts")).REGISTER_COMMAND],
+  ["login", async () => (await import("./src/cli/commands/login.ts")).LOGIN_COMMAND],
+  ["search", async () => (await import("./src/cli/commands/search.ts")).SEARCH_COMMAND],
+  ["ls", async () => (await import("./src/cli/commands/ls.ts")).LS_COMMAND],
+  ["unshare", async () => (await import("./src/cli/commands/unshare.ts")).UNSHARE_COMMAND],
+  ["contacts", async () => (await import("./src/cli/commands/contacts.ts")).CONTACTS_COMMAND],
+  ["trust", async () => (await import("./src/cli/commands/trust.ts")).TRUST_COMMAND],
+  ["forget", async () => (await import("./src/cli/commands/forget.ts")).FORGET_COMMAND],
+  ["verify", async () => (await import("./src/cli/commands/verify.ts")).VERIFY_COMMAND],
 ];
+
+/** Every command's declaration, in `sfs --help` order. */
+export function loadCommands(): Promise<CommandSpec[]> {
+  return Promise.all(COMMAND_FILES.map(([, load]) => load()));
+}
+
+/** The commands `args` may need: the one it names, or all (for help and usage errors). */
+async function commandsFor(args: readonly string[]): Promise<CommandSpec[]> {
+  const name = commandName(args, GLOBAL_OPTIONS);
+  const named = COMMAND_FILES.find(([command]) => command === name);
+  return named ? [await named[1]()] : await loadCommands();
+}
 
 /** The options `sfs` takes before or after any command (context.ts's GlobalFlags). */
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
@@ -57,15 +64,17 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   { long: "debug", describe: "show stack traces" },
 ];
 
-/** The whole command line: global options, commands, and the examples `--help` ends with. */
-const PROGRAM: ProgramSpec<CommandSpec> = {
-  name: "sfs",
-  describe: "Secure file sharing: end-to-end encrypted, signed, peer-to-peer transfers",
-  version: VERSION,
-  globals: GLOBAL_OPTIONS,
-  commands: COMMANDS,
-  epilogue: examplesHelp,
-};
+/** The whole command line: global options, `commands`, and the examples `--help` ends with. */
+function program(commands: readonly CommandSpec[]): ProgramSpec<CommandSpec> {
+  return {
+    name: "sfs",
+    describe: "Secure file sharing: end-to-end encrypted, signed, peer-to-peer transfers",
+    version: VERSION,
+    globals: GLOBAL_OPTIONS,
+    commands,
+    epilogue: examplesHelp,
+  };
+}
 
 /** The command argv names, with what the parser made of it. */
 interface Selection {
@@ -90,7 +99,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(`${VERSION}\ncrypto: ${describeChoice(aead())}`);
       return 0;
     }
-    const parsed = parseCommandLine(args, PROGRAM);
+    const parsed = parseCommandLine(args, program(await commandsFor(args)));
     if (parsed.kind !== "run") {
       console.log(parsed.text.trimEnd());
       return 0;
@@ -107,7 +116,7 @@ export async function main(args: string[]): Promise<number> {
 async function run({ command, input, globals }: Selection): Promise<number> {
   const out = createOutput(globals);
   try {
-    await command.run(input, createContext(globals, out));
+    await command.run(input, await createContext(globals, out));
     return 0;
   } catch (err) {
     return fail(out, err);

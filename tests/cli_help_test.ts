@@ -1,8 +1,10 @@
 /** What `--help` and usage errors print: examples last, no noise, JSON only with `--json`. */
 import assert from "node:assert/strict";
-import { COMMANDS, GLOBAL_OPTIONS } from "../main.ts";
+import { GLOBAL_OPTIONS, loadCommands } from "../main.ts";
 import { flagKey } from "../src/cli/args.ts";
 import { runSfs } from "./harness.ts";
+
+const COMMANDS = await loadCommands();
 
 Deno.test("sfs CMD --help ends with examples for every command", async (t) => {
   for (const command of [...COMMANDS.map((c) => c.name), "(sfs itself)"]) {

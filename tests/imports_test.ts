@@ -7,9 +7,9 @@
  * server side, so neither `node:sqlite` nor the PostgreSQL driver (`postgres`, an npm package) is
  * ever in the graph of a client command. The test walks the
  * static import graph of main.ts and src/ (every `import … from` and `export … from`, type-only
- * ones included: they are arrows of the design even when erased). main.ts statically loads only
- * the light command files; each loads its implementation with a dynamic `import("…")` when it
- * runs, and those arrows are followed separately to check what each command loads.
+ * ones included: they are arrows of the design even when erased). main.ts loads the light file of
+ * the command argv names with a dynamic `import("…")`, and each loads its implementation the same
+ * way when it runs; those arrows are followed separately to check what each command loads.
  */
 import assert from "node:assert/strict";
 
@@ -81,6 +81,17 @@ export function specifiersOf(source: string): string[] {
   return [...source.matchAll(SPECIFIER_RE)].map((m) => m[1] ?? m[2]);
 }
 
+/** The specifiers of one module's `import type` and `export type` lines: erased when it runs. */
+const TYPE_ONLY_RE = /(?:^|\n)\s*(?:import|export)\s+type\b[^"'`;]*?\bfrom\s*["']([^"']+)["']/g;
+
+/** The import specifiers of one module that load something when it runs (no type-only ones). */
+export function runtimeSpecifiersOf(source: string): string[] {
+  const typeOnly = [...source.matchAll(TYPE_ONLY_RE)].map((m) => m[1]);
+  const all = specifiersOf(source);
+  for (const specifier of typeOnly) all.splice(all.indexOf(specifier), 1);
+  return all;
+}
+
 /**
  * The argument texts of one module's dynamic imports, string literals with their quotes (so a
  * computed specifier shows as what it is).
@@ -139,6 +150,15 @@ async function graph(): Promise<Map<string, string[]>> {
   const modules = new Map<string, string[]>();
   for (const [path, source] of await sources()) {
     modules.set(path, specifiersOf(source).map((s) => resolve(path, s)));
+  }
+  return modules;
+}
+
+/** Every module of {@link sources} with the static imports it loads when it runs. */
+async function runtimeGraph(): Promise<Map<string, string[]>> {
+  const modules = new Map<string, string[]>();
+  for (const [path, source] of await sources()) {
+    modules.set(path, runtimeSpecifiersOf(source).map((s) => resolve(path, s)));
   }
   return modules;
 }
@@ -223,7 +243,12 @@ Deno.test("index/client and index/server never import each other", async () => {
 /** The database modules only the server command may load. */
 const DATABASE_MODULES = ["node:sqlite", "postgres"];
 
-Deno.test("main.ts statically loads no command's work, index server or database", async () => {
+/** The command files main.ts loads, one for the command argv names. */
+function commandFiles(lazy: Map<string, string[]>): string[] {
+  return (lazy.get("main.ts") ?? []).filter((path) => path.startsWith("src/cli/commands/"));
+}
+
+Deno.test("main.ts statically loads no command, command's work, index server or database", async () => {
   const modules = await graph();
   const lazy = await lazyGraph();
   const loaded = reachable(modules, "main.ts");
@@ -233,14 +258,17 @@ Deno.test("main.ts statically loads no command's work, index server or database"
     DATABASE_MODULES.includes(p) || p.startsWith("src/index/server/")
   );
   assert.deepEqual(server, []);
-  assert.ok(loaded.has("src/cli/commands/get.ts"), "the walk found the command files");
+  assert.ok(commandFiles(lazy).includes("src/cli/commands/get.ts"), "main.ts loads get.ts");
+  assert.ok(!loaded.has("src/cli/commands/send.ts"), "a get does not load the send command");
 });
 
 Deno.test("every dynamic import names an existing module with a string literal", async () => {
   const modules = await graph();
   const lazy = await lazyGraph();
   const bad = [...lazy].flatMap(([from, targets]) =>
-    targets.filter((to) => !modules.has(to)).map((to) => `${from} → ${to}`)
+    targets.filter((to) => !modules.has(to) && !to.startsWith("node:")).map((to) =>
+      `${from} → ${to}`
+    )
   );
   // deno compile includes only dynamic imports it can read; a computed one would be missing.
   assert.deepEqual(bad, []);
@@ -249,9 +277,9 @@ Deno.test("every dynamic import names an existing module with a string literal",
 Deno.test("no client command loads node:sqlite or the PostgreSQL driver when it runs", async (t) => {
   const modules = await graph();
   const lazy = await lazyGraph();
-  const commands = [...reachable(modules, "main.ts")].filter((path) =>
-    path.startsWith("src/cli/commands/") && (lazy.get(path) ?? []).length > 0
-  );
+  const commands = commandFiles(lazy).flatMap((file) => [...reachable(modules, file)]).filter((
+    path,
+  ) => path.startsWith("src/cli/commands/") && (lazy.get(path) ?? []).length > 0);
   assert.ok(commands.includes("src/cli/commands/get.ts"), "the walk found the commands");
   const whenRun = (command: string) =>
     new Set([command, ...lazy.get(command)!].flatMap((m) => [...reachable(modules, m)]));
@@ -271,19 +299,72 @@ Deno.test("no client command loads node:sqlite or the PostgreSQL driver when it 
   });
 });
 
+/**
+ * Any `node:` module starts Deno's Node compatibility layer, 15–20 ms of a process start
+ * (docs/PERFORMANCE.md, tiny12): what every command loads at start must not need it.
+ */
+function nodeModules(loaded: Set<string>): string[] {
+  return [...loaded].filter((module) => module.startsWith("node:"));
+}
+
+Deno.test("main.ts statically loads no node: module", async () => {
+  const loaded = reachable(await graph(), "main.ts");
+  assert.ok(loaded.has("src/cli/settings/home.ts"), "the walk found the settings");
+  assert.deepEqual(nodeModules(loaded), []);
+});
+
 /** What a by-ticket `get` of one file must not load before it needs it (issue 12). */
 const NOT_FOR_ONE_FILE = [
   // Loads Deno's Node compatibility layer and its crypto (~20 ms at start).
   "node:crypto",
+  // The Node layer again (src/path.ts has the path rules sfs needs).
+  "node:path",
+  "node:os",
   // The folder receiver, loaded by receiver.ts only when the sender answers with a tree.
   "src/peer/tree_receiver.ts",
+  // The index client, loaded by get_route.ts only to dial a relay.
+  "src/index/client/client.ts",
+  // The sender's half of the handshake.
+  "src/wire/handshake_responder.ts",
+  // The short codes' word list, loaded by get_run.ts only for what is not a ticket.
+  "src/peer/code_words.ts",
+  // The pinned servers and contacts: for a relay or --as only.
+  "src/cli/settings/pins.ts",
 ];
 
-Deno.test("a ticket get loads neither node:crypto nor the folder receiver before it needs them", async () => {
-  const modules = await graph();
-  const loaded = reachable(modules, "src/cli/commands/get_run.ts");
+Deno.test("a ticket get loads neither the Node layer nor the folder receiver before it needs them", async () => {
+  // What loads when it runs: a type-only import (of the relay's types, say) loads nothing.
+  const modules = await runtimeGraph();
+  const loaded = new Set([
+    ...reachable(modules, "src/cli/commands/get.ts"),
+    ...reachable(modules, "src/cli/commands/get_run.ts"),
+  ]);
   assert.ok(loaded.has("src/peer/receiver.ts"), "the walk found the receiver");
   assert.deepEqual(NOT_FOR_ONE_FILE.filter((module) => loaded.has(module)), []);
+  assert.deepEqual(nodeModules(loaded), []);
+});
+
+/**
+ * Deno 2.9's global setTimeout and setInterval are Node's: the first call loads `node:timers` and
+ * the Node layer (~10 ms). A get's modules use src/timer.ts; these two only set one while a bar is
+ * drawn or after Ctrl-C, never in a `--quiet` get.
+ */
+const NODE_TIMERS_ALLOWED = ["src/cli/progress.ts", "src/cli/interrupt.ts"];
+const NODE_TIMER_CALL_RE = /(?<![\w.#])(?:setTimeout|setInterval)\s*\(/;
+
+Deno.test("a ticket get's modules set no global timer (src/timer.ts has deadlines without Node)", async () => {
+  const modules = await runtimeGraph();
+  const text = await sources();
+  const loaded = new Set([
+    ...reachable(modules, "main.ts"),
+    ...reachable(modules, "src/cli/commands/get.ts"),
+    ...reachable(modules, "src/cli/commands/get_run.ts"),
+  ]);
+  assert.ok(loaded.has("src/wire/frame.ts"), "the walk found the frames");
+  const calling = [...loaded].filter((path) =>
+    !NODE_TIMERS_ALLOWED.includes(path) && NODE_TIMER_CALL_RE.test(text.get(path) ?? "")
+  );
+  assert.deepEqual(calling, []);
 });
 
 Deno.test("specifiersOf() finds multi-line, type-only, re-export and side-effect imports", () => {
@@ -296,6 +377,16 @@ Deno.test("specifiersOf() finds multi-line, type-only, re-export and side-effect
     ' * import x from "not-a-module.ts" (a comment)',
   ].join("\n");
   assert.deepEqual(specifiersOf(source), ["./a.ts", "../c.ts", "./d.ts", "./e.ts", "./f.ts"]);
+});
+
+Deno.test("runtimeSpecifiersOf() leaves out type-only imports and re-exports", () => {
+  const source = [
+    'import type { A } from "./a.ts";',
+    'import { type B, c } from "./b.ts";',
+    'export type { D } from "./d.ts";',
+    'import "./a.ts";',
+  ].join("\n");
+  assert.deepEqual(runtimeSpecifiersOf(source), ["./b.ts", "./a.ts"]);
 });
 
 Deno.test("dynamicImportsOf() finds import() calls, not methods named import", () => {

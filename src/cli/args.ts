@@ -115,6 +115,15 @@ export function parseCommandLine<C extends CommandLineSpec>(
   return { kind: "run", command, args, flags };
 }
 
+/** The command `argv` names (its first word that is not a global option or its value), if any. */
+export function commandName(
+  argv: readonly string[],
+  globals: readonly OptionSpec[],
+): string | undefined {
+  const index = commandIndex(argv, globals);
+  return index === -1 ? undefined : argv[index];
+}
+
 /** Where the command's name is: the first word that is not a global option or its value. */
 function commandIndex(argv: readonly string[], globals: readonly OptionSpec[]): number {
   for (let i = 0; i < argv.length; i++) {

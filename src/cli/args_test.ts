@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { isSfsError } from "../errors.ts";
 import {
   type CommandLineSpec,
+  commandName,
   formatHelp,
   parseCommandLine,
   type ParsedCommandLine,
@@ -100,6 +101,15 @@ Deno.test("parseCommandLine() collects variadic arguments and repeatable options
 Deno.test("parseCommandLine() takes what follows -- and a lone - as arguments", () => {
   assert.deepEqual(run(["send", "--", "--force", "-"]).args, [["--force", "-"]]);
   assert.deepEqual(run(["get", "-"]).args, ["-"]);
+});
+
+Deno.test("commandName() finds the command past global options and their values", () => {
+  const globals = PROGRAM.globals;
+  assert.equal(commandName(["get", "x", "--out", "o"], globals), "get");
+  assert.equal(commandName(["--home", "send", "-q", "get", "x"], globals), "get");
+  assert.equal(commandName(["--json", "--", "get"], globals), undefined);
+  assert.equal(commandName(["--help"], globals), undefined);
+  assert.equal(commandName(["help", "get"], globals), "help");
 });
 
 Deno.test("parseCommandLine() answers help and version", () => {

@@ -29,8 +29,8 @@ export function createOutput(flags: GlobalFlags): Output {
  * Resolves the home and warns, through `out`, about what is wrong with it. Call once per
  * process, before any command reads the home.
  */
-export function createContext(flags: GlobalFlags, out: Output): Context {
-  const home = resolveHome({ flag: flags.home });
+export async function createContext(flags: GlobalFlags, out: Output): Promise<Context> {
+  const home = await resolveHome({ flag: flags.home });
   for (const problem of homeProblems(home)) out.warn(problem.message, { hint: problem.hint });
   return { home, out };
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { SfsError } from "../errors.ts";
 
 /** Where `~` points: `HOME`, else `USERPROFILE` (Windows). */

@@ -78,6 +78,11 @@ export interface AeadOptions {
 export interface BackendHint {
   /** Bytes the key will seal or open in all, when the caller said ({@link AeadKey.expectBytes}). */
   readonly bytes?: number;
+  /**
+   * The key's job is small though its size is not known: a transfer channel's records, a few
+   * messages (a folder's manifest at most) beside a payload that has a key of its own.
+   */
+  readonly light?: boolean;
 }
 
 /** Chooses a backend at a key's first use; may answer differently for a small job. */
@@ -113,10 +118,17 @@ export class AeadKey implements Disposable {
 
   private constructor() {}
 
-  /** Imports 32 raw bytes now; the caller keeps `raw` and should wipe it once imported. */
-  static async import(raw: Bytes, options: { backend?: AeadBackend } = {}): Promise<AeadKey> {
+  /**
+   * Imports 32 raw bytes now, on `options.backend` (or what it chooses for `options.hint`); the
+   * caller keeps `raw` and should wipe it once imported.
+   */
+  static async import(
+    raw: Bytes,
+    options: { backend?: AeadBackend | BackendChooser; hint?: BackendHint } = {},
+  ): Promise<AeadKey> {
     checkKey(raw);
-    const backend = options.backend ?? defaultAeadBackend();
+    const choose = options.backend ?? defaultAeadBackend;
+    const backend = typeof choose === "function" ? choose(options.hint ?? {}) : choose;
     const key = new AeadKey();
     key.#cipher = await backend.importKey(raw);
     key.#backend = backend.name;

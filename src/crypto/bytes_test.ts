@@ -33,7 +33,7 @@ Deno.test("fromHex() accepts upper case and rejects odd lengths and non-hex", as
 Deno.test("toBase64() and fromBase64() round-trip every length", () => {
   for (const bytes of SAMPLES) assert.deepEqual(fromBase64(toBase64(bytes)), bytes);
   assert.equal(toBase64(utf8("sfs")), "c2Zz");
-  // Large inputs go through the chunked path of toBase64().
+  // Large inputs round-trip too.
   const big = Uint8Array.from({ length: 100_000 }, (_, i) => i & 0xff);
   assert.deepEqual(fromBase64(toBase64(big)), big);
 });
@@ -45,6 +45,9 @@ Deno.test("fromBase64() rejects non-canonical and malformed text", async (t) => 
     ["non-zero padding bits, one pad", "YWJ="],
     ["url-safe alphabet", "-_8="],
     ["whitespace", "YW Jj"],
+    ["whitespace, a multiple of 4", "YWJj    YWJj"],
+    ["line breaks", "YWJj\r\n\r\nYWJj"],
+    ["only padding", "===="],
     ["too much padding", "YQ==="],
     ["padding in the middle", "YQ==YQ=="],
     ["length not a multiple of 4", "YWJjZ"],

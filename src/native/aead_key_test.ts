@@ -176,3 +176,17 @@ Deno.test("AeadKey.expectBytes() reaches the backend choice at the first use, an
   await unhinted.seal(NONCE, PLAINTEXT);
   assert.deepEqual(hints, [{ bytes: 1024 }, {}]);
 });
+
+Deno.test("AeadKey.import() hands its hint to the chooser at once", async () => {
+  const hints: BackendHint[] = [];
+  const choose = (hint: BackendHint) => {
+    hints.push(hint);
+    return WEBCRYPTO_AEAD;
+  };
+  using light = await AeadKey.import(RAW, { backend: choose, hint: { light: true } });
+  assert.deepEqual(hints, [{ light: true }]);
+  assert.equal(light.backend, "webcrypto");
+  using plain = await AeadKey.import(RAW, { backend: choose });
+  assert.deepEqual(hints, [{ light: true }, {}]);
+  assert.deepEqual(await plain.open(NONCE, await light.seal(NONCE, PLAINTEXT)), PLAINTEXT);
+});

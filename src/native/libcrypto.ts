@@ -208,9 +208,10 @@ export function describeChoice(choice: CryptoChoice): string {
 }
 
 /**
- * Below this many bytes in all, a key uses WebCrypto while libcrypto is not loaded yet: loading
- * it and keying the first context take about 8 ms here (dlopen 5–6 ms), which WebCrypto spends
- * on about 1 MiB, and a 1 KiB transfer paid them on both sides (docs/PERFORMANCE.md).
+ * Below this many bytes in all, or for a light job (a transfer's records), a key uses WebCrypto
+ * while libcrypto is not loaded yet: loading it and keying the first context take about 8 ms
+ * here (dlopen 5–6 ms), which WebCrypto spends on about 1 MiB, and a 1 KiB transfer paid them on
+ * both sides (docs/PERFORMANCE.md).
  */
 export const LIGHT_JOB_BYTES = 1024 * 1024;
 
@@ -237,7 +238,8 @@ export function backendChoice(
   let choice = setting === "openssl" ? chooseAeadBackend(setting, load) : undefined;
   const chosen = () => choice ??= chooseAeadBackend(setting, load);
   const choose = (hint: BackendHint) => {
-    const small = hint.bytes !== undefined && hint.bytes < LIGHT_JOB_BYTES;
+    const small = hint.light === true ||
+      (hint.bytes !== undefined && hint.bytes < LIGHT_JOB_BYTES);
     return setting === "auto" && choice === undefined && small ? WEBCRYPTO_AEAD : chosen().backend;
   };
   const sha256 = (job: { bytes?: number }) => {

@@ -98,6 +98,21 @@ Deno.test("backendChoice() keeps a small job off a library not loaded yet, under
   assert.equal(backendChoice("webcrypto", loaded).choose({}).name, "webcrypto");
 });
 
+Deno.test("backendChoice() keeps a light job (a transfer's records) off a library not loaded yet", () => {
+  let loads = 0;
+  const loaded = () => {
+    loads++;
+    return FAKE_LIBCRYPTO;
+  };
+  const auto = backendChoice("auto", loaded);
+  assert.equal(auto.choose({ light: true }).name, "webcrypto");
+  assert.equal(loads, 0);
+  assert.equal(auto.choose({ bytes: LIGHT_JOB_BYTES }), FAKE_OPENSSL);
+  assert.equal(auto.choose({ light: true }), FAKE_OPENSSL);
+  assert.equal(loads, 1);
+  assert.equal(backendChoice("openssl", loaded).choose({ light: true }), FAKE_OPENSSL);
+});
+
 /** Stands for a loaded library in the choice logic only; it is never asked to seal. */
 const FAKE_OPENSSL = {
   name: "openssl",

@@ -1,4 +1,5 @@
 /** Dialling a TCP peer with a deadline, so an unreachable address fails fast and clearly. */
+import { clearTimer, setTimer, type Timer } from "../timer.ts";
 import { SfsError } from "../errors.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
 
@@ -11,9 +12,9 @@ export async function connect(
   timeoutMs: number = CONNECT_TIMEOUT_MS,
 ): Promise<Deno.TcpConn> {
   const attempt = Deno.connect({ hostname: target.host, port: target.port });
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    timer = setTimer(() => {
       // If the connect succeeds after all, close it rather than leak it.
       attempt.then((conn) => conn.close(), () => {});
       reject(
@@ -35,6 +36,6 @@ export async function connect(
       hint: "Is the sender still running, and is the address reachable from here?",
     });
   } finally {
-    clearTimeout(timer);
+    clearTimer(timer);
   }
 }

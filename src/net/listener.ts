@@ -9,6 +9,7 @@
  * it take a slot at work. While every slot is taken, {@link Admitted.refuseIfFull} lets the server
  * say BUSY during the handshake, before it spends an RSA operation on the peer.
  */
+import { clearTimer, setTimer, sleep, type Timer } from "../timer.ts";
 import { SfsError } from "../errors.ts";
 import { closeQuietly } from "../closable.ts";
 import { formatHostPort, formatNetAddr, type HostPort } from "./address.ts";
@@ -43,7 +44,7 @@ export async function* acceptAll(
       yield await listener.accept();
     } catch (err) {
       if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-      await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
+      await sleep(ACCEPT_BACKOFF_MS);
     }
   }
 }
@@ -64,7 +65,7 @@ export class Admitted {
   readonly peer: string;
   readonly #admission: Admission<Deno.TcpConn>;
   readonly #busy: (peer: string) => SfsError;
-  readonly #deadline: ReturnType<typeof setTimeout>;
+  readonly #deadline: Timer;
   #proven = false;
 
   constructor(
@@ -75,7 +76,7 @@ export class Admitted {
     this.peer = options.peer ?? formatNetAddr(conn.remoteAddr);
     this.#admission = admission;
     this.#busy = options.busy;
-    this.#deadline = setTimeout(
+    this.#deadline = setTimer(
       () => closeQuietly(conn),
       options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
     );
@@ -88,7 +89,7 @@ export class Admitted {
 
   /** Stops the handshake deadline; the connection still waits, evictable, to prove its keys. */
   endHandshake(): void {
-    clearTimeout(this.#deadline);
+    clearTimer(this.#deadline);
   }
 
   /**

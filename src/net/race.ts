@@ -8,6 +8,7 @@
  * handshake, so it costs the user at most the relay delay. Nothing here knows about handshakes:
  * the caller passes `establish`, and the relay is one more dialer (src/index/client).
  */
+import { clearTimer, setTimer, type Timer } from "../timer.ts";
 import { closeQuietly } from "../closable.ts";
 import { codeInfo, SfsError } from "../errors.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
@@ -87,7 +88,7 @@ class Race<T> {
   #settled = false;
   #running = 0;
   #directLeft: number;
-  #relayTimer: ReturnType<typeof setTimeout> | undefined;
+  #relayTimer: Timer | undefined;
   #relayStarted = false;
   /** The connection of the attempt that claimed the win, before its handshake finished. */
   #claimed: Deno.Conn | undefined;
@@ -110,7 +111,7 @@ class Race<T> {
     for (const candidate of direct) void this.#attempt(candidate, "direct");
     if (direct.length === 0) this.#startRelay();
     else if (relay !== undefined) {
-      this.#relayTimer = setTimeout(
+      this.#relayTimer = setTimer(
         () => this.#startRelay(),
         this.#options.relayDelayMs ?? RELAY_DELAY_MS,
       );
@@ -120,7 +121,7 @@ class Race<T> {
   #settle(done: () => void): void {
     if (this.#settled) return;
     this.#settled = true;
-    clearTimeout(this.#relayTimer);
+    clearTimer(this.#relayTimer);
     this.#options.signal?.removeEventListener("abort", this.#interrupt);
     this.#over.abort();
     // A handshake still running fails at once on its closed connection.
@@ -139,14 +140,14 @@ class Race<T> {
         throw new SfsError("CONNECTION_CLOSED", "Another connection to the peer was faster");
       }
       this.#claimed = conn;
-      clearTimeout(this.#relayTimer);
+      clearTimer(this.#relayTimer);
       this.#over.abort();
       for (const other of this.#open) if (other !== conn) closeQuietly(other);
     };
   }
 
   #startRelay(): void {
-    clearTimeout(this.#relayTimer);
+    clearTimer(this.#relayTimer);
     const relay = this.#options.relay;
     if (relay === undefined || this.#relayStarted || this.#settled) return;
     if (this.#claimed !== undefined) return;
@@ -233,7 +234,7 @@ export function tcpCandidate(
     label,
     dial: async (signal) => {
       const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(), timeoutMs);
+      const timer = setTimer(() => deadline.abort(), timeoutMs);
       try {
         const conn = await Deno.connect({
           hostname: target.host,
@@ -251,7 +252,7 @@ export function tcpCandidate(
           hint: "Is the sender still running, and is the address reachable from here?",
         });
       } finally {
-        clearTimeout(timer);
+        clearTimer(timer);
       }
     },
   };

@@ -10,7 +10,7 @@
  * through it nor publish it. Callers hold the target's {@link TargetLock}, so no other `sfs get`
  * touches these files meanwhile; the checks are for everyone else.
  */
-import { dirname } from "node:path";
+import { dirname } from "../path.ts";
 import { SfsError } from "../errors.ts";
 import { lstatOrUndefined, sameFile, writeAll } from "../fs.ts";
 import {

@@ -2,7 +2,7 @@
  * Path operations of the part file (part_file.ts) in a folder that others may write to: a name
  * is acted on only while it still names the file we hold open, and links are never followed.
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { SfsError } from "../errors.ts";
 import { lstatOrUndefined, ownerOfNewFiles, sameFile } from "../fs.ts";
 

@@ -65,7 +65,19 @@ export async function sendReceipt(
   identity: Identity,
   delivered: { shareId: Bytes; manifestHash: Bytes },
 ): Promise<void> {
-  const receipt = await signReceipt(identity, {
+  await channel.send(await signDelivery(channel, identity, delivered));
+}
+
+/**
+ * The receipt {@link sendReceipt} sends, signed now: a receiver may sign it while it publishes
+ * what it verified, and send it once published.
+ */
+export function signDelivery(
+  channel: Channel,
+  identity: Identity,
+  delivered: { shareId: Bytes; manifestHash: Bytes },
+): Promise<Receipt> {
+  return signReceipt(identity, {
     shareId: delivered.shareId,
     manifestHash: delivered.manifestHash,
     senderFingerprint: channel.peer.fingerprint,
@@ -73,7 +85,6 @@ export async function sendReceipt(
     receivedAt: Date.now(),
     transcriptHash: channel.transcriptHash,
   });
-  await channel.send(receipt);
 }
 
 /**

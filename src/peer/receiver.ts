@@ -5,7 +5,7 @@
  * target's lock), receives the chunks (receiver_stream.ts) and checks the whole file before
  * publishing it (receiver_verify.ts).
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { SfsError } from "../errors.ts";
 import { fromFolderError } from "../os_error.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
@@ -13,7 +13,8 @@ import { createSha256 } from "../crypto/sha256.ts";
 import { formatFingerprint, type Identity } from "../crypto/identity.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
 import { type Channel } from "../wire/channel.ts";
-import { initiate } from "../wire/handshake.ts";
+import { initiate } from "../wire/handshake_initiator.ts";
+import { TRANSFER_RECORDS } from "../wire/handshake_shared.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
 import { type Get, MessageType, type TreeGet } from "../wire/messages.ts";
@@ -138,6 +139,7 @@ async function initiateWithSender(
     require,
     idleTimeoutMs: options.idleTimeoutMs,
     peerName: "sender",
+    recordHint: TRANSFER_RECORDS,
     early: how.get,
     onResponderProven: how.claim,
     verifyResponder: (sender) => {

@@ -3,7 +3,7 @@
  * earlier run, or start from byte 0. Everything here runs under the target's lock, so two gets of
  * the same file never write one part file.
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { isSfsError, SfsError } from "../errors.ts";
 import type { Sha256Hasher } from "../crypto/sha256.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";

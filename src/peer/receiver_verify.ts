@@ -11,12 +11,12 @@ import { LABEL } from "../crypto/labels.ts";
 import { type SignaturePolicy, verify } from "../crypto/sign.ts";
 import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
-import { type Final, type Manifest, MessageType } from "../wire/messages.ts";
+import { type Final, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
 import { finalSignedData } from "./final_signed_data.ts";
 import type { Identity } from "../crypto/identity.ts";
 import { type FileManifest, fileManifestOf } from "./file_manifest.ts";
 import { keepFileProof } from "./file_proof.ts";
-import { NO_MANIFEST_HASH, sendReceipt } from "./receipt.ts";
+import { NO_MANIFEST_HASH, signDelivery } from "./receipt.ts";
 import type { PartFile } from "./part_file.ts";
 import type { FetchOptions, FetchResult } from "./receiver_options.ts";
 import { CHECKPOINT_BYTES, CHECKPOINT_MS, receiveChunks } from "./receiver_stream.ts";
@@ -37,6 +37,7 @@ export async function receiveAndPublish(
   const resumedFrom = part.written;
   let finalReceived = false;
   let proof: string | undefined;
+  let receipt: Promise<Receipt> | undefined;
   try {
     options.onStart?.(manifest, channel.peer);
     const sha256 = await receiveChunks(channel, part, manifest, hasher, {
@@ -47,6 +48,14 @@ export async function receiveAndPublish(
     const final = await expectFinal(channel, manifest.chunkSize + TAG_BYTES);
     finalReceived = true;
     await checkWholeFile(channel, part, manifest, { sha256, final, require: options.require });
+    // Signed while the proof and the file are written (the signing runs off this thread); sent
+    // only once the file is published (§7.9).
+    const manifestHash = fileManifestOf(channel.peer.fingerprint, manifest)?.manifestHash;
+    receipt = signDelivery(channel, options.identity, {
+      shareId: manifest.fileId,
+      manifestHash: manifestHash ?? NO_MANIFEST_HASH,
+    });
+    receipt.catch(() => {}); // never sent if publishing fails
     // The proof first (F7.2): the file appears under its name only with its proof beside it.
     if (options.fileManifest) {
       const force = options.force ?? false;
@@ -60,11 +69,7 @@ export async function receiveAndPublish(
     throw await keepOrDiscard(part, manifest, err, { finalReceived, signal: options.signal });
   }
   // The file is verified and in place; a receipt that cannot be delivered changes nothing here.
-  const manifestHash = fileManifestOf(channel.peer.fingerprint, manifest)?.manifestHash;
-  await sendReceipt(channel, options.identity, {
-    shareId: manifest.fileId,
-    manifestHash: manifestHash ?? NO_MANIFEST_HASH,
-  }).catch(() => {});
+  await receipt.then((signed) => channel.send(signed)).catch(() => {});
   return {
     kind: "file",
     path: part.finalPath,

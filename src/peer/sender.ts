@@ -8,7 +8,7 @@ import type { Identity, PublicIdentity } from "../crypto/identity.ts";
 import type { SignaturePolicy, Signatures } from "../crypto/sign.ts";
 import { chunkCount, DEFAULT_CHUNK_SIZE } from "../crypto/stream.ts";
 import { type Channel } from "../wire/channel.ts";
-import { respond } from "../wire/handshake.ts";
+import { respond, TRANSFER_RECORDS } from "../wire/handshake.ts";
 import { closeQuietly } from "../closable.ts";
 import type { Transport } from "../wire/frame.ts";
 import { type Get, type Manifest, MessageType, type Receipt } from "../wire/messages.ts";
@@ -186,6 +186,7 @@ export async function serveTransfer(
     earlyTypes: EARLY_TYPES,
     idleTimeoutMs: options.idleTimeoutMs,
     peerName: "receiver",
+    recordHint: TRANSFER_RECORDS,
   }).catch((err) => {
     closeQuietly(transport);
     throw err;

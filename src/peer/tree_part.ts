@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { SfsError } from "../errors.ts";
 import { escapeForDisplay } from "../text.ts";
 import { lstatOrUndefined, ownerOfNewFiles, sameFile } from "../fs.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import { chunkCount } from "../crypto/stream.ts";
 import { lstatOrUndefined } from "../fs.ts";

@@ -2,6 +2,7 @@
  * The secure channel's records (docs/PROTOCOL.md §9): sealed records in both directions and
  * payload chunks from the responder, once the handshake (handshake.ts, §6) has agreed the keys.
  */
+import { clearTimer, setTimer, type Timer } from "../timer.ts";
 import { type ErrorCode, SfsError, wireText } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import type { PublicIdentity } from "../crypto/identity.ts";
@@ -233,12 +234,12 @@ export class Channel {
 
   /** Tells the peer why we stop (best effort, as {@link sendError}) and closes. */
   async fail(err: SfsError): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     await Promise.race([
       this.sendError(err).catch(() => {}),
-      new Promise((resolve) => timer = setTimeout(resolve, 1000)),
+      new Promise<void>((resolve) => timer = setTimer(resolve, 1000)),
     ]);
-    clearTimeout(timer);
+    clearTimer(timer);
     this.close();
   }
 

@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import { isSfsError } from "../errors.ts";
 import { testIdentity } from "../../tests/identities.ts";
 import { tcpPair } from "../../tests/transport.ts";
-import { type AeadBackend, AeadKey, TAG_BYTES } from "../crypto/aead.ts";
+import { type AeadBackend, AeadKey, type BackendHint, TAG_BYTES } from "../crypto/aead.ts";
 import { aesKey } from "../crypto/kdf.ts";
 import { WEBCRYPTO_AEAD } from "../crypto/aead_webcrypto.ts";
 import { bothBackends, NO_OPENSSL, openssl } from "../native/test_backends.ts";
 import type { Transport } from "./frame.ts";
 import { openRecord, sealRecord } from "./channel.ts";
-import { initiate, respond } from "./handshake.ts";
+import { initiate, respond, TRANSFER_RECORDS } from "./handshake.ts";
 import { IndexMessageType } from "./index_messages.ts";
 import { MessageType } from "./messages.ts";
 
@@ -138,4 +138,31 @@ Deno.test("Channel.send() after close() is CONNECTION_CLOSED, not a disposed key
     initiator.send({ type: MessageType.GET, fileId: new Uint8Array(16), offset: 0 }),
     (err) => isSfsError(err, "CONNECTION_CLOSED"),
   );
+});
+
+Deno.test("a channel's record keys are chosen with its recordHint, its payload key at first use", async () => {
+  const hints: BackendHint[] = [];
+  const choose = (hint: BackendHint) => {
+    hints.push(hint);
+    return WEBCRYPTO_AEAD;
+  };
+  await using pair = await tcpPair();
+  const [alice, bob] = [await testIdentity("alice"), await testIdentity("bob")];
+  const options = { aeadBackend: choose, recordHint: TRANSFER_RECORDS };
+  const [initiator, responder] = await Promise.all([
+    initiate(pair.client, alice, { verifyResponder: () => {}, ...options }),
+    respond(pair.server, bob, options),
+  ]);
+  try {
+    // Two direction keys on each side; neither payload key has been used yet.
+    assert.deepEqual(hints, Array(4).fill({ light: true }));
+    assert.equal(initiator.recordBackend, "webcrypto");
+    assert.equal(initiator.payloadKey.backend, undefined);
+    initiator.payloadKey.expectBytes(1 << 30);
+    await initiator.payloadKey.seal(new Uint8Array(12), new Uint8Array(1));
+    assert.deepEqual(hints.at(-1), { bytes: 1 << 30 });
+  } finally {
+    initiator.close();
+    responder.close();
+  }
 });

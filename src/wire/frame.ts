@@ -6,6 +6,7 @@
  * byte is in (so trickling one byte at a time does not help). CHUNK frames, up to 4 MiB from the
  * authenticated sender, only need steady progress.
  */
+import { clearTimer, setTimer } from "../timer.ts";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { closeQuietly } from "../closable.ts";
@@ -256,7 +257,7 @@ async function withDeadline<T>(
   what: "send" | "receive",
 ): Promise<T> {
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const timer = setTimer(() => {
     timedOut = true;
     closeQuietly(transport);
   }, timeoutMs);
@@ -273,7 +274,7 @@ async function withDeadline<T>(
     }
     throw new SfsError("CONNECTION_CLOSED", "Connection lost", { cause });
   } finally {
-    clearTimeout(timer);
+    clearTimer(timer);
   }
 }
 

@@ -16,5 +16,6 @@ export {
   type HandshakeSources,
   type InitiateOptions,
   type RespondOptions,
+  TRANSFER_RECORDS,
 } from "./handshake_shared.ts";
 export { MAX_HANDSHAKE_FRAME } from "./handshake_record.ts";

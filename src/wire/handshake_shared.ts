@@ -6,7 +6,12 @@ import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { deriveSessionKeys, type Ephemeral, generateEphemeral } from "../crypto/exchange.ts";
 import type { PublicIdentity } from "../crypto/identity.ts";
-import { type AeadBackend, AeadKey } from "../crypto/aead.ts";
+import {
+  type AeadBackend,
+  AeadKey,
+  type BackendChooser,
+  type BackendHint,
+} from "../crypto/aead.ts";
 import { aesKey } from "../crypto/kdf.ts";
 import { payloadKdfKey } from "../crypto/file_key.ts";
 import type { SignaturePolicy } from "../crypto/sign.ts";
@@ -42,9 +47,23 @@ export interface ChannelOptions extends HandshakeSources {
   maxRecordBytes?: number;
   /** What the peer is called in the errors it reports: "sender", "index server". @default "other side" */
   peerName?: string;
-  /** AES-GCM implementation of the channel's records and payload. @default the process's */
-  aeadBackend?: AeadBackend;
+  /**
+   * AES-GCM implementation of the channel's records and payload, or how to choose it for each
+   * key's job. @default the process's choice
+   */
+  aeadBackend?: AeadBackend | BackendChooser;
+  /**
+   * What the records will carry, for the process's choice of their backend when `aeadBackend`
+   * is not given: {@link TRANSFER_RECORDS} for a transfer. @default nothing known
+   */
+  recordHint?: BackendHint;
 }
+
+/**
+ * A transfer's records: a few messages around a payload that has its own key, so they need not
+ * load a library (OpenSSL's first key costs ~10 ms) that the payload may never need.
+ */
+export const TRANSFER_RECORDS: BackendHint = { light: true };
 
 /** Options of the initiator (receiver or index client). */
 export interface InitiateOptions extends ChannelOptions {
@@ -137,6 +156,7 @@ export async function establish(
     ? [keys.initiator, keys.responder]
     : [keys.responder, keys.initiator];
   const backend = { backend: io.options.aeadBackend };
+  const records = { ...backend, hint: io.options.recordHint };
   try {
     return new Channel({
       reader: io.reader,
@@ -146,8 +166,8 @@ export async function establish(
       transcriptHash: agreed.finalHash,
       authHash: agreed.authHash,
       early: agreed.early,
-      sendKey: await AeadKey.import(send, backend),
-      receiveKey: await AeadKey.import(receive, backend),
+      sendKey: await AeadKey.import(send, records),
+      receiveKey: await AeadKey.import(receive, records),
       payloadKey: AeadKey.deferred(keys.payload, backend),
       payloadKdf: await payloadKdfKey(keys.payload),
       maxRecordBytes: io.options.maxRecordBytes ?? DEFAULT_MAX_RECORD,

@@ -3,7 +3,6 @@ import { SfsError } from "../../errors.ts";
 import type { SignaturePolicy } from "../../crypto/sign.ts";
 import { expandHome } from "../paths.ts";
 import { readTicketInput } from "../ticket_input.ts";
-import { contactName } from "../settings/contacts.ts";
 import type { CommandSpec } from "./command.ts";
 import { INDEX_OPTIONS, indexFlags, type IndexFlagValues, signatureOption } from "./options.ts";
 
@@ -64,7 +63,10 @@ export const GET_COMMAND: CommandSpec<GetFlags, [string | undefined]> = {
       verbose: flags.verbose,
       require: flags.require,
       route: flags.direct ? "direct" : flags.relay ? "relay" : "any",
-      as: flags.as === undefined ? undefined : contactName(flags.as),
+      // The contacts (and pins) load only for --as.
+      as: flags.as === undefined
+        ? undefined
+        : (await import("../settings/contacts.ts")).contactName(flags.as),
     }, out);
   },
 };

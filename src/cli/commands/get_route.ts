@@ -14,11 +14,7 @@ import {
   tcpCandidate,
 } from "../../net/race.ts";
 import type { Connect } from "../../peer/receiver.ts";
-import {
-  dialRelay,
-  type DialRelayOptions,
-  type RelayRoute,
-} from "../../index/client/relay_dial.ts";
+import type { DialRelayOptions, RelayRoute } from "../../index/client/relay_dial.ts";
 
 /** Which routes `sfs get` may take: both (the default), or only one with --direct / --relay. */
 export type RouteChoice = "any" | "direct" | "relay";
@@ -26,8 +22,12 @@ export type RouteChoice = "any" | "direct" | "relay";
 /** Opens a connection that reaches the sharing sender through the index server's relay. */
 export type RelayDialer = (route: RelayRoute, options: DialRelayOptions) => Promise<Deno.Conn>;
 
-/** The relay dialer `sfs get` uses: relay-server's (src/index/client/relay_dial.ts). */
-export const DIAL_RELAY: RelayDialer = dialRelay;
+/**
+ * The relay dialer `sfs get` uses: relay-server's (src/index/client/relay_dial.ts), loaded with
+ * the index client only when a relay is dialled (a direct get does without).
+ */
+export const DIAL_RELAY: RelayDialer = async (route, options) =>
+  (await import("../../index/client/relay_dial.ts")).dialRelay(route, options);
 
 /** A relay for one share, and how to check and enter its index session. */
 export interface RelayAccess {

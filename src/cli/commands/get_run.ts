@@ -15,13 +15,13 @@ import type { IndexFlags } from "../index_connect.ts";
 import { loadOrCreateIdentity } from "./keygen_run.ts";
 import type { Route } from "../../net/race.ts";
 import { racingConnect, type Reachable, type RouteChoice } from "./get_route.ts";
-import { type RelayAsker, ticketRelay } from "./get_relay.ts";
+import type { RelayAsker } from "./get_relay.ts";
 import type { JsonValue, Output } from "../output.ts";
 import { onStopSignal } from "../interrupt.ts";
 import { transferDisplay } from "./get_display.ts";
 import { withResumeHint } from "../resume_hint.ts";
 import { checkOutDir } from "../paths.ts";
-import { looksLikeCode, parseCode, type ShortCode } from "../../peer/code.ts";
+import type { ShortCode } from "../../peer/code.ts";
 
 /** Options of `sfs get`. */
 export interface GetOptions extends IndexFlags {
@@ -56,16 +56,27 @@ export interface Source extends Reachable {
 export async function runGet(options: GetOptions, out: Output): Promise<void> {
   const what = options.what.trim();
   await checkOutDir(options.outDir);
-  if (looksLikeCode(what)) return await fetchByCode(parseCode(what), options, out);
-  // Anything that looks like a ticket is one, malformed or not, and never a name to look up.
-  const target = /^sfs:/i.test(what)
+  // Anything that looks like a ticket is one, malformed or not, and never a code or a name to
+  // look up; only the rest needs the short codes' rules (and their word list) loaded.
+  const isTicket = /^sfs:/i.test(what);
+  if (!isTicket) {
+    const { looksLikeCode, parseCode } = await import("../../peer/code.ts");
+    if (looksLikeCode(what)) return await fetchByCode(parseCode(what), options, out);
+  }
+  const target = isTicket
     ? undefined
     : await resolveIndex(options.home, { server: options.server });
   if (target === undefined) {
     // Not an index lookup: it must be a ticket, and parseTicket says clearly if it is not.
     const ticket = parseTicket(what);
     const identity = await loadOrCreateIdentity(options.home, out);
-    const relay = ticket.relay && ticketRelay(asker(options, out), ticket.relay, ticket.fileId);
+    // The relay's rules (and the server pins) load only for a ticket that names a relay.
+    const relay = ticket.relay &&
+      (await import("./get_relay.ts")).ticketRelay(
+        asker(options, out),
+        ticket.relay,
+        ticket.fileId,
+      );
     return await fetchFrom(identity, options, out, {
       candidates: ticketCandidates(ticket),
       ...(relay !== undefined ? { relay } : {}),

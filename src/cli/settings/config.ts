@@ -3,7 +3,7 @@
  * and `sfs login` chose, so later commands need no `--server`. `--server` and `SFS_SERVER`
  * override the saved server.
  */
-import { join } from "node:path";
+import { join } from "../../path.ts";
 import { SfsError } from "../../errors.ts";
 import { ensureHome } from "./identity_file.ts";
 import { isJsonObject, type JsonFormat, readJsonFile, updateJsonFile } from "./json_file.ts";

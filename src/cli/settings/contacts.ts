@@ -7,7 +7,7 @@
  * Like every pin: a changed key is refused (KEY_MISMATCH), never overwritten, and each write is
  * one locked read-modify-write, so concurrent sfs processes keep each other's contacts.
  */
-import { join } from "node:path";
+import { join } from "../../path.ts";
 import { SfsError } from "../../errors.ts";
 import { constantTimeEqual } from "../../crypto/bytes.ts";
 import { formatFingerprint, parseFingerprint } from "../../crypto/identity.ts";

@@ -4,8 +4,7 @@
  * @module
  */
 
-import { homedir } from "node:os";
-import { join, posix, win32 } from "node:path";
+import { join, pathRules } from "../../path.ts";
 import { SfsError } from "../../errors.ts";
 import { IDENTITY_FILE } from "./identity_file.ts";
 
@@ -25,9 +24,14 @@ export interface ResolveHomeOptions {
   os?: string;
   /**
    * The user's home directory.
-   * @default {$HOME, or %USERPROFILE% on Windows, else node:os homedir()}
+   * @default {$HOME, or %USERPROFILE% on Windows, else what {@link ResolveHomeOptions.osHomeDir} finds}
    */
   homeDir?: string;
+  /**
+   * Asks the OS for the user's home directory, when neither `homeDir` nor the environment says.
+   * @default {node:os homedir(), loaded only then: it starts Deno's Node layer (src/path.ts)}
+   */
+  osHomeDir?: () => Promise<string | undefined>;
 }
 
 /**
@@ -43,7 +47,7 @@ export interface ResolveHomeOptions {
  * spec requires. A relative `--home` or `SFS_HOME` is returned as given and so resolves against
  * the working directory. Throws SfsError USAGE when no home directory can be found.
  */
-export function resolveHome(options: ResolveHomeOptions = {}): string {
+export async function resolveHome(options: ResolveHomeOptions = {}): Promise<string> {
   const env = options.env ?? ((name: string) => Deno.env.get(name));
   const get = (name: string): string | undefined => {
     const value = env(name);
@@ -56,32 +60,31 @@ export function resolveHome(options: ResolveHomeOptions = {}): string {
   const os = options.os ?? Deno.build.os;
   // Join with the target platform's rules, not the host's, so the result is right (and testable)
   // whatever machine computes it.
+  const path = pathRules(os);
+  const userHome = () =>
+    findUserHome(
+      options.homeDir ?? get(os === "windows" ? "USERPROFILE" : "HOME"),
+      options.osHomeDir ?? osHomeDir,
+    );
   if (os === "windows") {
     const appData = get("APPDATA");
-    if (appData !== undefined) return win32.join(appData, "sfs");
-    return win32.join(
-      userHome(options.homeDir, () => get("USERPROFILE")),
-      "AppData",
-      "Roaming",
-      "sfs",
-    );
+    if (appData !== undefined) return path.join(appData, "sfs");
+    return path.join(await userHome(), "AppData", "Roaming", "sfs");
   }
   if (os === "darwin") {
-    return posix.join(
-      userHome(options.homeDir, () => get("HOME")),
-      "Library",
-      "Application Support",
-      "sfs",
-    );
+    return path.join(await userHome(), "Library", "Application Support", "sfs");
   }
   const xdg = get("XDG_CONFIG_HOME");
-  if (xdg !== undefined && posix.isAbsolute(xdg)) return posix.join(xdg, "sfs");
-  return posix.join(userHome(options.homeDir, () => get("HOME")), ".config", "sfs");
+  if (xdg !== undefined && path.isAbsolute(xdg)) return path.join(xdg, "sfs");
+  return path.join(await userHome(), ".config", "sfs");
 }
 
-/** Finds the user's home directory, asking the OS only when neither option nor env has it. */
-function userHome(given: string | undefined, fromEnv: () => string | undefined): string {
-  const dir = given ?? fromEnv() ?? osHomeDir();
+/** The user's home directory: `known` (option or env), else the OS's answer. */
+async function findUserHome(
+  known: string | undefined,
+  askOs: () => Promise<string | undefined>,
+): Promise<string> {
+  const dir = known ?? await askOs();
   if (dir === undefined || dir === "") {
     throw new SfsError("USAGE", "Cannot find your home directory", {
       hint: "Set SFS_HOME or pass --home",
@@ -90,8 +93,9 @@ function userHome(given: string | undefined, fromEnv: () => string | undefined):
   return dir;
 }
 
-function osHomeDir(): string | undefined {
+async function osHomeDir(): Promise<string | undefined> {
   try {
+    const { homedir } = await import("node:os");
     return homedir();
   } catch {
     return undefined;

@@ -1,84 +1,112 @@
 import assert from "node:assert/strict";
 import { isSfsError } from "../../errors.ts";
-import { join } from "node:path";
+import { join } from "../../path.ts";
 import { type HomeProblemKind, homeProblems, resolveHome } from "./home.ts";
 
 const envOf = (vars: Record<string, string>) => (name: string): string | undefined => vars[name];
 
-Deno.test("resolveHome() prefers --home over SFS_HOME", () => {
+Deno.test("resolveHome() prefers --home over SFS_HOME", async () => {
   const env = envOf({ SFS_HOME: "/from/env" });
-  assert.equal(resolveHome({ flag: "/from/flag", env, os: "linux", homeDir: "/h" }), "/from/flag");
+  assert.equal(
+    await resolveHome({ flag: "/from/flag", env, os: "linux", homeDir: "/h" }),
+    "/from/flag",
+  );
 });
 
-Deno.test("resolveHome() uses SFS_HOME on every platform", () => {
+Deno.test("resolveHome() uses SFS_HOME on every platform", async () => {
   for (const os of ["linux", "darwin", "windows"]) {
     const env = envOf({ SFS_HOME: "/from/env", APPDATA: "C:\\AppData" });
-    assert.equal(resolveHome({ env, os, homeDir: "/h" }), "/from/env", os);
+    assert.equal(await resolveHome({ env, os, homeDir: "/h" }), "/from/env", os);
   }
 });
 
-Deno.test("resolveHome() treats empty values as unset", () => {
+Deno.test("resolveHome() treats empty values as unset", async () => {
   const env = envOf({ SFS_HOME: "", XDG_CONFIG_HOME: "" });
   assert.equal(
-    resolveHome({ flag: "", env, os: "linux", homeDir: "/home/a" }),
+    await resolveHome({ flag: "", env, os: "linux", homeDir: "/home/a" }),
     "/home/a/.config/sfs",
   );
 });
 
-Deno.test("resolveHome() uses XDG_CONFIG_HOME on Linux", () => {
+Deno.test("resolveHome() uses XDG_CONFIG_HOME on Linux", async () => {
   const env = envOf({ XDG_CONFIG_HOME: "/xdg" });
-  assert.equal(resolveHome({ env, os: "linux", homeDir: "/home/a" }), "/xdg/sfs");
+  assert.equal(await resolveHome({ env, os: "linux", homeDir: "/home/a" }), "/xdg/sfs");
 });
 
-Deno.test("resolveHome() ignores a relative XDG_CONFIG_HOME", () => {
+Deno.test("resolveHome() ignores a relative XDG_CONFIG_HOME", async () => {
   const env = envOf({ XDG_CONFIG_HOME: "xdg" });
-  assert.equal(resolveHome({ env, os: "linux", homeDir: "/home/a" }), "/home/a/.config/sfs");
+  assert.equal(await resolveHome({ env, os: "linux", homeDir: "/home/a" }), "/home/a/.config/sfs");
 });
 
-Deno.test("resolveHome() falls back to ~/.config/sfs on Linux and other Unixes", () => {
+Deno.test("resolveHome() falls back to ~/.config/sfs on Linux and other Unixes", async () => {
   assert.equal(
-    resolveHome({ env: envOf({}), os: "linux", homeDir: "/home/a" }),
+    await resolveHome({ env: envOf({}), os: "linux", homeDir: "/home/a" }),
     "/home/a/.config/sfs",
   );
   assert.equal(
-    resolveHome({ env: envOf({}), os: "freebsd", homeDir: "/home/a" }),
+    await resolveHome({ env: envOf({}), os: "freebsd", homeDir: "/home/a" }),
     "/home/a/.config/sfs",
   );
   assert.equal(
-    resolveHome({ env: envOf({ HOME: "/home/b" }), os: "linux" }),
+    await resolveHome({ env: envOf({ HOME: "/home/b" }), os: "linux" }),
     "/home/b/.config/sfs",
   );
 });
 
-Deno.test("resolveHome() uses Application Support on macOS", () => {
+Deno.test("resolveHome() uses Application Support on macOS", async () => {
   const env = envOf({ XDG_CONFIG_HOME: "/xdg" });
   assert.equal(
-    resolveHome({ env, os: "darwin", homeDir: "/Users/a" }),
+    await resolveHome({ env, os: "darwin", homeDir: "/Users/a" }),
     "/Users/a/Library/Application Support/sfs",
   );
 });
 
-Deno.test("resolveHome() uses %APPDATA% on Windows", () => {
+Deno.test("resolveHome() uses %APPDATA% on Windows", async () => {
   const env = envOf({ APPDATA: "C:\\Users\\a\\AppData\\Roaming" });
-  assert.equal(resolveHome({ env, os: "windows" }), "C:\\Users\\a\\AppData\\Roaming\\sfs");
+  assert.equal(await resolveHome({ env, os: "windows" }), "C:\\Users\\a\\AppData\\Roaming\\sfs");
 });
 
-Deno.test("resolveHome() falls back to the profile on Windows without %APPDATA%", () => {
+Deno.test("resolveHome() falls back to the profile on Windows without %APPDATA%", async () => {
   const env = envOf({ USERPROFILE: "C:\\Users\\a" });
-  assert.equal(resolveHome({ env, os: "windows" }), "C:\\Users\\a\\AppData\\Roaming\\sfs");
+  assert.equal(await resolveHome({ env, os: "windows" }), "C:\\Users\\a\\AppData\\Roaming\\sfs");
 });
 
-Deno.test("resolveHome() throws USAGE when there is no home directory", () => {
-  assert.throws(
+Deno.test("resolveHome() throws USAGE when there is no home directory", async () => {
+  await assert.rejects(
     () => resolveHome({ env: envOf({}), os: "linux", homeDir: "" }),
     (e: unknown) => isSfsError(e, "USAGE"),
   );
 });
 
-Deno.test("resolveHome() reads Deno.env and Deno.build.os by default", () => {
-  const explicit = resolveHome({ env: (name) => Deno.env.get(name), os: Deno.build.os });
-  assert.equal(resolveHome(), explicit);
+Deno.test("resolveHome() reads Deno.env and Deno.build.os by default", async () => {
+  const explicit = await resolveHome({ env: (name) => Deno.env.get(name), os: Deno.build.os });
+  assert.equal(await resolveHome(), explicit);
   assert.notEqual(explicit, "");
+});
+
+Deno.test("resolveHome() asks the OS only when neither the option nor the environment has a home", async () => {
+  const asked: string[] = [];
+  const osHomeDir = (answer: string | undefined) => () => {
+    asked.push(String(answer));
+    return Promise.resolve(answer);
+  };
+  const linux = { env: envOf({ HOME: "/home/env" }), os: "linux" };
+  assert.equal(
+    await resolveHome({ ...linux, osHomeDir: osHomeDir("/os") }),
+    "/home/env/.config/sfs",
+  );
+  assert.deepEqual(asked, []);
+  assert.equal(
+    await resolveHome({ env: envOf({}), os: "linux", osHomeDir: osHomeDir("/os") }),
+    "/os/.config/sfs",
+  );
+  const windows = { env: envOf({}), os: "windows", osHomeDir: osHomeDir("C:\\Users\\os") };
+  assert.equal(await resolveHome(windows), "C:\\Users\\os\\AppData\\Roaming\\sfs");
+  assert.deepEqual(asked, ["/os", "C:\\Users\\os"]);
+  await assert.rejects(
+    () => resolveHome({ env: envOf({}), os: "darwin", osHomeDir: osHomeDir(undefined) }),
+    (e: unknown) => isSfsError(e, "USAGE"),
+  );
 });
 
 /** A fresh private home with a 0600 identity.json; removed after `fn`. */

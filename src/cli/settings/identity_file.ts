@@ -1,5 +1,5 @@
 /** The local identity file `SFS_HOME/identity.json`: atomic writes, mode 0600, passphrase prompts. */
-import { join } from "node:path";
+import { join } from "../../path.ts";
 import { isSfsError, SfsError } from "../../errors.ts";
 import type { Identity, PublicIdentity } from "../../crypto/identity.ts";
 import {

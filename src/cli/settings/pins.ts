@@ -9,7 +9,7 @@
  * processes may pin at once: each write takes an exclusive lock on `FILE.lock`, re-reads the
  * file, re-checks, and replaces it atomically, so no process overwrites another's pins.
  */
-import { join } from "node:path";
+import { join } from "../../path.ts";
 import { SfsError } from "../../errors.ts";
 import { constantTimeEqual } from "../../crypto/bytes.ts";
 import { formatFingerprint, parseFingerprint } from "../../crypto/identity.ts";
