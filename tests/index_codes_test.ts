@@ -281,10 +281,12 @@ Deno.test("sfs server --codes accounts relays short-code payloads and gives each
     "a failure before the claim is answered burns it, and the claim gets CODE_UNKNOWN",
     async () => {
       const { nameplate } = await alice.open();
-      const claimed = bob.claim(nameplate, random(32));
+      // Checked from now on: the refusal may arrive while alice's close is still answered, and
+      // a rejection nobody handles by then fails the whole file.
+      const refused = rejectsWith(bob.claim(nameplate, random(32)), "CODE_UNKNOWN");
       await alice.nextPush();
       await alice.close(nameplate, "failed");
-      await rejectsWith(claimed, "CODE_UNKNOWN");
+      await refused;
       await rejectsWith(bob.claim(nameplate, random(32)), "CODE_UNKNOWN");
     },
   );
