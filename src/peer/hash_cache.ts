@@ -209,9 +209,10 @@ export class HashCache implements Disposable {
   }
 
   #grow(): void {
-    const capacity = Math.min(
-      Math.ceil(1.5 * this.#used.length),
-      this.#max + (this.#max >> 3) + 1,
+    // By half, but not past what set() lets the count reach; always by one at least.
+    const capacity = Math.max(
+      this.#used.length + 1,
+      Math.min(Math.ceil(1.5 * this.#used.length), this.#max + (this.#max >> 3) + 1),
     );
     const records = new Uint8Array(capacity * RECORD_BYTES);
     records.set(this.#records);

@@ -173,3 +173,32 @@ Deno.test("HashCache holds 100,000 records in about 90 bytes each (issue 12: RSS
   assert.equal(cache.size, 0);
   assert.equal(cache.get(info), undefined);
 });
+
+Deno.test("HashCache keeps the most recently used records, with a little slack before it drops", async () => {
+  using dir = tempDir();
+  const cachePath = `${dir.path}/hash-cache.bin`;
+  const info = (i: number) =>
+    ({
+      isFile: true,
+      dev: 2049,
+      ino: 500 + i,
+      size: 10 + i,
+      mtime: new Date(1_700_000_000_000),
+      ctime: new Date(1_700_000_000_000),
+    }) as Deno.FileInfo;
+  const hash = (i: number) => new Uint8Array(32).fill(i);
+  const cache = await HashCache.load(cachePath, { maxEntries: 16 });
+  for (let i = 0; i < 40; i++) {
+    cache.set(info(i), hash(i), LATER);
+    if (i % 10 === 9) assert.deepEqual(cache.get(info(0)), hash(0), "record 0 kept young");
+    assert.ok(cache.size <= 16 + 2, `${cache.size} records`);
+  }
+  await cache.save();
+  const again = await HashCache.load(cachePath, { maxEntries: 16 });
+  assert.equal(again.size, 16);
+  // Record 0 (used last at i = 39) and the 15 set last.
+  const kept = [0, ...Array.from({ length: 15 }, (_, k) => 25 + k)];
+  for (let i = 0; i < 40; i++) {
+    assert.deepEqual(again.get(info(i)), kept.includes(i) ? hash(i) : undefined, `record ${i}`);
+  }
+});
