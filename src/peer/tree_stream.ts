@@ -17,6 +17,7 @@ import { isSfsError, SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { AeadKey } from "../crypto/aead.ts";
 import { fileKey } from "../crypto/file_key.ts";
+import { createSha256 } from "../crypto/sha256.ts";
 import { chunkCount, chunkLength, sealChunk, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import type { EntryRange } from "../wire/messages.ts";
@@ -153,9 +154,11 @@ async function sendFile(
   // could take longer than the receiver's idle deadline for a large file on a slow disk.
   const behind = at.from > 0 ? hashBehind(built, at.from) : undefined;
   behind?.catch(() => {}); // awaited before the last chunk
-  const hasher = createHash("sha256");
   const seals: Promise<unknown>[] = [];
   try {
+    // OpenSSL where loaded: its context is freed at the digest, where a `node:crypto` Hash per
+    // file held native memory until a major GC (issue 11).
+    const hasher = await createSha256();
     if (at.from > 0) handle.seekSync(at.from, Deno.SeekMode.Start);
     for (let index = at.from / at.chunkSize; index < count; index++) {
       const { plaintext: whole, frame } = queue.nextBuffers();
@@ -164,7 +167,7 @@ async function sendFile(
       hasher.update(plaintext);
       const last = index === count - 1;
       // The last chunk completes the file: it goes out only if the file is what was signed.
-      if (last) await checkSent(built, new Uint8Array(hasher.digest()), behind);
+      if (last) await checkSent(built, await hasher.digest(), behind);
       // Sealed with room for the frame header in front: one write per chunk (frame.ts).
       const into = frame.subarray(0, plaintext.length + TAG_BYTES);
       const sealed = sealChunk(key, index, last, plaintext, { into });
