@@ -153,7 +153,12 @@ export class ByteReader {
 
   /** Reads UTF-8 text behind a 16-bit length of at most `maxBytes`; invalid UTF-8 is rejected. */
   text(maxBytes = 0xffff): string {
-    const bytes = this.bytes16(maxBytes);
+    // Decoded from a view: the text is a copy, so no array is made for it.
+    const length = this.u16();
+    if (length > maxBytes) this.fail(`field of ${length} bytes exceeds ${maxBytes}`);
+    this.#need(length);
+    const bytes = this.#bytes.subarray(this.#offset, this.#offset + length);
+    this.#offset += length;
     try {
       return decoder.decode(bytes);
     } catch {

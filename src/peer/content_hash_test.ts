@@ -46,6 +46,28 @@ Deno.test("hashContent() keeps one state per whole interval and the SHA-256 of t
   }
 });
 
+Deno.test("hashContent() without states (a tree's files) gives the same SHA-256 and keeps none", async (t) => {
+  // Issue 11: a tree never resumes from the states, and the `node:crypto` Hash each one needs held
+  // native memory per file until a major GC; without states the hasher is src/crypto/sha256.ts's.
+  for (const size of [0, 1, INTERVAL, 3 * INTERVAL + 5]) {
+    await t.step(`${size} bytes`, async () => {
+      const content = random(size);
+      await withFile(content, async (path) => {
+        using file = await Deno.open(path);
+        const hashed = await hashContent(file, {
+          interval: INTERVAL,
+          keepStates: false,
+          // A file that grew since its `fstat` is still read to its end.
+          expectedSize: Math.floor(size / 2),
+        });
+        assert.equal(hashed.size, size);
+        assert.equal(Buffer.from(hashed.sha256).toString("hex"), sha256Hex(content));
+        assert.deepEqual(hashed.midstates, []);
+      });
+    });
+  }
+});
+
 Deno.test("hasherAt() resumes the file's SHA-256 at any offset and leaves the handle there", async (t) => {
   const size = 3 * INTERVAL + 5;
   const content = random(size);

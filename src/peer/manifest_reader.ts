@@ -38,6 +38,16 @@ export class ManifestReader {
 
   /** Decodes and checks the next page; returns its entries. */
   readPage(page: Uint8Array): ManifestEntry[] {
+    return [...this.pageEntries(page)];
+  }
+
+  /**
+   * Decodes and checks the next page, an entry at a time: only the entry being used is held,
+   * where a page's array of entries outlived the young generation while a receiver took a file
+   * per entry (issue 11). An entry comes out before the ones after it in its page are checked: a
+   * consumer that acts on entries reads pages it already verified (src/peer/proof.ts).
+   */
+  *pageEntries(page: Uint8Array): Generator<ManifestEntry> {
     const reader = new ByteReader(page, "manifest page");
     if (page.length > MAX_PAGE_BYTES) reader.fail("too large");
     const first = reader.u64();
@@ -47,12 +57,13 @@ export class ManifestReader {
     if (count > this.header.entryCount - this.#entries) {
       reader.fail(`more entries than the ${this.header.entryCount} announced`);
     }
-    const entries: ManifestEntry[] = [];
-    for (let i = 0; i < count; i++) entries.push(readManifestEntry(reader));
+    for (let i = 0; i < count; i++) {
+      const entry = readManifestEntry(reader);
+      this.#check(reader, entry);
+      yield entry;
+    }
     reader.end();
-    for (const entry of entries) this.#check(reader, entry);
     this.#hasher.update(page.subarray(PAGE_HEADER_BYTES));
-    return entries;
   }
 
   /** The manifest hash, once every announced entry was read (else BAD_MESSAGE). */

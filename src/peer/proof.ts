@@ -190,22 +190,29 @@ function scanProof(path: string): { entries(): AsyncGenerator<ManifestEntry>; re
     const reader = new ManifestReader(await input.sized(MAX_HEADER_BYTES, "header"));
     // Entries are fed to the manifest reader as pages of the wire format, so a proof gets
     // exactly the checks a received manifest gets.
-    let page: Uint8Array[] = [];
-    let pageBytes = 0;
+    // One page buffer, filled in place, and its entries decoded one at a time: a page's array of
+    // entries, and an array per entry, outlived the young generation while a receiver took a
+    // file per entry (issue 11).
+    const page = new Uint8Array(MAX_PAGE_BYTES);
+    let count = 0;
+    let pageBytes = PAGE_HEADER_BYTES;
     const flush = function* (): Generator<ManifestEntry> {
-      if (page.length === 0) return;
-      const head = new ByteWriter().u64(reader.entriesRead).u16(page.length).finish();
-      yield* reader.readPage(concat(head, ...page));
-      page = [];
-      pageBytes = 0;
+      if (count === 0) return;
+      const view = new DataView(page.buffer);
+      view.setBigUint64(0, BigInt(reader.entriesRead));
+      view.setUint16(8, count);
+      const filled = page.subarray(0, pageBytes);
+      count = 0;
+      pageBytes = PAGE_HEADER_BYTES;
+      yield* reader.pageEntries(filled);
     };
     for (let i = 0; i < reader.header.entryCount; i++) {
       const entry = await input.entry();
-      if (PAGE_HEADER_BYTES + pageBytes + entry.length > MAX_PAGE_BYTES || page.length === 0xffff) {
-        yield* flush();
-      }
-      page.push(entry);
+      if (pageBytes + entry.length > MAX_PAGE_BYTES || count === 0xffff) yield* flush();
+      // entry() bounds an entry well below a page.
+      page.set(entry, pageBytes);
       pageBytes += entry.length;
+      count++;
     }
     yield* flush();
     if (await input.fill(1)) malformed("bytes after the last entry");
@@ -233,7 +240,13 @@ async function readSignatures(input: BufferedFile): Promise<Signatures> {
 /** Reads a file in large blocks and hands out exact slices; EOF before one is BAD_MESSAGE. */
 class BufferedFile {
   readonly #file: Deno.FsFile;
-  #buffer: Uint8Array = new Uint8Array();
+  /**
+   * Bytes `#start` to `#end` were read and not taken yet. One buffer, refilled in place: joining
+   * each block to the rest of the last one made two fresh buffers per MiB of entries (issue 11).
+   */
+  #buffer = new Uint8Array(READ_BYTES);
+  #start = 0;
+  #end = 0;
 
   constructor(file: Deno.FsFile) {
     this.#file = file;
@@ -241,19 +254,26 @@ class BufferedFile {
 
   /** True when at least `n` bytes are buffered, reading more as needed (false: the file ended). */
   async fill(n: number): Promise<boolean> {
-    while (this.#buffer.length < n) {
-      const block = new Uint8Array(READ_BYTES);
-      const read = await this.#file.read(block);
+    while (this.#end - this.#start < n) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+      if (this.#buffer.length < n) {
+        const larger = new Uint8Array(Math.max(n, 2 * this.#buffer.length));
+        larger.set(this.#buffer.subarray(0, this.#end));
+        this.#buffer = larger;
+      }
+      const read = await this.#file.read(this.#buffer.subarray(this.#end));
       if (read === null) return false;
-      this.#buffer = concat(this.#buffer, block.subarray(0, read));
+      this.#end += read;
     }
     return true;
   }
 
   async take(n: number, what: string): Promise<Bytes> {
     if (!await this.fill(n)) malformed(`cut short in its ${what}`);
-    const out = this.#buffer.slice(0, n);
-    this.#buffer = this.#buffer.subarray(n);
+    const out = this.#buffer.slice(this.#start, this.#start + n);
+    this.#start += n;
     return out;
   }
 
@@ -273,12 +293,19 @@ class BufferedFile {
     return this.take(length, what);
   }
 
-  /** One encoded entry (F3.2), its length checked before it is read. */
+  /**
+   * One encoded entry (F3.2), its length checked before it is read: a view into the buffer, valid
+   * until the next read (no array per entry, issue 11).
+   */
   async entry(): Promise<Bytes> {
-    const head = await this.take(2, "entries");
-    const length = (head[0] << 8) | head[1];
+    if (!await this.fill(2)) malformed("cut short in its entries");
+    const length = (this.#buffer[this.#start] << 8) | this.#buffer[this.#start + 1];
     if (length > MAX_TREE_PATH_BYTES) malformed(`path of ${length} bytes`);
-    return concat(head, await this.take(length + ENTRY_TAIL_BYTES, "entries"));
+    const bytes = 2 + length + ENTRY_TAIL_BYTES;
+    if (!await this.fill(bytes)) malformed("cut short in its entries");
+    const out = this.#buffer.subarray(this.#start, this.#start + bytes);
+    this.#start += bytes;
+    return out;
   }
 }
 

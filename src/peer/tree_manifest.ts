@@ -279,6 +279,7 @@ async function fileEntry(
     ({ size, sha256 } = await hashContent(file, {
       onProgress: onHashed,
       expectedSize: info.size,
+      keepStates: false,
     }));
     // Cached only if the file did not change while it was read.
     if (size === info.size) cache?.set(info, sha256, started);

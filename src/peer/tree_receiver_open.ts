@@ -115,7 +115,7 @@ async function readManifest(
     if (spooled > maxBytes) {
       throw new SfsError("TREE_LIMIT", `The manifest is larger than ${maxBytes} bytes`);
     }
-    for (const entry of reader.readPage(page)) if (entry.kind === "file") files++;
+    for (const entry of reader.pageEntries(page)) if (entry.kind === "file") files++;
     await writeAll(file, page.subarray(PAGE_HEADER_BYTES));
   }
   const manifestHash = reader.finish();

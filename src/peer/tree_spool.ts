@@ -83,49 +83,75 @@ export async function* readBlocks(path: string): AsyncGenerator<Uint8Array> {
   }
 }
 
-/** Cuts the spooled entries into pages, each filled before the next (F3.3). */
+/**
+ * Cuts the spooled entries into pages, each filled before the next (F3.3). A page is laid out in
+ * one buffer as its entries are read: a copy of each entry kept until its page was full was a
+ * native buffer per entry, thousands per page, that only a major GC freed (issue 11).
+ */
 export async function* spoolPages(
   path: string,
   maxPageBytes = MAX_PAGE_BYTES,
 ): AsyncGenerator<Bytes> {
+  let page = new Uint8Array(maxPageBytes);
   let first = 0;
-  let entries: Uint8Array[] = [];
+  let count = 0;
   let size = PAGE_HEADER_BYTES;
-  const page = () => {
-    const writer = new ByteWriter().u64(first).u16(entries.length);
-    for (const entry of entries) writer.raw(entry);
-    first += entries.length;
-    entries = [];
+  const finish = () => {
+    const view = new DataView(page.buffer);
+    view.setBigUint64(0, BigInt(first));
+    view.setUint16(8, count);
+    const out = page.slice(0, size);
+    first += count;
+    count = 0;
     size = PAGE_HEADER_BYTES;
-    return writer.finish();
+    return out;
   };
   for await (const entry of spooledEntryBytes(path)) {
-    if (entries.length > 0 && (size + entry.length > maxPageBytes || entries.length === 0xffff)) {
-      yield page();
+    if (count > 0 && (size + entry.length > maxPageBytes || count === 0xffff)) yield finish();
+    // An entry larger than a page goes alone in one (as before; the receiver refuses it).
+    if (size + entry.length > page.length) {
+      const larger = new Uint8Array(size + entry.length);
+      larger.set(page.subarray(0, size));
+      page = larger;
     }
-    entries.push(entry.slice());
+    page.set(entry, size);
     size += entry.length;
+    count++;
   }
-  if (entries.length > 0) yield page();
+  if (count > 0) yield finish();
 }
 
 /**
- * Each encoded entry of the spool, in order (a view into a buffer that is replaced, not reused:
- * copy what is kept past the next one). Our own spool, written just now: every entry is whole
- * once the file is read to its end.
+ * Each encoded entry of the spool, in order: a view into one buffer that is refilled once the
+ * entries in it were taken (copy what is kept past the next one). Joining each 1 MiB block to
+ * the rest of the last one made two fresh native buffers per block, garbage until a major GC
+ * (issue 11). Our own spool, written just now: every entry is whole once the file is read to its
+ * end.
  */
 async function* spooledEntryBytes(path: string): AsyncGenerator<Uint8Array> {
-  let pending = new Uint8Array();
-  for await (const block of readBlocks(path)) {
-    pending = new ByteWriter().raw(pending).raw(block).finish();
-    let at = 0;
-    while (pending.length - at >= 2) {
-      const length = 2 + ((pending[at] << 8) | pending[at + 1]) + ENTRY_TAIL_BYTES;
-      if (pending.length - at < length) break;
-      yield pending.subarray(at, at + length);
-      at += length;
+  using file = await Deno.open(path, { read: true });
+  let buffer = new Uint8Array(READ_BYTES);
+  let start = 0;
+  let end = 0;
+  for (;;) {
+    while (end - start >= 2) {
+      const length = 2 + ((buffer[start] << 8) | buffer[start + 1]) + ENTRY_TAIL_BYTES;
+      if (end - start < length) break;
+      yield buffer.subarray(start, start + length);
+      start += length;
     }
-    pending = pending.slice(at);
+    buffer.copyWithin(0, start, end);
+    end -= start;
+    start = 0;
+    if (end === buffer.length) {
+      // Never with entries of at most 64 KiB of path; kept correct for any size.
+      const larger = new Uint8Array(2 * buffer.length);
+      larger.set(buffer);
+      buffer = larger;
+    }
+    const n = await file.read(buffer.subarray(end));
+    if (n === null) return;
+    end += n;
   }
 }
 

@@ -18,6 +18,7 @@ import { isSfsError, SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { AeadKey } from "../crypto/aead.ts";
 import { fileKey } from "../crypto/file_key.ts";
+import { createSha256 } from "../crypto/sha256.ts";
 import { chunkCount, chunkLength, sealChunk, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import type { EntryRange } from "../wire/messages.ts";
@@ -158,9 +159,11 @@ async function sendFile(
   // file on a slow disk.
   const behind = !stamped && at.from > 0 ? hashBehind(built, at.from) : undefined;
   behind?.catch(() => {}); // awaited before the last chunk
-  const hasher = stamped ? undefined : createHash("sha256");
   const seals: Promise<unknown>[] = [];
   try {
+    // OpenSSL where loaded: its context is freed at the digest, where a `node:crypto` Hash per
+    // file held native memory until a major GC (issue 11).
+    const hasher = stamped ? undefined : await createSha256();
     if (at.from > 0) handle.seekSync(at.from, Deno.SeekMode.Start);
     for (let index = at.from / at.chunkSize; index < count; index++) {
       const { plaintext: whole, frame } = queue.nextBuffers();
@@ -172,7 +175,7 @@ async function sendFile(
       if (last && hasher === undefined && !hasStamp(handle.statSync(), built.stamp!)) {
         throw changedError(built);
       }
-      if (last && hasher) await checkSent(built, new Uint8Array(hasher.digest()), behind);
+      if (last && hasher) await checkSent(built, await hasher.digest(), behind);
       // Sealed with room for the frame header in front: one write per chunk (frame.ts).
       const into = frame.subarray(0, plaintext.length + TAG_BYTES);
       const sealed = sealChunk(key, index, last, plaintext, { into });
