@@ -13,70 +13,78 @@ function allStrings(alphabet: readonly string[], max: number): string[] {
   return found;
 }
 
-// Separators of both kinds, dots, a drive letter and its colon, `?` and a name character: every
-// root (device paths `\\.\x`, `\\?\x` too), `.`/`..` segment and separator run the rules tell
-// apart, in every order up to 6 long.
-const SHORT = allStrings(["a", ".", "/", "\\", ":", "C", "?"], 6);
-/** Parts for joins: roots, UNC shares, relative and dotted segments, trailing separators. */
-const PARTS = [
-  "",
+/** Folders as a user may name them (`--out`, SFS_HOME, XDG_CONFIG_HOME): roots, dots, doubles. */
+const POSIX_FOLDERS = [
+  "/",
+  "/tmp",
+  "/tmp/",
+  "/tmp//out",
+  "out",
+  "out/",
+  "./out",
+  "../out",
+  "a/../b",
+  "a/./b/..",
   ".",
   "..",
-  "a",
-  "a/",
-  "a\\",
-  "./b",
-  "../b",
-  "a/../..",
-  "/",
-  "//",
-  "///x",
-  "/abs/x",
-  "\\",
-  "\\\\",
-  "\\\\server\\share",
-  "//server/share/x",
-  "\\\\server",
-  "\\\\.\\COM1",
-  "//?/C:/x",
-  "a:",
-  "x:/y",
-  "C:",
-  "c:\\",
-  "C:x\\..\\y",
+  "../..",
+  "/..",
   "~",
-  "dir.part",
   "é ü",
 ];
+const WINDOWS_FOLDERS = [
+  ...POSIX_FOLDERS,
+  "C:\\",
+  "C:/",
+  "c:\\Users\\me",
+  "C:\\Users\\me\\",
+  "C:/out/../x",
+  "C:",
+  "C:rel",
+  "C:..\\x",
+  "\\",
+  "\\out",
+  "\\\\server\\share",
+  "\\\\server\\share\\",
+  "//server/share/d",
+  "\\\\server\\share\\d\\..\\..",
+  "out\\sub",
+  ".\\out",
+  "..\\out",
+];
+/** Names sfs appends: checked names (no separators, not `.` or `..`), its own suffixes. */
+const NAMES = ["f.txt", ".f.txt.sfs-part", "state", "é ü", "a b", "x.sfs-proof"];
 
-Deno.test("POSIX rules give node:path's posix results", () => {
-  for (const path of SHORT) {
-    assert.equal(POSIX_PATHS.dirname(path), posix.dirname(path), `dirname(${path})`);
-    assert.equal(POSIX_PATHS.isAbsolute(path), posix.isAbsolute(path), `isAbsolute(${path})`);
-    assert.equal(POSIX_PATHS.join(path), posix.join(path), `join(${path})`);
-  }
-  for (const a of PARTS) {
-    for (const b of PARTS) {
-      assert.equal(POSIX_PATHS.join(a, b), posix.join(a, b), `join(${a}, ${b})`);
-      assert.equal(POSIX_PATHS.join(a, b, "c"), posix.join(a, b, "c"), `join(${a}, ${b}, c)`);
+Deno.test("POSIX joins of a folder and checked names are node:path's", () => {
+  for (const folder of POSIX_FOLDERS) {
+    for (const name of NAMES) {
+      const joined = POSIX_PATHS.join(folder, name);
+      assert.equal(joined, posix.join(folder, name), `join(${folder}, ${name})`);
+      assert.equal(POSIX_PATHS.join(folder, name, "x"), posix.join(folder, name, "x"));
+      assert.equal(POSIX_PATHS.dirname(joined), posix.dirname(joined), `dirname(${joined})`);
     }
+    assert.equal(POSIX_PATHS.join(folder), posix.join(folder).replace(/(.)\/$/, "$1"));
   }
-  assert.equal(POSIX_PATHS.join(), posix.join());
+  assert.equal(POSIX_PATHS.join(), ".");
 });
 
-Deno.test("Windows rules give node:path's win32 results", () => {
-  for (const path of SHORT) {
-    assert.equal(WINDOWS_PATHS.dirname(path), win32.dirname(path), `dirname(${path})`);
-    assert.equal(WINDOWS_PATHS.isAbsolute(path), win32.isAbsolute(path), `isAbsolute(${path})`);
-    assert.equal(WINDOWS_PATHS.join(path), win32.join(path), `join(${path})`);
-  }
-  for (const a of PARTS) {
-    for (const b of PARTS) {
-      assert.equal(WINDOWS_PATHS.join(a, b), win32.join(a, b), `join(${a}, ${b})`);
-      assert.equal(WINDOWS_PATHS.join(a, b, "c"), win32.join(a, b, "c"), `join(${a}, ${b}, c)`);
+Deno.test("Windows joins of a folder and checked names are node:path's", () => {
+  for (const folder of WINDOWS_FOLDERS) {
+    for (const name of NAMES) {
+      const joined = WINDOWS_PATHS.join(folder, name);
+      assert.equal(joined, win32.join(folder, name), `join(${folder}, ${name})`);
+      assert.equal(WINDOWS_PATHS.join(folder, name, "x"), win32.join(folder, name, "x"));
+      assert.equal(WINDOWS_PATHS.dirname(joined), win32.dirname(joined), `dirname(${joined})`);
     }
   }
-  assert.equal(WINDOWS_PATHS.join(), win32.join());
+  assert.equal(WINDOWS_PATHS.join(), ".");
+});
+
+Deno.test("isAbsolute() is node:path's on every short string, under both rules", () => {
+  for (const path of allStrings(["a", ".", "/", "\\", ":", "C"], 5)) {
+    assert.equal(POSIX_PATHS.isAbsolute(path), posix.isAbsolute(path), `posix ${path}`);
+    assert.equal(WINDOWS_PATHS.isAbsolute(path), win32.isAbsolute(path), `win32 ${path}`);
+  }
 });
 
 Deno.test("the rules know Windows roots: drives, UNC shares, either separator", () => {
@@ -87,17 +95,20 @@ Deno.test("the rules know Windows roots: drives, UNC shares, either separator", 
   );
   assert.equal(rules.join("C:/out", "../x.txt"), "C:\\x.txt");
   assert.equal(rules.join("\\\\server\\share", "f"), "\\\\server\\share\\f");
+  // Separators meeting at a joint never make a UNC share.
+  assert.equal(rules.join("\\", "\\server\\share"), "\\server\\share");
   assert.equal(rules.dirname("\\\\server\\share\\f"), "\\\\server\\share\\");
   assert.equal(rules.dirname("C:\\out\\f.txt"), "C:\\out");
   assert.equal(rules.dirname("C:f.txt"), "C:");
   assert.ok(rules.isAbsolute("C:/x") && rules.isAbsolute("\\x") && !rules.isAbsolute("C:x"));
   assert.equal(pathRules("linux").join("/home/me", ".config", "sfs"), "/home/me/.config/sfs");
   assert.equal(pathRules("darwin").dirname("/a/b/"), "/a");
+  assert.equal(pathRules("darwin").dirname("f"), ".");
 });
 
 Deno.test("join, dirname and isAbsolute follow this platform's rules", () => {
   const host = Deno.build.os === "windows" ? win32 : posix;
-  for (const [a, b] of [["out", "f.txt"], ["../out/", "./f"], ["/tmp", ".f.sfs-part"]]) {
+  for (const [a, b] of [["out", "f.txt"], ["../out/", "f"], ["/tmp", ".f.sfs-part"]]) {
     assert.equal(join(a, b), host.join(a, b));
     assert.equal(dirname(join(a, b)), host.dirname(host.join(a, b)));
     assert.equal(isAbsolute(a), host.isAbsolute(a));
