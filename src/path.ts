@@ -1,5 +1,6 @@
 /**
- * The path operations sfs needs — join a folder and names, the folder of a path, is it absolute —
+ * The path operations sfs needs — join a folder and names, the folder or the name of a path, is it
+ * absolute —
  * under POSIX and Windows rules. Why not `node:path`: importing any `node:` module starts Deno's
  * Node compatibility layer, ~15–20 ms and ~5 MiB of every process (docs/PERFORMANCE.md, tiny12),
  * and a 1 KiB `sfs get` needs only these three.
@@ -23,6 +24,8 @@ export interface PathRules {
   dirname(path: string): string;
   /** True when `path` starts at a root (`/`; on Windows `\`, `/`, `C:\` or a UNC share). */
   isAbsolute(path: string): boolean;
+  /** The last segment of `path`, without trailing separators ("" for a root). */
+  basename(path: string): string;
 }
 
 /** A path taken apart: its root as written back, whether that root is absolute, its segments. */
@@ -63,6 +66,11 @@ function lastSegment(path: string, rootLength: number, isSep: (c: string) => boo
   return { start, end };
 }
 
+function basenameWith(path: string, rootLength: number, isSep: (c: string) => boolean): string {
+  const { start, end } = lastSegment(path, rootLength, isSep);
+  return path.slice(start, end);
+}
+
 function dirnameWith(
   path: string,
   rootLength: number,
@@ -94,6 +102,9 @@ export const POSIX_PATHS: PathRules = {
   },
   isAbsolute(path: string): boolean {
     return path.startsWith("/");
+  },
+  basename(path: string): string {
+    return basenameWith(path, path.startsWith("/") ? 1 : 0, isPosixSep);
   },
 };
 
@@ -142,6 +153,9 @@ export const WINDOWS_PATHS: PathRules = {
   isAbsolute(path: string): boolean {
     return isWindowsSep(path[0]) || (isDrive(path) && isWindowsSep(path[2]));
   },
+  basename(path: string): string {
+    return basenameWith(path, windowsRoot(path).length, isWindowsSep);
+  },
 };
 
 /** The rules of `os` (as in `Deno.build.os`): Windows' for "windows", POSIX's for the rest. */
@@ -155,5 +169,7 @@ const HOST = pathRules(Deno.build.os);
 export const join: (...parts: string[]) => string = (...parts) => HOST.join(...parts);
 /** The folder part of `path` with this platform's rules. */
 export const dirname: (path: string) => string = (path) => HOST.dirname(path);
+/** The last segment of `path` with this platform's rules. */
+export const basename: (path: string) => string = (path) => HOST.basename(path);
 /** Whether `path` is absolute under this platform's rules. */
 export const isAbsolute: (path: string) => boolean = (path) => HOST.isAbsolute(path);

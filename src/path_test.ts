@@ -62,8 +62,10 @@ Deno.test("POSIX joins of a folder and checked names are node:path's", () => {
       assert.equal(joined, posix.join(folder, name), `join(${folder}, ${name})`);
       assert.equal(POSIX_PATHS.join(folder, name, "x"), posix.join(folder, name, "x"));
       assert.equal(POSIX_PATHS.dirname(joined), posix.dirname(joined), `dirname(${joined})`);
+      assert.equal(POSIX_PATHS.basename(joined), posix.basename(joined), `basename(${joined})`);
     }
     assert.equal(POSIX_PATHS.join(folder), posix.join(folder).replace(/(.)\/$/, "$1"));
+    assert.equal(POSIX_PATHS.basename(folder), posix.basename(folder), `basename(${folder})`);
   }
   assert.equal(POSIX_PATHS.join(), ".");
 });
@@ -75,6 +77,7 @@ Deno.test("Windows joins of a folder and checked names are node:path's", () => {
       assert.equal(joined, win32.join(folder, name), `join(${folder}, ${name})`);
       assert.equal(WINDOWS_PATHS.join(folder, name, "x"), win32.join(folder, name, "x"));
       assert.equal(WINDOWS_PATHS.dirname(joined), win32.dirname(joined), `dirname(${joined})`);
+      assert.equal(WINDOWS_PATHS.basename(joined), win32.basename(joined), `basename(${joined})`);
     }
   }
   assert.equal(WINDOWS_PATHS.join(), ".");

@@ -344,6 +344,19 @@ Deno.test("a ticket get loads neither the Node layer nor the folder receiver bef
   assert.deepEqual(nodeModules(loaded), []);
 });
 
+Deno.test("a single-file send loads neither the Node layer nor the folder modules before it needs them", async () => {
+  // Each `node:` module is ~5 MiB of a process that must stay under 80 MiB at 4 GiB (issue 12).
+  const modules = await runtimeGraph();
+  const loaded = new Set([
+    ...reachable(modules, "src/cli/commands/send.ts"),
+    ...reachable(modules, "src/cli/commands/send_run.ts"),
+  ]);
+  assert.ok(loaded.has("src/peer/file_stream.ts"), "the walk found the file stream");
+  const folderModules = ["src/peer/tree_stream.ts", "src/peer/tree_manifest.ts"];
+  assert.deepEqual(folderModules.filter((module) => loaded.has(module)), []);
+  assert.deepEqual(nodeModules(loaded), []);
+});
+
 /**
  * Deno 2.9's global setTimeout and setInterval are Node's: the first call loads `node:timers` and
  * the Node layer (~10 ms). A get's modules use src/timer.ts; these two only set one while a bar is

@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { startSfs, tempDir } from "./harness.ts";
 import { testHome } from "./identities.ts";
 import { errorOf, get, listTree, waitUntilSettled } from "./peers.ts";
-import { HashCache } from "../src/peer/hash_cache.ts";
-import { HASH_CACHE_FILE } from "../src/cli/commands/send_tree.ts";
+import { HASH_CACHE_FILE, HashCache } from "../src/peer/hash_cache.ts";
 
 for (const settled of [false, true]) {
   const refusal = settled ? "HASH_MISMATCH" : "FILE_CHANGED";

@@ -8,7 +8,7 @@
  * re-reads at most one interval from disk, then takes in the tail as it is sent. The digest then
  * covers exactly the bytes this connection sent, on top of the content that was announced.
  */
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { createSha256 } from "../crypto/sha256.ts";
@@ -44,8 +44,10 @@ export interface HashContentOptions {
    */
   expectedSize?: number;
   /**
-   * Keep the states a resumed single-file send needs (`midstates`). A tree's files are never
-   * resumed from them (tree_stream.ts hashes a resumed file again), so a tree hashes without:
+   * Keep the states a resumed single-file send needs (`midstates`): only for a file that had
+   * not settled when its hashing began (a settled one is checked by its stamp, file_stream.ts).
+   * A tree's files are never resumed from them (tree_stream.ts hashes a resumed file again), so
+   * a tree hashes without:
    * on OpenSSL, whose context is freed at the digest, instead of a `node:crypto` Hash whose native
    * state waits for a major GC (issue 11: 10,000 of them grew the sender's peak RSS).
    * @default {true}
@@ -71,6 +73,8 @@ export async function hashContent(
 ): Promise<ContentHash> {
   const interval = options.interval ?? MIDSTATE_INTERVAL;
   if (options.keepStates === false) return await hashWithoutStates(file, options, interval);
+  // Only kept states need `node:crypto` (its Hash copies): loaded then, not with this module.
+  const { createHash } = await import("node:crypto");
   const hasher = createHash("sha256");
   const midstates: Hash[] = [];
   const buffer = new Uint8Array(readBufferBytes(options.expectedSize));
@@ -117,6 +121,7 @@ export async function hasherAt(
   name: string,
 ): Promise<Hash> {
   const k = Math.min(Math.floor(offset / content.interval), content.midstates.length);
+  const { createHash } = await import("node:crypto");
   const hasher = k === 0 ? createHash("sha256") : content.midstates[k - 1].copy();
   let position = k * content.interval;
   await file.seek(position, Deno.SeekMode.Start);

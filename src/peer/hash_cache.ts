@@ -24,6 +24,8 @@ import { type Bytes, release } from "../crypto/bytes.ts";
 import { lstatOrUndefined, readFullSync, writeAll, writeAtomic } from "../fs.ts";
 import { settledStampOf, stampFields, stampOf } from "./content_stamp.ts";
 
+/** The cache's file in SFS_HOME. */
+export const HASH_CACHE_FILE = "hash-cache.bin";
 /** Records kept by default: 100,000 files is a 7 MB cache file. */
 export const DEFAULT_MAX_ENTRIES = 100_000;
 

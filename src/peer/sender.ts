@@ -1,5 +1,5 @@
 /** The sending side of a transfer: serve one file to one receiver (docs/PROTOCOL.md §7). */
-import { basename } from "node:path";
+import { basename } from "../path.ts";
 import { isSfsError, SfsError } from "../errors.ts";
 import { fromOsError } from "../os_error.ts";
 import { escapeForDisplay, isDisplaySafe } from "../text.ts";
@@ -21,7 +21,6 @@ import { finalSignedData } from "./final_signed_data.ts";
 import { streamFileChunks } from "./file_stream.ts";
 import { signFileManifest } from "./file_manifest.ts";
 import { finishAndAwaitReceipt, NO_MANIFEST_HASH } from "./receipt.ts";
-import { serveTree, WHOLE_TREE } from "./tree_sender.ts";
 import type { SharedTree } from "./tree_share.ts";
 
 /** What a receiver may send as its early request: a GET or a TREE_GET (§6.4, §7.7). */
@@ -138,9 +137,15 @@ export async function prepareFile(
   const started = now();
   const cache = options.cache;
   const cached = cache?.get(opened);
+  // A file settled before its hashing began is checked by its stamp when sent, resumed or not
+  // (file_stream.ts): no states to keep, and the hash runs on OpenSSL without `node:crypto`.
+  const settled = settledStampOf(opened, started) !== undefined;
   const content: ContentHash = cached !== undefined
     ? { size: opened.size, sha256: cached, interval: MIDSTATE_INTERVAL, midstates: [] }
-    : await hashContent(file, { onProgress: (hashed) => options.onProgress?.(hashed, info.size) });
+    : await hashContent(file, {
+      keepStates: !settled,
+      onProgress: (hashed) => options.onProgress?.(hashed, info.size),
+    });
   if (cached === undefined && content.size === opened.size) {
     cache?.set(opened, content.sha256, started);
   }
@@ -226,6 +231,8 @@ async function serveOnChannel(
       throw new SfsError("BAD_MESSAGE", "A folder is asked for with TREE_GET to resume");
     }
     // A receiver with a ticket cannot know the id names a tree: a GET gets the whole tree.
+    // Loaded with the first tree served: a single file's send needs none of it (RSS, issue 12).
+    const { serveTree, WHOLE_TREE } = await import("./tree_sender.ts");
     const asked = request.type === MessageType.TREE_GET ? request : WHOLE_TREE;
     return await serveTree(channel, file, { identity, options, request: asked });
   } catch (err) {

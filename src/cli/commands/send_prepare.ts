@@ -2,21 +2,23 @@
  * How `sfs send` prepares what it shares (send_run.ts): a tree for a folder or several paths
  * (send_tree.ts), else the one file, hashed with progress and the hash cache of SFS_HOME.
  */
-import { basename, join } from "node:path";
+import { basename, join } from "../../path.ts";
 import { SfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import type { Identity } from "../../crypto/identity.ts";
-import { HashCache } from "../../peer/hash_cache.ts";
+import { HASH_CACHE_FILE, HashCache } from "../../peer/hash_cache.ts";
 import { prepareFile, type Shared } from "../../peer/sender.ts";
 import type { Output } from "../output.ts";
 import { checkShareable } from "../paths.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
-import {
-  HASH_CACHE_FILE,
-  isTreeShare,
-  prepareTreeShare,
-  type TreeShareOptions,
-} from "./send_tree.ts";
+import type { TreeShareOptions } from "./send_tree.ts";
+
+/** True when `paths` make a tree share: a folder, or more than one path. */
+export async function isTreeShare(paths: readonly string[]): Promise<boolean> {
+  if (paths.length !== 1) return true;
+  const info = await Deno.stat(paths[0]).catch(() => undefined);
+  return info?.isDirectory === true;
+}
 
 /** The paths to share and how a tree of them is made. */
 export interface PrepareOptions extends TreeShareOptions {
@@ -32,6 +34,9 @@ export async function prepareShares(
 ): Promise<Map<string, Shared>> {
   const paths = options.files;
   if (await isTreeShare(paths)) {
+    // Loaded only for a tree: a single file's send needs none of the walk, the manifest spool
+    // or the tree stream (nor the `node:` modules they bring: RSS, issue 12).
+    const { prepareTreeShare } = await import("./send_tree.ts");
     const tree = await prepareTreeShare(paths, identity, options, out);
     return new Map([[toHex(tree.id), tree]]);
   }

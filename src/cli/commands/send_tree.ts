@@ -7,7 +7,7 @@ import { basename, extname, join, resolve } from "node:path";
 import { SfsError } from "../../errors.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { escapeForDisplay } from "../../text.ts";
-import { HashCache } from "../../peer/hash_cache.ts";
+import { HASH_CACHE_FILE, HashCache } from "../../peer/hash_cache.ts";
 import type { HashProgress } from "../../peer/tree_manifest.ts";
 import { prepareTree, type SharedTree } from "../../peer/tree_share.ts";
 import type { SkipCounts } from "../../peer/tree_walk.ts";
@@ -16,8 +16,6 @@ import type { Output } from "../output.ts";
 import { onStopSignal } from "../interrupt.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 
-/** The cache file in SFS_HOME (docs/design/folders.md F8). */
-export const HASH_CACHE_FILE = "hash-cache.bin";
 /** Files at least this large get their own hashing line: the small ones go by too fast. */
 const OWN_LINE_BYTES = 16 * 1024 * 1024;
 /** How often the JSON `hashing` event is written while hashing. */
@@ -30,13 +28,6 @@ export interface TreeShareOptions {
   name?: string;
   /** `--exclude` patterns. */
   exclude?: string[];
-}
-
-/** True when `paths` make a tree share: a folder, or more than one path. */
-export async function isTreeShare(paths: readonly string[]): Promise<boolean> {
-  if (paths.length !== 1) return true;
-  const info = await Deno.stat(paths[0]).catch(() => undefined);
-  return info?.isDirectory === true;
 }
 
 /** Checks the paths and options before any hashing, then walks, hashes and signs the tree. */
