@@ -332,13 +332,14 @@ const NOT_FOR_ONE_FILE = [
   "src/cli/settings/pins.ts",
 ];
 
-Deno.test("a ticket get loads neither the Node layer nor the folder receiver before it needs them", async () => {
-  // What loads when it runs: a type-only import (of the relay's types, say) loads nothing.
+/** What runs when the `entries` run: a type-only import (of the relay's types, say) loads nothing. */
+async function loadedAtRun(entries: string[]): Promise<Set<string>> {
   const modules = await runtimeGraph();
-  const loaded = new Set([
-    ...reachable(modules, "src/cli/commands/get.ts"),
-    ...reachable(modules, "src/cli/commands/get_run.ts"),
-  ]);
+  return new Set(entries.flatMap((entry) => [...reachable(modules, entry)]));
+}
+
+Deno.test("a ticket get loads neither the Node layer nor the folder receiver before it needs them", async () => {
+  const loaded = await loadedAtRun(["src/cli/commands/get.ts", "src/cli/commands/get_run.ts"]);
   assert.ok(loaded.has("src/peer/receiver.ts"), "the walk found the receiver");
   assert.deepEqual(NOT_FOR_ONE_FILE.filter((module) => loaded.has(module)), []);
   assert.deepEqual(nodeModules(loaded), []);
@@ -346,11 +347,7 @@ Deno.test("a ticket get loads neither the Node layer nor the folder receiver bef
 
 Deno.test("a single-file send loads neither the Node layer nor the folder modules before it needs them", async () => {
   // Each `node:` module is ~5 MiB of a process that must stay under 80 MiB at 4 GiB (issue 12).
-  const modules = await runtimeGraph();
-  const loaded = new Set([
-    ...reachable(modules, "src/cli/commands/send.ts"),
-    ...reachable(modules, "src/cli/commands/send_run.ts"),
-  ]);
+  const loaded = await loadedAtRun(["src/cli/commands/send.ts", "src/cli/commands/send_run.ts"]);
   assert.ok(loaded.has("src/peer/file_stream.ts"), "the walk found the file stream");
   const folderModules = ["src/peer/tree_stream.ts", "src/peer/tree_manifest.ts"];
   assert.deepEqual(folderModules.filter((module) => loaded.has(module)), []);
