@@ -39,6 +39,9 @@ Deno.test("clearTimer() stops a pending timer, and ignores undefined and spent t
   assert.deepEqual(due, [...due].sort((a, b) => a - b));
   clearTimer(timers[0]); // fired already: nothing happens
   clearTimer(timers[199]); // cleared twice
+  assert.deepEqual([timers[0].index, timers[199].index], [-1, -1]);
+  await sleep(30);
+  assert.equal(fired.length, expected.length, "no callback ran again");
 });
 
 Deno.test("a timer set or cleared from another timer's callback behaves as from anywhere", async () => {

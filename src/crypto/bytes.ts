@@ -50,22 +50,6 @@ export function fromHex(text: string): Bytes | undefined {
   return out;
 }
 
-/** `bytes` as a string of one character per byte (each code unit 0–255). */
-export function toBinaryString(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return binary;
-}
-
-/** The bytes of a string made by {@link toBinaryString}. */
-export function fromBinaryString(binary: string): Bytes {
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
 /** Standard base64 (with padding) of `bytes`. */
 export function toBase64(bytes: Uint8Array): string {
   return bytes.toBase64();

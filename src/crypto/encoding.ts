@@ -104,10 +104,7 @@ export class ByteReader {
 
   /** Reads exactly `length` bytes (a copy, so the caller may keep it). */
   raw(length: number): Bytes {
-    this.#need(length);
-    const out = this.#bytes.slice(this.#offset, this.#offset + length);
-    this.#offset += length;
-    return out;
+    return this.#take(length).slice();
   }
 
   /** Reads an unsigned 8-bit integer. */
@@ -154,11 +151,7 @@ export class ByteReader {
   /** Reads UTF-8 text behind a 16-bit length of at most `maxBytes`; invalid UTF-8 is rejected. */
   text(maxBytes = 0xffff): string {
     // Decoded from a view: the text is a copy, so no array is made for it.
-    const length = this.u16();
-    if (length > maxBytes) this.fail(`field of ${length} bytes exceeds ${maxBytes}`);
-    this.#need(length);
-    const bytes = this.#bytes.subarray(this.#offset, this.#offset + length);
-    this.#offset += length;
+    const bytes = this.#take(this.#checked(this.u16(), maxBytes));
     try {
       return decoder.decode(bytes);
     } catch {
@@ -186,8 +179,21 @@ export class ByteReader {
   }
 
   #sized(length: number, max: number): Bytes {
+    return this.raw(this.#checked(length, max));
+  }
+
+  /** `length`, once it is at most `max`. */
+  #checked(length: number, max: number): number {
     if (length > max) this.fail(`field of ${length} bytes exceeds ${max}`);
-    return this.raw(length);
+    return length;
+  }
+
+  /** The next `length` bytes, as a view into the input, consumed. */
+  #take(length: number): Uint8Array {
+    this.#need(length);
+    const view = this.#bytes.subarray(this.#offset, this.#offset + length);
+    this.#offset += length;
+    return view;
   }
 
   #need(length: number): void {
