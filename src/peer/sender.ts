@@ -139,11 +139,11 @@ export async function prepareFile(
   const cached = cache?.get(opened);
   // A file settled before its hashing began is checked by its stamp when sent, resumed or not
   // (file_stream.ts): no states to keep, and the hash runs on OpenSSL without `node:crypto`.
-  const settled = settledStampOf(opened, started) !== undefined;
+  const settled = settledStampOf(opened, started);
   const content: ContentHash = cached !== undefined
     ? { size: opened.size, sha256: cached, interval: MIDSTATE_INTERVAL, midstates: [] }
     : await hashContent(file, {
-      keepStates: !settled,
+      keepStates: settled === undefined,
       onProgress: (hashed) => options.onProgress?.(hashed, info.size),
     });
   if (cached === undefined && content.size === opened.size) {
@@ -172,7 +172,7 @@ export async function prepareFile(
     manifestHash: signed.manifest?.manifestHash ?? NO_MANIFEST_HASH,
     manifestSignatures: signed.signatures,
     content,
-    stamp: content.size === opened.size ? settledStampOf(opened, started) : undefined,
+    stamp: content.size === opened.size ? settled : undefined,
     stale: false,
   };
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import { SfsError } from "../errors.ts";
+import { readFullSync } from "../fs.ts";
 import type { Bytes } from "../crypto/bytes.ts";
 import { ByteReader, ByteWriter } from "../crypto/encoding.ts";
 import type { ContentStamp } from "./content_stamp.ts";
@@ -150,6 +151,9 @@ async function* spooledEntryBytes(path: string): AsyncGenerator<Uint8Array> {
       buffer = larger;
     }
     const n = await file.read(buffer.subarray(end));
+    if (n === null && end > 0) {
+      throw new SfsError("INTERNAL", "The manifest spool ends inside an entry");
+    }
     if (n === null) return;
     end += n;
   }
@@ -167,21 +171,15 @@ export async function* spooledEntries(
   let index = 0;
   for await (const bytes of spooledEntryBytes(spoolPath)) {
     const entry = readManifestEntry(new ByteReader(bytes, "spool"));
-    await readRecord(ids, record);
+    if (!readFullSync(ids, record)) {
+      throw new SfsError("INTERNAL", "The manifest's identity spool is short");
+    }
     const [dev, ino, ctimeMs] = [0, 8, 16].map((at) => Number(view.getBigUint64(at)));
     // A settled stamp's size and modification time are the entry's (tree_manifest.ts).
     const stamp = ctimeMs === 0
       ? undefined
       : { dev, ino, size: entry.size, mtimeMs: entry.mtime, ctimeMs };
     yield { index: index++, entry, source: sourceOf(entry.path), dev, ino, stamp };
-  }
-}
-
-async function readRecord(file: Deno.FsFile, into: Uint8Array): Promise<void> {
-  for (let filled = 0; filled < into.length;) {
-    const n = await file.read(into.subarray(filled));
-    if (n === null) throw new SfsError("INTERNAL", "The manifest's identity spool is short");
-    filled += n;
   }
 }
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { encodeManifestEntry, type ManifestEntry } from "./manifest.ts";
 import { ManifestReader } from "./manifest_reader.ts";
-import { spoolPages } from "./tree_spool.ts";
+import { spooledEntries, spoolPages } from "./tree_spool.ts";
+import { isSfsError } from "../errors.ts";
 import { encodeManifestHeader } from "./manifest.ts";
 
 /** A spool file of `count` file entries under `dir`, each with a long path; returns its path. */
@@ -91,5 +92,27 @@ Deno.test("spoolPages() makes no native buffer per entry or per block beyond its
     assert.ok(grew < 4 * 1024 * 1024, `external memory grew by ${grew} bytes beyond the pages`);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("spooledEntries() reports a spool cut inside an entry instead of ending early", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { path, entries } = writeSpool(dir, 3);
+    const whole = await Deno.readFile(path);
+    await Deno.writeFile(path, whole.subarray(0, whole.length - 10));
+    await Deno.writeFile(`${dir}/ids`, new Uint8Array(24 * entries.length));
+    const read: string[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const built of spooledEntries(path, `${dir}/ids`, (p) => p)) {
+          read.push(built.entry.path);
+        }
+      },
+      (err) => isSfsError(err, "INTERNAL"),
+    );
+    assert.equal(read.length, entries.length - 1, "every whole entry came out first");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

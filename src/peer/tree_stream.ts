@@ -287,10 +287,6 @@ async function hashBehind(
   return { whole: new Uint8Array(whole.digest()), tail: new Uint8Array(tail.digest()) };
 }
 
-/**
- * Fills `into` from the file, synchronously: a chunk comes from the page cache in microseconds,
- * less than an async read's round trip through the thread pool (issue 12: one read per chunk).
- */
 function changedError(built: BuiltEntry): SfsError {
   return new SfsError(
     "FILE_CHANGED",
