@@ -6,7 +6,8 @@ import { basename, join } from "../../path.ts";
 import { SfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import type { Identity } from "../../crypto/identity.ts";
-import { HASH_CACHE_FILE, HashCache } from "../../peer/hash_cache.ts";
+import type { HashCache } from "../../peer/hash_cache.ts";
+import { withHashCache } from "./send_cache.ts";
 import { prepareFile, type Shared } from "../../peer/sender.ts";
 import type { Output } from "../output.ts";
 import { checkShareable } from "../paths.ts";
@@ -45,12 +46,11 @@ export async function prepareShares(
       hint: "A single file is shared under its own name",
     });
   }
-  // Released once saved: served shares need it no more.
-  using cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
-  const files = await hashFiles(paths, identity, out, cache);
-  // A cache that cannot be saved costs the next share its hashing, nothing more.
-  await cache.save().catch((err) => out.debug(`Hash cache not saved: ${err}`));
-  return files;
+  return await withHashCache(
+    options.home,
+    out,
+    (cache) => hashFiles(paths, identity, out, cache),
+  );
 }
 
 /** Hashes and describes each file, keyed by its hex file id. */

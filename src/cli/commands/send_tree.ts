@@ -7,7 +7,7 @@ import { basename, extname, join, resolve } from "node:path";
 import { SfsError } from "../../errors.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { escapeForDisplay } from "../../text.ts";
-import { HASH_CACHE_FILE, HashCache } from "../../peer/hash_cache.ts";
+import { withHashCache } from "./send_cache.ts";
 import type { HashProgress } from "../../peer/tree_manifest.ts";
 import { prepareTree, type SharedTree } from "../../peer/tree_share.ts";
 import type { SkipCounts } from "../../peer/tree_walk.ts";
@@ -38,29 +38,26 @@ export async function prepareTreeShare(
   out: Output,
 ): Promise<SharedTree> {
   const name = await shareName(paths, options.name);
-  // Released once saved: served shares need it no more.
-  using cache = await HashCache.load(join(options.home, HASH_CACHE_FILE));
   out.note(`Hashing "${escapeForDisplay(name)}"…`);
   const shown = hashingDisplay(out, name);
   // Ctrl-C stops the walk between files, so the spool in SFS_HOME is removed (a second one
   // exits at once).
   using stop = onStopSignal();
-  let tree: SharedTree;
-  try {
-    tree = await prepareTree(paths.length === 1 ? paths[0] : paths, identity, {
-      spoolDir: options.home,
-      exclude: options.exclude,
-      cache,
-      name,
-      onProgress: shown.update,
-      signal: stop.signal,
-    });
-  } finally {
-    shown.done();
-  }
+  const tree = await withHashCache(options.home, out, async (cache) => {
+    try {
+      return await prepareTree(paths.length === 1 ? paths[0] : paths, identity, {
+        spoolDir: options.home,
+        exclude: options.exclude,
+        cache,
+        name,
+        onProgress: shown.update,
+        signal: stop.signal,
+      });
+    } finally {
+      shown.done();
+    }
+  });
   shown.finished();
-  // A cache that cannot be saved costs the next share its hashing, nothing more.
-  await cache.save().catch((err) => out.debug(`Hash cache not saved: ${err}`));
   reportSkipped(out, tree.manifest.skipped);
   out.note(
     `Hashed ${tree.files} file${tree.files === 1 ? "" : "s"}, ${tree.size} bytes` +
