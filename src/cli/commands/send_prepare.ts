@@ -2,7 +2,7 @@
  * How `sfs send` prepares what it shares (send_run.ts): a tree for a folder or several paths
  * (send_tree.ts), else the one file, hashed with progress and the hash cache of SFS_HOME.
  */
-import { basename, join } from "../../path.ts";
+import { basename } from "../../path.ts";
 import { SfsError } from "../../errors.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import type { Identity } from "../../crypto/identity.ts";

@@ -3,7 +3,7 @@
  * (docs/PROTOCOL.md §7.6). Walks and hashes with the hash cache of SFS_HOME, shows the hashing,
  * reports what was skipped once, and hands back the signed tree to serve.
  */
-import { basename, extname, join, resolve } from "node:path";
+import { basename, extname, resolve } from "node:path";
 import { SfsError } from "../../errors.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { escapeForDisplay } from "../../text.ts";
