@@ -47,6 +47,11 @@ export function readFullSync(file: Deno.FsFile, into: Uint8Array): boolean {
   return true;
 }
 
+/** Writes every byte of `bytes` to `file` synchronously (one `write` may take only part). */
+export function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+}
+
 /** Writes every byte of `bytes` to `file` (one `write` may take only part of them). */
 export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let done = 0;

@@ -1,7 +1,6 @@
 /**
- * Incremental SHA-256 for whole-file hashes, behind one small interface so a receiver can hash
- * off its main thread where OpenSSL's libcrypto is loaded (sha256_openssl.ts) and still hash
- * the same bytes everywhere else.
+ * Incremental SHA-256 for whole-file hashes, behind one small interface: OpenSSL's where libcrypto
+ * is loaded (sha256_openssl.ts), and the same bytes hashed everywhere else.
  *
  * A small job never needs a library: {@link BufferedSha256} keeps the bytes (at most
  * {@link BUFFERED_SHA256_MAX} of them) and digests them with WebCrypto in one call, so a 1 KiB
@@ -16,19 +15,11 @@ export const SHA256_BYTES = 32;
 /** Most bytes a {@link BufferedSha256} takes in: a small job, kept whole in memory. */
 export const BUFFERED_SHA256_MAX = 1024 * 1024;
 
-/**
- * An incremental SHA-256. Updates are taken in call order; {@link updateLater} may run on
- * another thread, so its bytes must stay unchanged until its promise settles.
- */
+/** An incremental SHA-256, on the calling thread. */
 export interface Sha256Hasher {
   /** Takes in `data` now; `data` may change as soon as this returns. */
   update(data: Uint8Array): void;
-  /**
-   * Takes in `data` after every earlier update, possibly off the calling thread. The caller
-   * must not change `data`, nor call {@link update}, until the promise settles.
-   */
-  updateLater(data: Uint8Array): Promise<void>;
-  /** The digest of everything taken in, after every pending update; the hasher is then spent. */
+  /** The digest of everything taken in; the hasher is then spent. */
   digest(): Promise<Bytes>;
 }
 
@@ -79,15 +70,6 @@ export class BufferedSha256 implements Sha256Hasher {
     }
     this.#parts.push(data.slice());
     this.#length += data.length;
-  }
-
-  updateLater(data: Uint8Array): Promise<void> {
-    try {
-      this.update(data);
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err);
-    }
   }
 
   async digest(): Promise<Bytes> {

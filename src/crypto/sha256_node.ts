@@ -6,22 +6,13 @@ import { createHash, type Hash } from "node:crypto";
 import type { Bytes } from "./bytes.ts";
 import { type Sha256Hasher, spentError } from "./sha256.ts";
 
-/** SHA-256 on the calling thread; {@link updateLater} hashes at once. */
+/** SHA-256 on the calling thread. */
 export class NodeSha256 implements Sha256Hasher {
   #hash: Hash | undefined = createHash("sha256");
 
   update(data: Uint8Array): void {
     if (!this.#hash) throw spentError();
     this.#hash.update(data);
-  }
-
-  updateLater(data: Uint8Array): Promise<void> {
-    try {
-      this.update(data);
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err);
-    }
   }
 
   digest(): Promise<Bytes> {

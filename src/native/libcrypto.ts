@@ -95,13 +95,6 @@ const SYMBOLS = {
   EVP_sha256: { parameters: [], result: "pointer" },
   EVP_DigestInit_ex: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
   EVP_DigestUpdate: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
-  // The same function again, run on Deno's blocking thread pool (sha256_openssl.ts).
-  EVP_DigestUpdate_nonblocking: {
-    name: "EVP_DigestUpdate",
-    parameters: ["pointer", "buffer", "usize"],
-    result: "i32",
-    nonblocking: true,
-  },
   EVP_DigestFinal_ex: { parameters: ["pointer", "buffer", "pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -1,6 +1,5 @@
 /** The SHA-256 hashers: FIPS 180-2 answers, split updates, off-thread updates, misuse, choice. */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { type ErrorCode, isSfsError } from "../errors.ts";
 import { type Bytes, toHex, utf8 } from "../crypto/bytes.ts";
 import {
@@ -12,7 +11,7 @@ import {
 import { NodeSha256 } from "../crypto/sha256_node.ts";
 import { OpenSslSha256 } from "../crypto/sha256_openssl.ts";
 import { backendChoice, loadLibcrypto } from "./libcrypto.ts";
-import { NO_OPENSSL, OPENSSL_REQUIRED } from "./test_backends.ts";
+import { OPENSSL_REQUIRED } from "./test_backends.ts";
 
 const LIBCRYPTO = loadLibcrypto();
 if (OPENSSL_REQUIRED) assert.ok(LIBCRYPTO, "libcrypto 3 did not load: run with deno task test");
@@ -51,18 +50,12 @@ Deno.test("Sha256Hasher.digest() gives the FIPS 180-2 answers, whole and split",
         const whole = make();
         whole.update(message);
         assert.equal(toHex(await whole.digest()), expected);
-        // Uneven pieces, half of them taken in later (off the thread where that exists).
+        // Uneven pieces.
         const split = make();
-        const pending: Promise<void>[] = [];
-        let offset = 0;
-        for (let i = 0; offset < message.length; i++) {
+        for (let i = 0, offset = 0; offset < message.length; i++) {
           const piece = message.subarray(offset, offset + 1 + ((i * 7919) % 65_537));
           offset += piece.length;
-          if (i % 2 === 0) pending.push(split.updateLater(piece));
-          else {
-            await Promise.all(pending.splice(0));
-            split.update(piece);
-          }
+          split.update(piece);
         }
         assert.equal(toHex(await split.digest()), expected);
       });
@@ -70,44 +63,11 @@ Deno.test("Sha256Hasher.digest() gives the FIPS 180-2 answers, whole and split",
   }
 });
 
-Deno.test("Sha256Hasher.updateLater() keeps call order over many pending updates", async () => {
-  const data = crypto.getRandomValues(new Uint8Array(65_536));
-  for (const [name, make] of HASHERS) {
-    const hasher = make();
-    const pending: Promise<void>[] = [];
-    const reference = createHash("sha256");
-    for (let i = 0; i < 64; i++) {
-      // Distinct buffers, each left unchanged until its update settles.
-      const piece = data.slice(i * 1000, i * 1000 + 1000 + i);
-      reference.update(piece);
-      pending.push(hasher.updateLater(piece));
-    }
-    await Promise.all(pending);
-    assert.equal(toHex(await hasher.digest()), reference.digest("hex"), name);
-  }
-});
-
-Deno.test("OpenSslSha256 refuses a synchronous update while one is pending", {
-  ignore: NO_OPENSSL || !LIBCRYPTO,
-}, async () => {
-  const hasher = LIBCRYPTO!.sha256();
-  assert.ok(hasher instanceof OpenSslSha256);
-  const pending = hasher.updateLater(new Uint8Array(1 << 20));
-  assert.throws(() => hasher.update(new Uint8Array(1)), isCode("INTERNAL"));
-  await pending;
-  hasher.update(new Uint8Array(1));
-  const reference = createHash("sha256").update(new Uint8Array(1 << 20)).update(
-    new Uint8Array(1),
-  );
-  assert.equal(toHex(await hasher.digest()), reference.digest("hex"));
-});
-
 Deno.test("Sha256Hasher is spent after its digest", async () => {
   for (const [name, make] of HASHERS) {
     const hasher = make();
     await hasher.digest();
     assert.throws(() => hasher.update(new Uint8Array(1)), isCode("INTERNAL"), name);
-    await assert.rejects(hasher.updateLater(new Uint8Array(1)), isCode("INTERNAL"), name);
     await assert.rejects(hasher.digest(), isCode("INTERNAL"), name);
   }
 });

@@ -30,16 +30,8 @@ export class BufferPool {
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
-  /**
-   * Gives `buffer` back once `done` settles: whatever reads or writes it must be finished
-   * then. If `done` fails, the buffer is not given back (the stream is failing anyway, and a
-   * buffer whose use failed may still be in use).
-   */
-  giveBackAfter(done: Promise<unknown>, buffer: Bytes): void {
-    done.then(() => this.#giveBack(buffer), () => {});
-  }
-
-  #giveBack(buffer: Bytes): void {
+  /** Gives back `buffer`, which nothing reads or writes any more. */
+  giveBack(buffer: Bytes): void {
     const waiter = this.#waiting.shift();
     if (waiter) waiter(buffer);
     else this.#free.push(buffer);
@@ -50,7 +42,7 @@ export class BufferPool {
  * A sender's plaintext and frame buffers, one pair per chunk in flight, reused in turn, so
  * sending allocates nothing per chunk (no garbage for V8's young generation, no page faults for
  * fresh memory). The n-th chunk gets the pair of the (n - count)-th: the caller must keep at most
- * `count` chunks in flight, i.e. await a chunk's seal, its hashing and its send (its frame
+ * `count` chunks in flight, i.e. await a chunk's seal and its send (its frame
  * handed to the socket) before it takes the pair of the chunk `count` later (sender.ts
  * streamChunks does).
  */

@@ -48,11 +48,11 @@ export async function streamFileChunks(
       if (!readFullSync(handle, plaintext)) {
         throw new SfsError("FILE_CHANGED", `"${file.name}" shrank while it was being sent`);
       }
-      const hashed = check.updateLater(plaintext);
+      check.update(plaintext);
       const into = frame.subarray(0, plaintext.length + TAG_BYTES);
-      const sealed = sealChunk(channel.payloadKey, index, index === count - 1, plaintext, { into });
-      // The buffers are reused once this settles: the hasher may read the plaintext until then.
-      await queue.push(Promise.all([sealed, hashed]).then(([body]) => body));
+      await queue.push(
+        sealChunk(channel.payloadKey, index, index === count - 1, plaintext, { into }),
+      );
     }
     await queue.drain();
   } finally {
@@ -63,8 +63,8 @@ export async function streamFileChunks(
 
 /** Checks, as the chunks are read, that what is sent is the content that was hashed. */
 interface SentContentCheck {
-  /** Takes in a chunk as read; resolves once done with its bytes. */
-  updateLater(data: Bytes): Promise<void>;
+  /** Takes in a chunk as read. */
+  update(data: Bytes): void;
   /** After the last chunk: whether everything read was the hashed content. */
   sentAsHashed(): Promise<boolean>;
 }
@@ -73,7 +73,7 @@ interface SentContentCheck {
  * The check of what `handle` gives from `offset` on. A settled stamp needs no hashing (a change
  * sets the change time to the present, content_stamp.ts): the handle's `fstat` must show it now
  * and again after the last read. Otherwise, or when the stamp moved since (a `chmod` moves it
- * too), what is read is hashed: from the start, off the main thread (createSha256); when
+ * too), what is read is hashed: from the start (createSha256); when
  * resuming, from the kept midstate plus the bytes up to `offset` (content_hash.ts).
  */
 async function sentContentCheck(
@@ -85,7 +85,7 @@ async function sentContentCheck(
   if (stamp !== undefined && hasStamp(await handle.stat(), stamp)) {
     await handle.seek(offset, Deno.SeekMode.Start);
     return {
-      updateLater: () => Promise.resolve(),
+      update: () => {},
       sentAsHashed: async () => hasStamp(await handle.stat(), stamp),
     };
   }
@@ -93,7 +93,7 @@ async function sentContentCheck(
     ? await createSha256({ bytes: file.size })
     : await midstateHasher(handle, file, offset);
   return {
-    updateLater: (data) => hasher.updateLater(data),
+    update: (data) => hasher.update(data),
     sentAsHashed: async () => constantTimeEqual(await hasher.digest(), file.sha256),
   };
 }
@@ -107,7 +107,6 @@ async function midstateHasher(
   const hash = await hasherAt(handle, file.content, offset, file.name);
   return {
     update: (data) => void hash.update(data),
-    updateLater: (data) => Promise.resolve(void hash.update(data)),
     digest: () => Promise.resolve(new Uint8Array(hash.digest())),
   };
 }

@@ -12,7 +12,7 @@
  */
 import { dirname } from "../path.ts";
 import { SfsError } from "../errors.ts";
-import { lstatOrUndefined, sameFile, writeAll } from "../fs.ts";
+import { lstatOrUndefined, sameFile, writeAllSync } from "../fs.ts";
 import {
   linkOrRename,
   prepare,
@@ -148,15 +148,15 @@ export class PartFile {
     return this.#written;
   }
 
-  /** Appends verified plaintext. */
-  async write(data: Uint8Array): Promise<void> {
+  /** Appends verified plaintext, synchronously (receiver_stream.ts says why). */
+  write(data: Uint8Array): void {
     if (this.#checkpointFailure !== undefined) {
       throw new SfsError("IO", `Cannot record progress in "${this.statePath}"`, {
         cause: this.#checkpointFailure,
       });
     }
     try {
-      await writeAll(this.#file, data);
+      writeAllSync(this.#file, data);
     } catch (cause) {
       throw new SfsError("IO", `Cannot write "${this.partPath}"`, {
         cause,

@@ -3,11 +3,12 @@
  * written in order, so only authenticated plaintext ever reaches the part file, and progress is
  * recorded for a resume as it goes.
  *
- * The main thread reads, opens and writes; the whole-file SHA-256 runs beside it
- * (Sha256Hasher.updateLater: on Deno's thread pool where OpenSSL is loaded), since it was a
- * fifth of the receiver's critical path. Chunks open into a few reused buffers, each back in use
- * only once its bytes are both written and hashed, and each sealed frame body goes back to the
- * frame reader once opened (recycleChunkBody), so nothing is allocated per chunk for either.
+ * Each opened chunk is hashed and written on the main thread, synchronously: handing the write
+ * and the hash to Deno's thread pool cost more in wake-ups between threads than it gained in
+ * overlap (a 1 GiB loopback download took a third longer; docs/PERFORMANCE.md, session 7), while
+ * the socket keeps filling in the kernel as the main thread works. Chunks open into a few reused
+ * buffers, and each sealed frame body goes back to the frame reader once opened
+ * (recycleChunkBody), so nothing is allocated per chunk for either.
  */
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
@@ -19,9 +20,6 @@ import { recycleChunkBody } from "../wire/frame.ts";
 import type { Manifest } from "../wire/messages.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
 import { BufferPool } from "./buffer_pool.ts";
-
-/** Plaintext buffers: the chunks opening, and up to four being written or hashed. */
-const PLAINTEXT_BUFFERS = CHUNKS_IN_FLIGHT + 4;
 
 /**
  * Default time between two resume checkpoints: a crash loses at most about this much of the
@@ -45,15 +43,15 @@ export interface StreamHooks {
 export interface ChunkSink {
   /** Bytes written so far (including those kept from an earlier run). */
   readonly written: number;
-  /** Appends verified plaintext. */
-  write(data: Uint8Array): Promise<void>;
+  /** Appends verified plaintext, synchronously. */
+  write(data: Uint8Array): void;
   /** Starts recording progress in the background; false when one is still running. */
   startCheckpoint(): boolean;
 }
 
 /**
- * Receives chunks with a few openings in flight: reading the next frame overlaps opening and
- * writing earlier ones. Only opened (authenticated) plaintext is written, in order, and fed to
+ * Receives chunks with a few openings in flight: reading the next frame overlaps opening
+ * earlier ones (WebCrypto opens off the main thread). Only opened (authenticated) plaintext is written, in order, and fed to
  * `hasher`; every `checkpointBytes` or `checkpointMs`, whichever comes first, the progress is
  * recorded for a resume, in the background. Returns the SHA-256 of the whole file (the hasher
  * already holds any resumed prefix).
@@ -71,7 +69,8 @@ export async function receiveChunks(
     first: manifest.offset / manifest.chunkSize,
   });
   const count = chunkCount(manifest.size, manifest.chunkSize);
-  const pool = new BufferPool(PLAINTEXT_BUFFERS, Math.min(manifest.chunkSize, manifest.size));
+  // A buffer per opening in flight: each is written and hashed before the next take.
+  const pool = new BufferPool(CHUNKS_IN_FLIGHT, Math.min(manifest.chunkSize, manifest.size));
   const writer = new InOrderWriter(part, hasher, hooks, pool);
   try {
     for (let index = manifest.offset / manifest.chunkSize; index < count; index++) {
@@ -79,7 +78,6 @@ export async function receiveChunks(
       if (frame.type !== "chunk") {
         throw new SfsError("TRUNCATED", `Stream ended after chunk ${index - 1} of ${count}`);
       }
-      // Waits while every buffer is still being written or hashed: backpressure on the hash.
       const into = await pool.take();
       // The sealed body is read by the opening alone: once it settles, the next frame reuses it.
       const opened = opener.open(frame.data, { into }).finally(() => recycleChunkBody(frame.data));
@@ -87,7 +85,6 @@ export async function receiveChunks(
       if (writer.pending >= CHUNKS_IN_FLIGHT) await writer.writeOldest();
     }
     while (writer.pending > 0) await writer.writeOldest();
-    await writer.flush();
   } catch (err) {
     const failure = await writer.keepVerified(err);
     if (failure instanceof SfsError && failure.code === "CONNECTION_CLOSED") {
@@ -107,11 +104,7 @@ export async function receiveChunks(
 }
 
 /**
- * Writes chunks as they open, oldest first, and records checkpoints along the way. Writes run
- * one after another in the background (Deno makes them on its thread pool), so receiving and
- * opening the next chunks overlaps writing this one: awaiting each write before the next read
- * put the page-cache copy on the receive loop's critical path. The buffer pool bounds how far
- * the writes may fall behind.
+ * Hashes and writes chunks as they open, oldest first, and records checkpoints along the way.
  */
 class InOrderWriter {
   readonly #part: ChunkSink;
@@ -121,10 +114,6 @@ class InOrderWriter {
   readonly #inFlight: { opened: Promise<Bytes>; buffer: Bytes }[] = [];
   #lastCheckpoint: { bytes: number; at: number };
   #writing = true;
-  /** The last write queued; each write starts once the one before it succeeded. */
-  #lastWrite: Promise<void> = Promise.resolve();
-  /** The first write that failed: sticky, every later step reports it. */
-  #writeFailure: { cause: unknown } | undefined;
 
   constructor(part: ChunkSink, hasher: Sha256Hasher, hooks: StreamHooks, pool: BufferPool) {
     this.#part = part;
@@ -134,7 +123,7 @@ class InOrderWriter {
     this.#lastCheckpoint = { bytes: part.written, at: performance.now() };
   }
 
-  /** Chunks opening or opened but not yet queued for writing. */
+  /** Chunks opening or opened but not yet written. */
   get pending(): number {
     return this.#inFlight.length;
   }
@@ -146,49 +135,20 @@ class InOrderWriter {
     this.#inFlight.push({ opened, buffer });
   }
 
-  /**
-   * Waits for the oldest chunk to open, then queues its write while it is hashed; its buffer
-   * goes back to the pool once both have settled (the hasher reads it until its update does).
-   */
+  /** Waits for the oldest chunk to open, then hashes and writes it; its buffer is then free. */
   async writeOldest(): Promise<void> {
     try {
-      this.#throwIfWriteFailed();
       const { opened, buffer } = this.#inFlight.shift()!;
       const plaintext = await opened;
-      this.#throwIfWriteFailed();
-      const hashed = this.#hasher.updateLater(plaintext);
-      const written = this.#lastWrite.then(() => this.#part.write(plaintext));
-      this.#lastWrite = written.then(() => this.#afterWrite(), (cause) => {
-        this.#writeFailure ??= { cause };
-        throw cause;
-      });
-      this.#lastWrite.catch(() => {}); // reported by the next step or by flush()
-      // Back once both settle, failed or not: a failed write must not leave pool.take() waiting
-      // forever for its buffer (the failure is reported by the next step instead).
-      this.#pool.giveBackAfter(Promise.allSettled([hashed, written]), buffer);
+      this.#hasher.update(plaintext);
+      this.#part.write(plaintext);
+      this.#pool.giveBack(buffer);
     } catch (err) {
       // After a bad chunk or a failed write nothing more may be appended: the part file must
       // stay exactly the verified prefix its length claims.
       this.#writing = false;
       throw err;
     }
-  }
-
-  /** Waits for every queued write; the first failure is thrown. */
-  async flush(): Promise<void> {
-    try {
-      await this.#lastWrite;
-    } catch (err) {
-      this.#writing = false;
-      throw err;
-    }
-  }
-
-  #throwIfWriteFailed(): void {
-    if (this.#writeFailure) throw this.#writeFailure.cause;
-  }
-
-  #afterWrite(): void {
     this.#hooks.onProgress?.(this.#part.written);
     this.#maybeCheckpoint();
   }
@@ -205,7 +165,6 @@ class InOrderWriter {
     while (this.#writing && this.#inFlight.length > 0) {
       await this.writeOldest().catch((chunkFailure) => failure = chunkFailure);
     }
-    await this.flush().catch((writeFailure) => failure = writeFailure);
     await Promise.allSettled(this.#inFlight.map((chunk) => chunk.opened));
     return failure;
   }

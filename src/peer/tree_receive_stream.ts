@@ -13,6 +13,7 @@
  * @module
  */
 import { SfsError } from "../errors.ts";
+import { writeAllSync } from "../fs.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
 import type { AeadKey } from "../crypto/aead.ts";
@@ -27,8 +28,6 @@ import { OpenFolders } from "./tree_open_folders.ts";
 import { type Prepared, preparedAhead, type TreeStart } from "./tree_prepared_ahead.ts";
 
 const REHASH_BUFFER_BYTES = 1024 * 1024;
-/** Writes up to this size are made synchronously (see FileSink.write). */
-const SYNC_WRITE_BYTES = 64 * 1024;
 
 export type { TreeStart } from "./tree_prepared_ahead.ts";
 
@@ -257,17 +256,10 @@ class FileSink implements ChunkSink {
     return this.#written;
   }
 
-  async write(data: Uint8Array): Promise<void> {
+  write(data: Uint8Array): void {
     this.#checkpoints.throwIfFailed();
-    let done = 0;
     try {
-      // A small write goes straight to the page cache, faster than an async write's round trip
-      // through the thread pool; a large one overlaps with the next chunks on a pool thread.
-      if (data.length <= SYNC_WRITE_BYTES) {
-        while (done < data.length) done += this.#file.writeSync(data.subarray(done));
-      } else {
-        while (done < data.length) done += await this.#file.write(data.subarray(done));
-      }
+      writeAllSync(this.#file, data);
     } catch (cause) {
       throw new SfsError("IO", `Cannot write "${displayExcerpt(this.#at.entry.path)}"`, {
         cause,

@@ -347,6 +347,15 @@ export function renderAlone(results: AloneResults, size: number): string {
     `| openssl speed -evp aes-256-gcm, one core, ${DEFAULT_CHUNK_SIZE / 1024} KiB blocks | ` +
       `${typeof openssl === "number" ? openssl.toFixed(0) : openssl} | | | 100 % |`,
   );
+  const bare = results.ceilings.socketToFile;
+  const gets = results.runs.filter((r) => r.side === "get").map((r) => r.megabytesPerSecond);
+  if (typeof bare === "number" && gets.length > 0) {
+    lines.push(
+      "",
+      `sfs get alone reaches ${(100 * median(gets) / bare).toFixed(0)} % of the socket-to-file ` +
+        `rate below (${bare.toFixed(0)} MB/s: what any receiver must do, without crypto).`,
+    );
+  }
   lines.push("", renderCeilings(results.ceilings, size));
   return lines.join("\n");
 }

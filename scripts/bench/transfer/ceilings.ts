@@ -26,6 +26,11 @@ export interface Ceilings {
   syncSeconds: number;
   /** A Deno loop reading a chunk at a time from loopback TCP, written by another process. */
   loopbackRead: Rate;
+  /**
+   * The least any receiver does: that loop writing each read to a new file (writeSync), then
+   * one syncData, timed to the end of the sync. No opening, no hashing.
+   */
+  socketToFile: Rate;
 }
 
 /** `openssl speed` on one core at the sfs chunk size, in MB/s; or why not. */
@@ -64,8 +69,11 @@ async function pageCacheWrite(dir: string, size: number): Promise<[number, numbe
   }
 }
 
-/** Reads `size` bytes from loopback TCP that a child Deno writes from one 8 MiB buffer. */
-async function loopbackRead(size: number): Promise<number> {
+/**
+ * Reads `size` bytes from loopback TCP that a child Deno writes from one 8 MiB buffer; with
+ * `path`, writes them to a new file there and syncs it, as a receiver must.
+ */
+async function loopbackRead(size: number, path?: string): Promise<number> {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const writer =
     `const c = await Deno.connect({ hostname: "127.0.0.1", port: ${listener.addr.port} });
@@ -75,18 +83,27 @@ c.close();`;
   const child = new Deno.Command(Deno.execPath(), { args: ["eval", writer], stdout: "null" })
     .spawn();
   using conn = await listener.accept();
+  using file = path === undefined
+    ? undefined
+    : await Deno.open(path, { write: true, create: true, truncate: true });
   const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE);
   let read = 0;
   let started = 0;
-  for (;;) {
-    const n = await conn.read(buffer);
-    if (n === null) break;
-    started ||= performance.now();
-    read += n;
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      started ||= performance.now();
+      read += n;
+      for (let done = 0; file && done < n;) done += file.writeSync(buffer.subarray(done, n));
+    }
+    file?.syncDataSync();
+    const seconds = (performance.now() - started) / 1000;
+    await child.status;
+    return read / 1e6 / seconds;
+  } finally {
+    if (path !== undefined) await Deno.remove(path).catch(() => {});
   }
-  const seconds = (performance.now() - started) / 1000;
-  await child.status;
-  return read / 1e6 / seconds;
 }
 
 /** Measures every ceiling over `size` bytes, files under `dir`. */
@@ -96,6 +113,7 @@ export async function measureCeilings(dir: string, size: number): Promise<Ceilin
   const opensslSha256 = await opensslRate(["-evp", "sha256"]);
   const [pageCacheWriteRate, syncSeconds] = await pageCacheWrite(dir, size);
   const loopback = await loopbackRead(size);
+  const socketToFile = await loopbackRead(size, join(dir, "ceiling-receive.bin"));
   return {
     opensslAesGcmSeal,
     opensslAesGcmOpen,
@@ -103,6 +121,7 @@ export async function measureCeilings(dir: string, size: number): Promise<Ceilin
     pageCacheWrite: pageCacheWriteRate,
     syncSeconds,
     loopbackRead: loopback,
+    socketToFile,
   };
 }
 
@@ -122,5 +141,7 @@ export function renderCeilings(c: Ceilings, size: number): string {
     `| page-cache write (Deno writeSync, ${KIB}) | ${rate(c.pageCacheWrite)} |`,
     `| then one syncData | ${c.syncSeconds.toFixed(2)} s |`,
     `| loopback TCP read (Deno, ${KIB} reads; writer another process) | ${rate(c.loopbackRead)} |`,
+    `| socket to file: that read, writeSync to a new file, one syncData (no crypto) | ` +
+    `${rate(c.socketToFile)} |`,
   ].join("\n");
 }
