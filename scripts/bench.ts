@@ -35,6 +35,7 @@ import {
 } from "./bench/transfer/report.ts";
 import { Resources } from "./bench/transfer/resources.ts";
 import { type AloneResults, measureAlone, renderAlone } from "./bench/transfer/alone.ts";
+import { type LargeRun, largeTarget, measureLarge, renderLarge } from "./bench/transfer/large.ts";
 import { alternate, type Bench, makeIdentity, makeSource } from "./bench/transfer/runs.ts";
 import { startRelayIndex } from "./bench/transfer/relay.ts";
 import { startSshd } from "./bench/transfer/sshd.ts";
@@ -200,9 +201,12 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
   ];
   log("each side alone…");
   const alone = await measureAlone(b, big, config.runs);
+  log("peak RSS for a file four times as large…");
+  const large = await measureLarge(b, big);
   const summary = summarize(records, crypto, config.size);
   console.log(renderReport(machine, config, summary, crypto, scpSkipped, b.relaySkipped));
   console.log(`\n${renderAlone(alone, config.size)}`);
+  console.log(`\n${renderLarge(large)}`);
   const folders = await folderRows(b, scp, big, config);
   console.log(renderFolders(folders));
 
@@ -215,6 +219,7 @@ async function bench(config: Config, cleanup: Cleanup): Promise<number> {
       crypto,
       records,
       alone,
+      large,
     });
     await writeResults(config.jsonOut, { ...results, folders }, log);
   }
@@ -230,6 +235,7 @@ function transferResults(config: Config, facts: {
   crypto: CryptoRates;
   records: RunRecord[];
   alone: AloneResults;
+  large: LargeRun;
 }): Record<string, unknown> {
   const { machine, scpSkipped, crypto, records } = facts;
   const summary = summarize(records, crypto, config.size);
@@ -253,7 +259,8 @@ function transferResults(config: Config, facts: {
     runs: records,
     medians: summary,
     alone: facts.alone,
-    targets: targets(summary),
+    large: facts.large,
+    targets: [...targets(summary), largeTarget(facts.large)],
   };
 }
 

@@ -57,6 +57,8 @@ export interface RunRecord {
   warmup: boolean;
   /** Which (sfs, scp) pair this run belongs to, from 1; warm-up runs count separately. */
   pair: number;
+  /** Whether scp ran before sfs in this pair (every second counted pair; runs.ts says why). */
+  scpFirst?: boolean;
   bytes: number;
   seconds: number;
   sha256Verified: boolean;
@@ -104,6 +106,8 @@ export interface Summary {
     /** scp time / sfs time: above 1 means sfs is faster. */
     throughputRatioOfMedians: number | null;
     throughputRatioPerPair: number[];
+    /** For each pair of {@link throughputRatioPerPair}: whether scp ran first. */
+    scpFirstPerPair: boolean[];
     shareOfOpenRate: number;
     senderPeakRssMiB: number | null;
     receiverPeakRssMiB: number | null;
@@ -125,6 +129,8 @@ export interface Summary {
     /** sfs time / scp time: below 1 means sfs is faster. */
     timeRatioOfMedians: number | null;
     timeRatioPerPair: number[];
+    /** For each pair of {@link timeRatioPerPair}: whether scp ran first. */
+    scpFirstPerPair: boolean[];
   };
 }
 
@@ -139,6 +145,9 @@ export function summarize(records: RunRecord[], crypto: CryptoRates, size: numbe
       return other ? [ratio(s.seconds, other.seconds)] : [];
     });
   };
+  const scpFirst = (test: Test) =>
+    counted(test, "sfs").filter((s) => counted(test, "scp").some((r) => r.pair === s.pair))
+      .map((s) => s.scpFirst === true);
   const medianOf = (test: Test, tool: Tool) => {
     const runs = counted(test, tool);
     return runs.length === 0 ? null : median(runs.map((r) => r.seconds));
@@ -168,6 +177,7 @@ export function summarize(records: RunRecord[], crypto: CryptoRates, size: numbe
       scpMiBps: scp === null ? null : mebibytesPerSecond(size, scp),
       throughputRatioOfMedians: scp === null ? null : scp / sfs,
       throughputRatioPerPair: pairs("transfer", (s, o) => o / s),
+      scpFirstPerPair: scpFirst("transfer"),
       shareOfOpenRate: megabytesPerSecond(size, sfs) / crypto.openMBps,
       senderPeakRssMiB: maxOf(sfsRuns.map((r) => mib(r.sender?.peakRssKiB))),
       receiverPeakRssMiB: maxOf(sfsRuns.map((r) => mib(r.receiver?.peakRssKiB))),
@@ -186,6 +196,7 @@ export function summarize(records: RunRecord[], crypto: CryptoRates, size: numbe
       scpMedianSeconds: scpSmall,
       timeRatioOfMedians: scpSmall === null ? null : sfsSmall / scpSmall,
       timeRatioPerPair: pairs("latency", (s, o) => s / o),
+      scpFirstPerPair: scpFirst("latency"),
     },
   };
 }
@@ -215,7 +226,7 @@ export function targets(summary: Summary): Target[] {
     },
     {
       name: "peak RSS of each sfs process",
-      goal: `≤ ${TARGET.PEAK_RSS_MIB} MiB (at 4 GiB)`,
+      goal: `≤ ${TARGET.PEAK_RSS_MIB} MiB (4× the size: its own row)`,
       value: peak === null
         ? "not measured"
         : `${peak.toFixed(0)} MiB at ${formatSize(transfer.bytes)}`,
@@ -276,7 +287,7 @@ export function renderReport(
       `${size} throughput ratio, each pair`,
       "",
       "",
-      t.throughputRatioPerPair.map(formatRatio).join(", ") || "—",
+      eachPair(t.throughputRatioPerPair, t.scpFirstPerPair),
       "",
     ],
     [
@@ -339,7 +350,7 @@ export function renderReport(
       `${formatSize(LATENCY_SIZE)} time ratio, each pair`,
       "",
       "",
-      l.timeRatioPerPair.map((r) => `${formatRatio(r)}`).join(", ") || "—",
+      eachPair(l.timeRatioPerPair, l.scpFirstPerPair),
       "",
     ],
     [
@@ -377,4 +388,10 @@ export function renderReport(
     markdownTable(["Measurement", "sfs", "scp", "sfs/scp", "Target (issues 4, 12)"], rows),
     "",
   ].join("\n");
+}
+
+/** Each pair's ratio, marked where scp ran first (runs.ts alternate: the order is counterbalanced). */
+function eachPair(ratios: number[], scpFirst: boolean[]): string {
+  return ratios.map((r, i) => `${formatRatio(r)}${scpFirst[i] ? " (scp first)" : ""}`).join(", ") ||
+    "—";
 }

@@ -18,7 +18,7 @@ import type { Sshd } from "./sshd.ts";
 import { parseTicket } from "../../../src/peer/ticket.ts";
 
 /** The time of one run and, when measured, what each sfs process used. */
-interface Measured {
+export interface Measured {
   seconds: number;
   sender?: ProcessUsage;
   receiver?: ProcessUsage;
@@ -230,7 +230,20 @@ async function scpOnce(bench: Bench, sshd: Sshd, source: SourceFile): Promise<Me
   }
 }
 
-/** Warm-up pairs, then counted pairs, alternating sfs and scp. */
+/** One sfs transfer of `source` under GNU time (where it exists): time, CPU and peak RSS. */
+export async function measuredSfsRun(bench: Bench, source: SourceFile): Promise<Measured> {
+  const run = await sfsOnce(bench, source, true);
+  if (typeof run === "string") throw new Error(`sfs run impossible: ${run}`);
+  return run;
+}
+
+/**
+ * Warm-up pairs, then counted pairs, alternating sfs and scp; every second counted pair runs scp
+ * first. The order is counterbalanced because a run's predecessor matters here: right after an
+ * scp copy, sfs's page-cache writes cost about three times as much kernel time as right after
+ * an sfs copy, while scp's time does not depend on what ran before it (docs/PERFORMANCE.md,
+ * session 7). Each record says which tool ran first in its pair.
+ */
 export async function alternate(
   bench: Bench,
   sshd: Sshd | undefined,
@@ -243,28 +256,38 @@ export async function alternate(
     ...Array.from({ length: config.warmup }, (_, i) => ({ warmup: true, pair: i + 1 })),
     ...Array.from({ length: config.runs }, (_, i) => ({ warmup: false, pair: i + 1 })),
   ];
+  const rate = (seconds: number) =>
+    test === "transfer" ? ` (${formatRate(source.size, seconds)})` : "";
   for (const { warmup, pair } of rounds) {
     const label = `${test} ${warmup ? "warm-up" : "run"} ${pair}`;
+    const scpFirst = sshd !== undefined && !warmup && pair % 2 === 0;
+    const record = (tool: Tool, seconds: number, usage?: Measured) =>
+      records.push({
+        test,
+        tool,
+        warmup,
+        pair,
+        scpFirst,
+        bytes: source.size,
+        seconds,
+        sha256Verified: true,
+        sender: usage?.sender,
+        receiver: usage?.receiver,
+      });
+    const runScp = async (server: Sshd) => {
+      const scp = await scpOnce(bench, server, source);
+      record("scp", scp.seconds);
+      bench.log(`${label}: scp ${formatSeconds(scp.seconds)}${rate(scp.seconds)}`);
+    };
+    if (sshd && scpFirst) await runScp(sshd);
     const sfs = await sfsOnce(bench, source, test === "transfer");
     if (typeof sfs === "string") throw new Error(`sfs run impossible: ${sfs}`);
-    records.push({
-      test,
-      tool: "sfs",
-      warmup,
-      pair,
-      bytes: source.size,
-      seconds: sfs.seconds,
-      sha256Verified: true,
-      sender: sfs.sender,
-      receiver: sfs.receiver,
-    });
+    record("sfs", sfs.seconds, sfs);
     const usage = (u: ProcessUsage) =>
       `${Math.round(u.peakRssKiB / 1024)} MiB, ${u.cpuSeconds.toFixed(2)} s CPU`;
     const rss = sfs.sender && sfs.receiver
       ? `; send ${usage(sfs.sender)}; get ${usage(sfs.receiver)}`
       : "";
-    const rate = (seconds: number) =>
-      test === "transfer" ? ` (${formatRate(source.size, seconds)})` : "";
     bench.log(`${label}: sfs ${formatSeconds(sfs.seconds)}${rate(sfs.seconds)}${rss}`);
     if (test === "transfer" && bench.relay !== undefined) {
       // The same file, right after the direct run: the relayed row's ratio compares like with like.
@@ -274,33 +297,13 @@ export async function alternate(
         bench.relaySkipped = relayed;
         bench.log(`relayed row skipped: ${relayed}`);
       } else {
-        records.push({
-          test,
-          tool: "sfs-relay",
-          warmup,
-          pair,
-          bytes: source.size,
-          seconds: relayed.seconds,
-          sha256Verified: true,
-        });
+        record("sfs-relay", relayed.seconds);
         bench.log(
           `${label}: sfs relayed ${formatSeconds(relayed.seconds)}${rate(relayed.seconds)}`,
         );
       }
     }
-    if (sshd) {
-      const scp = await scpOnce(bench, sshd, source);
-      records.push({
-        test,
-        tool: "scp",
-        warmup,
-        pair,
-        bytes: source.size,
-        seconds: scp.seconds,
-        sha256Verified: true,
-      });
-      bench.log(`${label}: scp ${formatSeconds(scp.seconds)}${rate(scp.seconds)}`);
-    }
+    if (sshd && !scpFirst) await runScp(sshd);
   }
   return records;
 }
