@@ -1,6 +1,6 @@
 /**
  * The path operations sfs needs — join a folder and names, the folder or the name of a path, is it
- * absolute —
+ * absolute, the absolute form of a path the user typed —
  * under POSIX and Windows rules. Why not `node:path`: importing any `node:` module starts Deno's
  * Node compatibility layer, ~15–20 ms and ~5 MiB of every process (docs/PERFORMANCE.md, tiny12),
  * and a 1 KiB `sfs get` needs only these three.
@@ -173,3 +173,6 @@ export const dirname: (path: string) => string = (path) => HOST.dirname(path);
 export const basename: (path: string) => string = (path) => HOST.basename(path);
 /** Whether `path` is absolute under this platform's rules. */
 export const isAbsolute: (path: string) => boolean = (path) => HOST.isAbsolute(path);
+/** `path` made absolute against the current folder, and normalized (`.` and `..` resolved). */
+export const resolve: (path: string) => string = (path) =>
+  HOST.isAbsolute(path) ? HOST.join(path) : HOST.join(Deno.cwd(), path);

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { posix, win32 } from "node:path";
-import { dirname, isAbsolute, join, pathRules, POSIX_PATHS, WINDOWS_PATHS } from "./path.ts";
+import {
+  basename,
+  dirname,
+  isAbsolute,
+  join,
+  pathRules,
+  POSIX_PATHS,
+  resolve,
+  WINDOWS_PATHS,
+} from "./path.ts";
 
 /** Every string of up to `max` characters over `alphabet`. */
 function allStrings(alphabet: readonly string[], max: number): string[] {
@@ -115,5 +124,14 @@ Deno.test("join, dirname and isAbsolute follow this platform's rules", () => {
     assert.equal(join(a, b), host.join(a, b));
     assert.equal(dirname(join(a, b)), host.dirname(host.join(a, b)));
     assert.equal(isAbsolute(a), host.isAbsolute(a));
+  }
+});
+
+Deno.test("resolve() of paths a user types is node:path's, and so is the share name from it", () => {
+  const host = Deno.build.os === "windows" ? win32 : posix;
+  const typed = [".", "..", "./", "dir", "dir/", "dir/..", "a/b/../c", "../x/./y", "/", "/tmp/../"];
+  for (const path of [...typed, Deno.cwd()]) {
+    assert.equal(resolve(path), host.resolve(path), path);
+    assert.equal(basename(resolve(path)), host.basename(host.resolve(path)), path);
   }
 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { basename, resolve } from "node:path";
+import { basename, resolve } from "../path.ts";
 import { SfsError } from "../errors.ts";
 import { escapeForDisplay } from "../text.ts";
 import { isExcluded, parseExclude } from "./exclude_glob.ts";

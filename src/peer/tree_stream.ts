@@ -13,7 +13,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { isSfsError, SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { AeadKey } from "../crypto/aead.ts";
@@ -272,10 +271,10 @@ async function hashBehind(
   from: number,
 ): Promise<{ whole: Bytes; tail: Bytes }> {
   using handle = openChecked(built).handle;
-  const whole = createHash("sha256");
-  const tail = createHash("sha256");
-  const buffer = new Uint8Array(BEHIND_READ_BYTES);
   const size = built.entry.size;
+  const whole = await createSha256({ bytes: size });
+  const tail = await createSha256({ bytes: size - from });
+  const buffer = new Uint8Array(BEHIND_READ_BYTES);
   for (let done = 0; done < size;) {
     const n = await handle.read(buffer.subarray(0, Math.min(buffer.length, size - done)));
     if (n === null) throw shrankError(built.entry.path);
@@ -284,7 +283,7 @@ async function hashBehind(
     if (done + n > from) tail.update(part.subarray(Math.max(0, from - done)));
     done += n;
   }
-  return { whole: new Uint8Array(whole.digest()), tail: new Uint8Array(tail.digest()) };
+  return { whole: await whole.digest(), tail: await tail.digest() };
 }
 
 function changedError(built: BuiltEntry): SfsError {

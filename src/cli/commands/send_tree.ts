@@ -3,7 +3,6 @@
  * (docs/PROTOCOL.md §7.6). Walks and hashes with the hash cache of SFS_HOME, shows the hashing,
  * reports what was skipped once, and hands back the signed tree to serve.
  */
-import { basename, extname, resolve } from "node:path";
 import { SfsError } from "../../errors.ts";
 import type { Identity } from "../../crypto/identity.ts";
 import { escapeForDisplay } from "../../text.ts";
@@ -12,6 +11,7 @@ import type { HashProgress } from "../../peer/tree_manifest.ts";
 import { prepareTree, type SharedTree } from "../../peer/tree_share.ts";
 import type { SkipCounts } from "../../peer/tree_walk.ts";
 import { componentProblem } from "../../peer/tree_paths.ts";
+import { nameOf } from "../../peer/tree_roots.ts";
 import type { Output } from "../output.ts";
 import { onStopSignal } from "../interrupt.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
@@ -78,8 +78,7 @@ async function shareName(paths: readonly string[], given: string | undefined): P
       });
     }
   }
-  // `.` and `..` name the folder they are.
-  const first = basename(resolve(paths[0])) || paths[0];
+  const first = nameOf(paths[0]);
   const folder = (await Deno.stat(paths[0])).isDirectory;
   const name = given ?? (paths.length === 1 || folder ? first : stem(first));
   const problem = componentProblem(name);
@@ -91,11 +90,10 @@ async function shareName(paths: readonly string[], given: string | undefined): P
   return name;
 }
 
+/** `name` without its last extension; a name that starts with its only dot keeps it. */
 function stem(name: string): string {
-  const extension = extname(name);
-  return extension.length > 0 && extension.length < name.length
-    ? name.slice(0, -extension.length)
-    : name;
+  const dot = name.lastIndexOf(".");
+  return dot > 0 && !/^\.+$/.test(name) ? name.slice(0, dot) : name;
 }
 
 /** Hashing progress: a line per large file, `hashing` events, and the cached count. */
