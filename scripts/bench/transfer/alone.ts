@@ -46,8 +46,11 @@ const SEGMENT_BYTES = 1024 ** 3;
 
 /** One side measured alone: its rate over the payload, and what its whole process used. */
 export interface AloneRun {
-  /** `bare`: a receiver without crypto (socket to file), fed the same way as `get`. */
-  side: "send" | "get" | "bare";
+  /**
+   * `bare-send`: a sender without crypto (file to socket) into a reader like `send`'s;
+   * `bare`: a receiver without crypto (socket to file), fed the same way as `get`.
+   */
+  side: "send" | "get" | "bare-send" | "bare";
   /** Payload bytes over the time from the first chunk to the last (send) or to exit (get). */
   megabytesPerSecond: number;
   usage?: ProcessUsage;
@@ -224,6 +227,43 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
 }
 
 /**
+ * The least any sender does, in the same conditions as {@link senderAlone}: a child Deno process
+ * that reads `source` a chunk at a time (synchronously, as sfs does) and writes each chunk to
+ * loopback TCP, with no sealing, into this process reading and dropping every byte. Timed from
+ * the first byte read to the last.
+ */
+export async function bareSenderAlone(bench: Bench, source: SourceFile): Promise<AloneRun> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const sender =
+    `const c = await Deno.connect({ hostname: "127.0.0.1", port: ${listener.addr.port} });
+const f = Deno.openSync(${JSON.stringify(source.path)}, { read: true });
+const b = new Uint8Array(${DEFAULT_CHUNK_SIZE});
+for (let n = f.readSync(b); n !== null && n > 0; n = f.readSync(b)) {
+  for (let d = 0; d < n;) d += await c.write(b.subarray(d, n));
+}
+c.close();`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", sender],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  using conn = await listener.accept();
+  const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE);
+  let read = 0;
+  let started = 0;
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    started ||= performance.now();
+    read += n;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const { success, stderr } = await child.output();
+  if (!success || read !== source.size) {
+    throw new Error(`bare sender failed:\n${new TextDecoder().decode(stderr)}`);
+  }
+  return { side: "bare-send", megabytesPerSecond: source.size / 1e6 / seconds };
+}
+
+/**
  * The least any receiver does, in the same conditions as {@link receiverAlone}: a child Deno
  * process that reads the same frames (laid out the same way, in this process's memory) from
  * loopback TCP, writes each read to a new file and syncs it, with no opening and no hashing.
@@ -357,7 +397,7 @@ export async function measureAlone(
   );
   const results: AloneRun[] = [];
   for (let i = 1; i <= runs; i++) {
-    for (const run of [senderAlone, receiverAlone, bareReceiverAlone]) {
+    for (const run of [senderAlone, bareSenderAlone, receiverAlone, bareReceiverAlone]) {
       const result = await run(bench, source);
       const u = result.usage;
       const cpu = u
@@ -381,14 +421,18 @@ export function renderAlone(results: AloneResults, size: number): string {
     "| --- | --- | --- | --- | --- |",
   ];
   const openssl = results.opensslMBps;
-  for (const side of ["send", "get", "bare"] as const) {
+  for (const side of ["send", "bare-send", "get", "bare"] as const) {
     const runs = results.runs.filter((r) => r.side === side);
     const rates = runs.map((r) => r.megabytesPerSecond);
     const rate = median(rates);
     const cpu = runs.flatMap((r) => r.usage ? [r.usage.cpuSeconds] : []);
     const rss = runs.flatMap((r) => r.usage ? [r.usage.peakRssKiB / 1024] : []);
     const share = typeof openssl === "number" ? `${(100 * rate / openssl).toFixed(0)} %` : "–";
-    const label = side === "bare" ? "bare receiver (no crypto)" : `sfs ${side}`;
+    const label = side === "bare"
+      ? "bare receiver (no crypto)"
+      : side === "bare-send"
+      ? "bare sender (no crypto)"
+      : `sfs ${side}`;
     lines.push(
       `| ${label} | ${rate.toFixed(0)} (${rates.map((r) => r.toFixed(0)).join(", ")}) | ` +
         `${cpu.length ? median(cpu).toFixed(2) : "–"} | ` +
@@ -401,6 +445,14 @@ export function renderAlone(results: AloneResults, size: number): string {
   );
   const rateOf = (side: AloneRun["side"]) =>
     median(results.runs.filter((r) => r.side === side).map((r) => r.megabytesPerSecond));
+  if (results.runs.some((r) => r.side === "bare-send")) {
+    lines.push(
+      "",
+      `sfs send alone reaches ${(100 * rateOf("send") / rateOf("bare-send")).toFixed(0)} % of ` +
+        "the bare sender (the same file into the same kind of reader, read a chunk at a time " +
+        "and written to the socket: what any sender must do, without crypto).",
+    );
+  }
   if (results.runs.some((r) => r.side === "bare")) {
     lines.push(
       "",
