@@ -232,7 +232,7 @@ export async function receiverAlone(bench: Bench, source: SourceFile): Promise<A
  * loopback TCP, with no sealing, into this process reading and dropping every byte. Timed from
  * the first byte read to the last.
  */
-export async function bareSenderAlone(bench: Bench, source: SourceFile): Promise<AloneRun> {
+export async function bareSenderAlone(_bench: Bench, source: SourceFile): Promise<AloneRun> {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const sender =
     `const c = await Deno.connect({ hostname: "127.0.0.1", port: ${listener.addr.port} });
