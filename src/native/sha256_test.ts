@@ -1,4 +1,4 @@
-/** The SHA-256 hashers: FIPS 180-2 answers, split updates, off-thread updates, misuse, choice. */
+/** The SHA-256 hashers: FIPS 180-2 answers, split updates, misuse, choice. */
 import assert from "node:assert/strict";
 import { type ErrorCode, isSfsError } from "../errors.ts";
 import { type Bytes, toHex, utf8 } from "../crypto/bytes.ts";

@@ -53,8 +53,8 @@ export interface ChunkSink {
  * Receives chunks with a few openings in flight: reading the next frame overlaps opening
  * earlier ones (WebCrypto opens off the main thread). Only opened (authenticated) plaintext is
  * written, in order, and fed to `hasher`; every `checkpointBytes` or `checkpointMs`, whichever
- * comes first, the progress is recorded for a resume, in the background. Returns the SHA-256 of the whole file (the hasher
- * already holds any resumed prefix).
+ * comes first, the progress is recorded for a resume, in the background. Returns the SHA-256 of
+ * the whole file (the hasher already holds any resumed prefix).
  */
 export async function receiveChunks(
   channel: Channel,

@@ -31,7 +31,7 @@ import { formatTicket, parseTicket } from "../../../src/peer/ticket.ts";
 import { initiate, respond } from "../../../src/wire/handshake.ts";
 import { FRAME_HEADER_BYTES, FrameKind, recycleChunkBody } from "../../../src/wire/frame.ts";
 import { type Manifest, MessageType } from "../../../src/wire/messages.ts";
-import { type Ceilings, measureCeilings, renderCeilings } from "./ceilings.ts";
+import { type Ceilings, evalInChild, measureCeilings, renderCeilings } from "./ceilings.ts";
 import { SFS_CMD } from "../../lib/sfs_process.ts";
 import { fromHex } from "../../../src/crypto/bytes.ts";
 import { median } from "../stats.ts";
@@ -242,11 +242,7 @@ for (let n = f.readSync(b); n !== null && n > 0; n = f.readSync(b)) {
   for (let d = 0; d < n;) d += await c.write(b.subarray(d, n));
 }
 c.close();`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", sender],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const sent = evalInChild(sender, "bare sender");
   using conn = await listener.accept();
   const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE);
   let read = 0;
@@ -256,10 +252,8 @@ c.close();`;
     read += n;
   }
   const seconds = (performance.now() - started) / 1000;
-  const { success, stderr } = await child.output();
-  if (!success || read !== source.size) {
-    throw new Error(`bare sender failed:\n${new TextDecoder().decode(stderr)}`);
-  }
+  await sent;
+  if (read !== source.size) throw new Error(`bare sender sent ${read} of ${source.size} bytes`);
   return { side: "bare-send", megabytesPerSecond: source.size / 1e6 / seconds };
 }
 
@@ -285,11 +279,7 @@ for (let n = await c.read(b); n !== null; n = await c.read(b)) {
   for (let d = 0; d < n;) d += f.writeSync(b.subarray(d, n));
 }
 f.syncDataSync();`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["eval", receiver],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const received = evalInChild(receiver, "bare receiver");
     const conn = await listener.accept();
     const started = performance.now();
     try {
@@ -304,9 +294,8 @@ f.syncDataSync();`;
       conn.close();
     }
     segments = undefined;
-    const { success, stderr } = await child.output();
+    await received;
     const seconds = (performance.now() - started) / 1000;
-    if (!success) throw new Error(`bare receiver failed:\n${new TextDecoder().decode(stderr)}`);
     return { side: "bare", megabytesPerSecond: source.size / 1e6 / seconds };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -411,6 +400,14 @@ export async function measureAlone(
   return { opensslMBps, ceilings, runs: results };
 }
 
+/** How each side is named in the table. */
+const SIDE_LABELS: Record<AloneRun["side"], string> = {
+  "send": "sfs send",
+  "bare-send": "bare sender (no crypto)",
+  "get": "sfs get",
+  "bare": "bare receiver (no crypto)",
+};
+
 /** The Markdown rows of {@link measureAlone}: medians, and each side's share of openssl. */
 export function renderAlone(results: AloneResults, size: number): string {
   const lines = [
@@ -428,13 +425,10 @@ export function renderAlone(results: AloneResults, size: number): string {
     const cpu = runs.flatMap((r) => r.usage ? [r.usage.cpuSeconds] : []);
     const rss = runs.flatMap((r) => r.usage ? [r.usage.peakRssKiB / 1024] : []);
     const share = typeof openssl === "number" ? `${(100 * rate / openssl).toFixed(0)} %` : "–";
-    const label = side === "bare"
-      ? "bare receiver (no crypto)"
-      : side === "bare-send"
-      ? "bare sender (no crypto)"
-      : `sfs ${side}`;
     lines.push(
-      `| ${label} | ${rate.toFixed(0)} (${rates.map((r) => r.toFixed(0)).join(", ")}) | ` +
+      `| ${SIDE_LABELS[side]} | ${rate.toFixed(0)} (${
+        rates.map((r) => r.toFixed(0)).join(", ")
+      }) | ` +
         `${cpu.length ? median(cpu).toFixed(2) : "–"} | ` +
         `${rss.length ? `${Math.max(...rss).toFixed(0)} MiB` : "–"} | ${share} |`,
     );

@@ -26,11 +26,24 @@ export interface Ceilings {
   syncSeconds: number;
   /** A Deno loop reading a chunk at a time from loopback TCP, written by another process. */
   loopbackRead: Rate;
-  /**
-   * The least any receiver does: that loop writing each read to a new file (writeSync), then
-   * one syncData, timed to the end of the sync. No opening, no hashing.
-   */
-  socketToFile: Rate;
+}
+
+/**
+ * Runs `code` in a child Deno process (`deno eval`, the same runtime as sfs): settles when it
+ * exits, rejecting with its stderr when it failed. The peers of these measurements.
+ */
+export function evalInChild(code: string, what: string): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const done = child.output().then(({ success, stderr }) => {
+    if (!success) throw new Error(`${what} failed:\n${new TextDecoder().decode(stderr)}`);
+  });
+  // The caller awaits it after its own side of the exchange: an early failure waits for that.
+  done.catch(() => {});
+  return done;
 }
 
 /** `openssl speed` on one core at the sfs chunk size, in MB/s; or why not. */
@@ -69,41 +82,28 @@ async function pageCacheWrite(dir: string, size: number): Promise<[number, numbe
   }
 }
 
-/**
- * Reads `size` bytes from loopback TCP that a child Deno writes from one 8 MiB buffer; with
- * `path`, writes them to a new file there and syncs it, as a receiver must.
- */
-async function loopbackRead(size: number, path?: string): Promise<number> {
+/** Reads `size` bytes from loopback TCP that a child Deno writes from one 8 MiB buffer. */
+async function loopbackRead(size: number): Promise<number> {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const writer =
     `const c = await Deno.connect({ hostname: "127.0.0.1", port: ${listener.addr.port} });
 const b = new Uint8Array(8 << 20).fill(7);
 for (let left = ${size}; left > 0;) left -= await c.write(b.subarray(0, Math.min(b.length, left)));
 c.close();`;
-  const child = new Deno.Command(Deno.execPath(), { args: ["eval", writer], stdout: "null" })
-    .spawn();
+  const wrote = evalInChild(writer, "loopback writer");
   using conn = await listener.accept();
-  using file = path === undefined
-    ? undefined
-    : await Deno.open(path, { write: true, create: true, truncate: true });
   const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE);
   let read = 0;
   let started = 0;
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      started ||= performance.now();
-      read += n;
-      for (let done = 0; file && done < n;) done += file.writeSync(buffer.subarray(done, n));
-    }
-    file?.syncDataSync();
-    const seconds = (performance.now() - started) / 1000;
-    await child.status;
-    return read / 1e6 / seconds;
-  } finally {
-    if (path !== undefined) await Deno.remove(path).catch(() => {});
+  for (;;) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    started ||= performance.now();
+    read += n;
   }
+  const seconds = (performance.now() - started) / 1000;
+  await wrote;
+  return read / 1e6 / seconds;
 }
 
 /** Measures every ceiling over `size` bytes, files under `dir`. */
@@ -113,7 +113,6 @@ export async function measureCeilings(dir: string, size: number): Promise<Ceilin
   const opensslSha256 = await opensslRate(["-evp", "sha256"]);
   const [pageCacheWriteRate, syncSeconds] = await pageCacheWrite(dir, size);
   const loopback = await loopbackRead(size);
-  const socketToFile = await loopbackRead(size, join(dir, "ceiling-receive.bin"));
   return {
     opensslAesGcmSeal,
     opensslAesGcmOpen,
@@ -121,7 +120,6 @@ export async function measureCeilings(dir: string, size: number): Promise<Ceilin
     pageCacheWrite: pageCacheWriteRate,
     syncSeconds,
     loopbackRead: loopback,
-    socketToFile,
   };
 }
 
@@ -141,7 +139,5 @@ export function renderCeilings(c: Ceilings, size: number): string {
     `| page-cache write (Deno writeSync, ${KIB}) | ${rate(c.pageCacheWrite)} |`,
     `| then one syncData | ${c.syncSeconds.toFixed(2)} s |`,
     `| loopback TCP read (Deno, ${KIB} reads; writer another process) | ${rate(c.loopbackRead)} |`,
-    `| socket to file: that read, writeSync to a new file, one syncData (no crypto) | ` +
-    `${rate(c.socketToFile)} |`,
   ].join("\n");
 }

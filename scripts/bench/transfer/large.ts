@@ -6,10 +6,10 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { sha256File } from "../../lib/files.ts";
-import { type Measured, measuredSfsRun, type SourceFile } from "./runs.ts";
-import type { Bench } from "./runs.ts";
+import { formatSize } from "../format.ts";
+import { type Bench, type Measured, measuredSfsRun, type SourceFile } from "./runs.ts";
 import { TARGET, type Target } from "./report.ts";
 
 /** How many times the source is repeated. */
@@ -34,19 +34,19 @@ export async function measureLarge(bench: Bench, source: SourceFile): Promise<La
   }
 }
 
-/** Writes `source` `LARGE_FACTOR` times to `path`, and hashes the result. */
+/** Writes `source` `LARGE_FACTOR` times to `path`, hashing what it writes (no second read). */
 async function repeatFile(source: SourceFile, path: string): Promise<SourceFile> {
-  {
-    using out = await Deno.open(path, { write: true, create: true, truncate: true });
-    const buffer = new Uint8Array(COPY_BYTES);
-    for (let copy = 0; copy < LARGE_FACTOR; copy++) {
-      using from = await Deno.open(source.path, { read: true });
-      for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
-        for (let done = 0; done < n;) done += await out.write(buffer.subarray(done, n));
-      }
+  using out = await Deno.open(path, { write: true, create: true, truncate: true });
+  const hash = createHash("sha256");
+  const buffer = new Uint8Array(COPY_BYTES);
+  for (let copy = 0; copy < LARGE_FACTOR; copy++) {
+    using from = await Deno.open(source.path, { read: true });
+    for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
+      hash.update(buffer.subarray(0, n));
+      for (let done = 0; done < n;) done += await out.write(buffer.subarray(done, n));
     }
   }
-  return { path, size: source.size * LARGE_FACTOR, sha256: await sha256File(path) };
+  return { path, size: source.size * LARGE_FACTOR, sha256: hash.digest("hex") };
 }
 
 /** The Markdown row of {@link measureLarge}. */
@@ -55,7 +55,7 @@ export function renderLarge(large: LargeRun): string {
   const mib = (kib: number | undefined) =>
     kib === undefined ? "–" : `${(kib / 1024).toFixed(1)} MiB`;
   return [
-    `Peak RSS for one ${(large.bytes / 2 ** 30).toFixed(large.bytes >= 2 ** 30 ? 0 : 3)} GiB ` +
+    `Peak RSS for one ${formatSize(large.bytes)} ` +
     `transfer (the source repeated ${LARGE_FACTOR} times; the sender hashes it first):`,
     "",
     "| Process | peak RSS | CPU s |",
@@ -71,9 +71,8 @@ export function renderLarge(large: LargeRun): string {
 export function largeTarget(large: LargeRun): Target {
   const { sender, receiver } = large.run;
   const peak = sender && receiver ? Math.max(sender.peakRssKiB, receiver.peakRssKiB) / 1024 : null;
-  const size = `${(large.bytes / 2 ** 30).toFixed(large.bytes >= 2 ** 30 ? 0 : 3)} GiB`;
   return {
-    name: `peak RSS of each sfs process at ${size}`,
+    name: `peak RSS of each sfs process at ${formatSize(large.bytes)}`,
     goal: `≤ ${TARGET.PEAK_RSS_MIB} MiB`,
     value: peak === null ? "not measured" : `${peak.toFixed(1)} MiB`,
     met: peak === null ? null : peak <= TARGET.PEAK_RSS_MIB,

@@ -138,16 +138,17 @@ export interface Summary {
 export function summarize(records: RunRecord[], crypto: CryptoRates, size: number): Summary {
   const counted = (test: Test, tool: Tool) =>
     records.filter((r) => r.test === test && r.tool === tool && !r.warmup);
-  const pairs = (test: Test, ratio: (sfs: number, scp: number) => number) => {
+  /** Each counted sfs run with the scp run of its pair, where there is one. */
+  const paired = (test: Test) => {
     const scp = counted(test, "scp");
-    return counted(test, "sfs").flatMap((s) => {
-      const other = scp.find((r) => r.pair === s.pair);
-      return other ? [ratio(s.seconds, other.seconds)] : [];
+    return counted(test, "sfs").flatMap((sfs) => {
+      const other = scp.find((r) => r.pair === sfs.pair);
+      return other ? [{ sfs, scp: other }] : [];
     });
   };
-  const scpFirst = (test: Test) =>
-    counted(test, "sfs").filter((s) => counted(test, "scp").some((r) => r.pair === s.pair))
-      .map((s) => s.scpFirst === true);
+  const pairs = (test: Test, ratio: (sfs: number, scp: number) => number) =>
+    paired(test).map((p) => ratio(p.sfs.seconds, p.scp.seconds));
+  const scpFirst = (test: Test) => paired(test).map((p) => p.sfs.scpFirst === true);
   const medianOf = (test: Test, tool: Tool) => {
     const runs = counted(test, tool);
     return runs.length === 0 ? null : median(runs.map((r) => r.seconds));

@@ -239,10 +239,10 @@ export async function measuredSfsRun(bench: Bench, source: SourceFile): Promise<
 
 /**
  * Warm-up pairs, then counted pairs, alternating sfs and scp; every second counted pair runs scp
- * first. The order is counterbalanced because a run's predecessor matters here: right after an
- * scp copy, sfs's page-cache writes cost about three times as much kernel time as right after
- * an sfs copy, while scp's time does not depend on what ran before it (docs/PERFORMANCE.md,
- * session 7). Each record says which tool ran first in its pair.
+ * first. The order is counterbalanced because a run's predecessor can matter here: right after an
+ * scp copy, sfs's page-cache writes have cost up to three times the kernel time they cost right
+ * after an sfs copy (some hours, not others), while scp's time does not depend on what ran before
+ * it (docs/PERFORMANCE.md, session 7). Each record says which tool ran first in its pair.
  */
 export async function alternate(
   bench: Bench,
