@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { countWork } from "../gc.ts";
 import { SfsError } from "../errors.ts";
 import { writeAllSync } from "../fs.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
@@ -115,6 +116,7 @@ export async function receiveTreeFiles(
         options.onFile?.(entry, { index, kept: false, filesDone: files });
         options.onProgress?.(bytes, files);
         await checkpoints.afterFile(index + 1);
+        countWork();
       }
     }
     await folders.leaveAll();

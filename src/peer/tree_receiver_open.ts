@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { countWork, PAGE_UNITS } from "../gc.ts";
 import { join } from "../path.ts";
 import { SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
@@ -117,6 +118,7 @@ async function readManifest(
     }
     for (const entry of reader.pageEntries(page)) if (entry.kind === "file") files++;
     await writeAll(file, page.subarray(PAGE_HEADER_BYTES));
+    countWork(PAGE_UNITS);
   }
   const manifestHash = reader.finish();
   await file.syncData();

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { countWork, PAGE_UNITS } from "../gc.ts";
 import { SfsError } from "../errors.ts";
 import { constantTimeEqual } from "../crypto/bytes.ts";
 import type { Identity } from "../crypto/identity.ts";
@@ -57,6 +58,7 @@ export async function serveTree(
   if (treeManifest.pagesFollow) {
     for await (const page of tree.manifest.pages()) {
       await channel.send({ type: MessageType.MANIFEST_PAGE, page });
+      countWork(PAGE_UNITS);
     }
   }
   const ranges = request.want ? await receiveWant(channel, tree) : undefined;

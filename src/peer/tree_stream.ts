@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { countWork } from "../gc.ts";
 import { isSfsError, SfsError } from "../errors.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
 import type { AeadKey } from "../crypto/aead.ts";
@@ -62,6 +63,7 @@ export async function sendTreeStreams(
       const from = opened.built.index === plan.entry ? plan.offset : 0;
       try {
         await sendFile(queue, opened, { from, chunkSize: plan.chunkSize });
+        countWork();
       } catch (err) {
         // The chunks already sealed are sound: they go out, and FILE_CHANGED takes exactly the
         // place of the changed file's last chunk (§7.8).

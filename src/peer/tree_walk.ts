@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { countWork } from "../gc.ts";
 import { SfsError } from "../errors.ts";
 import { sameFile } from "../fs.ts";
 import { displayExcerpt, escapeForDisplay } from "../text.ts";
@@ -134,6 +135,7 @@ export class TreeWalk implements AsyncIterable<TreeEntry> {
       const absolute = `${frame.absolute}/${name}`;
       const entry = this.#classify(absolute, relative, stack.length);
       if (entry === undefined) continue;
+      countWork();
       yield entry;
       if (entry.kind === "folder") stack.push(await this.#open(absolute, relative, entry.info));
     }
