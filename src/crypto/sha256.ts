@@ -21,6 +21,11 @@ export interface Sha256Hasher {
   update(data: Uint8Array): void;
   /** The digest of everything taken in; the hasher is then spent. */
   digest(): Promise<Bytes>;
+  /**
+   * A second hasher that has taken in what this one has; the two go on independently (a
+   * resumable send keeps such states, content_hash.ts).
+   */
+  copy(): Sha256Hasher;
 }
 
 /** Makes a hasher for a job of `bytes` bytes in all (the total, when known). */
@@ -70,6 +75,15 @@ export class BufferedSha256 implements Sha256Hasher {
     }
     this.#parts.push(data.slice());
     this.#length += data.length;
+  }
+
+  copy(): BufferedSha256 {
+    if (this.#spent) throw spentError();
+    const twin = new BufferedSha256();
+    // The parts are never changed once taken in: the twin may share them.
+    twin.#parts = [...this.#parts];
+    twin.#length = this.#length;
+    return twin;
   }
 
   async digest(): Promise<Bytes> {

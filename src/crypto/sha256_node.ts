@@ -8,11 +8,20 @@ import { type Sha256Hasher, spentError } from "./sha256.ts";
 
 /** SHA-256 on the calling thread. */
 export class NodeSha256 implements Sha256Hasher {
-  #hash: Hash | undefined = createHash("sha256");
+  #hash: Hash | undefined;
+
+  constructor(from?: Hash) {
+    this.#hash = from ?? createHash("sha256");
+  }
 
   update(data: Uint8Array): void {
     if (!this.#hash) throw spentError();
     this.#hash.update(data);
+  }
+
+  copy(): NodeSha256 {
+    if (!this.#hash) throw spentError();
+    return new NodeSha256(this.#hash.copy());
   }
 
   digest(): Promise<Bytes> {

@@ -21,6 +21,7 @@ export interface LibcryptoSha256<P> {
   EVP_DigestInit_ex(ctx: P, type: P, engine: null): number;
   EVP_DigestUpdate(ctx: P, data: Uint8Array, count: bigint): number;
   EVP_DigestFinal_ex(ctx: P, md: Uint8Array, size: null): number;
+  EVP_MD_CTX_copy_ex(out: P, from: P): number;
   ERR_clear_error(): void;
 }
 
@@ -37,14 +38,18 @@ export class OpenSslSha256<P> implements Sha256Hasher {
   /** The first failed update: the state is then unknown, so every later call fails too. */
   #error: SfsError | undefined;
 
-  constructor(lib: LibcryptoSha256<P>) {
+  /** A fresh hasher, or with `from`, one in the same state as that context (see copy()). */
+  constructor(lib: LibcryptoSha256<P>, from?: P) {
     this.#lib = lib;
     const ctx = lib.EVP_MD_CTX_new();
     if (ctx === null) throw failed("EVP_MD_CTX_new");
-    if (lib.EVP_DigestInit_ex(ctx, lib.EVP_sha256(), null) !== 1) {
+    const [ok, call] = from === undefined
+      ? [lib.EVP_DigestInit_ex(ctx, lib.EVP_sha256(), null), "EVP_DigestInit_ex"]
+      : [lib.EVP_MD_CTX_copy_ex(ctx, from), "EVP_MD_CTX_copy_ex"];
+    if (ok !== 1) {
       lib.EVP_MD_CTX_free(ctx);
       lib.ERR_clear_error();
-      throw failed("EVP_DigestInit_ex");
+      throw failed(call);
     }
     this.#ctx = ctx;
     FINALIZER.register(this, () => lib.EVP_MD_CTX_free(ctx), this);
@@ -56,6 +61,10 @@ export class OpenSslSha256<P> implements Sha256Hasher {
     if (data.length > 0 && this.#lib.EVP_DigestUpdate(ctx, data, BigInt(data.length)) !== 1) {
       throw this.#error = this.#fail("EVP_DigestUpdate");
     }
+  }
+
+  copy(): OpenSslSha256<P> {
+    return new OpenSslSha256(this.#lib, this.#live());
   }
 
   // deno-lint-ignore require-await -- async so that a failure is a rejection, as for other hashers

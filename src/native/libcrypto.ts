@@ -96,6 +96,7 @@ const SYMBOLS = {
   EVP_DigestInit_ex: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
   EVP_DigestUpdate: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
   EVP_DigestFinal_ex: { parameters: ["pointer", "buffer", "pointer"], result: "i32" },
+  EVP_MD_CTX_copy_ex: { parameters: ["pointer", "pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** A libcrypto that loaded and reported version 3. */

@@ -72,6 +72,29 @@ Deno.test("Sha256Hasher is spent after its digest", async () => {
   }
 });
 
+Deno.test("Sha256Hasher.copy() goes on independently of its original", async (t) => {
+  const [head, tailA, tailB] = [utf8("abc"), utf8("dbcdecdefdefg"), new Uint8Array(70_000)];
+  const expected = async (...parts: Bytes[]) => {
+    const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (whole.set(p, at), at + p.length), 0);
+    return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", whole)));
+  };
+  for (const [name, make] of HASHERS) {
+    await t.step(name, async () => {
+      const original = make();
+      original.update(head);
+      const twin = original.copy();
+      original.update(tailA);
+      twin.update(tailB);
+      const again = twin.copy();
+      assert.equal(toHex(await twin.digest()), await expected(head, tailB));
+      assert.equal(toHex(await original.digest()), await expected(head, tailA));
+      assert.equal(toHex(await again.digest()), await expected(head, tailB));
+      assert.throws(() => original.copy(), isCode("INTERNAL"));
+    });
+  }
+});
+
 Deno.test("BufferedSha256 refuses more than BUFFERED_SHA256_MAX bytes", () => {
   const hasher = new BufferedSha256();
   hasher.update(new Uint8Array(BUFFERED_SHA256_MAX));

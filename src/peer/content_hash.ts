@@ -8,10 +8,9 @@
  * re-reads at most one interval from disk, then takes in the tail as it is sent. The digest then
  * covers exactly the bytes this connection sent, on top of the content that was announced.
  */
-import type { Hash } from "node:crypto";
 import { SfsError } from "../errors.ts";
 import type { Bytes } from "../crypto/bytes.ts";
-import { createSha256 } from "../crypto/sha256.ts";
+import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
 
 /** Bytes between two kept hash states: 16 states per GiB, each a few hundred bytes. */
 export const MIDSTATE_INTERVAL = 64 * 1024 * 1024;
@@ -25,7 +24,7 @@ export interface ContentHash {
   /** Bytes between kept states. */
   readonly interval: number;
   /** `midstates[k]` holds the hash state after the first `(k + 1) * interval` bytes. */
-  readonly midstates: readonly Hash[];
+  readonly midstates: readonly Sha256Hasher[];
 }
 
 /** Options of {@link hashContent}. */
@@ -47,9 +46,8 @@ export interface HashContentOptions {
    * Keep the states a resumed single-file send needs (`midstates`): only for a file that had
    * not settled when its hashing began (a settled one is checked by its stamp, file_stream.ts).
    * A tree's files are never resumed from them (tree_stream.ts hashes a resumed file again), so
-   * a tree hashes without:
-   * on OpenSSL, whose context is freed at the digest, instead of a `node:crypto` Hash whose native
-   * state waits for a major GC (issue 11: 10,000 of them grew the sender's peak RSS).
+   * a tree keeps none: a kept state holds its native context until it is collected (issue 11:
+   * 10,000 of them grew the sender's peak RSS).
    * @default {true}
    */
   keepStates?: boolean;
@@ -72,41 +70,22 @@ export async function hashContent(
   options: HashContentOptions = {},
 ): Promise<ContentHash> {
   const interval = options.interval ?? MIDSTATE_INTERVAL;
-  if (options.keepStates === false) return await hashWithoutStates(file, options, interval);
-  // Only kept states need `node:crypto` (its Hash copies): loaded then, not with this module.
-  const { createHash } = await import("node:crypto");
-  const hasher = createHash("sha256");
-  const midstates: Hash[] = [];
+  const keepStates = options.keepStates ?? true;
+  const hasher = await createSha256();
+  const midstates: Sha256Hasher[] = [];
   const buffer = new Uint8Array(readBufferBytes(options.expectedSize));
   let size = 0;
   for (;;) {
     // A read never crosses a state boundary, so the state can be copied exactly there.
-    const room = interval - (size % interval);
+    const room = keepStates ? interval - (size % interval) : buffer.length;
     const n = await file.read(buffer.subarray(0, Math.min(buffer.length, room)));
     if (n === null) break;
     hasher.update(buffer.subarray(0, n));
     size += n;
-    if (size % interval === 0) midstates.push(hasher.copy());
+    if (keepStates && size % interval === 0) midstates.push(hasher.copy());
     options.onProgress?.(size);
   }
-  return { size, sha256: new Uint8Array(hasher.digest()), interval, midstates };
-}
-
-/** {@link hashContent} with no states kept, on the hasher src/crypto/sha256.ts chooses. */
-async function hashWithoutStates(
-  file: Deno.FsFile,
-  options: HashContentOptions,
-  interval: number,
-): Promise<ContentHash> {
-  const hasher = await createSha256();
-  const buffer = new Uint8Array(readBufferBytes(options.expectedSize));
-  let size = 0;
-  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-    hasher.update(buffer.subarray(0, n));
-    size += n;
-    options.onProgress?.(size);
-  }
-  return { size, sha256: await hasher.digest(), interval, midstates: [] };
+  return { size, sha256: await hasher.digest(), interval, midstates };
 }
 
 /**
@@ -119,10 +98,9 @@ export async function hasherAt(
   content: ContentHash,
   offset: number,
   name: string,
-): Promise<Hash> {
+): Promise<Sha256Hasher> {
   const k = Math.min(Math.floor(offset / content.interval), content.midstates.length);
-  const { createHash } = await import("node:crypto");
-  const hasher = k === 0 ? createHash("sha256") : content.midstates[k - 1].copy();
+  const hasher = k === 0 ? await createSha256() : content.midstates[k - 1].copy();
   let position = k * content.interval;
   await file.seek(position, Deno.SeekMode.Start);
   const buffer = new Uint8Array(Math.min(READ_BYTES, Math.max(1, offset - position)));

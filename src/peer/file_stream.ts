@@ -7,7 +7,7 @@
 import { SfsError } from "../errors.ts";
 import { readFullSync } from "../fs.ts";
 import { type Bytes, constantTimeEqual } from "../crypto/bytes.ts";
-import { createSha256, type Sha256Hasher } from "../crypto/sha256.ts";
+import { createSha256 } from "../crypto/sha256.ts";
 import { chunkCount, chunkLength, sealChunk, TAG_BYTES } from "../crypto/stream.ts";
 import type { Channel } from "../wire/channel.ts";
 import type { Manifest } from "../wire/messages.ts";
@@ -91,22 +91,9 @@ async function sentContentCheck(
   }
   const hasher = offset === 0
     ? await createSha256({ bytes: file.size })
-    : await midstateHasher(handle, file, offset);
+    : await hasherAt(handle, file.content, offset, file.name);
   return {
     update: (data) => hasher.update(data),
     sentAsHashed: async () => constantTimeEqual(await hasher.digest(), file.sha256),
-  };
-}
-
-/** The kept midstate at or below `offset`, brought up to it from the file (content_hash.ts). */
-async function midstateHasher(
-  handle: Deno.FsFile,
-  file: Pick<SharedFile, "name" | "content">,
-  offset: number,
-): Promise<Sha256Hasher> {
-  const hash = await hasherAt(handle, file.content, offset, file.name);
-  return {
-    update: (data) => void hash.update(data),
-    digest: () => Promise.resolve(new Uint8Array(hash.digest())),
   };
 }

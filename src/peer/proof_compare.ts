@@ -93,8 +93,8 @@ export async function compareTree(
 }
 
 async function sha256OfFile(path: string): Promise<Bytes> {
-  // Loaded here, not at the top: content_hash.ts needs node:crypto (its midstates), and a
-  // receiver loads this module for proof.ts's format alone (issue 12).
+  // Loaded here, not at the top: a receiver loads this module for proof.ts's format alone
+  // (issue 12).
   const { hashContent } = await import("./content_hash.ts");
   using file = await Deno.open(path, { read: true });
   return (await hashContent(file)).sha256;

@@ -31,7 +31,13 @@ import { formatTicket, parseTicket } from "../../../src/peer/ticket.ts";
 import { initiate, respond } from "../../../src/wire/handshake.ts";
 import { FRAME_HEADER_BYTES, FrameKind, recycleChunkBody } from "../../../src/wire/frame.ts";
 import { type Manifest, MessageType } from "../../../src/wire/messages.ts";
-import { type Ceilings, evalInChild, measureCeilings, renderCeilings } from "./ceilings.ts";
+import {
+  type Ceilings,
+  evalInChild,
+  measureCeilings,
+  type Rate,
+  renderCeilings,
+} from "./ceilings.ts";
 import { SFS_CMD } from "../../lib/sfs_process.ts";
 import { fromHex } from "../../../src/crypto/bytes.ts";
 import { median } from "../stats.ts";
@@ -408,6 +414,37 @@ const SIDE_LABELS: Record<AloneRun["side"], string> = {
   "bare": "bare receiver (no crypto)",
 };
 
+/**
+ * The fastest a side can go on one core when every byte passes each of `steps` (MB/s each, on
+ * one core) one after the other: the inverse of the sum of their times per byte. Undefined when
+ * a step was not measured.
+ */
+export function oneCoreCeiling(steps: readonly Rate[]): number | undefined {
+  if (!steps.every((rate) => typeof rate === "number" && rate > 0)) return undefined;
+  return 1 / (steps as number[]).reduce((sum, rate) => sum + 1 / rate, 0);
+}
+
+/**
+ * What a side alone can reach on this machine: one core (the other runs its peer), its bare twin
+ * and then its crypto for each byte. In real use each side has its own cores and may overlap them.
+ */
+function oneCoreLine(
+  side: "send" | "get",
+  rate: number,
+  openssl: Rate,
+  steps: readonly Rate[],
+  crypto: string,
+): string {
+  const ceiling = oneCoreCeiling(steps);
+  if (ceiling === undefined || typeof openssl !== "number") return "";
+  return `One core for sfs ${side} (the other runs its peer) cannot go faster than its bare ` +
+    `twin plus openssl's ${crypto} on each byte, one after the other: ${
+      ceiling.toFixed(0)
+    } MB/s, ` +
+    `${(100 * ceiling / openssl).toFixed(0)} % of openssl. sfs ${side} alone reaches ` +
+    `${(100 * rate / ceiling).toFixed(0)} % of that.`;
+}
+
 /** The Markdown rows of {@link measureAlone}: medians, and each side's share of openssl. */
 export function renderAlone(results: AloneResults, size: number): string {
   const lines = [
@@ -439,12 +476,15 @@ export function renderAlone(results: AloneResults, size: number): string {
   );
   const rateOf = (side: AloneRun["side"]) =>
     median(results.runs.filter((r) => r.side === side).map((r) => r.megabytesPerSecond));
+  const { opensslAesGcmSeal: seal, opensslAesGcmOpen: open, opensslSha256: sha } = results.ceilings;
   if (results.runs.some((r) => r.side === "bare-send")) {
     lines.push(
       "",
       `sfs send alone reaches ${(100 * rateOf("send") / rateOf("bare-send")).toFixed(0)} % of ` +
         "the bare sender (the same file into the same kind of reader, read a chunk at a time " +
         "and written to the socket: what any sender must do, without crypto).",
+      "",
+      oneCoreLine("send", rateOf("send"), openssl, [rateOf("bare-send"), seal], "seal"),
     );
   }
   if (results.runs.some((r) => r.side === "bare")) {
@@ -453,6 +493,8 @@ export function renderAlone(results: AloneResults, size: number): string {
       `sfs get alone reaches ${(100 * rateOf("get") / rateOf("bare")).toFixed(0)} % of the bare ` +
         "receiver (the same frames into a process that only writes them to a file and syncs it: " +
         "what any receiver must do, without crypto).",
+      "",
+      oneCoreLine("get", rateOf("get"), openssl, [rateOf("bare"), open, sha], "open + SHA-256"),
     );
   }
   lines.push("", renderCeilings(results.ceilings, size));
