@@ -174,6 +174,38 @@ Deno.test("HashCache holds 100,000 records in about 90 bytes each (issue 12: RSS
   assert.equal(cache.get(info), undefined);
 });
 
+Deno.test("HashCache drops the oldest of a full cache in place instead of growing it", async () => {
+  using dir = tempDir();
+  const cachePath = `${dir.path}/hash-cache.bin`;
+  // Past 2,048 records the slack before dropping (an eighth) is more than the room a load leaves.
+  const max = 4096;
+  const info = (i: number) =>
+    ({
+      isFile: true,
+      dev: 2049,
+      ino: 500 + i,
+      size: 10 + i,
+      mtime: new Date(1_700_000_000_000),
+      ctime: new Date(1_700_000_000_000),
+    }) as Deno.FileInfo;
+  const hash = (i: number) => new Uint8Array(32).fill(i % 256);
+  const full = await HashCache.load(cachePath, { maxEntries: max });
+  for (let i = 0; i < max; i++) full.set(info(i), hash(i), LATER);
+  await full.save();
+  const cache = await HashCache.load(cachePath, { maxEntries: max });
+  const capacity = cache.capacity;
+  assert.equal(cache.size, max);
+  for (let i = max; i < 3 * max; i++) {
+    cache.set(info(i), hash(i), LATER);
+    assert.equal(cache.capacity, capacity, `grew at record ${i}`);
+  }
+  // The youngest stay: the last one set, and the ones just before it.
+  for (const i of [3 * max - 1, 3 * max - 100, 3 * max - 900]) {
+    assert.deepEqual(cache.get(info(i)), hash(i), `record ${i}`);
+  }
+  assert.equal(cache.get(info(0)), undefined);
+});
+
 Deno.test("HashCache keeps the most recently used records, with a little slack before it drops", async () => {
   using dir = tempDir();
   const cachePath = `${dir.path}/hash-cache.bin`;
