@@ -32,8 +32,8 @@ export const DEFAULT_MAX_ENTRIES = 100_000;
 const MAGIC = new TextEncoder().encode("sfshash1");
 const KEY_BYTES = 5 * 8;
 const RECORD_BYTES = KEY_BYTES + 32;
-/** Records written to the file at a time (64 KiB). */
-const SAVE_BLOCK_RECORDS = 910;
+/** Records read or written at a time (64 KiB). */
+const BLOCK_RECORDS = 910;
 /** Room for records beyond those loaded, before the buffer must grow (by half, to the bound). */
 const ROOM = 256;
 
@@ -44,12 +44,23 @@ export interface HashCacheOptions {
    * @default {DEFAULT_MAX_ENTRIES}
    */
   maxEntries?: number;
+  /**
+   * Read only the records of these files (their `stat`, as for {@link HashCache.get}) into
+   * memory; {@link HashCache.save} then copies every other record through from the file. For a
+   * share of one file or a few: a full cache is ~9 MB in memory, and a 1 GiB send's peak RSS
+   * grew by that much (issue 12: at most 80 MiB per process).
+   */
+  only?: readonly Deno.FileInfo[];
 }
 
 /** The cache, in memory; {@link HashCache.save} writes it back. */
 export class HashCache implements Disposable {
   readonly #path: string;
   readonly #max: number;
+  /** Only some of the file's records are in memory (`only`); save() copies the others. */
+  readonly #partial: boolean;
+  /** Of a partial cache, how many records were found in the file. */
+  #foundInFile = 0;
   /** Records, each `key ‖ SHA-256` as in the file, in no particular order. */
   #records: Uint8Array;
   /** Last use of each record: a tick, unique; larger is younger. */
@@ -62,9 +73,10 @@ export class HashCache implements Disposable {
   readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0];
   #changed = false;
 
-  private constructor(path: string, max: number, capacity: number) {
+  private constructor(path: string, max: number, capacity: number, partial: boolean) {
     this.#path = path;
     this.#max = max;
+    this.#partial = partial;
     this.#records = new Uint8Array(capacity * RECORD_BYTES);
     this.#used = new Uint32Array(capacity);
     this.#reindex();
@@ -76,21 +88,38 @@ export class HashCache implements Disposable {
    */
   static async load(path: string, options: HashCacheOptions = {}): Promise<HashCache> {
     const max = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    const empty = () => new HashCache(path, max, ROOM);
-    const info = await lstatOrUndefined(path);
-    const count = ((info?.size ?? 0) - MAGIC.length) / RECORD_BYTES;
-    // Checked before reading, so a planted huge file costs nothing.
-    if (!info?.isFile || !Number.isInteger(count) || count < 0 || count > max) return empty();
-    using file = await Deno.open(path, { read: true });
-    // Read straight into the records' buffer: no second copy of the file.
-    const cache = new HashCache(path, max, count + ROOM);
-    const magic = new Uint8Array(MAGIC.length);
-    const records = cache.#records.subarray(0, count * RECORD_BYTES);
-    if (!readFullSync(file, magic) || !sameBytes(magic, 0, MAGIC, 0, MAGIC.length)) {
-      return empty();
+    const { only } = options;
+    const empty = () => new HashCache(path, max, only ? only.length + ROOM : ROOM, !!only);
+    const opened = await openRecords(path, max);
+    if (opened === undefined) return empty();
+    using file = opened.file;
+    const { count } = opened;
+    if (only) {
+      const cache = HashCache.#wanting(path, max, only);
+      return cache.#adoptWanted(file, count) ? cache : empty();
     }
-    if (!readFullSync(file, records)) return empty();
+    // Read straight into the records' buffer: no second copy of the file.
+    const cache = new HashCache(path, max, count + ROOM, false);
+    if (!readFullSync(file, cache.#records.subarray(0, count * RECORD_BYTES))) return empty();
     cache.#adopt(count);
+    return cache;
+  }
+
+  /**
+   * A partial cache holding a placeholder record per file of `only`: a key with no hash yet, never
+   * used (tick 0), which #adoptWanted fills or drops.
+   */
+  static #wanting(path: string, max: number, only: readonly Deno.FileInfo[]): HashCache {
+    const cache = new HashCache(path, max, only.length + ROOM, true);
+    for (const info of only) {
+      const stamp = stampOf(info);
+      if (stamp === undefined) continue;
+      const key = encodeKey(stampFields(stamp));
+      const slot = cache.#find(key, 0);
+      if (cache.#slots[slot] !== 0) continue;
+      cache.#records.set(key, cache.#count * RECORD_BYTES);
+      cache.#slots[slot] = ++cache.#count;
+    }
     return cache;
   }
 
@@ -130,18 +159,22 @@ export class HashCache implements Disposable {
     if (this.#count > this.#max + (this.#max >> 3)) this.#keepYoungest(this.#max);
   }
 
-  /** Writes the cache back atomically (mode 0600), if anything changed since it was loaded. */
+  /**
+   * Writes the cache back atomically (mode 0600), if anything changed since it was loaded. A
+   * partial cache first copies the file's other records, the youngest that fit, oldest first.
+   */
   async save(): Promise<void> {
     if (!this.#changed) return;
     const order = new Uint32Array(this.#count).map((_, i) => i);
     order.sort((a, b) => this.#used[a] - this.#used[b]);
     const kept = order.subarray(Math.max(0, order.length - this.#max));
     // Written a block at a time: a whole copy was 7 MB more at the peak for a full cache.
-    const block = new Uint8Array(SAVE_BLOCK_RECORDS * RECORD_BYTES);
+    const block = new Uint8Array(BLOCK_RECORDS * RECORD_BYTES);
     await writeAtomic(this.#path, async (file) => {
       await writeAll(file, MAGIC);
-      for (let first = 0; first < kept.length; first += SAVE_BLOCK_RECORDS) {
-        const some = kept.subarray(first, first + SAVE_BLOCK_RECORDS);
+      if (this.#partial) await this.#copyOthers(file, this.#max - kept.length, block);
+      for (let first = 0; first < kept.length; first += BLOCK_RECORDS) {
+        const some = kept.subarray(first, first + BLOCK_RECORDS);
         some.forEach((record, i) => {
           const from = record * RECORD_BYTES;
           block.set(this.#records.subarray(from, from + RECORD_BYTES), i * RECORD_BYTES);
@@ -181,6 +214,62 @@ export class HashCache implements Disposable {
       this.#records.copyWithin(into * RECORD_BYTES, from, from + RECORD_BYTES);
       this.#slots[slot] = into + 1;
       this.#used[into] = ++this.#tick;
+    }
+  }
+
+  /**
+   * Fills the placeholders of a partial cache from the file's `count` records, read a block at a
+   * time, and drops those not found. False when the file ends early (read as an empty cache).
+   */
+  #adoptWanted(file: Deno.FsFile, count: number): boolean {
+    const block = new Uint8Array(BLOCK_RECORDS * RECORD_BYTES);
+    const view = new DataView(block.buffer);
+    for (let first = 0; first < count; first += BLOCK_RECORDS) {
+      const n = Math.min(BLOCK_RECORDS, count - first);
+      if (!readFullSync(file, block.subarray(0, n * RECORD_BYTES))) return false;
+      for (let at = 0; at < n * RECORD_BYTES; at += RECORD_BYTES) {
+        const record = isSafeKey(view, at) ? this.#slots[this.#find(block, at)] - 1 : -1;
+        if (record < 0) continue;
+        // A repeated key keeps its last hash, as in a full load.
+        this.#records.set(
+          block.subarray(at + KEY_BYTES, at + RECORD_BYTES),
+          record * RECORD_BYTES + KEY_BYTES,
+        );
+        this.#used[record] = ++this.#tick;
+      }
+    }
+    this.#keepUsedFrom(1);
+    this.#foundInFile = this.#count;
+    return true;
+  }
+
+  /**
+   * Writes to `out` the youngest `room` records of the file as it is now that are not in memory
+   * (those in memory come after them, younger). A file that is missing or malformed now gives
+   * none; every record is checked as in a load.
+   */
+  async #copyOthers(out: Deno.FsFile, room: number, block: Uint8Array): Promise<void> {
+    const opened = await openRecords(this.#path, this.#max);
+    if (opened === undefined) return;
+    using file = opened.file;
+    const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+    // The oldest go first. Those in memory are not copied: as many fewer are skipped (exact unless
+    // the file changed since the load, and then still at most `room` are written).
+    let skip = opened.count - this.#foundInFile - room;
+    let left = room;
+    for (let first = 0; first < opened.count && left > 0; first += BLOCK_RECORDS) {
+      const n = Math.min(BLOCK_RECORDS, opened.count - first);
+      if (!readFullSync(file, block.subarray(0, n * RECORD_BYTES))) return;
+      let kept = 0;
+      for (let at = 0; at < n * RECORD_BYTES && kept < left; at += RECORD_BYTES) {
+        if (skip-- > 0 || !isSafeKey(view, at) || this.#slots[this.#find(block, at)] !== 0) {
+          continue;
+        }
+        block.copyWithin(kept * RECORD_BYTES, at, at + RECORD_BYTES);
+        kept++;
+      }
+      await writeAll(out, block.subarray(0, kept * RECORD_BYTES));
+      left -= kept;
     }
   }
 
@@ -237,7 +326,11 @@ export class HashCache implements Disposable {
   /** Keeps the `n` most recently used records, moved to the front. */
   #keepYoungest(n: number): void {
     // Ticks are unique: exactly `n` are at or above the cut.
-    const cut = this.#used.slice(0, this.#count).sort()[this.#count - n];
+    this.#keepUsedFrom(this.#used.slice(0, this.#count).sort()[this.#count - n]);
+  }
+
+  /** Keeps the records last used at tick `cut` or later, moved to the front. */
+  #keepUsedFrom(cut: number): void {
     let kept = 0;
     for (let record = 0; record < this.#count; record++) {
       if (this.#used[record] < cut) continue;
@@ -260,6 +353,26 @@ export class HashCache implements Disposable {
       this.#slots[slot] = record + 1;
     }
   }
+}
+
+/**
+ * The cache file at `path`, past its magic, and its record count; undefined when it is missing or
+ * malformed. The size is checked before reading, so a planted huge file costs nothing.
+ */
+async function openRecords(
+  path: string,
+  max: number,
+): Promise<{ file: Deno.FsFile; count: number } | undefined> {
+  const info = await lstatOrUndefined(path);
+  const count = ((info?.size ?? 0) - MAGIC.length) / RECORD_BYTES;
+  if (!info?.isFile || !Number.isInteger(count) || count < 0 || count > max) return undefined;
+  const file = await Deno.open(path, { read: true });
+  const magic = new Uint8Array(MAGIC.length);
+  if (!readFullSync(file, magic) || !sameBytes(magic, 0, MAGIC, 0, MAGIC.length)) {
+    file.close();
+    return undefined;
+  }
+  return { file, count };
 }
 
 const scratchKey = new Uint8Array(KEY_BYTES);

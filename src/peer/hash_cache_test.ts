@@ -234,3 +234,88 @@ Deno.test("HashCache keeps the most recently used records, with a little slack b
     assert.deepEqual(again.get(info(i)), kept.includes(i) ? hash(i) : undefined, `record ${i}`);
   }
 });
+
+/** Writes a cache file of `count` made-up records (inode 1,000,000 + i, hash bytes all i % 256). */
+async function writeMadeUpCache(path: string, count: number): Promise<void> {
+  const bytes = new Uint8Array(8 + count * 72);
+  bytes.set(new TextEncoder().encode("sfshash1"));
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < count; i++) {
+    const at = 8 + i * 72;
+    [2049, 1_000_000 + i, 5000 + i, 1_700_000_000_000 + i, 1_700_000_000_000].forEach((n, k) =>
+      view.setBigUint64(at + 8 * k, BigInt(n))
+    );
+    bytes.fill(i % 256, at + 40, at + 72);
+  }
+  await Deno.writeFile(path, bytes);
+}
+
+/** The `stat` of made-up record `i` of {@link writeMadeUpCache}. */
+function madeUpInfo(i: number): Deno.FileInfo {
+  return {
+    isFile: true,
+    dev: 2049,
+    ino: 1_000_000 + i,
+    size: 5000 + i,
+    mtime: new Date(1_700_000_000_000 + i),
+    ctime: new Date(1_700_000_000_000),
+  } as Deno.FileInfo;
+}
+
+Deno.test("HashCache.load({ only }) holds just those files and save() keeps every other record", async () => {
+  using dir = tempDir();
+  const cachePath = `${dir.path}/hash-cache.bin`;
+  await writeMadeUpCache(cachePath, 3000);
+  const missing = madeUpInfo(5000);
+  const cache = await HashCache.load(cachePath, { only: [madeUpInfo(1234), missing] });
+  assert.equal(cache.size, 1, "the one found; no placeholder for the missing one");
+  assert.deepEqual(cache.get(madeUpInfo(1234)), new Uint8Array(32).fill(1234 % 256));
+  assert.equal(cache.get(missing), undefined);
+  assert.equal(cache.get(madeUpInfo(7)), undefined, "not asked for: not read");
+  cache.set(missing, HASH_A, LATER);
+  await cache.save();
+  const whole = await HashCache.load(cachePath);
+  assert.equal(whole.size, 3001);
+  for (const i of [0, 7, 1233, 1234, 1235, 2999]) {
+    assert.deepEqual(whole.get(madeUpInfo(i)), new Uint8Array(32).fill(i % 256), `record ${i}`);
+  }
+  assert.deepEqual(whole.get(missing), HASH_A);
+});
+
+Deno.test("HashCache.load({ only }) of a full cache drops the oldest on save()", async () => {
+  using dir = tempDir();
+  const cachePath = `${dir.path}/hash-cache.bin`;
+  await writeMadeUpCache(cachePath, 100);
+  const fresh = [100, 101, 102].map(madeUpInfo);
+  const cache = await HashCache.load(cachePath, {
+    maxEntries: 100,
+    only: [madeUpInfo(50), ...fresh],
+  });
+  assert.ok(cache.get(madeUpInfo(50)), "record 50 used again");
+  fresh.forEach((info) => cache.set(info, HASH_B, LATER));
+  await cache.save();
+  const whole = await HashCache.load(cachePath, { maxEntries: 100 });
+  assert.equal(whole.size, 100);
+  // Four in memory (the youngest); of the file's others the 96 youngest: 3 to 99 but 50.
+  for (let i = 0; i < 103; i++) {
+    const expected = i >= 100 ? HASH_B : i >= 3 ? new Uint8Array(32).fill(i) : undefined;
+    assert.deepEqual(whole.get(madeUpInfo(i)), expected, `record ${i}`);
+  }
+});
+
+Deno.test("HashCache.load({ only }) of a missing or damaged file holds nothing", async (t) => {
+  using dir = tempDir();
+  const cachePath = `${dir.path}/hash-cache.bin`;
+  await t.step("missing", async () => {
+    const cache = await HashCache.load(cachePath, { only: [madeUpInfo(1)] });
+    assert.equal(cache.size, 0);
+    assert.equal(cache.get(madeUpInfo(1)), undefined, "a placeholder is never a hit");
+  });
+  await t.step("cut inside a record", async () => {
+    await writeMadeUpCache(cachePath, 10);
+    await Deno.truncate(cachePath, 8 + 9 * 72 + 30);
+    const cache = await HashCache.load(cachePath, { only: [madeUpInfo(1)] });
+    assert.equal(cache.size, 0);
+    assert.equal(cache.get(madeUpInfo(1)), undefined);
+  });
+});

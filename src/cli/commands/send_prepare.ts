@@ -46,10 +46,14 @@ export async function prepareShares(
       hint: "A single file is shared under its own name",
     });
   }
+  // Only these files' records are read from the cache: a full one is ~9 MB (issue 12). A file
+  // that cannot be stat'ed here is reported by hashFiles; one that changes meanwhile misses.
+  const stats = await Promise.all(paths.map((path) => Deno.stat(path).catch(() => undefined)));
   return await withHashCache(
     options.home,
     out,
     (cache) => hashFiles(paths, identity, out, cache),
+    stats.filter((info) => info !== undefined),
   );
 }
 
