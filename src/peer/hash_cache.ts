@@ -278,9 +278,8 @@ export class HashCache implements Disposable {
     let slot = this.#find(key, 0);
     if (this.#slots[slot] === 0) {
       if (this.#count === this.#used.length) {
-        // A full cache drops its oldest in place: growing it would hold a second copy of ~9 MB
-        // for a moment (a sender's peak RSS rose from 76 to 90 MiB on the first small share
-        // after a large one).
+        // A full cache drops its oldest sixteenth in place: growing it would hold a second copy
+        // of ~9 MB for a moment.
         if (this.#count >= this.#max) this.#keepYoungest(this.#max - (this.#max >> 4));
         else this.#grow();
         slot = this.#find(key, 0);

@@ -138,17 +138,7 @@ Deno.test("HashCache holds 100,000 records in about 90 bytes each (issue 12: RSS
   using dir = tempDir();
   const cachePath = `${dir.path}/hash-cache.bin`;
   const records = 100_000;
-  const bytes = new Uint8Array(8 + records * 72);
-  bytes.set(new TextEncoder().encode("sfshash1"));
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < records; i++) {
-    const at = 8 + i * 72;
-    [2049, 1_000_000 + i, 5000 + i, 1_700_000_000_000 + i, 1_700_000_000_000].forEach((n, k) =>
-      view.setBigUint64(at + 8 * k, BigInt(n))
-    );
-    view.setUint32(at + 40, i);
-  }
-  await Deno.writeFile(cachePath, bytes);
+  await writeMadeUpCache(cachePath, records);
   const used = () => Deno.memoryUsage().heapUsed + Deno.memoryUsage().external;
   const before = used();
   const cache = await HashCache.load(cachePath);
@@ -157,15 +147,8 @@ Deno.test("HashCache holds 100,000 records in about 90 bytes each (issue 12: RSS
   // A Map of a string key and value per record: ~24 MB of heap and external memory here (and
   // twice that in RSS); the records as read are 7.2 MB.
   assert.ok(grew < 12 * 1024 * 1024, `heap and external memory grew by ${grew} bytes`);
-  const info = {
-    isFile: true,
-    dev: 2049,
-    ino: 1_000_000 + 77_777,
-    size: 5000 + 77_777,
-    mtime: new Date(1_700_000_000_000 + 77_777),
-    ctime: new Date(1_700_000_000_000),
-  } as Deno.FileInfo;
-  assert.equal(new DataView(cache.get(info)!.buffer).getUint32(0), 77_777);
+  const info = madeUpInfo(77_777);
+  assert.deepEqual(cache.get(info), new Uint8Array(32).fill(77_777 % 256));
   // A sender lets go of it once saved (`using`): its memory goes back at once.
   const external = Deno.memoryUsage().external;
   cache[Symbol.dispose]();
@@ -179,31 +162,20 @@ Deno.test("HashCache drops the oldest of a full cache in place instead of growin
   const cachePath = `${dir.path}/hash-cache.bin`;
   // Past 2,048 records the slack before dropping (an eighth) is more than the room a load leaves.
   const max = 4096;
-  const info = (i: number) =>
-    ({
-      isFile: true,
-      dev: 2049,
-      ino: 500 + i,
-      size: 10 + i,
-      mtime: new Date(1_700_000_000_000),
-      ctime: new Date(1_700_000_000_000),
-    }) as Deno.FileInfo;
-  const hash = (i: number) => new Uint8Array(32).fill(i % 256);
-  const full = await HashCache.load(cachePath, { maxEntries: max });
-  for (let i = 0; i < max; i++) full.set(info(i), hash(i), LATER);
-  await full.save();
+  await writeMadeUpCache(cachePath, max);
   const cache = await HashCache.load(cachePath, { maxEntries: max });
   const capacity = cache.capacity;
   assert.equal(cache.size, max);
+  const hash = (i: number) => new Uint8Array(32).fill(i % 256);
   for (let i = max; i < 3 * max; i++) {
-    cache.set(info(i), hash(i), LATER);
+    cache.set(madeUpInfo(i), hash(i), LATER);
     assert.equal(cache.capacity, capacity, `grew at record ${i}`);
   }
   // The youngest stay: the last one set, and the ones just before it.
   for (const i of [3 * max - 1, 3 * max - 100, 3 * max - 900]) {
-    assert.deepEqual(cache.get(info(i)), hash(i), `record ${i}`);
+    assert.deepEqual(cache.get(madeUpInfo(i)), hash(i), `record ${i}`);
   }
-  assert.equal(cache.get(info(0)), undefined);
+  assert.equal(cache.get(madeUpInfo(0)), undefined);
 });
 
 Deno.test("HashCache keeps the most recently used records, with a little slack before it drops", async () => {
