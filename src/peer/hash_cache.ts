@@ -9,9 +9,7 @@
  * is still parsed as untrusted: bounded in size before it is read, fixed-size records, anything
  * malformed read as an empty cache.
  *
- * File layout (`SFS_HOME/hash-cache.bin`, mode 0600, replaced atomically): the 8-byte magic
- * `sfshash1`, then records of 72 bytes, oldest first: `u64 dev ‖ u64 ino ‖ u64 size ‖ u64 mtime
- * (ms) ‖ u64 ctime (ms) ‖ [32] SHA-256`.
+ * File layout (`SFS_HOME/hash-cache.bin`, mode 0600, replaced atomically): hash_cache_records.ts.
  *
  * In memory the records stay in that form, read straight into one buffer and found through an
  * open-addressing index: about 90 bytes a record. A Map of a string key and value per record took
@@ -21,19 +19,25 @@
  * @module
  */
 import { type Bytes, release } from "../crypto/bytes.ts";
-import { lstatOrUndefined, readFullSync, writeAll, writeAtomic } from "../fs.ts";
+import { readFullSync, writeAll, writeAtomic } from "../fs.ts";
 import { settledStampOf, stampFields, stampOf } from "./content_stamp.ts";
+import {
+  BLOCK_RECORDS,
+  encodeKey,
+  hashKey,
+  isSafeKey,
+  KEY_BYTES,
+  MAGIC,
+  openRecords,
+  RECORD_BYTES,
+  sameBytes,
+} from "./hash_cache_records.ts";
 
 /** The cache's file in SFS_HOME. */
 export const HASH_CACHE_FILE = "hash-cache.bin";
 /** Records kept by default: 100,000 files is a 7 MB cache file. */
 export const DEFAULT_MAX_ENTRIES = 100_000;
 
-const MAGIC = new TextEncoder().encode("sfshash1");
-const KEY_BYTES = 5 * 8;
-const RECORD_BYTES = KEY_BYTES + 32;
-/** Records read or written at a time (64 KiB). */
-const BLOCK_RECORDS = 910;
 /** Room for records beyond those loaded, before the buffer must grow (by half, to the bound). */
 const ROOM = 256;
 
@@ -352,62 +356,4 @@ export class HashCache implements Disposable {
       this.#slots[slot] = record + 1;
     }
   }
-}
-
-/**
- * The cache file at `path`, past its magic, and its record count; undefined when it is missing or
- * malformed. The size is checked before reading, so a planted huge file costs nothing.
- */
-async function openRecords(
-  path: string,
-  max: number,
-): Promise<{ file: Deno.FsFile; count: number } | undefined> {
-  const info = await lstatOrUndefined(path);
-  const count = ((info?.size ?? 0) - MAGIC.length) / RECORD_BYTES;
-  if (!info?.isFile || !Number.isInteger(count) || count < 0 || count > max) return undefined;
-  const file = await Deno.open(path, { read: true });
-  const magic = new Uint8Array(MAGIC.length);
-  if (!readFullSync(file, magic) || !sameBytes(magic, 0, MAGIC, 0, MAGIC.length)) {
-    file.close();
-    return undefined;
-  }
-  return { file, count };
-}
-
-const scratchKey = new Uint8Array(KEY_BYTES);
-const scratchView = new DataView(scratchKey.buffer);
-
-/**
- * The key's five fields, each a big-endian u64 written as its high and low 32 bits, in one
- * buffer reused by every call (a lookup or an insert per file: no garbage per file).
- */
-function encodeKey(fields: number[]): Uint8Array {
-  const [key, view] = [scratchKey, scratchView];
-  fields.forEach((n, i) => {
-    view.setUint32(8 * i, Math.floor(n / 2 ** 32));
-    view.setUint32(8 * i + 4, n >>> 0);
-  });
-  return key;
-}
-
-/** Every field of the key at `at` is below 2^53, as a stamp's are (a planted one may not be). */
-function isSafeKey(view: DataView, at: number): boolean {
-  for (let i = 0; i < 5; i++) if (view.getUint32(at + 8 * i) >= 2 ** 21) return false;
-  return true;
-}
-
-/** The `length` bytes at `a[i…]` and `b[j…]` are equal (not secret: no constant time). */
-function sameBytes(a: Uint8Array, i: number, b: Uint8Array, j: number, length: number): boolean {
-  for (let k = 0; k < length; k++) if (a[i + k] !== b[j + k]) return false;
-  return true;
-}
-
-/** A 32-bit hash of the key at `bytes[at…]`: FNV-1a from a seed, then a final mix. */
-function hashKey(bytes: Uint8Array, at: number, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = at; i < at + KEY_BYTES; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return h >>> 0;
 }
