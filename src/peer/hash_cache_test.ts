@@ -291,3 +291,36 @@ Deno.test("HashCache.load({ only }) of a missing or damaged file holds nothing",
     assert.equal(cache.get(madeUpInfo(1)), undefined);
   });
 });
+
+Deno.test("HashCache.save() writes a hit back only when its record was in the older half", async (t) => {
+  using dir = tempDir();
+  const cachePath = `${dir.path}/hash-cache.bin`;
+  await writeMadeUpCache(cachePath, 100);
+  const lastIno = async () => {
+    const bytes = await Deno.readFile(cachePath);
+    return Number(new DataView(bytes.buffer).getBigUint64(bytes.length - 72 + 8));
+  };
+  for (const only of [true, false]) {
+    await t.step(`${only ? "partial" : "whole"} load: a young record`, async () => {
+      const before = await Deno.stat(cachePath);
+      const cache = await HashCache.load(cachePath, {
+        maxEntries: 100,
+        ...(only ? { only: [madeUpInfo(70)] } : {}),
+      });
+      assert.deepEqual(cache.get(madeUpInfo(70)), new Uint8Array(32).fill(70));
+      await cache.save();
+      assert.equal((await Deno.stat(cachePath)).ino, before.ino, "not written again");
+    });
+    const old = only ? 10 : 20;
+    await t.step(`${only ? "partial" : "whole"} load: an old record`, async () => {
+      const cache = await HashCache.load(cachePath, {
+        maxEntries: 100,
+        ...(only ? { only: [madeUpInfo(old)] } : {}),
+      });
+      assert.deepEqual(cache.get(madeUpInfo(old)), new Uint8Array(32).fill(old));
+      await cache.save();
+      assert.equal(await lastIno(), 1_000_000 + old, "written back as the youngest");
+      assert.equal((await HashCache.load(cachePath)).size, 100);
+    });
+  }
+});
