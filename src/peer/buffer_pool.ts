@@ -1,76 +1,64 @@
 /**
- * A fixed set of equal buffers handed out and given back, so a stream reuses a few chunk
- * buffers instead of allocating two per chunk (docs/PERFORMANCE.md). Its size bounds memory,
- * and waiting for a free buffer is the backpressure on whatever still holds one.
+ * Chunk buffers reused in turn, so a stream allocates nothing per chunk (no garbage for V8's young
+ * generation, no page faults for fresh memory; docs/PERFORMANCE.md). How many there are bounds
+ * memory; the stream's own backpressure (chunks in flight) is what keeps them free for reuse.
  */
 import { type Bytes, release } from "../crypto/bytes.ts";
 import { TAG_BYTES } from "../crypto/stream.ts";
 import { frameBody, releaseFrameBody } from "../wire/frame.ts";
 
-/** `count` buffers of `bytes` bytes, made at the first take. */
-export class BufferPool {
-  readonly #bytes: number;
-  #unmade: number;
-  readonly #free: Bytes[] = [];
-  readonly #waiting: ((buffer: Bytes) => void)[] = [];
+/**
+ * `count` items, each made on first use (a small file needs only one), handed out in turn: the
+ * n-th {@link next} gets the item of the (n - count)-th. The caller must keep at most `count` in
+ * use, i.e. be done with an item before it takes the one `count` later.
+ */
+export class Ring<T> {
+  readonly #count: number;
+  readonly #make: () => T;
+  readonly #items: T[] = [];
+  #taken = 0;
 
-  constructor(count: number, bytes: number) {
-    this.#unmade = count;
-    this.#bytes = bytes;
+  constructor(count: number, make: () => T) {
+    this.#count = count;
+    this.#make = make;
   }
 
-  /** A free buffer; waits for one to come back when all are in use. */
-  take(): Promise<Bytes> {
-    const free = this.#free.pop();
-    if (free) return Promise.resolve(free);
-    if (this.#unmade > 0) {
-      this.#unmade--;
-      return Promise.resolve(new Uint8Array(this.#bytes));
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+  /** The item for the next use. */
+  next(): T {
+    const slot = this.#taken++ % this.#count;
+    return this.#items[slot] ??= this.#make();
   }
 
-  /** Gives back `buffer`, which nothing reads or writes any more. */
-  giveBack(buffer: Bytes): void {
-    const waiter = this.#waiting.shift();
-    if (waiter) waiter(buffer);
-    else this.#free.push(buffer);
+  /** Takes the items made so far out of the ring (to free them); it starts empty again. */
+  takeAll(): T[] {
+    this.#taken = 0;
+    return this.#items.splice(0);
   }
 }
 
 /**
- * A sender's plaintext and frame buffers, one pair per chunk in flight, reused in turn, so
- * sending allocates nothing per chunk (no garbage for V8's young generation, no page faults for
- * fresh memory). The n-th chunk gets the pair of the (n - count)-th: the caller must keep at most
- * `count` chunks in flight, i.e. await a chunk's seal and its send (its frame
- * handed to the socket) before it takes the pair of the chunk `count` later (sender.ts
- * streamChunks does).
+ * A sender's plaintext and frame buffers, one pair per chunk in flight (sender.ts and send_queue.ts
+ * await a chunk's seal and its send before they take the pair of the chunk `count` later).
  */
 export class ChunkBuffers {
-  readonly #count: number;
-  readonly #bytes: number;
-  readonly #pairs: { plaintext: Bytes; frame: Bytes }[] = [];
-  #taken = 0;
+  readonly #pairs: Ring<{ plaintext: Bytes; frame: Bytes }>;
 
   /** `count` pairs of a `bytes` plaintext and a frame body (frame.ts) for its sealed chunk. */
   constructor(count: number, bytes: number) {
-    this.#count = count;
-    this.#bytes = bytes;
+    this.#pairs = new Ring(count, () => ({
+      plaintext: new Uint8Array(bytes),
+      frame: frameBody(bytes + TAG_BYTES),
+    }));
   }
 
-  /** The pair for the next chunk, made on first use (a small file needs only one). */
+  /** The pair for the next chunk. */
   next(): { plaintext: Bytes; frame: Bytes } {
-    const slot = this.#taken++ % this.#count;
-    this.#pairs[slot] ??= {
-      plaintext: new Uint8Array(this.#bytes),
-      frame: frameBody(this.#bytes + TAG_BYTES),
-    };
-    return this.#pairs[slot];
+    return this.#pairs.next();
   }
 
   /** Frees every buffer now rather than at the next garbage collection. */
   release(): void {
-    for (const { plaintext, frame } of this.#pairs.splice(0)) {
+    for (const { plaintext, frame } of this.#pairs.takeAll()) {
       release(plaintext);
       releaseFrameBody(frame);
     }

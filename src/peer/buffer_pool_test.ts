@@ -1,25 +1,21 @@
 import assert from "node:assert/strict";
-import { BufferPool, ChunkBuffers } from "./buffer_pool.ts";
+import { ChunkBuffers, Ring } from "./buffer_pool.ts";
 import { TAG_BYTES } from "../crypto/stream.ts";
 import { FRAME_HEADER_BYTES } from "../wire/frame.ts";
 
-Deno.test("BufferPool.take() makes at most `count` buffers, then waits for one back", async () => {
-  const pool = new BufferPool(2, 8);
-  const a = await pool.take();
-  const b = await pool.take();
-  assert.notEqual(a, b);
-  assert.equal(a.length, 8);
-  let third: Uint8Array | undefined;
-  const waiting = pool.take().then((buffer) => third = buffer);
-  await Promise.resolve();
-  assert.equal(third, undefined);
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.equal(third, undefined, "waits while both are out");
-  pool.giveBack(b);
-  await waiting;
-  assert.equal(third, b);
-  pool.giveBack(a);
-  assert.equal(await pool.take(), a, "a buffer given back with nobody waiting is kept");
+Deno.test("Ring.next() makes at most `count` items, on first use, and hands them out in turn", () => {
+  let made = 0;
+  const ring = new Ring(3, () => ({ n: made++ }));
+  const first = ring.next();
+  assert.equal(made, 1, "one item for one use");
+  const second = ring.next();
+  const third = ring.next();
+  assert.equal(new Set([first, second, third]).size, 3);
+  assert.equal(ring.next(), first, "the fourth use gets the first item");
+  assert.equal(ring.next(), second);
+  assert.equal(made, 3);
+  assert.deepEqual(ring.takeAll(), [first, second, third]);
+  assert.notEqual(ring.next(), first, "an emptied ring makes new items");
 });
 
 Deno.test("ChunkBuffers.next() hands out `count` pairs in turn, then frees them all", () => {

@@ -19,7 +19,7 @@ import type { AeadKey } from "../crypto/aead.ts";
 import { recycleChunkBody } from "../wire/frame.ts";
 import type { Manifest } from "../wire/messages.ts";
 import { CHUNKS_IN_FLIGHT } from "./pipelining.ts";
-import { BufferPool } from "./buffer_pool.ts";
+import { Ring } from "./buffer_pool.ts";
 
 /**
  * Default time between two resume checkpoints: a crash loses at most about this much of the
@@ -69,19 +69,21 @@ export async function receiveChunks(
     first: manifest.offset / manifest.chunkSize,
   });
   const count = chunkCount(manifest.size, manifest.chunkSize);
-  // A buffer per opening in flight: each is written and hashed before the next take.
-  const pool = new BufferPool(CHUNKS_IN_FLIGHT, Math.min(manifest.chunkSize, manifest.size));
-  const writer = new InOrderWriter(part, hasher, hooks, pool);
+  // A buffer per opening in flight: the loop writes and hashes the oldest chunk before it takes
+  // the buffer of the one CHUNKS_IN_FLIGHT later.
+  const bytes = Math.min(manifest.chunkSize, manifest.size);
+  const buffers = new Ring(CHUNKS_IN_FLIGHT, () => new Uint8Array(bytes));
+  const writer = new InOrderWriter(part, hasher, hooks);
   try {
     for (let index = manifest.offset / manifest.chunkSize; index < count; index++) {
       const frame = await channel.receiveChunkOrMessage(manifest.chunkSize + TAG_BYTES);
       if (frame.type !== "chunk") {
         throw new SfsError("TRUNCATED", `Stream ended after chunk ${index - 1} of ${count}`);
       }
-      const into = await pool.take();
+      const into = buffers.next();
       // The sealed body is read by the opening alone: once it settles, the next frame reuses it.
       const opened = opener.open(frame.data, { into }).finally(() => recycleChunkBody(frame.data));
-      writer.add(opened, into);
+      writer.add(opened);
       if (writer.pending >= CHUNKS_IN_FLIGHT) await writer.writeOldest();
     }
     while (writer.pending > 0) await writer.writeOldest();
@@ -110,16 +112,14 @@ class InOrderWriter {
   readonly #part: ChunkSink;
   readonly #hasher: Sha256Hasher;
   readonly #hooks: StreamHooks;
-  readonly #pool: BufferPool;
-  readonly #inFlight: { opened: Promise<Bytes>; buffer: Bytes }[] = [];
+  readonly #inFlight: Promise<Bytes>[] = [];
   #lastCheckpoint: { bytes: number; at: number };
   #writing = true;
 
-  constructor(part: ChunkSink, hasher: Sha256Hasher, hooks: StreamHooks, pool: BufferPool) {
+  constructor(part: ChunkSink, hasher: Sha256Hasher, hooks: StreamHooks) {
     this.#part = part;
     this.#hasher = hasher;
     this.#hooks = hooks;
-    this.#pool = pool;
     this.#lastCheckpoint = { bytes: part.written, at: performance.now() };
   }
 
@@ -128,21 +128,19 @@ class InOrderWriter {
     return this.#inFlight.length;
   }
 
-  /** Queues a chunk that is opening into `buffer`, a buffer of the pool. */
-  add(opened: Promise<Bytes>, buffer: Bytes): void {
+  /** Queues a chunk that is opening. */
+  add(opened: Promise<Bytes>): void {
     // Failures surface in order through writeOldest; this stops an early one going unhandled.
     opened.catch(() => {});
-    this.#inFlight.push({ opened, buffer });
+    this.#inFlight.push(opened);
   }
 
   /** Waits for the oldest chunk to open, then hashes and writes it; its buffer is then free. */
   async writeOldest(): Promise<void> {
     try {
-      const { opened, buffer } = this.#inFlight.shift()!;
-      const plaintext = await opened;
+      const plaintext = await this.#inFlight.shift()!;
       this.#hasher.update(plaintext);
       this.#part.write(plaintext);
-      this.#pool.giveBack(buffer);
     } catch (err) {
       // After a bad chunk or a failed write nothing more may be appended: the part file must
       // stay exactly the verified prefix its length claims.
@@ -165,7 +163,7 @@ class InOrderWriter {
     while (this.#writing && this.#inFlight.length > 0) {
       await this.writeOldest().catch((chunkFailure) => failure = chunkFailure);
     }
-    await Promise.allSettled(this.#inFlight.map((chunk) => chunk.opened));
+    await Promise.allSettled(this.#inFlight);
     return failure;
   }
 
