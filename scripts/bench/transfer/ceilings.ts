@@ -166,5 +166,23 @@ export function renderCeilings(c: Ceilings, size: number): string {
     `| then one syncData | ${c.syncSeconds.toFixed(2)} s |`,
     `| page-cache write into the pages that file freed | ${rate(c.pageCacheRewrite)} |`,
     `| loopback TCP read (Deno, ${KIB} reads; writer another process) | ${rate(c.loopbackRead)} |`,
+    ...memoryCharge(c).map((line) => `\n${line}`),
   ].join("\n");
+}
+
+/**
+ * A sentence when the page-cache write into fresh memory was much slower than into pages just
+ * freed: the host charged this run for memory it had taken back, and a receiver pays that on
+ * every byte it writes (docs/PERFORMANCE.md, session 9). None otherwise or when not measured.
+ */
+export function memoryCharge(c: Pick<Ceilings, "pageCacheWrite" | "pageCacheRewrite">): string[] {
+  const { pageCacheWrite: fresh, pageCacheRewrite: reused } = c;
+  if (typeof fresh !== "number" || typeof reused !== "number" || fresh <= 0) return [];
+  const times = reused / fresh;
+  if (times < 2) return [];
+  return [
+    `The page-cache write into fresh memory was ${times.toFixed(1)}× slower than into pages just ` +
+    "freed: the host charged this run for memory it had taken back, and each receiver pays that " +
+    "on every byte it writes (docs/PERFORMANCE.md, session 9).",
+  ];
 }
