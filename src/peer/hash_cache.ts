@@ -23,6 +23,7 @@ import { readFullSync, writeAll, writeAtomic } from "../fs.ts";
 import { settledStampOf, stampFields, stampOf } from "./content_stamp.ts";
 import {
   BLOCK_RECORDS,
+  copyOthers,
   encodeKey,
   hashKey,
   isSafeKey,
@@ -31,6 +32,7 @@ import {
   openRecords,
   RECORD_BYTES,
   sameBytes,
+  writeInOrder,
 } from "./hash_cache_records.ts";
 
 /** The cache's file in SFS_HOME. */
@@ -184,15 +186,15 @@ export class HashCache implements Disposable {
     const block = new Uint8Array(BLOCK_RECORDS * RECORD_BYTES);
     await writeAtomic(this.#path, async (file) => {
       await writeAll(file, MAGIC);
-      if (this.#partial) await this.#copyOthers(file, this.#max - kept.length, block);
-      for (let first = 0; first < kept.length; first += BLOCK_RECORDS) {
-        const some = kept.subarray(first, first + BLOCK_RECORDS);
-        some.forEach((record, i) => {
-          const from = record * RECORD_BYTES;
-          block.set(this.#records.subarray(from, from + RECORD_BYTES), i * RECORD_BYTES);
-        });
-        await writeAll(file, block.subarray(0, some.length * RECORD_BYTES));
+      if (this.#partial) {
+        // The file's other records, older than those in memory (see copyOthers).
+        await copyOthers(file, { path: this.#path, max: this.#max }, {
+          room: this.#max - kept.length,
+          held: this.#foundInFile,
+          isHeld: (bytes, at) => this.#slots[this.#find(bytes, at)] !== 0,
+        }, block);
       }
+      await writeInOrder(file, this.#records, kept, block);
     });
     this.#changed = false;
   }
@@ -254,36 +256,6 @@ export class HashCache implements Disposable {
     this.#foundInFile = this.#count;
     this.#tick = this.#loadedTick = count;
     return true;
-  }
-
-  /**
-   * Writes to `out` the youngest `room` records of the file as it is now that are not in memory
-   * (those in memory come after them, younger). A file that is missing or malformed now gives
-   * none; every record is checked as in a load.
-   */
-  async #copyOthers(out: Deno.FsFile, room: number, block: Uint8Array): Promise<void> {
-    const opened = await openRecords(this.#path, this.#max);
-    if (opened === undefined) return;
-    using file = opened.file;
-    const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
-    // The oldest go first. Those in memory are not copied: as many fewer are skipped (exact unless
-    // the file changed since the load, and then still at most `room` are written).
-    let skip = opened.count - this.#foundInFile - room;
-    let left = room;
-    for (let first = 0; first < opened.count && left > 0; first += BLOCK_RECORDS) {
-      const n = Math.min(BLOCK_RECORDS, opened.count - first);
-      if (!readFullSync(file, block.subarray(0, n * RECORD_BYTES))) return;
-      let kept = 0;
-      for (let at = 0; at < n * RECORD_BYTES && kept < left; at += RECORD_BYTES) {
-        if (skip-- > 0 || !isSafeKey(view, at) || this.#slots[this.#find(block, at)] !== 0) {
-          continue;
-        }
-        block.copyWithin(kept * RECORD_BYTES, at, at + RECORD_BYTES);
-        kept++;
-      }
-      await writeAll(out, block.subarray(0, kept * RECORD_BYTES));
-      left -= kept;
-    }
   }
 
   /** Adds or replaces the record of `key`, as the youngest. */

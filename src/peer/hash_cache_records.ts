@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { lstatOrUndefined, readFullSync } from "../fs.ts";
+import { lstatOrUndefined, readFullSync, writeAll } from "../fs.ts";
 
 export const MAGIC = new TextEncoder().encode("sfshash1");
 export const KEY_BYTES = 5 * 8;
@@ -32,6 +32,59 @@ export async function openRecords(
     return undefined;
   }
   return { file, count };
+}
+
+/**
+ * Writes the records numbered in `order` (of `records`, in memory) to `out`, in that order, a
+ * block at a time through `block`.
+ */
+export async function writeInOrder(
+  out: Deno.FsFile,
+  records: Uint8Array,
+  order: Uint32Array,
+  block: Uint8Array,
+): Promise<void> {
+  for (let first = 0; first < order.length; first += BLOCK_RECORDS) {
+    const some = order.subarray(first, first + BLOCK_RECORDS);
+    some.forEach((record, i) => {
+      const from = record * RECORD_BYTES;
+      block.set(records.subarray(from, from + RECORD_BYTES), i * RECORD_BYTES);
+    });
+    await writeAll(out, block.subarray(0, some.length * RECORD_BYTES));
+  }
+}
+
+/**
+ * Writes to `out` the youngest `room` records of the cache file (as it is now) that `isHeld`
+ * says are not held in memory, oldest first, through `block`. `held` of the file's records were
+ * found in memory at the load: as many fewer are skipped at the old end (exact unless the file
+ * changed since, and then still at most `room` are written). A file that is missing or malformed
+ * now gives none; every record is checked as in a load.
+ */
+export async function copyOthers(
+  out: Deno.FsFile,
+  cache: { path: string; max: number },
+  wanted: { room: number; held: number; isHeld: (bytes: Uint8Array, at: number) => boolean },
+  block: Uint8Array,
+): Promise<void> {
+  const opened = await openRecords(cache.path, cache.max);
+  if (opened === undefined) return;
+  using file = opened.file;
+  const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+  let skip = opened.count - wanted.held - wanted.room;
+  let left = wanted.room;
+  for (let first = 0; first < opened.count && left > 0; first += BLOCK_RECORDS) {
+    const n = Math.min(BLOCK_RECORDS, opened.count - first);
+    if (!readFullSync(file, block.subarray(0, n * RECORD_BYTES))) return;
+    let kept = 0;
+    for (let at = 0; at < n * RECORD_BYTES && kept < left; at += RECORD_BYTES) {
+      if (skip-- > 0 || !isSafeKey(view, at) || wanted.isHeld(block, at)) continue;
+      block.copyWithin(kept * RECORD_BYTES, at, at + RECORD_BYTES);
+      kept++;
+    }
+    await writeAll(out, block.subarray(0, kept * RECORD_BYTES));
+    left -= kept;
+  }
 }
 
 const scratchKey = new Uint8Array(KEY_BYTES);
