@@ -97,5 +97,6 @@ async function sha256OfFile(path: string): Promise<Bytes> {
   // (issue 12).
   const { hashContent } = await import("./content_hash.ts");
   using file = await Deno.open(path, { read: true });
-  return (await hashContent(file)).sha256;
+  // Nothing resumes from this hash: no states kept (content_hash.ts).
+  return (await hashContent(file, { keepStates: false })).sha256;
 }
