@@ -14,13 +14,6 @@ import { checkShareable } from "../paths.ts";
 import { progressFor, type ProgressRow } from "../progress.ts";
 import type { TreeShareOptions } from "./send_tree.ts";
 
-/** True when `paths` make a tree share: a folder, or more than one path. */
-export async function isTreeShare(paths: readonly string[]): Promise<boolean> {
-  if (paths.length !== 1) return true;
-  const info = await Deno.stat(paths[0]).catch(() => undefined);
-  return info?.isDirectory === true;
-}
-
 /** The paths to share and how a tree of them is made. */
 export interface PrepareOptions extends TreeShareOptions {
   /** The paths to share (at least one): one file, one folder, or several of either. */
@@ -34,7 +27,10 @@ export async function prepareShares(
   out: Output,
 ): Promise<Map<string, Shared>> {
   const paths = options.files;
-  if (await isTreeShare(paths)) {
+  // One path that is not a folder is a file share; its `stat` also picks its hash cache record.
+  // One that cannot be stat'ed is reported by hashFiles.
+  const single = paths.length === 1 ? await Deno.stat(paths[0]).catch(() => undefined) : undefined;
+  if (paths.length !== 1 || single?.isDirectory) {
     // Loaded only for a tree: a single file's send needs none of the walk, the manifest spool
     // or the tree stream (nor the `node:` modules they bring: RSS, issue 12).
     const { prepareTreeShare } = await import("./send_tree.ts");
@@ -46,14 +42,13 @@ export async function prepareShares(
       hint: "A single file is shared under its own name",
     });
   }
-  // Only these files' records are read from the cache: a full one is ~9 MB (issue 12). A file
-  // that cannot be stat'ed here is reported by hashFiles; one that changes meanwhile misses.
-  const stats = await Promise.all(paths.map((path) => Deno.stat(path).catch(() => undefined)));
+  // Only this file's record is read from the cache: a full one is ~9 MB (issue 12). A file that
+  // changes meanwhile misses.
   return await withHashCache(
     options.home,
     out,
     (cache) => hashFiles(paths, identity, out, cache),
-    stats.filter((info) => info !== undefined),
+    single ? [single] : [],
   );
 }
 
