@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { lstatOrUndefined, readFullSync, writeAll } from "../fs.ts";
+import { lstatOrUndefined, readFullSync, sameFile, writeAll } from "../fs.ts";
 
 export const MAGIC = new TextEncoder().encode("sfshash1");
 export const KEY_BYTES = 5 * 8;
@@ -26,8 +26,14 @@ export async function openRecords(
   const count = ((info?.size ?? 0) - MAGIC.length) / RECORD_BYTES;
   if (!info?.isFile || !Number.isInteger(count) || count < 0 || count > max) return undefined;
   const file = await Deno.open(path, { read: true });
+  // The file opened must be the one checked: a link or another file put there in between is
+  // read as no cache.
+  const opened = await file.stat();
   const magic = new Uint8Array(MAGIC.length);
-  if (!readFullSync(file, magic) || !sameBytes(magic, 0, MAGIC, 0, MAGIC.length)) {
+  if (
+    !sameFile(opened, info) || opened.size !== info.size || !readFullSync(file, magic) ||
+    !sameBytes(magic, 0, MAGIC, 0, MAGIC.length)
+  ) {
     file.close();
     return undefined;
   }
